@@ -1,0 +1,116 @@
+"""The same conversation in a terminal, with no Slack at all.
+
+Numbered choices, free-text answers, ``back``, ``pause`` and ``cancel``. It
+reads one answer per line, so a scripted session can be piped on stdin. The
+record is printed at the end and kept in the store.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+import textwrap
+from typing import TextIO
+
+from bot import record as records
+from bot.flow import Question
+from bot.service import Jigsaw
+
+COMMANDS = {"back", "pause", "cancel", "help", "quit", "exit"}
+WIDTH = 78
+
+
+class Console:
+    def __init__(self, app: Jigsaw, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+                 user: str | None = None) -> None:
+        self.app = app
+        self.stdin = stdin
+        self.stdout = stdout
+        self.user = user or f"console:{getpass.getuser()}"
+
+    def say(self, text: str = "") -> None:
+        for para in text.splitlines() or [""]:
+            self.stdout.write(textwrap.fill(para, WIDTH) + "\n" if para else "\n")
+        self.stdout.flush()
+
+    def read(self) -> str | None:
+        self.stdout.write("> ")
+        self.stdout.flush()
+        line = self.stdin.readline()
+        if not line:
+            return None
+        line = line.rstrip("\n")
+        if not self.stdin.isatty():  # echo scripted answers so the transcript reads well
+            self.stdout.write(line + "\n")
+        return line
+
+    def run(self, *, new: bool = False) -> int:
+        prompts = self.app.prompts
+        self.say(prompts.render("console/welcome.j2", s=self.app.settings))
+        session = None if new else self.app.latest_open(self.user)
+        if session:
+            session = self.app.resume(session.id)
+            self.say(prompts.render("console/resumed.j2", started=session.created_at))
+        else:
+            session = self.app.start(self.user, source="console")
+        while True:
+            question = self.app.flow.question(session)
+            if question is None:
+                break
+            self.show(question)
+            line = self.read()
+            if line is None:
+                self.app.pause(session.id)
+                self.say(prompts.render("console/paused.j2"))
+                return 0
+            command = line.strip().casefold()
+            if command in COMMANDS:
+                if command == "back":
+                    if not question.can_go_back:
+                        self.say(prompts.render("console/no_back.j2"))
+                    session = self.app.back(session.id)
+                    continue
+                if command == "help":
+                    self.say(prompts.render("console/help.j2", s=self.app.settings))
+                    continue
+                if command == "cancel":
+                    self.app.cancel(session.id)
+                    self.say(prompts.render("console/cancelled.j2"))
+                    return 0
+                self.app.pause(session.id)
+                self.say(prompts.render("console/paused.j2"))
+                return 0
+            outcome = self.app.answer(session.id, line, step_id=question.step)
+            session = outcome.session
+            if not outcome.result.accepted:
+                self.say("! " + outcome.result.error)
+                continue
+            for notice in outcome.result.notices:
+                self.say("\n" + notice + "\n")
+            for event in outcome.result.events:
+                # No Slack here: the person must tell the DSL themselves.
+                self.app.mark_event_delivered(session.id, event["id"], channel="console")
+                self.say(prompts.render("console/alert_local.j2", s=self.app.settings))
+        record = self.app.record(session.record_id) if session.record_id else None
+        if record:
+            self.say(prompts.render("console/submitted.j2", id=record["id"]))
+            # The record keeps its own layout: printed as is, not re-wrapped.
+            self.stdout.write(records.render_text(record, prompts) + "\n")
+            self.stdout.flush()
+        return 0
+
+    def show(self, q: Question) -> None:
+        self.say(f"\n[{q.position}/{q.total}] {q.text}")
+        if q.help:
+            self.say(q.help)
+        for _, reminder in q.reminders:
+            self.say(" * " + reminder)
+        for number, (_, label) in enumerate(q.choices, start=1):
+            self.say(f"  {number}. {label}")
+        if q.kind == "text":
+            if q.optional:
+                self.say(self.app.prompts.render("console/optional.j2"))
+            if q.draft:
+                self.say(self.app.prompts.render("console/draft.j2", draft=q.draft))
+        self.say(self.app.prompts.render("notices/footer.j2", s=self.app.settings)
+                 + "  " + self.app.prompts.render("console/commands.j2"))

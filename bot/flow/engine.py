@@ -1,0 +1,315 @@
+"""The decision flow engine: pure Python, no Slack.
+
+A :class:`Session` holds the answers so far. :class:`Flow` tells a front end
+what to ask next (:meth:`Flow.question`), takes an answer
+(:meth:`Flow.answer`), and goes back one step (:meth:`Flow.back`). The
+terminal runner and the Slack app drive this same engine.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.config import Settings
+from bot.flow import barriers, basis, validate
+from bot.flow.steps import BY_ID, FLOW_VERSION, NOT_SURE, STEPS, Step, no_share_expected
+from bot.prompts import Prompts, default_prompts
+
+Clock = Callable[[], datetime]
+
+IN_PROGRESS, PAUSED, SUBMITTED, CANCELLED = "in_progress", "paused", "submitted", "cancelled"
+OPEN_STATUSES = (IN_PROGRESS, PAUSED)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Session:
+    """One person's decision in progress. Stored as a plain dict."""
+
+    id: str
+    user: str
+    source: str
+    created_at: str
+    updated_at: str
+    status: str = IN_PROGRESS
+    flow_version: str = FLOW_VERSION
+    answers: dict[str, str] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    barriers: dict[str, Any] = field(default_factory=lambda: {"shown": [], "view_changed": None})
+    not_sure: list[str] = field(default_factory=list)
+    drafts: dict[str, str] = field(default_factory=dict)
+    record_id: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Session:
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in doc.items() if k in known})
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+@dataclass
+class Question:
+    """What a front end needs to ask the current step."""
+
+    step: str
+    kind: str
+    text: str
+    help: str
+    choices: list[tuple[str, str]]
+    optional: bool
+    max_len: int
+    position: int
+    total: int
+    can_go_back: bool
+    reminders: list[tuple[str, str]] = field(default_factory=list)
+    draft: str = ""
+
+
+@dataclass
+class Result:
+    """What happened to an answer."""
+
+    accepted: bool
+    error: str = ""
+    code: str = ""
+    notices: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    done: bool = False
+
+
+class Flow:
+    """Walks :data:`STEPS` for one school's settings."""
+
+    def __init__(
+        self, settings: Settings, prompts: Prompts | None = None, clock: Clock = utcnow
+    ) -> None:
+        self.settings = settings
+        self.prompts = prompts or default_prompts()
+        self.clock = clock
+
+    # -- lifecycle --------------------------------------------------------
+    def start(self, user: str, source: str = "slack") -> Session:
+        now = iso(self.clock())
+        return Session(id=uuid.uuid4().hex, user=user, source=source, created_at=now,
+                       updated_at=now)
+
+    def current(self, session: Session) -> Step | None:
+        """The step to ask now, or None when the flow is complete."""
+        return self._next_after(session, len(session.history))
+
+    def done(self, session: Session) -> bool:
+        return self.current(session) is None
+
+    def _next_after(self, session: Session, index: int) -> Step | None:
+        start = STEPS.index(BY_ID[session.history[index - 1]]) + 1 if index else 0
+        answered_keys = {BY_ID[s].key for s in session.history}
+        for step in STEPS[start:]:
+            if step.key in answered_keys:
+                continue
+            if step.applies(session.answers):
+                return step
+        return None
+
+    def remaining(self, session: Session) -> int:
+        """Steps still to come if the answers so far hold (an estimate: later
+        answers can open or close branches)."""
+        answered = {BY_ID[s].key for s in session.history}
+        current = self.current(session)
+        if current is None:
+            return 0
+        return sum(
+            1 for step in STEPS[STEPS.index(current):]
+            if step.key not in answered and step.applies(session.answers)
+        )
+
+    def progress(self, session: Session) -> tuple[int, int]:
+        done = len(session.history)
+        return done + (1 if self.current(session) else 0), done + self.remaining(session)
+
+    # -- asking -----------------------------------------------------------
+    def context(self, session: Session) -> dict[str, Any]:
+        """What every template may use."""
+        a = session.answers
+        return {
+            "s": self.settings,
+            "a": a,
+            "suggested_basis": basis.suggest(a, self.settings.school_type).as_dict(),
+            "suggested_decision": self.suggested_decision(session),
+            "advice_needed": bool(session.not_sure),
+        }
+
+    def question(self, session: Session) -> Question | None:
+        step = self.current(session)
+        if step is None:
+            return None
+        ctx = self.context(session)
+        template = f"steps/{step.id}.j2"
+        choices = [
+            (value, self.prompts.block(template, f"choice_{value}", **ctx))
+            for value in step.options(session.answers)
+        ]
+        reminders = [(b, self.reminder(b, ctx)) for b in self._reminders_at(step, session)]
+        position, total = self.progress(session)
+        return Question(
+            step=step.id,
+            kind=step.kind,
+            text=self.prompts.block(template, "question", **ctx),
+            help=self.prompts.block(template, "help", default="", **ctx),
+            choices=choices,
+            optional=step.optional,
+            max_len=step.max_len,
+            position=position,
+            total=total,
+            can_go_back=bool(session.history),
+            reminders=reminders,
+            draft=session.drafts.get(step.id, ""),
+        )
+
+    def reminder(self, barrier: str, ctx: dict[str, Any] | None = None) -> str:
+        return self.prompts.render(f"barriers/{barrier}.j2", **(ctx or {"s": self.settings}))
+
+    def _reminders_at(self, step: Step, session: Session) -> list[str]:
+        if step.id == "barrier_check":
+            return barriers.reminders_for(session.answers)
+        if step.id == "what_to_share":
+            return ["oversharing"]
+        return []
+
+    def match_choice(self, step: Step, session: Session, raw: str) -> str | None:
+        """A choice given as its value, its 1-based number or its label."""
+        options = step.options(session.answers)
+        text = raw.strip()
+        if text in options:
+            return text
+        if text.isdigit() and 1 <= int(text) <= len(options):
+            return options[int(text) - 1]
+        ctx = self.context(session)
+        lowered = text.casefold()
+        for value in options:
+            label = self.prompts.block(f"steps/{step.id}.j2", f"choice_{value}", **ctx)
+            if lowered in (label.casefold(), value.replace("_", " ")):
+                return value
+        return None
+
+    # -- answering --------------------------------------------------------
+    def answer(self, session: Session, raw: Any, *, step_id: str | None = None) -> Result:
+        """Validate ``raw`` for the current step and move on.
+
+        ``step_id`` names the step the person was answering; if the flow has
+        moved on (a stale button, a double click) nothing changes.
+        """
+        step = self.current(session)
+        if step is None:
+            return Result(False, self.error("finished"), "finished")
+        if step_id is not None and step_id != step.id:
+            return Result(False, self.error("stale"), "stale")
+        try:
+            value = self._accept(step, session, raw)
+        except validate.InvalidAnswer as exc:
+            if step.kind == "text" and isinstance(raw, str) and raw.strip():
+                session.drafts[step.id] = raw[:20000]  # never lose what was typed
+            return Result(False, self.error(exc.code, **exc.params), exc.code)
+        return self._apply(step, session, value)
+
+    def _accept(self, step: Step, session: Session, raw: Any) -> str:
+        if step.kind in ("choice", "confirm"):
+            value = self.match_choice(step, session, raw) if isinstance(raw, str) else None
+            if value is None:
+                raise validate.InvalidAnswer("not_a_choice")
+            return value
+        if not isinstance(raw, str):
+            raise validate.InvalidAnswer("not_text")
+        if step.optional and raw.strip().casefold() in validate.SKIP_WORDS:
+            return ""
+        text = validate.clean_text(raw, max_len=step.max_len, min_len=step.min_len)
+        if step.check == "child_ref":
+            text = validate.child_reference(text)
+        elif step.check == "date":
+            text = validate.due_date(text, today=self.clock().date())
+        return text
+
+    def _apply(self, step: Step, session: Session, value: str) -> Result:
+        now = self.clock()
+        session.answers[step.key] = value
+        session.history.append(step.id)
+        session.drafts.pop(step.id, None)
+        session.updated_at = iso(now)
+        result = Result(True)
+        if value == NOT_SURE and step.id not in session.not_sure:
+            session.not_sure.append(step.id)
+            result.notices.append(self.prompts.render("notices/seek_advice.j2", s=self.settings))
+        if step.id == "danger" and value in ("yes", NOT_SURE):
+            result.notices.insert(0, self.safety_message())
+            if not any(e["kind"] == "urgent_alert" for e in session.events):
+                event = {
+                    "id": f"{session.id}:urgent",
+                    "kind": "urgent_alert",
+                    "at": iso(now),
+                    "user": session.user,
+                    "answer": value,
+                    "delivered": False,
+                }
+                session.events.append(event)
+                result.events.append(event)
+        if step.id == "barrier_check":
+            session.barriers = {
+                "shown": barriers.reminders_for(session.answers),
+                "view_changed": value == "changed",
+            }
+        if step.id == "what_to_share" and "oversharing" not in session.barriers["shown"]:
+            session.barriers["shown"].append("oversharing")
+        if step.id == "purpose" and value == "no":
+            result.notices.append(
+                self.prompts.render("notices/no_purpose.j2", s=self.settings,
+                                    a=session.answers))
+        result.done = self.done(session)
+        return result
+
+    def back(self, session: Session) -> bool:
+        """Undo the last answer so it can be changed. Alerts already sent stay
+        sent (and recorded): going back never unsends a 999 alert."""
+        if not session.history:
+            return False
+        step = BY_ID[session.history.pop()]
+        session.answers.pop(step.key, None)
+        if step.id in session.not_sure:
+            session.not_sure.remove(step.id)
+        if step.id == "barrier_check":
+            session.barriers = {"shown": [], "view_changed": None}
+        session.updated_at = iso(self.clock())
+        return True
+
+    # -- wording ----------------------------------------------------------
+    def error(self, code: str, **params: Any) -> str:
+        return self.prompts.block("errors.j2", code, default=self.prompts.block(
+            "errors.j2", "generic", s=self.settings), s=self.settings, **params)
+
+    def safety_message(self) -> str:
+        return self.prompts.render("notices/safety.j2", s=self.settings)
+
+    def suggested_decision(self, session: Session) -> str:
+        a = session.answers
+        if no_share_expected(a):
+            return "do_not_share"
+        if any(a.get(k) == NOT_SURE for k in ("level", "purpose", "tell_risk", "consent")):
+            return "defer"
+        return "share"

@@ -1,0 +1,119 @@
+"""Checks and clean-up for what people type.
+
+Every check raises :class:`InvalidAnswer` with a code; the wording of the
+message the person sees lives in ``prompts/errors.j2`` under that code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+# Words that mean "I have nothing to add" for an optional free-text step.
+SKIP_WORDS = frozenset({"skip", "none", "n/a", "na", "-", "no", "nothing"})
+
+# C0/C1 controls except tab and newline; also bidi overrides, which can make
+# a record read differently from what was typed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_FULL_NAME = re.compile(r"^[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)+$")
+
+
+@dataclass
+class InvalidAnswer(ValueError):
+    """An answer we cannot accept; ``code`` picks the message template."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.params}" if self.params else self.code
+
+
+def clean_text(raw: str, *, max_len: int, min_len: int = 1) -> str:
+    """Normalise typed text and check its length.
+
+    Control characters are dropped (they corrupt logs and displays), Unicode is
+    put in NFC so the same words always compare equal, and whitespace at the
+    ends is trimmed. Emoji and right-to-left scripts are kept as typed.
+    """
+    if not isinstance(raw, str):
+        raise InvalidAnswer("not_text")
+    if "\x00" in raw or _looks_binary(raw):
+        raise InvalidAnswer("binary")
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _CONTROL.sub("", text).strip()
+    if len(text) < min_len:
+        raise InvalidAnswer("empty" if not text else "too_short", {"min": min_len})
+    if len(text) > max_len:
+        raise InvalidAnswer("too_long", {"max": max_len, "length": len(text)})
+    return text
+
+
+def _looks_binary(raw: str) -> bool:
+    if not raw:
+        return False
+    bad = sum(1 for ch in raw if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn")
+              and ch not in "\n\r\t")
+    return bad > max(8, len(raw) // 10)
+
+
+def child_reference(text: str) -> str:
+    """A child is named by initials or a school id, never a full name, because
+    Slack is not a child protection file."""
+    if _FULL_NAME.match(text):
+        raise InvalidAnswer("full_name")
+    if len(text) > 40:
+        raise InvalidAnswer("too_long", {"max": 40, "length": len(text)})
+    return text
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
+
+
+def due_date(text: str, *, today: date) -> str:
+    """A date (optionally with a time) that is not in the past, as ISO text.
+
+    Accepts ``today``, ``tomorrow``, ``2026-12-01``, ``01/12/2026``, each
+    optionally followed by ``HH:MM``.
+    """
+    words = text.strip().lower().split()
+    if not words:
+        raise InvalidAnswer("bad_date")
+    when: time | None = None
+    if len(words) == 2:
+        try:
+            when = datetime.strptime(words[1], "%H:%M").time()
+        except ValueError as exc:
+            raise InvalidAnswer("bad_date") from exc
+    elif len(words) > 2:
+        raise InvalidAnswer("bad_date")
+    day = _parse_day(words[0], today)
+    if day < today:
+        raise InvalidAnswer("past_date")
+    if day > today + timedelta(days=366):
+        raise InvalidAnswer("far_date")
+    return f"{day.isoformat()} {when.strftime('%H:%M')}" if when else day.isoformat()
+
+
+def _parse_day(word: str, today: date) -> date:
+    if word == "today":
+        return today
+    if word == "tomorrow":
+        return today + timedelta(days=1)
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(word, fmt).date()
+        except ValueError:
+            continue
+    raise InvalidAnswer("bad_date")
+
+
+def next_working_day(day: date) -> date:
+    """Referrals are chased within one working day (KCSIE)."""
+    nxt = day + timedelta(days=1)
+    while nxt.weekday() >= 5:
+        nxt += timedelta(days=1)
+    return nxt

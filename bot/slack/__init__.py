@@ -1,0 +1,97 @@
+"""The Slack front end (Bolt for Python): Socket Mode or HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+
+from bot import logs
+from bot.service import Jigsaw
+from bot.slack.app import create_app
+from bot.slack.delivery import ChannelUnsafe
+from bot.slack.front import SlackFront
+
+log = logging.getLogger("jigsaw")
+
+
+def check_channel(front: SlackFront) -> bool:
+    """At start-up: say clearly if records can't be posted safely."""
+    try:
+        front.delivery.guard.check(force=True)
+    except ChannelUnsafe as exc:
+        log.error("DSL channel check failed, records will be held in the outbox: %s", exc)
+        return False
+    return True
+
+
+def run(command: str, jigsaw: Jigsaw, args: argparse.Namespace) -> int:
+    logs.setup()
+    if not os.environ.get("SLACK_BOT_TOKEN"):
+        log.error("SLACK_BOT_TOKEN is not set")
+        return 2
+    app, front = create_app(jigsaw)
+    check_channel(front)
+    front.delivery.start()
+    stop = threading.Event()
+
+    def on_term(signum: int, _frame: object) -> None:
+        log.info("stopping", extra={"mode": command})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    try:
+        if command == "http":
+            return _serve_http(app, front, args, stop)
+        return _serve_socket(app, front, stop)
+    finally:
+        front.delivery.stop()
+        app.listener_runner.listener_executor.shutdown(wait=True)
+
+
+def _serve_http(app, front: SlackFront, args: argparse.Namespace, stop: threading.Event) -> int:  # noqa: ANN001
+    from bot.slack.server import SlackHTTPServer
+
+    if not os.environ.get("SLACK_SIGNING_SECRET"):
+        log.error("SLACK_SIGNING_SECRET is not set")
+        return 2
+    server = SlackHTTPServer((args.host, args.port), app,
+                             health=lambda: {"ok": True, "mode": "http",
+                                             "outbox": len(front.delivery.pending())})
+    thread = threading.Thread(target=server.serve_forever, name="jigsaw-http")
+    thread.start()
+    log.info("serving Slack events on /slack/events", extra={"port": server.port})
+    stop.wait()
+    server.shutdown()
+    thread.join()
+    server.server_close()
+    return 0
+
+
+def _serve_socket(app, front: SlackFront, stop: threading.Event) -> int:  # noqa: ANN001
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    app_token = os.environ.get("SLACK_APP_TOKEN")
+    if not app_token:
+        log.error("SLACK_APP_TOKEN is not set")
+        return 2
+    handler = SocketModeHandler(app, app_token)
+    handler.connect()
+    health_port = os.environ.get("JIGSAW_HEALTH_PORT")
+    server = None
+    if health_port:
+        from bot.slack.server import SlackHTTPServer
+
+        server = SlackHTTPServer(("127.0.0.1", int(health_port)), app, health=lambda: {
+            "ok": handler.client.is_connected(), "mode": "socket",
+            "outbox": len(front.delivery.pending())})
+        threading.Thread(target=server.serve_forever, name="jigsaw-health", daemon=True).start()
+    log.info("connected in Socket Mode")
+    stop.wait()
+    handler.close()
+    if server:
+        server.shutdown()
+    return 0

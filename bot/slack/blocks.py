@@ -1,0 +1,308 @@
+"""Block Kit for every Jigsaw surface, built with slack_sdk's models so
+Slack's length and count limits are checked before anything is sent.
+
+All text a person typed goes through :func:`escape`, so in Slack it shows
+literally: no mention, link or formatting can be smuggled in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DatePickerElement,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot import record as records
+from bot.flow import Question
+from bot.prompts import Prompts
+
+# Slack's limits (text objects and blocks per message / view).
+TEXT_LIMIT = 3000
+BLOCKS_PER_MESSAGE = 50
+BLOCKS_PER_VIEW = 100
+_ZWSP = "\u200b"
+_FORMATTING = str.maketrans({c: f"{_ZWSP}{c}{_ZWSP}" for c in "*_~`"})
+
+
+def escape(text: str) -> str:
+    """Make typed text show literally in mrkdwn.
+
+    Slack asks for ``&``, ``<`` and ``>`` to be entity-escaped (which defuses
+    ``<!channel>``, ``<@U…>`` and ``<url|label>``); a zero-width space around
+    ``* _ ~ ``` stops them pairing up into bold, italics, strike or code.
+    """
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.translate(_FORMATTING)
+
+
+def chunks(text: str, size: int = TEXT_LIMIT - 100) -> list[str]:
+    """Split long text on line or word breaks into pieces Slack accepts."""
+    pieces: list[str] = []
+    while len(text) > size:
+        cut = text.rfind("\n", 0, size)
+        if cut < size // 2:
+            cut = text.rfind(" ", 0, size)
+        if cut < size // 2:
+            cut = size
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def to_dicts(blocks: Iterable[Block]) -> list[dict[str, Any]]:
+    """Serialise and validate (slack_sdk raises on any limit broken)."""
+    return [b.to_dict() for b in blocks]
+
+
+def _value(**data: str) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+def parse_value(raw: str) -> dict[str, str]:
+    """Button values are small JSON objects; anything else is refused."""
+    try:
+        data = json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+class Blocks:
+    """Builds the messages and views; wording comes from ``prompts/slack/``."""
+
+    def __init__(self, prompts: Prompts, settings: Any) -> None:
+        self.prompts = prompts
+        self.settings = settings
+
+    def t(self, name: str, **ctx: Any) -> str:
+        return self.prompts.render(f"slack/{name}.j2", s=self.settings, **ctx)
+
+    # -- the conversation --------------------------------------------------
+    def question(self, session_id: str, q: Question, notices: list[str] | None = None
+                 ) -> list[dict[str, Any]]:
+        blocks: list[Block] = []
+        for notice in notices or []:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=notice)))
+        blocks.append(SectionBlock(
+            block_id=f"q:{q.step}",
+            text=MarkdownTextObject(text=self.t("question", q=q)),
+        ))
+        if q.help:
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=q.help)]))
+        for _, reminder in q.reminders:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"> {reminder}")))
+        if q.draft:
+            for piece in chunks(self.t("draft", draft=escape(q.draft))):
+                blocks.append(ContextBlock(elements=[MarkdownTextObject(text=piece)]))
+        buttons = [
+            ButtonElement(text=PlainTextObject(text=label[:75], emoji=False),
+                          action_id=f"answer_{i}",
+                          value=_value(s=session_id, st=q.step, v=value))
+            for i, (value, label) in enumerate(q.choices)
+        ]
+        if q.kind == "text":
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(
+                text=self.t("type_reply", q=q))]))
+            if q.optional:
+                buttons.append(ButtonElement(text=self.t("skip_label"), action_id="answer_skip",
+                                             value=_value(s=session_id, st=q.step, v="skip")))
+        for start in range(0, len(buttons), 5):
+            blocks.append(ActionsBlock(block_id=f"choices:{start}",
+                                       elements=buttons[start:start + 5]))
+        blocks.append(self.nav(session_id, q))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=self.prompts.render(
+            "notices/footer.j2", s=self.settings))]))
+        return to_dicts(blocks)
+
+    def nav(self, session_id: str, q: Question) -> ActionsBlock:
+        value = _value(s=session_id, st=q.step)
+        elements = []
+        if q.can_go_back:
+            elements.append(ButtonElement(text=self.t("back_label"), action_id="nav_back",
+                                          value=value))
+        elements += [
+            ButtonElement(text=self.t("pause_label"), action_id="nav_pause", value=value),
+            ButtonElement(text=self.t("cancel_label"), action_id="nav_cancel", value=value,
+                          style="danger"),
+        ]
+        return ActionsBlock(block_id="nav", elements=elements)
+
+    def answered(self, q: Question, answer_label: str, notices: list[str] | None = None
+                 ) -> list[dict[str, Any]]:
+        """The question as it stands once answered: no buttons left to click."""
+        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(
+            text=self.t("answered", q=q, answer=escape(answer_label)[:TEXT_LIMIT - 500])))]
+        for notice in notices or []:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=notice)))
+        return to_dicts(blocks)
+
+    def plain(self, text: str) -> list[dict[str, Any]]:
+        return to_dicts([SectionBlock(text=MarkdownTextObject(text=p)) for p in chunks(text)])
+
+    def resume_offer(self, session_id: str, started: str) -> list[dict[str, Any]]:
+        return to_dicts([
+            SectionBlock(text=MarkdownTextObject(text=self.t("resume_offer", started=started))),
+            ActionsBlock(block_id="resume", elements=[
+                ButtonElement(text=self.t("resume_label"), action_id="session_resume",
+                              value=_value(s=session_id), style="primary"),
+                ButtonElement(text=self.t("new_label"), action_id="session_new",
+                              value=_value(s=session_id)),
+            ]),
+        ])
+
+    # -- the DSL channel -----------------------------------------------------
+    def urgent_alert(self, user: str, answer: str, mention: str) -> list[dict[str, Any]]:
+        return to_dicts([
+            HeaderBlock(text=self.t("alert_header")),
+            SectionBlock(text=MarkdownTextObject(
+                text=self.t("alert", user=user, answer=answer, mention=mention))),
+        ])
+
+    def record_message(self, record: dict[str, Any]) -> tuple[list[dict[str, Any]],
+                                                               list[list[dict[str, Any]]]]:
+        """The channel message for a record, and thread replies for anything
+        that would break Slack's limits in one message."""
+        rows = records.summary(record, self.prompts)
+        blocks: list[Block] = [HeaderBlock(text=self.t("record_header", r=record)[:150])]
+        overflow: list[Block] = []
+        for key, label, value in rows:
+            if key == "id":
+                continue
+            shown = f"<@{value}>" if key == "recorded_by" and value.startswith("U") else escape(
+                value)
+            if len(shown) > 1500:
+                cut = escape(value[:600])
+                blocks.append(SectionBlock(text=MarkdownTextObject(
+                    text=f"*{label}*\n{cut}… {self.t('continued')}")))
+                for i, piece in enumerate(chunks(f"*{label}*\n{escape(value)}")):
+                    overflow.append(SectionBlock(text=MarkdownTextObject(text=piece),
+                                                 block_id=f"more:{key}:{i}"))
+            else:
+                blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{label}*\n{shown}")))
+        blocks.append(self.review_actions(record))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=self.t("record_footer",
+                                                                              r=record))]))
+        main = to_dicts(blocks)
+        if len(main) > BLOCKS_PER_MESSAGE:  # never in practice, but never break
+            main = main[: BLOCKS_PER_MESSAGE - 2] + main[-2:]
+        replies = [to_dicts(overflow[i:i + BLOCKS_PER_MESSAGE])
+                   for i in range(0, len(overflow), BLOCKS_PER_MESSAGE)]
+        return main, replies
+
+    def review_actions(self, record: dict[str, Any]) -> ActionsBlock:
+        value = _value(r=record["id"])
+        elements = []
+        if record["review_status"] == records.PENDING:
+            elements.append(ButtonElement(text=self.t("ack_label"), action_id="review_ack",
+                                          value=value, style="primary"))
+        elements += [
+            ButtonElement(text=self.t("followup_label"), action_id="review_followup",
+                          value=value),
+            ButtonElement(text=self.t("note_label"), action_id="review_note", value=value),
+            ButtonElement(text=self.t("view_label"), action_id="review_view", value=value),
+        ]
+        return ActionsBlock(block_id="review", elements=elements)
+
+    # -- modals ----------------------------------------------------------------
+    def followup_modal(self, record_id: str) -> dict[str, Any]:
+        return View(
+            type="modal",
+            callback_id="review_followup_submit",
+            private_metadata=_value(r=record_id),
+            title=self.t("followup_title"),
+            submit=self.t("save_label"),
+            close=self.t("close_label"),
+            blocks=[
+                InputBlock(block_id="note", label=self.t("followup_note_label"),
+                           element=PlainTextInputElement(action_id="value", multiline=True,
+                                                         max_length=1000)),
+                InputBlock(block_id="due", label=self.t("followup_due_label"),
+                           element=DatePickerElement(action_id="value")),
+            ],
+        ).to_dict()
+
+    def note_modal(self, record_id: str) -> dict[str, Any]:
+        return View(
+            type="modal",
+            callback_id="review_note_submit",
+            private_metadata=_value(r=record_id),
+            title=self.t("note_title"),
+            submit=self.t("save_label"),
+            close=self.t("close_label"),
+            blocks=[InputBlock(block_id="note", label=self.t("note_field_label"),
+                               element=PlainTextInputElement(action_id="value", multiline=True,
+                                                             max_length=2000))],
+        ).to_dict()
+
+    def record_modal(self, record: dict[str, Any]) -> dict[str, Any]:
+        text = records.render_text(record, self.prompts)
+        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"```{p}```"))
+                               for p in chunks(escape_code(text), TEXT_LIMIT - 10)]
+        return View(type="modal", callback_id="record_view", title=self.t("record_title"),
+                    close=self.t("close_label"), blocks=blocks[:BLOCKS_PER_VIEW]).to_dict()
+
+    def notice_modal(self, title: str, text: str) -> dict[str, Any]:
+        return View(type="modal", title=title[:24], close=self.t("close_label"),
+                    blocks=[SectionBlock(text=MarkdownTextObject(text=text))]).to_dict()
+
+    # -- App Home -------------------------------------------------------------
+    def home(self, *, open_sessions: list[dict[str, Any]], mine: list[dict[str, Any]],
+             awaiting: list[dict[str, Any]] | None) -> dict[str, Any]:
+        blocks: list[Block] = [
+            HeaderBlock(text=self.t("home_header")),
+            SectionBlock(text=MarkdownTextObject(text=self.t("home_intro"))),
+            ActionsBlock(block_id="home_start", elements=[ButtonElement(
+                text=self.t("start_label"), action_id="home_start", value="start",
+                style="primary")]),
+            DividerBlock(),
+        ]
+        if open_sessions:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=self.t("home_open"))))
+            for s in open_sessions[:10]:
+                blocks.append(SectionBlock(
+                    text=MarkdownTextObject(text=self.t("home_open_row", sess=s)),
+                    accessory=ButtonElement(text=self.t("resume_label"),
+                                            action_id="home_resume", value=_value(s=s["id"]))))
+        blocks.append(SectionBlock(text=MarkdownTextObject(
+            text=self.t("home_mine", rows=[self._row(r) for r in mine]))))
+        if awaiting is not None:
+            blocks.append(DividerBlock())
+            blocks.append(SectionBlock(text=MarkdownTextObject(
+                text=self.t("home_awaiting", rows=[self._row(r) for r in awaiting]))))
+        return View(type="home", blocks=blocks[:BLOCKS_PER_VIEW]).to_dict()
+
+    def _row(self, summary: dict[str, Any]) -> dict[str, str]:
+        status = summary.get("review_status") or records.PENDING
+        return {
+            "id": summary["id"],
+            "child_ref": escape(summary.get("child_ref") or ""),
+            "created_at": summary.get("created_at") or "",
+            "decision": self.prompts.block("record/labels.j2",
+                                           f"decision_{summary.get('decision')}", default=""),
+            "review": self.prompts.block("record/labels.j2", f"review_{status}", default=status),
+            "recorded_by": summary.get("recorded_by") or "",
+        }
+
+
+def escape_code(text: str) -> str:
+    """Inside a code block only the three entities matter; backticks are
+    swapped for a look-alike so they cannot close the block early."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("`", "\u02cb"))

@@ -1,0 +1,316 @@
+"""The Slack front end's behaviour, as plain methods listeners call.
+
+Listeners only unpack Slack payloads and call these; everything here is easy
+to drive from a test. The conversation itself happens only in the DM between
+the staff member and the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.flow import Flow, Question, Session
+from bot.flow.steps import BY_ID
+from bot.service import AccessDenied, Jigsaw
+from bot.slack.blocks import Blocks, escape
+from bot.slack.delivery import Delivery
+
+log = logging.getLogger("jigsaw.slack")
+
+COMMAND_WORDS = {
+    "back": "back", "pause": "pause", "stop": "pause", "cancel": "cancel", "help": "help",
+    "start": "start", "new": "start", "resume": "resume", "continue": "resume",
+}
+MEMBERS_TTL = 60.0
+
+
+class Membership:
+    """Who is in the DSL channel, cached briefly: Slack rate-limits lookups,
+    and a review click must stay fast."""
+
+    def __init__(self, client: WebClient, channel: str, ttl: float = MEMBERS_TTL) -> None:
+        self.client = client
+        self.channel = channel
+        self.ttl = ttl
+        self._members: set[str] = set()
+        self._at = -1e9
+        self._lock = threading.Lock()
+
+    def members(self) -> set[str]:
+        with self._lock:
+            if time.monotonic() - self._at < self.ttl:
+                return self._members
+            members: set[str] = set()
+            cursor = None
+            try:
+                while True:
+                    resp = self.client.conversations_members(channel=self.channel, limit=500,
+                                                             cursor=cursor)
+                    members.update(resp.get("members", []))
+                    cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                    if not cursor:
+                        break
+            except SlackApiError as exc:
+                log.warning("cannot list DSL channel members: %s", exc.response.get("error"))
+                return self._members
+            self._members, self._at = members, time.monotonic()
+            return members
+
+
+class SlackFront:
+    def __init__(self, app: Jigsaw, client: WebClient, *, blocks: Blocks | None = None,
+                 delivery: Delivery | None = None) -> None:
+        self.app = app
+        self.client = client
+        self.blocks = blocks or Blocks(app.prompts, app.settings)
+        self.delivery = delivery or Delivery(app, client, self.blocks,
+                                             on_delivered=self._delivered_late)
+        self.membership = Membership(client, app.settings.dsl_channel)
+        self._dms: dict[str, str] = {}
+
+    @property
+    def flow(self) -> Flow:
+        return self.app.flow
+
+    # -- helpers ---------------------------------------------------------
+    def t(self, name: str, **ctx: Any) -> str:
+        return self.blocks.t(name, **ctx)
+
+    def dm(self, user: str) -> str:
+        channel = self._dms.get(user)
+        if channel is None:
+            channel = self.client.conversations_open(users=user)["channel"]["id"]
+            self._dms[user] = channel
+        return channel
+
+    def say(self, user: str, text: str) -> None:
+        self.client.chat_postMessage(channel=self.dm(user), text=text,
+                                     blocks=self.blocks.plain(text))
+
+    def is_dsl(self, user: str) -> bool:
+        return self.app.is_dsl(user) or user in self.membership.members()
+
+    # -- starting ----------------------------------------------------------
+    def begin(self, user: str, *, fresh: bool = False) -> None:
+        """Start a decision in the user's DM, or offer to resume one."""
+        current = None if fresh else self.app.latest_open(user)
+        if current is not None:
+            self.client.chat_postMessage(
+                channel=self.dm(user), text=self.t("resume_offer", started=current.created_at),
+                blocks=self.blocks.resume_offer(current.id, current.created_at))
+            return
+        session = self.app.start(user, "slack", meta={"dm": self.dm(user)})
+        self.say(user, self.t("dm_intro"))
+        self.post_question(session)
+
+    def resume(self, user: str, session_id: str) -> None:
+        session = self.app.get(session_id)
+        if session is None or session.user != user or not session.is_open:
+            self.say(user, self.t("no_session"))
+            return
+        for other in self.app.open_sessions(user):
+            if other.id != session_id:
+                self.app.pause(other.id)
+        session = self.app.resume(session_id)
+        if session.record_id:  # it was complete: finish_if_done made the record
+            self._submitted(session)
+            return
+        self.post_question(session)
+
+    def post_question(self, session: Session, notices: list[str] | None = None) -> None:
+        question = self.flow.question(session)
+        if question is None:
+            return
+        channel = self.dm(session.user)
+        response = self.client.chat_postMessage(
+            channel=channel, text=question.text,
+            blocks=self.blocks.question(session.id, question, notices))
+        self.app.update_meta(session.id, dm=channel, question_ts=response["ts"],
+                             question_step=question.step)
+
+    def _close_question(self, session: Session, q: Question | None, answer: str,
+                        notices: list[str] | None = None) -> None:
+        """Replace the asked question with its answer, so its buttons go."""
+        ts = session.meta.get("question_ts")
+        if not ts or q is None:
+            return
+        try:
+            self.client.chat_update(channel=session.meta.get("dm") or self.dm(session.user),
+                                    ts=ts, text=q.text,
+                                    blocks=self.blocks.answered(q, answer, notices))
+        except SlackApiError as exc:  # cosmetic: the answer itself is stored
+            log.warning("could not update question: %s", exc.response.get("error"))
+
+    # -- answering ---------------------------------------------------------
+    def answer(self, user: str, session_id: str, step_id: str | None, raw: str,
+               *, typed: bool = False) -> None:
+        before = self.app.get(session_id)
+        if before is None or before.user != user:
+            return  # not theirs: show nothing about it
+        asked = self.flow.question(before)
+        outcome = self.app.answer(session_id, raw, step_id=step_id)
+        result, session = outcome.result, outcome.session
+        if not result.accepted:
+            if result.code in ("stale", "finished") and not typed:
+                return  # a double click or an old button: nothing changes
+            if result.code == "not_a_choice" and typed:
+                self.say(user, self.t("use_buttons"))
+                return
+            self.say(user, result.error)
+            return
+        # Immediate danger: the DSL alert goes before anything else.
+        for event in result.events:
+            if not self.delivery.deliver_alert(session.id, event["id"]):
+                result.notices.append(self.t("alert_pending"))
+        self._close_question(session, asked, self._answer_label(asked, session, raw),
+                             result.notices)
+        if result.done:
+            self._submitted(session)
+        else:
+            self.post_question(session)
+
+    def _answer_label(self, q: Question | None, session: Session, raw: str) -> str:
+        if q is None:
+            return raw
+        value = session.answers.get(BY_ID[q.step].key, raw)
+        for choice, label in q.choices:
+            if choice == value:
+                return label
+        return value or self.t("skip_label")
+
+    def _submitted(self, session: Session) -> None:
+        record_id = session.record_id
+        if not record_id:
+            return
+        sent = self.delivery.deliver_record(record_id)
+        self.say(session.user, self.t("submitted_sent" if sent else "submitted_pending",
+                                      id=record_id))
+
+    def _delivered_late(self, kind: str, record: dict[str, Any]) -> None:
+        try:
+            self.say(record["recorded_by"], self.t("delivered_late", id=record["id"]))
+        except SlackApiError:
+            log.warning("could not tell staff of late delivery", extra={"record_id": record["id"]})
+
+    def navigate(self, user: str, session_id: str, step_id: str | None, command: str) -> None:
+        session = self.app.get(session_id)
+        if session is None or session.user != user or not session.is_open:
+            return
+        current = self.flow.question(session)
+        if step_id is not None and current is not None and current.step != step_id:
+            return  # an old message's button
+        if command == "back":
+            if not session.history:
+                return
+            self._close_question(session, current, self.t("went_back"))
+            self.post_question(self.app.back(session_id))
+        elif command == "pause":
+            self._close_question(session, current, self.t("paused_short"))
+            self.app.pause(session_id)
+            self.say(user, self.t("paused"))
+        elif command == "cancel":
+            self._close_question(session, current, self.t("cancelled_short"))
+            self.app.cancel(session_id)
+            self.say(user, self.t("cancelled"))
+
+    def message(self, user: str, text: str) -> None:
+        """A message typed in the DM: a command, an answer, or a way in."""
+        word = COMMAND_WORDS.get(text.strip().casefold())
+        session = self.app.latest_open(user)
+        if word == "help":
+            self.say(user, self.t("help"))
+            return
+        if word == "start" or session is None:
+            self.begin(user, fresh=word == "start")
+            return
+        if session.status != "in_progress" or word == "resume":
+            self.say(user, self.t("resumed", started=session.created_at))
+            self.resume(user, session.id)
+            return
+        if word in ("back", "pause", "cancel"):
+            self.navigate(user, session.id, None, word)
+            return
+        step = self.flow.current(session)
+        if step is None:
+            self.resume(user, session.id)
+            return
+        self.answer(user, session.id, step.id, text, typed=True)
+
+    # -- DSL review ------------------------------------------------------------
+    def review(self, user: str, record_id: str, action: str, *, channel: str | None = None,
+               trigger_id: str | None = None, **params: Any) -> dict[str, Any] | None:
+        allowed = self.is_dsl(user)
+        if self.app.record(record_id) is None:
+            self._tell(user, channel, self.t("not_found"))
+            return None
+        try:
+            record = self.app.review(record_id, action, by=user, allowed=allowed, **params)
+        except AccessDenied:
+            log.warning("review refused", extra={"record_id": record_id, "user": user,
+                                                 "action": action})
+            self._tell(user, channel, self.t("refused"))
+            return None
+        if action != "viewed":
+            self.refresh_record_message(record)
+            self._tell_staff(record, action, user, **params)
+        return record
+
+    def open_review_modal(self, user: str, record_id: str, kind: str, trigger_id: str,
+                          channel: str | None) -> None:
+        if not self.is_dsl(user):
+            self.review(user, record_id, kind, channel=channel)  # records the refusal
+            return
+        view = (self.blocks.followup_modal(record_id) if kind == "follow_up"
+                else self.blocks.note_modal(record_id))
+        self.client.views_open(trigger_id=trigger_id, view=view)
+
+    def view_record(self, user: str, record_id: str, trigger_id: str,
+                    channel: str | None) -> None:
+        record = self.review(user, record_id, "viewed", channel=channel)
+        if record is not None:
+            self.client.views_open(trigger_id=trigger_id, view=self.blocks.record_modal(record))
+
+    def refresh_record_message(self, record: dict[str, Any]) -> None:
+        delivery = record.get("delivery") or {}
+        if delivery.get("state") != "posted":
+            self.delivery.kick()
+            return
+        main, _ = self.blocks.record_message(record)
+        try:
+            self.client.chat_update(channel=delivery["channel"], ts=delivery["ts"],
+                                    text=self.t("record_fallback", r=record), blocks=main)
+        except SlackApiError as exc:
+            log.warning("could not update record message: %s", exc.response.get("error"),
+                        extra={"record_id": record["id"]})
+
+    def _tell_staff(self, record: dict[str, Any], action: str, by: str, **params: Any) -> None:
+        template = {"acknowledge": "acknowledged_dm", "follow_up": "followup_dm",
+                    "note": "note_dm"}.get(action)
+        if not template or not str(record.get("recorded_by", "")).startswith("U"):
+            return
+        self.say(record["recorded_by"], self.t(
+            template, id=record["id"], dsl_mention=f"<@{by}>",
+            note=escape(params.get("note", "")), due=params.get("due", "")))
+
+    def _tell(self, user: str, channel: str | None, text: str) -> None:
+        if channel and not channel.startswith("D"):
+            try:
+                self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+                return
+            except SlackApiError:
+                pass
+        self.say(user, text)
+
+    # -- App Home ----------------------------------------------------------------
+    def publish_home(self, user: str) -> None:
+        open_sessions = [s.to_dict() for s in self.app.open_sessions(user)]
+        mine = self.app.my_records(user)
+        awaiting = self.app.awaiting_review() if self.is_dsl(user) else None
+        self.client.views_publish(user_id=user, view=self.blocks.home(
+            open_sessions=open_sessions, mine=mine, awaiting=awaiting))

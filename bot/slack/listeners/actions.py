@@ -1,0 +1,91 @@
+"""Button clicks: answers, navigation, resuming, App Home, DSL review."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.slack.blocks import parse_value
+from bot.slack.front import SlackFront
+
+
+def _action(body: dict[str, Any]) -> dict[str, Any]:
+    actions = body.get("actions") or [{}]
+    return actions[0] if isinstance(actions[0], dict) else {}
+
+
+def _value(body: dict[str, Any]) -> dict[str, str]:
+    return parse_value(_action(body).get("value", ""))
+
+
+def _user(body: dict[str, Any]) -> str:
+    return (body.get("user") or {}).get("id", "")
+
+
+def _channel(body: dict[str, Any]) -> str | None:
+    return (body.get("channel") or {}).get("id")
+
+
+def answer(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
+    ack()
+    value = _value(body)
+    if {"s", "st", "v"} <= value.keys():
+        front.answer(_user(body), value["s"], value["st"], value["v"])
+
+
+def navigate(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
+    ack()
+    value = _value(body)
+    command = _action(body).get("action_id", "").removeprefix("nav_")
+    if "s" in value:
+        front.navigate(_user(body), value["s"], value.get("st"), command)
+
+
+def resume(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
+    ack()
+    value = _value(body)
+    if "s" in value:
+        front.resume(_user(body), value["s"])
+
+
+def start(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
+    ack()
+    front.begin(_user(body), fresh=_action(body).get("action_id") == "session_new")
+
+
+def review(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
+    ack()
+    record_id = _value(body).get("r", "")
+    action_id = _action(body).get("action_id", "")
+    user, channel, trigger = _user(body), _channel(body), body.get("trigger_id", "")
+    if action_id == "review_ack":
+        front.review(user, record_id, "acknowledge", channel=channel)
+    elif action_id == "review_view":
+        front.view_record(user, record_id, trigger, channel)
+    elif action_id == "review_followup":
+        front.open_review_modal(user, record_id, "follow_up", trigger, channel)
+    elif action_id == "review_note":
+        front.open_review_modal(user, record_id, "note", trigger, channel)
+
+
+def unknown(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
+    """A button we don't know (an old message, a tampered payload)."""
+    ack()
+    user = _user(body)
+    if user:
+        front.say(user, front.t("unknown_action"))
+
+
+def register(app: App, front: SlackFront) -> None:
+    app.action(re.compile(r"^answer_"))(lambda ack, body: answer(ack, body, front))
+    app.action(re.compile(r"^nav_(back|pause|cancel)$"))(
+        lambda ack, body: navigate(ack, body, front))
+    app.action(re.compile(r"^(session_resume|home_resume)$"))(
+        lambda ack, body: resume(ack, body, front))
+    app.action(re.compile(r"^(session_new|home_start)$"))(
+        lambda ack, body: start(ack, body, front))
+    app.action(re.compile(r"^review_(ack|view|followup|note)$"))(
+        lambda ack, body: review(ack, body, front))
+    app.action(re.compile(r".*"))(lambda ack, body: unknown(ack, body, front))

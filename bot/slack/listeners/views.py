@@ -1,0 +1,62 @@
+"""Modal submissions from the DSL's review buttons."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.flow.validate import InvalidAnswer, clean_text
+from bot.slack.blocks import parse_value
+from bot.slack.front import SlackFront
+
+
+def _field(view: dict[str, Any], block: str) -> Any:
+    value = view.get("state", {}).get("values", {}).get(block, {}).get("value", {})
+    return value.get("value") if "value" in value else value.get("selected_date")
+
+
+def _note(front: SlackFront, view: dict[str, Any], errors: dict[str, str]) -> str:
+    try:
+        return clean_text(_field(view, "note") or "", max_len=2000, min_len=1)
+    except InvalidAnswer as exc:
+        errors["note"] = front.flow.error(exc.code, **exc.params)
+        return ""
+
+
+def followup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                       front: SlackFront) -> None:
+    errors: dict[str, str] = {}
+    note = _note(front, view, errors)
+    due = _field(view, "due") or ""
+    try:
+        if date.fromisoformat(due) < front.app.clock().date():
+            errors["due"] = front.flow.error("past_date")
+    except ValueError:
+        errors["due"] = front.flow.error("bad_date")
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    record_id = parse_value(view.get("private_metadata", "")).get("r", "")
+    front.review(body["user"]["id"], record_id, "follow_up", note=note, due=due)
+
+
+def note_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                   front: SlackFront) -> None:
+    errors: dict[str, str] = {}
+    note = _note(front, view, errors)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    record_id = parse_value(view.get("private_metadata", "")).get("r", "")
+    front.review(body["user"]["id"], record_id, "note", note=note)
+
+
+def register(app: App, front: SlackFront) -> None:
+    app.view("review_followup_submit")(
+        lambda ack, body, view: followup_submitted(ack, body, view, front))
+    app.view("review_note_submit")(
+        lambda ack, body, view: note_submitted(ack, body, view, front))

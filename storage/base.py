@@ -1,0 +1,131 @@
+"""The storage interface every Jigsaw front end talks to.
+
+The app never touches TinyDB directly: it speaks to a :class:`Store`. The
+embedded TinyDB store is the default; a trust or local authority that outgrows
+one machine can add another backend behind the same methods.
+
+Everything crosses this boundary as plain JSON-able dicts, so storage knows
+nothing about the decision flow or about Slack.
+
+Two kinds of data, kept apart on purpose:
+
+* **hot** data changes on every click: in-progress sessions, idempotency keys,
+  outbox delivery state. It is small and rewritten often.
+* the **archive** of submitted decision records grows for years. A click must
+  never rewrite it, and one record's write must cost the same with 50 or
+  50,000 records stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, runtime_checkable
+
+Doc = dict[str, Any]
+Mutator = Callable[[Doc], Doc | None]
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used as it is (e.g. wrong encryption key, bad file)."""
+
+
+class NotFound(KeyError):
+    """No document with that id."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the app needs from storage. All methods are thread-safe and every
+    write is atomic: after a crash a file holds the old or the new content."""
+
+    # -- sessions (hot) ---------------------------------------------------
+    def get_session(self, session_id: str) -> Doc | None:
+        """The session with this id, or None."""
+
+    def save_session(self, session: Doc) -> None:
+        """Insert or replace the session whose id is ``session["id"]``."""
+
+    def update_session(self, session_id: str, mutate: Mutator) -> Doc:
+        """Read-modify-write one session under the lock.
+
+        ``mutate`` gets a copy and returns the new document (or mutates it in
+        place and returns None). Raises :class:`NotFound` if absent."""
+
+    def sessions_for_user(self, user_id: str, *, statuses: tuple[str, ...] = ()) -> list[Doc]:
+        """The user's sessions, newest first, optionally filtered by status."""
+
+    def sessions_with_pending_events(self) -> list[Doc]:
+        """Sessions holding an event (e.g. an urgent alert) not yet delivered."""
+
+    def delete_session(self, session_id: str) -> None:
+        """Remove a session (no error if absent)."""
+
+    # -- records (archive) ------------------------------------------------
+    def create_record(self, record: Doc) -> Doc:
+        """Store a new decision record and return it with its id.
+
+        Assigns a unique ``id`` of the form ``ISD-<year>-<nnnn>`` (year from
+        ``record["created_at"]``, counter per year, at least four digits).
+        Idempotent on ``record["session_id"]``: if a record for that session
+        already exists it is returned unchanged and nothing is written."""
+
+    def get_record(self, record_id: str) -> Doc | None:
+        """The full record, or None."""
+
+    def record_for_session(self, session_id: str) -> Doc | None:
+        """The record created from this session, or None."""
+
+    def update_record(self, record_id: str, mutate: Mutator) -> Doc:
+        """Read-modify-write one record under the lock (see update_session)."""
+
+    def list_records(
+        self,
+        *,
+        recorded_by: str | None = None,
+        review_status: str | None = None,
+        undelivered: bool = False,
+        limit: int | None = None,
+    ) -> list[Doc]:
+        """Record summaries (see :data:`SUMMARY_FIELDS`), newest first.
+
+        Served from an index, so it stays fast with years of records."""
+
+    def iter_records(self) -> Iterator[Doc]:
+        """Every full record, oldest first (for verify, export, retention)."""
+
+    def delete_records(self, record_ids: list[str]) -> int:
+        """Remove records (retention purge); returns how many were removed."""
+
+    def count_records(self) -> int:
+        """How many records are stored."""
+
+    # -- idempotency and delivery state -----------------------------------
+    def claim(self, key: str) -> bool:
+        """True the first time ``key`` is claimed, False ever after.
+
+        Used to drop redelivered Slack events and double clicks."""
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """A small hot-store value (outbox attempts, settings checks)."""
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Set a small hot-store value."""
+
+    def close(self) -> None:
+        """Finish pending work and release files."""
+
+
+# Fields the index keeps for each record: enough to render lists (App Home,
+# retention, outbox) without opening the archive.
+SUMMARY_FIELDS: tuple[str, ...] = (
+    "id",
+    "session_id",
+    "created_at",
+    "updated_at",
+    "recorded_by",
+    "child_ref",
+    "decision",
+    "status",
+    "review_status",
+    "delivery",
+)

@@ -1,0 +1,163 @@
+"""Hot data: sessions, idempotency claims and small settings, in one TinyDB.
+
+This file is rewritten on every click, so it must stay small and must never
+include archive data; its cost does not depend on how many records exist.
+Claims are pruned after :data:`CLAIM_TTL` so the file does not grow forever.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.table import Table
+
+from .atomic import AtomicJSONStorage
+from .base import Doc, Mutator, NotFound
+from .crypto import Cipher
+from .jsonfile import clone
+from .locking import lock_for
+
+# Slack redelivers an event within minutes; a day is a generous margin.
+CLAIM_TTL = 24 * 3600.0
+# Pruning scans every claim, so it runs now and then, not on every claim.
+PRUNE_EVERY = 600.0
+
+
+class KeyedTable(Table):
+    """A TinyDB table keyed by ids the app chooses (session id, claim key).
+
+    Each helper is one read and at most one write of the file.
+    """
+
+    document_id_class = str  # type: ignore[assignment]
+
+    def rows(self) -> dict[str, Doc]:
+        """Every document by key, as a private copy."""
+        return dict(self._read_table())  # type: ignore[arg-type]
+
+    def put(self, key: str, doc: Doc) -> None:
+        """Insert or replace (not merge, unlike ``upsert``) one document."""
+
+        def updater(table: dict[Any, Any]) -> None:
+            table[key] = doc
+
+        self._update_table(updater)
+
+    def edit(self, updater: Callable[[dict[Any, Any]], None]) -> None:
+        """Apply ``updater`` to the whole table and write it back once."""
+        self._update_table(updater)
+
+
+class _HotDB(TinyDB):
+    table_class = KeyedTable
+
+
+class HotStore:
+    """Sessions, claims and meta in ``hot.json`` (see module docstring)."""
+
+    def __init__(self, path: Path, cipher: Cipher | None) -> None:
+        self.path = path
+        self._db = _HotDB(path, storage=AtomicJSONStorage, cipher=cipher)
+        # TinyDB's query cache would hide writes made by other processes.
+        self._sessions: KeyedTable = self._db.table("sessions", cache_size=0)  # type: ignore[assignment]
+        self._claims: KeyedTable = self._db.table("claims", cache_size=0)  # type: ignore[assignment]
+        self._meta: KeyedTable = self._db.table("meta", cache_size=0)  # type: ignore[assignment]
+        self._next_prune = 0.0
+
+    def check(self) -> None:
+        """Read the file once, so a wrong key or damaged file fails at startup."""
+        self._db.storage.read()
+
+    # -- sessions ---------------------------------------------------------
+    def get_session(self, session_id: str) -> Doc | None:
+        doc = self._sessions.get(doc_id=session_id)
+        return None if doc is None else dict(doc)
+
+    def save_session(self, session: Doc) -> None:
+        doc = clone(session)
+        session_id = doc.get("id")
+        if not isinstance(session_id, str) or not session_id:
+            raise ValueError("a session needs a non-empty string 'id'")
+        with lock_for(self.path).held():
+            self._sessions.put(session_id, doc)
+
+    def update_session(self, session_id: str, mutate: Mutator) -> Doc:
+        with lock_for(self.path).held():
+            current = self._sessions.get(doc_id=session_id)
+            if current is None:
+                raise NotFound(session_id)
+            doc = dict(current)
+            result = mutate(doc)
+            new = clone(doc if result is None else result)
+            if new.get("id") != session_id:
+                raise ValueError(f"mutate changed the id of session {session_id}")
+            self._sessions.put(session_id, new)
+        return new
+
+    def delete_session(self, session_id: str) -> None:
+        with lock_for(self.path).held():
+            if self._sessions.get(doc_id=session_id) is None:
+                return
+
+            def updater(table: dict[Any, Any]) -> None:
+                table.pop(session_id, None)
+
+            self._sessions.edit(updater)
+
+    def sessions_for_user(self, user_id: str, statuses: tuple[str, ...] = ()) -> list[Doc]:
+        found = [
+            doc
+            for doc in self._sessions.rows().values()
+            if doc.get("user") == user_id and (not statuses or doc.get("status") in statuses)
+        ]
+        found.sort(key=lambda doc: str(doc.get("updated_at") or ""), reverse=True)
+        return found
+
+    def sessions_with_pending_events(self) -> list[Doc]:
+        """Oldest first, so the longest-waiting alert is retried first."""
+        found = [
+            doc
+            for doc in self._sessions.rows().values()
+            if any(
+                isinstance(event, dict) and event.get("delivered") is False
+                for event in doc.get("events") or ()
+            )
+        ]
+        found.sort(key=lambda doc: str(doc.get("updated_at") or ""))
+        return found
+
+    # -- claims and meta --------------------------------------------------
+    def claim(self, key: str) -> bool:
+        with lock_for(self.path).held():
+            if key in self._claims.rows():
+                return False
+            now = time.time()
+            prune = now >= self._next_prune
+            if prune:
+                self._next_prune = now + PRUNE_EVERY
+
+            def updater(table: dict[Any, Any]) -> None:
+                if prune:
+                    cutoff = now - CLAIM_TTL
+                    for old in [k for k, v in table.items() if v.get("at", 0) < cutoff]:
+                        del table[old]
+                table[key] = {"at": now}
+
+            self._claims.edit(updater)
+        return True
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        doc = self._meta.get(doc_id=key)
+        return default if doc is None else doc.get("value", default)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        doc = {"value": clone(value)}
+        with lock_for(self.path).held():
+            self._meta.put(key, doc)
+
+    def close(self) -> None:
+        self._db.close()

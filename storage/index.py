@@ -1,0 +1,268 @@
+"""In-memory index of record summaries, kept per archive block.
+
+Lists (App Home, review queue, outbox, retention) are answered from here
+without opening the archive. The index remembers which version of each block
+file it was built from, so the archive can re-read only blocks that changed,
+whether this process or another one wrote them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import pickle
+import re
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import SUMMARY_FIELDS, Doc
+from .files import Snapshot
+
+RECORD_ID = re.compile(r"ISD-(\d{4})-(\d{4,})")
+
+# (created_at, year, sequence): newest-first order that also sorts
+# ISD-2026-10000 after ISD-2026-9999.
+SortKey = tuple[str, int, int]
+
+
+def parse_record_id(record_id: str) -> tuple[int, int] | None:
+    """(year, sequence) of a record id, or None if it is not one."""
+    match = RECORD_ID.fullmatch(record_id) if isinstance(record_id, str) else None
+    return None if match is None else (int(match[1]), int(match[2]))
+
+
+def format_record_id(year: int, seq: int) -> str:
+    """``ISD-<year>-<nnnn>``: at least four digits, more after 9999."""
+    return f"ISD-{year}-{seq:04d}"
+
+
+# A summary is held as a tuple in SUMMARY_FIELDS order, with nested values
+# (``delivery``) pickled. Tuples of atomic values are not tracked by the
+# garbage collector, so 50,000 summaries do not lengthen its full passes
+# (which otherwise pause every thread for tens of milliseconds).
+Frozen = tuple[Any, ...]
+_ID_AT = SUMMARY_FIELDS.index("id")
+_FIELD_AT = {name: at for at, name in enumerate(SUMMARY_FIELDS)}
+
+
+def _freeze_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return value
+
+
+def _thaw_value(value: Any) -> Any:
+    # JSON has no bytes, so bytes always mean a pickled nested value.
+    return pickle.loads(value) if isinstance(value, bytes) else value
+
+
+def freeze(record: Mapping[str, Any], record_id: str) -> Frozen:
+    """The :data:`SUMMARY_FIELDS` of a record, as stored in the index."""
+    values = [_freeze_value(record.get(name)) for name in SUMMARY_FIELDS]
+    values[_ID_AT] = record_id
+    return tuple(values)
+
+
+def thaw(frozen: Frozen) -> Doc:
+    """A summary dict (missing fields are None) the caller owns."""
+    return {name: _thaw_value(value) for name, value in zip(SUMMARY_FIELDS, frozen, strict=True)}
+
+
+def is_undelivered(record: Mapping[str, Any]) -> bool:
+    """True unless the record's delivery state is ``posted``."""
+    delivery = record.get("delivery")
+    return not (isinstance(delivery, dict) and delivery.get("state") == "posted")
+
+
+def _field(frozen: Frozen, name: str) -> Any:
+    return frozen[_FIELD_AT[name]]
+
+
+@dataclass
+class _Block:
+    snapshot: Snapshot
+    year: int
+    number: int
+    high: int
+    ids: set[str] = field(default_factory=set)
+
+
+class RecordIndex:
+    """Summaries of every record with the lookups the store needs.
+
+    Not thread-safe on its own: the archive guards it with a lock.
+    """
+
+    def __init__(self) -> None:
+        self.blocks: dict[str, _Block] = {}
+        self.summaries: dict[str, Frozen] = {}
+        self.by_session: dict[str, str] = {}
+        self._keys: dict[str, SortKey] = {}
+        self._order: list[tuple[SortKey, str]] = []  # ascending
+        self._by_recorder: dict[Any, set[str]] = {}
+        self._by_review: dict[Any, set[str]] = {}
+        self._undelivered: set[str] = set()
+
+    # -- maintenance ------------------------------------------------------
+    def set_block(
+        self,
+        path: str,
+        snapshot: Snapshot,
+        *,
+        year: int,
+        number: int,
+        high: int,
+        records: Mapping[str, Mapping[str, Any]],
+        only: Iterable[str] | None = None,
+    ) -> None:
+        """Make the index match one block file's content.
+
+        ``only`` names the records that may differ from what the index holds;
+        it is honoured only when the index is known to hold the block's
+        previous version, otherwise every record is compared.
+        """
+        block = self.blocks.get(path)
+        if block is None:
+            block = self.blocks[path] = _Block(snapshot, year, number, high)
+            only = None
+        block.snapshot = snapshot
+        block.high = high
+        candidates = records.keys() if only is None else only
+        if only is None:
+            for gone in block.ids - records.keys():
+                self._remove(gone)
+                block.ids.discard(gone)
+        for record_id in candidates:
+            record = records.get(record_id)
+            if record is None:
+                if record_id in block.ids:
+                    self._remove(record_id)
+                    block.ids.discard(record_id)
+                continue
+            summary = freeze(record, record_id)
+            if self.summaries.get(record_id) == summary:
+                continue
+            if record_id in self.summaries:
+                self._remove(record_id)
+            self._add(record_id, summary, year, is_undelivered(record))
+            block.ids.add(record_id)
+
+    def drop_block(self, path: str) -> None:
+        """Forget a block file that no longer exists."""
+        block = self.blocks.pop(path, None)
+        if block is not None:
+            for record_id in block.ids:
+                self._remove(record_id)
+
+    def high(self, year: int) -> int:
+        """The highest sequence number ever given out for ``year``."""
+        return max((b.high for b in self.blocks.values() if b.year == year), default=0)
+
+    def _add(self, record_id: str, summary: Frozen, year: int, undelivered: bool) -> None:
+        parsed = parse_record_id(record_id)
+        seq = parsed[1] if parsed else 0
+        created = _field(summary, "created_at")
+        key: SortKey = (created if isinstance(created, str) else "", year, seq)
+        self.summaries[record_id] = summary
+        self._keys[record_id] = key
+        insort(self._order, (key, record_id))
+        session_id = _field(summary, "session_id")
+        if isinstance(session_id, str):
+            self.by_session[session_id] = record_id
+        _bucket(self._by_recorder, _field(summary, "recorded_by")).add(record_id)
+        _bucket(self._by_review, _field(summary, "review_status")).add(record_id)
+        if undelivered:
+            self._undelivered.add(record_id)
+
+    def _remove(self, record_id: str) -> None:
+        summary = self.summaries.pop(record_id, None)
+        if summary is None:
+            return
+        entry = (self._keys.pop(record_id), record_id)
+        position = bisect_left(self._order, entry)
+        if position < len(self._order) and self._order[position] == entry:
+            del self._order[position]
+        session_id = _field(summary, "session_id")
+        if isinstance(session_id, str) and self.by_session.get(session_id) == record_id:
+            del self.by_session[session_id]
+        _unbucket(self._by_recorder, _field(summary, "recorded_by"), record_id)
+        _unbucket(self._by_review, _field(summary, "review_status"), record_id)
+        self._undelivered.discard(record_id)
+
+    # -- queries ----------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.summaries)
+
+    def ids_oldest_first(self) -> list[str]:
+        return [record_id for _, record_id in self._order]
+
+    def query(
+        self,
+        *,
+        recorded_by: str | None = None,
+        review_status: str | None = None,
+        undelivered: bool = False,
+        limit: int | None = None,
+    ) -> list[Doc]:
+        """Matching summaries, newest first, as copies."""
+        if limit is not None and limit <= 0:
+            return []
+        filters: list[set[str]] = []
+        if recorded_by is not None:
+            filters.append(self._by_recorder.get(recorded_by, set()))
+        if review_status is not None:
+            filters.append(self._by_review.get(review_status, set()))
+        if undelivered:
+            filters.append(self._undelivered)
+        if not filters:
+            newest = reversed(self._order)
+            picked = [rid for _, rid in (newest if limit is None else _take(newest, limit))]
+            return self._copies(picked)
+        smallest = min(filters, key=len)
+        others = [f for f in filters if f is not smallest]
+        total = len(self._order)
+        # Sorting the smallest candidate set costs about its size; walking
+        # the global order costs about limit * total / size. Pick the cheaper.
+        if limit is None or len(smallest) ** 2 <= limit * total:
+            matches = [rid for rid in smallest if all(rid in f for f in others)]
+            keys = self._keys
+            if limit is None:
+                picked = sorted(matches, key=lambda rid: (keys[rid], rid), reverse=True)
+            else:
+                picked = heapq.nlargest(limit, matches, key=lambda rid: (keys[rid], rid))
+            return self._copies(picked)
+        picked = []
+        for _, rid in reversed(self._order):
+            if all(rid in f for f in filters):
+                picked.append(rid)
+                if len(picked) >= limit:
+                    break
+        return self._copies(picked)
+
+    def _copies(self, record_ids: list[str]) -> list[Doc]:
+        return [thaw(self.summaries[rid]) for rid in record_ids]
+
+
+def _bucket(buckets: dict[Any, set[str]], key: Any) -> set[str]:
+    found = buckets.get(key)
+    if found is None:
+        found = buckets[key] = set()
+    return found
+
+
+def _unbucket(buckets: dict[Any, set[str]], key: Any, record_id: str) -> None:
+    found = buckets.get(key)
+    if found is not None:
+        found.discard(record_id)
+        if not found:
+            del buckets[key]
+
+
+def _take(items: Iterable[tuple[SortKey, str]], limit: int) -> list[tuple[SortKey, str]]:
+    taken = []
+    for item in items:
+        taken.append(item)
+        if len(taken) >= limit:
+            break
+    return taken

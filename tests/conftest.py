@@ -1,0 +1,33 @@
+"""Shared fixtures: a fresh store and service per test, on a temporary dir."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.service import Jigsaw
+from storage import TinyDBStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(school_name="Hillside Primary", dsl_channel="CDSL",
+                    dsl_user_ids=("UDSL1",))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[TinyDBStore]:
+    s = TinyDBStore(tmp_path / "data")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def jigsaw(settings: Settings, store: TinyDBStore) -> Jigsaw:
+    return Jigsaw(settings, store, clock=lambda: datetime.now(UTC))

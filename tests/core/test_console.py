@@ -1,0 +1,142 @@
+"""The terminal runner, in-process and as a real subprocess."""
+
+from __future__ import annotations
+
+import getpass
+import io
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.console import Console
+from bot.record import verify
+from bot.service import Jigsaw
+from storage import TinyDBStore
+from tests import scenarios as sc
+from tests.conftest import ROOT
+
+
+def run_console(jigsaw: Jigsaw, lines: list[str], user: str = "console:test") -> str:
+    out = io.StringIO()
+    Console(jigsaw, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out, user=user).run()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("script", "decision", "kind"),
+    [
+        (sc.IMMEDIATE_DANGER, "share", "emergency"),
+        (sc.POLICE_PREJUDICE, "share", "decision"),
+        (sc.NO_PURPOSE, "do_not_share", "decision"),
+        (sc.EARLY_HELP_CONSENT, "share", "decision"),
+        (sc.EARLY_HELP_REFUSED, "do_not_share", "decision"),
+        (sc.REFUSED_SIGNIFICANT, "share", "decision"),
+        (sc.NOT_SURE, "defer", "decision"),
+        (sc.ALLEGATION, "allegations_route", "allegation"),
+    ],
+)
+def test_scenarios_end_in_a_stored_record(jigsaw: Jigsaw, script: list[str], decision: str,
+                                          kind: str) -> None:
+    output = run_console(jigsaw, script)
+    [summary] = jigsaw.store.list_records()
+    record = jigsaw.store.get_record(summary["id"])
+    assert record["decision"] == decision and record["kind"] == kind
+    assert record["id"] in output and "DECISION RECORD" in output
+    assert verify(record) == []
+    [session] = jigsaw.store.sessions_for_user("console:test")
+    assert session["status"] == "submitted" and session["record_id"] == record["id"]
+
+
+def test_police_request_record_fields(jigsaw: Jigsaw) -> None:
+    run_console(jigsaw, sc.POLICE_PREJUDICE)
+    record = jigsaw.store.get_record(jigsaw.store.list_records()[0]["id"])
+    assert record["family"]["override_reason"] == "c"
+    assert record["family"]["told"] is False
+    assert record["requester"]["agency"] == "police"
+
+
+def test_immediate_danger_safety_message_comes_first(jigsaw: Jigsaw) -> None:
+    output = run_console(jigsaw, sc.IMMEDIATE_DANGER)
+    first_answer = output.index("> yes")
+    assert output.index("call 999 now", first_answer) < output.index("[2/", first_answer)
+
+
+def test_rule_of_optimism_shown_in_terminal(jigsaw: Jigsaw) -> None:
+    script = sc.OPTIMISM + ["social_care", "yes", "Referral", "yes", "no", "no", "given", "none"]
+    output = run_console(jigsaw, script)
+    assert "Rule of optimism" in output
+
+
+def test_back_pause_and_resume(jigsaw: Jigsaw) -> None:
+    out = run_console(jigsaw, ["no", "request", "back", "own_concern", "pause"])
+    assert "Paused and saved" in out
+    [session] = jigsaw.store.sessions_for_user("console:test")
+    assert session["status"] == "paused"
+    assert session["answers"]["trigger"] == "own_concern"
+    out = run_console(jigsaw, sc.EARLY_HELP_CONSENT[2:])
+    assert "Picking up your unfinished decision" in out
+    assert jigsaw.store.count_records() == 1
+
+
+def test_bad_answers_get_a_clear_message(jigsaw: Jigsaw) -> None:
+    out = run_console(jigsaw, ["7", "maybe", "no", "own_concern", "no", "John Smith", "cancel"])
+    assert out.count("Please pick one of the options") == 2
+    assert "don't use the child's full name" in out
+    assert "Cancelled" in out
+    assert jigsaw.store.count_records() == 0
+
+
+def _env(data: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    env.update(JIGSAW_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
+    return env
+
+
+def test_python_m_bot_runs_piped_script_to_a_record(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"], input="\n".join(sc.EARLY_HELP_CONSENT) + "\n",
+        capture_output=True, text=True, env=_env(data), cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "Is a child, or anyone, in immediate danger" in proc.stdout
+    store = TinyDBStore(data)
+    assert store.count_records() == 1
+    assert store.list_records()[0]["decision"] == "share"
+
+
+def test_killed_mid_session_resumes_after_restart(tmp_path: Path) -> None:
+    """SIGKILL the terminal runner part-way; the store still opens and the
+    session picks up at the question it had reached."""
+    data = tmp_path / "data"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=_env(data), cwd=tmp_path, bufsize=1)
+    assert proc.stdin and proc.stdout
+    answered = 0
+    for answer in sc.EARLY_HELP_CONSENT[:6]:
+        proc.stdin.write(answer + "\n")
+        proc.stdin.flush()
+        answered += 1
+    # Wait (by reading, not sleeping) until the seventh question is on screen.
+    seen = ""
+    while f"[{answered + 1}/" not in seen:
+        line = proc.stdout.readline()
+        assert line, "the runner ended early"
+        seen += line
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    store = TinyDBStore(data)
+    [session] = store.sessions_for_user(f"console:{getpass.getuser()}")
+    assert len(session["history"]) == answered
+    store.close()
+    rest = subprocess.run(
+        [sys.executable, "-m", "bot"], input="\n".join(sc.EARLY_HELP_CONSENT[answered:]) + "\n",
+        capture_output=True, text=True, env=_env(data), cwd=tmp_path, timeout=60)
+    assert rest.returncode == 0, rest.stderr
+    assert "Picking up your unfinished decision" in rest.stdout
+    assert TinyDBStore(data).count_records() == 1
+

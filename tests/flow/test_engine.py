@@ -1,0 +1,273 @@
+"""The decision flow, driven through the pure engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot import record as records
+from bot.config import Settings
+from bot.flow import Flow, Session
+from bot.flow.steps import STEPS
+from bot.prompts import default_prompts
+from tests import scenarios as sc
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def flow() -> Flow:
+    return Flow(Settings(school_name="Hillside Primary"), clock=lambda: NOW)
+
+
+def walk(flow: Flow, answers: list[str]) -> tuple[Session, list]:
+    session = flow.start("U1")
+    results = []
+    for answer in answers:
+        step = flow.current(session)
+        result = flow.answer(session, answer)
+        assert result.accepted, f"{step.id if step else None}: {answer!r}: {result.error}"
+        results.append(result)
+    return session, results
+
+
+def build(flow: Flow, session: Session) -> dict:
+    return records.build(session, flow.settings, flow.prompts, now=NOW)
+
+
+def test_every_step_has_wording_for_each_choice(flow: Flow) -> None:
+    prompts = default_prompts()
+    for step in STEPS:
+        name = f"steps/{step.id}.j2"
+        assert prompts.has_block(name, "question"), step.id
+        for value in step.choices or ("share", "share_part", "do_not_share", "defer"):
+            if step.kind != "text":
+                assert prompts.has_block(name, f"choice_{value}"), (step.id, value)
+
+
+def test_immediate_danger_is_asked_first_and_alerts_before_anything_else(flow: Flow) -> None:
+    session = flow.start("U1")
+    first = flow.question(session)
+    assert first.step == "danger" and first.position == 1
+    result = flow.answer(session, "yes")
+    assert [e["kind"] for e in result.events] == ["urgent_alert"]
+    assert "999" in result.notices[0]
+    assert flow.current(session).id == "emergency_action"  # the after-the-event record
+
+
+def test_immediate_danger_quick_record(flow: Flow) -> None:
+    session, _ = walk(flow, sc.IMMEDIATE_DANGER)
+    assert flow.done(session)
+    rec = build(flow, session)
+    assert rec["kind"] == "emergency"
+    assert rec["immediate_danger"]["answer"] == "yes"
+    assert "CAD 1234" in rec["immediate_danger"]["action"]
+    assert rec["immediate_danger"]["alerted_at"] == "2026-11-25T10:00:00Z"
+    assert rec["lawful_basis"]["suggested"]["article6"] == "6(1)(d)"
+    assert rec["rationale"]
+    assert any(f["action"] == "chase_referral" for f in rec["follow_up"])
+
+
+def test_not_sure_about_danger_alerts_and_continues(flow: Flow) -> None:
+    session = flow.start("U1")
+    result = flow.answer(session, "not_sure")
+    assert result.events and "999" in result.notices[0]
+    assert flow.current(session).id == "trigger"
+
+
+def test_alert_is_sent_once_even_after_going_back(flow: Flow) -> None:
+    session = flow.start("U1")
+    flow.answer(session, "yes")
+    flow.back(session)
+    again = flow.answer(session, "yes")
+    assert again.events == []
+    assert len(session.events) == 1
+
+
+def test_police_request_prejudice_shares_without_consent_reason_c(flow: Flow) -> None:
+    session, _ = walk(flow, sc.POLICE_PREJUDICE)
+    rec = build(flow, session)
+    assert rec["decision"] == "share"
+    assert rec["requester"] == {"agency": "police",
+                                "name_role": "DC Patel, Child Abuse Investigation Team",
+                                "verified": "called_back"}
+    assert rec["family"]["told"] is False
+    assert rec["family"]["not_told_reason"] == "parent_source"
+    assert rec["family"]["override_reason"] == "c"
+    assert rec["lawful_basis"]["suggested"]["article6"].startswith("6(1)(e)")
+    assert "consent" not in session.answers  # never asked: telling them adds risk
+
+
+def test_no_safeguarding_purpose_means_do_not_share(flow: Flow) -> None:
+    session, results = walk(flow, sc.NO_PURPOSE)
+    rec = build(flow, session)
+    assert rec["decision"] == "do_not_share"
+    assert "custody" in rec["rationale"]
+    assert rec["purpose"] == {"answer": "no",
+                              "detail": "Wanted for a custody dispute, not to protect the child"}
+    assert any("reconsider" in n for r in results for n in r.notices)
+    assert "decision" not in session.answers  # not offered a choice to share
+
+
+def test_early_help_with_consent(flow: Flow) -> None:
+    session, _ = walk(flow, sc.EARLY_HELP_CONSENT)
+    rec = build(flow, session)
+    assert rec["decision"] == "share"
+    assert rec["family"]["consent"] == "given" and rec["family"]["told"] is True
+    assert rec["lawful_basis"]["suggested"]["article6"] == "6(1)(a)"
+
+
+def test_early_help_refused_without_risk_of_harm_respects_refusal(flow: Flow) -> None:
+    session = flow.start("U1")
+    for answer in sc.EARLY_HELP_REFUSED[: sc.EARLY_HELP_REFUSED.index("do_not_share")]:
+        assert flow.answer(session, answer).accepted
+    question = flow.question(session)
+    assert question.step == "decision"
+    assert [v for v, _ in question.choices] == ["do_not_share", "defer"]
+    assert not flow.answer(session, "share").accepted
+    for answer in sc.EARLY_HELP_REFUSED[sc.EARLY_HELP_REFUSED.index("do_not_share"):]:
+        assert flow.answer(session, answer).accepted
+    rec = build(flow, session)
+    assert rec["decision"] == "do_not_share"
+    assert rec["family"]["consent"] == "refused"
+
+
+def test_consent_refused_but_significant_harm_shares_without_consent(flow: Flow) -> None:
+    session, _ = walk(flow, sc.REFUSED_SIGNIFICANT)
+    rec = build(flow, session)
+    assert rec["decision"] == "share"
+    assert rec["family"]["consent"] == "refused"
+    assert rec["family"]["override_reason"] == "c"
+    assert "consent" in rec["barriers"]["shown"]
+
+
+def test_not_sure_answers_seek_advice_and_still_end_in_a_record(flow: Flow) -> None:
+    session, results = walk(flow, sc.NOT_SURE)
+    assert sum(1 for r in results for n in r.notices if "advice" in n.lower()) >= 4
+    rec = build(flow, session)
+    assert rec["decision"] == "defer"
+    assert rec["defer_until"] == "2026-11-26"
+    assert rec["advice"]["needed"] is True
+    assert set(rec["advice"]["not_sure_at"]) >= {"allegation", "level", "purpose", "consent"}
+    assert "confidence" in rec["barriers"]["shown"]
+    assert {f["action"] for f in rec["follow_up"]} >= {"decide_deferred"}
+
+
+def test_allegation_against_staff_exits_to_allegations_route(flow: Flow) -> None:
+    session, _ = walk(flow, sc.ALLEGATION)
+    rec = build(flow, session)
+    assert rec["kind"] == "allegation"
+    assert rec["decision"] == "allegations_route"
+    assert "LADO" in rec["rationale"]
+    assert rec["facts"] == ""  # the minimum only
+
+
+def test_rule_of_optimism_reminder_when_cue_fits(flow: Flow) -> None:
+    session, _ = walk(flow, sc.OPTIMISM)
+    while flow.current(session).id != "barrier_check":
+        step = flow.current(session)
+        assert flow.answer(session, "1" if step.kind == "choice" else "Some words here").accepted
+    question = flow.question(session)
+    assert "optimism" in [b for b, _ in question.reminders]
+    assert any("family you didn't know" in text for _, text in question.reminders)
+    assert question.reminders[-1][0] == "fears"
+
+
+def test_no_optimism_reminder_without_cue(flow: Flow) -> None:
+    session, _ = walk(flow, sc.EARLY_HELP_CONSENT[: sc.EARLY_HELP_CONSENT.index("same")])
+    assert "optimism" not in [b for b, _ in flow.question(session).reminders]
+
+
+def test_back_changes_an_answer_and_reroutes(flow: Flow) -> None:
+    session = flow.start("U1")
+    flow.answer(session, "no")
+    flow.answer(session, "request")
+    assert flow.current(session).id == "requester_agency"
+    assert flow.back(session)
+    assert flow.current(session).id == "trigger"
+    flow.answer(session, "own_concern")
+    assert flow.current(session).id == "allegation"
+    assert "trigger" in session.answers and session.answers["trigger"] == "own_concern"
+
+
+def test_progress_counts_up(flow: Flow) -> None:
+    session = flow.start("U1")
+    p1 = flow.question(session)
+    flow.answer(session, "no")
+    p2 = flow.question(session)
+    assert p1.position == 1 and p2.position == 2
+    assert p2.total >= p2.position
+
+
+def test_choices_by_number_or_label(flow: Flow) -> None:
+    session = flow.start("U1")
+    assert flow.answer(session, "3").accepted  # "No"
+    assert session.answers["danger"] == "no"
+    assert flow.answer(session, "i have a concern of my own").accepted
+    assert session.answers["trigger"] == "own_concern"
+
+
+def test_stale_step_id_changes_nothing(flow: Flow) -> None:
+    session = flow.start("U1")
+    flow.answer(session, "no", step_id="danger")
+    result = flow.answer(session, "yes", step_id="danger")
+    assert not result.accepted and session.answers == {"danger": "no"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [("John Smith", "full name"), ("", "needs an answer"), ("x" * 41, "limit")],
+)
+def test_child_reference_is_checked(flow: Flow, answer: str, fragment: str) -> None:
+    session, _ = walk(flow, ["no", "own_concern", "no"])
+    result = flow.answer(session, answer)
+    assert not result.accepted and fragment in result.error
+    assert flow.current(session).id == "child_ref"
+
+
+def test_too_long_text_is_kept_as_a_draft(flow: Flow) -> None:
+    session, _ = walk(flow, ["no", "own_concern", "no", "AB"])
+    long = "a" * 3001
+    result = flow.answer(session, long)
+    assert not result.accepted and "3001" in result.error
+    assert flow.question(session).draft == long
+
+
+def test_rationale_is_mandatory(flow: Flow) -> None:
+    answers = sc.EARLY_HELP_CONSENT
+    session, _ = walk(flow, answers[: answers.index("share") + 1])
+    assert flow.current(session).id == "rationale"
+    assert not flow.answer(session, "   ").accepted
+    assert not flow.answer(session, "skip").accepted  # "skip" is too short to be a reason
+
+
+def test_past_due_date_rejected(flow: Flow) -> None:
+    session, _ = walk(flow, sc.NOT_SURE[: sc.NOT_SURE.index("tomorrow")])
+    assert flow.current(session).id == "defer_until"
+    assert "passed" in flow.answer(session, "2020-01-01").error
+    assert flow.answer(session, "01/12/2026 16:00").accepted
+    assert session.answers["defer_until"] == "2026-12-01 16:00"
+
+
+def test_record_text_and_summary_render(flow: Flow) -> None:
+    session, _ = walk(flow, sc.POLICE_PREJUDICE)
+    rec = build(flow, session)
+    rec["id"] = "ISD-2026-0001"
+    text = records.render_text(rec, flow.prompts)
+    assert "ISD-2026-0001" in text and "DC Patel" in text and "Bruise" in text
+    fields = {key: value for key, _, value in records.summary(rec, flow.prompts)}
+    assert fields["decision"] == "Share" and fields["child_ref"] == "AB-1234"
+    assert "facts" not in fields  # facts stay in the store, not the channel
+
+
+def test_audit_chain_detects_tampering(flow: Flow) -> None:
+    session, _ = walk(flow, sc.EARLY_HELP_CONSENT)
+    rec = build(flow, session)
+    rec["id"] = "ISD-2026-0002"
+    records.acknowledge(rec, by="UDSL", at=NOW)
+    assert records.verify(rec) == []
+    edited = dict(rec, rationale="changed quietly")
+    assert any("outside the audit trail" in p for p in records.verify(edited))
+    dropped = dict(rec, audit=rec["audit"][1:])
+    assert records.verify(dropped)
