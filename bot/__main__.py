@@ -8,6 +8,7 @@ first command in the README works on any machine.
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from collections.abc import Sequence
@@ -16,7 +17,8 @@ from bot.config import ConfigError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jigsaw", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="jigsaw", description="Safeguarding information-sharing decisions for schools.")
     parser.add_argument("--config", help="settings file (default ./jigsaw.toml)")
     sub = parser.add_subparsers(dest="command")
     console = sub.add_parser("console", help="the conversation in this terminal")
@@ -25,11 +27,19 @@ def _parser() -> argparse.ArgumentParser:
     http = sub.add_parser("http", help="serve Slack HTTP events at /slack/events")
     http.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     http.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
+    sub.add_parser("verify", help="check every record's audit trail; exit 1 on any problem")
+    retention = sub.add_parser("retention", help="list (or purge) records past retention")
+    retention.add_argument("--purge", action="store_true", help="delete them (default: dry run)")
+    sub.add_parser("keygen", help="print a new key for JIGSAW_DATA_KEY")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "keygen":
+        from bot.admin import keygen
+
+        return keygen(sys.stdout)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -46,19 +56,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         print(f"jigsaw: {exc}", file=sys.stderr)
         return 2
-    from bot.service import Jigsaw
-
-    app = Jigsaw(settings, store)
     try:
-        if command == "console":
-            from bot.console import Console
-
-            return Console(app).run(new=getattr(args, "new", False))
-        from bot.slack import run
-
-        return run(command, app, args)
+        return _run(command, args, settings, store)
+    except StoreError as exc:
+        print(f"jigsaw: {exc}", file=sys.stderr)
+        return 2
     finally:
         store.close()
+
+
+def _run(command: str, args: argparse.Namespace, settings, store) -> int:  # noqa: ANN001
+    from bot import admin
+    from bot.flow.engine import utcnow
+    from bot.service import Jigsaw
+
+    if command == "verify":
+        return admin.verify(store, sys.stdout)
+    if command == "retention":
+        return admin.retention(store, settings, utcnow(), sys.stdout, purge=args.purge,
+                               by=f"admin:{getpass.getuser()}")
+    app = Jigsaw(settings, store)
+    if command == "console":
+        from bot.console import Console
+
+        return Console(app).run(new=getattr(args, "new", False))
+    from bot.slack import run
+
+    return run(command, app, args)
 
 
 if __name__ == "__main__":

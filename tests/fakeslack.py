@@ -560,8 +560,9 @@ class FakeSlack:
 
         ``effect`` (default: True for a pure delay, else False) says whether
         the call still takes effect: ``delay=5`` alone is "Slack posted it but
-        the response never arrived"; ``status=500, effect=True`` is "posted,
-        then answered 500".
+        the response never arrived"; ``delay=5, effect=False`` is "it never
+        got through" (answered 504 after the delay); ``status=500,
+        effect=True`` is "posted, then answered 500".
         """
         return self._add_fault(method, status=status, error=error, retry_after=retry_after,
                                delay=delay, effect=effect, remaining=times, predicate=None)
@@ -616,6 +617,9 @@ class FakeSlack:
         remaining: int | None,
         predicate: CallPredicate | None,
     ) -> Fault:
+        if status is None and error is None and delay is not None and effect is False:
+            # Held, then dropped: the app, if still listening, gets a gateway timeout.
+            status, error = 504, "request_timeout"
         if status is None:
             if retry_after is not None:
                 status = 429

@@ -392,6 +392,7 @@ def test_delay_without_effect(fake: FakeSlack) -> None:
         impatient.chat_postMessage(channel="CDSL", text="never")
     fake.release_delayed()
     assert fake.messages("CDSL") == []
+    assert fake.last("chat.postMessage").status == 504
 
 
 def test_fail_while_count_and_predicate(fake: FakeSlack, client: WebClient) -> None:

@@ -1,0 +1,76 @@
+"""Admin commands: verify the audit trail, apply retention, make a data key.
+
+Each returns a process exit code and prints for a person; none prints a
+child's details.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import TextIO
+
+from bot import record as records
+from bot.config import Settings
+from bot.flow.engine import iso
+from storage import Store, generate_key
+
+PURGE_LOG = "purge_log"
+_ID = re.compile(r"^ISD-(\d{4})-(\d+)$")
+
+
+def verify(store: Store, out: TextIO) -> int:
+    """Check every record's hash chain, and that no record vanished without a
+    recorded purge. Exit 1 if anything is wrong."""
+    problems: list[str] = []
+    seen: dict[str, set[int]] = {}
+    count = 0
+    for record in store.iter_records():
+        count += 1
+        problems.extend(records.verify(record))
+        match = _ID.match(str(record.get("id")))
+        if match:
+            seen.setdefault(match[1], set()).add(int(match[2]))
+    purged = {rid for entry in store.get_meta(PURGE_LOG, []) or [] for rid in entry["ids"]}
+    for year, numbers in sorted(seen.items()):
+        for n in range(1, max(numbers) + 1):
+            rid = f"ISD-{year}-{n:04d}"
+            if n not in numbers and rid not in purged:
+                problems.append(f"{rid}: missing, and no purge recorded")
+    for line in problems:
+        out.write(line + "\n")
+    out.write(f"{count} records checked, {len(problems)} problem(s)\n")
+    return 1 if problems else 0
+
+
+def expired(store: Store, settings: Settings, now: datetime) -> list[dict]:
+    """Records older than the school's retention period."""
+    cutoff = iso(now - timedelta(days=365 * settings.retention_years))
+    return [r for r in store.list_records() if (r.get("created_at") or "") < cutoff]
+
+
+def retention(store: Store, settings: Settings, now: datetime, out: TextIO, *,
+              purge: bool, by: str) -> int:
+    """List records past retention; with ``purge``, delete them and record
+    the purge (who, when, which ids) so verify can tell a purge from a loss."""
+    due = expired(store, settings, now)
+    for r in due:
+        out.write(f"{r['id']}  created {r['created_at']}\n")
+    if not purge:
+        out.write(f"{len(due)} record(s) past {settings.retention_years} years. "
+                  "Dry run: nothing deleted (add --purge to delete).\n")
+        return 0
+    ids = [r["id"] for r in due]
+    if ids:
+        log = list(store.get_meta(PURGE_LOG, []) or [])
+        log.append({"at": iso(now), "by": by, "ids": ids, "count": len(ids),
+                    "retention_years": settings.retention_years})
+        store.set_meta(PURGE_LOG, log)  # recorded before deleting: never a silent loss
+        store.delete_records(ids)
+    out.write(f"Purged {len(ids)} record(s).\n")
+    return 0
+
+
+def keygen(out: TextIO) -> int:
+    out.write(generate_key() + "\n")
+    return 0
