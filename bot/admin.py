@@ -31,16 +31,35 @@ def verify(store: Store, out: TextIO) -> int:
         match = _ID.match(str(record.get("id")))
         if match:
             seen.setdefault(match[1], set()).add(int(match[2]))
-    purged = {rid for entry in store.get_meta(PURGE_LOG, []) or [] for rid in entry["ids"]}
+    purged = _purged(store)
     for year, numbers in sorted(seen.items()):
         for n in range(1, max(numbers) + 1):
-            rid = f"ISD-{year}-{n:04d}"
-            if n not in numbers and rid not in purged:
-                problems.append(f"{rid}: missing, and no purge recorded")
+            if n not in numbers and n not in purged.get(year, set()):
+                problems.append(f"ISD-{year}-{n:04d}: missing, and no purge recorded")
     for line in problems:
         out.write(line + "\n")
     out.write(f"{count} records checked, {len(problems)} problem(s)\n")
     return 1 if problems else 0
+
+
+def _ranges(ids: list[str]) -> list[list[str | int]]:
+    """Purged ids as ``[year, first, last]`` runs: retention removes old
+    records in long runs, so the log stays small in the hot store."""
+    runs: list[list[str | int]] = []
+    for year, number in sorted((m[1], int(m[2])) for m in map(_ID.match, ids) if m):
+        if runs and runs[-1][0] == year and runs[-1][2] == number - 1:
+            runs[-1][2] = number
+        else:
+            runs.append([year, number, number])
+    return runs
+
+
+def _purged(store: Store) -> dict[str, set[int]]:
+    purged: dict[str, set[int]] = {}
+    for entry in store.get_meta(PURGE_LOG, []) or []:
+        for year, first, last in entry["ranges"]:
+            purged.setdefault(str(year), set()).update(range(int(first), int(last) + 1))
+    return purged
 
 
 def expired(store: Store, settings: Settings, now: datetime) -> list[dict]:
@@ -63,7 +82,7 @@ def retention(store: Store, settings: Settings, now: datetime, out: TextIO, *,
     ids = [r["id"] for r in due]
     if ids:
         log = list(store.get_meta(PURGE_LOG, []) or [])
-        log.append({"at": iso(now), "by": by, "ids": ids, "count": len(ids),
+        log.append({"at": iso(now), "by": by, "ranges": _ranges(ids), "count": len(ids),
                     "retention_years": settings.retention_years})
         store.set_meta(PURGE_LOG, log)  # recorded before deleting: never a silent loss
         store.delete_records(ids)

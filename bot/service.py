@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import record as records
@@ -21,6 +21,7 @@ from bot.prompts import Prompts, default_prompts
 from storage import Store
 
 Clock = Callable[[], datetime]
+SESSION_KEEP_DAYS = 7
 
 
 class AccessDenied(PermissionError):
@@ -151,7 +152,27 @@ class Jigsaw:
             doc["updated_at"] = iso(self.clock())
             return doc
 
-        return Session.from_dict(self.store.update_session(session.id, mutate))
+        done = Session.from_dict(self.store.update_session(session.id, mutate))
+        if all(e.get("delivered") for e in done.events):
+            # The record now holds everything; the hot store is rewritten on
+            # every click, so it keeps only what is still in play.
+            self.store.delete_session(done.id)
+        return done
+
+    def prune_sessions(self, *, keep_days: int = SESSION_KEEP_DAYS) -> int:
+        """Drop finished sessions after a while, so the hot store (rewritten on
+        every click) stays small however long the school uses Jigsaw. The
+        record of a submitted session lives on in the archive; a session with
+        an undelivered alert is kept until the alert is through."""
+        cutoff = iso(self.clock() - timedelta(days=keep_days))
+        pending = {s["id"] for s in self.store.sessions_with_pending_events()}
+        removed = 0
+        for doc in self.store.all_sessions():
+            if (doc["status"] in (SUBMITTED, CANCELLED) and doc["updated_at"] < cutoff
+                    and doc["id"] not in pending):
+                self.store.delete_session(doc["id"])
+                removed += 1
+        return removed
 
     def mark_event_delivered(self, session_id: str, event_id: str, **info: Any) -> None:
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:

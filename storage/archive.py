@@ -182,7 +182,9 @@ class Archive:
         session_id = doc.get("session_id")
         with lock_for(self.root).held(), self._index_lock:
             self._refresh()
-            existing_id = None if session_id is None else self._index.by_session.get(session_id)
+            existing_id = (
+                self._index.by_session.get(session_id) if isinstance(session_id, str) else None
+            )
             if existing_id is not None:
                 existing = self.get(existing_id)
                 if existing is not None:

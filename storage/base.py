@@ -54,6 +54,9 @@ class Store(Protocol):
     def sessions_for_user(self, user_id: str, *, statuses: tuple[str, ...] = ()) -> list[Doc]:
         """The user's sessions, newest first, optionally filtered by status."""
 
+    def all_sessions(self) -> list[Doc]:
+        """Every session (for housekeeping)."""
+
     def sessions_with_pending_events(self) -> list[Doc]:
         """Sessions holding an event (e.g. an urgent alert) not yet delivered."""
 

@@ -108,6 +108,9 @@ class HotStore:
 
             self._sessions.edit(updater)
 
+    def all_sessions(self) -> list[Doc]:
+        return [dict(doc) for doc in self._sessions.rows().values()]
+
     def sessions_for_user(self, user_id: str, statuses: tuple[str, ...] = ()) -> list[Doc]:
         found = [
             doc

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import pickle
 import re
+import sys
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,12 @@ _ID_AT = SUMMARY_FIELDS.index("id")
 _FIELD_AT = {name: at for at, name in enumerate(SUMMARY_FIELDS)}
 
 
+# Fields with few distinct values share one string object across records.
+_INTERNED = {
+    SUMMARY_FIELDS.index(name) for name in ("recorded_by", "decision", "status", "review_status")
+}
+
+
 def _freeze_value(value: Any) -> Any:
     if isinstance(value, dict | list):
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -60,6 +67,9 @@ def _thaw_value(value: Any) -> Any:
 def freeze(record: Mapping[str, Any], record_id: str) -> Frozen:
     """The :data:`SUMMARY_FIELDS` of a record, as stored in the index."""
     values = [_freeze_value(record.get(name)) for name in SUMMARY_FIELDS]
+    for at in _INTERNED:
+        if isinstance(values[at], str):
+            values[at] = sys.intern(values[at])
     values[_ID_AT] = record_id
     return tuple(values)
 

@@ -29,6 +29,10 @@ class TinyDBStore:
 
     Safe to share between threads, and between processes using the same
     directory (the app, and CLI commands such as verify or purge).
+
+    ``mutate`` callbacks run while a write lock is held: keep them pure and
+    never call the store from inside one (two such calls in opposite orders
+    on two threads would wait for each other forever).
     """
 
     def __init__(self, data_dir: str | Path, *, key: bytes | str | None = None) -> None:
@@ -40,12 +44,14 @@ class TinyDBStore:
         anything is written.
         """
         self.data_dir = Path(data_dir)
-        make_private_dirs(self.data_dir)
+        # Absolute, so a later chdir cannot point the store elsewhere.
+        root = self.data_dir.absolute()
+        make_private_dirs(root)
         cipher = cipher_for(key)
         self.encrypted = cipher is not None
-        sweep_temp_files(self.data_dir)
-        self._hot = HotStore(self.data_dir / "hot.json", cipher)
-        self._archive = Archive(self.data_dir / "records", cipher)
+        sweep_temp_files(root)
+        self._hot = HotStore(root / "hot.json", cipher)
+        self._archive = Archive(root / "records", cipher)
         self._archive.sweep()
         self._hot.check()
         self._archive.check()
@@ -65,6 +71,9 @@ class TinyDBStore:
 
     def sessions_for_user(self, user_id: str, *, statuses: tuple[str, ...] = ()) -> list[Doc]:
         return self._hot.sessions_for_user(user_id, statuses)
+
+    def all_sessions(self) -> list[Doc]:
+        return self._hot.all_sessions()
 
     def sessions_with_pending_events(self) -> list[Doc]:
         return self._hot.sessions_with_pending_events()

@@ -33,6 +33,7 @@ def run(command: str, jigsaw: Jigsaw, args: argparse.Namespace) -> int:
         log.error("SLACK_BOT_TOKEN is not set")
         return 2
     app, front = create_app(jigsaw)
+    jigsaw.prune_sessions()
     check_channel(front)
     front.delivery.start()
     stop = threading.Event()

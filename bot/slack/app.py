@@ -18,13 +18,22 @@ DEFAULT_API_URL = "https://slack.com/api/"
 API_TIMEOUT = 10
 
 
+def api_timeout() -> float:
+    """Seconds to wait for Slack; ``JIGSAW_SLACK_TIMEOUT`` overrides the default."""
+    try:
+        value = float(os.environ.get("JIGSAW_SLACK_TIMEOUT") or API_TIMEOUT)
+    except ValueError:
+        return API_TIMEOUT
+    return value if value > 0 else API_TIMEOUT
+
+
 def web_client(token: str | None = None, api_url: str | None = None) -> WebClient:
     """A Web API client; ``SLACK_API_URL`` points it at GovSlack or a test server."""
     base = api_url or os.environ.get("SLACK_API_URL") or DEFAULT_API_URL
     if not base.endswith("/"):
         base += "/"
     return WebClient(token=token or os.environ.get("SLACK_BOT_TOKEN"), base_url=base,
-                     timeout=API_TIMEOUT)
+                     timeout=api_timeout())
 
 
 def create_app(

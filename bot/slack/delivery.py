@@ -297,8 +297,11 @@ class Delivery:
         returns how many are still pending."""
         left = 0
         for kind, owner, item in self.pending():
-            if force:
-                self.app.store.set_meta(f"outbox:{kind}:{item}", None)
+            if force:  # due now, but still known as a retry (staff get told)
+                meta_key = f"outbox:{kind}:{item}"
+                state = self.app.store.get_meta(meta_key)
+                if state:
+                    self.app.store.set_meta(meta_key, {**state, "next_at": 0})
             ok = (self.deliver_alert(owner, item) if kind == "alert"
                   else self.deliver_record(item))
             left += 0 if ok else 1

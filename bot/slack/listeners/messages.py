@@ -11,13 +11,21 @@ from bot.slack.front import SlackFront
 MAX_MESSAGE = 40_000  # Slack's own limit; anything larger is not a real message
 
 
+def unescape(text: str) -> str:
+    """Slack sends a typed ``&``, ``<`` and ``>`` as entities; the record
+    keeps what the person typed (and :func:`bot.slack.blocks.escape` escapes
+    it again, once, wherever it is shown). ``&amp;`` goes last so a typed
+    ``&lt;`` stays literal."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def direct_message(event: dict[str, Any], front: SlackFront) -> None:
     if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
         return
     user, text = event.get("user"), event.get("text")
     if not isinstance(user, str) or not isinstance(text, str):
         return
-    front.message(user, text[:MAX_MESSAGE])
+    front.message(user, unescape(text[:MAX_MESSAGE]))
 
 
 def register(app: App, front: SlackFront) -> None:

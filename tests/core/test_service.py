@@ -1,0 +1,58 @@
+"""Use cases over the store: housekeeping and the submit path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot import record as records
+from bot.config import Settings
+from bot.service import Jigsaw
+from storage import TinyDBStore
+from tests import scenarios as sc
+
+
+def test_cancelled_sessions_are_pruned_after_a_week(settings: Settings,
+                                                    store: TinyDBStore) -> None:
+    now = [datetime(2026, 11, 1, tzinfo=UTC)]
+    app = Jigsaw(settings, store, clock=lambda: now[0])
+    old = app.start("U1")
+    app.cancel(old.id)
+    kept = app.start("U2")  # still open: never pruned
+    alert = app.start("U3")
+    app.answer(alert.id, "yes")  # an urgent alert not yet delivered
+    app.cancel(alert.id)
+    now[0] += timedelta(days=8)
+    assert app.prune_sessions() == 1
+    assert store.get_session(old.id) is None
+    assert store.get_session(kept.id) is not None
+    assert store.get_session(alert.id) is not None
+
+
+def test_submitted_session_leaves_the_hot_store_unless_an_alert_is_pending(
+        jigsaw: Jigsaw) -> None:
+    session = jigsaw.start("U1")
+    for answer in sc.EARLY_HELP_CONSENT:
+        outcome = jigsaw.answer(session.id, answer)
+    assert outcome.record is not None
+    assert jigsaw.get(session.id) is None
+    urgent = jigsaw.start("U2")
+    for answer in sc.IMMEDIATE_DANGER:
+        outcome = jigsaw.answer(urgent.id, answer)
+    assert outcome.record is not None
+    assert jigsaw.get(urgent.id).status == "submitted"  # kept until the alert is through
+
+
+def test_submit_is_idempotent_when_a_crash_left_the_session_open(jigsaw: Jigsaw) -> None:
+    session = jigsaw.start("U1")
+    for answer in sc.EARLY_HELP_CONSENT[:-1]:
+        jigsaw.answer(session.id, answer)
+    # Simulate a crash after the record was written but before the session
+    # was marked: write the record, then resume the still-open session.
+    done = jigsaw.get(session.id)
+    jigsaw.flow.answer(done, "submit")
+    jigsaw.store.create_record(records.build(done, jigsaw.settings, jigsaw.prompts,
+                                             now=datetime.now(UTC)))
+    jigsaw.store.save_session(dict(done.to_dict(), status="in_progress"))
+    resumed = jigsaw.resume(session.id)
+    assert resumed.status == "submitted"
+    assert jigsaw.store.count_records() == 1
