@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     retention = sub.add_parser("retention", help="list (or purge) records past retention")
     retention.add_argument("--purge", action="store_true", help="delete them (default: dry run)")
     sub.add_parser("keygen", help="print a new key for JIGSAW_DATA_KEY")
+    export = sub.add_parser("export", help="print records as JSON (each export is audited)")
+    export.add_argument("--record", action="append", default=[], metavar="ID",
+                        help="a record id (repeatable; default: every record)")
     return parser
 
 
@@ -75,6 +78,9 @@ def _run(command: str, args: argparse.Namespace, settings, store) -> int:  # noq
     if command == "retention":
         return admin.retention(store, settings, utcnow(), sys.stdout, purge=args.purge,
                                by=f"admin:{getpass.getuser()}")
+    if command == "export":
+        return admin.export(store, args.record, utcnow(), sys.stdout, sys.stderr,
+                            by=f"admin:{getpass.getuser()}")
     app = Jigsaw(settings, store)
     if command == "console":
         from bot.console import Console

@@ -6,6 +6,7 @@ child's details.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from typing import TextIO
@@ -87,6 +88,26 @@ def retention(store: Store, settings: Settings, now: datetime, out: TextIO, *,
         store.set_meta(PURGE_LOG, log)  # recorded before deleting: never a silent loss
         store.delete_records(ids)
     out.write(f"Purged {len(ids)} record(s).\n")
+    return 0
+
+
+def export(store: Store, record_ids: list[str], now: datetime, out: TextIO, err: TextIO, *,
+           by: str) -> int:
+    """Print full records as JSON (all of them when no id is given).
+
+    Only someone who can read the data directory can run this; each export is
+    still added to the record's audit trail, as viewing it in Slack is. Exit 1
+    (printing nothing) if a named record does not exist.
+    """
+    ids = record_ids or [r["id"] for r in store.iter_records()]
+    missing = [rid for rid in ids if store.get_record(rid) is None]
+    if missing:
+        err.write(f"jigsaw: no such record: {', '.join(missing)}\n")
+        return 1
+    copies = [store.update_record(rid, lambda r: records.exported(r, by=by, at=now))
+              for rid in ids]
+    json.dump(copies, out, ensure_ascii=False, indent=2)
+    out.write("\n")
     return 0
 
 

@@ -289,6 +289,12 @@ def viewed(record: Record, *, by: str, at: datetime) -> Record:
     return record
 
 
+def exported(record: Record, *, by: str, at: datetime) -> Record:
+    """Taking a copy out of Jigsaw is recorded like reading it."""
+    append_audit(record, by=by, action="exported", at=at)
+    return record
+
+
 def refused(record: Record, *, by: str, at: datetime, attempted: str) -> Record:
     """Someone without the right tried something: that is recorded too."""
     append_audit(record, by=by, action="access_refused", at=at, detail={"attempted": attempted})

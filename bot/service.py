@@ -16,7 +16,7 @@ from typing import Any
 from bot import record as records
 from bot.config import Settings
 from bot.flow import CANCELLED, OPEN_STATUSES, PAUSED, SUBMITTED, Flow, Result, Session
-from bot.flow.engine import IN_PROGRESS, iso, utcnow
+from bot.flow.engine import IN_PROGRESS, stamp, utcnow
 from bot.prompts import Prompts, default_prompts
 from storage import Store
 
@@ -96,7 +96,7 @@ class Jigsaw:
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
             if doc["status"] in OPEN_STATUSES:
                 doc["status"] = status
-                doc["updated_at"] = iso(self.clock())
+                doc["updated_at"] = stamp(self.clock())
             return doc
 
         return Session.from_dict(self.store.update_session(session_id, mutate))
@@ -149,7 +149,7 @@ class Jigsaw:
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
             doc["status"] = SUBMITTED
             doc["record_id"] = stored["id"]
-            doc["updated_at"] = iso(self.clock())
+            doc["updated_at"] = stamp(self.clock())
             return doc
 
         done = Session.from_dict(self.store.update_session(session.id, mutate))
@@ -164,7 +164,7 @@ class Jigsaw:
         every click) stays small however long the school uses Jigsaw. The
         record of a submitted session lives on in the archive; a session with
         an undelivered alert is kept until the alert is through."""
-        cutoff = iso(self.clock() - timedelta(days=keep_days))
+        cutoff = stamp(self.clock() - timedelta(days=keep_days))
         pending = {s["id"] for s in self.store.sessions_with_pending_events()}
         removed = 0
         for doc in self.store.all_sessions():
@@ -194,9 +194,11 @@ class Jigsaw:
             channel_members and user in channel_members)
 
     def review(self, record_id: str, action: str, *, by: str, allowed: bool,
-               **params: Any) -> dict[str, Any]:
-        """Apply a DSL review action; a refused attempt is audited and raises
-        :class:`AccessDenied`."""
+               **params: Any) -> dict[str, Any] | None:
+        """Apply a DSL review action and return the record, or None when the
+        action was already done (a double click, a stale button: checked
+        under the store's lock, so it holds across threads and processes).
+        A refused attempt is audited and raises :class:`AccessDenied`."""
         now = self.clock()
         if not allowed:
             self.store.update_record(
@@ -212,7 +214,16 @@ class Jigsaw:
             "close": lambda r: records.close(r, by=by, at=now),
             "viewed": lambda r: records.viewed(r, by=by, at=now),
         }[action]
-        return self.store.update_record(record_id, apply)
+        changed = [True]
+
+        def mutate(record: dict[str, Any]) -> dict[str, Any]:
+            if action == "acknowledge" and record["review_status"] != records.PENDING:
+                changed[0] = False
+                return record
+            return apply(record)
+
+        stored = self.store.update_record(record_id, mutate)
+        return stored if changed[0] else None
 
     def my_records(self, user: str, limit: int = 10) -> list[dict[str, Any]]:
         return self.store.list_records(recorded_by=user, limit=limit)

@@ -33,6 +33,12 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def stamp(moment: datetime) -> str:
+    """A session's timestamp, to the microsecond: sessions touched in the
+    same second must still sort in the order they were touched."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 @dataclass
 class Session:
     """One person's decision in progress. Stored as a plain dict."""
@@ -108,7 +114,7 @@ class Flow:
 
     # -- lifecycle --------------------------------------------------------
     def start(self, user: str, source: str = "slack") -> Session:
-        now = iso(self.clock())
+        now = stamp(self.clock())
         return Session(id=uuid.uuid4().hex, user=user, source=source, created_at=now,
                        updated_at=now)
 
@@ -226,7 +232,7 @@ class Flow:
             value = self._accept(step, session, raw)
         except validate.InvalidAnswer as exc:
             if step.kind == "text" and isinstance(raw, str) and raw.strip():
-                session.drafts[step.id] = raw[:20000]  # never lose what was typed
+                session.drafts[step.id] = validate.storable(raw[:20000])  # never lose it
             return Result(False, self.error(exc.code, **exc.params), exc.code)
         return self._apply(step, session, value)
 
@@ -252,7 +258,7 @@ class Flow:
         session.answers[step.key] = value
         session.history.append(step.id)
         session.drafts.pop(step.id, None)
-        session.updated_at = iso(now)
+        session.updated_at = stamp(now)
         result = Result(True)
         if value == NOT_SURE and step.id not in session.not_sure:
             session.not_sure.append(step.id)
@@ -295,7 +301,7 @@ class Flow:
             session.not_sure.remove(step.id)
         if step.id == "barrier_check":
             session.barriers = {"shown": [], "view_changed": None}
-        session.updated_at = iso(self.clock())
+        session.updated_at = stamp(self.clock())
         return True
 
     # -- wording ----------------------------------------------------------

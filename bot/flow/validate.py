@@ -18,6 +18,9 @@ SKIP_WORDS = frozenset({"skip", "none", "n/a", "na", "-", "no", "nothing"})
 # C0/C1 controls except tab and newline; also bidi overrides, which can make
 # a record read differently from what was typed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Half of a UTF-16 pair, sent alone by a broken client: not text, and it
+# cannot be written as UTF-8.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _FULL_NAME = re.compile(r"^[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)+$")
 
 
@@ -41,7 +44,7 @@ def clean_text(raw: str, *, max_len: int, min_len: int = 1) -> str:
     """
     if not isinstance(raw, str):
         raise InvalidAnswer("not_text")
-    if "\x00" in raw or _looks_binary(raw):
+    if "\x00" in raw or _SURROGATE.search(raw) or _looks_binary(raw):
         raise InvalidAnswer("binary")
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL.sub("", text).strip()
@@ -50,6 +53,12 @@ def clean_text(raw: str, *, max_len: int, min_len: int = 1) -> str:
     if len(text) > max_len:
         raise InvalidAnswer("too_long", {"max": max_len, "length": len(text)})
     return text
+
+
+def storable(text: str) -> str:
+    """``text`` with any lone surrogate replaced, so it can be stored as
+    UTF-8 (used for drafts, which keep even what was refused)."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _looks_binary(raw: str) -> bool:

@@ -66,9 +66,8 @@ def _serve_http(app, front: SlackFront, args: argparse.Namespace, stop: threadin
     thread.start()
     log.info("serving Slack events on /slack/events", extra={"port": server.port})
     stop.wait()
-    server.shutdown()
+    server.stop()  # waits for requests in hand; idle keep-alive connections are ended
     thread.join()
-    server.server_close()
     return 0
 
 
@@ -94,5 +93,5 @@ def _serve_socket(app, front: SlackFront, stop: threading.Event) -> int:  # noqa
     stop.wait()
     handler.close()
     if server:
-        server.shutdown()
+        server.stop()
     return 0

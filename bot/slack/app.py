@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
 
 from bot.service import Jigsaw
 from bot.slack.front import SlackFront
@@ -36,6 +39,93 @@ def web_client(token: str | None = None, api_url: str | None = None) -> WebClien
                      timeout=api_timeout())
 
 
+class JigsawApp(App):
+    """Bolt's App, refusing bad requests before Bolt looks inside them.
+
+    Bolt trusts every signed body to have Slack's shape; anything else (or a
+    signature header it cannot parse) makes it answer 500 and log a
+    traceback. Here an unsigned or stale HTTP request is 401 whatever its
+    body, and a signed but malformed one is 400, before any middleware,
+    listener or Web API call.
+    """
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        body = req.body
+        ssl_check = isinstance(body, dict) and body.get("ssl_check") == "1"
+        if req.mode != "socket_mode" and not ssl_check and not self.signed(req.raw_body,
+                                                                           req.headers):
+            return self.refuse(401)
+        if not well_formed(body):
+            return self.refuse(400)
+        return super().dispatch(req)
+
+    def signed(self, raw_body: str, headers: Mapping[str, Sequence[str]]) -> bool:
+        """Slack's v0 signature, made within the last five minutes."""
+        def first(name: str) -> str | None:
+            values = headers.get(name) or [None]
+            return values[0]
+
+        try:
+            return SignatureVerifier(self._signing_secret).is_valid(
+                raw_body, first("x-slack-request-timestamp"), first("x-slack-signature"))
+        except (ValueError, TypeError):  # a timestamp that is not a number, no secret
+            return False
+
+    def unparsable(self, raw_body: str, headers: Mapping[str, Sequence[str]]) -> BoltResponse:
+        """The answer for a body Bolt could not even parse."""
+        return self.refuse(401 if not self.signed(raw_body, headers) else 400)
+
+    @staticmethod
+    def refuse(status: int) -> BoltResponse:
+        if status == 401:
+            log.info("request refused: bad or stale signature", extra={"error": "signature"})
+        else:
+            log.warning("request refused: malformed body", extra={"error": "malformed"})
+        error = "invalid request" if status == 401 else "malformed request"
+        return BoltResponse(status=status, body=json.dumps({"error": error}),
+                            headers={"content-type": "application/json"})
+
+
+_TABLE_OR_ID = ("user", "team", "channel", "enterprise")
+_TABLES = ("message", "previous_message", "container", "state")
+_TEXTS = ("type", "command", "callback_id", "user_id", "event_id", "trigger_id")
+
+
+def well_formed(body: Any) -> bool:
+    """Whether ``body`` has the shape Bolt relies on when it routes a request:
+    the fields it reads are of the types Slack sends."""
+    if not isinstance(body, dict):
+        return False
+    if any(not isinstance(body[k], str | None) for k in _TEXTS if k in body):
+        return False
+    if any(not isinstance(body[k], str | dict | None) for k in _TABLE_OR_ID if k in body):
+        return False
+    if any(isinstance(body.get(k), dict) and not isinstance(body[k].get("id", ""), str | None)
+           for k in _TABLE_OR_ID):
+        return False
+    if any(not isinstance(body[k], dict | None) for k in _TABLES if k in body):
+        return False
+    auths = body.get("authorizations")
+    if auths is not None and not (isinstance(auths, list)
+                                  and all(isinstance(a, dict) for a in auths)):
+        return False
+    if "event" in body:
+        event = body["event"]
+        if not isinstance(event, dict) or not isinstance(event.get("type", ""), str):
+            return False
+    if "view" in body:
+        view = body["view"]
+        if not (isinstance(view, dict) and isinstance(view.get("type"), str)
+                and isinstance(view.get("callback_id"), str | None)):
+            return False
+    if body.get("type") == "block_actions":
+        actions = body.get("actions")
+        if not (isinstance(actions, list) and actions and all(
+                isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)):
+            return False
+    return True
+
+
 def create_app(
     jigsaw: Jigsaw,
     *,
@@ -43,10 +133,10 @@ def create_app(
     signing_secret: str | None = None,
     client: WebClient | None = None,
     api_url: str | None = None,
-) -> tuple[App, SlackFront]:
+) -> tuple[JigsawApp, SlackFront]:
     """Build the Bolt app and the front end its listeners call."""
     client = client or web_client(token, api_url)
-    app = App(
+    app = JigsawApp(
         client=client,
         signing_secret=signing_secret or os.environ.get("SLACK_SIGNING_SECRET", ""),
         token_verification_enabled=False,  # auth.test at start-up is done by run()

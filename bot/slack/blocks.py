@@ -50,6 +50,24 @@ def escape(text: str) -> str:
     return text.translate(_FORMATTING)
 
 
+def escape_within(text: str, limit: int) -> str:
+    """The escaped form of as much of ``text`` as fits in ``limit``
+    characters, never cutting an entity or a guarded ``*`` in half.
+
+    Escaping can make text five times longer (``&`` is ``&amp;``), so
+    clipping before escaping is not enough to stay inside Slack's limits.
+    """
+    out: list[str] = []
+    size = 0
+    for ch in text:
+        piece = escape(ch)
+        size += len(piece)
+        if size > limit:
+            break
+        out.append(piece)
+    return "".join(out)
+
+
 def chunks(text: str, size: int = TEXT_LIMIT - 100) -> list[str]:
     """Split long text on line or word breaks into pieces Slack accepts."""
     pieces: list[str] = []
@@ -148,7 +166,8 @@ class Blocks:
                  ) -> list[dict[str, Any]]:
         """The question as it stands once answered: no buttons left to click."""
         blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(
-            text=self.t("answered", q=q, answer=escape(answer_label)[:TEXT_LIMIT - 500])))]
+            text=self.t("answered", q=q, answer=escape_within(answer_label,
+                                                              TEXT_LIMIT - 500))))]
         for notice in notices or []:
             blocks.append(SectionBlock(text=MarkdownTextObject(text=notice)))
         return to_dicts(blocks)
@@ -188,7 +207,7 @@ class Blocks:
             shown = f"<@{value}>" if key == "recorded_by" and value.startswith("U") else escape(
                 value)
             if len(shown) > 1500:
-                cut = escape(value[:600])
+                cut = escape_within(value, 1200)
                 blocks.append(SectionBlock(text=MarkdownTextObject(
                     text=f"*{label}*\n{cut}… {self.t('continued')}")))
                 for i, piece in enumerate(chunks(f"*{label}*\n{escape(value)}")):
@@ -280,12 +299,15 @@ class Blocks:
                     text=MarkdownTextObject(text=self.t("home_open_row", sess=s)),
                     accessory=ButtonElement(text=self.t("resume_label"),
                                             action_id="home_resume", value=_value(s=s["id"]))))
-        blocks.append(SectionBlock(text=MarkdownTextObject(
-            text=self.t("home_mine", rows=[self._row(r) for r in mine]))))
+        # Lists of rows can outgrow one text object (escaped child references
+        # are up to five times longer than typed), so they are split.
+        for piece in chunks(self.t("home_mine", rows=[self._row(r) for r in mine])):
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=piece)))
         if awaiting is not None:
             blocks.append(DividerBlock())
-            blocks.append(SectionBlock(text=MarkdownTextObject(
-                text=self.t("home_awaiting", rows=[self._row(r) for r in awaiting]))))
+            for piece in chunks(self.t("home_awaiting",
+                                       rows=[self._row(r) for r in awaiting])):
+                blocks.append(SectionBlock(text=MarkdownTextObject(text=piece)))
         return View(type="home", blocks=blocks[:BLOCKS_PER_VIEW]).to_dict()
 
     def _row(self, summary: dict[str, Any]) -> dict[str, str]:

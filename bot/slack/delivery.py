@@ -221,13 +221,14 @@ class Delivery:
                           if e["id"] == event_id), None)
             if event is None or event.get("delivered"):
                 return True
+            retried = bool(self.app.store.get_meta(f"outbox:{key}"))
             try:
                 self.guard.check()
                 if event.get("sending"):
                     found = self._find_posted(ALERT_EVENT, "event_id", event_id)
                     if found:
                         self.app.mark_event_delivered(session_id, event_id, ts=found)
-                        return self._settle(key, Attempt(True))
+                        return self._alert_delivered(key, event, retried)
                 self._mark_sending(session_id, event_id)
                 response = self.client.chat_postMessage(
                     channel=self.channel,
@@ -238,7 +239,7 @@ class Delivery:
                 )
                 self.app.mark_event_delivered(session_id, event_id, ts=response["ts"])
                 log.info("urgent alert delivered", extra={"session_id": session_id})
-                return self._settle(key, Attempt(True))
+                return self._alert_delivered(key, event, retried)
             except ChannelUnsafe as exc:
                 log.error("urgent alert held: %s", exc, extra={"session_id": session_id})
                 self.guard.reset()
@@ -249,6 +250,13 @@ class Delivery:
                 log.warning("urgent alert failed: %s", type(exc).__name__,
                             extra={"session_id": session_id})
                 return self._settle(key, Attempt(False, error=type(exc).__name__))
+
+    def _alert_delivered(self, key: str, event: dict[str, Any], retried: bool) -> bool:
+        """Settle a delivered alert; whoever was told it was held hears it is through."""
+        self._settle(key, Attempt(True))
+        if retried and self.on_delivered:
+            self.on_delivered("alert", event)
+        return True
 
     def _mark_sending(self, session_id: str, event_id: str) -> None:
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:

@@ -112,6 +112,11 @@ class SlackFront:
     def resume(self, user: str, session_id: str) -> None:
         session = self.app.get(session_id)
         if session is None or session.user != user or not session.is_open:
+            done = self.app.store.record_for_session(session_id)
+            if done is not None and done.get("recorded_by") == user:
+                # Finished, but the app stopped before it could say so.
+                self._report_submitted(user, done["id"])
+                return
             self.say(user, self.t("no_session"))
             return
         for other in self.app.open_sessions(user):
@@ -185,18 +190,23 @@ class SlackFront:
         return value or self.t("skip_label")
 
     def _submitted(self, session: Session) -> None:
-        record_id = session.record_id
-        if not record_id:
-            return
-        sent = self.delivery.deliver_record(record_id)
-        self.say(session.user, self.t("submitted_sent" if sent else "submitted_pending",
-                                      id=record_id))
+        if session.record_id:
+            self._report_submitted(session.user, session.record_id)
 
-    def _delivered_late(self, kind: str, record: dict[str, Any]) -> None:
+    def _report_submitted(self, user: str, record_id: str) -> None:
+        sent = self.delivery.deliver_record(record_id)
+        self.say(user, self.t("submitted_sent" if sent else "submitted_pending", id=record_id))
+
+    def _delivered_late(self, kind: str, item: dict[str, Any]) -> None:
+        """A held record (or urgent alert) reached the DSL channel at last."""
+        if kind == "alert":
+            user, text = item["user"], self.t("alert_delivered_late")
+        else:
+            user, text = item["recorded_by"], self.t("delivered_late", id=item["id"])
         try:
-            self.say(record["recorded_by"], self.t("delivered_late", id=record["id"]))
+            self.say(user, text)
         except SlackApiError:
-            log.warning("could not tell staff of late delivery", extra={"record_id": record["id"]})
+            log.warning("could not tell staff of late delivery", extra={"action": kind})
 
     def navigate(self, user: str, session_id: str, step_id: str | None, command: str) -> None:
         session = self.app.get(session_id)
@@ -256,6 +266,8 @@ class SlackFront:
                                                  "action": action})
             self._tell(user, channel, self.t("refused"))
             return None
+        if record is None:
+            return None  # a double click or a stale button: it was done already
         if action != "viewed":
             self.refresh_record_message(record)
             self._tell_staff(record, action, user, **params)

@@ -7,16 +7,25 @@ lets requests in hand finish.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
+import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import BoltRequest, BoltResponse
+
+from bot.slack.app import JigsawApp
 
 log = logging.getLogger("jigsaw.http")
 MAX_BODY = 1_000_000
+# An oversized body is read and dropped (up to this much) so the client gets
+# the 413 instead of a reset connection; beyond it the connection is cut.
+MAX_DRAIN = 16_000_000
+IDLE_TIMEOUT = 30.0
 EVENTS_PATH = "/slack/events"
 
 
@@ -25,11 +34,39 @@ class SlackHTTPServer(ThreadingHTTPServer):
     block_on_close = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], app: App,
+    def __init__(self, address: tuple[str, int], app: JigsawApp,
                  health: Callable[[], dict[str, object]] | None = None) -> None:
         self.app = app
         self.health = health or (lambda: {"ok": True})
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def stop(self) -> None:
+        """Stop accepting, end idle keep-alive connections, and wait for the
+        requests in hand to finish (their replies can still be written)."""
+        self.shutdown()
+        with self._connections_lock:
+            open_now = list(self._connections)
+        for conn in open_now:
+            with contextlib.suppress(OSError):  # already closed by the client
+                conn.shutdown(socket.SHUT_RD)  # a handler waiting for a next request sees EOF
+        self.server_close()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # The default prints a traceback to stderr: keep logs structured, and
+        # never echo what was sent.
+        log.error("http request failed", exc_info=True)
 
     @property
     def port(self) -> int:
@@ -39,6 +76,7 @@ class SlackHTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: SlackHTTPServer
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT  # a client that stops sending cannot hold a thread forever
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         # The default prints to stderr, with query strings; keep logs structured.
@@ -70,12 +108,31 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if length < 0 or length > MAX_BODY:
-            self._reply(413, b"request too large")
+            self.close_connection = True
+            if 0 < length <= MAX_DRAIN:
+                while length > 0:
+                    chunk = self.rfile.read(min(length, 65536))
+                    if not chunk:
+                        return
+                    length -= len(chunk)
+            elif length > MAX_DRAIN:
+                return
+            self._reply(413, b"request too large", {"Content-Type": "text/plain",
+                                                     "Connection": "close"})
             return
         body = self.rfile.read(length).decode("utf-8", errors="replace")
         headers = {k.lower(): [v] for k, v in self.headers.items()}
-        request = BoltRequest(body=body, query=url.query, headers=headers)
-        response = self.server.app.dispatch(request)
+        app = self.server.app
+        try:
+            request = BoltRequest(body=body, query=url.query, headers=headers)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+            response = app.unparsable(body, headers)  # e.g. payload= that is not JSON
+        else:
+            try:
+                response = app.dispatch(request)
+            except Exception:  # never drop the connection without an answer
+                log.error("request dispatch failed", exc_info=True)
+                response = BoltResponse(status=500, body="")
         out = (response.body or "").encode("utf-8")
         reply_headers = {k: v[0] for k, v in response.headers.items() if v}
         self._reply(response.status, out, reply_headers)

@@ -11,21 +11,36 @@ from bot.slack.blocks import parse_value
 from bot.slack.front import SlackFront
 
 
+def _field(table: Any, key: str) -> str:
+    """A text field of a payload table; "" when missing or not text."""
+    found = table.get(key) if isinstance(table, dict) else None
+    return found if isinstance(found, str) else ""
+
+
 def _action(body: dict[str, Any]) -> dict[str, Any]:
-    actions = body.get("actions") or [{}]
-    return actions[0] if isinstance(actions[0], dict) else {}
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    return first if isinstance(first, dict) else {}
 
 
 def _value(body: dict[str, Any]) -> dict[str, str]:
-    return parse_value(_action(body).get("value", ""))
+    return parse_value(_field(_action(body), "value"))
 
 
 def _user(body: dict[str, Any]) -> str:
-    return (body.get("user") or {}).get("id", "")
+    return _field(body.get("user"), "id")
 
 
 def _channel(body: dict[str, Any]) -> str | None:
-    return (body.get("channel") or {}).get("id")
+    return _field(body.get("channel"), "id") or None
+
+
+def _unusable(body: dict[str, Any], front: SlackFront) -> None:
+    """A button whose value we did not make (tampered, or from an old
+    version): say so rather than do nothing."""
+    user = _user(body)
+    if user:
+        front.say(user, front.t("unknown_action"))
 
 
 def answer(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
@@ -33,14 +48,18 @@ def answer(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     value = _value(body)
     if {"s", "st", "v"} <= value.keys():
         front.answer(_user(body), value["s"], value["st"], value["v"])
+    else:
+        _unusable(body, front)
 
 
 def navigate(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
     value = _value(body)
-    command = _action(body).get("action_id", "").removeprefix("nav_")
-    if "s" in value:
-        front.navigate(_user(body), value["s"], value.get("st"), command)
+    command = _field(_action(body), "action_id").removeprefix("nav_")
+    if {"s", "st"} <= value.keys():
+        front.navigate(_user(body), value["s"], value["st"], command)
+    else:
+        _unusable(body, front)
 
 
 def resume(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
@@ -48,18 +67,24 @@ def resume(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     value = _value(body)
     if "s" in value:
         front.resume(_user(body), value["s"])
+    else:
+        _unusable(body, front)
 
 
 def start(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
-    front.begin(_user(body), fresh=_action(body).get("action_id") == "session_new")
+    user = _user(body)
+    if user:
+        front.begin(user, fresh=_field(_action(body), "action_id") == "session_new")
 
 
 def review(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
     record_id = _value(body).get("r", "")
-    action_id = _action(body).get("action_id", "")
-    user, channel, trigger = _user(body), _channel(body), body.get("trigger_id", "")
+    action_id = _field(_action(body), "action_id")
+    user, channel, trigger = _user(body), _channel(body), _field(body, "trigger_id")
+    if not user:
+        return
     if action_id == "review_ack":
         front.review(user, record_id, "acknowledge", channel=channel)
     elif action_id == "review_view":

@@ -12,7 +12,10 @@ from bot.slack.front import SlackFront
 def infoshare(ack: Ack, command: dict[str, Any], front: SlackFront) -> None:
     # Ephemeral, and nothing about the child: the channel may be public.
     ack(response_type="ephemeral", text=front.t("started"))
-    front.begin(command["user_id"], fresh=command.get("text", "").strip().lower() == "new")
+    user, text = command.get("user_id"), command.get("text")
+    if not isinstance(user, str) or not user:
+        return
+    front.begin(user, fresh=isinstance(text, str) and text.strip().lower() == "new")
 
 
 def register(app: App, front: SlackFront) -> None:

@@ -10,8 +10,9 @@ from bot.slack.front import SlackFront
 
 
 def home_opened(event: dict[str, Any], front: SlackFront) -> None:
-    if event.get("tab", "home") == "home":
-        front.publish_home(event["user"])
+    user = event.get("user")
+    if event.get("tab", "home") == "home" and isinstance(user, str) and user:
+        front.publish_home(user)
 
 
 def register(app: App, front: SlackFront) -> None:

@@ -12,9 +12,21 @@ from bot.slack.blocks import parse_value
 from bot.slack.front import SlackFront
 
 
-def _field(view: dict[str, Any], block: str) -> Any:
-    value = view.get("state", {}).get("values", {}).get(block, {}).get("value", {})
-    return value.get("value") if "value" in value else value.get("selected_date")
+def _table(parent: Any, key: str) -> dict[str, Any]:
+    found = parent.get(key) if isinstance(parent, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def _field(view: dict[str, Any], block: str) -> str | None:
+    """A submitted input's text (or date); None if absent or not text."""
+    value = _table(_table(_table(_table(view, "state"), "values"), block), "value")
+    found = value.get("value") if "value" in value else value.get("selected_date")
+    return found if isinstance(found, str) else None
+
+
+def _user(body: dict[str, Any]) -> str:
+    user = _table(body, "user").get("id")
+    return user if isinstance(user, str) else ""
 
 
 def _note(front: SlackFront, view: dict[str, Any], errors: dict[str, str]) -> str:
@@ -40,7 +52,8 @@ def followup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
         return
     ack()
     record_id = parse_value(view.get("private_metadata", "")).get("r", "")
-    front.review(body["user"]["id"], record_id, "follow_up", note=note, due=due)
+    if _user(body):
+        front.review(_user(body), record_id, "follow_up", note=note, due=due)
 
 
 def note_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
@@ -52,7 +65,8 @@ def note_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
         return
     ack()
     record_id = parse_value(view.get("private_metadata", "")).get("r", "")
-    front.review(body["user"]["id"], record_id, "note", note=note)
+    if _user(body):
+        front.review(_user(body), record_id, "note", note=note)
 
 
 def register(app: App, front: SlackFront) -> None:

@@ -1,0 +1,100 @@
+"""App Home: a way in, your own unfinished and recent decisions, and for the
+DSL team the records awaiting review; nobody sees anyone else's records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests import scenarios as sc
+from tests.slack.conftest import Harness
+from tests.slack.driver import Driver, all_text, buttons, question_step, value_of
+from tests.slackreq import app_home_opened, block_action
+
+AWAITING_HEADING = "*Awaiting DSL review*"
+
+
+def open_home(slack: Harness, user: str) -> dict[str, Any]:
+    slack.send(app_home_opened(user))
+    publish = slack.fake.last("views.publish")
+    assert publish.ok and publish.args["user_id"] == user
+    view = slack.fake.home_view(user)
+    assert view is not None and view["type"] == "home"
+    return view
+
+
+def sections(view: dict[str, Any]) -> list[str]:
+    return [b["text"]["text"] for b in view["blocks"] if b.get("type") == "section"]
+
+
+def awaiting_section(view: dict[str, Any]) -> str | None:
+    return next((t for t in sections(view) if t.startswith(AWAITING_HEADING)), None)
+
+
+def decide(slack: Harness, user: str, script: list[str]) -> dict[str, Any]:
+    driver = Driver(slack, user)
+    driver.start()
+    record = driver.run(script)
+    assert record is not None
+    return record
+
+
+def test_home_has_a_start_button_that_starts_in_the_dm(slack: Harness) -> None:
+    view = open_home(slack, "U123")
+    [start] = [b for b in buttons(view["blocks"]) if b["action_id"] == "home_start"]
+    assert "Start" in start["text"]["text"]
+    assert "None yet" in all_text(view["blocks"])
+
+    slack.send(block_action("U123", action_id="home_start", value=start["value"], view=view))
+
+    assert question_step(Driver(slack).current()) == "danger"
+
+
+def test_staff_see_their_unfinished_and_recent_decisions_with_review_status(
+        slack: Harness) -> None:
+    record = decide(slack, "U123", sc.ALLEGATION)
+    driver = Driver(slack)
+    driver.start()
+    driver.answer("no")
+    session = driver.session()
+    assert session is not None and session["status"] == "in_progress"
+
+    view = open_home(slack, "U123")
+    text = all_text(view["blocks"])
+    [resume] = [b for b in buttons(view["blocks"]) if b["action_id"] == "home_resume"]
+    assert value_of(resume) == {"s": session["id"]}
+    mine = next(t for t in sections(view) if t.startswith("*Your recent decisions*"))
+    assert record["id"] in mine and "Awaiting DSL review" in mine
+    assert awaiting_section(view) is None  # not DSL
+    assert "in progress" in text
+
+    post = driver.dsl_posts()[-1]
+    Driver(slack, "UDSL1").click(post, action_id="review_ack")
+    view = open_home(slack, "U123")
+    mine = next(t for t in sections(view) if t.startswith("*Your recent decisions*"))
+    assert record["id"] in mine and "Acknowledged" in mine
+
+
+def test_dsl_members_also_see_records_awaiting_review(slack: Harness) -> None:
+    first = decide(slack, "U123", sc.ALLEGATION)
+    second = decide(slack, "U456", sc.ALLEGATION)
+    Driver(slack, "UDSL1").click(Driver(slack).dsl_posts()[0], action_id="review_ack")
+
+    for dsl in ("UDSL1", "UDSL2"):
+        awaiting = awaiting_section(open_home(slack, dsl))
+        assert awaiting is not None
+        assert second["id"] in awaiting
+        assert first["id"] not in awaiting  # acknowledged: no longer waiting
+
+
+def test_nobody_else_sees_a_staff_members_records(slack: Harness) -> None:
+    record = decide(slack, "U123", sc.ALLEGATION)
+    Driver(slack, "U123").start()  # and one unfinished
+
+    for outsider in ("U456", "U999"):
+        view = open_home(slack, outsider)
+        text = all_text(view["blocks"])
+        assert record["id"] not in text
+        assert record["child_ref"] not in text
+        assert awaiting_section(view) is None
+        assert not [b for b in buttons(view["blocks"]) if b["action_id"] == "home_resume"]
+        assert "None yet" in text
