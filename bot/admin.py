@@ -33,8 +33,10 @@ def verify(store: Store, out: TextIO) -> int:
         if match:
             seen.setdefault(match[1], set()).add(int(match[2]))
     purged = _purged(store)
-    for year, numbers in sorted(seen.items()):
-        for n in range(1, max(numbers) + 1):
+    issued = {str(year): high for year, high in store.issued().items()}
+    for year in sorted(seen.keys() | issued.keys()):
+        numbers = seen.get(year, set())
+        for n in range(1, max(max(numbers, default=0), issued.get(year, 0)) + 1):
             if n not in numbers and n not in purged.get(year, set()):
                 problems.append(f"ISD-{year}-{n:04d}: missing, and no purge recorded")
     for line in problems:

@@ -236,6 +236,12 @@ def verify(record: Record) -> list[str]:
         if _sha(body) != entry.get("hash"):
             problems.append(f"{record.get('id')}: audit entry {i} was altered")
         prev = entry.get("hash", "")
+    # Every audit entry stamps updated_at, so a newer stamp than the last
+    # entry means entries were cut from the end (even ones that changed no
+    # content, such as "viewed" or a refusal).
+    if record.get("updated_at", audit[-1].get("at")) != audit[-1].get("at"):
+        problems.append(f"{record.get('id')}: audit entries after entry {len(audit)} "
+                        "are missing")
     if audit[-1].get("state") != content_hash(record):
         problems.append(f"{record.get('id')}: content changed outside the audit trail")
     return problems

@@ -322,6 +322,13 @@ class Archive:
             self._refresh()
             return len(self._index)
 
+    def issued(self) -> dict[int, int]:
+        """Year -> highest sequence given out (kept in the blocks' ``high``)."""
+        with self._index_lock:
+            self._refresh()
+            years = {b.year for b in self._index.blocks.values()}
+            return {year: self._index.high(year) for year in sorted(years)}
+
     def iter(self) -> Iterator[Doc]:
         """Every record, oldest first, each a private copy.
 

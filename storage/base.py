@@ -102,6 +102,12 @@ class Store(Protocol):
     def count_records(self) -> int:
         """How many records are stored."""
 
+    def issued(self) -> dict[int, int]:
+        """The highest record number given out so far in each year.
+
+        Ids are never reused, so a number at or below this that is neither
+        stored nor recorded as purged belongs to a record that went missing."""
+
     # -- idempotency and delivery state -----------------------------------
     def claim(self, key: str) -> bool:
         """True the first time ``key`` is claimed, False ever after.

@@ -118,6 +118,9 @@ class TinyDBStore:
     def count_records(self) -> int:
         return self._archive.count()
 
+    def issued(self) -> dict[int, int]:
+        return self._archive.issued()
+
     # -- idempotency and delivery state -----------------------------------
     def claim(self, key: str) -> bool:
         return self._hot.claim(key)

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.flow import Flow, Question, Session
 from bot.flow.steps import BY_ID
@@ -140,17 +140,26 @@ class SlackFront:
                              question_step=question.step)
 
     def _close_question(self, session: Session, q: Question | None, answer: str,
-                        notices: list[str] | None = None) -> None:
-        """Replace the asked question with its answer, so its buttons go."""
+                        notices: list[str] | None = None) -> bool:
+        """Replace the asked question with its answer, so its buttons go.
+
+        False if that could not be done: Slack refused, or the question's ts
+        is not stored yet (a click that beat ``post_question``'s write) or
+        belongs to another step."""
         ts = session.meta.get("question_ts")
-        if not ts or q is None:
-            return
+        if not ts or q is None or session.meta.get("question_step", q.step) != q.step:
+            return False
         try:
             self.client.chat_update(channel=session.meta.get("dm") or self.dm(session.user),
                                     ts=ts, text=q.text,
                                     blocks=self.blocks.answered(q, answer, notices))
         except SlackApiError as exc:  # cosmetic: the answer itself is stored
             log.warning("could not update question: %s", exc.response.get("error"))
+            return False
+        except (SlackClientError, OSError) as exc:  # slow or unreachable: carry on
+            log.warning("could not update question: %s", type(exc).__name__)
+            return False
+        return True
 
     # -- answering ---------------------------------------------------------
     def answer(self, user: str, session_id: str, step_id: str | None, raw: str,
@@ -173,12 +182,16 @@ class SlackFront:
         for event in result.events:
             if not self.delivery.deliver_alert(session.id, event["id"]):
                 result.notices.append(self.t("alert_pending"))
-        self._close_question(session, asked, self._answer_label(asked, session, raw),
-                             result.notices)
+        closed = self._close_question(session, asked, self._answer_label(asked, session, raw),
+                                      result.notices)
+        # Notices (call 999, the alert is not through) must not depend on that update.
+        unshown = [] if closed else result.notices
         if result.done:
+            if unshown:
+                self.say(user, "\n\n".join(unshown))
             self._submitted(session)
         else:
-            self.post_question(session)
+            self.post_question(session, unshown)
 
     def _answer_label(self, q: Question | None, session: Session, raw: str) -> str:
         if q is None:
