@@ -69,7 +69,7 @@ class SlackFront:
         self.app = app
         self.client = client
         self.blocks = blocks or Blocks(app.prompts, app.settings)
-        self.delivery = delivery or Delivery(app, client, self.blocks,
+        self.delivery = delivery or Delivery(app, _without_retries(client), self.blocks,
                                              on_delivered=self._delivered_late)
         self.membership = Membership(client, app.settings.dsl_channel)
         self._dms: dict[str, str] = {}
@@ -132,12 +132,17 @@ class SlackFront:
         question = self.flow.question(session)
         if question is None:
             return
-        channel = self.dm(session.user)
-        response = self.client.chat_postMessage(
-            channel=channel, text=question.text,
-            blocks=self.blocks.question(session.id, question, notices))
+        try:
+            channel = self.dm(session.user)
+            response = self.client.chat_postMessage(
+                channel=channel, text=question.text,
+                blocks=self.blocks.question(session.id, question, notices))
+        except (SlackClientError, OSError):
+            # Remember it was never shown, so typed text isn't taken as its answer.
+            self.app.update_meta(session.id, unshown=question.step)
+            raise
         self.app.update_meta(session.id, dm=channel, question_ts=response["ts"],
-                             question_step=question.step)
+                             question_step=question.step, unshown=None)
 
     def _close_question(self, session: Session, q: Question | None, answer: str,
                         notices: list[str] | None = None) -> bool:
@@ -263,6 +268,12 @@ class SlackFront:
         if step is None:
             self.resume(user, session.id)
             return
+        if session.meta.get("unshown") == step.id:
+            # The question was never shown (posting it failed): show it
+            # rather than take this text as its answer unseen.
+            self.say(user, self.t("resumed", started=session.created_at))
+            self.post_question(session)
+            return
         self.answer(user, session.id, step.id, text, typed=True)
 
     # -- DSL review ------------------------------------------------------------
@@ -339,3 +350,14 @@ class SlackFront:
         awaiting = self.app.awaiting_review() if self.is_dsl(user) else None
         self.client.views_publish(user_id=user, view=self.blocks.home(
             open_sessions=open_sessions, mine=mine, awaiting=awaiting))
+
+
+def _without_retries(client: WebClient) -> WebClient:
+    """A twin of ``client`` that never repeats a request by itself.
+
+    slack_sdk retries a post once on a dropped connection; if Slack had
+    already posted it, that retry would bypass the outbox's "sending" check
+    and post a record twice. The outbox does its own, checked, retries.
+    """
+    return WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout,
+                     retry_handlers=[])

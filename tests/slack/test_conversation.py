@@ -473,3 +473,23 @@ def test_every_scenario_works_typed_as_well_as_clicked(
     assert record["delivery"]["ts"] == record_posts(driver)[0].response["ts"]
     assert not any(c.method == "chat.postMessage" and c.args.get("channel") == driver.dm
                    and "one of the buttons above" in all_text(c) for c in slack.fake.calls())
+
+
+def test_typed_text_after_an_unshown_question_shows_it_instead(slack: Harness) -> None:
+    """If posting the next question failed, what the person types next is not
+    taken as the answer to a question they never saw."""
+    driver = Driver(slack)
+    driver.start()
+    driver.answer("no")
+    driver.answer("own_concern")
+    slack.fake.fail_next("chat.postMessage", status=500)
+    driver.answer("no")  # allegation: stored, but the child_ref question fails to post
+    session = driver.session()
+    assert session["answers"]["allegation"] == "no"
+    assert session["meta"]["unshown"] == "child_ref"
+    driver.type("AB")
+    session = driver.session()
+    assert "child_ref" not in session["answers"]
+    assert question_step(driver.current()) == "child_ref"
+    driver.type("AB")
+    assert driver.session()["answers"]["child_ref"] == "AB"
