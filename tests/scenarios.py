@@ -176,3 +176,15 @@ OPTIMISM = [
     "yes",  # knows family
     "low",
 ]
+
+# Each script with the decision and kind of record it must end in.
+OUTCOMES = {
+    "danger": (IMMEDIATE_DANGER, "share", "emergency"),
+    "police": (POLICE_PREJUDICE, "share", "decision"),
+    "no_purpose": (NO_PURPOSE, "do_not_share", "decision"),
+    "eh_consent": (EARLY_HELP_CONSENT, "share", "decision"),
+    "eh_refused": (EARLY_HELP_REFUSED, "do_not_share", "decision"),
+    "refused_sig": (REFUSED_SIGNIFICANT, "share", "decision"),
+    "not_sure": (NOT_SURE, "defer", "decision"),
+    "allegation": (ALLEGATION, "allegations_route", "allegation"),
+}

@@ -26,19 +26,8 @@ def run_console(jigsaw: Jigsaw, lines: list[str], user: str = "console:test") ->
     return out.getvalue()
 
 
-@pytest.mark.parametrize(
-    ("script", "decision", "kind"),
-    [
-        (sc.IMMEDIATE_DANGER, "share", "emergency"),
-        (sc.POLICE_PREJUDICE, "share", "decision"),
-        (sc.NO_PURPOSE, "do_not_share", "decision"),
-        (sc.EARLY_HELP_CONSENT, "share", "decision"),
-        (sc.EARLY_HELP_REFUSED, "do_not_share", "decision"),
-        (sc.REFUSED_SIGNIFICANT, "share", "decision"),
-        (sc.NOT_SURE, "defer", "decision"),
-        (sc.ALLEGATION, "allegations_route", "allegation"),
-    ],
-)
+@pytest.mark.parametrize(("script", "decision", "kind"), list(sc.OUTCOMES.values()),
+                         ids=list(sc.OUTCOMES))
 def test_scenarios_end_in_a_stored_record(jigsaw: Jigsaw, script: list[str], decision: str,
                                           kind: str) -> None:
     output = run_console(jigsaw, script)

@@ -446,21 +446,8 @@ def test_typed_back_pause_and_resume(slack: Harness) -> None:
     assert (driver.session() or {})["status"] == "cancelled"
 
 
-@pytest.mark.parametrize(
-    ("script", "decision", "kind"),
-    [
-        (sc.IMMEDIATE_DANGER, "share", "emergency"),
-        (sc.POLICE_PREJUDICE, "share", "decision"),
-        (sc.NO_PURPOSE, "do_not_share", "decision"),
-        (sc.EARLY_HELP_CONSENT, "share", "decision"),
-        (sc.EARLY_HELP_REFUSED, "do_not_share", "decision"),
-        (sc.REFUSED_SIGNIFICANT, "share", "decision"),
-        (sc.NOT_SURE, "defer", "decision"),
-        (sc.ALLEGATION, "allegations_route", "allegation"),
-    ],
-    ids=["danger", "police", "no_purpose", "eh_consent", "eh_refused", "refused_sig",
-         "not_sure", "allegation"],
-)
+@pytest.mark.parametrize(("script", "decision", "kind"), list(sc.OUTCOMES.values()),
+                         ids=list(sc.OUTCOMES))
 def test_every_scenario_works_typed_as_well_as_clicked(
         slack: Harness, script: list[str], decision: str, kind: str) -> None:
     driver = Driver(slack)

@@ -37,6 +37,18 @@ def _note(front: SlackFront, view: dict[str, Any], errors: dict[str, str]) -> st
         return ""
 
 
+def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], front: SlackFront,
+            action: str, errors: dict[str, str], **params: str) -> None:
+    """Answer the modal (with its field errors, if any), then apply the review."""
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    record_id = parse_value(view.get("private_metadata", "")).get("r", "")
+    if _user(body):
+        front.review(_user(body), record_id, action, **params)
+
+
 def followup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                        front: SlackFront) -> None:
     errors: dict[str, str] = {}
@@ -47,26 +59,14 @@ def followup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
             errors["due"] = front.flow.error("past_date")
     except ValueError:
         errors["due"] = front.flow.error("bad_date")
-    if errors:
-        ack(response_action="errors", errors=errors)
-        return
-    ack()
-    record_id = parse_value(view.get("private_metadata", "")).get("r", "")
-    if _user(body):
-        front.review(_user(body), record_id, "follow_up", note=note, due=due)
+    _submit(ack, body, view, front, "follow_up", errors, note=note, due=due)
 
 
 def note_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                    front: SlackFront) -> None:
     errors: dict[str, str] = {}
     note = _note(front, view, errors)
-    if errors:
-        ack(response_action="errors", errors=errors)
-        return
-    ack()
-    record_id = parse_value(view.get("private_metadata", "")).get("r", "")
-    if _user(body):
-        front.review(_user(body), record_id, "note", note=note)
+    _submit(ack, body, view, front, "note", errors, note=note)
 
 
 def register(app: App, front: SlackFront) -> None:
