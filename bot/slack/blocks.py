@@ -151,11 +151,10 @@ class Blocks:
 
     def nav(self, session_id: str, q: Question) -> ActionsBlock:
         value = _value(s=session_id, st=q.step)
-        elements = []
-        if q.can_go_back:
-            elements.append(ButtonElement(text=self.t("back_label"), action_id="nav_back",
-                                          value=value))
-        elements += [
+        # Always all four, in the same place: at the first question Back
+        # just says there is nothing to go back to.
+        elements = [
+            ButtonElement(text=self.t("back_label"), action_id="nav_back", value=value),
             ButtonElement(text=self.t("pause_label"), action_id="nav_pause", value=value),
             ButtonElement(text=self.t("cancel_label"), action_id="nav_cancel", value=value,
                           style="danger"),

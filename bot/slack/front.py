@@ -235,6 +235,7 @@ class SlackFront:
             return  # an old message's button
         if command == "back":
             if not session.history:
+                self.say(user, self.t("no_back"))
                 return
             self._close_question(session, current, self.t("went_back"))
             self.post_question(self.app.back(session_id))

@@ -235,12 +235,18 @@ def test_back_reasks_the_previous_question_and_changes_the_answer(slack: Harness
     assert answers(driver) == {"danger": "no", "trigger": "request"}
 
 
-def test_the_first_question_has_no_back_button(slack: Harness) -> None:
+def test_back_pause_cancel_are_on_every_question(slack: Harness) -> None:
     driver = Driver(slack)
     driver.start()
-    assert "nav_back" not in {b["action_id"] for b in buttons(driver.current())}
+    nav = {"nav_back", "nav_pause", "nav_cancel"}
+    assert nav <= {b["action_id"] for b in buttons(driver.current())}
+    first = driver.current()
+    driver.click(first, action_id="nav_back")  # nothing before the first question
+    assert "nothing to go back to" in driver.last_dm_text()
+    assert driver.session()["history"] == []
+    assert buttons(driver.current()) == buttons(first)  # still open to answer
     driver.answer("no")
-    assert "nav_back" in {b["action_id"] for b in buttons(driver.current())}
+    assert nav <= {b["action_id"] for b in buttons(driver.current())}
 
 
 def test_pause_then_a_message_resumes_where_it_was(slack: Harness) -> None:
