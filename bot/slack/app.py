@@ -144,31 +144,9 @@ def create_app(
         logger=logging.getLogger("slack_bolt"),
     )
     front = SlackFront(jigsaw, client)
-    app.middleware(_once(jigsaw))
     register_listeners(app, front)
     app.error(_on_error)
     return app, front
-
-
-def _once(jigsaw: Jigsaw):  # noqa: ANN202 - Bolt middleware
-    """Drop redelivered events and repeated slash commands.
-
-    Slack retries an event it thinks we missed (``X-Slack-Retry-Num``); the
-    same ``event_id`` arrives again. Claiming the id in the store makes the
-    second delivery a no-op even across a restart.
-    """
-
-    def middleware(body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002
-        key = None
-        if body.get("type") == "event_callback" and body.get("event_id"):
-            key = f"event:{body['event_id']}"
-        elif body.get("command") and body.get("trigger_id"):
-            key = f"command:{body['trigger_id']}"
-        if key and not jigsaw.store.claim(key):
-            return BoltResponse(status=200, body="")
-        return next()
-
-    return middleware
 
 
 def _on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -93,6 +93,21 @@ class SlackFront:
         self.client.chat_postMessage(channel=self.dm(user), text=text,
                                      blocks=self.blocks.plain(text))
 
+    def first_time(self, body: dict[str, Any]) -> bool:
+        """False for a redelivered event or a repeated slash command.
+
+        Slack retries an event it thinks we missed (``X-Slack-Retry-Num``)
+        with the same ``event_id``; claiming it in the store makes the second
+        delivery a no-op, even across a restart. Listeners call this after
+        the ack, so the store write never delays Slack's 3-second deadline.
+        """
+        key = None
+        if body.get("event_id"):
+            key = f"event:{body['event_id']}"
+        elif body.get("command") and body.get("trigger_id"):
+            key = f"command:{body['trigger_id']}"
+        return key is None or self.app.store.claim(key)
+
     def is_dsl(self, user: str) -> bool:
         return self.app.is_dsl(user) or user in self.membership.members()
 

@@ -9,11 +9,12 @@ from slack_bolt import App
 from bot.slack.front import SlackFront
 
 
-def home_opened(event: dict[str, Any], front: SlackFront) -> None:
+def home_opened(event: dict[str, Any], body: dict[str, Any], front: SlackFront) -> None:
     user = event.get("user")
-    if event.get("tab", "home") == "home" and isinstance(user, str) and user:
+    if (event.get("tab", "home") == "home" and isinstance(user, str) and user
+            and front.first_time(body)):
         front.publish_home(user)
 
 
 def register(app: App, front: SlackFront) -> None:
-    app.event("app_home_opened")(lambda event: home_opened(event, front))
+    app.event("app_home_opened")(lambda event, body: home_opened(event, body, front))

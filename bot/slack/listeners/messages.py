@@ -19,14 +19,14 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def direct_message(event: dict[str, Any], front: SlackFront) -> None:
+def direct_message(event: dict[str, Any], body: dict[str, Any], front: SlackFront) -> None:
     if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
         return
     user, text = event.get("user"), event.get("text")
-    if not isinstance(user, str) or not isinstance(text, str):
+    if not isinstance(user, str) or not isinstance(text, str) or not front.first_time(body):
         return
     front.message(user, unescape(text[:MAX_MESSAGE]))
 
 
 def register(app: App, front: SlackFront) -> None:
-    app.event("message")(lambda event: direct_message(event, front))
+    app.event("message")(lambda event, body: direct_message(event, body, front))
