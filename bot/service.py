@@ -166,13 +166,11 @@ class Jigsaw:
         an undelivered alert is kept until the alert is through."""
         cutoff = stamp(self.clock() - timedelta(days=keep_days))
         pending = {s["id"] for s in self.store.sessions_with_pending_events()}
-        removed = 0
-        for doc in self.store.all_sessions():
-            if (doc["status"] in (SUBMITTED, CANCELLED) and doc["updated_at"] < cutoff
-                    and doc["id"] not in pending):
-                self.store.delete_session(doc["id"])
-                removed += 1
-        return removed
+        return self.store.delete_sessions([
+            doc["id"] for doc in self.store.all_sessions()
+            if doc["status"] in (SUBMITTED, CANCELLED) and doc["updated_at"] < cutoff
+            and doc["id"] not in pending
+        ])
 
     def mark_event_delivered(self, session_id: str, event_id: str, **info: Any) -> None:
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:

@@ -54,6 +54,9 @@ class Store(Protocol):
     def sessions_for_user(self, user_id: str, *, statuses: tuple[str, ...] = ()) -> list[Doc]:
         """The user's sessions, newest first, optionally filtered by status."""
 
+    def delete_sessions(self, session_ids: list[str]) -> int:
+        """Remove many sessions in one write; returns how many were there."""
+
     def all_sessions(self) -> list[Doc]:
         """Every session (for housekeeping)."""
 

@@ -72,6 +72,9 @@ class TinyDBStore:
     def sessions_for_user(self, user_id: str, *, statuses: tuple[str, ...] = ()) -> list[Doc]:
         return self._hot.sessions_for_user(user_id, statuses)
 
+    def delete_sessions(self, session_ids: list[str]) -> int:
+        return self._hot.delete_sessions(session_ids)
+
     def all_sessions(self) -> list[Doc]:
         return self._hot.all_sessions()
 

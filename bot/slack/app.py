@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from bot.service import Jigsaw
+from bot.slack.executor import DeferringExecutor
 from bot.slack.front import SlackFront
 from bot.slack.listeners import register_listeners
 
@@ -142,6 +143,7 @@ def create_app(
         token_verification_enabled=False,  # auth.test at start-up is done by run()
         ignoring_self_events_enabled=True,
         logger=logging.getLogger("slack_bolt"),
+        listener_executor=DeferringExecutor(),
     )
     front = SlackFront(jigsaw, client)
     register_listeners(app, front)

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 from slack_bolt import BoltRequest, BoltResponse
 
 from bot.slack.app import JigsawApp
+from bot.slack.executor import DeferringExecutor
 
 log = logging.getLogger("jigsaw.http")
 MAX_BODY = 1_000_000
@@ -77,6 +78,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: SlackHTTPServer
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT  # a client that stops sending cannot hold a thread forever
+    # Headers and body go out in two writes; without this the body waits for
+    # the client's delayed ACK (about 40 ms) before Slack sees the ack.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         # The default prints to stderr, with query strings; keep logs structured.
@@ -123,16 +127,28 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode("utf-8", errors="replace")
         headers = {k.lower(): [v] for k, v in self.headers.items()}
         app = self.server.app
+        hold = None
         try:
             request = BoltRequest(body=body, query=url.query, headers=headers)
         except (ValueError, TypeError, AttributeError, KeyError, IndexError):
             response = app.unparsable(body, headers)  # e.g. payload= that is not JSON
         else:
+            event = isinstance(request.body, dict) and request.body.get("type") == "event_callback"
+            executor = app.listener_runner.listener_executor
+            hold = executor.held() if event and isinstance(executor, DeferringExecutor) else None
             try:
-                response = app.dispatch(request)
+                if hold:
+                    with hold:
+                        response = app.dispatch(request)
+                else:
+                    response = app.dispatch(request)
             except Exception:  # never drop the connection without an answer
                 log.error("request dispatch failed", exc_info=True)
                 response = BoltResponse(status=500, body="")
         out = (response.body or "").encode("utf-8")
         reply_headers = {k: v[0] for k, v in response.headers.items() if v}
-        self._reply(response.status, out, reply_headers)
+        try:
+            self._reply(response.status, out, reply_headers)
+        finally:
+            if hold:
+                hold.release()

@@ -1,0 +1,1 @@
+"""Benchmark of the Slack app against a bare Bolt app (``python -m bench.run``)."""
