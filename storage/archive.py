@@ -21,6 +21,7 @@ to stay idempotent per session, and writes are rare next to clicks.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import threading
@@ -64,6 +65,11 @@ class Archive:
         self._index_lock = threading.RLock()
         self._files: OrderedDict[str, JSONFile] = OrderedDict()
         self._files_lock = threading.Lock()
+        # Each recently written block's records as JSON text, with the version
+        # they belong to: rewriting a block then encodes only what changed,
+        # not 256 records in one long call that holds the interpreter lock
+        # while Slack waits for an ack.
+        self._texts: OrderedDict[str, tuple[Snapshot, dict[str, str]]] = OrderedDict()
 
     # -- files ------------------------------------------------------------
     def block_path(self, year: int, seq: int) -> Path:
@@ -271,10 +277,20 @@ class Archive:
         changed: set[str],
     ) -> None:
         """Write a block (caller holds the archive lock) and index it."""
-        jf.save(block, hand_over=True)
+        key = str(path)
+        cached = self._texts.pop(key, None)
+        known = cached[1] if cached is not None and cached[0] is previous else {}
+        texts = {rid: known[rid] if rid in known and rid not in changed else _text(doc)
+                 for rid, doc in block["records"].items()}
+        body = ",".join(f"{_text(rid)}:{text}" for rid, text in texts.items())
+        jf.save(block, hand_over=True,
+                encoded=f'{{"high":{_text(block["high"])},"records":{{{body}}}}}'.encode())
         written = jf.current()
         if written is None:
             raise StoreError(f"{path} vanished right after it was written")
+        self._texts[key] = (written[1], texts)
+        while len(self._texts) > CACHED_BLOCKS:
+            self._texts.popitem(last=False)
         self._reindex_written(path, _block_number(path), previous, block, written[1], changed)
 
     def _has_later_block(self, path: Path) -> bool:
@@ -364,6 +380,11 @@ class Archive:
             self._files.clear()
         with self._index_lock:
             self._index = RecordIndex()
+
+
+def _text(value: Any) -> str:
+    """One value as the block file's JSON (see :func:`jsonfile.encode`)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _high(block: dict[str, Any]) -> int:
