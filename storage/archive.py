@@ -70,6 +70,10 @@ class Archive:
         # not 256 records in one long call that holds the interpreter lock
         # while Slack waits for an ack.
         self._texts: OrderedDict[str, tuple[Snapshot, dict[str, str]]] = OrderedDict()
+        # Every write, by any process, bumps this counter; list views skip
+        # the stat of every block file while it is unchanged.
+        self._generation_file = root / "generation"
+        self._listed: str | None = None
 
     # -- files ------------------------------------------------------------
     def block_path(self, year: int, seq: int) -> Path:
@@ -288,6 +292,7 @@ class Archive:
         written = jf.current()
         if written is None:
             raise StoreError(f"{path} vanished right after it was written")
+        self._bump()
         self._texts[key] = (written[1], texts)
         while len(self._texts) > CACHED_BLOCKS:
             self._texts.popitem(last=False)
@@ -306,9 +311,36 @@ class Archive:
         """Delete an emptied block file that no longer holds the year's counter."""
         os.unlink(path)
         fsync_dir(path.parent)
+        self._bump()
         jf.close()
         with self._index_lock:
             self._index.drop_block(str(path))
+
+    def _generation(self) -> str | None:
+        try:
+            with open(self._generation_file, "rb") as f:
+                return f.read(64).decode("ascii", "replace")
+        except OSError:
+            return None
+
+    def _bump(self) -> None:
+        """Count a write (caller holds the archive lock). Not synced to disk:
+        after a crash the index is rebuilt from the blocks anyway."""
+        value = self._generation()
+        number = int(value) + 1 if value and value.isdigit() else 1
+        fd = os.open(self._generation_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, str(number).encode())
+        finally:
+            os.close(fd)
+
+    def _refresh_for_lists(self) -> None:
+        """:meth:`_refresh`, unless no process has written since the last one
+        (App Home must not stat 200 block files on every open)."""
+        generation = self._generation()
+        if generation is None or generation != self._listed:
+            self._refresh()
+            self._listed = generation
 
     def for_session(self, session_id: str) -> Doc | None:
         with self._index_lock:
@@ -325,7 +357,7 @@ class Archive:
         limit: int | None = None,
     ) -> list[Doc]:
         with self._index_lock:
-            self._refresh()
+            self._refresh_for_lists()
             return self._index.query(
                 recorded_by=recorded_by,
                 review_status=review_status,
