@@ -85,7 +85,11 @@ def _run(command: str, args: argparse.Namespace, settings, store) -> int:  # noq
     if command == "console":
         from bot.console import Console
 
-        return Console(app).run(new=getattr(args, "new", False))
+        try:
+            return Console(app).run(new=getattr(args, "new", False))
+        except BrokenPipeError:  # output piped into e.g. `head`: what was answered is kept
+            sys.stderr.close()
+            return 0
     from bot.slack import run
 
     return run(command, app, args)
