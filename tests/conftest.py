@@ -11,6 +11,7 @@ import pytest
 from bot.config import Settings
 from bot.service import Jigsaw
 from storage import TinyDBStore
+from tests.fakeslack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,3 +32,10 @@ def store(tmp_path: Path) -> Iterator[TinyDBStore]:
 @pytest.fixture
 def jigsaw(settings: Settings, store: TinyDBStore) -> Jigsaw:
     return Jigsaw(settings, store, clock=lambda: datetime.now(UTC))
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    """A fake Slack Web API on loopback, fresh for each test."""
+    with FakeSlack() as f:
+        yield f

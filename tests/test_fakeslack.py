@@ -61,12 +61,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as f:
-        yield f
-
-
-@pytest.fixture
 def client(fake: FakeSlack) -> WebClient:
     return WebClient(token="xoxb-test", base_url=fake.base_url, timeout=5)
 

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from bot.slack.app import create_app
 from bot.slack.server import SlackHTTPServer
 from storage import TinyDBStore
 from tests.fakeslack import Call, FakeSlack
+from tests.slack.driver import texts
 from tests.slackreq import (
     AckResponse,
     HttpTransport,
@@ -181,20 +182,6 @@ class LiveApp:
         record = self.store.get_record(summary["id"])
         assert record is not None
         return record
-
-
-def texts(value: Any) -> Iterator[str]:
-    """Every string Slack would render from a message or view: ``text``
-    fields at any depth (fallback text, block text objects, labels)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "text" and isinstance(item, str):
-                yield item
-            else:
-                yield from texts(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from texts(item)
 
 
 def fingerprint(root: Path) -> dict[str, str]:

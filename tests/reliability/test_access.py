@@ -14,7 +14,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,19 +45,6 @@ REVIEW_BUTTONS = {
     "review_followup": "follow_up",
     "review_note": "note",
 }
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as f:
-        yield f
-
-
-@pytest.fixture(params=["http", "socket"])
-def live(request: pytest.FixtureRequest, fake: FakeSlack, tmp_path: Path) -> Iterator[LiveApp]:
-    app = LiveApp(request.param, fake, tmp_path / "data")
-    yield app
-    app.close()
 
 
 def value(**data: str) -> str:

@@ -132,12 +132,6 @@ def answer_and_wait(bot_: BotProcess, answers: list[str]) -> None:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as f:
-        yield f
-
-
-@pytest.fixture
 def running(fake: FakeSlack, tmp_path: Path) -> Iterator[BotProcess]:
     proc = BotProcess(fake, tmp_path / "data")
     yield proc

@@ -60,19 +60,6 @@ ZWSP = "\u200b"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as f:
-        yield f
-
-
-@pytest.fixture(params=["http", "socket"])
-def live(request: pytest.FixtureRequest, fake: FakeSlack, tmp_path: Path) -> Iterator[LiveApp]:
-    app = LiveApp(request.param, fake, tmp_path / "data")
-    yield app
-    app.close()
-
-
-@pytest.fixture
 def http_app(fake: FakeSlack, tmp_path: Path) -> Iterator[LiveApp]:
     app = LiveApp("http", fake, tmp_path / "data")
     yield app

@@ -69,12 +69,6 @@ class IdleExecutor(ThreadPoolExecutor):
                 raise WaitTimeout(f"{self._busy} listener(s) still running after {timeout}s")
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as f:
-        yield f
-
-
 @dataclass
 class Harness:
     fake: FakeSlack
