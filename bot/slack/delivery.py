@@ -72,6 +72,10 @@ class ChannelGuard:
                 raise ChannelUnsafe(
                     f"cannot see DSL channel {self.channel}: {exc.response.get('error')}"
                 ) from exc
+            except (SlackClientError, OSError, ValueError) as exc:
+                raise ChannelUnsafe(
+                    f"cannot check DSL channel {self.channel} now: {type(exc).__name__}"
+                ) from exc
             if not info.get("is_private") or info.get("is_im") or info.get("is_mpim"):
                 raise ChannelUnsafe(f"DSL channel {self.channel} is not a private channel")
             if not info.get("is_member", True):

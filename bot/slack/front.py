@@ -59,6 +59,9 @@ class Membership:
             except SlackApiError as exc:
                 log.warning("cannot list DSL channel members: %s", exc.response.get("error"))
                 return self._members
+            except (SlackClientError, OSError, ValueError) as exc:  # Slack unreachable
+                log.warning("cannot list DSL channel members: %s", type(exc).__name__)
+                return self._members
             self._members, self._at = members, time.monotonic()
             return members
 

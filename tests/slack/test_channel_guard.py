@@ -8,11 +8,14 @@ the member of staff told it is pending, and posted nowhere.
 from __future__ import annotations
 
 import logging
+import socket
 
 import pytest
+from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.slack import check_channel
+from bot.slack.delivery import ChannelGuard, ChannelUnsafe
 from tests import scenarios as sc
 from tests.fakeslack import DSL_CHANNEL_ID, GENERAL_CHANNEL_ID
 from tests.slack.conftest import Harness
@@ -104,3 +107,19 @@ def test_a_held_record_is_posted_once_the_bot_is_back_in_the_channel(slack: Harn
     stored = slack.jigsaw.store.get_record(record["id"])
     assert stored is not None and stored["delivery"]["ts"] == message["ts"]
     assert record["id"] in driver.last_dm_text() and "now reached" in driver.last_dm_text()
+
+
+def test_unreachable_slack_at_start_up_holds_records_without_crashing() -> None:
+    """Slack down when the app starts: a clear log, records held, no crash."""
+    with socket.socket() as sock:  # a loopback port with nobody listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = WebClient(token="xoxb-test", base_url=f"http://127.0.0.1:{port}/api/", timeout=2,
+                       retry_handlers=[])
+    guard = ChannelGuard(client, "CDSL")
+    try:
+        guard.check()
+    except ChannelUnsafe as exc:
+        assert "cannot check DSL channel CDSL" in str(exc)
+    else:
+        raise AssertionError("an unreachable Slack must not pass the channel check")

@@ -20,7 +20,10 @@ def unescape(text: str) -> str:
 
 
 def direct_message(event: dict[str, Any], body: dict[str, Any], front: SlackFront) -> None:
-    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+    channel_type = event.get("channel_type")
+    direct = channel_type == "im" or (
+        channel_type is None and str(event.get("channel", "")).startswith("D"))
+    if not direct or event.get("subtype") or event.get("bot_id"):
         return
     user, text = event.get("user"), event.get("text")
     if not isinstance(user, str) or not isinstance(text, str) or not front.first_time(body):
