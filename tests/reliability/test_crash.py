@@ -35,6 +35,9 @@ from tests.reliability.staff import RECORD_ID, Staff, Tally
 SEED = 20251125
 DRIVERS = 8
 EACH = 3
+# If every kill has not landed by the time the planned decisions are done (a
+# fast machine), people go on deciding, up to this many more each.
+EXTRA = 6
 # Where each kill lands: after a random number of Slack calls, or while Slack
 # holds the reply to a DSL post it has already made (the worst moment).
 STRIKES = ["alert_post", "calls", "record_post", "calls", "calls", "record_post", "calls"]
@@ -69,7 +72,7 @@ def strike(kind: str, fake: WatchedSlack, rng: random.Random, done: threading.Ev
 def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     data = tmp_path / "data"
-    scripts = [[list(FIRST[d % 2])] + [list(rng.choice(POOL)) for _ in range(EACH - 1)]
+    scripts = [[list(FIRST[d % 2])] + [list(rng.choice(POOL)) for _ in range(EACH - 1 + EXTRA)]
                for d in range(DRIVERS)]
     with WatchedSlack() as fake:
         app = AppProcess(data, fake.base_url, cwd=tmp_path)
@@ -77,12 +80,15 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
             app.start()
             staff = [Staff(f"UK{d:02d}", fake, app, settings()) for d in range(DRIVERS)]
             done = threading.Event()
+            struck = threading.Event()  # every planned kill has landed
             parsed_at_kills = 0
             errors: list[BaseException] = []
 
             def work(d: int) -> None:
                 try:
                     for n, script in enumerate(scripts[d]):
+                        if n >= EACH and struck.is_set():
+                            break
                         staff[d].decide(script, child=f"KC-{d:02d}-{n}")
                 except BaseException as exc:  # reported below
                     errors.append(exc)
@@ -108,6 +114,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
                 fake.clear_faults()
                 fake.release_delayed()
                 app.start()
+            struck.set()
             fake.clear_faults()
             finisher.join()
             assert not errors, errors
@@ -143,7 +150,7 @@ def check_after(fake: WatchedSlack, data: Path, staff: list[Staff]) -> dict[str,
         assert admin.verify(store, out) == 0, out.getvalue()  # as `python -m bot verify`
         stored = {r["id"]: r for r in assert_records_whole(store)}
         decisions = [d for s in staff for d in s.tally.decisions]
-        assert len(decisions) == DRIVERS * EACH
+        assert DRIVERS * EACH <= len(decisions) <= DRIVERS * (EACH + EXTRA)
         assert len(stored) == len(decisions), "a record too many or too few"
         # Every submission anyone was told of is stored whole.
         told = {m[1] for c in fake.calls("chat.postMessage") if c.ok
