@@ -20,6 +20,7 @@ from bot.flow.steps import BY_ID
 from bot.service import AccessDenied, Jigsaw
 from bot.slack.blocks import Blocks, escape
 from bot.slack.delivery import Delivery
+from storage import NotFound
 
 log = logging.getLogger("jigsaw.slack")
 
@@ -299,11 +300,11 @@ class SlackFront:
     def review(self, user: str, record_id: str, action: str, *, channel: str | None = None,
                trigger_id: str | None = None, **params: Any) -> dict[str, Any] | None:
         allowed = self.is_dsl(user)
-        if self.app.record(record_id) is None:
-            self._tell(user, channel, self.t("not_found"))
-            return None
         try:
             record = self.app.review(record_id, action, by=user, allowed=allowed, **params)
+        except NotFound:
+            self._tell(user, channel, self.t("not_found"))
+            return None
         except AccessDenied:
             log.warning("review refused", extra={"record_id": record_id, "user": user,
                                                  "action": action})
