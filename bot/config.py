@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from datetime import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 NATIONS = ("england", "wales", "scotland", "northern_ireland")
 SCHOOL_TYPES = ("maintained", "academy", "independent")
 
@@ -42,7 +45,16 @@ class Settings:
     retention_years: int = 25
     dsl_channel: str = ""
     dsl_user_ids: tuple[str, ...] = ()
+    deputy_user_ids: tuple[str, ...] = ()
     data_dir: str = "data"
+    # School hours and the follow-through schedule (local times in ``timezone``).
+    timezone: str = "Europe/London"
+    day_start: str = "08:30"
+    day_end: str = "15:30"
+    working_days: tuple[str, ...] = WEEKDAYS[:5]
+    escalation_minutes: int = 15
+    digest_day: str = "monday"
+    digest_time: str = "08:00"
 
     @property
     def in_england(self) -> bool:
@@ -97,11 +109,70 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
         if not isinstance(years, int) or years < 1:
             raise ConfigError("records.retention_years must be a whole number of years, 1 or more")
         values["retention_years"] = years
+    values.update(_schedule(raw.get("schedule", {})))
     if "dsl_channel" in slack:
         values["dsl_channel"] = str(slack["dsl_channel"])
     if "dsl_user_ids" in slack:
         values["dsl_user_ids"] = tuple(str(u) for u in slack["dsl_user_ids"])
+    if "deputy_user_ids" in slack:
+        values["deputy_user_ids"] = tuple(str(u) for u in slack["deputy_user_ids"])
     return replace(base, **values)
+
+
+def _clock_time(key: str, value: Any) -> str:
+    """A local time of day as ``HH:MM``."""
+    text = str(value).strip()
+    try:
+        parsed = time.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"schedule.{key} must be a time of day such as 08:30") from None
+    return parsed.strftime("%H:%M")
+
+
+def _weekday(key: str, value: Any) -> str:
+    day = str(value).strip().lower()
+    if day[:3] not in {d[:3] for d in WEEKDAYS}:
+        raise ConfigError(f"schedule.{key} must name a day of the week")
+    return next(d for d in WEEKDAYS if d[:3] == day[:3])
+
+
+def _schedule(raw: Any) -> dict[str, Any]:
+    """School hours, reminders and the weekly digest (the ``[schedule]`` table)."""
+    if not isinstance(raw, dict):
+        raise ConfigError("schedule must be a table")
+    known = {"timezone", "day_start", "day_end", "working_days", "escalation_minutes",
+             "digest_day", "digest_time"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown schedule setting(s): {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    if "timezone" in raw:
+        try:
+            ZoneInfo(str(raw["timezone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError("schedule.timezone must be a time zone such as "
+                              "Europe/London") from None
+        values["timezone"] = str(raw["timezone"])
+    for key in ("day_start", "day_end", "digest_time"):
+        if key in raw:
+            values[key] = _clock_time(key, raw[key])
+    if values.get("day_start", "00:00") >= values.get("day_end", "24:00"):
+        raise ConfigError("schedule.day_start must come before schedule.day_end")
+    if "working_days" in raw:
+        days = raw["working_days"]
+        if not isinstance(days, list) or not days:
+            raise ConfigError("schedule.working_days must list days, e.g. "
+                              '["monday", "tuesday"]')
+        chosen = {_weekday("working_days", d) for d in days}
+        values["working_days"] = tuple(d for d in WEEKDAYS if d in chosen)
+    if "digest_day" in raw:
+        values["digest_day"] = _weekday("digest_day", raw["digest_day"])
+    if "escalation_minutes" in raw:
+        minutes = raw["escalation_minutes"]
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
+            raise ConfigError("schedule.escalation_minutes must be a whole number, 1 or more")
+        values["escalation_minutes"] = minutes
+    return values
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
@@ -127,6 +198,10 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     if os.environ.get("JIGSAW_DSL_USERS"):
         env["dsl_user_ids"] = tuple(
             u.strip() for u in os.environ["JIGSAW_DSL_USERS"].split(",") if u.strip()
+        )
+    if os.environ.get("JIGSAW_DEPUTY_USERS"):
+        env["deputy_user_ids"] = tuple(
+            u.strip() for u in os.environ["JIGSAW_DEPUTY_USERS"].split(",") if u.strip()
         )
     if os.environ.get("JIGSAW_DATA_DIR"):
         env["data_dir"] = os.environ["JIGSAW_DATA_DIR"]

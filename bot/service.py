@@ -8,20 +8,25 @@ the audit trail. It knows nothing about Slack.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import followups
 from bot import record as records
 from bot.config import Settings
 from bot.flow import CANCELLED, OPEN_STATUSES, PAUSED, SUBMITTED, Flow, Result, Session
 from bot.flow.engine import IN_PROGRESS, stamp, utcnow
 from bot.prompts import Prompts, default_prompts
-from storage import Store
+from storage import NotFound, Store
 
+log = logging.getLogger("jigsaw.service")
 Clock = Callable[[], datetime]
 SESSION_KEEP_DAYS = 7
+ACCESS_LOG = "access_log"
+ACCESS_LOG_KEEP = 2000
 
 
 class AccessDenied(PermissionError):
@@ -51,6 +56,9 @@ class Jigsaw:
         self.prompts = prompts or default_prompts()
         self.clock = clock
         self.flow = Flow(settings, self.prompts, clock)
+        from bot.schedule import Schedule
+
+        self.schedule = Schedule(self)
 
     # -- sessions ---------------------------------------------------------
     def start(self, user: str, source: str = "slack", meta: dict[str, Any] | None = None
@@ -118,6 +126,9 @@ class Jigsaw:
 
         session = Session.from_dict(self.store.update_session(session_id, mutate))
         result = box["result"]
+        for event in result.events if result.accepted else []:
+            if event.get("kind") == "urgent_alert":
+                self._schedule_escalation(session.id, event)
         rec = None
         if result.accepted and result.done:
             session = self.finish_if_done(session)
@@ -145,6 +156,9 @@ class Jigsaw:
             return session
         built = records.build(session, self.settings, self.prompts, now=self.clock())
         stored = self.store.create_record(built)
+        # Before the session is marked submitted, so a crash in between is
+        # healed the next time the session is touched.
+        self.schedule.track_record(stored)
 
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
             doc["status"] = SUBMITTED
@@ -221,10 +235,98 @@ class Jigsaw:
             return apply(record)
 
         stored = self.store.update_record(record_id, mutate)
+        if not changed[0]:
+            return None
+        if action == "acknowledge":
+            self.schedule.alert_acknowledged(f"{stored['session_id']}:urgent")
+        if action == "follow_up":
+            self.schedule.track_record(stored)
+        return stored
+
+    def _schedule_escalation(self, session_id: str, event: dict[str, Any]) -> None:
+        """Keep the alert's escalation in the store. The alert itself (sent
+        next by the front end) must never wait on this write succeeding."""
+        try:
+            self.schedule.alert_raised(session_id, event)
+        except Exception:
+            log.exception("could not schedule the alert's escalation",
+                          extra={"session_id": session_id})
+
+    def acknowledge_alert(self, event_id: str, *, by: str, allowed: bool) -> bool:
+        """The DSL has an urgent alert in hand: stop its escalation. False if
+        it was acknowledged already."""
+        session_id = event_id.removesuffix(":urgent")
+        record = self.store.record_for_session(session_id)
+        if not allowed:
+            if record is not None:
+                self.store.update_record(record["id"], lambda r: records.refused(
+                    r, by=by, at=self.clock(), attempted="acknowledge_alert"))
+            self.log_access(by, "acknowledge_alert", allowed=False, ref=event_id)
+            raise AccessDenied("acknowledge_alert")
+        self.schedule.alert_acknowledged(event_id)
+        first = self.store.claim(f"alert-ack:{event_id}")
+        if first:
+            self.log_access(by, "acknowledge_alert", allowed=True, ref=event_id)
+            if record is not None:
+                now = self.clock()
+
+                def audit(doc: dict[str, Any]) -> dict[str, Any]:
+                    records.append_audit(doc, by=by, action="alert_acknowledged", at=now)
+                    return doc
+
+                self.store.update_record(record["id"], audit)
+        return first
+
+    # -- follow-ups ---------------------------------------------------------------
+    def complete_follow_up(self, record_id: str, follow_up_id: str, *, by: str,
+                           is_dsl: bool) -> dict[str, Any] | None:
+        """Mark a follow-up done (its owner or the DSL team may); None if it
+        was done already. A refusal is audited and raises AccessDenied;
+        raises NotFound / UnknownFollowUp for what does not exist."""
+        now = self.clock()
+        record = self.store.get_record(record_id)
+        if record is None:
+            raise NotFound(record_id)
+        item = followups.find(record, follow_up_id)
+        if not (is_dsl or item.owned_by(by, is_dsl=False)):
+            self.store.update_record(record_id, lambda r: records.refused(
+                r, by=by, at=now, attempted="follow_up_done"))
+            raise AccessDenied("follow_up_done")
+        changed = [False]
+
+        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
+            if followups.find(doc, follow_up_id).done:
+                return doc
+            changed[0] = True
+            return followups.mark_done(doc, follow_up_id, by=by, at=now)
+
+        stored = self.store.update_record(record_id, mutate)
+        self.schedule.track_record(stored)
         return stored if changed[0] else None
+
+    def follow_ups_for(self, user: str, *, is_dsl: bool) -> list[followups.FollowUp]:
+        """Open follow-ups this person owns (the DSL team's too, for the DSL)."""
+        return [f for f in self.schedule.follow_ups() if f.owned_by(user, is_dsl=is_dsl)]
+
+    def overdue_follow_ups(self) -> list[followups.FollowUp]:
+        today = self.schedule.day.today(self.clock())
+        return [f for f in self.schedule.follow_ups() if f.state(today) == "overdue"]
+
+    # -- access log ------------------------------------------------------------------
+    def log_access(self, by: str, action: str, *, allowed: bool, ref: str = "") -> None:
+        """What was seen or refused that is not one record's own audit trail
+        (a chronology asked for, a CSV of many). Kept short: the newest
+        entries, newest last."""
+        entry = {"at": stamp(self.clock()), "by": by, "action": action,
+                 "allowed": allowed, "ref": ref}
+
+        def mutate(log_entries: Any) -> list[dict[str, Any]]:
+            return [*(log_entries or []), entry][-ACCESS_LOG_KEEP:]
+
+        self.store.update_meta(ACCESS_LOG, mutate)
 
     def my_records(self, user: str, limit: int = 10) -> list[dict[str, Any]]:
         return self.store.list_records(recorded_by=user, limit=limit)
 
-    def awaiting_review(self, limit: int = 20) -> list[dict[str, Any]]:
+    def awaiting_review(self, limit: int | None = 20) -> list[dict[str, Any]]:
         return self.store.list_records(review_status=records.PENDING, limit=limit)

@@ -123,6 +123,11 @@ class Store(Protocol):
     def set_meta(self, key: str, value: Any) -> None:
         """Set a small hot-store value."""
 
+    def update_meta(self, key: str, mutate: Callable[[Any], Any]) -> Any:
+        """Read-modify-write one hot-store value under the lock: ``mutate``
+        gets a copy of the value (None if unset) and returns the new one,
+        which is stored and returned. Keep it pure (see update_session)."""
+
     def close(self) -> None:
         """Finish pending work and release files."""
 

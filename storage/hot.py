@@ -172,5 +172,13 @@ class HotStore:
         with lock_for(self.path).held():
             self._meta.put(key, doc)
 
+    def update_meta(self, key: str, mutate: Callable[[Any], Any]) -> Any:
+        with lock_for(self.path).held():
+            doc = self._meta.get(doc_id=key)
+            current = clone(doc.get("value")) if doc is not None else None
+            value = clone(mutate(current))
+            self._meta.put(key, {"value": value})
+        return value
+
     def close(self) -> None:
         self._db.close()

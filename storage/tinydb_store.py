@@ -13,7 +13,7 @@ encrypted with Fernet; lock files hold nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,9 @@ class TinyDBStore:
 
     def set_meta(self, key: str, value: Any) -> None:
         self._hot.set_meta(key, value)
+
+    def update_meta(self, key: str, mutate: Callable[[Any], Any]) -> Any:
+        return self._hot.update_meta(key, mutate)
 
     def close(self) -> None:
         """Every write is already durable; this only drops caches and

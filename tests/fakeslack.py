@@ -296,6 +296,8 @@ class FakeSlack:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
             RESPONSE_URL: self._response_url_post,
         }
         self._init_state()
@@ -368,6 +370,7 @@ class FakeSlack:
         self._views: dict[str, dict[str, Any]] = {}
         self._home_views: dict[str, dict[str, Any]] = {}
         self._used_triggers: set[str] = set()
+        self._files: dict[str, dict[str, Any]] = {}
         self._last_ts_us = 0
         self._seq = 0
         for uid, (name, real) in _SEED_USERS.items():
@@ -467,6 +470,13 @@ class FakeSlack:
         with self._lock:
             v = self._views.get(view_id)
             return copy.deepcopy(v) if v else None
+
+    def files(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Files uploaded and shared (oldest first, copies), each with its
+        ``content`` bytes and the ``channels`` it was shared to."""
+        with self._lock:
+            return [copy.deepcopy(f) for f in self._files.values()
+                    if f["channels"] and (channel is None or channel in f["channels"])]
 
     def home_view(self, user_id: str) -> dict[str, Any] | None:
         """The App Home last published for a user (a copy), or None."""
@@ -1055,6 +1065,64 @@ class FakeSlack:
             user["locale"] = "en-GB"
         return {"user": user}
 
+    def _files_get_upload_url_external(self, call: Call) -> dict[str, Any]:
+        """Step 1 of files_upload_v2: a URL to send the bytes to."""
+        args = call.args
+        try:
+            length = int(args.get("length") or 0)
+        except ValueError as e:
+            raise SlackError("invalid_arguments") from e
+        if not args.get("filename") or length <= 0:
+            raise SlackError("invalid_arguments")
+        file_id = self._next_id("F")
+        self._files[file_id] = {"id": file_id, "name": str(args["filename"]), "title": "",
+                                "length": length, "content": None, "channels": [],
+                                "thread_ts": None}
+        return {"upload_url": f"{self.url}/upload/v1/{file_id}", "file_id": file_id}
+
+    def receive_upload(self, file_id: str, content: bytes) -> tuple[int, str]:
+        """Step 2: the bytes, POSTed to the upload URL."""
+        with self._cond:
+            found = self._files.get(file_id)
+            if found is None:
+                return 404, "file not found"
+            found["content"] = content
+            self._cond.notify_all()
+        return 200, f"OK - {len(content)}"
+
+    def _files_complete_upload_external(self, call: Call) -> dict[str, Any]:
+        """Step 3: share the uploaded files to a channel (a message with them)."""
+        args = call.args
+        try:
+            wanted = json.loads(args.get("files") or "[]")
+        except ValueError as e:
+            raise SlackError("invalid_arguments") from e
+        if not isinstance(wanted, list) or not wanted:
+            raise SlackError("invalid_arguments")
+        shared = []
+        for item in wanted:
+            found = self._files.get(str(item.get("id"))) if isinstance(item, dict) else None
+            if found is None or found["content"] is None:
+                raise SlackError("file_not_found")
+            if len(found["content"]) != found["length"]:
+                raise SlackError("file_upload_size_mismatch")
+            shared.append((found, item.get("title") or found["name"]))
+        channel = args.get("channel_id")
+        ch = self._resolve_channel(channel) if channel else None
+        files = []
+        for found, title in shared:
+            found["title"] = title
+            if ch is not None:
+                found["channels"].append(ch.id)
+                found["thread_ts"] = args.get("thread_ts")
+            files.append({"id": found["id"], "name": found["name"], "title": title})
+        if ch is not None:
+            msg = self._new_message(text=args.get("initial_comment") or "",
+                                    thread_ts=args.get("thread_ts"))
+            msg["files"] = files
+            ch.messages.append(msg)
+        return {"files": files}
+
     # -- standalone control endpoints --------------------------------------
     def control(self, action: str, query: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         """Handle ``/_fake/<action>`` for a fake running in another process."""
@@ -1121,6 +1189,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if parts.path.startswith("/upload/v1/"):  # raw file bytes, whatever the type says
+            status, text = self.fake.receive_upload(parts.path.removeprefix("/upload/v1/"), raw)
+            self._send(status, {}, text, "text/plain")
+            return
         try:
             body = parse_body(self.headers.get("Content-Type", ""), raw)
         except (ValueError, UnicodeDecodeError):

@@ -24,6 +24,7 @@ EXPECTED_BOT_SCOPES = {
     "chat:write",
     "commands",
     "im:history",
+    "files:write",
     "im:write",
     "groups:read",
     "groups:history",

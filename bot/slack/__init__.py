@@ -10,12 +10,14 @@ import signal
 import threading
 
 from bot import logs
+from bot.schedule import Ticker
 from bot.service import Jigsaw
 from bot.slack.app import create_app
 from bot.slack.delivery import ChannelUnsafe
 from bot.slack.front import SlackFront
 
 log = logging.getLogger("jigsaw")
+SCHEDULE_EVERY = 30.0  # seconds between looks at what reminders are due
 
 
 def check_channel(front: SlackFront) -> bool:
@@ -48,6 +50,8 @@ def run(command: str, jigsaw: Jigsaw, args: argparse.Namespace) -> int:
     warm_up(jigsaw)
     check_channel(front)
     front.delivery.start()
+    ticker = Ticker(front.scheduler, every=SCHEDULE_EVERY)
+    ticker.start()
     stop = threading.Event()
 
     def on_term(signum: int, _frame: object) -> None:
@@ -61,6 +65,7 @@ def run(command: str, jigsaw: Jigsaw, args: argparse.Namespace) -> int:
             return _serve_http(app, front, args, stop)
         return _serve_socket(app, front, stop)
     finally:
+        ticker.stop()
         front.delivery.stop()
         app.listener_runner.listener_executor.shutdown(wait=True)
 

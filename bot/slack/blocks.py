@@ -186,12 +186,65 @@ class Blocks:
         ])
 
     # -- the DSL channel -----------------------------------------------------
-    def urgent_alert(self, user: str, answer: str, mention: str) -> list[dict[str, Any]]:
-        return to_dicts([
+    def urgent_alert(self, user: str, answer: str, mention: str,
+                     event_id: str | None = None) -> list[dict[str, Any]]:
+        blocks: list[Block] = [
             HeaderBlock(text=self.t("alert_header")),
             SectionBlock(text=MarkdownTextObject(
                 text=self.t("alert", user=user, answer=answer, mention=mention))),
-        ])
+        ]
+        if event_id:
+            blocks.append(self.alert_ack(event_id))
+        return to_dicts(blocks)
+
+    def alert_ack(self, event_id: str) -> ActionsBlock:
+        return ActionsBlock(block_id="alert", elements=[ButtonElement(
+            text=self.r("alert_ack_label"), action_id="alert_ack", value=_value(e=event_id),
+            style="primary")])
+
+    def alert_acknowledged(self, message_blocks: list[dict[str, Any]], by: str
+                           ) -> list[dict[str, Any]]:
+        """An alert message once acknowledged: its button replaced by who."""
+        kept = [b for b in message_blocks if b.get("block_id") != "alert"]
+        return kept + to_dicts([ContextBlock(elements=[MarkdownTextObject(
+            text=self.r("alert_acked", by=by))])])
+
+    # -- scheduled messages ----------------------------------------------------
+    def r(self, block: str, **ctx: Any) -> str:
+        return self.prompts.block("slack/reminders.j2", block, s=self.settings, **ctx)
+
+    def action_text(self, action: str) -> str:
+        """A follow-up's action: the flow's wording for a code, else the
+        DSL's own words, escaped."""
+        name = f"action_{action}"
+        if self.prompts.has_block("record/labels.j2", name):
+            return self.prompts.block("record/labels.j2", name)
+        return escape(action)
+
+    def done_button(self, record_id: str, follow_up_id: str) -> ButtonElement:
+        return ButtonElement(text=self.r("done_label"), action_id="followup_done",
+                             value=_value(r=record_id, f=follow_up_id))
+
+    def reminder(self, kind: str, data: dict[str, Any], *, mention: str, to_channel: bool
+                 ) -> tuple[str, list[dict[str, Any]]]:
+        """A scheduled message: (notification text, blocks)."""
+        text = self.r(f"{kind}_text")
+        blocks: list[Block] = []
+        if kind == "escalate":
+            blocks += [HeaderBlock(text=self.r("escalate_header")),
+                       SectionBlock(text=MarkdownTextObject(text=self.r(
+                           "escalate", d=data, mention=mention, to_channel=to_channel))),
+                       self.alert_ack(data["event_id"])]
+        elif kind in ("followup_due", "followup_overdue"):
+            body = self.r(kind, d=data, action=self.action_text(data["action"]))
+            blocks += [SectionBlock(text=MarkdownTextObject(text=piece))
+                       for piece in chunks(body)]
+            blocks.append(ActionsBlock(block_id="followup", elements=[
+                self.done_button(data["record_id"], data["id"])]))
+        else:
+            blocks += [SectionBlock(text=MarkdownTextObject(text=piece))
+                       for piece in chunks(self.r(kind, d=data))]
+        return text, to_dicts(blocks[:BLOCKS_PER_MESSAGE])
 
     def record_message(self, record: dict[str, Any]) -> tuple[list[dict[str, Any]],
                                                                list[list[dict[str, Any]]]]:
@@ -282,7 +335,9 @@ class Blocks:
 
     # -- App Home -------------------------------------------------------------
     def home(self, *, open_sessions: list[dict[str, Any]], mine: list[dict[str, Any]],
-             awaiting: list[dict[str, Any]] | None) -> dict[str, Any]:
+             awaiting: list[dict[str, Any]] | None,
+             my_follow_ups: list[Any] | None = None, overdue: list[Any] | None = None,
+             today: Any = None) -> dict[str, Any]:
         blocks: list[Block] = [
             HeaderBlock(text=self.t("home_header")),
             SectionBlock(text=MarkdownTextObject(text=self.t("home_intro"))),
@@ -302,12 +357,40 @@ class Blocks:
         # are up to five times longer than typed), so they are split.
         for piece in chunks(self.t("home_mine", rows=[self._row(r) for r in mine])):
             blocks.append(SectionBlock(text=MarkdownTextObject(text=piece)))
+        if my_follow_ups is not None:
+            blocks.append(DividerBlock())
+            blocks += self._follow_up_rows(my_follow_ups, today, "home_followups",
+                                           "home_no_followups", with_done=True)
         if awaiting is not None:
             blocks.append(DividerBlock())
             for piece in chunks(self.t("home_awaiting",
                                        rows=[self._row(r) for r in awaiting])):
                 blocks.append(SectionBlock(text=MarkdownTextObject(text=piece)))
+            blocks += self._follow_up_rows(overdue or [], today, "home_overdue",
+                                           "home_no_overdue", with_done=True)
+            blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(
+                text=self.r("home_dsl_tools"))), ActionsBlock(block_id="dsl_tools", elements=[
+                    ButtonElement(text=self.r("chronology_label"), action_id="dsl_chronology",
+                                  value="chronology"),
+                    ButtonElement(text=self.r("csv_label"), action_id="dsl_csv",
+                                  value="csv")])]
         return View(type="home", blocks=blocks[:BLOCKS_PER_VIEW]).to_dict()
+
+    def _follow_up_rows(self, items: list[Any], today: Any, title: str, empty: str, *,
+                        with_done: bool, limit: int = 15) -> list[Block]:
+        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=self.r(title)))]
+        if not items:
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=self.r(empty))]))
+        for item in items[:limit]:
+            text = self.r("home_followup_row", f=item, state=item.state(today),
+                          action=escape_within(item.action, 1500)
+                          if not self.prompts.has_block("record/labels.j2",
+                                                        f"action_{item.action}")
+                          else self.action_text(item.action))
+            blocks.append(SectionBlock(
+                text=MarkdownTextObject(text=text),
+                accessory=self.done_button(item.record_id, item.id) if with_done else None))
+        return blocks
 
     def _row(self, summary: dict[str, Any]) -> dict[str, str]:
         status = summary.get("review_status") or records.PENDING

@@ -238,7 +238,7 @@ class Delivery:
                     channel=self.channel,
                     text=self.blocks.t("alert_fallback"),
                     blocks=self.blocks.urgent_alert(event["user"], event["answer"],
-                                                    self.dsl_mention()),
+                                                    self.dsl_mention(), event_id),
                     metadata={"event_type": ALERT_EVENT, "event_payload": {"event_id": event_id}},
                 )
                 self.app.mark_event_delivered(session_id, event_id, ts=response["ts"])

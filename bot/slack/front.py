@@ -17,9 +17,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.flow import Flow, Question, Session
 from bot.flow.steps import BY_ID
+from bot.followups import UnknownFollowUp
+from bot.schedule import Scheduler
 from bot.service import AccessDenied, Jigsaw
 from bot.slack.blocks import Blocks, escape
 from bot.slack.delivery import Delivery
+from bot.slack.reminders import SlackReminders
 from storage import NotFound
 
 log = logging.getLogger("jigsaw.slack")
@@ -77,6 +80,9 @@ class SlackFront:
                                              on_delivered=self._delivered_late)
         self.membership = Membership(client, app.settings.dsl_channel)
         self._dms: dict[str, str] = {}
+        self.reminders = SlackReminders(_without_retries(client), self.blocks,
+                                        app.settings.dsl_channel, self.delivery.dsl_mention)
+        self.scheduler = Scheduler(app, self.reminders)
 
     @property
     def flow(self) -> Flow:
@@ -363,13 +369,65 @@ class SlackFront:
                 pass
         self.say(user, text)
 
+    # -- alerts and follow-ups ------------------------------------------------------
+    def acknowledge_alert(self, user: str, event_id: str, channel: str | None,
+                          ts: str | None, shown: list[dict[str, Any]]) -> None:
+        try:
+            first = self.app.acknowledge_alert(event_id, by=user, allowed=self.is_dsl(user))
+        except AccessDenied:
+            log.warning("alert acknowledgement refused", extra={"user": user})
+            self._tell(user, channel, self.t("refused"))
+            return
+        if first and channel and ts:
+            self._update_quietly(channel, ts, self.blocks.r("escalate_text"),
+                                 self.blocks.alert_acknowledged(shown, user))
+
+    def complete_follow_up(self, user: str, record_id: str, follow_up_id: str, *,
+                           channel: str | None = None, ts: str | None = None,
+                           shown: list[dict[str, Any]] | None = None,
+                           from_home: bool = False) -> None:
+        try:
+            record = self.app.complete_follow_up(record_id, follow_up_id, by=user,
+                                                 is_dsl=self.is_dsl(user))
+        except AccessDenied:
+            log.warning("follow-up done refused", extra={"record_id": record_id,
+                                                         "user": user})
+            self._tell(user, channel, self.t("refused"))
+            return
+        except (NotFound, UnknownFollowUp):
+            self._tell(user, channel, self.t("not_found"))
+            return
+        if record is None:
+            return  # done already: a double click
+        if channel and ts and shown is not None and not from_home:
+            kept = [b for b in shown if b.get("block_id") != "followup"]
+            self._update_quietly(channel, ts, self.blocks.r("followup_due_text"),
+                                 kept + self.blocks.plain(self.blocks.r("followup_done",
+                                                                        by=user)))
+        self.refresh_record_message(record)
+        if from_home:
+            self.publish_home(user)
+
+    def _update_quietly(self, channel: str, ts: str, text: str,
+                        blocks: list[dict[str, Any]]) -> None:
+        """Show on a message that it was dealt with; cosmetic, so a refusal
+        from Slack is only logged."""
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except (SlackClientError, OSError) as exc:
+            log.warning("could not update message: %s", type(exc).__name__)
+
     # -- App Home ----------------------------------------------------------------
     def publish_home(self, user: str) -> None:
         open_sessions = [s.to_dict() for s in self.app.open_sessions(user)]
         mine = self.app.my_records(user)
-        awaiting = self.app.awaiting_review() if self.is_dsl(user) else None
+        dsl = self.is_dsl(user)
+        awaiting = self.app.awaiting_review() if dsl else None
         self.client.views_publish(user_id=user, view=self.blocks.home(
-            open_sessions=open_sessions, mine=mine, awaiting=awaiting))
+            open_sessions=open_sessions, mine=mine, awaiting=awaiting,
+            my_follow_ups=self.app.follow_ups_for(user, is_dsl=dsl),
+            overdue=self.app.overdue_follow_ups() if dsl else None,
+            today=self.app.schedule.day.today(self.app.clock())))
 
 
 def _without_retries(client: WebClient) -> WebClient:

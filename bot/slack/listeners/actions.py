@@ -95,6 +95,45 @@ def review(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
         front.open_review_modal(user, record_id, "note", trigger, channel)
 
 
+def _message(body: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:
+    """The clicked message's ts and blocks (none for a view's button)."""
+    message = body.get("message")
+    if not isinstance(message, dict):
+        return None, []
+    ts = message.get("ts")
+    blocks = message.get("blocks")
+    return (ts if isinstance(ts, str) else None,
+            [b for b in blocks if isinstance(b, dict)] if isinstance(blocks, list) else [])
+
+
+def alert_ack(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
+    ack()
+    event_id = _value(body).get("e", "")
+    user = _user(body)
+    if not user:
+        return
+    if not event_id:
+        _unusable(body, front)
+        return
+    ts, shown = _message(body)
+    front.acknowledge_alert(user, event_id, _channel(body), ts, shown)
+
+
+def followup_done(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
+    ack()
+    value = _value(body)
+    user = _user(body)
+    if not user:
+        return
+    if not {"r", "f"} <= value.keys():
+        _unusable(body, front)
+        return
+    ts, shown = _message(body)
+    from_home = isinstance(body.get("view"), dict) and body["view"].get("type") == "home"
+    front.complete_follow_up(user, value["r"], value["f"], channel=_channel(body), ts=ts,
+                             shown=shown, from_home=from_home)
+
+
 def unknown(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     """A button we don't know (an old message, a tampered payload)."""
     ack()
@@ -113,4 +152,6 @@ def register(app: App, front: SlackFront) -> None:
         lambda ack, body: start(ack, body, front))
     app.action(re.compile(r"^review_(ack|view|followup|note)$"))(
         lambda ack, body: review(ack, body, front))
+    app.action("alert_ack")(lambda ack, body: alert_ack(ack, body, front))
+    app.action("followup_done")(lambda ack, body: followup_done(ack, body, front))
     app.action(re.compile(r".*"))(lambda ack, body: unknown(ack, body, front))

@@ -1,0 +1,95 @@
+"""The DSL's weekly picture: counts only, and a chart of the last 12 weeks.
+
+Nothing about any one child goes in: no reference, no free text, only
+numbers under fixed labels. Nothing here knows about Slack.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.followups import FollowUp
+from bot.schoolday import SchoolDay
+
+WEEKS = 12
+OUTCOMES = ("shared", "shared_in_part", "not_shared", "deferred", "record_only")
+CONSENT = ("given", "refused", "not_sought", "not_asked")
+_OUTCOME_OF = {"share": "shared", "share_part": "shared_in_part",
+               "do_not_share": "not_shared", "defer": "deferred"}
+_CONSENT_OF = {"given": "given", "refused": "refused", "not_sought": "not_sought"}
+
+
+def outcome(record: dict[str, Any]) -> str:
+    """The digest's bucket for a record's decision; anything that is not a
+    decision to share or not (a record-only worry, the allegations route)
+    counts as record only."""
+    return _OUTCOME_OF.get(str(record.get("decision") or ""), "record_only")
+
+
+def consent_position(record: dict[str, Any]) -> str:
+    family = record.get("family") or {}
+    return _CONSENT_OF.get(str(family.get("consent") or ""), "not_asked")
+
+
+def weekly(records: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp], *,
+           now: datetime, day: SchoolDay) -> dict[str, Any]:
+    """The digest's numbers for the week ending ``now``."""
+    today = day.today(now)
+    this_week = today - timedelta(days=today.weekday())
+    starts = [this_week - timedelta(weeks=n) for n in range(WEEKS, 0, -1)]
+    week_from = today - timedelta(days=7)
+    outcomes = dict.fromkeys(OUTCOMES, 0)
+    consent = dict.fromkeys(CONSENT, 0)
+    by_week = {s.isoformat(): dict.fromkeys(OUTCOMES, 0) for s in starts}
+    unacknowledged = 0
+    for record in records:
+        try:
+            made = day.today(datetime.fromisoformat(record["created_at"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        bucket = outcome(record)
+        if record.get("review_status") == "pending":
+            unacknowledged += 1
+        if week_from <= made < today:
+            outcomes[bucket] += 1
+            consent[consent_position(record)] += 1
+        start = (made - timedelta(days=made.weekday())).isoformat()
+        if start in by_week:
+            by_week[start][bucket] += 1
+    overdue = sum(1 for f in open_follow_ups if f.state(today) == "overdue")
+    return {
+        "from": week_from.isoformat(), "to": (today - timedelta(days=1)).isoformat(),
+        "total": sum(outcomes.values()), "outcomes": outcomes, "consent": consent,
+        "unacknowledged": unacknowledged, "overdue": overdue,
+        "weeks": [{"start": s, **counts} for s, counts in by_week.items()],
+    }
+
+
+def chart_png(numbers: dict[str, Any]) -> bytes:
+    """A stacked bar chart of decisions by outcome for the last 12 weeks."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: render to memory
+    from matplotlib.figure import Figure
+
+    weeks = numbers["weeks"]
+    labels = [date.fromisoformat(w["start"]).strftime("%d %b") for w in weeks]
+    figure = Figure(figsize=(8, 3.6), dpi=100)
+    axes = figure.subplots()
+    bottom = [0] * len(weeks)
+    for name in OUTCOMES:
+        values = [w[name] for w in weeks]
+        axes.bar(labels, values, bottom=bottom, label=name.replace("_", " "))
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    axes.set_title("Decisions recorded per week (week starting)")
+    axes.set_ylabel("decisions")
+    axes.tick_params(axis="x", labelrotation=45, labelsize=8)
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.legend(fontsize=8, loc="upper left")
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()

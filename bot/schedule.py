@@ -1,0 +1,352 @@
+"""What is due to be sent, and when: escalations, reminders, follow-up
+nudges and the weekly digest.
+
+The schedule lives in the store (one small hot-store value), so it survives
+a restart. A :class:`Scheduler` tick, driven by an injected clock, works out
+what is due and hands each message to a :class:`Sender` (the chat front
+end). Every message is claimed in the store before it is sent and marked
+sent after, so it goes at most once; a message that may have gone before a
+crash is looked for in the chat service before it is sent again. Nothing
+here knows about Slack.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot import digest, followups
+from bot.flow.engine import iso
+from bot.schoolday import SchoolDay
+
+if TYPE_CHECKING:
+    from bot.service import Jigsaw
+
+log = logging.getLogger("jigsaw.schedule")
+
+SCHEDULE_KEY = "schedule"
+SENT_KEEP = timedelta(days=8)
+CHANNEL = "channel"  # a Send addressed to the DSL channel rather than a person
+
+
+class SendFailed(RuntimeError):
+    """The chat service did not take the message; it is tried again next tick."""
+
+
+@dataclass
+class Send:
+    """One message to send: ``key`` is unique to it, for ever."""
+
+    key: str
+    job: str
+    kind: str  # escalate | unacked | followup_due | followup_overdue | digest
+    to: str  # CHANNEL or a user id
+    data: dict[str, Any] = field(default_factory=dict)
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+class Sender(Protocol):
+    def send(self, message: Send) -> None:
+        """Send it, or raise :class:`SendFailed`."""
+
+    def was_sent(self, message: Send) -> bool:
+        """Whether the chat service already has this message (after a crash)."""
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
+
+
+# -- the stored schedule ----------------------------------------------------------
+
+def _state(raw: Any) -> dict[str, Any]:
+    state = raw if isinstance(raw, dict) else {}
+    state.setdefault("jobs", {})
+    return state
+
+
+class Schedule:
+    """The jobs kept in the store, changed atomically."""
+
+    def __init__(self, app: Jigsaw) -> None:
+        self.app = app
+        self.day = SchoolDay(app.settings)
+
+    @property
+    def store(self) -> Any:
+        return self.app.store
+
+    def jobs(self) -> dict[str, dict[str, Any]]:
+        jobs = _state(self.store.get_meta(SCHEDULE_KEY)).get("jobs", {})
+        return jobs if isinstance(jobs, dict) else {}
+
+    def _edit(self, change: Callable[[dict[str, dict[str, Any]]], None]) -> None:
+        def mutate(raw: Any) -> dict[str, Any]:
+            state = _state(raw)
+            change(state["jobs"])
+            return state
+
+        self.store.update_meta(SCHEDULE_KEY, mutate)
+
+    # -- urgent alerts -----------------------------------------------------
+    def alert_raised(self, session_id: str, event: dict[str, Any]) -> None:
+        at = _parse(event["at"]) + self.day.escalation
+        key = f"escalate:{event['id']}"
+
+        def change(jobs: dict[str, dict[str, Any]]) -> None:
+            jobs.setdefault(key, {"kind": "escalate", "next_at": iso(at),
+                                  "session_id": session_id, "event_id": event["id"],
+                                  "user": event.get("user", ""),
+                                  "answer": event.get("answer", ""), "sent": {}})
+
+        self._edit(change)
+
+    def alert_acknowledged(self, event_id: str) -> bool:
+        """Stop the escalation; False if there was none waiting."""
+        key = f"escalate:{event_id}"
+        found = [False]
+
+        def change(jobs: dict[str, dict[str, Any]]) -> None:
+            found[0] = jobs.pop(key, None) is not None
+
+        self._edit(change)
+        return found[0]
+
+    # -- follow-ups ----------------------------------------------------------
+    def track_record(self, record: dict[str, Any]) -> None:
+        """Keep one job per open follow-up of the record (idempotent)."""
+        open_items = {f"followup:{f.key}": f for f in followups.items(record) if not f.done}
+        prefix = f"followup:{record['id']}:"
+
+        def change(jobs: dict[str, dict[str, Any]]) -> None:
+            for key in [k for k in jobs if k.startswith(prefix) and k not in open_items]:
+                del jobs[key]
+            for key, item in open_items.items():
+                job = jobs.setdefault(key, {"kind": "followup", "sent": {}})
+                job.update(item.as_dict())
+
+        self._edit(change)
+
+    def follow_ups(self) -> list[followups.FollowUp]:
+        """Every open follow-up, oldest due date first (no date last)."""
+        found = [followups.FollowUp(record_id=j["record_id"], id=j["id"], action=j["action"],
+                                    owner=j["owner"], due=j["due"], done=None)
+                 for j in self.jobs().values() if j.get("kind") == "followup"]
+        found.sort(key=lambda f: (f.due or "9999", f.record_id, f.id))
+        return found
+
+    # -- sending -------------------------------------------------------------
+    def mark_sent(self, job_key: str, send_key: str, now: datetime) -> None:
+        def change(jobs: dict[str, dict[str, Any]]) -> None:
+            job = jobs.get(job_key)
+            if job is not None:
+                job.setdefault("sent", {})[send_key] = iso(now)
+
+        self._edit(change)
+
+    def attempts(self, job_key: str, send_key: str) -> int:
+        job = self.jobs().get(job_key) or {}
+        return int((job.get("attempts") or {}).get(send_key, 0))
+
+    def bump(self, job_key: str, send_key: str) -> None:
+        def change(jobs: dict[str, dict[str, Any]]) -> None:
+            job = jobs.get(job_key)
+            if job is not None:
+                tries = job.setdefault("attempts", {})
+                tries[send_key] = int(tries.get(send_key, 0)) + 1
+
+        self._edit(change)
+
+    def settle(self, now: datetime, finished: dict[str, str | None]) -> None:
+        """After a tick: drop finished one-off jobs, move recurring ones on
+        (``finished`` maps a job to its next time, or None to drop it), add
+        the recurring jobs if missing, forget old sent marks."""
+        cutoff = iso(now - SENT_KEEP)
+
+        def change(jobs: dict[str, dict[str, Any]]) -> None:
+            for key, next_at in finished.items():
+                if key not in jobs:
+                    continue
+                if next_at is None:
+                    del jobs[key]
+                else:
+                    jobs[key]["next_at"] = next_at
+                    jobs[key]["attempts"] = {}
+            jobs.setdefault("unacked", {"kind": "unacked",
+                                        "next_at": iso(self.day.next_end(now)), "sent": {}})
+            jobs.setdefault("digest", {"kind": "digest",
+                                       "next_at": iso(self.day.next_digest(now)), "sent": {}})
+            for job in jobs.values():
+                sent = job.get("sent") or {}
+                job["sent"] = {k: v for k, v in sent.items() if v >= cutoff}
+
+        self._edit(change)
+
+
+class Scheduler:
+    """Runs the schedule: call :meth:`tick` (a background ticker does, every
+    half minute; tests call it with a fake clock)."""
+
+    def __init__(self, app: Jigsaw, sender: Sender) -> None:
+        self.app = app
+        self.schedule = app.schedule
+        self.day = self.schedule.day
+        self.sender = sender
+        self._lock = threading.Lock()
+
+    def tick(self) -> int:
+        """Send whatever is due now; returns how many messages went."""
+        with self._lock:
+            now = self.app.clock()
+            self.schedule.settle(now, {})  # the recurring jobs exist from the first tick
+            sent = 0
+            finished: dict[str, str | None] = {}
+            for key, job in self.schedule.jobs().items():
+                try:
+                    messages, after = self._due(key, job, now)
+                except Exception:  # one bad job must not stop the others
+                    log.exception("schedule job failed", extra={"job": key})
+                    continue
+                done = True
+                for message in messages:
+                    if message.key in (job.get("sent") or {}):
+                        continue
+                    if self._deliver(message, now):
+                        sent += 1
+                    else:
+                        done = False
+                if done and after is not False:
+                    finished[key] = after
+            self.schedule.settle(now, finished)
+            return sent
+
+    # -- what is due ----------------------------------------------------------
+    def _due(self, key: str, job: dict[str, Any], now: datetime
+             ) -> tuple[list[Send], str | None | bool]:
+        """The messages a job has due now, and what becomes of the job once
+        they are all sent: a next time, None (drop it) or False (keep it)."""
+        kind = job.get("kind")
+        if kind == "followup":
+            return self._followup(key, job, now), False
+        next_at = job.get("next_at")
+        if not next_at or _parse(next_at) > now:
+            return [], False
+        if kind == "escalate":
+            return self._escalate(key, job), None
+        if kind == "unacked":
+            return self._unacked(key, job, now), iso(self.day.next_end(now))
+        if kind == "digest":
+            return self._digest(key, now), iso(self.day.next_digest(now))
+        return [], None  # an unknown kind (from a newer version): drop it
+
+    def _escalate(self, key: str, job: dict[str, Any]) -> list[Send]:
+        record = self.app.store.record_for_session(job["session_id"])
+        if record is not None and record.get("review_status") != "pending":
+            return []  # the DSL has the record in hand
+        data = {"event_id": job["event_id"], "user": job.get("user", ""),
+                "answer": job.get("answer", ""),
+                "record_id": record["id"] if record else "",
+                "minutes": int(self.day.escalation.total_seconds() // 60)}
+        messages = [Send(f"{key}:channel", key, "escalate", CHANNEL, data)]
+        for deputy in self.app.settings.deputy_user_ids:
+            messages.append(Send(f"{key}:dm:{deputy}", key, "escalate", deputy, data))
+        return messages
+
+    def _unacked(self, key: str, job: dict[str, Any], now: datetime) -> list[Send]:
+        cutoff = job["next_at"]
+        waiting = [{"id": r["id"], "created_at": r.get("created_at", "")}
+                   for r in self.app.awaiting_review(limit=None)
+                   if (r.get("created_at") or "") <= cutoff]
+        if not waiting:
+            return []
+        waiting.sort(key=lambda r: r["created_at"])
+        day = self.day.today(_parse(cutoff)).isoformat()
+        return [Send(f"unacked:{day}", key, "unacked", CHANNEL, {"records": waiting,
+                                                                  "day": day})]
+
+    def _followup(self, key: str, job: dict[str, Any], now: datetime) -> list[Send]:
+        today = self.day.today(now)
+        if not self.day.is_working(today) or now < self.day.at(today, self.day.start):
+            return []
+        item = followups.FollowUp(record_id=job["record_id"], id=job["id"],
+                                  action=job["action"], owner=job["owner"], due=job["due"],
+                                  done=None)
+        state = item.state(today)
+        if state not in ("due", "overdue"):
+            return []
+        data = {**item.as_dict(), "state": state, "today": today.isoformat()}
+        kind = f"followup_{state}"
+        owners = ([*self.app.settings.dsl_user_ids] or [CHANNEL]
+                  if item.owner == followups.DSL_OWNER else [item.owner])
+        return [Send(f"{key}:{today.isoformat()}:{to}", key, kind, to, data)
+                for to in owners if to == CHANNEL or to[:1] in "UW"]
+
+    def _digest(self, key: str, now: datetime) -> list[Send]:
+        numbers = digest.weekly(self.app.store.iter_records(), self.schedule.follow_ups(),
+                                now=now, day=self.day)
+        week = self.day.today(now).isoformat()
+        return [Send(f"digest:{week}", key, "digest", CHANNEL, numbers,
+                     files=[(f"digest-{week}.png", digest.chart_png(numbers))])]
+
+    # -- one message ----------------------------------------------------------
+    def _deliver(self, message: Send, now: datetime) -> bool:
+        """Claim, send, mark sent. False if it has to wait for another tick."""
+        attempt = self.schedule.attempts(message.job, message.key)
+        if attempt and self.sender.was_sent(message):
+            # A refused or unanswered try may still have landed.
+            self.schedule.mark_sent(message.job, message.key, now)
+            return True
+        claim = f"send:{message.key}" + (f"#{attempt}" if attempt else "")
+        if not self.app.store.claim(claim):
+            # Claimed before but not marked sent: a crash mid-send, or a
+            # failed try. Look before sending again.
+            if self.sender.was_sent(message):
+                self.schedule.mark_sent(message.job, message.key, now)
+                return True
+            self.schedule.bump(message.job, message.key)
+            claim = f"send:{message.key}#{attempt + 1}"
+            if not self.app.store.claim(claim):
+                return False
+        try:
+            self.sender.send(message)
+        except SendFailed as exc:
+            log.warning("reminder not sent: %s", exc, extra={"kind": message.kind})
+            self.schedule.bump(message.job, message.key)
+            return False
+        self.schedule.mark_sent(message.job, message.key, now)
+        log.info("reminder sent", extra={"kind": message.kind})
+        return True
+
+
+class Ticker:
+    """Calls :meth:`Scheduler.tick` every ``every`` seconds in a thread."""
+
+    def __init__(self, scheduler: Scheduler, every: float = 30.0) -> None:
+        self.scheduler = scheduler
+        self.every = every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread:
+            return
+        self._thread = threading.Thread(target=self._run, name="jigsaw-schedule", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.scheduler.tick()
+            except Exception:  # the ticker must outlive any one failure
+                log.exception("schedule tick failed")
+            self._stop.wait(self.every)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+            self._thread = None

@@ -1,0 +1,386 @@
+"""Nothing waits unseen: escalation of urgent alerts, the end-of-day reminder
+of unacknowledged records, and follow-up nudges with a Done button.
+
+Time is a fake clock the test moves on; the scheduler's tick is called
+directly (the running app calls it every half minute). Everything goes
+through the real HTTP endpoint against the fake Slack, and the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.record import verify
+from bot.service import Jigsaw
+from bot.slack.delivery import ALERT_EVENT
+from bot.slack.reminders import REMINDER_EVENT
+from storage import TinyDBStore
+from tests import scenarios as sc
+from tests.fakeslack import DSL_CHANNEL_ID, Call, FakeSlack
+from tests.slack.conftest import SECRET, Harness, build_app
+from tests.slack.driver import Driver, all_text, buttons
+from tests.slackreq import app_home_opened, block_action, open_transport
+
+MONDAY_9AM = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # London is on UTC in winter
+STAFF, DSL, DEPUTY, OUTSIDER = "U123", "UDSL1", "UDEP1", "U999"
+# The flow's own follow-up, with a staff owner and a date.
+POLICE_WITH_FOLLOW_UP = [*sc.POLICE_PREJUDICE[:-3], "skip", "Ring the officer back",
+                         "2026-12-02", "submit"]
+
+
+class Clock:
+    """The app's clock, moved on by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def to(self, when: datetime) -> None:
+        self.now = when
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(MONDAY_9AM)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(school_name="Hillside Primary", dsl_channel="CDSL",
+                    dsl_user_ids=(DSL,), deputy_user_ids=(DEPUTY,))
+
+
+@pytest.fixture
+def jigsaw(settings: Settings, store: TinyDBStore, clock: Clock) -> Jigsaw:
+    return Jigsaw(settings, store, clock=clock)
+
+
+def running(jigsaw: Jigsaw, fake: FakeSlack) -> Iterator[Harness]:
+    app, front, executor = build_app(jigsaw, fake)
+    with open_transport("http", app, signing_secret=SECRET) as transport:
+        yield Harness(fake, transport, front, jigsaw, app, executor)
+        executor.wait_idle()
+    front.delivery.stop()
+    executor.shutdown(wait=True)
+
+
+@pytest.fixture
+def slack(jigsaw: Jigsaw, fake: FakeSlack) -> Iterator[Harness]:
+    yield from running(jigsaw, fake)
+
+
+def reminders(fake: FakeSlack, channel: str | None = None) -> list[Call]:
+    return [c for c in fake.calls("chat.postMessage") if c.ok
+            and (c.args.get("metadata") or {}).get("event_type") == REMINDER_EVENT
+            and (channel is None or c.args.get("channel") == channel)]
+
+
+def kinds(calls: list[Call]) -> list[str]:
+    return [c.args["metadata"]["event_payload"]["key"].split(":")[0] for c in calls]
+
+
+def raise_alert(slack: Harness) -> tuple[Driver, Call]:
+    """Staff answer "yes" to immediate danger, and stop there."""
+    staff = Driver(slack, STAFF)
+    staff.start()
+    staff.answer("yes")
+    [alert] = [c for c in staff.dsl_posts()
+               if (c.args.get("metadata") or {}).get("event_type") == ALERT_EVENT]
+    return staff, alert
+
+
+# -- escalation -----------------------------------------------------------------------
+
+def test_an_unacknowledged_alert_escalates_once_after_15_minutes(
+        slack: Harness, clock: Clock) -> None:
+    raise_alert(slack)
+    clock.advance(minutes=14, seconds=59)
+    assert slack.front.scheduler.tick() == 0
+    assert reminders(slack.fake) == []
+
+    clock.advance(seconds=1)
+    assert slack.front.scheduler.tick() == 2
+
+    [channel_post] = reminders(slack.fake, DSL_CHANNEL_ID)
+    text = all_text(channel_post)
+    assert f"<@{DSL}>" in text and f"<@{STAFF}>" in text and "15 minutes" in text
+    assert "alert_ack" in [b["action_id"] for b in buttons(channel_post)]
+    [dm] = reminders(slack.fake, f"D{DEPUTY}")
+    assert f"<@{STAFF}>" in all_text(dm)
+    # The preview on a phone says what it is, not who it is about.
+    assert channel_post.args["text"] == "Urgent alert still not acknowledged"
+
+    for _ in range(3):
+        clock.advance(minutes=20)
+        assert slack.front.scheduler.tick() == 0
+    assert len(reminders(slack.fake)) == 2
+
+
+def test_an_acknowledged_alert_does_not_escalate(slack: Harness, clock: Clock) -> None:
+    _, alert = raise_alert(slack)
+    clock.advance(minutes=3)
+    Driver(slack, DSL).click(alert, action_id="alert_ack")
+
+    [update] = [c for c in slack.fake.calls("chat.update")
+                if c.args.get("ts") == alert.response["ts"]]
+    assert f"Acknowledged by <@{DSL}>" in all_text(update)
+    assert "alert_ack" not in [b["action_id"] for b in buttons(update)]
+    assert slack.jigsaw.store.get_meta("access_log")[-1]["action"] == "acknowledge_alert"
+
+    clock.advance(minutes=30)
+    assert slack.front.scheduler.tick() == 0
+    assert reminders(slack.fake) == []
+
+
+def test_acknowledging_the_emergency_record_stops_the_escalation(
+        slack: Harness, clock: Clock) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    record = staff.run(sc.IMMEDIATE_DANGER)
+    assert record is not None
+    slack.jigsaw.review(record["id"], "acknowledge", by=DSL, allowed=True)
+
+    clock.advance(minutes=16)
+    slack.front.scheduler.tick()
+    assert "escalate" not in kinds(reminders(slack.fake))
+
+
+def test_only_the_dsl_team_can_acknowledge_an_alert(slack: Harness, clock: Clock) -> None:
+    _, alert = raise_alert(slack)
+    Driver(slack, OUTSIDER).click(alert, action_id="alert_ack")
+
+    assert "Only the DSL team" in all_text(slack.fake.calls("chat.postMessage")[-1])
+    [entry] = slack.jigsaw.store.get_meta("access_log")
+    assert entry["by"] == OUTSIDER and entry["allowed"] is False
+
+    clock.advance(minutes=15)
+    assert slack.front.scheduler.tick() == 2  # still escalates
+
+
+def test_the_escalation_survives_a_restart(jigsaw: Jigsaw, fake: FakeSlack, clock: Clock,
+                                           tmp_path: Path, settings: Settings) -> None:
+    first = running(jigsaw, fake)
+    raise_alert(next(first))
+    first.close()
+    jigsaw.store.close()
+
+    clock.advance(minutes=16)
+    store = TinyDBStore(tmp_path / "data")
+    again = running(Jigsaw(settings, store, clock=clock), fake)
+    slack = next(again)
+    try:
+        assert slack.front.scheduler.tick() == 2
+        assert slack.front.scheduler.tick() == 0
+    finally:
+        again.close()
+        store.close()
+
+    # A third start, after the sends: nothing again.
+    store = TinyDBStore(tmp_path / "data")
+    third = running(Jigsaw(settings, store, clock=clock), fake)
+    try:
+        assert next(third).front.scheduler.tick() == 0
+    finally:
+        third.close()
+        store.close()
+    assert len(reminders(fake)) == 2
+
+
+def test_a_send_that_slack_refused_is_tried_again_next_tick(
+        slack: Harness, clock: Clock) -> None:
+    raise_alert(slack)
+    clock.advance(minutes=15)
+    slack.fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=1,
+                         times=1)
+    assert slack.front.scheduler.tick() == 1  # the deputy's DM went; the channel post did not
+    assert slack.front.scheduler.tick() == 1
+    assert slack.front.scheduler.tick() == 0
+    assert len(reminders(slack.fake, DSL_CHANNEL_ID)) == 1
+
+
+def test_a_send_interrupted_by_a_crash_is_found_not_repeated(
+        slack: Harness, clock: Clock) -> None:
+    """Posted, then the app died before marking it sent: the next tick finds
+    it in the channel by its metadata instead of posting again."""
+    raise_alert(slack)
+    clock.advance(minutes=15)
+    slack.fake.fail_next("chat.postMessage", status=500, error="internal_error", effect=True,
+                         times=1)
+    slack.front.scheduler.tick()  # the post landed, but the app heard an error
+    assert len([m for m in slack.fake.messages(DSL_CHANNEL_ID)
+                if (m.get("metadata") or {}).get("event_type") == REMINDER_EVENT]) == 1
+    slack.front.scheduler.tick()
+    assert len([m for m in slack.fake.messages(DSL_CHANNEL_ID)
+                if (m.get("metadata") or {}).get("event_type") == REMINDER_EVENT]) == 1
+    assert slack.front.scheduler.tick() == 0
+
+
+# -- the end-of-day reminder ----------------------------------------------------------
+
+def test_records_unacknowledged_at_the_end_of_the_day_are_listed_once(
+        slack: Harness, clock: Clock) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    record = staff.run(sc.ALLEGATION)
+    assert record is not None
+    slack.front.scheduler.tick()
+
+    clock.to(MONDAY_9AM.replace(hour=15, minute=29))
+    slack.front.scheduler.tick()
+    assert "unacked" not in kinds(reminders(slack.fake, DSL_CHANNEL_ID))
+
+    clock.to(MONDAY_9AM.replace(hour=15, minute=30))
+    slack.front.scheduler.tick()
+    clock.advance(minutes=30)
+    slack.front.scheduler.tick()
+    [reminder] = [c for c in reminders(slack.fake, DSL_CHANNEL_ID)
+                  if kinds([c]) == ["unacked"]]
+    assert record["id"] in all_text(reminder)
+    assert record["child_ref"] not in all_text(reminder)
+
+    # Acknowledged overnight: Tuesday's reminder has nothing to say.
+    slack.jigsaw.review(record["id"], "acknowledge", by=DSL, allowed=True)
+    clock.to(MONDAY_9AM.replace(day=1, month=12, hour=15, minute=31))
+    slack.front.scheduler.tick()
+    assert kinds(reminders(slack.fake, DSL_CHANNEL_ID)).count("unacked") == 1
+
+
+# -- follow-ups -------------------------------------------------------------------------
+
+def dm_reminders(fake: FakeSlack, user: str) -> list[Call]:
+    return reminders(fake, f"D{user}")
+
+
+def test_the_owner_is_nudged_on_the_day_and_once_a_day_when_overdue(
+        slack: Harness, clock: Clock) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    record = staff.run(POLICE_WITH_FOLLOW_UP)
+    assert record is not None
+    [mine] = [f for f in record["follow_up"] if f["owner"] == STAFF]
+    assert mine["due"] == "2026-12-02"
+
+    slack.front.scheduler.tick()  # Monday
+    clock.to(datetime(2026, 12, 2, 8, 29, tzinfo=UTC))  # Wednesday, before school
+    slack.front.scheduler.tick()
+    assert dm_reminders(slack.fake, STAFF) == []
+
+    clock.to(datetime(2026, 12, 2, 8, 30, tzinfo=UTC))
+    slack.front.scheduler.tick()
+    clock.advance(hours=3)
+    slack.front.scheduler.tick()
+    [due] = dm_reminders(slack.fake, STAFF)
+    assert "due today" in all_text(due) and "Ring the officer back" in all_text(due)
+    assert due.args["text"] == "A follow-up is due today"
+    assert "Ring the officer" not in due.args["text"]
+
+    for day in (3, 4):  # Thursday and Friday: overdue, once each
+        for hour in (9, 12, 15):
+            clock.to(datetime(2026, 12, day, hour, tzinfo=UTC))
+            slack.front.scheduler.tick()
+    for day in (5, 6):  # the weekend: no nudges
+        clock.to(datetime(2026, 12, day, 10, tzinfo=UTC))
+        slack.front.scheduler.tick()
+    sent = dm_reminders(slack.fake, STAFF)
+    assert [c.args["text"] for c in sent] == ["A follow-up is due today",
+                                              "A follow-up is overdue", "A follow-up is overdue"]
+    assert "*Follow-up overdue* (due 2026-12-02)" in all_text(sent[-1].args["blocks"])
+
+
+def test_done_is_audited_and_stops_the_nudges(slack: Harness, clock: Clock) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    record = staff.run(POLICE_WITH_FOLLOW_UP)
+    assert record is not None
+    clock.to(datetime(2026, 12, 2, 9, tzinfo=UTC))
+    slack.front.scheduler.tick()
+    [nudge] = dm_reminders(slack.fake, STAFF)
+
+    Driver(slack, OUTSIDER).click(nudge, action_id="followup_done")
+    refused = slack.jigsaw.store.get_record(record["id"])
+    assert refused is not None
+    assert refused["audit"][-1]["action"] == "access_refused"
+    assert refused["audit"][-1]["detail"] == {"attempted": "follow_up_done"}
+
+    staff.click(nudge, action_id="followup_done")
+    staff.click(nudge, action_id="followup_done")  # a double click changes nothing more
+    done = slack.jigsaw.store.get_record(record["id"])
+    assert done is not None and verify(done) == []
+    [item] = [f for f in done["follow_up"] if f["owner"] == STAFF]
+    assert item["done"]["by"] == STAFF
+    assert [e["action"] for e in done["audit"]].count("follow_up_done") == 1
+    [update] = [c for c in slack.fake.calls("chat.update")
+                if c.args.get("ts") == nudge.response["ts"]]
+    assert "followup_done" not in [b["action_id"] for b in buttons(update)]
+
+    clock.to(datetime(2026, 12, 3, 9, tzinfo=UTC))
+    slack.front.scheduler.tick()
+    assert len(dm_reminders(slack.fake, STAFF)) == 1
+
+
+def test_dsl_team_follow_ups_go_to_the_dsl(slack: Harness, clock: Clock) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    record = staff.run(sc.ALLEGATION)  # the flow adds "tell the headteacher and LADO today"
+    assert record is not None
+    slack.front.scheduler.tick()
+    [nudge] = dm_reminders(slack.fake, DSL)
+    assert "headteacher" in all_text(nudge) and "DSL team" in all_text(nudge)
+    assert dm_reminders(slack.fake, STAFF) == []
+
+
+def test_records_from_before_follow_up_ids_still_work(slack: Harness, clock: Clock) -> None:
+    """Older records have follow-ups without id or done state."""
+    staff = Driver(slack, STAFF)
+    staff.start()
+    record = staff.run(sc.ALLEGATION)
+    assert record is not None and "id" not in record["follow_up"][0]
+    assert slack.jigsaw.complete_follow_up(record["id"], "1", by=DSL, is_dsl=True)
+    done = slack.jigsaw.store.get_record(record["id"])
+    assert done is not None and done["follow_up"][0]["done"]["by"] == DSL
+    assert verify(done) == []
+
+
+# -- App Home -----------------------------------------------------------------------------
+
+def home(slack: Harness, user: str) -> dict[str, Any]:
+    slack.send(app_home_opened(user))
+    view = slack.fake.home_view(user)
+    assert view is not None
+    return view
+
+
+def test_home_lists_my_follow_ups_and_for_the_dsl_everyones_overdue(
+        slack: Harness, clock: Clock) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    record = staff.run(POLICE_WITH_FOLLOW_UP)
+    assert record is not None
+
+    mine = home(slack, STAFF)
+    assert "Ring the officer back" in all_text(mine["blocks"])
+    assert "Overdue follow-ups" not in all_text(mine["blocks"])
+    assert "dsl_chronology" not in [b["action_id"] for b in buttons(mine["blocks"])]
+
+    clock.to(datetime(2026, 12, 3, 9, tzinfo=UTC))
+    dsl_home = home(slack, DSL)
+    text = all_text(dsl_home["blocks"])
+    overdue_at = text.index("Overdue follow-ups")
+    assert "Ring the officer back" in text[overdue_at:] and "*overdue*" in text[overdue_at:]
+
+    # Done from the App Home: the row goes.
+    [done] = [b for b in buttons(mine["blocks"]) if b["action_id"] == "followup_done"]
+    slack.send(block_action(STAFF, action_id="followup_done", value=done["value"],
+                            view=mine))
+    assert "Ring the officer back" not in all_text(slack.fake.home_view(STAFF)["blocks"])
