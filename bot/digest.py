@@ -74,6 +74,7 @@ def chart_png(numbers: dict[str, Any]) -> bytes:
 
     matplotlib.use("Agg")  # no display: render to memory
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     weeks = numbers["weeks"]
     labels = [date.fromisoformat(w["start"]).strftime("%d %b") for w in weeks]
@@ -87,7 +88,7 @@ def chart_png(numbers: dict[str, Any]) -> bytes:
     axes.set_title("Decisions recorded per week (week starting)")
     axes.set_ylabel("decisions")
     axes.tick_params(axis="x", labelrotation=45, labelsize=8)
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(fontsize=8, loc="upper left")
     figure.tight_layout()
     out = io.BytesIO()

@@ -219,7 +219,7 @@ class Scheduler:
                         sent += 1
                     else:
                         done = False
-                if done and after is not False:
+                if done and (after is None or isinstance(after, str)):
                     finished[key] = after
             self.schedule.settle(now, finished)
             return sent

@@ -66,8 +66,9 @@ class SlackReminders:
                 page = self.client.conversations_history(channel=channel, limit=200,
                                                          include_all_metadata=True,
                                                          cursor=cursor)
-                for posted in page.get("messages", []):
-                    meta = posted.get("metadata") or {}
+                shown: dict[str, Any]
+                for shown in page.get("messages", []):
+                    meta = shown.get("metadata") or {}
                     if (meta.get("event_type") == REMINDER_EVENT
                             and (meta.get("event_payload") or {}).get("key") == message.key):
                         return True
