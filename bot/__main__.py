@@ -8,7 +8,6 @@ first command in the README works on any machine.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from collections.abc import Sequence
@@ -27,13 +26,27 @@ def _parser() -> argparse.ArgumentParser:
     http = sub.add_parser("http", help="serve Slack HTTP events at /slack/events")
     http.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     http.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
-    sub.add_parser("verify", help="check every record's audit trail; exit 1 on any problem")
+    verify = sub.add_parser("verify", help="check every record's audit trail and the ledger; "
+                                           "exit 1 on any problem")
+    verify.add_argument("--anchor", metavar="N:MAC",
+                        help="the ledger head last anchored outside the store (as posted in "
+                             "the DSL channel); the ledger must still reach it unchanged")
     retention = sub.add_parser("retention", help="list (or purge) records past retention")
     retention.add_argument("--purge", action="store_true", help="delete them (default: dry run)")
-    sub.add_parser("keygen", help="print a new key for JIGSAW_DATA_KEY")
-    export = sub.add_parser("export", help="print records as JSON (each export is audited)")
+    retention.add_argument("--before", metavar="YYYY-MM-DD",
+                           help="cut-off: records created before this date (required to purge)")
+    keygen = sub.add_parser("keygen", help="print a new key for JIGSAW_DATA_KEY")
+    keygen.add_argument("--audit", action="store_true",
+                        help="a key for JIGSAW_AUDIT_KEY instead (keep it outside the data "
+                             "directory)")
+    export = sub.add_parser("export", help="write records as JSON to a private file (audited)")
     export.add_argument("--record", action="append", default=[], metavar="ID",
                         help="a record id (repeatable; default: every record)")
+    export.add_argument("--reason", required=True,
+                        help="why the copy is taken (e.g. subject access request 2026-14); "
+                             "kept in each record's audit trail")
+    export.add_argument("--out", required=True, metavar="FILE",
+                        help="new file to write (created 0600; never overwritten)")
     return parser
 
 
@@ -42,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "keygen":
         from bot.admin import keygen
 
-        return keygen(sys.stdout)
+        return keygen(sys.stdout, audit=args.audit)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -59,13 +72,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         print(f"jigsaw: {exc}", file=sys.stderr)
         return 2
+    from storage.locking import DataDirLock
+
+    serving = DataDirLock(settings.data_dir) if command in SERVING else None
     try:
+        if serving is not None:
+            serving.acquire()
+            store.check_counts()
         return _run(command, args, settings, store)
     except StoreError as exc:
         print(f"jigsaw: {exc}", file=sys.stderr)
         return 2
     finally:
         store.close()
+        if serving is not None:
+            serving.release()
+
+
+# Commands that answer people: one process per data directory.
+SERVING = ("console", "http", "socket")
 
 
 def _run(command: str, args: argparse.Namespace, settings, store) -> int:  # noqa: ANN001
@@ -74,13 +99,18 @@ def _run(command: str, args: argparse.Namespace, settings, store) -> int:  # noq
     from bot.service import Jigsaw
 
     if command == "verify":
-        return admin.verify(store, sys.stdout)
+        anchor = admin.parse_anchor(args.anchor) if args.anchor else None
+        if args.anchor and anchor is None:
+            print("jigsaw: --anchor must be N:MAC, as posted in the DSL channel",
+                  file=sys.stderr)
+            return 2
+        return admin.verify(store, sys.stdout, anchor=anchor)
     if command == "retention":
         return admin.retention(store, settings, utcnow(), sys.stdout, purge=args.purge,
-                               by=f"admin:{getpass.getuser()}")
+                               by=admin.operator(), before=args.before, err=sys.stderr)
     if command == "export":
         return admin.export(store, args.record, utcnow(), sys.stdout, sys.stderr,
-                            by=f"admin:{getpass.getuser()}")
+                            by=admin.operator(), reason=args.reason, out_path=args.out)
     app = Jigsaw(settings, store)
     if command == "console":
         from bot.console import Console

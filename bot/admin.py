@@ -7,62 +7,39 @@ child's details.
 from __future__ import annotations
 
 import json
-import re
-from datetime import datetime, timedelta
+import os
+import pwd
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from bot import record as records
 from bot.config import Settings
 from bot.flow.engine import iso
-from storage import Store, generate_key
-
-PURGE_LOG = "purge_log"
-_ID = re.compile(r"^ISD-(\d{4})-(\d+)$")
+from storage import Store, generate_audit_key, generate_key
 
 
-def verify(store: Store, out: TextIO) -> int:
-    """Check every record's hash chain, and that no record vanished without a
-    recorded purge. Exit 1 if anything is wrong."""
-    problems: list[str] = []
-    seen: dict[str, set[int]] = {}
-    count = 0
-    for record in store.iter_records():
-        count += 1
-        problems.extend(records.verify(record))
-        match = _ID.match(str(record.get("id")))
-        if match:
-            seen.setdefault(match[1], set()).add(int(match[2]))
-    purged = _purged(store)
-    issued = {str(year): high for year, high in store.issued().items()}
-    for year in sorted(seen.keys() | issued.keys()):
-        numbers = seen.get(year, set())
-        for n in range(1, max(max(numbers, default=0), issued.get(year, 0)) + 1):
-            if n not in numbers and n not in purged.get(year, set()):
-                problems.append(f"ISD-{year}-{n:04d}: missing, and no purge recorded")
-    for line in problems:
+def parse_anchor(text: str) -> tuple[int, str] | None:
+    """``N:MAC`` (as the DSL channel shows it) as (line number, MAC)."""
+    number, _, mac = text.strip().partition(":")
+    if not (number.isdigit() and len(mac) == 64 and all(c in "0123456789abcdef" for c in mac)):
+        return None
+    return int(number), mac
+
+
+def verify(store: Store, out: TextIO, *, anchor: tuple[int, str] | None = None) -> int:
+    """Check every record's audit trail (its hash chain and its keyed seal),
+    every record against the ledger, the ledger's own chain, that no record
+    vanished without a recorded purge, and (given one) the ledger against an
+    anchor kept outside the store. Exit 1 if anything is wrong."""
+    report = store.verify_integrity(records.verify, anchor)
+    for line in report.problems:
         out.write(line + "\n")
-    out.write(f"{count} records checked, {len(problems)} problem(s)\n")
-    return 1 if problems else 0
-
-
-def _ranges(ids: list[str]) -> list[list[str | int]]:
-    """Purged ids as ``[year, first, last]`` runs: retention removes old
-    records in long runs, so the log stays small in the hot store."""
-    runs: list[list[str | int]] = []
-    for year, number in sorted((m[1], int(m[2])) for m in map(_ID.match, ids) if m):
-        if runs and runs[-1][0] == year and runs[-1][2] == number - 1:
-            runs[-1][2] = number
-        else:
-            runs.append([year, number, number])
-    return runs
-
-
-def _purged(store: Store) -> dict[str, set[int]]:
-    purged: dict[str, set[int]] = {}
-    for entry in store.get_meta(PURGE_LOG, []) or []:
-        for year, first, last in entry["ranges"]:
-            purged.setdefault(str(year), set()).update(range(int(first), int(last) + 1))
-    return purged
+    for line in report.notes:
+        out.write(line + "\n")
+    n, mac = report.head
+    out.write(f"ledger head: {n}:{mac}\n")
+    out.write(f"{report.checked} records checked, {len(report.problems)} problem(s)\n")
+    return 1 if report.problems else 0
 
 
 def expired(store: Store, settings: Settings, now: datetime) -> list[dict]:
@@ -71,48 +48,144 @@ def expired(store: Store, settings: Settings, now: datetime) -> list[dict]:
     return [r for r in store.list_records() if (r.get("created_at") or "") < cutoff]
 
 
+# The clock is trusted for a purge only this far past the newest thing the
+# store knows of (the app writes the ledger at least daily while it runs).
+CLOCK_AHEAD_LIMIT = timedelta(days=400)
+CLOCK_BEHIND_LIMIT = timedelta(days=1)
+
+
+def _when(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def latest_known(store: Store) -> datetime | None:
+    """The newest moment the data itself records: a record's creation or
+    last change, or the ledger's last line. Independent of this machine's
+    clock, which may be wrong."""
+    stamps = [_when(r.get("updated_at") or "") for r in store.list_records(limit=1)]
+    stamps += [_when(r.get("created_at") or "") for r in store.list_records(limit=1)]
+    stamps.append(_when(store.ledger_head()[2]))
+    known = [s for s in stamps if s is not None]
+    return max(known) if known else None
+
+
 def retention(store: Store, settings: Settings, now: datetime, out: TextIO, *,
-              purge: bool, by: str) -> int:
-    """List records past retention; with ``purge``, delete them and record
-    the purge (who, when, which ids) so verify can tell a purge from a loss."""
-    due = expired(store, settings, now)
+              purge: bool, by: str, before: str | None = None, err: TextIO | None = None
+              ) -> int:
+    """List records past retention; with ``purge`` and an explicit cut-off
+    date, delete the records created before it, recording the purge (who,
+    when, which ids) in the ledger so verify can tell a purge from a loss.
+
+    A purge is refused when the cut-off would take records younger than the
+    retention period by the data's own dates, or when this machine's clock
+    disagrees with the data (a clock years fast once purged everything).
+    """
+    err = err or out
+    cutoff: datetime | None = None
+    if before is not None:
+        try:
+            cutoff = datetime.strptime(before, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            err.write(f"jigsaw: --before must be a date as YYYY-MM-DD, not {before!r}\n")
+            return 2
+    due = (expired(store, settings, now) if cutoff is None else
+           [r for r in store.list_records() if (r.get("created_at") or "") < iso(cutoff)])
     for r in due:
         out.write(f"{r['id']}  created {r['created_at']}\n")
     if not purge:
-        out.write(f"{len(due)} record(s) past {settings.retention_years} years. "
-                  "Dry run: nothing deleted (add --purge to delete).\n")
+        scope = (f"past {settings.retention_years} years" if cutoff is None
+                 else f"created before {before}")
+        out.write(f"{len(due)} record(s) {scope}. "
+                  "Dry run: nothing deleted (add --purge --before YYYY-MM-DD to delete).\n")
         return 0
+    if cutoff is None:
+        err.write("jigsaw: a purge needs an explicit cut-off: --before YYYY-MM-DD\n")
+        return 2
+    keep = timedelta(days=365 * settings.retention_years)
+    known = latest_known(store)
+    if known is not None:
+        if now < known - CLOCK_BEHIND_LIMIT:
+            err.write(f"jigsaw: refusing to purge: this machine's clock ({iso(now)}) is behind "
+                      f"the newest data ({iso(known)}); fix the clock first\n")
+            return 2
+        if now > known + CLOCK_AHEAD_LIMIT:
+            err.write(f"jigsaw: refusing to purge: this machine's clock ({iso(now)}) is far "
+                      f"ahead of the newest data ({iso(known)}); fix the clock first\n")
+            return 2
+    latest_cutoff = min(now, known or now) - keep
+    if cutoff > latest_cutoff:
+        err.write(f"jigsaw: refusing to purge: a cut-off of {before} would delete records "
+                  f"younger than {settings.retention_years} years by the records' own dates "
+                  f"(the latest allowed cut-off is {latest_cutoff.date().isoformat()})\n")
+        return 2
     ids = [r["id"] for r in due]
-    if ids:
-        log = list(store.get_meta(PURGE_LOG, []) or [])
-        log.append({"at": iso(now), "by": by, "ranges": _ranges(ids), "count": len(ids),
-                    "retention_years": settings.retention_years})
-        store.set_meta(PURGE_LOG, log)  # recorded before deleting: never a silent loss
-        store.delete_records(ids)
-    out.write(f"Purged {len(ids)} record(s).\n")
+    removed = store.delete_records(ids, note={
+        "by": by, "before": before, "retention_years": settings.retention_years})
+    out.write(f"Purged {removed} record(s).\n")
     return 0
 
 
+def operator(environ: dict[str, str] | None = None) -> str:
+    """Who is running an admin command, as the audit trail names them.
+
+    From the process's real uid, not ``$USER`` (which anyone can set); when
+    run through sudo, the invoking account that sudo recorded is added.
+    """
+    env = os.environ if environ is None else environ
+    uid = os.getuid()
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = "?"
+    who = f"admin:uid={uid}({name})"
+    sudo_user, sudo_uid = env.get("SUDO_USER", ""), env.get("SUDO_UID", "")
+    if sudo_user or sudo_uid:
+        who += f" sudo_user={sudo_user or '?'}(uid={sudo_uid or '?'})"
+    return who
+
+
 def export(store: Store, record_ids: list[str], now: datetime, out: TextIO, err: TextIO, *,
-           by: str) -> int:
-    """Print full records as JSON (all of them when no id is given).
+           by: str, reason: str, out_path: str) -> int:
+    """Write full records as JSON to a new owner-only file (all records when
+    no id is given).
 
     Only someone who can read the data directory can run this; each export is
-    still added to the record's audit trail, as viewing it in Slack is. Exit 1
-    (printing nothing) if a named record does not exist.
+    still added to the record's audit trail with its reason, as viewing it in
+    Slack is. The copy never goes to the terminal (scroll-back, logs, shared
+    screens). Exit 1, writing nothing, if a named record does not exist, the
+    reason is blank or the file already exists.
     """
+    reason = " ".join(reason.split())
+    if not reason:
+        err.write("jigsaw: give a reason for the export (--reason)\n")
+        return 1
     ids = record_ids or [r["id"] for r in store.iter_records()]
     missing = [rid for rid in ids if store.get_record(rid) is None]
     if missing:
         err.write(f"jigsaw: no such record: {', '.join(missing)}\n")
         return 1
-    copies = [store.update_record(rid, lambda r: records.exported(r, by=by, at=now))
-              for rid in ids]
-    json.dump(copies, out, ensure_ascii=False, indent=2)
-    out.write("\n")
+    try:
+        fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        err.write(f"jigsaw: cannot create {out_path}: {exc.strerror} "
+                  "(an export never overwrites a file)\n")
+        return 1
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        os.fchmod(fd, 0o600)
+        copies = [store.update_record(
+            rid, lambda r: records.exported(r, by=by, at=now, reason=reason)) for rid in ids]
+        json.dump(copies, file, ensure_ascii=False, indent=2)
+        file.write("\n")
+        file.flush()
+        os.fsync(fd)
+    out.write(f"Exported {len(copies)} record(s) to {out_path} (readable by you only).\n")
     return 0
 
 
-def keygen(out: TextIO) -> int:
-    out.write(generate_key() + "\n")
+def keygen(out: TextIO, *, audit: bool = False) -> int:
+    out.write((generate_audit_key() if audit else generate_key()) + "\n")
     return 0

@@ -228,7 +228,8 @@ def verify(record: Record) -> list[str]:
         return [f"{record.get('id')}: no audit trail"]
     prev = ""
     for i, entry in enumerate(audit, start=1):
-        body = {k: v for k, v in entry.items() if k != "hash"}
+        # "mac" is the store's keyed seal over this hash (storage.seal).
+        body = {k: v for k, v in entry.items() if k not in ("hash", "mac")}
         if entry.get("seq") != i:
             problems.append(f"{record.get('id')}: audit entry {i} is missing or out of order")
         if entry.get("prev") != prev:
@@ -295,9 +296,10 @@ def viewed(record: Record, *, by: str, at: datetime) -> Record:
     return record
 
 
-def exported(record: Record, *, by: str, at: datetime) -> Record:
-    """Taking a copy out of Jigsaw is recorded like reading it."""
-    append_audit(record, by=by, action="exported", at=at)
+def exported(record: Record, *, by: str, at: datetime, reason: str = "") -> Record:
+    """Taking a copy out of Jigsaw is recorded like reading it, with why."""
+    append_audit(record, by=by, action="exported", at=at,
+                 detail={"reason": reason} if reason else None)
     return record
 
 

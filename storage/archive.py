@@ -9,10 +9,14 @@ A block file is ``{"high": <last sequence given out in it>, "records":
 {id: record}}``. Writing a record rewrites only its block, so a write costs
 the same with 50 or 50,000 records stored.
 
-The per-year counter lives in the blocks themselves: the next sequence is one
-more than the highest ``high`` of that year. A new id and its record are
-therefore written in one atomic step, and a purge keeps the year's last block
-file (even when empty), so ids are never reused.
+The per-year counter lives in the blocks themselves and in the ledger
+(:mod:`storage.ledger`): the next sequence is one more than the highest of
+the two, so a block emptied or deleted by hand never makes an id be given out
+again. A purge keeps the year's last block file (even when empty).
+
+Every write appends a ledger line first (the record's id and the digest of
+its stored text), and seals new audit entries with the audit key
+(:mod:`storage.seal`).
 
 All writes hold one archive-wide lock: creating a record must see every block
 to stay idempotent per session, and writes are rare next to clicks.
@@ -35,7 +39,9 @@ from .crypto import Cipher
 from .files import Snapshot, fsync_dir, make_private_dirs, sweep_temp_files
 from .index import RecordIndex, format_record_id, parse_record_id
 from .jsonfile import JSONFile, clone
+from .ledger import Ledger, ranges
 from .locking import lock_for
+from .seal import Sealer, digest
 
 BLOCK_SIZE = 256
 # Parsed blocks kept in memory for get/update; the index holds the rest.
@@ -57,9 +63,12 @@ def year_of(created_at: Any) -> int:
 class Archive:
     """Decision records under ``root`` (see module docstring)."""
 
-    def __init__(self, root: Path, cipher: Cipher | None) -> None:
+    def __init__(self, root: Path, cipher: Cipher | None, ledger: Ledger, sealer: Sealer
+                 ) -> None:
         self.root = root
         self._cipher = cipher
+        self.ledger = ledger
+        self.sealer = sealer
         make_private_dirs(root)
         self._index = RecordIndex()
         self._index_lock = threading.RLock()
@@ -199,7 +208,8 @@ class Archive:
                 existing = self.get(existing_id)
                 if existing is not None:
                     return existing
-            seq = self._index.high(year) + 1
+            self.ledger.catch_up()
+            seq = max(self._index.high(year), self.ledger.state.high(year)) + 1
             record_id = format_record_id(year, seq)
             path = self.block_path(year, seq)
             make_private_dirs(path.parent)
@@ -209,9 +219,10 @@ class Archive:
             records = {} if loaded is None else dict(loaded[0]["records"])
             doc.pop("id", None)
             doc = {"id": record_id, **doc}
+            self.sealer.seal_audit(record_id, doc.get("audit"), start=0)
             records[record_id] = doc
             block = {"high": seq, "records": records}
-            self._save(jf, path, block, previous, {record_id})
+            self._save(jf, path, block, previous, {record_id}, written=("create", record_id))
         return clone(doc)
 
     def get(self, record_id: str) -> Doc | None:
@@ -235,41 +246,65 @@ class Archive:
             if loaded is None or record_id not in loaded[0]["records"]:
                 raise NotFound(record_id)
             current, previous = loaded
-            doc = clone(current["records"][record_id])
+            old = current["records"][record_id]
+            doc = clone(old)
             result = mutate(doc)
             new = clone(doc if result is None else result)
             if new.get("id") != record_id:
                 raise ValueError(f"mutate changed the id of record {record_id}")
+            if new == old:
+                return clone(new)  # nothing changed: nothing to write or log
+            sealed = len(old.get("audit") or ()) if isinstance(old.get("audit"), list) else 0
+            self.sealer.seal_audit(record_id, new.get("audit"), start=sealed)
             records = dict(current["records"])
             records[record_id] = new
             block = {"high": _high(current), "records": records}
-            self._save(jf, path, block, previous, {record_id})
+            self._save(jf, path, block, previous, {record_id}, written=("update", record_id))
         return clone(new)
 
-    def delete(self, record_ids: list[str]) -> int:
+    def delete(self, record_ids: list[str], note: dict[str, Any] | None = None) -> int:
+        """Remove records, logging the purge in the ledger first (with
+        ``note``: who, why), so verify can tell it from a loss."""
+        with lock_for(self.root).held():
+            present = [rid for rid in dict.fromkeys(record_ids) if self._holds(rid)]
+            if not present:
+                return 0
+            self.ledger.append("purge", ids=ranges(present), count=len(present),
+                               **(note or {}))
+            return self._remove(present)
+
+    def _holds(self, record_id: str) -> bool:
+        parsed = parse_record_id(record_id)
+        if parsed is None:
+            return False
+        loaded = self._load(self._file(self.block_path(*parsed)))
+        return loaded is not None and record_id in loaded[0]["records"]
+
+    def _remove(self, record_ids: list[str]) -> int:
+        """Take records out of their blocks (caller holds the archive lock
+        and has logged the purge)."""
         by_block: dict[Path, set[str]] = {}
         for record_id in record_ids:
             parsed = parse_record_id(record_id)
             if parsed is not None:
                 by_block.setdefault(self.block_path(*parsed), set()).add(record_id)
         removed = 0
-        with lock_for(self.root).held():
-            for path, doomed in sorted(by_block.items()):
-                jf = self._file(path)
-                loaded = self._load(jf)
-                if loaded is None:
-                    continue
-                current, previous = loaded
-                records = {k: v for k, v in current["records"].items() if k not in doomed}
-                gone = len(current["records"]) - len(records)
-                if not gone:
-                    continue
-                removed += gone
-                if not records and self._has_later_block(path):
-                    self._remove_block(jf, path)
-                    continue
-                block = {"high": _high(current), "records": records}
-                self._save(jf, path, block, previous, doomed)
+        for path, doomed in sorted(by_block.items()):
+            jf = self._file(path)
+            loaded = self._load(jf)
+            if loaded is None:
+                continue
+            current, previous = loaded
+            records = {k: v for k, v in current["records"].items() if k not in doomed}
+            gone = len(current["records"]) - len(records)
+            if not gone:
+                continue
+            removed += gone
+            if not records and self._has_later_block(path):
+                self._remove_block(jf, path)
+                continue
+            block = {"high": _high(current), "records": records}
+            self._save(jf, path, block, previous, doomed)
         return removed
 
     def _save(
@@ -279,13 +314,21 @@ class Archive:
         block: dict[str, Any],
         previous: Snapshot | None,
         changed: set[str],
+        written: tuple[str, str] | None = None,
     ) -> None:
-        """Write a block (caller holds the archive lock) and index it."""
+        """Write a block (caller holds the archive lock) and index it.
+
+        ``written`` is (ledger op, record id) for a record created or
+        changed: its line goes to the ledger before the block to disk.
+        """
         key = str(path)
         cached = self._texts.pop(key, None)
         known = cached[1] if cached is not None and cached[0] is previous else {}
         texts = {rid: known[rid] if rid in known and rid not in changed else _text(doc)
                  for rid, doc in block["records"].items()}
+        if written is not None:
+            op, record_id = written
+            self.ledger.append(op, id=record_id, d=digest(texts[record_id]))
         body = ",".join(f"{_text(rid)}:{text}" for rid, text in texts.items())
         jf.save(block, hand_over=True,
                 encoded=f'{{"high":{_text(block["high"])},"records":{{{body}}}}}'.encode())
@@ -371,11 +414,45 @@ class Archive:
             return len(self._index)
 
     def issued(self) -> dict[int, int]:
-        """Year -> highest sequence given out (kept in the blocks' ``high``)."""
+        """Year -> highest sequence given out (the ledger's count, or a
+        block's ``high`` if that is higher)."""
         with self._index_lock:
             self._refresh()
-            years = {b.year for b in self._index.blocks.values()}
-            return {year: self._index.high(year) for year in sorted(years)}
+            self.ledger.catch_up()
+            highs = dict(self.ledger.state.highs)
+            for b in self._index.blocks.values():
+                highs[b.year] = max(highs.get(b.year, 0), self._index.high(b.year))
+            return dict(sorted(highs.items()))
+
+    # -- integrity ----------------------------------------------------------
+    def blocks_on_disk(self) -> Iterator[tuple[Path, int, int]]:
+        """(path, year, block number) of every block file, in order."""
+        found = [(Path(p), year, number) for p, year, number, _ in self._block_files()]
+        return iter(sorted(found, key=lambda item: (item[1], item[2])))
+
+    def read_block(self, path: Path) -> dict[str, Any] | None:
+        """A block as on disk now, privately (not cached); None if missing."""
+        loaded = self._load(JSONFile(path, self._cipher))
+        return None if loaded is None else loaded[0]
+
+    def write_block(self, path: Path, block: dict[str, Any]) -> None:
+        """Replace a whole block (migration only; caller holds the lock)."""
+        make_private_dirs(path.parent)
+        jf = self._file(path)
+        loaded = self._load(jf)
+        self._texts.pop(str(path), None)
+        self._save(jf, path, block, None if loaded is None else loaded[1],
+                   set(block["records"]))
+
+    def remove_records(self, record_ids: list[str]) -> int:
+        """Finish a purge the ledger already holds (caller holds the lock)."""
+        return self._remove([rid for rid in record_ids if self._holds(rid)])
+
+    def block_counts(self) -> dict[tuple[int, int], int]:
+        """Records per (year, block number), from the index."""
+        with self._index_lock:
+            self._refresh()
+            return {(b.year, b.number): len(b.ids) for b in self._index.blocks.values()}
 
     def iter(self) -> Iterator[Doc]:
         """Every record, oldest first, each a private copy.

@@ -99,8 +99,11 @@ class Store(Protocol):
     def iter_records(self) -> Iterator[Doc]:
         """Every full record, oldest first (for verify, export, retention)."""
 
-    def delete_records(self, record_ids: list[str]) -> int:
-        """Remove records (retention purge); returns how many were removed."""
+    def delete_records(self, record_ids: list[str], *,
+                       note: dict[str, Any] | None = None) -> int:
+        """Remove records (retention purge); returns how many were removed.
+
+        The purge is logged in the ledger first, with ``note`` (who, why)."""
 
     def count_records(self) -> int:
         """How many records are stored."""
@@ -110,6 +113,18 @@ class Store(Protocol):
 
         Ids are never reused, so a number at or below this that is neither
         stored nor recorded as purged belongs to a record that went missing."""
+
+    # -- integrity ----------------------------------------------------------
+    def verify_integrity(self, check_record: Callable[[Doc], list[str]] | None = None,
+                         anchor: tuple[int, str] | None = None) -> Any:
+        """A report (``problems``, ``notes``, ``checked``, ``head``) of every
+        record against its keyed chain and the ledger, and of the ledger."""
+
+    def check_counts(self) -> None:
+        """StoreError if a block holds other records than the ledger says."""
+
+    def ledger_head(self) -> tuple[int, str, str]:
+        """(number, MAC, time) of the ledger's last line."""
 
     # -- idempotency and delivery state -----------------------------------
     def claim(self, key: str) -> bool:

@@ -74,6 +74,13 @@ class HotStore:
         """Read the file once, so a wrong key or damaged file fails at startup."""
         self._db.storage.read()
 
+    def create(self) -> None:
+        """Write the empty database of a new store: from now on a missing or
+        empty file means something was lost."""
+        with lock_for(self.path).held():
+            if self._db.storage.read() is None:
+                self._db.storage.write({})
+
     # -- sessions ---------------------------------------------------------
     def get_session(self, session_id: str) -> Doc | None:
         doc = self._sessions.get(doc_id=session_id)

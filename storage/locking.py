@@ -95,3 +95,57 @@ def _reset_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+APP_LOCK_NAME = "app.lock"
+
+
+class DataDirInUse(StoreError):
+    """Another process is already serving this data directory."""
+
+
+class DataDirLock:
+    """An exclusive hold on a data directory for the life of one serving
+    process (Slack app or terminal runner).
+
+    Two apps on one directory would each run an outbox and each answer the
+    same people; the second is refused at start-up instead. The kernel drops
+    the ``flock`` when the process dies, however it dies, so a crash never
+    leaves the directory locked. Admin commands (verify, export, retention)
+    do not take it: they share the per-file locks with the running app.
+    """
+
+    def __init__(self, data_dir: Path | str) -> None:
+        self.path = Path(data_dir).absolute() / APP_LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise :class:`DataDirInUse` naming the holder."""
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise DataDirInUse(
+                f"another Jigsaw process (pid {holder}) is already using {self.path.parent}; "
+                "stop it first (only one process may serve a data directory)"
+            ) from None
+        os.fchmod(fd, FILE_MODE)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> DataDirLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

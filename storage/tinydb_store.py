@@ -6,9 +6,12 @@
     <data>/hot.json.lock
     <data>/records/<year>/block-<nnnn>.json   the archive, 256 records a block
     <data>/records.lock
+    <data>/ledger.jsonl       every archive change, keyed (see storage.ledger)
+    <data>/app.lock           held by the one process serving this directory
 
 Directories are 0700 and files 0600. With a key, every data file is
-encrypted with Fernet; lock files hold nothing.
+encrypted with Fernet; lock files hold nothing. The ledger holds only ids,
+digests and times, and is sealed with the audit key instead.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from .base import Doc, Mutator
 from .crypto import cipher_for
 from .files import make_private_dirs, sweep_temp_files
 from .hot import HotStore
+from .integrity import Report, check_counts, open_checks, verify
+from .ledger import LEDGER_NAME, Ledger
+from .locking import lock_for
+from .seal import Sealer
 
 
 class TinyDBStore:
@@ -35,13 +42,16 @@ class TinyDBStore:
     on two threads would wait for each other forever).
     """
 
-    def __init__(self, data_dir: str | Path, *, key: bytes | str | None = None) -> None:
+    def __init__(self, data_dir: str | Path, *, key: bytes | str | None = None,
+                 audit_key: bytes | None = None) -> None:
         """Open (creating if needed) the store in ``data_dir``.
 
         ``key`` is a Fernet key (see :func:`storage.crypto.generate_key`);
         without one, files are plaintext. A wrong key, or a key that does not
         match how the files were written, raises StoreError here, before
-        anything is written.
+        anything is written. ``audit_key`` seals the audit trail and the
+        ledger (see :mod:`storage.seal`); a store sealed with one cannot be
+        opened without it. Missing or emptied files are StoreError too.
         """
         self.data_dir = Path(data_dir)
         # Absolute, so a later chdir cannot point the store elsewhere.
@@ -50,11 +60,15 @@ class TinyDBStore:
         cipher = cipher_for(key)
         self.encrypted = cipher is not None
         sweep_temp_files(root)
+        self._sealer = Sealer(audit_key)
+        self.keyed = self._sealer.keyed
         self._hot = HotStore(root / "hot.json", cipher)
-        self._archive = Archive(root / "records", cipher)
+        self._ledger = Ledger(root / LEDGER_NAME, self._sealer)
+        self._archive = Archive(root / "records", cipher, self._ledger, self._sealer)
         self._archive.sweep()
         self._hot.check()
         self._archive.check()
+        open_checks(self)
 
     def __repr__(self) -> str:
         return f"TinyDBStore({str(self.data_dir)!r}, encrypted={self.encrypted})"
@@ -115,14 +129,38 @@ class TinyDBStore:
     def iter_records(self) -> Iterator[Doc]:
         return self._archive.iter()
 
-    def delete_records(self, record_ids: list[str]) -> int:
-        return self._archive.delete(record_ids)
+    def delete_records(self, record_ids: list[str], *,
+                       note: dict[str, Any] | None = None) -> int:
+        return self._archive.delete(record_ids, note)
 
     def count_records(self) -> int:
         return self._archive.count()
 
     def issued(self) -> dict[int, int]:
         return self._archive.issued()
+
+    # -- integrity ----------------------------------------------------------
+    def verify_integrity(self, check_record: Callable[[Doc], list[str]] | None = None,
+                         anchor: tuple[int, str] | None = None) -> Report:
+        """Every record against its keyed chain and the ledger, the ledger
+        against its own chain and, given one, the anchor (line, MAC)."""
+        return verify(self, check_record, anchor)
+
+    def check_counts(self) -> None:
+        """Refuse (StoreError) if a block holds fewer or more records than
+        the ledger says; run once at start-up by the serving commands."""
+        check_counts(self)
+
+    def ledger_head(self) -> tuple[int, str, str]:
+        """(number, MAC, time) of the ledger's last line: what is anchored."""
+        with lock_for(self._archive.root).held():
+            self._ledger.catch_up()
+            state = self._ledger.state
+            return state.n, state.mac, state.last_at
+
+    def purges(self) -> list[dict[str, Any]]:
+        """Every purge in the ledger, oldest first (ids as runs)."""
+        return [e for e in self._ledger.entries() if e.get("op") == "purge"]
 
     # -- idempotency and delivery state -----------------------------------
     def claim(self, key: str) -> bool:

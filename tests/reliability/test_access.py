@@ -9,8 +9,8 @@ that record's audit trail.
 
 from __future__ import annotations
 
-import getpass
 import json
+import stat
 import subprocess
 import sys
 import time
@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from bot import record as records
+from bot.admin import operator
 from bot.config import Settings, load_settings
 from tests import scenarios as sc
 from tests.fakeslack import FakeSlack
@@ -326,22 +327,28 @@ def test_export_is_for_the_machine_admin_and_is_audited(tmp_path: Path, fake: Fa
     finally:
         live.close()
     env = subprocess_env(tmp_path / "data")
-    one = subprocess.run([sys.executable, "-m", "bot", "export", "--record", ids[-1]],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+
+    def export(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", "export", *args],
+                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+
+    one = export("--record", ids[-1], "--reason", "SAR 2026-14", "--out", "one.json")
     assert one.returncode == 0, one.stderr
-    [exported] = json.loads(one.stdout)
+    assert "Bruise" not in one.stdout  # the terminal never shows the copy
+    assert stat.S_IMODE((tmp_path / "one.json").stat().st_mode) == 0o600
+    [exported] = json.loads((tmp_path / "one.json").read_text(encoding="utf-8"))
     assert exported["id"] == ids[-1] and exported["facts"].startswith("Bruise on left cheek")
     assert exported["audit"][-1]["action"] == "exported"
-    assert exported["audit"][-1]["by"] == f"admin:{getpass.getuser()}"
-    everything = subprocess.run([sys.executable, "-m", "bot", "export"], capture_output=True,
-                                text=True, env=env, cwd=tmp_path, timeout=60)
+    assert exported["audit"][-1]["by"] == operator()
+    assert exported["audit"][-1]["detail"] == {"reason": "SAR 2026-14"}
+    everything = export("--reason", "transfer to new school", "--out", "all.json")
     assert everything.returncode == 0
-    assert sorted(r["id"] for r in json.loads(everything.stdout)) == sorted(ids)
-    missing = subprocess.run([sys.executable, "-m", "bot", "export", "--record", ids[0],
-                              "--record", "ISD-2026-9999"], capture_output=True, text=True,
-                             env=env, cwd=tmp_path, timeout=60)
+    copies = json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))
+    assert sorted(r["id"] for r in copies) == sorted(ids)
+    missing = export("--record", ids[0], "--record", "ISD-2026-9999", "--reason", "x",
+                     "--out", "missing.json")
     assert missing.returncode == 1 and "ISD-2026-9999" in missing.stderr
-    assert missing.stdout == ""
+    assert missing.stdout == "" and not (tmp_path / "missing.json").exists()
     check = subprocess.run([sys.executable, "-m", "bot", "verify"], capture_output=True,
                            text=True, env=env, cwd=tmp_path, timeout=60)
     assert check.returncode == 0, check.stdout

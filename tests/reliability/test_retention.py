@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.admin import PURGE_LOG
+from bot.admin import operator
 from bot.config import load_settings
 from bot.service import Jigsaw
 from storage import TinyDBStore
@@ -48,10 +48,11 @@ def school(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     assert settings.retention_years == YEARS
     now = datetime.now(UTC).replace(microsecond=0)
     cutoff = now - timedelta(days=365 * YEARS)
+    midnight = cutoff.replace(hour=0, minute=0, second=0)
     when = {
         "ancient": now - timedelta(days=365 * 10),
         "year_start": datetime(cutoff.year, 1, 1, 0, 0, 1, tzinfo=UTC),
-        "just_expired": cutoff - timedelta(hours=1),
+        "just_expired": midnight - timedelta(hours=1),
         "just_kept": cutoff + timedelta(hours=1),
         "recent": now - timedelta(days=30),
     }
@@ -68,6 +69,11 @@ def school(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
 
 
 EXPIRED = ("ancient", "year_start", "just_expired")
+
+
+def cutoff_date() -> str:
+    """The retention cut-off as a date, as an admin would type it."""
+    return (datetime.now(UTC) - timedelta(days=365 * YEARS)).date().isoformat()
 KEPT = ("just_kept", "recent")
 
 
@@ -91,7 +97,7 @@ def test_dry_run_lists_expired_records_and_changes_nothing(
 def test_purge_deletes_records_logs_it_and_verify_still_passes(
         school: tuple[Path, Path, dict[str, str]]) -> None:
     data, config, ids = school
-    run = bot(data, config, "retention", "--purge")
+    run = bot(data, config, "retention", "--purge", "--before", cutoff_date())
     assert run.returncode == 0, run.stderr
     assert "Purged 3 record(s)." in run.stdout
     store = TinyDBStore(data)
@@ -99,10 +105,11 @@ def test_purge_deletes_records_logs_it_and_verify_still_passes(
     for label in KEPT:
         record = store.get_record(ids[label])
         assert record is not None and record["review_status"] == "acknowledged"
-    [entry] = store.get_meta(PURGE_LOG)
-    assert entry["by"] == f"admin:{getpass.getuser()}"
+    [entry] = store.purges()
+    assert entry["by"] == operator() and f"({getpass.getuser()})" in entry["by"]
     assert entry["count"] == 3 and entry["retention_years"] == YEARS
-    logged = {f"ISD-{year}-{n:04d}" for year, first, last in entry["ranges"]
+    assert entry["before"] == cutoff_date()
+    logged = {f"ISD-{year}-{n:04d}" for year, first, last in entry["ids"]
               for n in range(int(first), int(last) + 1)}
     assert logged == {ids[k] for k in EXPIRED}
     assert "EF" not in json.dumps(entry)  # the log holds ids, not children
@@ -111,10 +118,10 @@ def test_purge_deletes_records_logs_it_and_verify_still_passes(
     assert checked.returncode == 0, checked.stdout
     assert "2 records checked, 0 problem(s)" in checked.stdout
     # Nothing more is due: a second run deletes nothing and logs nothing.
-    again = bot(data, config, "retention", "--purge")
+    again = bot(data, config, "retention", "--purge", "--before", cutoff_date())
     assert again.returncode == 0 and "Purged 0 record(s)." in again.stdout
     store = TinyDBStore(data)
-    assert len(store.get_meta(PURGE_LOG)) == 1
+    assert len(store.purges()) == 1
     # Ids are never reused: a new record in a purged year takes the next number.
     year = int(ids["just_expired"][4:8])
     app = Jigsaw(load_settings(config), store,
@@ -128,7 +135,7 @@ def test_purge_deletes_records_logs_it_and_verify_still_passes(
 def test_a_record_lost_after_a_purge_is_still_reported(
         school: tuple[Path, Path, dict[str, str]]) -> None:
     data, config, ids = school
-    assert bot(data, config, "retention", "--purge").returncode == 0
+    assert bot(data, config, "retention", "--purge", "--before", cutoff_date()).returncode == 0
     lost = ids["just_kept"]
     path = data / "records" / lost[4:8] / "block-0000.json"
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -149,6 +156,6 @@ def test_a_bad_retention_setting_stops_before_anything_is_deleted(
     config.write_text(TOML.replace(f"retention_years = {YEARS}", f"retention_years = {value}"),
                       encoding="utf-8")
     before = fingerprint(data)
-    run = bot(data, config, "retention", "--purge")
+    run = bot(data, config, "retention", "--purge", "--before", cutoff_date())
     assert run.returncode == 2 and says in run.stderr
     assert fingerprint(data) == before

@@ -1,0 +1,311 @@
+"""Start-up checks, migration to a sealed store, and the full verify.
+
+At start-up (:func:`open_checks`, under the archive lock):
+
+* a data directory made before the ledger existed is sealed once: every
+  audit entry gets its MAC and a ledger is built from the records as they
+  are, carrying the block counters and the purge log, so nothing is lost and
+  ids already given out stay given out;
+* a ledger cut short by a crash loses its torn last line, and a last write
+  the crash interrupted is marked ``interrupted`` (or a purge finished);
+* missing or empty files the ledger says should hold records, and a missing
+  or empty ``hot.json``, are corruption: the store refuses to open and says
+  what to restore.
+
+:func:`verify` is the full check behind ``jigsaw verify``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .archive import _high, _text
+from .base import Doc, StoreError
+from .files import read_file
+from .index import format_record_id, parse_record_id
+from .ledger import LedgerState, check_chain, expand, ranges
+from .locking import lock_for
+from .seal import ENV_AUDIT_KEY, ENV_AUDIT_KEY_FILE, Sealer, digest
+
+if TYPE_CHECKING:
+    from .tinydb_store import TinyDBStore
+
+log = logging.getLogger(__name__)
+
+# Where the old purge log lived (hot store meta), read once when migrating.
+OLD_PURGE_LOG = "purge_log"
+SHOWN = 5  # files named in one start-up error
+
+
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checked: int = 0
+    head: tuple[int, str] = (-1, "")
+
+
+def _blank(path: Path) -> bool | None:
+    """None if ``path`` is missing, True if it holds nothing but whitespace."""
+    loaded = read_file(path)
+    if loaded is None:
+        return None
+    raw, snapshot = loaded
+    snapshot.release()
+    return not raw.strip()
+
+
+def open_checks(store: TinyDBStore) -> None:
+    """Everything the store does at start-up (see module docstring)."""
+    archive, ledger, hot_path = store._archive, store._ledger, store._hot.path
+    with lock_for(archive.root).held():
+        if not ledger.exists():
+            existed = hot_path.exists() or any(True for _ in archive.blocks_on_disk())
+            _seal_existing(store, carry=_old_evidence(store) if existed else {},
+                           why="migrated" if existed else "new")
+        else:
+            ledger.load(repair=True)
+            if ledger.state.n < 0:
+                raise StoreError(f"{ledger.path} is empty. It proves which records exist: "
+                                 "restore it from the latest backup")
+            _check_key(store)
+            _recover(store)
+        _check_hot(hot_path, fresh=False)
+        _check_blocks(store)
+
+
+def _check_key(store: TinyDBStore) -> None:
+    state, sealer = store._ledger.state, store._sealer
+    if state.keyed and not sealer.keyed:
+        raise StoreError(f"this data directory is sealed with an audit key: set "
+                         f"{ENV_AUDIT_KEY} (or {ENV_AUDIT_KEY_FILE}) to open it")
+    if state.keyed and state.key_id != sealer.key_id:
+        raise StoreError(f"wrong {ENV_AUDIT_KEY}: the data directory was sealed with "
+                         "a different audit key")
+    if not state.keyed and sealer.keyed:
+        _rekey(store)
+        return
+    last = state.last
+    if last is not None:
+        body = {k: v for k, v in last.items() if k != "mac"}
+        if not sealer.same(str(last.get("mac", "")), sealer.mac("ledger", body)):
+            raise StoreError(f"{store._ledger.path}: its last line is not sealed with the "
+                             "audit key; restore the ledger from backup (jigsaw verify "
+                             "says more)")
+
+
+def _recover(store: TinyDBStore) -> None:
+    """Settle the one write a crash can have cut in half (writes are
+    serialised, and the ledger line goes first)."""
+    archive, ledger = store._archive, store._ledger
+    last = ledger.state.last
+    if last is None:
+        return
+    op = last.get("op")
+    if op == "purge":
+        left = archive.remove_records(expand(last.get("ids")))
+        if left:
+            log.warning("finished a purge a crash interrupted", extra={"count": left})
+        return
+    if op not in ("create", "update"):
+        return
+    record_id = str(last.get("id"))
+    parsed = parse_record_id(record_id)
+    block = None if parsed is None else archive.read_block(archive.block_path(*parsed))
+    record = None if block is None else block["records"].get(record_id)
+    now = None if record is None else digest(_text(record))
+    if now == last.get("d"):
+        return
+    undo = ledger.state._undo
+    before = undo[2] if undo is not None and undo[0] == last.get("n") else "?"
+    if now == before:
+        ledger.append("interrupted", of=last.get("n"), id=record_id)
+        log.warning("a write cut short by a crash was not applied",
+                    extra={"record_id": record_id})
+
+
+def _check_hot(path: Path, *, fresh: bool) -> None:
+    blank = _blank(path)
+    what = ("It holds conversations in progress, urgent alerts not yet delivered and "
+            "delivery state")
+    if blank is None and not fresh:
+        raise StoreError(f"{path} is missing. {what}: restore it from the latest backup "
+                         "(the records are kept elsewhere and are safe)")
+    if blank:
+        raise StoreError(f"{path} is empty. {what}: restore it from the latest backup "
+                         "(the records are kept elsewhere and are safe)")
+
+
+def _check_blocks(store: TinyDBStore) -> None:
+    """Every block the ledger says holds records must be there, not empty."""
+    archive = store._archive
+    gone: list[str] = []
+    for (year, number), count in sorted(store._ledger.state.live.items()):
+        if count <= 0:
+            continue
+        path = archive.block_path(year, number * 256 + 1)
+        if _blank(path) is not False:
+            first = format_record_id(year, number * 256 + 1)
+            gone.append(f"{path.relative_to(archive.root.parent)} ({count} record(s) "
+                        f"from {first})")
+    if gone:
+        shown = "; ".join(gone[:SHOWN]) + (f"; and {len(gone) - SHOWN} more"
+                                           if len(gone) > SHOWN else "")
+        raise StoreError(f"{len(gone)} archive file(s) missing or empty although the ledger "
+                         f"says they hold records: {shown}. Restore them from backup; "
+                         "record ids are never given out again")
+
+
+def check_counts(store: TinyDBStore) -> None:
+    """Each block holds as many records as the ledger says (uses the index,
+    which the app builds at start-up anyway)."""
+    store._ledger.catch_up()
+    live = {k: v for k, v in store._ledger.state.live.items() if v > 0}
+    held = {k: v for k, v in store._archive.block_counts().items() if v > 0}
+    wrong = [f"records/{year}/block-{number:04d}.json holds {held.get((year, number), 0)} "
+             f"record(s), the ledger says {live.get((year, number), 0)}"
+             for year, number in sorted(live.keys() | held.keys())
+             if held.get((year, number), 0) != live.get((year, number), 0)]
+    if wrong:
+        raise StoreError(f"{'; '.join(wrong[:SHOWN])}: restore from backup "
+                         "(`jigsaw verify` lists each record)")
+
+
+# -- sealing a store --------------------------------------------------------
+
+def _old_evidence(store: TinyDBStore) -> dict[str, Any]:
+    """What a store made before the ledger knew about purges."""
+    purged: list[str] = []
+    for entry in store._hot.get_meta(OLD_PURGE_LOG, []) or []:
+        if isinstance(entry, dict):
+            purged.extend(expand(entry.get("ranges")))
+    return {"purged": ranges(purged)} if purged else {}
+
+
+def _seal_existing(store: TinyDBStore, *, carry: dict[str, Any], why: str,
+                   restart: bool = False) -> None:
+    """Seal every record with the current key and write a ledger listing
+    them. ``restart`` reseals entries that carry an old seal (re-keying);
+    otherwise a record that already has one means a ledger went missing."""
+    archive, sealer = store._archive, store._sealer
+    entries: list[dict[str, Any]] = []
+    highs: dict[int, int] = {int(y): int(h) for y, h in (carry.get("highs") or {}).items()}
+    for path, year, _ in archive.blocks_on_disk():
+        block = archive.read_block(path)
+        if block is None:
+            continue
+        for record_id, doc in block["records"].items():
+            audit = doc.get("audit") if isinstance(doc, dict) else None
+            if not restart and isinstance(audit, list) and any(
+                    isinstance(e, dict) and "mac" in e for e in audit):
+                raise StoreError(f"{store._ledger.path} is missing but the records were "
+                                 "sealed: restore the ledger from backup")
+            sealer.seal_audit(record_id, audit, start=0)
+        archive.write_block(path, block)
+        highs[year] = max(highs.get(year, 0), _high(block))
+        entries.extend({"op": "seal", "id": rid, "d": digest(_text(doc))}
+                       for rid, doc in block["records"].items())
+    carried = {**carry, "why": why}
+    if highs:
+        carried["highs"] = {str(y): h for y, h in sorted(highs.items())}
+    store._ledger.rebuild(carried, entries)
+    if why != "new":
+        log.warning("sealed the store", extra={"count": len(entries), "action": why})
+    _check_hot(store._hot.path, fresh=True)
+    if not store._hot.path.exists():
+        store._hot.create()
+
+
+def _rekey(store: TinyDBStore) -> None:
+    """An unkeyed store given a key: check it under the public seal first,
+    then seal it with the key, carrying the old ledger's evidence."""
+    old = Sealer(None)
+    state, problems = check_chain(store._ledger.entries(), old)
+    problems += _compare(store, old, state, None, Report()).problems
+    if problems:
+        raise StoreError(f"cannot seal this data directory with the new audit key: "
+                         f"{len(problems)} problem(s) found; run `jigsaw verify` without "
+                         f"{ENV_AUDIT_KEY} to see them")
+    carry = {"highs": {str(y): h for y, h in state.highs.items()},
+             "purged": ranges(list(state.purged)), "void": ranges(list(state.void)),
+             "rekeyed_from": [state.n, state.mac]}
+    _seal_existing(store, carry=carry, why="rekeyed", restart=True)
+
+
+# -- verify -----------------------------------------------------------------
+
+def verify(store: TinyDBStore, check_record: Callable[[Doc], list[str]] | None = None,
+           anchor: tuple[int, str] | None = None) -> Report:
+    """Every check there is, reading every file (see ``jigsaw verify``)."""
+    sealer = store._sealer
+    with lock_for(store._archive.root).held():
+        state, problems = check_chain(store._ledger.entries(), sealer, anchor)
+        report = Report(problems=problems, head=(state.n, state.mac))
+        _compare(store, sealer, state, check_record, report)
+    if not sealer.keyed:
+        report.notes.append(f"note: no audit key is set ({ENV_AUDIT_KEY}), so someone who can "
+                            "write the data directory could rewrite it undetected")
+    for entry in state.interrupted:
+        report.notes.append(f"note: ledger entry {entry.get('of')} ({entry.get('id')}) was "
+                            f"cut short by a crash and not applied (found at {entry.get('at')})")
+    if state.keyed is not None and state.keyed != sealer.keyed:
+        report.problems.append("ledger: sealed with a different kind of key")
+    return report
+
+
+def _compare(store: TinyDBStore, sealer: Sealer, state: LedgerState,
+             check_record: Callable[[Doc], list[str]] | None, report: Report) -> Report:
+    archive = store._archive
+    seen: set[str] = set()
+    block_highs: dict[int, int] = {}
+    for path, year, number in archive.blocks_on_disk():
+        name = f"records/{year}/{path.name}"
+        try:
+            block = archive.read_block(path)
+        except StoreError as exc:
+            report.problems.append(f"{name}: {exc}")
+            continue
+        if block is None:
+            continue
+        block_highs[year] = max(block_highs.get(year, 0), _high(block))
+        for record_id, doc in block["records"].items():
+            report.checked += 1
+            problems: list[str] = []
+            parsed = parse_record_id(record_id)
+            if (not isinstance(doc, dict) or doc.get("id") != record_id or parsed is None
+                    or parsed[0] != year or (parsed[1] - 1) // 256 != number):
+                problems.append(f"{record_id}: stored under the wrong id or in the wrong file")
+            if isinstance(doc, dict):
+                if check_record is not None:
+                    problems.extend(p for p in check_record(doc) if p not in problems)
+                problems.extend(sealer.check_audit(record_id, doc.get("audit")))
+                expected = state.docs.get(record_id)
+                if expected is None:
+                    if record_id in state.purged:
+                        problems.append(f"{record_id}: purged (ledger entry "
+                                        f"{state.purged[record_id]}) but still present")
+                    else:
+                        problems.append(f"{record_id}: not in the ledger (added by hand?)")
+                elif not sealer.same(digest(_text(doc)), expected):
+                    problems.append(f"{record_id}: differs from its last recorded write "
+                                    "(edited, rolled back or swapped)")
+            seen.add(record_id)
+            report.problems.extend(problems)
+    missing = set(state.docs) - seen
+    for year, high in state.highs.items():
+        for seq in range(1, high + 1):
+            record_id = format_record_id(year, seq)
+            if (record_id not in seen and record_id not in state.purged
+                    and record_id not in state.void):
+                missing.add(record_id)
+    for record_id in sorted(missing, key=lambda r: parse_record_id(r) or (0, 0)):
+        report.problems.append(f"{record_id}: missing, and no purge recorded")
+    for year, high in sorted(block_highs.items()):
+        if high > state.highs.get(year, 0):
+            report.problems.append(f"records/{year}: a block counts {high} ids, the ledger "
+                                   f"only {state.highs.get(year, 0)}")
+    return report

@@ -1,0 +1,344 @@
+"""The ledger: an append-only, keyed log of every change to the archive.
+
+``<data>/ledger.jsonl`` holds one JSON object a line. Every record created
+or rewritten (a review, a view, a refusal, a delivery state change) appends
+a line with the record id and a digest of the record exactly as stored;
+every purge appends the ids it removed. Each line carries its number, the
+MAC of the line before and its own MAC under the audit key, so:
+
+* a record edited, rolled back, swapped with another or deleted no longer
+  matches its last line (whatever hashes inside it were recomputed);
+* ids are never reused: the ledger, not the block files, says which numbers
+  were given out, and a purge is only a purge if the ledger says so;
+* cutting lines from the end is caught against the last *anchor*: the
+  head's number and MAC, posted outside the store (see
+  :mod:`bot.slack.delivery`) and passed to ``jigsaw verify``.
+
+Lines hold ids, digests and times, never a child's details, so the ledger
+is plaintext even when the data files are encrypted.
+
+A line is written (and fsynced) before the block it describes, under the
+archive lock. After a crash between the two, the next start finds the last
+line describing a write that did not happen and appends an ``interrupted``
+line for it; verify lists those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .base import StoreError
+from .files import FILE_MODE
+from .index import format_record_id, parse_record_id
+from .seal import Sealer, canonical
+
+log = logging.getLogger(__name__)
+
+LEDGER_NAME = "ledger.jsonl"
+BLOCK_SIZE = 256  # the archive's; repeated here to say which file an id lives in
+FORMAT = 1
+
+Entry = dict[str, Any]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ranges(ids: list[str]) -> list[list[int]]:
+    """Ids as ``[year, first, last]`` runs: purges remove long runs."""
+    runs: list[list[int]] = []
+    for year, seq in sorted({p for p in map(parse_record_id, ids) if p}):
+        if runs and runs[-1][0] == year and runs[-1][2] == seq - 1:
+            runs[-1][2] = seq
+        else:
+            runs.append([year, seq, seq])
+    return runs
+
+
+def expand(runs: Any) -> list[str]:
+    ids = []
+    for year, first, last in runs or ():
+        ids.extend(format_record_id(int(year), n) for n in range(int(first), int(last) + 1))
+    return ids
+
+
+def block_of(record_id: str) -> tuple[int, int] | None:
+    parsed = parse_record_id(record_id)
+    return None if parsed is None else (parsed[0], (parsed[1] - 1) // BLOCK_SIZE)
+
+
+@dataclass
+class LedgerState:
+    """What the ledger says the archive holds, replayed line by line."""
+
+    n: int = -1
+    mac: str = ""
+    keyed: bool | None = None
+    key_id: str = ""
+    last_at: str = ""
+    docs: dict[str, str] = field(default_factory=dict)  # id -> digest of last write
+    created: dict[str, int] = field(default_factory=dict)  # id -> line that issued it
+    purged: dict[str, int] = field(default_factory=dict)  # id -> purge line
+    void: dict[str, int] = field(default_factory=dict)  # interrupted creates
+    highs: dict[int, int] = field(default_factory=dict)  # year -> last number issued
+    live: dict[tuple[int, int], int] = field(default_factory=dict)  # block -> records
+    last: Entry | None = None
+    interrupted: list[Entry] = field(default_factory=list)
+    # (n, id, digest before) of the last write, so an interrupted line can be undone.
+    _undo: tuple[int, str, str | None] | None = None
+
+    def apply(self, entry: Entry) -> None:
+        op = entry.get("op")
+        n = entry.get("n")
+        self.n = n if isinstance(n, int) else self.n + 1
+        self.mac = str(entry.get("mac", ""))
+        self.last_at = max(self.last_at, str(entry.get("at", "")))
+        self.last = entry
+        if op == "begin":
+            self.keyed = bool(entry.get("keyed"))
+            self.key_id = str(entry.get("key_id", ""))
+            self._carry(entry)
+        elif op in ("create", "update", "seal"):
+            record_id = str(entry.get("id"))
+            self._undo = (self.n, record_id, self.docs.get(record_id))
+            if record_id not in self.docs and op != "update":
+                self._issue(record_id, self.n)
+            self.docs[record_id] = str(entry.get("d"))
+        elif op == "counter":
+            year, high = int(entry["year"]), int(entry["high"])
+            self.highs[year] = max(self.highs.get(year, 0), high)
+        elif op == "purge":
+            for record_id in expand(entry.get("ids")):
+                self.purged[record_id] = self.n
+                if self.docs.pop(record_id, None) is not None:
+                    self._count(record_id, -1)
+        elif op == "interrupted":
+            self.interrupted.append(entry)
+            undo, self._undo = self._undo, None
+            if undo is None or undo[0] != entry.get("of"):
+                return
+            _, record_id, before = undo
+            if before is None:
+                self.docs.pop(record_id, None)
+                self.created.pop(record_id, None)
+                self.void[record_id] = self.n
+                self._count(record_id, -1)
+            else:
+                self.docs[record_id] = before
+
+    def _issue(self, record_id: str, n: int) -> None:
+        self.created[record_id] = n
+        parsed = parse_record_id(record_id)
+        if parsed is not None:
+            self.highs[parsed[0]] = max(self.highs.get(parsed[0], 0), parsed[1])
+        self._count(record_id, 1)
+
+    def _count(self, record_id: str, delta: int) -> None:
+        block = block_of(record_id)
+        if block is not None:
+            self.live[block] = self.live.get(block, 0) + delta
+
+    def _carry(self, entry: Entry) -> None:
+        """A ledger rebuilt (migration, new key) starts with what the old
+        one knew: numbers given out, purges and interrupted creates."""
+        for year, high in (entry.get("highs") or {}).items():
+            self.highs[int(year)] = max(self.highs.get(int(year), 0), int(high))
+        for record_id in expand(entry.get("purged")):
+            self.purged[record_id] = self.n
+        for record_id in expand(entry.get("void")):
+            self.void[record_id] = self.n
+
+    def high(self, year: int) -> int:
+        return self.highs.get(year, 0)
+
+
+class Ledger:
+    """The ledger file as this process knows it (see module docstring).
+
+    Callers hold the archive lock around :meth:`catch_up` and
+    :meth:`append`, so lines from several processes interleave whole and in
+    order.
+    """
+
+    def __init__(self, path: Path, sealer: Sealer) -> None:
+        self.path = path
+        self.sealer = sealer
+        self.state = LedgerState()
+        self._offset = 0
+        self._identity: tuple[int, int] | None = None
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    # -- reading ------------------------------------------------------------
+    def catch_up(self) -> None:
+        """Apply lines other processes appended since the last read.
+
+        A ledger that got shorter, or was replaced by another file, was cut or
+        swapped: that is refused, never silently re-read.
+        """
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            if self._offset:
+                raise StoreError(f"{self.path} has disappeared: restore it from backup "
+                                 "(it proves which records exist)") from None
+            return
+        identity = (st.st_dev, st.st_ino)
+        if self._identity is not None and identity != self._identity:
+            raise StoreError(f"{self.path} was replaced while in use: restore it from backup")
+        if st.st_size < self._offset:
+            raise StoreError(f"{self.path} is shorter than when it was last read: it was "
+                             "truncated; restore it from backup")
+        if st.st_size == self._offset:
+            return
+        with open(self.path, "rb") as f:
+            f.seek(self._offset)
+            chunk = f.read()
+        complete = chunk.rfind(b"\n") + 1
+        for line in chunk[:complete].splitlines():
+            if line.strip():
+                self.state.apply(self._parse(line))
+        self._offset += complete
+        self._identity = identity
+
+    def load(self, *, repair: bool) -> None:
+        """Read the whole file. With ``repair`` (caller holds the lock), a
+        last line cut short by a crash is removed: it was fsynced before its
+        block, so the block was never written either."""
+        self.state = LedgerState()
+        self._offset = 0
+        self._identity = None
+        if repair:
+            self._drop_torn_tail()
+        self.catch_up()
+
+    def _drop_torn_tail(self) -> None:
+        try:
+            size = os.path.getsize(self.path)
+        except FileNotFoundError:
+            return
+        if not size:
+            return
+        with open(self.path, "rb+") as f:
+            f.seek(max(0, size - 65536))
+            tail = f.read()
+            if tail.endswith(b"\n"):
+                return
+            keep = size - len(tail) + tail.rfind(b"\n") + 1
+            log.warning("ledger: removing a line cut short by a crash")
+            f.truncate(keep)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _parse(self, line: bytes) -> Entry:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            raise StoreError(f"{self.path} has a damaged line; restore it from backup") from None
+        if not isinstance(entry, dict):
+            raise StoreError(f"{self.path} has a damaged line; restore it from backup")
+        return entry
+
+    def entries(self) -> Iterator[Entry]:
+        """Every line, parsed (for verify); a damaged line is yielded as
+        ``{"damaged": True}`` so verify can report it and go on."""
+        with contextlib.suppress(FileNotFoundError), open(self.path, "rb") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    entry = None
+                yield entry if isinstance(entry, dict) else {"damaged": True}
+
+    # -- writing ------------------------------------------------------------
+    def append(self, op: str, **fields: Any) -> Entry:
+        """Seal and durably append one line (caller holds the archive lock)."""
+        self.catch_up()
+        entry: Entry = {"n": self.state.n + 1, "at": now_iso(), "op": op, **fields,
+                        "prev": self.state.mac}
+        entry["mac"] = self.sealer.mac("ledger", entry)
+        line = canonical(entry) + b"\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                     | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        self._offset = st.st_size
+        self._identity = (st.st_dev, st.st_ino)
+        self.state.apply(entry)
+        return entry
+
+    def rebuild(self, carry: dict[str, Any], entries: list[Entry]) -> None:
+        """Write a whole new ledger atomically: a ``begin`` line carrying what
+        the old evidence knew, then ``entries`` (migration and re-keying only)."""
+        from .files import write_atomic
+
+        lines: list[bytes] = []
+        prev = ""
+        head: Entry = {"op": "begin", "format": FORMAT, "keyed": self.sealer.keyed,
+                       "key_id": self.sealer.key_id, **carry}
+        for n, item in enumerate([head, *entries]):
+            entry = {"n": n, "at": now_iso(), **item, "prev": prev}
+            entry["mac"] = self.sealer.mac("ledger", entry)
+            prev = entry["mac"]
+            lines.append(canonical(entry) + b"\n")
+        write_atomic(self.path, b"".join(lines)).release()
+        self.load(repair=False)
+
+
+def check_chain(entries: Iterator[Entry], sealer: Sealer,
+                anchor: tuple[int, str] | None = None) -> tuple[LedgerState, list[str]]:
+    """Replay the ledger checking every line's number, link and MAC.
+
+    Returns the state and the problems; with ``anchor`` (line number, MAC)
+    also checks the ledger still reaches that line, unchanged.
+    """
+    state = LedgerState()
+    problems: list[str] = []
+    expected_prev = ""
+    anchored_mac: str | None = None
+    for position, entry in enumerate(entries):
+        if entry.get("damaged"):
+            problems.append(f"ledger: line {position + 1} is damaged")
+            continue
+        n = entry.get("n")
+        if n != position:
+            problems.append(f"ledger: line {position + 1} is numbered {n}: lines were "
+                            "removed, added or reordered")
+        if position == 0 and entry.get("op") != "begin":
+            problems.append("ledger: the first line is not its beginning: lines were removed")
+        if entry.get("prev") != expected_prev:
+            problems.append(f"ledger: entry {n} does not follow entry {position - 1}")
+        body = {k: v for k, v in entry.items() if k != "mac"}
+        if not sealer.same(str(entry.get("mac", "")), sealer.mac("ledger", body)):
+            problems.append(f"ledger: entry {n} is not sealed with the audit key "
+                            "(forged or altered)")
+        if anchor is not None and n == anchor[0]:
+            anchored_mac = str(entry.get("mac", ""))
+        expected_prev = str(entry.get("mac", ""))
+        state.apply(entry)
+    if state.n < 0:
+        problems.append("ledger: empty or missing: restore it from backup")
+    if anchor is not None:
+        if anchored_mac is None:
+            problems.append(f"ledger: ends at entry {state.n}, but entry {anchor[0]} was "
+                            "anchored outside the store: the ledger was cut or rolled back")
+        elif not sealer.same(anchored_mac, anchor[1]):
+            problems.append(f"ledger: entry {anchor[0]} differs from its anchor: the ledger "
+                            "was rewritten")
+    return state, problems
