@@ -47,6 +47,18 @@ def _parser() -> argparse.ArgumentParser:
                              "kept in each record's audit trail")
     export.add_argument("--out", required=True, metavar="FILE",
                         help="new file to write (created 0600; never overwritten)")
+    export.add_argument("--pdf", metavar="ID", help="one record as a printable PDF instead")
+    export.add_argument("--csv", nargs=2, metavar=("FROM", "TO"),
+                        help="the records made between two dates (YYYY-MM-DD, both "
+                             "included) as CSV instead")
+    chronology = sub.add_parser("chronology", help="every record and follow-up about one "
+                                "child, in time order (each view is audited)")
+    chronology.add_argument("ref", help="the child's reference, as recorded")
+    chronology.add_argument("--pdf", action="store_true",
+                            help="write it as a PDF (needs --reason and --out)")
+    chronology.add_argument("--reason", help="why the PDF is taken; kept in each record's "
+                                             "audit trail")
+    chronology.add_argument("--out", metavar="FILE", help="new file for the PDF")
     return parser
 
 
@@ -108,6 +120,9 @@ def _run(command: str, args: argparse.Namespace, settings, store) -> int:  # noq
     if command == "retention":
         return admin.retention(store, settings, utcnow(), sys.stdout, purge=args.purge,
                                by=admin.operator(), before=args.before, err=sys.stderr)
+    if command == "chronology" or (command == "export" and (args.pdf or args.csv)):
+        return admin.followthrough(command, args, Jigsaw(settings, store), sys.stdout,
+                                   sys.stderr, by=admin.operator())
     if command == "export":
         return admin.export(store, args.record, utcnow(), sys.stdout, sys.stderr,
                             by=admin.operator(), reason=args.reason, out_path=args.out)

@@ -6,15 +6,17 @@ child's details.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pwd
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TextIO
 
 from bot import record as records
 from bot.config import Settings
 from bot.flow.engine import iso
+from bot.service import Jigsaw
 from storage import Store, generate_audit_key, generate_key
 
 
@@ -168,14 +170,10 @@ def export(store: Store, record_ids: list[str], now: datetime, out: TextIO, err:
     if missing:
         err.write(f"jigsaw: no such record: {', '.join(missing)}\n")
         return 1
-    try:
-        fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        err.write(f"jigsaw: cannot create {out_path}: {exc.strerror} "
-                  "(an export never overwrites a file)\n")
+    fd = _new_private_file(out_path, err)
+    if fd is None:
         return 1
     with os.fdopen(fd, "w", encoding="utf-8") as file:
-        os.fchmod(fd, 0o600)
         copies = [store.update_record(
             rid, lambda r: records.exported(r, by=by, at=now, reason=reason)) for rid in ids]
         json.dump(copies, file, ensure_ascii=False, indent=2)
@@ -183,6 +181,67 @@ def export(store: Store, record_ids: list[str], now: datetime, out: TextIO, err:
         file.flush()
         os.fsync(fd)
     out.write(f"Exported {len(copies)} record(s) to {out_path} (readable by you only).\n")
+    return 0
+
+
+def _new_private_file(out_path: str, err: TextIO) -> int | None:
+    """A new file only the operator can read; None (having said why) if it
+    cannot be made. An export never overwrites a file or follows a link."""
+    try:
+        fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        err.write(f"jigsaw: cannot create {out_path}: {exc.strerror} "
+                  "(an export never overwrites a file)\n")
+        return None
+    os.fchmod(fd, 0o600)
+    return fd
+
+
+def followthrough(command: str, args: argparse.Namespace, app: Jigsaw, out: TextIO,
+                  err: TextIO, *, by: str) -> int:
+    """``chronology REF [--pdf]``, ``export --pdf ID``, ``export --csv FROM TO``.
+
+    Whoever can read the data directory may; each view and export is still
+    added to the audit trail of every record in it, an export with its
+    reason. Copies go to a new private file, never the terminal."""
+    if command == "chronology" and not args.pdf:
+        found = app.chronology(args.ref, by=by, allowed=True)
+        out.write(app.chronology_text(args.ref, found) + "\n")
+        return 0 if found else 1
+    reason = " ".join((args.reason or "").split())
+    if not reason or not args.out:
+        err.write("jigsaw: an export needs --reason and --out\n")
+        return 2
+    if command == "export" and args.pdf and app.record(args.pdf) is None:
+        err.write(f"jigsaw: no such record: {args.pdf}\n")
+        return 1
+    span: tuple[date, date] | None = None
+    if command == "export" and args.csv:
+        try:
+            start, end = (date.fromisoformat(d) for d in args.csv)
+        except ValueError:
+            err.write("jigsaw: --csv takes two dates, YYYY-MM-DD YYYY-MM-DD\n")
+            return 2
+        if end < start:
+            err.write("jigsaw: the second date is before the first\n")
+            return 2
+        span = (start, end)
+    fd = _new_private_file(args.out, err)  # first: no audit entry for a copy never made
+    if fd is None:
+        return 1
+    with os.fdopen(fd, "wb") as file:
+        if command == "chronology":
+            _, content = app.export_chronology_pdf(args.ref, by=by, allowed=True,
+                                                   reason=reason)
+        elif span is None:
+            _, content = app.export_record_pdf(args.pdf, by=by, allowed=True, reason=reason)
+        else:
+            _, text = app.export_csv(*span, by=by, allowed=True, reason=reason)
+            content = text.encode("utf-8")
+        file.write(content)
+        file.flush()
+        os.fsync(fd)
+    out.write(f"Exported to {args.out} (readable by you only).\n")
     return 0
 
 

@@ -16,10 +16,10 @@ from bot.schoolday import SchoolDay
 
 WEEKS = 12
 OUTCOMES = ("shared", "shared_in_part", "not_shared", "deferred", "record_only")
-CONSENT = ("given", "refused", "not_sought", "not_asked")
+CONSENT = ("given", "refused", "not_sought", "not_sure", "not_asked")
 _OUTCOME_OF = {"share": "shared", "share_part": "shared_in_part",
                "do_not_share": "not_shared", "defer": "deferred"}
-_CONSENT_OF = {"given": "given", "refused": "refused", "not_sought": "not_sought"}
+_CONSENT_OF = {c: c for c in CONSENT}
 
 
 def outcome(record: dict[str, Any]) -> str:
@@ -89,7 +89,7 @@ def chart_png(numbers: dict[str, Any]) -> bytes:
     axes.set_ylabel("decisions")
     axes.tick_params(axis="x", labelrotation=45, labelsize=8)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.legend(fontsize=8, loc="upper left")
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     figure.tight_layout()
     out = io.BytesIO()
     figure.savefig(out, format="png")

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot import followups
+from bot import chronology, exports, followups
 from bot import record as records
 from bot.config import Settings
 from bot.flow import CANCELLED, OPEN_STATUSES, PAUSED, SUBMITTED, Flow, Result, Session
@@ -312,6 +312,84 @@ class Jigsaw:
         today = self.schedule.day.today(self.clock())
         return [f for f in self.schedule.follow_ups() if f.state(today) == "overdue"]
 
+    # -- chronology and exports (DSL only; every view, export and refusal audited) ----
+    def _audit_each(self, record_ids: list[str], *, by: str, action: str,
+                    detail: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        now = self.clock()
+
+        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
+            if action == "access_refused":
+                return records.refused(doc, by=by, at=now, attempted=str((detail or {})
+                                                                          .get("attempted")))
+            records.append_audit(doc, by=by, action=action, at=now, detail=detail)
+            return doc
+
+        return [self.store.update_record(rid, mutate) for rid in record_ids]
+
+    def _refuse(self, record_ids: list[str], *, by: str, attempted: str, ref: str) -> None:
+        self._audit_each(record_ids, by=by, action="access_refused",
+                         detail={"attempted": attempted})
+        self.log_access(by, attempted, allowed=False, ref=ref)
+        raise AccessDenied(attempted)
+
+    def _child_records(self, child_ref: str) -> list[str]:
+        return chronology.matching_ids(self.store.list_records(), child_ref)
+
+    def chronology(self, child_ref: str, *, by: str, allowed: bool) -> list[dict[str, Any]]:
+        """Every record about one child, oldest first; each view is audited."""
+        ids = self._child_records(child_ref)
+        if not allowed:
+            self._refuse(ids, by=by, attempted="chronology", ref=child_ref)
+        found = self._audit_each(ids, by=by, action="chronology_viewed")
+        self.log_access(by, "chronology", allowed=True, ref=child_ref)
+        return sorted(found, key=lambda r: r["created_at"])
+
+    def chronology_text(self, child_ref: str, found: list[dict[str, Any]]) -> str:
+        return chronology.as_text(child_ref, chronology.entries(found, self.prompts),
+                                  self.prompts)
+
+    def export_record_pdf(self, record_id: str, *, by: str, allowed: bool, reason: str = ""
+                          ) -> tuple[str, bytes]:
+        """(file name, PDF) of one record; raises NotFound, AccessDenied."""
+        if self.store.get_record(record_id) is None:
+            raise NotFound(record_id)
+        if not allowed:
+            self._refuse([record_id], by=by, attempted="export_pdf", ref=record_id)
+        [record] = self._audit_each([record_id], by=by, action="exported",
+                                    detail=_why({"format": "pdf"}, reason))
+        return f"{record_id}.pdf", exports.record_pdf(
+            record, self.prompts, self.settings.school_name, made_at=self.clock(), made_by=by)
+
+    def export_chronology_pdf(self, child_ref: str, *, by: str, allowed: bool,
+                              reason: str = "") -> tuple[str, bytes]:
+        ids = self._child_records(child_ref)
+        if not allowed:
+            self._refuse(ids, by=by, attempted="export_chronology", ref=child_ref)
+        found = sorted(self._audit_each(ids, by=by, action="exported",
+                                        detail=_why({"format": "pdf", "of": "chronology"},
+                                                    reason)),
+                       key=lambda r: r["created_at"])
+        self.log_access(by, "export_chronology", allowed=True, ref=child_ref)
+        now = self.clock()
+        return f"chronology-{now.date().isoformat()}.pdf", exports.chronology_pdf(
+            child_ref, found, self.prompts, self.settings.school_name, made_at=now,
+            made_by=by)
+
+    def export_csv(self, start: date, end: date, *, by: str, allowed: bool, reason: str = ""
+                   ) -> tuple[str, str]:
+        """(file name, CSV) of the records made from ``start`` to ``end``
+        (school dates, both included)."""
+        day = self.schedule.day
+        ids = [s["id"] for s in self.store.list_records()
+               if start <= day.today(datetime.fromisoformat(s["created_at"])) <= end]
+        name = f"records-{start.isoformat()}-to-{end.isoformat()}.csv"
+        if not allowed:
+            self._refuse(ids, by=by, attempted="export_csv", ref=name)
+        found = self._audit_each(ids, by=by, action="exported",
+                                 detail=_why({"format": "csv"}, reason))
+        self.log_access(by, "export_csv", allowed=True, ref=name)
+        return name, exports.records_csv(found)
+
     # -- access log ------------------------------------------------------------------
     def log_access(self, by: str, action: str, *, allowed: bool, ref: str = "") -> None:
         """What was seen or refused that is not one record's own audit trail
@@ -330,3 +408,8 @@ class Jigsaw:
 
     def awaiting_review(self, limit: int | None = 20) -> list[dict[str, Any]]:
         return self.store.list_records(review_status=records.PENDING, limit=limit)
+
+
+def _why(detail: dict[str, Any], reason: str) -> dict[str, Any]:
+    """An export's audit detail, with the reason given for it (if any)."""
+    return {**detail, "reason": reason} if reason else detail

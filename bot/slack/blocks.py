@@ -326,8 +326,41 @@ class Blocks:
         text = records.render_text(record, self.prompts)
         blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"```{p}```"))
                                for p in chunks(escape_code(text), TEXT_LIMIT - 10)]
+        blocks = blocks[:BLOCKS_PER_VIEW - 1]
+        blocks.append(ActionsBlock(block_id="record_export", elements=[ButtonElement(
+            text=self.r("pdf_label"), action_id="record_pdf", value=_value(r=record["id"]))]))
         return View(type="modal", callback_id="record_view", title=self.t("record_title"),
-                    close=self.t("close_label"), blocks=blocks[:BLOCKS_PER_VIEW]).to_dict()
+                    close=self.t("close_label"), blocks=blocks).to_dict()
+
+    # -- chronology and exports (DSL) ---------------------------------------------
+    def chronology_request_modal(self) -> dict[str, Any]:
+        return View(
+            type="modal", callback_id="chronology_submit", title=self.r("chronology_title"),
+            submit=self.r("chronology_show"), close=self.t("close_label"),
+            blocks=[InputBlock(block_id="child_ref", label=self.r("chronology_ref_label"),
+                               element=PlainTextInputElement(action_id="value",
+                                                             max_length=100))],
+        ).to_dict()
+
+    def chronology_modal(self, child_ref: str, text: str) -> dict[str, Any]:
+        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"```{p}```"))
+                               for p in chunks(escape_code(text), TEXT_LIMIT - 10)]
+        blocks = blocks[:BLOCKS_PER_VIEW - 1]
+        blocks.append(ActionsBlock(block_id="chronology_export", elements=[ButtonElement(
+            text=self.r("pdf_label"), action_id="chronology_pdf", value=_value(c=child_ref))]))
+        return View(type="modal", callback_id="chronology_view",
+                    title=self.r("chronology_title"), close=self.t("close_label"),
+                    blocks=blocks).to_dict()
+
+    def csv_modal(self) -> dict[str, Any]:
+        return View(
+            type="modal", callback_id="csv_submit", title=self.r("csv_title")[:24],
+            submit=self.r("csv_submit"), close=self.t("close_label"),
+            blocks=[InputBlock(block_id="from", label=self.r("csv_from_label"),
+                               element=DatePickerElement(action_id="value")),
+                    InputBlock(block_id="to", label=self.r("csv_to_label"),
+                               element=DatePickerElement(action_id="value"))],
+        ).to_dict()
 
     def notice_modal(self, title: str, text: str) -> dict[str, Any]:
         return View(type="modal", title=title[:24], close=self.t("close_label"),

@@ -68,7 +68,7 @@ class SlackReminders:
                                                          cursor=cursor)
                 shown: dict[str, Any]
                 for shown in page.get("messages", []):
-                    meta = shown.get("metadata") or {}
+                    meta: dict[str, Any] = shown.get("metadata") or {}
                     if (meta.get("event_type") == REMINDER_EVENT
                             and (meta.get("event_payload") or {}).get("key") == message.key):
                         return True

@@ -134,6 +134,28 @@ def followup_done(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
                              shown=shown, from_home=from_home)
 
 
+def dsl_tool(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
+    ack()
+    user = _user(body)
+    which = _field(_action(body), "action_id").removeprefix("dsl_")
+    if user:
+        front.open_dsl_modal(user, which, _field(body, "trigger_id"))
+
+
+def export(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
+    ack()
+    user, value = _user(body), _value(body)
+    action_id = _field(_action(body), "action_id")
+    if not user:
+        return
+    if action_id == "record_pdf" and value.get("r"):
+        front.export(user, "record_pdf", record_id=value["r"])
+    elif action_id == "chronology_pdf" and value.get("c"):
+        front.export(user, "chronology_pdf", child_ref=value["c"])
+    else:
+        _unusable(body, front)
+
+
 def unknown(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     """A button we don't know (an old message, a tampered payload)."""
     ack()
@@ -154,4 +176,8 @@ def register(app: App, front: SlackFront) -> None:
         lambda ack, body: review(ack, body, front))
     app.action("alert_ack")(lambda ack, body: alert_ack(ack, body, front))
     app.action("followup_done")(lambda ack, body: followup_done(ack, body, front))
+    app.action(re.compile(r"^dsl_(chronology|csv)$"))(
+        lambda ack, body: dsl_tool(ack, body, front))
+    app.action(re.compile(r"^(record|chronology)_pdf$"))(
+        lambda ack, body: export(ack, body, front))
     app.action(re.compile(r".*"))(lambda ack, body: unknown(ack, body, front))

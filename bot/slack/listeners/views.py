@@ -69,7 +69,46 @@ def note_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
     _submit(ack, body, view, front, "note", errors, note=note)
 
 
+def chronology_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                         front: SlackFront) -> None:
+    try:
+        child_ref = clean_text(_field(view, "child_ref") or "", max_len=100, min_len=1)
+    except InvalidAnswer as exc:
+        ack(response_action="errors",
+            errors={"child_ref": front.flow.error(exc.code, **exc.params)})
+        return
+    user = _user(body)
+    shown = front.chronology_view(user, child_ref) if user else None
+    if shown is None:
+        ack(response_action="errors", errors={"child_ref": front.t("refused")})
+        return
+    ack(response_action="update", view=shown)
+
+
+def csv_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                  front: SlackFront) -> None:
+    errors: dict[str, str] = {}
+    days: dict[str, date] = {}
+    for block in ("from", "to"):
+        try:
+            days[block] = date.fromisoformat(_field(view, block) or "")
+        except ValueError:
+            errors[block] = front.flow.error("bad_date")
+    if not errors and days["to"] < days["from"]:
+        errors["to"] = front.blocks.r("csv_order")
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    if _user(body):
+        front.export(_user(body), "csv", start=days["from"], end=days["to"])
+
+
 def register(app: App, front: SlackFront) -> None:
+    app.view("chronology_submit")(
+        lambda ack, body, view: chronology_submitted(ack, body, view, front))
+    app.view("csv_submit")(
+        lambda ack, body, view: csv_submitted(ack, body, view, front))
     app.view("review_followup_submit")(
         lambda ack, body, view: followup_submitted(ack, body, view, front))
     app.view("review_note_submit")(

@@ -1,0 +1,169 @@
+"""Copies for the child protection file: a printable PDF of one record or of
+a chronology (fpdf2), and a CSV of records for the DSL's own reporting.
+
+Pure functions from records to bytes or text; who may export, and the audit
+entry each export makes, are the service layer's business.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+
+from bot import chronology, followups
+from bot import record as records
+from bot.prompts import Prompts
+
+_FONT_DIR = "fonts/ttf"
+CSV_FIELDS = ("id", "created_at", "kind", "child_ref", "decision", "level_of_concern",
+              "recipient", "consent", "recorded_by", "status", "review_status",
+              "reviewed_by", "follow_ups_open", "follow_ups_done")
+# A cell starting with one of these is a formula to a spreadsheet.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _unicode_font() -> tuple[Path, Path] | None:
+    """DejaVu Sans, shipped with matplotlib: a font with the characters
+    people type (accents, other scripts), where the PDF core fonts have only
+    Latin-1."""
+    try:
+        import matplotlib
+
+        base = Path(matplotlib.get_data_path()) / _FONT_DIR
+    except ImportError:
+        return None
+    regular, bold = base / "DejaVuSans.ttf", base / "DejaVuSans-Bold.ttf"
+    return (regular, bold) if regular.is_file() and bold.is_file() else None
+
+
+class _Document(FPDF):
+    """A4, the school's name and the document's title on every page, and
+    "Page n of m" at the foot."""
+
+    def __init__(self, school: str, title: str) -> None:
+        super().__init__(format="A4")
+        self.school = school
+        self.doc_title = title
+        font = _unicode_font()
+        if font:
+            self.add_font("body", "", str(font[0]))
+            self.add_font("body", "B", str(font[1]))
+            self.family_name = "body"
+        else:
+            self.family_name = "helvetica"
+        self.set_title(title)
+        self.set_author(school)
+        self.set_creator("Jigsaw")
+        self.set_auto_page_break(auto=True, margin=18)
+        self.alias_nb_pages()
+
+    def text_of(self, value: str) -> str:
+        if self.family_name == "helvetica":  # core font: Latin-1 only
+            return value.encode("latin-1", "replace").decode("latin-1")
+        return value
+
+    def header(self) -> None:
+        self.set_font(self.family_name, "B", 10)
+        self.cell(0, 6, self.text_of(self.school), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.family_name, "", 9)
+        self.cell(0, 5, self.text_of(self.doc_title), new_x="LMARGIN", new_y="NEXT")
+        self.ln(3)
+
+    def footer(self) -> None:
+        self.set_y(-14)
+        self.set_font(self.family_name, "", 8)
+        self.cell(0, 8, self.text_of(f"Page {self.page_no()} of {{nb}}"), align="C")
+
+    def heading(self, text: str) -> None:
+        self.ln(2)
+        self.set_font(self.family_name, "B", 11)
+        self.multi_cell(0, 6, self.text_of(text), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.family_name, "", 9)
+
+    def body(self, text: str) -> None:
+        self.set_font(self.family_name, "", 9)
+        for line in text.splitlines() or [""]:
+            self.multi_cell(0, 4.6, self.text_of(line) or " ", new_x="LMARGIN", new_y="NEXT")
+
+    def output_bytes(self) -> bytes:
+        return bytes(self.output())
+
+
+def _audit_lines(record: dict[str, Any]) -> str:
+    lines = []
+    for entry in record.get("audit") or []:
+        detail = ", ".join(f"{k}: {v}" for k, v in (entry.get("detail") or {}).items())
+        lines.append(f"{entry.get('seq')}. {entry.get('at')}  {entry.get('by')}  "
+                     f"{entry.get('action')}{'  (' + detail + ')' if detail else ''}")
+    return "\n".join(lines)
+
+
+def _record_pages(pdf: _Document, record: dict[str, Any], prompts: Prompts) -> None:
+    pdf.heading(f"Decision record {record.get('id')}")
+    pdf.body(records.render_text(record, prompts))
+    pdf.heading(f"Audit trail of {record.get('id')}")
+    pdf.body(_audit_lines(record))
+    problems = records.verify(record)
+    pdf.body("Audit chain verified." if not problems else
+             "Audit chain problems: " + "; ".join(problems))
+
+
+def record_pdf(record: dict[str, Any], prompts: Prompts, school: str, *,
+               made_at: datetime, made_by: str) -> bytes:
+    """One record, whole, with its audit trail."""
+    pdf = _Document(school, f"Decision record {record.get('id')} - confidential: "
+                            "child protection")
+    pdf.add_page()
+    _record_pages(pdf, record, prompts)
+    pdf.heading("Export")
+    pdf.body(f"Exported {made_at.isoformat(timespec='seconds')} by {made_by}.")
+    return pdf.output_bytes()
+
+
+def chronology_pdf(child_ref: str, found: list[dict[str, Any]], prompts: Prompts,
+                   school: str, *, made_at: datetime, made_by: str) -> bytes:
+    """The chronology, then every record in it with its audit trail."""
+    pdf = _Document(school, f"Chronology for {child_ref} - confidential: child protection")
+    pdf.add_page()
+    pdf.body(chronology.as_text(child_ref, chronology.entries(found, prompts), prompts))
+    for record in found:
+        pdf.add_page()
+        _record_pages(pdf, record, prompts)
+    pdf.heading("Export")
+    pdf.body(f"Exported {made_at.isoformat(timespec='seconds')} by {made_by}.")
+    return pdf.output_bytes()
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def records_csv(found: Iterable[dict[str, Any]]) -> str:
+    """One row per record, oldest first, codes rather than prose, so the DSL
+    can count and filter in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_FIELDS)
+    for r in sorted(found, key=lambda r: str(r.get("created_at") or "")):
+        items = followups.items(r)
+        row = {
+            "id": r.get("id"), "created_at": r.get("created_at"), "kind": r.get("kind"),
+            "child_ref": r.get("child_ref"), "decision": r.get("decision"),
+            "level_of_concern": r.get("level_of_concern"),
+            "recipient": (r.get("recipient") or {}).get("kind"),
+            "consent": (r.get("family") or {}).get("consent"),
+            "recorded_by": r.get("recorded_by"), "status": r.get("status"),
+            "review_status": r.get("review_status"),
+            "reviewed_by": (r.get("review") or {}).get("by"),
+            "follow_ups_open": sum(1 for f in items if not f.done),
+            "follow_ups_done": sum(1 for f in items if f.done),
+        }
+        writer.writerow([_cell(row[name]) for name in CSV_FIELDS])
+    return out.getvalue()
