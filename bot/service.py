@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot import chronology, exports, followups
+from bot import chronology, followups
 from bot import record as records
 from bot.config import Settings
 from bot.flow import CANCELLED, OPEN_STATUSES, PAUSED, SUBMITTED, Flow, Result, Session
@@ -355,6 +355,8 @@ class Jigsaw:
             raise NotFound(record_id)
         if not allowed:
             self._refuse([record_id], by=by, attempted="export_pdf", ref=record_id)
+        from bot import exports  # PDF tooling loads slowly: only when exporting
+
         [record] = self._audit_each([record_id], by=by, action="exported",
                                     detail=_why({"format": "pdf"}, reason))
         return f"{record_id}.pdf", exports.record_pdf(
@@ -362,6 +364,8 @@ class Jigsaw:
 
     def export_chronology_pdf(self, child_ref: str, *, by: str, allowed: bool,
                               reason: str = "") -> tuple[str, bytes]:
+        from bot import exports
+
         ids = self._child_records(child_ref)
         if not allowed:
             self._refuse(ids, by=by, attempted="export_chronology", ref=child_ref)
@@ -379,6 +383,8 @@ class Jigsaw:
                    ) -> tuple[str, str]:
         """(file name, CSV) of the records made from ``start`` to ``end``
         (school dates, both included)."""
+        from bot import exports
+
         day = self.schedule.day
         ids = [s["id"] for s in self.store.list_records()
                if start <= day.today(datetime.fromisoformat(s["created_at"])) <= end]

@@ -183,8 +183,9 @@ class HotStore:
         with lock_for(self.path).held():
             doc = self._meta.get(doc_id=key)
             current = clone(doc.get("value")) if doc is not None else None
-            value = clone(mutate(current))
-            self._meta.put(key, {"value": value})
+            value = clone(mutate(clone(current)))
+            if doc is None or value != current:  # no rewrite of the file for no change
+                self._meta.put(key, {"value": value})
         return value
 
     def close(self) -> None:

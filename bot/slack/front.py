@@ -81,7 +81,7 @@ class SlackFront:
         self.membership = Membership(client, app.settings.dsl_channel)
         self._dms: dict[str, str] = {}
         self.reminders = SlackReminders(_without_retries(client), self.blocks,
-                                        app.settings.dsl_channel, self.delivery.dsl_mention)
+                                        self.delivery.guard, self.delivery.dsl_mention)
         self.scheduler = Scheduler(app, self.reminders)
 
     @property

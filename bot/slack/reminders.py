@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.schedule import CHANNEL, Send, SendFailed
 from bot.slack.blocks import Blocks
+from bot.slack.delivery import ChannelGuard, ChannelUnsafe
 
 log = logging.getLogger("jigsaw.reminders")
 
@@ -27,16 +28,18 @@ _ERRORS = (SlackApiError, SlackClientError, OSError, TimeoutError, ValueError)
 class SlackReminders:
     """The scheduler's :class:`~bot.schedule.Sender` for Slack."""
 
-    def __init__(self, client: WebClient, blocks: Blocks, channel: str,
+    def __init__(self, client: WebClient, blocks: Blocks, guard: ChannelGuard,
                  dsl_mention: Any) -> None:
         self.client = client
         self.blocks = blocks
-        self.channel = channel
+        self.guard = guard
         self.dsl_mention = dsl_mention  # a callable: the mention can depend on settings
 
     def _where(self, message: Send) -> str:
         if message.to == CHANNEL:
-            return self.channel
+            # Only ever the private DSL channel with the bot in it, as for records.
+            self.guard.check()
+            return self.guard.channel
         return str(self.client.conversations_open(users=message.to)["channel"]["id"])
 
     def send(self, message: Send) -> None:
@@ -53,6 +56,9 @@ class SlackReminders:
                 self.client.files_upload_v2(channel=channel, thread_ts=posted["ts"],
                                             filename=filename, content=content,
                                             title=filename)
+        except ChannelUnsafe as exc:
+            self.guard.reset()
+            raise SendFailed(str(exc)) from exc
         except _ERRORS as exc:
             error = (exc.response.get("error") if isinstance(exc, SlackApiError)
                      else type(exc).__name__)
@@ -75,6 +81,6 @@ class SlackReminders:
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     return False
-        except _ERRORS as exc:
+        except (ChannelUnsafe, *_ERRORS) as exc:
             log.warning("cannot check for an earlier reminder: %s", type(exc).__name__)
         return False

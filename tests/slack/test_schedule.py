@@ -384,3 +384,17 @@ def test_home_lists_my_follow_ups_and_for_the_dsl_everyones_overdue(
     slack.send(block_action(STAFF, action_id="followup_done", value=done["value"],
                             view=mine))
     assert "Ring the officer back" not in all_text(slack.fake.home_view(STAFF)["blocks"])
+
+
+def test_nothing_is_posted_to_a_dsl_channel_that_is_not_private(
+        slack: Harness, clock: Clock) -> None:
+    slack.fake.add_channel(DSL_CHANNEL_ID, name="safeguarding-dsl", is_private=False,
+                           members=["UBOT", DSL])
+    staff = Driver(slack, STAFF)
+    staff.start()
+    staff.answer("yes")  # the alert itself is held in the outbox
+    clock.advance(minutes=15)
+    assert slack.front.scheduler.tick() == 1  # only the deputy's DM
+    assert slack.fake.messages(DSL_CHANNEL_ID) == []
+    [dm] = reminders(slack.fake, f"D{DEPUTY}")
+    assert "15 minutes" in all_text(dm)
