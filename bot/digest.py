@@ -12,9 +12,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.followups import FollowUp
+from bot.prompts import Prompts
 from bot.schoolday import SchoolDay
 
 WEEKS = 12
+_WORDING = "record/reports.j2"
 OUTCOMES = ("shared", "shared_in_part", "not_shared", "deferred", "record_only")
 CONSENT = ("given", "refused", "not_sought", "not_sure", "not_asked")
 _OUTCOME_OF = {"share": "shared", "share_part": "shared_in_part",
@@ -68,7 +70,7 @@ def weekly(records: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp
     }
 
 
-def chart_png(numbers: dict[str, Any]) -> bytes:
+def chart_png(numbers: dict[str, Any], prompts: Prompts) -> bytes:
     """A stacked bar chart of decisions by outcome for the last 12 weeks."""
     import matplotlib
 
@@ -83,10 +85,11 @@ def chart_png(numbers: dict[str, Any]) -> bytes:
     bottom = [0] * len(weeks)
     for name in OUTCOMES:
         values = [w[name] for w in weeks]
-        axes.bar(labels, values, bottom=bottom, label=name.replace("_", " "))
+        axes.bar(labels, values, bottom=bottom,
+                 label=prompts.block(_WORDING, f"outcome_{name}"))
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    axes.set_title("Decisions recorded per week (week starting)")
-    axes.set_ylabel("decisions")
+    axes.set_title(prompts.block(_WORDING, "chart_title"))
+    axes.set_ylabel(prompts.block(_WORDING, "chart_ylabel"))
     axes.tick_params(axis="x", labelrotation=45, labelsize=8)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)

@@ -21,6 +21,7 @@ from bot import record as records
 from bot.prompts import Prompts
 
 _FONT_DIR = "fonts/ttf"
+_WORDING = "record/reports.j2"
 CSV_FIELDS = ("id", "created_at", "kind", "child_ref", "decision", "level_of_concern",
               "recipient", "consent", "recorded_by", "status", "review_status",
               "reviewed_by", "follow_ups_open", "follow_ups_done")
@@ -46,9 +47,10 @@ class _Document(FPDF):
     """A4, the school's name and the document's title on every page, and
     "Page n of m" at the foot."""
 
-    def __init__(self, school: str, title: str) -> None:
+    def __init__(self, school: str, title: str, page_label: str) -> None:
         super().__init__(format="A4")
         self.school = school
+        self.page_label = page_label  # with {n} for this page; {nb} is the page count
         self.doc_title = title
         font = _unicode_font()
         if font:
@@ -78,7 +80,8 @@ class _Document(FPDF):
     def footer(self) -> None:
         self.set_y(-14)
         self.set_font(self.family_name, "", 8)
-        self.cell(0, 8, self.text_of(f"Page {self.page_no()} of {{nb}}"), align="C")
+        self.cell(0, 8, self.text_of(self.page_label.replace("{n}", str(self.page_no()))),
+                  align="C")
 
     def heading(self, text: str) -> None:
         self.ln(2)
@@ -104,39 +107,51 @@ def _audit_lines(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _words(prompts: Prompts, block: str, **ctx: Any) -> str:
+    return prompts.block(_WORDING, block, **ctx)
+
+
+def _document(prompts: Prompts, school: str, title: str) -> _Document:
+    return _Document(school, title, _words(prompts, "pdf_page", n="{n}", total="{nb}"))
+
+
 def _record_pages(pdf: _Document, record: dict[str, Any], prompts: Prompts) -> None:
-    pdf.heading(f"Decision record {record.get('id')}")
+    pdf.heading(_words(prompts, "pdf_record_heading", id=record.get("id")))
     pdf.body(records.render_text(record, prompts))
-    pdf.heading(f"Audit trail of {record.get('id')}")
+    pdf.heading(_words(prompts, "pdf_audit_heading", id=record.get("id")))
     pdf.body(_audit_lines(record))
     problems = records.verify(record)
-    pdf.body("Audit chain verified." if not problems else
-             "Audit chain problems: " + "; ".join(problems))
+    pdf.body(_words(prompts, "pdf_chain_problems", problems=problems) if problems
+             else _words(prompts, "pdf_chain_ok"))
+
+
+def _export_note(pdf: _Document, prompts: Prompts, made_at: datetime, made_by: str) -> None:
+    pdf.heading(_words(prompts, "pdf_export_heading"))
+    pdf.body(_words(prompts, "pdf_exported", at=made_at.isoformat(timespec="seconds"),
+                    by=made_by))
 
 
 def record_pdf(record: dict[str, Any], prompts: Prompts, school: str, *,
                made_at: datetime, made_by: str) -> bytes:
     """One record, whole, with its audit trail."""
-    pdf = _Document(school, f"Decision record {record.get('id')} - confidential: "
-                            "child protection")
+    pdf = _document(prompts, school, _words(prompts, "pdf_record_title", id=record.get("id")))
     pdf.add_page()
     _record_pages(pdf, record, prompts)
-    pdf.heading("Export")
-    pdf.body(f"Exported {made_at.isoformat(timespec='seconds')} by {made_by}.")
+    _export_note(pdf, prompts, made_at, made_by)
     return pdf.output_bytes()
 
 
 def chronology_pdf(child_ref: str, found: list[dict[str, Any]], prompts: Prompts,
                    school: str, *, made_at: datetime, made_by: str) -> bytes:
     """The chronology, then every record in it with its audit trail."""
-    pdf = _Document(school, f"Chronology for {child_ref} - confidential: child protection")
+    pdf = _document(prompts, school,
+                    _words(prompts, "pdf_chronology_title", child_ref=child_ref))
     pdf.add_page()
     pdf.body(chronology.as_text(child_ref, chronology.entries(found, prompts), prompts))
     for record in found:
         pdf.add_page()
         _record_pages(pdf, record, prompts)
-    pdf.heading("Export")
-    pdf.body(f"Exported {made_at.isoformat(timespec='seconds')} by {made_by}.")
+    _export_note(pdf, prompts, made_at, made_by)
     return pdf.output_bytes()
 
 

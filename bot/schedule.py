@@ -30,6 +30,8 @@ log = logging.getLogger("jigsaw.schedule")
 
 SCHEDULE_KEY = "schedule"
 SENT_KEEP = timedelta(days=8)
+BACKFILLED_KEY = "schedule_backfilled"
+BACKFILL_DAYS = timedelta(days=30)
 CHANNEL = "channel"  # a Send addressed to the DSL channel rather than a person
 
 
@@ -131,6 +133,23 @@ class Schedule:
 
         self._edit(change)
 
+    def backfill(self, now: datetime) -> int:
+        """Once per data directory: follow-ups of records made before the
+        schedule existed get their jobs. Only recent records (a follow-up
+        years overdue would otherwise nudge someone every day); returns how
+        many records were looked at."""
+        if self.store.get_meta(BACKFILLED_KEY):
+            return 0
+        cutoff = iso(now - BACKFILL_DAYS)
+        recent = [s["id"] for s in self.store.list_records()
+                  if (s.get("created_at") or "") >= cutoff]
+        for record_id in recent:
+            record = self.store.get_record(record_id)
+            if record is not None:
+                self.track_record(record)
+        self.store.set_meta(BACKFILLED_KEY, iso(now))
+        return len(recent)
+
     def follow_ups(self) -> list[followups.FollowUp]:
         """Every open follow-up, oldest due date first (no date last)."""
         found = [followups.FollowUp(record_id=j["record_id"], id=j["id"], action=j["action"],
@@ -202,6 +221,7 @@ class Scheduler:
         """Send whatever is due now; returns how many messages went."""
         with self._lock:
             now = self.app.clock()
+            self.schedule.backfill(now)
             self.schedule.settle(now, {})  # the recurring jobs exist from the first tick
             sent = 0
             finished: dict[str, str | None] = {}
@@ -290,7 +310,8 @@ class Scheduler:
                                 now=now, day=self.day)
         week = self.day.today(now).isoformat()
         return [Send(f"digest:{week}", key, "digest", CHANNEL, numbers,
-                     files=[(f"digest-{week}.png", digest.chart_png(numbers))])]
+                     files=[(f"digest-{week}.png",
+                             digest.chart_png(numbers, self.app.prompts))])]
 
     # -- one message ----------------------------------------------------------
     def _deliver(self, message: Send, now: datetime) -> bool:

@@ -23,10 +23,15 @@ from bot.service import Jigsaw
 from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.fakeslack import DSL_CHANNEL_ID, FakeSlack
-from tests.reliability.secops_harness import decide_in_process
 from tests.slack.conftest import Harness
 from tests.slack.driver import all_text, buttons
-from tests.slack.test_schedule import MONDAY_9AM, Clock, reminders, running
+from tests.slack.test_schedule import (
+    MONDAY_9AM,
+    Clock,
+    decide_in_process_at,
+    reminders,
+    running,
+)
 from tests.slackreq import app_home_opened, block_action, text_input, view_submission
 
 DSL, STAFF = "UDSL1", "U123"
@@ -48,24 +53,14 @@ def slack(jigsaw: Jigsaw, fake: FakeSlack) -> Iterator[Harness]:
     yield from running(jigsaw, fake)
 
 
-def decide_at(jigsaw: Jigsaw, clock: Clock, when: datetime, script: list[str]
-              ) -> dict[str, Any]:
-    now = clock.now
-    clock.to(when)
-    try:
-        return decide_in_process(jigsaw, script, user=STAFF)
-    finally:
-        clock.to(now)
-
-
 @pytest.fixture
 def made(jigsaw: Jigsaw, clock: Clock) -> dict[str, dict[str, Any]]:
     return {
-        "police": decide_at(jigsaw, clock, MONDAY_9AM - timedelta(days=20),
+        "police": decide_in_process_at(jigsaw, clock, MONDAY_9AM - timedelta(days=20),
                             sc.POLICE_PREJUDICE),
-        "other": decide_at(jigsaw, clock, MONDAY_9AM - timedelta(days=10),
+        "other": decide_in_process_at(jigsaw, clock, MONDAY_9AM - timedelta(days=10),
                            sc.EARLY_HELP_CONSENT),
-        "again": decide_at(jigsaw, clock, MONDAY_9AM - timedelta(days=3),
+        "again": decide_in_process_at(jigsaw, clock, MONDAY_9AM - timedelta(days=3),
                            sc.POLICE_PREJUDICE),
     }
 
@@ -211,9 +206,9 @@ def test_the_weekly_digest_counts_and_charts_without_child_details(
                             for c in reminders(slack.fake, DSL_CHANNEL_ID)]
     # Decisions in the week to Sunday.
     for days in (1, 3):
-        decide_at(slack.jigsaw, clock, datetime(2026, 12, 7, 9, tzinfo=UTC)
+        decide_in_process_at(slack.jigsaw, clock, datetime(2026, 12, 7, 9, tzinfo=UTC)
                   - timedelta(days=days), sc.NOT_SURE)
-    decide_at(slack.jigsaw, clock, datetime(2026, 12, 5, 9, tzinfo=UTC), sc.NO_PURPOSE)
+    decide_in_process_at(slack.jigsaw, clock, datetime(2026, 12, 5, 9, tzinfo=UTC), sc.NO_PURPOSE)
 
     clock.to(datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
     slack.front.scheduler.tick()

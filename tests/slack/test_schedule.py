@@ -23,6 +23,7 @@ from bot.slack.reminders import REMINDER_EVENT
 from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.fakeslack import DSL_CHANNEL_ID, Call, FakeSlack
+from tests.reliability.secops_harness import decide_in_process
 from tests.slack.conftest import SECRET, Harness, build_app
 from tests.slack.driver import Driver, all_text, buttons
 from tests.slackreq import app_home_opened, block_action, open_transport
@@ -90,6 +91,15 @@ def kinds(calls: list[Call]) -> list[str]:
     return [c.args["metadata"]["event_payload"]["key"].split(":")[0] for c in calls]
 
 
+def decide(slack: Harness, script: list[str]) -> dict[str, Any]:
+    """A whole decision by staff in their DM; returns the record."""
+    staff = Driver(slack, STAFF)
+    staff.start()
+    record = staff.run(script)
+    assert record is not None
+    return record
+
+
 def raise_alert(slack: Harness) -> tuple[Driver, Call]:
     """Staff answer "yes" to immediate danger, and stop there."""
     staff = Driver(slack, STAFF)
@@ -145,10 +155,7 @@ def test_an_acknowledged_alert_does_not_escalate(slack: Harness, clock: Clock) -
 
 def test_acknowledging_the_emergency_record_stops_the_escalation(
         slack: Harness, clock: Clock) -> None:
-    staff = Driver(slack, STAFF)
-    staff.start()
-    record = staff.run(sc.IMMEDIATE_DANGER)
-    assert record is not None
+    record = decide(slack, sc.IMMEDIATE_DANGER)
     slack.jigsaw.review(record["id"], "acknowledge", by=DSL, allowed=True)
 
     clock.advance(minutes=16)
@@ -230,10 +237,7 @@ def test_a_send_interrupted_by_a_crash_is_found_not_repeated(
 
 def test_records_unacknowledged_at_the_end_of_the_day_are_listed_once(
         slack: Harness, clock: Clock) -> None:
-    staff = Driver(slack, STAFF)
-    staff.start()
-    record = staff.run(sc.ALLEGATION)
-    assert record is not None
+    record = decide(slack, sc.ALLEGATION)
     slack.front.scheduler.tick()
 
     clock.to(MONDAY_9AM.replace(hour=15, minute=29))
@@ -264,10 +268,7 @@ def dm_reminders(fake: FakeSlack, user: str) -> list[Call]:
 
 def test_the_owner_is_nudged_on_the_day_and_once_a_day_when_overdue(
         slack: Harness, clock: Clock) -> None:
-    staff = Driver(slack, STAFF)
-    staff.start()
-    record = staff.run(POLICE_WITH_FOLLOW_UP)
-    assert record is not None
+    record = decide(slack, POLICE_WITH_FOLLOW_UP)
     [mine] = [f for f in record["follow_up"] if f["owner"] == STAFF]
     assert mine["due"] == "2026-12-02"
 
@@ -299,10 +300,7 @@ def test_the_owner_is_nudged_on_the_day_and_once_a_day_when_overdue(
 
 
 def test_done_is_audited_and_stops_the_nudges(slack: Harness, clock: Clock) -> None:
-    staff = Driver(slack, STAFF)
-    staff.start()
-    record = staff.run(POLICE_WITH_FOLLOW_UP)
-    assert record is not None
+    record = decide(slack, POLICE_WITH_FOLLOW_UP)
     clock.to(datetime(2026, 12, 2, 9, tzinfo=UTC))
     slack.front.scheduler.tick()
     [nudge] = dm_reminders(slack.fake, STAFF)
@@ -313,6 +311,7 @@ def test_done_is_audited_and_stops_the_nudges(slack: Harness, clock: Clock) -> N
     assert refused["audit"][-1]["action"] == "access_refused"
     assert refused["audit"][-1]["detail"] == {"attempted": "follow_up_done"}
 
+    staff = Driver(slack, STAFF)
     staff.click(nudge, action_id="followup_done")
     staff.click(nudge, action_id="followup_done")  # a double click changes nothing more
     done = slack.jigsaw.store.get_record(record["id"])
@@ -330,10 +329,7 @@ def test_done_is_audited_and_stops_the_nudges(slack: Harness, clock: Clock) -> N
 
 
 def test_dsl_team_follow_ups_go_to_the_dsl(slack: Harness, clock: Clock) -> None:
-    staff = Driver(slack, STAFF)
-    staff.start()
-    record = staff.run(sc.ALLEGATION)  # the flow adds "tell the headteacher and LADO today"
-    assert record is not None
+    decide(slack, sc.ALLEGATION)  # the flow adds "tell the headteacher and LADO today"
     slack.front.scheduler.tick()
     [nudge] = dm_reminders(slack.fake, DSL)
     assert "headteacher" in all_text(nudge) and "DSL team" in all_text(nudge)
@@ -342,10 +338,8 @@ def test_dsl_team_follow_ups_go_to_the_dsl(slack: Harness, clock: Clock) -> None
 
 def test_records_from_before_follow_up_ids_still_work(slack: Harness, clock: Clock) -> None:
     """Older records have follow-ups without id or done state."""
-    staff = Driver(slack, STAFF)
-    staff.start()
-    record = staff.run(sc.ALLEGATION)
-    assert record is not None and "id" not in record["follow_up"][0]
+    record = decide(slack, sc.ALLEGATION)
+    assert "id" not in record["follow_up"][0]
     assert slack.jigsaw.complete_follow_up(record["id"], "1", by=DSL, is_dsl=True)
     done = slack.jigsaw.store.get_record(record["id"])
     assert done is not None and done["follow_up"][0]["done"]["by"] == DSL
@@ -363,10 +357,7 @@ def home(slack: Harness, user: str) -> dict[str, Any]:
 
 def test_home_lists_my_follow_ups_and_for_the_dsl_everyones_overdue(
         slack: Harness, clock: Clock) -> None:
-    staff = Driver(slack, STAFF)
-    staff.start()
-    record = staff.run(POLICE_WITH_FOLLOW_UP)
-    assert record is not None
+    decide(slack, POLICE_WITH_FOLLOW_UP)
 
     mine = home(slack, STAFF)
     assert "Ring the officer back" in all_text(mine["blocks"])
@@ -398,3 +389,31 @@ def test_nothing_is_posted_to_a_dsl_channel_that_is_not_private(
     assert slack.fake.messages(DSL_CHANNEL_ID) == []
     [dm] = reminders(slack.fake, f"D{DEPUTY}")
     assert "15 minutes" in all_text(dm)
+
+
+def test_recent_records_from_before_the_schedule_get_their_follow_ups(
+        slack: Harness, clock: Clock) -> None:
+    """A data directory from an older version: records, no schedule."""
+    recent = decide(slack, POLICE_WITH_FOLLOW_UP)
+    old = decide_in_process_at(slack.jigsaw, clock, MONDAY_9AM - timedelta(days=60),
+                               POLICE_WITH_FOLLOW_UP)
+    slack.jigsaw.store.set_meta("schedule", None)
+    assert slack.jigsaw.follow_ups_for(STAFF, is_dsl=False) == []
+
+    slack.front.scheduler.tick()
+    assert [f.record_id for f in slack.jigsaw.follow_ups_for(STAFF, is_dsl=False)] == [
+        recent["id"]]
+    assert old["id"] not in {f.record_id for f in slack.jigsaw.schedule.follow_ups()}
+    slack.jigsaw.store.set_meta("schedule", None)
+    slack.front.scheduler.tick()  # once only: what was done since is not undone
+    assert slack.jigsaw.follow_ups_for(STAFF, is_dsl=False) == []
+
+
+def decide_in_process_at(jigsaw: Jigsaw, clock: Clock, when: datetime, script: list[str]
+                         ) -> dict[str, Any]:
+    now = clock.now
+    clock.to(when)
+    try:
+        return decide_in_process(jigsaw, script, user=STAFF)
+    finally:
+        clock.to(now)
