@@ -30,6 +30,13 @@ class Contact:
     name: str = "the DSL"
     phone: str = ""
     email: str = ""
+    # Chat user id (Slack or Teams): records routed to this person go to them
+    # directly. Empty: the record is held and the person told whom to see.
+    user_id: str = ""
+
+
+# Who may receive a concern about an adult (KCSIE Part four).
+LOW_LEVEL_RECIPIENTS = ("dsl", "headteacher")
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,13 @@ class Settings:
     school_type: str = "maintained"
     dsl: Contact = field(default_factory=Contact)
     deputy: Contact = field(default_factory=lambda: Contact(name="the deputy DSL"))
+    headteacher: Contact = field(default_factory=lambda: Contact(name="the headteacher"))
+    chair: Contact = field(default_factory=lambda: Contact(name="the chair of governors"))
+    lado: Contact = field(default_factory=lambda: Contact(
+        name="the LADO (local authority designated officer)"))
+    dsl_is_head: bool = False
+    head_is_sole_proprietor: bool = False
+    low_level_concerns_to: str = "dsl"
     local_authority: str = "the local authority"
     front_door_phone: str = "your local children's social care front door"
     out_of_hours_phone: str = "the out-of-hours emergency duty team"
@@ -55,6 +69,11 @@ class Settings:
     escalation_minutes: int = 15
     digest_day: str = "monday"
     digest_time: str = "08:00"
+
+    def contact_for(self, role: str) -> Contact:
+        """The named person for a routing role (dsl, headteacher, chair, lado)."""
+        contact: Contact = getattr(self, role)
+        return contact
 
     @property
     def in_england(self) -> bool:
@@ -95,8 +114,21 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
         values["school_type"] = kind
     if "dsl" in contacts:
         values["dsl"] = _contact(contacts["dsl"], base.dsl)
-    if "deputy" in contacts:
-        values["deputy"] = _contact(contacts["deputy"], base.deputy)
+    for role in ("deputy", "headteacher", "chair", "lado"):
+        if role in contacts:
+            values[role] = _contact(contacts[role], getattr(base, role))
+    allegations = raw.get("allegations", {})
+    for key in ("dsl_is_head", "head_is_sole_proprietor"):
+        if key in allegations:
+            if not isinstance(allegations[key], bool):
+                raise ConfigError(f"allegations.{key} must be true or false")
+            values[key] = allegations[key]
+    if "low_level_concerns_to" in allegations:
+        to = str(allegations["low_level_concerns_to"]).lower()
+        if to not in LOW_LEVEL_RECIPIENTS:
+            raise ConfigError("allegations.low_level_concerns_to must be one of "
+                              f"{', '.join(LOW_LEVEL_RECIPIENTS)}")
+        values["low_level_concerns_to"] = to
     for key, attr in (
         ("name", "local_authority"),
         ("front_door_phone", "front_door_phone"),

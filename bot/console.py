@@ -74,8 +74,12 @@ class Console:
                     self.say(prompts.render("console/help.j2", s=self.app.settings))
                     continue
                 if command == "cancel":
-                    self.app.cancel(session.id)
-                    self.say(prompts.render("console/cancelled.j2"))
+                    session = self.app.cancel(session.id)
+                    if session.record_id:
+                        self.say(prompts.render("console/cancelled_kept.j2",
+                                                id=session.record_id))
+                    else:
+                        self.say(prompts.render("console/cancelled.j2"))
                     return 0
                 self.app.pause(session.id)
                 self.say(prompts.render("console/paused.j2"))
@@ -93,7 +97,11 @@ class Console:
                 self.say(prompts.render("console/alert_local.j2", s=self.app.settings))
         record = self.app.record(session.record_id) if session.record_id else None
         if record:
-            self.say(prompts.render("console/submitted.j2", id=record["id"]))
+            routed = self.app.routed_notice(record)
+            self.say(prompts.render("console/submitted.j2", id=record["id"],
+                                    to_dsl=not routed))
+            if routed:
+                self.say(routed)
             # The record keeps its own layout: printed as is, not re-wrapped.
             self.stdout.write(records.render_text(record, prompts) + "\n")
             self.stdout.flush()

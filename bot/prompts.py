@@ -66,6 +66,14 @@ class Prompts:
     def has_block(self, name: str, block: str) -> bool:
         return block in self.env.get_template(name).blocks
 
+    def exists(self, name: str) -> bool:
+        """Whether a template is there (optional wording, e.g. a notice)."""
+        try:
+            self.env.get_template(name)
+        except jinja2.TemplateNotFound:
+            return False
+        return True
+
 
 @lru_cache(maxsize=8)
 def _cached(directory: str) -> Prompts:

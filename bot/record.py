@@ -17,9 +17,19 @@ from typing import Any
 
 from bot.config import Settings
 from bot.flow import GUIDANCE_VERSION, Session
-from bot.flow.basis import suggest
+from bot.flow.allegations import routing
+from bot.flow.basis import emergency_basis, suggest
 from bot.flow.engine import iso
-from bot.flow.steps import NOT_SURE, no_purpose
+from bot.flow.steps import (
+    NOT_SURE,
+    fgm_duty,
+    is_dsl,
+    no_purpose,
+    route,
+    significant_not_shared,
+    to_dsl_only,
+    unverified,
+)
 from bot.flow.validate import next_working_day
 from bot.prompts import Prompts
 
@@ -37,22 +47,27 @@ _UNHASHED = ("id", "audit", "delivery", "updated_at")
 def kind_of(answers: dict[str, str]) -> str:
     if answers.get("emergency_next") == "submit":
         return "emergency"
-    if answers.get("allegation") == "yes":
+    if route(answers) == "allegation":
         return "allegation"
     return "decision"
 
 
 def build(session: Session, settings: Settings, prompts: Prompts, *, now: datetime) -> Record:
-    """The record for a completed session (DOMAIN.md section 5)."""
-    a = session.answers
+    """The record for a completed session (DOMAIN.md sections 5 and 8)."""
+    a = session.known
     kind = kind_of(a)
+    path = route(a)
     alert = next((e for e in session.events if e["kind"] == "urgent_alert"), None)
-    basis = suggest(a, settings.school_type).as_dict()
-    decision, rationale = _decision(kind, a, prompts, settings)
+    decision, rationale = _decision(path, a, prompts, settings)
+    suggested = suggest(a, settings.school_type, decision=decision)
+    shared = decision in ("share", "share_part")
+    signoff = significant_not_shared(a)
+    routed = routing(a, settings)
     record: Record = {
         "id": None,
         "session_id": session.id,
         "kind": kind,
+        "route": path,
         "flow_version": session.flow_version,
         "guidance_version": GUIDANCE_VERSION,
         "school": settings.school_name,
@@ -60,49 +75,61 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "created_at": iso(now),
         "updated_at": iso(now),
         "recorded_by": session.user,
+        "recorded_by_dsl": is_dsl(a),
         "source": session.source,
         "status": SUBMITTED,
         "trigger": a.get("trigger", ""),
         "requester": _requester(a),
+        "what_requested": a.get("what_requested", ""),
         "child_ref": a.get("child_ref", ""),
         "immediate_danger": {
             "answer": a.get("danger", ""),
             "action": a.get("emergency_action", ""),
             "alerted_at": alert["at"] if alert else None,
         },
-        "allegation_against_adult": a.get("allegation", ""),
+        "allegation_against_adult": "yes" if path == "allegation" else "",
         "facts": a.get("facts", ""),
         "child_words": a.get("child_words", ""),
+        "child_wishes": {"answer": a.get("child_wishes", ""), "views": a.get("child_views", "")},
         "opinion": a.get("opinion", ""),
         "knows_family": a.get("knows_family", ""),
-        "level_of_concern": a.get("level", ""),
+        "optimism": a.get("optimism", ""),
+        "level_of_concern": _level(path, a),
         "purpose": {"answer": a.get("purpose", ""), "detail": a.get("purpose_detail", "")},
-        "recipient": _recipient(kind, a),
+        "recipient": _recipient(path, a, decision, settings),
         "identifiable": a.get("identifiable", ""),
         "confidential": a.get("confidential", ""),
-        "family": _family(a),
+        "family": _family(a, shared),
         "lawful_basis": {
-            "suggested": basis if kind != "allegation" and not no_purpose(a) else None,
-            "staff_view": a.get("lawful_basis", ""),
+            "suggested": suggested.as_dict() if suggested else None,
+            "emergency": (basis_for_emergency.as_dict()
+                          if (basis_for_emergency := emergency_basis(a)) and path != "emergency"
+                          else None),
+            "staff_view": "",
             "confirmed": None,
         },
-        "what_to_share": a.get("what_to_share", ""),
-        "how": a.get("how", ""),
-        "when": a.get("when", ""),
+        "what_to_share": a.get("what_to_share", "") if shared else "",
+        "how": a.get("how", "") if shared else "",
+        "when": a.get("when", "") if shared else "",
         "barriers": copy.deepcopy(session.barriers),
         "decision": decision,
-        "defer_until": a.get("defer_until", ""),
+        "defer_until": a.get("defer_until", "") if decision == "defer" else "",
         "rationale": rationale,
+        "second_signoff": {"required": signoff, "reason": "significant_not_shared"
+                           if signoff else "", "by": None, "at": None},
+        "route_details": _route_details(path, a),
+        "routing": routed,
         "advice": {
             "needed": bool(session.not_sure),
             "not_sure_at": list(session.not_sure),
             "sought": a.get("advice", ""),
         },
-        "follow_up": _follow_up(kind, a, session.user, decision, now.date()),
+        "follow_up": _follow_up(path, a, session.user, decision, now.date(), signoff, routed),
         "review_status": PENDING,
         "review": None,
         "notes": [],
-        "delivery": {"state": "pending"},
+        "delivery": {"state": "pending"} if routed["to"] == "dsl" or routed["user_id"]
+        else {"state": "held", "to": routed["to"]},
         "audit": [],
     }
     append_audit(record, by=session.user, action="submitted", at=now,
@@ -110,81 +137,166 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
     return record
 
 
+def build_alert_only(session: Session, settings: Settings, prompts: Prompts, *,
+                     now: datetime) -> Record:
+    """The emergency record kept when someone cancels after the DSL was
+    alerted: what is known, so the alert never stands without a record."""
+    a = session.answers
+    done = {k: v for k, v in a.items() if k in ("danger", "emergency_action", "child_ref")}
+    stub = Session(**{**session.to_dict(), "answers": {**done, "emergency_next": "submit"}})
+    record = build(stub, settings, prompts, now=now)
+    record["audit"] = []
+    record["decision"] = "alert_only"
+    record["rationale"] = prompts.render("record/alert_only_rationale.j2", s=settings,
+                                         a=a, answered=len(session.history))
+    record["lawful_basis"]["suggested"] = None
+    record["follow_up"] = [{"action": "emergency_followup", "owner": "dsl",
+                            "due": now.date().isoformat()}]
+    append_audit(record, by=session.user, action="submitted", at=now,
+                 detail={"decision": "alert_only", "cancelled": True})
+    return record
+
+
+def _level(path: str, a: dict[str, str]) -> str:
+    if path == "record_only":
+        return "low"
+    return a.get("level", "")
+
+
 def _requester(a: dict[str, str]) -> dict[str, str] | None:
-    if a.get("trigger") != "request":
-        return None
-    return {
-        "agency": a.get("requester_agency", ""),
-        "name_role": a.get("requester_name", ""),
-        "verified": a.get("requester_verified", ""),
-    }
+    path = route(a)
+    if path == "request":
+        return {
+            "agency": a.get("requester_agency", ""),
+            "name_role": a.get("requester_name", ""),
+            "verified": a.get("requester_verified", ""),
+            "location_request": a.get("request_location", ""),
+        }
+    if path == "records_request":
+        return {"agency": a.get("records_requester", ""),
+                "name_role": a.get("requester_name", ""), "verified": "",
+                "location_request": ""}
+    return None
 
 
-def _recipient(kind: str, a: dict[str, str]) -> dict[str, str]:
-    if kind == "emergency":
+def _recipient(path: str, a: dict[str, str], decision: str, settings: Settings
+               ) -> dict[str, str] | None:
+    """Who receives the information; none when nothing is shared. A refused
+    requester is "requested by", never "recipient"."""
+    if path == "emergency":
         return {"kind": "emergency_services", "detail": ""}
-    if kind == "allegation":
+    if path == "allegation":
         return {"kind": "allegations_route", "detail": ""}
-    if a.get("trigger") == "request":
+    if path == "transfer":
+        return {"kind": "school", "detail": a.get("new_school", "")}
+    if decision == "tell_dsl":
+        return {"kind": "dsl_only", "detail": ""}
+    if path == "fgm" and decision == "share" and a.get("fgm_role") == "teacher":
+        return {"kind": "police", "detail": ""}
+    if decision not in ("share", "share_part"):
+        return None
+    if path == "request":
         return {"kind": a.get("requester_agency", ""), "detail": a.get("requester_name", "")}
+    if path == "prevent":
+        return {"kind": "prevent", "detail": ""}
     return {"kind": a.get("recipient", ""), "detail": a.get("recipient_other", "")}
 
 
-def _family(a: dict[str, str]) -> dict[str, Any]:
+_TOLD = {"agreed": True, "refused": True, "told_not_asked": True, "not_told": False}
+_CONSENT = {"agreed": "given", "refused": "refused", "told_not_asked": "not_sought",
+            "not_told": "not_sought", NOT_SURE: NOT_SURE}
+
+
+def _family(a: dict[str, str], shared: bool) -> dict[str, Any]:
+    """What the family was told and said, only as the person answered it."""
     tell_risk = a.get("tell_risk", "")
-    consent = a.get("consent", "")
-    told: bool | None
+    view = a.get("family_view", "")
+    told: bool | None = _TOLD.get(view)
     not_told_reason = ""
     override = ""
     if tell_risk == "yes":
-        told, not_told_reason, override = False, a.get("tell_risk_reason", ""), "c"
-    elif consent in ("given", "refused"):
-        told = True
-    elif consent == "not_sought":
-        told, not_told_reason = False, "without_consent"
+        told, not_told_reason = False, a.get("tell_risk_reason", "")
+        override = "c" if shared else ""
+    elif shared and view != "agreed":
         override = a.get("consent_reason", "")
-    else:
-        told = None
-    if consent == "refused" and a.get("consent_reason"):
-        override = a["consent_reason"]
     return {
         "tell_risk": tell_risk,
+        "view": view,
         "told": told,
         "not_told_reason": not_told_reason,
-        "consent": consent,
+        "consent": _CONSENT.get(view, ""),
         "override_reason": "" if override == NOT_SURE else override,
         "override_reason_unsure": override == NOT_SURE,
     }
 
 
-def _decision(kind: str, a: dict[str, str], prompts: Prompts, settings: Settings
+def _decision(path: str, a: dict[str, str], prompts: Prompts, settings: Settings
               ) -> tuple[str, str]:
-    if kind == "emergency":
+    auto = {"emergency": "share", "allegation": "allegations_route", "transfer": "share",
+            "info_received": "received", "record_only": "record_only"}
+    if path == "emergency":
         return "share", a.get("emergency_action", "")
-    if kind == "allegation":
-        return "allegations_route", prompts.render("record/allegation_rationale.j2", s=settings)
+    if path in ("allegation", "transfer") or fgm_duty(a):
+        name = "fgm" if fgm_duty(a) else path
+        return ("share" if name == "fgm" else auto[path]), prompts.render(
+            f"record/{name}_rationale.j2", s=settings, a=a, routed=routing(a, settings))
+    if path in auto:
+        return auto[path], a.get("rationale", "")
+    if to_dsl_only(a):
+        return "tell_dsl", a.get("rationale", "")
     if no_purpose(a):
         return "do_not_share", a.get("rationale", "")
     return a.get("decision", ""), a.get("rationale", "")
 
 
-def _follow_up(kind: str, a: dict[str, str], user: str, decision: str, today: date
-               ) -> list[dict[str, str]]:
+def _route_details(path: str, a: dict[str, str]) -> dict[str, Any]:
+    keys = {
+        "allegation": ("allegation_about", "allegation_threshold"),
+        "fgm": ("fgm_kind", "fgm_role", "fgm_reported", "fgm_police_ref"),
+        "child_on_child": ("other_children", "coc_kind", "victim_wishes"),
+        "info_received": ("info_source", "info_next"),
+        "transfer": ("new_school", "transfer_how", "transfer_due", "transfer_receipt"),
+        "records_request": ("records_requester",),
+    }.get(path, ())
+    details: dict[str, Any] = {k: a.get(k, "") for k in keys}
+    if path == "fgm":
+        details["duty_applies"] = fgm_duty(a)
+    if path == "transfer":
+        details["separate_from_pupil_file"] = True
+    return details
+
+
+def _follow_up(path: str, a: dict[str, str], user: str, decision: str, today: date,
+               signoff: bool, routed: dict[str, Any]) -> list[dict[str, str]]:
+    """What must happen next, only for what actually happened."""
+    same_day, next_day = today.isoformat(), next_working_day(today).isoformat()
     actions: list[dict[str, str]] = []
+
+    def add(action: str, owner: str, due: str) -> None:
+        actions.append({"action": action, "owner": owner, "due": due})
+
+    if signoff:
+        add("second_signoff", "dsl", same_day)
     if a.get("followup"):
-        actions.append({"action": a["followup"], "owner": user, "due": a.get("followup_due", "")})
+        add(a["followup"], user, a.get("followup_due", ""))
     if decision == "defer":
-        actions.append({"action": "decide_deferred", "owner": user,
-                        "due": a.get("defer_until", "")})
+        if unverified(a):
+            add("verify_requester", user, same_day)
+        add("decide_deferred", user, a.get("defer_until", ""))
     referral = decision in ("share", "share_part") and (
-        a.get("recipient") == "social_care" or a.get("level") == "significant"
-    )
-    if referral or kind == "emergency":
-        actions.append({"action": "chase_referral", "owner": "dsl",
-                        "due": next_working_day(today).isoformat()})
-    if kind == "allegation":
-        actions.append({"action": "tell_headteacher_lado", "owner": "dsl",
-                        "due": today.isoformat()})
+        path == "prevent" or (path != "request" and a.get("recipient") == "social_care"))
+    if referral:
+        add("chase_referral", "dsl", next_day)
+    if path == "emergency":
+        add("emergency_followup", "dsl", same_day)
+    if path == "allegation":
+        add(f"tell_{routed['to']}", user, same_day)
+    if path == "transfer" and a.get("transfer_receipt") != "confirmed":
+        add("confirm_receipt", "dsl", a.get("transfer_due", "") or same_day)
+    if fgm_duty(a) and a.get("fgm_reported") != "reported":
+        add("report_fgm_police", user, next_day)
+    if path == "info_received" and a.get("info_next") in ("refer_now", "dsl_consider_referral"):
+        add("dsl_consider_referral", "dsl", same_day)
     return actions
 
 
@@ -313,60 +425,119 @@ def refused(record: Record, *, by: str, at: datetime, attempted: str) -> Record:
 
 def render_text(record: Record, prompts: Prompts) -> str:
     """The whole record as plain text, for the terminal and exports."""
-    return prompts.render("record/full.txt.j2", r=record)
+    view = {**_NEWER_FIELDS, **record}
+    return prompts.render("record/full.txt.j2", r=view,
+                          basis_text=lambda r: basis_text(r, prompts))
+
+
+# Fields older question sets did not have, so their records render the same.
+_NEWER_FIELDS: dict[str, Any] = {
+    "route": "", "requester": None, "what_requested": "", "route_details": {},
+    "routing": None, "child_wishes": {}, "optimism": "", "second_signoff": {},
+    "delivery": {},
+}
 
 
 def summary(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
     """The fields the DSL needs to act (DOMAIN.md section 7) as
-    ``(field, label, value)`` triples that a front end lays out.
+    ``(field, label, value)`` triples that a front end lays out, most urgent
+    first: a second sign-off, then whether a requester is verified.
 
     Facts, the child's words and opinions stay in the store: the channel gets
     what is needed to act. Values are plain text; front ends escape them.
+    Records made under older question sets render too.
     """
-    lbl = prompts.label
+    lbl, word = prompts.label, prompts.wording
     r = record
-    recipient = r["recipient"]
-    recipient_text = lbl("recipient", recipient["kind"]) if recipient["kind"] in (
-        "social_care", "police", "health", "school", "early_help", "dsl_only", "other"
-    ) else prompts.block("record/labels.j2", f"recipient_{recipient['kind']}",
-                         default=lbl("requester_agency", recipient["kind"]))
-    if recipient.get("detail"):
-        recipient_text = f"{recipient_text}: {recipient['detail']}"
-    basis = r["lawful_basis"]["suggested"]
-    family = r["family"]
-    follow = "; ".join(
-        f"{_action_text(f['action'], prompts)} ({f['owner']}, by {f['due'] or 'no date'})"
-        for f in r["follow_up"]
-    )
+    requester = r.get("requester") or {}
+    family = r.get("family") or {}
     rows: list[tuple[str, str]] = [
+        ("second_signoff", word("signoff_needed")
+         if (r.get("second_signoff") or {}).get("required") else ""),
+        ("requester_verified", _verification(r, prompts)),
+        ("location_request", word("location_warning")
+         if requester.get("location_request") in ("yes", NOT_SURE) else ""),
         ("id", r.get("id") or ""),
-        ("kind", prompts.block("record/labels.j2", f"kind_{r['kind']}")),
-        ("child_ref", r["child_ref"]),
-        ("decision", prompts.block("record/labels.j2", f"decision_{r['decision']}",
-                                   default=r["decision"])),
+        ("kind", word(f"route_{r['route']}") if r.get("route") else word(f"kind_{r['kind']}")),
+        ("child_ref", r.get("child_ref", "")),
+        ("decision", word(f"decision_{r['decision']}", r["decision"])),
         ("defer_until", r.get("defer_until", "")),
-        ("recipient", recipient_text),
-        ("level_of_concern", lbl("level", r["level_of_concern"])),
-        ("trigger", lbl("trigger", r["trigger"])),
-        ("immediate_danger", lbl("danger", r["immediate_danger"]["answer"])),
-        ("lawful_basis", f"Art. {basis['article6']}; Art. {basis['article9']} (suggested)"
-         if basis else ""),
-        ("consent", lbl("consent", family["consent"])),
-        ("override_reason", lbl("consent_reason", family["override_reason"])),
-        ("family_told", prompts.block("record/labels.j2", f"told_{family['told']}".lower())
-         if family["told"] is not None else ""),
-        ("rationale", r["rationale"]),
-        ("advice", prompts.block("record/labels.j2", "advice_needed")
-         if r["advice"]["needed"] else ""),
-        ("follow_up", follow),
-        ("barriers", ", ".join(prompts.block("record/labels.j2", f"barrier_{b}")
-                               for b in r["barriers"]["shown"])),
-        ("recorded_by", r["recorded_by"]),
-        ("created_at", r["created_at"]),
-        ("review_status", prompts.block("record/labels.j2", f"review_{r['review_status']}")),
+        ("requested_by", _requested_by(r, prompts)),
+        ("recipient", _recipient_text(r.get("recipient"), prompts)),
+        ("routed_to", (r.get("routing") or {}).get("contact", "")
+         if (r.get("routing") or {}).get("to", "dsl") != "dsl" else ""),
+        ("level_of_concern", lbl("level", r.get("level_of_concern", ""))),
+        ("trigger", lbl("trigger", r.get("trigger", ""))),
+        ("immediate_danger", lbl("danger", (r.get("immediate_danger") or {}).get("answer", ""))),
+        ("lawful_basis", basis_text(r, prompts)),
+        ("family", _family_text(family, prompts)),
+        ("override_reason", lbl("consent_reason", family.get("override_reason", ""))),
+        ("child_wishes", lbl("child_wishes", (r.get("child_wishes") or {}).get("answer", ""))),
+        ("rationale", r.get("rationale", "")),
+        ("advice", word("advice_needed") if (r.get("advice") or {}).get("needed") else ""),
+        ("follow_up", "; ".join(
+            f"{_action_text(f['action'], prompts)} ({f['owner']}, by {f['due'] or 'no date'})"
+            for f in r.get("follow_up", []))),
+        ("barriers", ", ".join(word(f"barrier_{b}", b)
+                               for b in (r.get("barriers") or {}).get("shown", []))),
+        ("recorded_by", r.get("recorded_by", "")),
+        ("created_at", r.get("created_at", "")),
+        ("review_status", word(f"review_{r.get('review_status', PENDING)}")),
     ]
-    return [(key, prompts.block("record/labels.j2", f"field_{key}"), value)
-            for key, value in rows if value]
+    return [(key, word(f"field_{key}"), value) for key, value in rows if value]
+
+
+def _verification(r: Record, prompts: Prompts) -> str:
+    requester = r.get("requester") or {}
+    if not requester or r.get("route", "request") != "request":
+        return ""
+    verified = requester.get("verified", "")
+    if verified in ("not_verified", NOT_SURE, ""):
+        return prompts.wording("verification_missing")
+    return prompts.label("requester_verified", verified)
+
+
+def _requested_by(r: Record, prompts: Prompts) -> str:
+    requester = r.get("requester") or {}
+    if not requester:
+        return ""
+    step = "records_requester" if r.get("route") == "records_request" else "requester_agency"
+    text = prompts.label(step, requester.get("agency", ""))
+    return f"{text}: {requester['name_role']}" if requester.get("name_role") else text
+
+
+def _recipient_text(recipient: dict[str, str] | None, prompts: Prompts) -> str:
+    if not recipient or not recipient.get("kind"):
+        return ""
+    kind = recipient["kind"]
+    text = (prompts.wording(f"recipient_{kind}")
+            if prompts.has_block("record/labels.j2", f"recipient_{kind}")
+            else prompts.label("recipient", kind))
+    return f"{text}: {recipient['detail']}" if recipient.get("detail") else text
+
+
+def _family_text(family: dict[str, Any], prompts: Prompts) -> str:
+    if family.get("view"):
+        return prompts.label("family_view", family["view"])
+    if family.get("tell_risk") == "yes":
+        return prompts.wording("family_not_told_risk")
+    if family.get("consent"):  # older records
+        return prompts.label("consent", family["consent"])
+    return ""
+
+
+def basis_text(r: Record, prompts: Prompts) -> str:
+    """The suggested basis, plain-English name first, citation second."""
+    basis = (r.get("lawful_basis") or {}).get("suggested")
+    if not basis:
+        return ""
+    if "article10" not in basis:  # older records carried bare citations
+        return f"Art. {basis['article6']}; Art. {basis['article9']} (suggested)"
+    parts = [prompts.wording(f"basis_{basis['article6']}"),
+             prompts.wording(f"basis_{basis['article9']}")]
+    if basis.get("article10"):
+        parts.append(prompts.wording(f"basis_{basis['article10']}"))
+    return "; ".join(parts) + " " + prompts.wording("basis_suggested")
 
 
 def _action_text(action: str, prompts: Prompts) -> str:

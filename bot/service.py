@@ -61,12 +61,13 @@ class Jigsaw:
         self.schedule = Schedule(self)
 
     # -- sessions ---------------------------------------------------------
-    def start(self, user: str, source: str = "slack", meta: dict[str, Any] | None = None
-              ) -> Session:
-        """A new session; any open one for the user is paused, not lost."""
+    def start(self, user: str, source: str = "slack", meta: dict[str, Any] | None = None,
+              *, dsl: bool = False) -> Session:
+        """A new session; any open one for the user is paused, not lost.
+        ``dsl``: the person is on the DSL team."""
         for old in self.open_sessions(user):
             self._set_status(old.id, PAUSED)
-        session = self.flow.start(user, source)
+        session = self.flow.start(user, source, dsl=dsl)
         session.meta.update(meta or {})
         self.store.save_session(session.to_dict())
         return session
@@ -91,7 +92,21 @@ class Jigsaw:
         return self._set_status(session_id, PAUSED)
 
     def cancel(self, session_id: str) -> Session:
-        return self._set_status(session_id, CANCELLED)
+        """Cancel a decision. Once an urgent alert has been raised, a record
+        exists whatever happens next: cancelling keeps an emergency record of
+        what is known (its id is on the returned session)."""
+        session = self._set_status(session_id, CANCELLED)
+        alerted = any(e.get("kind") == "urgent_alert" for e in session.events)
+        if session.status != CANCELLED or session.record_id or not alerted:
+            return session
+        built = records.build_alert_only(session, self.settings, self.prompts, now=self.clock())
+        stored = self.store.create_record(built)
+
+        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
+            doc["record_id"] = stored["id"]
+            return doc
+
+        return Session.from_dict(self.store.update_session(session_id, mutate))
 
     def update_meta(self, session_id: str, **meta: Any) -> Session:
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +214,17 @@ class Jigsaw:
     # -- records and review ---------------------------------------------------
     def record(self, record_id: str) -> dict[str, Any] | None:
         return self.store.get_record(record_id)
+
+    def routed_notice(self, record: dict[str, Any]) -> str:
+        """For a record that does not go to the DSL channel (an allegation
+        about an adult): where it went, or whom to see in person."""
+        routing = record.get("routing") or {}
+        if routing.get("to", "dsl") == "dsl":
+            return ""
+        return self.prompts.render(
+            "notices/routed.j2", routing=routing,
+            held=(record.get("delivery") or {}).get("state") == "held",
+            contact=self.settings.contact_for(routing["to"]))
 
     def is_dsl(self, user: str, channel_members: set[str] | None = None) -> bool:
         """DSL team: a configured DSL user id, or a member of the DSL channel."""

@@ -79,10 +79,15 @@ def thaw(frozen: Frozen) -> Doc:
     return {name: _thaw_value(value) for name, value in zip(SUMMARY_FIELDS, frozen, strict=True)}
 
 
+# Delivery states that leave nothing for the outbox to do: posted, or held
+# on purpose because the record must not go to the DSL channel.
+SETTLED_STATES = ("posted", "held")
+
+
 def is_undelivered(record: Mapping[str, Any]) -> bool:
-    """True unless the record's delivery state is ``posted``."""
+    """True unless the record's delivery is settled."""
     delivery = record.get("delivery")
-    return not (isinstance(delivery, dict) and delivery.get("state") == "posted")
+    return not (isinstance(delivery, dict) and delivery.get("state") in SETTLED_STATES)
 
 
 def _field(frozen: Frozen, name: str) -> Any:

@@ -7,15 +7,21 @@ drive the engine, the terminal runner and the Slack app in the tests.
 
 from __future__ import annotations
 
+# The start of an own concern, up to the facts.
+_CONCERN = ["no", "own_concern", "general"]
+
 POLICE_PREJUDICE = [
     "no",  # danger
     "request", "police", "DC Patel, Child Abuse Investigation Team", "called_back",
-    "no",  # allegation
+    "no",  # asks where someone lives?
+    "What we know about the injury and what the child said",
     "AB-1234",
     "Bruise on left cheek seen 08:50 on arrival; child said dad hit him.",
     "skip",  # child's words
+    "not_discussed",  # child's wishes
     "skip",  # opinion
     "no",  # knows family
+    "same",  # optimism
     "significant",
     "yes", "Police investigating an assault on the child",
     "yes",  # identifiable
@@ -24,73 +30,76 @@ POLICE_PREJUDICE = [
     "parent_source",
     "none",  # hesitation
     "same",  # barrier check
-    "accept",  # lawful basis
+    "share",
     "Date, time and description of the injury and the child's words",
     "secure_email", "today",
-    "share",
     "Police are investigating; telling the father could put the child at risk.",
+    "skip", "skip",
+    "submit",
+]
+
+# An unverified caller: Share is never offered.
+UNVERIFIED_POLICE = [
+    "no",
+    "request", "police", "DC Smith, withheld number", "not_verified",
+    "yes",  # wants to know where mum and the child live now
+    "The child's and mother's current address",
+    "GH",
+    "Caller says he needs the address urgently for a welfare check.",
+    "skip", "not_discussed", "skip", "no", "same",
+    "not_sure",  # level
+    "not_sure",  # purpose
+    "Caller says welfare check",
+    "defer", "today 16:00",
+    "Not verified: calling back through the force switchboard before anything is shared.",
     "skip", "skip",
     "submit",
 ]
 
 NO_PURPOSE = [
     "no",
-    "request", "private_party", "Solicitor acting for the father", "secure_email",
-    "no",
+    "records_request", "solicitor", "Solicitor acting for the father, by email",
+    "Attendance and behaviour notes for a custody hearing",
     "CD",
-    "Solicitor asked for attendance and behaviour notes for a custody hearing.",
-    "skip", "skip",
-    "no",
-    "low",
-    "no",  # purpose
-    "Wanted for a custody dispute, not to protect the child",
-    "none", "same",
-    "Attendance and behaviour notes",
+    "do_not_share",
     "No safeguarding purpose: a custody dispute goes through the DPO or a court order.",
     "skip", "skip",
     "submit",
 ]
 
 EARLY_HELP_CONSENT = [
-    "no",
-    "own_concern",
-    "no",
+    *_CONCERN,
     "EF",
     "Child often arrives late and hungry; mum says she is struggling since losing her job.",
-    "skip", "skip",
-    "no",
+    "skip", "not_discussed", "skip",
+    "no", "same",
     "child_in_need",
     "early_help",
     "yes", "Early help assessment to support the family",
     "yes", "no",
     "no",  # telling the family adds no risk
-    "given",
+    "agreed",
     "none", "same",
-    "accept",
+    "share",
     "Attendance pattern and the family's request for support",
     "portal", "next_working_day",
-    "share",
     "Mum agreed to an early help referral for support with food and routines.",
     "skip", "skip",
     "submit",
 ]
 
 EARLY_HELP_REFUSED = [
-    "no",
-    "own_concern",
-    "no",
+    *_CONCERN,
     "GH",
     "Parents are separating; child has been tearful in class this week.",
-    "skip", "skip",
-    "no",
+    "skip", "not_discussed", "skip",
+    "no", "same",
     "child_in_need",
     "early_help",
     "yes", "Early help support for the family",
     "yes", "no",
     "no",
     "refused",
-    "none", "same",
-    "What the family agreed we could say",
     "do_not_share",
     "Parents declined early help; no risk of harm, so the refusal stands. Keep monitoring.",
     "skip", "skip",
@@ -98,50 +107,77 @@ EARLY_HELP_REFUSED = [
 ]
 
 REFUSED_SIGNIFICANT = [
-    "no",
-    "own_concern",
-    "no",
+    *_CONCERN,
     "JK",
     "Child disclosed that mum's partner locks her in her room without food.",
     "\"He locks me in and I get hungry\"",
+    "not_discussed",
     "skip",
-    "no",
+    "no", "same",
     "significant",
     "social_care",
     "yes", "Referral to children's social care",
     "yes", "yes",
     "no",
     "refused",
-    "c",
     "none", "same",
-    "accept",
+    "share",
+    "c",
     "The disclosure, dates and what was observed",
     "phone_followup", "today",
-    "share",
     "Risk of significant harm outweighs the parent's refusal; referral made today.",
     "skip", "skip",
     "submit",
 ]
 
+# A 15-year-old asks that no one be told: the DSL still hears.
+CHILD_SECRET = [
+    *_CONCERN,
+    "OP",
+    "Year 10 pupil told me her stepdad grabbed her by the neck last night.",
+    "\"Please don't tell anyone, it'll make it worse\"",
+    "secret",
+    "skip", "no", "same",
+    "significant",
+    "dsl_only",
+    "She asked me not to tell; I have told her I must tell the DSL, and why.",
+    "skip", "skip",
+    "submit",
+]
+
+# Significant harm, but the person wants to wait: challenged, kept, signed off.
+SIGNIFICANT_NOT_SHARED = [
+    *_CONCERN,
+    "QR",
+    "Child came in with a handprint bruise on his arm; said dad grabbed him.",
+    "skip", "not_discussed", "skip", "yes", "same",
+    "significant",
+    "social_care",
+    "yes", "Referral to children's social care",
+    "yes", "no", "no",
+    "not_told",
+    "trust", "same",
+    "do_not_share",
+    "keep",
+    "I want to give dad a chance to explain first; I know the family well.",
+    "skip", "skip",
+    "submit",
+]
+
 NOT_SURE = [
-    "no",
-    "own_concern",
-    "not_sure",  # allegation?
+    *_CONCERN[:2], "not_sure",  # what is it about?
     "LM",
     "Child has had several unexplained absences and seems withdrawn.",
-    "skip", "skip",
-    "no",
+    "skip", "not_discussed", "skip",
+    "no", "not_sure",  # optimism
     "not_sure",  # level
     "social_care",
     "not_sure",  # purpose
     "Possibly a referral, unsure it meets the threshold",
     "yes", "no",
     "not_sure",  # telling the family
-    "not_sure",  # consent
+    "not_sure",  # family's view
     "confidence", "same",
-    "not_sure",  # lawful basis
-    "Attendance record only",
-    "secure_email", "today",
     "defer",
     "tomorrow",
     "Need the DSL's view on threshold before deciding.",
@@ -150,11 +186,27 @@ NOT_SURE = [
     "submit",
 ]
 
+# A low-level concern about a member of staff: recorded, goes to the DSL.
 ALLEGATION = [
     "no",
     "own_concern",
-    "yes",  # allegation against an adult
+    "allegation",
+    "staff",
+    "low_level",
     "NP",
+    "Saw a TA messaging a pupil from a personal phone after school on Tuesday.",
+    "skip",
+    "skip",
+    "submit",
+]
+
+# An allegation about the DSL: never posted to the DSL channel.
+ALLEGATION_DSL = [
+    "no", "own_concern", "allegation", "dsl", "harm",
+    "ST",
+    "Pupil told me the DSL slapped him in the corridor at lunch today.",
+    "\"Mr K hit me\"",
+    "skip",
     "submit",
 ]
 
@@ -165,26 +217,116 @@ IMMEDIATE_DANGER = [
     "submit",
 ]
 
+FGM_DISCLOSED = [
+    *_CONCERN[:2], "fgm",
+    "UV",
+    "13-year-old girl told me she was cut during the summer holiday abroad.",
+    "disclosed", "teacher", "reported", "101 ref 4455, 11:20 today",
+    "\"They did it to me to become a woman\"",
+    "skip",
+    "submit",
+]
+
+CP_TRANSFER = [
+    "no", "moving_school",
+    "WX",
+    "Oakfield Academy, DSL Mrs Rahman",
+    "secure_system",
+    "tomorrow",
+    "awaiting",
+    "skip",
+    "submit",
+]
+
+PREVENT = [
+    *_CONCERN[:2], "prevent",
+    "YZ",
+    "Pupil has been sharing far-right videos in class and praising an attack.",
+    "skip", "not_discussed", "skip", "no", "same",
+    "child_in_need",
+    "yes", "Prevent referral so the child can be offered support",
+    "yes", "no", "no",
+    "told_not_asked",
+    "none", "same",
+    "share",
+    "a",
+    "What was said and shared, with dates",
+    "secure_email", "today",
+    "Views and sharing suggest risk of radicalisation: Prevent referral for support.",
+    "skip", "skip",
+    "submit",
+]
+
+CHILD_ON_CHILD = [
+    *_CONCERN[:2], "child_on_child",
+    "AA",
+    "Girl in Year 9 says a boy in Year 10 touched her over clothes in the lunch queue.",
+    "BB (Year 10)", "sexual_violence", "She wants it to stop but is worried others will find out",
+    "skip", "has_views", "She doesn't want her friends to know.",
+    "skip", "no", "same",
+    "significant",
+    "police",
+    "yes", "Sexual assault: the starting point is to pass it to the police",
+    "yes", "yes", "no",
+    "told_not_asked",
+    "none", "same",
+    "share",
+    "a",
+    "What was reported, by whom and when; both children's references",
+    "phone_followup", "today",
+    "Sexual assault by another pupil; police and social care informed for both children.",
+    "skip", "skip",
+    "submit",
+]
+
+OPERATION_ENCOMPASS = [
+    "no", "info_received", "operation_encompass",
+    "CC",
+    "Police notified a domestic abuse incident at home last night; child was present.",
+    "skip",
+    "support_in_school",
+    "Key adult will check in with the child today; DSL keeps it under review.",
+    "skip", "skip",
+    "submit",
+]
+
+RECORD_ONLY = [
+    *_CONCERN[:2], "record_only",
+    "DD",
+    "Child said she was tired because she stayed up late gaming.",
+    "skip", "not_discussed", "skip", "no", "same",
+    "Low-level worry kept for pattern-spotting; nothing else known.",
+    "skip",
+    "submit",
+]
+
 OPTIMISM = [
-    "no",
-    "own_concern",
-    "no",
+    *_CONCERN,
     "ST",
     "Noticed bruises on both upper arms in PE; child said he fell.",
-    "skip",
+    "skip", "not_discussed",
     "I'm sure it's fine, they're a lovely family",
     "yes",  # knows family
-    "low",
 ]
 
 # Each script with the decision and kind of record it must end in.
 OUTCOMES = {
     "danger": (IMMEDIATE_DANGER, "share", "emergency"),
     "police": (POLICE_PREJUDICE, "share", "decision"),
+    "unverified": (UNVERIFIED_POLICE, "defer", "decision"),
     "no_purpose": (NO_PURPOSE, "do_not_share", "decision"),
     "eh_consent": (EARLY_HELP_CONSENT, "share", "decision"),
     "eh_refused": (EARLY_HELP_REFUSED, "do_not_share", "decision"),
     "refused_sig": (REFUSED_SIGNIFICANT, "share", "decision"),
+    "child_secret": (CHILD_SECRET, "tell_dsl", "decision"),
+    "sig_not_shared": (SIGNIFICANT_NOT_SHARED, "do_not_share", "decision"),
     "not_sure": (NOT_SURE, "defer", "decision"),
     "allegation": (ALLEGATION, "allegations_route", "allegation"),
+    "allegation_dsl": (ALLEGATION_DSL, "allegations_route", "allegation"),
+    "fgm": (FGM_DISCLOSED, "share", "decision"),
+    "transfer": (CP_TRANSFER, "share", "decision"),
+    "prevent": (PREVENT, "share", "decision"),
+    "child_on_child": (CHILD_ON_CHILD, "share", "decision"),
+    "encompass": (OPERATION_ENCOMPASS, "received", "decision"),
+    "record_only": (RECORD_ONLY, "record_only", "decision"),
 }

@@ -11,47 +11,75 @@ from __future__ import annotations
 
 import re
 
-from bot.flow.steps import NOT_SURE, Answers
+from bot.flow.steps import NOT_SURE, Answers, route
 
-# Order is the order shown.
-BARRIERS = (
-    "optimism",
-    "trust",
-    "confidence",
-    "consequences",
-    "data_protection",
-    "consent",
-    "someone_else",
-    "oversharing",
-    "fears",
-)
+# Free text the person typed, where thinking the best of a family shows.
+_SAID = ("facts", "opinion", "child_views", "rationale", "purpose_detail", "victim_wishes")
 
-# Phrases that often come with thinking the best of a family.
-_OPTIMISTIC = re.compile(
-    r"\b(sure (it'?s|it is|they'?re|they are) (fine|ok|okay)|lovely (family|parents?|mum|dad)"
-    r"|nice (family|parents?)|good (family|parents?)|(they|she|he) would never"
-    r"|probably nothing|just (clumsy|a phase)|doing their best)\b",
-    re.IGNORECASE,
+
+def _phrases(*words: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(words) + r")\b", re.IGNORECASE)
+
+
+# The ways people say "it's fine": reassurance about the adults, and words
+# that minimise what happened to the child.
+_OPTIMISTIC = _phrases(
+    r"(?:i'?m |i am )?sure (?:it'?s|it is|they'?re|they are|she'?s|he'?s|she is|he is)"
+    r" (?:fine|ok|okay|nothing|alright|all right)",
+    r"(?:it'?s |it is )?(?:probably|likely) nothing", r"nothing to worry about",
+    r"\w+'?s (?:lovely|great|brilliant|really nice|so nice|a good (?:mum|dad|parent))",
+    r"(?:lovely|nice|good|great|caring|loving|decent|devoted|brilliant) (?:family|families"
+    r"|parents?|mum|mother|dad|father|carers?|home)",
+    r"(?:great|lovely|good) (?:with (?:her|his|the) kids)", r"(?:they|she|he) would never",
+    r"just (?:clumsy|a phase|tired|kids|being kids|playing|messing about|a misunderstanding)",
+    r"doing (?:their|her|his) best", r"(?:very |so |really )?mature(?: for (?:her|his) age)?",
+    r"consensual", r"consented", r"(?:just )?banter", r"boys (?:being|will be) boys",
+    r"attention[- ]seeking", r"makes? things up", r"(?:give|giving) (?:\w+ ){0,2}a chance",
+    r"benefit of the doubt", r"chance to explain", r"(?:don'?t|do not) want to (?:cause|make)"
+    r" (?:trouble|a fuss)", r"(?:they'?re|they are|she'?s|he'?s) (?:trying|coping)",
+    r"cultural", r"that'?s just how (?:they|she|he) (?:are|is)",
 )
-# Facts that suggest harm, whatever level was picked.
-_HARM = re.compile(
-    r"\b(bruis\w*|burns?|injur\w*|marks?|hit|hits|hitting|kick\w*|slap\w*|punch\w*|"
-    r"sexual\w*|touch\w*|scared|afraid|frightened|hungry|no food|unfed|locked|"
-    r"self[- ]harm\w*|cut(s|ting)?|blood|drunk|drugs?|weapon|knife|threat\w*|"
-    r"won'?t go home|doesn'?t want to go home|left alone|missing)\b",
-    re.IGNORECASE,
+# Facts that suggest harm, whatever level was picked: injury, sexual harm,
+# fear, neglect and alcohol or drugs at home.
+_HARM = _phrases(
+    r"bruis\w*", r"burns?", r"injur\w*", r"marks?", r"hit", r"hits", r"hitting", r"kick\w*",
+    r"slap\w*", r"punch\w*", r"sexual\w*", r"touch\w*", r"scared", r"afraid", r"frightened",
+    r"self[- ]harm\w*", r"blood", r"weapon", r"knife", r"threat\w*",
+    r"won'?t go home", r"(?:doesn'?t|does not|didn'?t) want to go home", r"missing",
+    r"hungry", r"no food", r"unfed", r"starving", r"steal(?:s|ing)? food", r"thin",
+    r"unwashed", r"dirty", r"smell(?:s|y|ed|ing)?", r"head lice", r"no coat",
+    r"same clothes", r"left alone", r"home alone", r"locked", r"neglect\w*",
+    r"tooth ?ache", r"untreated",
+    r"drunk", r"alcohol\w*", r"drink(?:ing|s)?", r"hungover", r"vodka", r"wine", r"beer",
+    r"drugs?", r"cannabis", r"weed", r"high", r"passed out", r"asleep on the sofa",
 )
+_MINIMISING = _phrases(r"(?:just )?banter", r"boys (?:being|will be) boys",
+                       r"(?:just )?messing about", r"(?:just )?(?:a )?joke", r"horseplay",
+                       r"part of growing up")
+
+
+def _said(a: Answers) -> str:
+    return " ".join(a.get(k, "") for k in _SAID)
 
 
 def optimism_cue(a: Answers) -> bool:
-    """The rule of optimism: knowing the family, reassuring words, or a low
-    level picked for facts that suggest harm."""
-    if a.get("knows_family") == "yes":
+    """The rule of optimism: knowing the family, reassuring or minimising
+    words anywhere the person typed (the rationale too), or a low level
+    picked for facts that suggest harm."""
+    if a.get("knows_family") == "yes" or _OPTIMISTIC.search(_said(a)):
         return True
-    said = " ".join(a.get(k, "") for k in ("opinion", "facts"))
-    if _OPTIMISTIC.search(said):
-        return True
-    return a.get("level") == "low" and bool(_HARM.search(a.get("facts", "")))
+    low = a.get("level") in ("low", "child_in_need") or route(a) == "record_only"
+    return low and bool(_HARM.search(" ".join((a.get("facts", ""), a.get("child_words", "")))))
+
+
+def rationale_optimism(a: Answers) -> bool:
+    """The reasons given for the decision lean on thinking the best of the
+    adults (e.g. "give dad a chance to explain")."""
+    return bool(_OPTIMISTIC.search(a.get("rationale", "")))
+
+
+def minimising_cue(a: Answers) -> bool:
+    return route(a) == "child_on_child" or bool(_MINIMISING.search(_said(a)))
 
 
 def any_not_sure(a: Answers) -> bool:
@@ -61,13 +89,16 @@ def any_not_sure(a: Answers) -> bool:
 def reminders_for(a: Answers) -> list[str]:
     """The barrier reminders that fit these answers, in display order.
 
-    ``data_protection`` and ``someone_else`` fit any decision; the rest need a
-    cue; ``fears`` closes every set. Oversharing is shown at the "what to share" step instead.
+    Shown only where sharing may be right (the flow skips the barrier check
+    elsewhere). ``data_protection`` and ``someone_else`` fit any such
+    decision; the rest need a cue; ``fears`` closes every set.
     """
     hesitation = a.get("hesitation")
     shown: list[str] = []
     if optimism_cue(a):
         shown.append("optimism")
+    if minimising_cue(a):
+        shown.append("minimising")
     if hesitation == "trust":
         shown.append("trust")
     if hesitation == "confidence" or any_not_sure(a):
@@ -75,7 +106,8 @@ def reminders_for(a: Answers) -> list[str]:
     if hesitation == "consequences":
         shown.append("consequences")
     shown.append("data_protection")
-    if a.get("consent") in ("refused", "not_sought") or hesitation == "data_protection":
+    if a.get("family_view") in ("refused", "not_told", "told_not_asked") or (
+            hesitation == "data_protection"):
         shown.append("consent")
     shown.append("someone_else")
     shown.append("fears")  # belongs in every reminder set

@@ -16,7 +16,23 @@ from typing import Any
 
 from bot.config import Settings
 from bot.flow import barriers, basis, validate
-from bot.flow.steps import BY_ID, FLOW_VERSION, NOT_SURE, STEPS, Step, no_share_expected
+from bot.flow.allegations import routing
+from bot.flow.steps import (
+    BY_ID,
+    DEFER_LATER_KEY,
+    DSL_ROLE,
+    FLOW_VERSION,
+    NATION_KEY,
+    NOT_SURE,
+    ROLE_KEY,
+    STEPS,
+    Step,
+    is_dsl,
+    no_share_expected,
+    route,
+    suggested_route,
+    unverified,
+)
 from bot.prompts import Prompts, default_prompts
 
 Clock = Callable[[], datetime]
@@ -51,6 +67,9 @@ class Session:
     status: str = IN_PROGRESS
     flow_version: str = FLOW_VERSION
     answers: dict[str, str] = field(default_factory=dict)
+    # What the engine knows that the person did not answer (nation, role,
+    # a deferral past today): read with the answers, never shown as one.
+    facts: dict[str, str] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     barriers: dict[str, Any] = field(default_factory=lambda: {"shown": [], "view_changed": None})
@@ -66,6 +85,11 @@ class Session:
     def from_dict(cls, doc: dict[str, Any]) -> Session:
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in doc.items() if k in known})
+
+    @property
+    def known(self) -> dict[str, str]:
+        """The answers with the engine's own facts, as the steps read them."""
+        return {**self.answers, **self.facts}
 
     @property
     def is_open(self) -> bool:
@@ -113,10 +137,46 @@ class Flow:
         self.clock = clock
 
     # -- lifecycle --------------------------------------------------------
-    def start(self, user: str, source: str = "slack") -> Session:
+    def start(self, user: str, source: str = "slack", *, dsl: bool = False) -> Session:
+        """A new session. ``dsl``: the person is on the DSL team (the front end
+        knows), so the flow never tells them to seek their own advice."""
         now = stamp(self.clock())
+        facts = {NATION_KEY: self.settings.nation}
+        if dsl:
+            facts[ROLE_KEY] = DSL_ROLE
         return Session(id=uuid.uuid4().hex, user=user, source=source, created_at=now,
-                       updated_at=now)
+                       updated_at=now, facts=facts)
+
+    def upgrade(self, session: Session) -> bool:
+        """Carry a session begun under an older question set onto this one.
+
+        Answers are kept up to the first one the new set would not ask in the
+        same way (a step that no longer exists, or a choice it no longer
+        offers); from there the person answers again. Nothing typed is lost:
+        dropped answers are kept as drafts of the same step where it exists.
+        """
+        if session.flow_version == FLOW_VERSION:
+            return False
+        old_history, old_answers = list(session.history), dict(session.answers)
+        session.history = []
+        session.answers = {}
+        session.facts.setdefault(NATION_KEY, self.settings.nation)
+        for step_id in old_history:
+            step = BY_ID.get(step_id)
+            value = old_answers.get(step.key) if step else None
+            if step is None or value is None or self.current(session) is not step:
+                break
+            if step.kind != "text" and value not in step.options(session.known):
+                break
+            session.answers[step.key] = value
+            session.history.append(step_id)
+        for step_id in old_history[len(session.history):]:
+            step = BY_ID.get(step_id)
+            value = old_answers.get(step.key, "") if step else ""
+            if step is not None and step.kind == "text" and value:
+                session.drafts.setdefault(step_id, value)
+        session.not_sure = [s for s in session.not_sure if s in session.history]
+        return True
 
     def current(self, session: Session) -> Step | None:
         """The step to ask now, or None when the flow is complete."""
@@ -126,12 +186,16 @@ class Flow:
         return self.current(session) is None
 
     def _next_after(self, session: Session, index: int) -> Step | None:
+        if session.flow_version != FLOW_VERSION:
+            self.upgrade(session)
+            index = len(session.history)
         start = STEPS.index(BY_ID[session.history[index - 1]]) + 1 if index else 0
         answered_keys = {BY_ID[s].key for s in session.history}
+        known = session.known
         for step in STEPS[start:]:
             if step.key in answered_keys:
                 continue
-            if step.applies(session.answers):
+            if step.applies(known):
                 return step
         return None
 
@@ -142,9 +206,10 @@ class Flow:
         current = self.current(session)
         if current is None:
             return 0
+        known = session.known
         return sum(
             1 for step in STEPS[STEPS.index(current):]
-            if step.key not in answered and step.applies(session.answers)
+            if step.key not in answered and step.applies(known)
         )
 
     def progress(self, session: Session) -> tuple[int, int]:
@@ -154,13 +219,19 @@ class Flow:
     # -- asking -----------------------------------------------------------
     def context(self, session: Session) -> dict[str, Any]:
         """What every template may use."""
-        a = session.answers
+        a = session.known
+        suggested = basis.suggest(a, self.settings.school_type)
         return {
             "s": self.settings,
             "a": a,
-            "suggested_basis": basis.suggest(a, self.settings.school_type).as_dict(),
+            "route": route(a),
+            "suggested_route": suggested_route(a),
+            "is_dsl": is_dsl(a),
+            "unverified": unverified(a),
+            "suggested_basis": suggested.as_dict() if suggested else None,
             "suggested_decision": self.suggested_decision(session),
             "advice_needed": bool(session.not_sure),
+            "routed": routing(a, self.settings),
         }
 
     def question(self, session: Session) -> Question | None:
@@ -171,7 +242,7 @@ class Flow:
         template = f"steps/{step.id}.j2"
         choices = [
             (value, self.prompts.block(template, f"choice_{value}", **ctx))
-            for value in step.options(session.answers)
+            for value in step.options(session.known)
         ]
         reminders = [(b, self.reminder(b, ctx)) for b in self._reminders_at(step, session)]
         position, total = self.progress(session)
@@ -194,15 +265,23 @@ class Flow:
         return self.prompts.render(f"barriers/{barrier}.j2", **(ctx or {"s": self.settings}))
 
     def _reminders_at(self, step: Step, session: Session) -> list[str]:
+        a = session.known
         if step.id == "barrier_check":
-            return barriers.reminders_for(session.answers)
+            return barriers.reminders_for(a)
         if step.id == "what_to_share":
             return ["oversharing"]
+        if step.id == "optimism" and barriers.optimism_cue(a):
+            return ["optimism"]
+        if step.id == "coc_kind":
+            return ["minimising"]
+        if step.id == "confirm" and barriers.rationale_optimism(a) and (
+                "optimism" not in session.barriers["shown"]):
+            return ["optimism", "fears"]
         return []
 
     def match_choice(self, step: Step, session: Session, raw: str) -> str | None:
         """A choice given as its value, its 1-based number or its label."""
-        options = step.options(session.answers)
+        options = step.options(session.known)
         text = raw.strip()
         if text in options:
             return text
@@ -255,16 +334,23 @@ class Flow:
 
     def _apply(self, step: Step, session: Session, value: str) -> Result:
         now = self.clock()
+        shown = self._reminders_at(step, session)
+        result = Result(True)
+        session.updated_at = stamp(now)
+        if dict(step.rewind).get(value):
+            # e.g. "change my decision": back to that question, answer not kept.
+            self._rewind_to(session, dict(step.rewind)[value])
+            session.barriers.setdefault("challenged", []).append(step.id)
+            result.done = self.done(session)
+            return result
         session.answers[step.key] = value
         session.history.append(step.id)
         session.drafts.pop(step.id, None)
-        session.updated_at = stamp(now)
-        result = Result(True)
-        if value == NOT_SURE and step.id not in session.not_sure:
-            session.not_sure.append(step.id)
-            result.notices.append(self.prompts.render("notices/seek_advice.j2", s=self.settings))
+        for barrier in shown + AFTER_REMINDERS.get((step.id, value), []):
+            if barrier not in session.barriers["shown"]:
+                session.barriers["shown"].append(barrier)
         if step.id == "danger" and value in ("yes", NOT_SURE):
-            result.notices.insert(0, self.safety_message())
+            result.notices.append(self.safety_message())
             if not any(e["kind"] == "urgent_alert" for e in session.events):
                 event = {
                     "id": f"{session.id}:urgent",
@@ -276,19 +362,34 @@ class Flow:
                 }
                 session.events.append(event)
                 result.events.append(event)
+        if value == NOT_SURE and step.id not in session.not_sure:
+            if not session.not_sure:  # said once per decision, not once per answer
+                result.notices.append(self.prompts.render(
+                    "notices/seek_advice.j2", **self.context(session)))
+            session.not_sure.append(step.id)
+        if step.id == "defer_until":
+            later = value[:10] > now.date().isoformat()
+            session.facts[DEFER_LATER_KEY] = "yes" if later else "no"
         if step.id == "barrier_check":
-            session.barriers = {
-                "shown": barriers.reminders_for(session.answers),
-                "view_changed": value == "changed",
-            }
-        if step.id == "what_to_share" and "oversharing" not in session.barriers["shown"]:
-            session.barriers["shown"].append("oversharing")
-        if step.id == "purpose" and value == "no":
-            result.notices.append(
-                self.prompts.render("notices/no_purpose.j2", s=self.settings,
-                                    a=session.answers))
+            session.barriers["view_changed"] = value == "changed"
+        if step.id == "optimism" and value == "more_worried":
+            session.barriers["view_changed"] = True
+        for barrier in AFTER_REMINDERS.get((step.id, value), []):
+            result.notices.append(self.reminder(barrier, self.context(session)))
+        after = f"notices/after/{step.id}.j2"
+        if self.prompts.exists(after):
+            text = self.prompts.render(after, value=value, **self.context(session)).strip()
+            if text:
+                result.notices.append(text)
         result.done = self.done(session)
         return result
+
+    def _rewind_to(self, session: Session, step_id: str) -> None:
+        while session.history:
+            popped = session.history[-1]
+            self.back(session)
+            if popped == step_id:
+                return
 
     def back(self, session: Session) -> bool:
         """Undo the last answer so it can be changed. Alerts already sent stay
@@ -299,8 +400,8 @@ class Flow:
         session.answers.pop(step.key, None)
         if step.id in session.not_sure:
             session.not_sure.remove(step.id)
-        if step.id == "barrier_check":
-            session.barriers = {"shown": [], "view_changed": None}
+        if step.id == "defer_until":
+            session.facts.pop(DEFER_LATER_KEY, None)
         session.updated_at = stamp(self.clock())
         return True
 
@@ -313,9 +414,19 @@ class Flow:
         return self.prompts.render("notices/safety.j2", s=self.settings)
 
     def suggested_decision(self, session: Session) -> str:
-        a = session.answers
+        a = session.known
+        if unverified(a):
+            return "defer"
         if no_share_expected(a):
             return "do_not_share"
-        if any(a.get(k) == NOT_SURE for k in ("level", "purpose", "tell_risk", "consent")):
+        if a.get("level") == "significant":
+            return "share"
+        if any(a.get(k) == NOT_SURE for k in ("level", "purpose", "tell_risk", "family_view")):
             return "defer"
         return "share"
+
+
+# Reminders that follow an answer, shown at once and noted on the record.
+AFTER_REMINDERS: dict[tuple[str, str], list[str]] = {
+    ("child_wishes", "secret"): ["secrecy"],
+}

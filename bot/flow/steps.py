@@ -5,29 +5,81 @@ answers so far. The engine walks the list: the next question is the first
 later step that applies. Going back and changing an answer therefore re-routes
 the rest of the flow without any extra bookkeeping.
 
-The order follows DOMAIN.md section 3. Immediate danger is always first.
+The order follows DOMAIN.md section 3, with the routes and safety gates of
+section 8. Immediate danger is always first. Which route a decision is on is
+a pure function of the answers (:func:`route`), so every predicate below can
+be read on its own.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-FLOW_VERSION = "2026.11-1"
+FLOW_VERSION = "2026.12-2"
 # The guidance the wording was checked against (DOMAIN.md section 2).
-GUIDANCE_VERSION = "HMG Information sharing 2024; KCSIE 2025; WT 2023; ICO 10-step 2023"
+GUIDANCE_VERSION = (
+    "HMG Information sharing 2024; KCSIE 2025; WT 2023; ICO 10-step 2023; "
+    "FGM Act 2003 s.5B; Prevent duty guidance 2023"
+)
 
 Answers = Mapping[str, str]
 Kind = Literal["choice", "text", "confirm"]
 NOT_SURE = "not_sure"
+# Answers the engine sets, not the person (names start with "_"): the user is
+# on the DSL team; the school's nation; a deferral runs past the day it was set.
+ROLE_KEY = "_role"
+DSL_ROLE = "dsl"
+NATION_KEY = "_nation"
+DEFER_LATER_KEY = "_defer_later"
 
 
 def always(_: Answers) -> bool:
     return True
 
 
-# -- routing predicates (pure functions of the answers) ----------------------
+# -- routes -------------------------------------------------------------------
+
+# Routes with their own duties (DOMAIN.md section 8). "concern" and "request"
+# are the generic sharing decision; the rest have their own steps.
+SHARING_ROUTES = ("concern", "request", "prevent", "child_on_child", "fgm")
+SWITCHABLE = ("fgm", "prevent", "child_on_child", "transfer")
+
+_ROUTE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("fgm", re.compile(
+        r"\bfgm\b|genital|circumcis|\bsunna\b|\bkhitan\b|\btahur\b|become a woman"
+        r"|\bcut(?:ting)?\b(?!\s+(?:her|him|them|my|your|their)sel(?:f|ves))"
+        r"(?!\s+(?:on\s+)?(?:her|his|their)\s+(?:arm|wrist|leg|thigh)s?)",
+        re.IGNORECASE)),
+    ("prevent", re.compile(
+        r"extremis|radicali[sz]|terroris|jihad|\bisis\b|daesh|far[- ]right|neo-?nazi"
+        r"|white (?:power|suprem)|\bincel|swastika|beheading|bomb[- ]making|martyr",
+        re.IGNORECASE)),
+    ("child_on_child", re.compile(
+        r"another (?:pupil|child|student|boy|girl)|other (?:pupils|children|students|boys"
+        r"|girls)|(?:older|younger) (?:pupil|boy|girl|student|child)|classmate"
+        r"|(?:by|from|with) (?:a|an|another|two|some|older|younger) (?:boy|girl|pupil|student"
+        r"|child)s?\b|(?:boy|girl|pupil|student)s? in year \d+|\bnudes?\b|sexting|upskirt|banter"
+        r"|boys (?:being|will be) boys|just messing about",
+        re.IGNORECASE)),
+    ("transfer", re.compile(
+        r"mov(?:ing|es|ed) (?:to )?(?:a |another |the |her |his )?(?:new )?school"
+        r"|new school|changing schools?|leaving (?:us|the school|school)|transferr?ing to",
+        re.IGNORECASE)),
+)
+
+
+def suggested_route(a: Answers) -> str | None:
+    """A route the typed facts point to, if the person is not already on it."""
+    text = " ".join(a.get(k, "") for k in ("facts", "child_words"))
+    current = route(a)
+    for name, cue in _ROUTE_CUES:
+        if name != current and cue.search(text):
+            return name
+    return None
+
 
 def danger_now(a: Answers) -> bool:
     return a.get("danger") == "yes"
@@ -38,60 +90,170 @@ def emergency_only(a: Answers) -> bool:
     return danger_now(a) and a.get("emergency_next") == "submit"
 
 
-def allegation(a: Answers) -> bool:
-    return a.get("allegation") == "yes"
+def route(a: Answers) -> str:
+    """Which route the answers so far are on."""
+    if emergency_only(a):
+        return "emergency"
+    switched = a.get("route_check", "keep")
+    if switched in SWITCHABLE:
+        return switched
+    trigger = a.get("trigger", "")
+    if trigger in ("request", "records_request", "info_received"):
+        return trigger
+    if trigger == "moving_school":
+        return "transfer"
+    kind = a.get("concern_type", "")
+    return {"allegation": "allegation", "fgm": "fgm", "prevent": "prevent",
+            "child_on_child": "child_on_child", "record_only": "record_only"}.get(kind, "concern")
 
 
-def full(a: Answers) -> bool:
-    """The full decision: not cut short by the emergency or allegation exits."""
-    return not emergency_only(a) and not allegation(a)
+def on(*routes: str) -> Callable[[Answers], bool]:
+    return lambda a: route(a) in routes
 
 
-def before_allegation(a: Answers) -> bool:
-    return not emergency_only(a)
+def is_dsl(a: Answers) -> bool:
+    return a.get(ROLE_KEY) == DSL_ROLE or a.get("trigger") == "dsl_recording"
 
 
 def is_request(a: Answers) -> bool:
-    return a.get("trigger") == "request"
+    return route(a) == "request"
+
+
+# -- gates --------------------------------------------------------------------
+
+def unverified(a: Answers) -> bool:
+    """An agency request whose requester's identity is not yet checked."""
+    return is_request(a) and a.get("requester_verified") in ("not_verified", NOT_SURE)
+
+
+def location_request(a: Answers) -> bool:
+    """Where a parent or child lives now: may put a victim of domestic abuse at
+    risk (golden rule 5), so it goes to the DSL."""
+    return is_request(a) and a.get("request_location") in ("yes", NOT_SURE)
+
+
+def fgm_duty_nations() -> tuple[str, ...]:
+    """FGM Act 2003 s.5B: England and Wales only."""
+    return ("england", "wales")
+
+
+def fgm_known(a: Answers) -> bool:
+    """A 'known' case: the girl told you, or you saw signs (never examine)."""
+    return route(a) == "fgm" and a.get("fgm_kind") in ("disclosed", "seen")
+
+
+def fgm_duty(a: Answers) -> bool:
+    """The personal duty to report to the police applies to this person."""
+    return fgm_known(a) and a.get("fgm_role") == "teacher" and a.get(NATION_KEY, "england") in (
+        fgm_duty_nations())
+
+
+def to_dsl_only(a: Answers) -> bool:
+    """Passing a concern to the DSL is internal: it never needs consent."""
+    return a.get("recipient") == "dsl_only"
+
+
+def sharing(a: Answers) -> bool:
+    """On the generic sharing decision (not cut short by a duty route)."""
+    return route(a) in SHARING_ROUTES and not fgm_duty(a)
 
 
 def no_purpose(a: Answers) -> bool:
-    return a.get("purpose") == "no"
+    return sharing(a) and a.get("purpose") == "no"
 
 
 def personal_data(a: Answers) -> bool:
-    return full(a) and not no_purpose(a) and a.get("identifiable") != "no"
+    return (sharing(a) and not to_dsl_only(a) and not no_purpose(a) and not unverified(a)
+            and a.get("identifiable") != "no")
 
 
-def respect_refusal(a: Answers) -> bool:
-    """Consent to optional support was refused and the concern is not risk of
-    significant harm: the refusal stands."""
-    return a.get("consent") == "refused" and a.get("level") != "significant"
+def refusal_binds(a: Answers) -> bool:
+    """A refusal (the family's, or the child's) binds only for optional support
+    when the concern is low-level or child in need; never at significant harm
+    or "not sure", and never for telling the DSL."""
+    refused = a.get("family_view") == "refused" or a.get("child_wishes") == "refuses"
+    return (sharing(a) and refused and not to_dsl_only(a)
+            and a.get("level") in ("low", "child_in_need"))
 
 
 def no_share_expected(a: Answers) -> bool:
-    return no_purpose(a) or respect_refusal(a)
+    """Routes where not sharing is the right answer: no pro-sharing reminders."""
+    return (no_purpose(a) or refusal_binds(a) or unverified(a)
+            or route(a) == "records_request")
 
 
-def without_consent_needs_reason(a: Answers) -> bool:
-    """Sharing without consent: which para 18(2) reason applies. When telling
-    the family would add risk the reason is (c) and is set automatically."""
-    if not personal_data(a) or a.get("tell_risk") == "yes":
+def shares(a: Answers) -> bool:
+    return a.get("decision") in ("share", "share_part")
+
+
+def without_consent(a: Answers) -> bool:
+    """Sharing personal data without the family's agreement."""
+    return personal_data(a) and shares(a) and a.get("family_view") != "agreed"
+
+
+def consent_reason_asked(a: Answers) -> bool:
+    """Which DPA 2018 Sch.1 para 18(2) reason applies. When telling the family
+    would add risk the reason is (c), set without asking."""
+    return without_consent(a) and a.get("tell_risk") != "yes"
+
+
+def significant_not_shared(a: Answers) -> bool:
+    """Significant harm, but not shared (or put off past today)."""
+    if not sharing(a) or a.get("level") != "significant" or to_dsl_only(a):
         return False
-    consent = a.get("consent")
-    return consent == "not_sought" or (consent == "refused" and a.get("level") == "significant")
+    decision = a.get("decision")
+    return decision == "do_not_share" or (decision == "defer" and a.get(DEFER_LATER_KEY) == "yes")
 
 
 def decision_choices(a: Answers) -> tuple[str, ...]:
-    if respect_refusal(a):
+    if route(a) == "records_request":
+        return ("refer_dpo", "do_not_share")
+    if unverified(a) or location_request(a):
+        return ("defer", "do_not_share")
+    if refusal_binds(a):
         return ("do_not_share", "defer")
     return ("share", "share_part", "do_not_share", "defer")
+
+
+def route_check_choices(a: Answers) -> tuple[str, ...]:
+    suggestion = suggested_route(a)
+    return (suggestion, "keep") if suggestion else ("keep",)
+
+
+def _concern(a: Answers) -> bool:
+    """Routes that record what happened to a child, in the staff member's words."""
+    return route(a) in (*SHARING_ROUTES, "record_only", "allegation", "info_received")
+
+
+def _reflective(a: Answers) -> bool:
+    """Routes where the staff member's own view of the family matters."""
+    return route(a) in (*SHARING_ROUTES, "record_only") and not fgm_duty(a)
+
+
+def _decided(a: Answers) -> bool:
+    """Routes that end in a decision the person makes (and must explain)."""
+    return (sharing(a) and not to_dsl_only(a) and not no_purpose(a)) or route(a) == (
+        "records_request")
+
+
+def _needs_rationale(a: Answers) -> bool:
+    return route(a) not in ("emergency", "allegation", "transfer") and not fgm_duty(a)
+
+
+def _reminders_apply(a: Answers) -> bool:
+    return sharing(a) and not no_share_expected(a) and not to_dsl_only(a)
+
+
+def _not_emergency(a: Answers) -> bool:
+    return not emergency_only(a)
 
 
 @dataclass(frozen=True)
 class Step:
     """One question. ``key`` is where the answer is stored (several steps may
-    fill one key on different routes; the first to be answered wins)."""
+    fill one key on different routes; the first to be answered wins).
+    ``rewind`` maps an answer to the step the flow goes back to (the answer
+    itself is not kept)."""
 
     id: str
     kind: Kind
@@ -103,6 +265,7 @@ class Step:
     optional: bool = False
     check: Literal["", "child_ref", "date"] = ""
     dynamic_choices: Callable[[Answers], tuple[str, ...]] | None = None
+    rewind: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -110,10 +273,6 @@ class Step:
 
     def options(self, answers: Answers) -> tuple[str, ...]:
         return self.dynamic_choices(answers) if self.dynamic_choices else self.choices
-
-    @property
-    def allows_not_sure(self) -> bool:
-        return NOT_SURE in self.choices
 
 
 YES_NO_UNSURE = ("yes", "no", NOT_SURE)
@@ -125,79 +284,132 @@ STEPS: tuple[Step, ...] = (
     Step("emergency_child", "text", applies=danger_now, key_="child_ref", max_len=40,
          check="child_ref"),
     Step("emergency_next", "choice", ("submit", "continue"), applies=danger_now),
-    # 1. What prompted this?
-    Step("trigger", "choice", ("request", "own_concern", "dsl_recording"),
-         applies=before_allegation),
+    # 1. What prompted this? Each answer has its own route (section 8).
+    Step("trigger", "choice",
+         ("own_concern", "request", "info_received", "moving_school", "records_request",
+          "dsl_recording"),
+         applies=_not_emergency),
+    Step("concern_type", "choice",
+         ("general", "allegation", "fgm", "prevent", "child_on_child", "record_only", NOT_SURE),
+         applies=lambda a: _not_emergency(a) and a.get("trigger") in (
+             "own_concern", "dsl_recording")),
+    # A request from another agency: who, and whether they are who they say.
     Step("requester_agency", "choice",
-         ("police", "social_care", "health", "school", "early_help", "private_party", "other"),
-         applies=lambda a: before_allegation(a) and is_request(a)),
-    Step("requester_name", "text", applies=lambda a: before_allegation(a) and is_request(a),
-         max_len=200),
+         ("police", "social_care", "health", "school", "early_help", "other"),
+         applies=is_request),
+    Step("requester_name", "text", applies=is_request, max_len=200),
     Step("requester_verified", "choice",
          ("called_back", "known_contact", "secure_email", "not_verified", NOT_SURE),
-         applies=lambda a: before_allegation(a) and is_request(a)),
-    # 2. Allegation against an adult who works with children: another route.
-    Step("allegation", "choice", YES_NO_UNSURE, applies=before_allegation),
-    Step("allegation_child", "text", applies=lambda a: before_allegation(a) and allegation(a),
-         key_="child_ref", max_len=40, check="child_ref"),
-    Step("allegation_done", "confirm", ("submit",),
-         applies=lambda a: before_allegation(a) and allegation(a)),
-    # 3. The facts, kept apart from opinion.
-    Step("child_ref", "text", applies=full, max_len=40, check="child_ref"),
-    Step("facts", "text", applies=full, max_len=3000, min_len=10),
-    Step("child_words", "text", applies=full, max_len=2000, optional=True),
-    Step("opinion", "text", applies=full, max_len=2000, optional=True),
-    Step("knows_family", "choice", ("yes", "no"), applies=full),
+         applies=is_request),
+    Step("request_location", "choice", YES_NO_UNSURE, applies=is_request),
+    # A request for records from outside safeguarding: the DSL/DPO's.
+    Step("records_requester", "choice",
+         ("solicitor", "court", "parent", "subject_access", "press", "unknown", "other"),
+         applies=on("records_request")),
+    Step("records_requester_name", "text", applies=on("records_request"),
+         key_="requester_name", max_len=200),
+    Step("what_requested", "text", applies=on("request", "records_request"), max_len=2000),
+    # 2. Allegations against adults who work with children: KCSIE Part four.
+    Step("allegation_about", "choice", ("staff", "headteacher", "dsl", NOT_SURE),
+         applies=on("allegation")),
+    Step("allegation_threshold", "choice", ("harm", "low_level", NOT_SURE),
+         applies=on("allegation")),
+    # Information received about a child (e.g. Operation Encompass).
+    Step("info_source", "choice",
+         ("operation_encompass", "police", "social_care", "health", "other"),
+         applies=on("info_received")),
+    # 3. The child, and the facts kept apart from opinion.
+    Step("child_ref", "text", applies=_not_emergency, max_len=40, check="child_ref"),
+    Step("facts", "text", applies=_concern, max_len=3000, min_len=10),
+    Step("route_check", "choice", applies=lambda a: a.get("trigger") in (
+        "own_concern", "dsl_recording") and route(a) in ("concern", "child_on_child", "prevent")
+         and suggested_route(a) is not None, dynamic_choices=route_check_choices),
+    # Child-on-child abuse: every child involved, and the victim's wishes.
+    Step("other_children", "text", applies=on("child_on_child"), max_len=500),
+    Step("coc_kind", "choice",
+         ("sexual_violence", "sexual_harassment", "physical", "online", "bullying", "other"),
+         applies=on("child_on_child")),
+    Step("victim_wishes", "text", applies=on("child_on_child"), max_len=1000, optional=True),
+    # FGM: who knows what, and the personal duty to report (England and Wales).
+    Step("fgm_kind", "choice", ("disclosed", "seen", "suspected"), applies=on("fgm")),
+    Step("fgm_role", "choice", ("teacher", "other_staff"),
+         applies=lambda a: fgm_known(a) and a.get(NATION_KEY, "england") in fgm_duty_nations()),
+    Step("fgm_reported", "choice", ("reported", "will_report"), applies=fgm_duty),
+    Step("fgm_police_ref", "text", applies=lambda a: fgm_duty(a) and a.get(
+        "fgm_reported") == "reported", max_len=200),
+    Step("child_words", "text", applies=_concern, max_len=2000, optional=True),
+    # The child's own wishes, never mistaken for the family's consent.
+    Step("child_wishes", "choice", ("secret", "refuses", "has_views", "not_discussed"),
+         applies=_reflective),
+    Step("child_views", "text", applies=lambda a: _reflective(a) and a.get("child_wishes") in (
+        "has_views", "refuses"), max_len=1000),
+    Step("opinion", "text", applies=_reflective, max_len=2000, optional=True),
+    Step("knows_family", "choice", ("yes", "no"), applies=_reflective),
+    # The rule of optimism is asked on every concern; cues only make it louder.
+    Step("optimism", "choice", ("same", "more_worried", NOT_SURE), applies=_reflective),
     # 4. Level of concern.
-    Step("level", "choice", ("significant", "child_in_need", "low", NOT_SURE), applies=full),
+    Step("level", "choice", ("significant", "child_in_need", "low", NOT_SURE),
+         applies=sharing),
+    # Information received: the DSL decides on support or referral.
+    Step("info_next", "choice", ("support_in_school", "dsl_consider_referral", "refer_now"),
+         applies=on("info_received")),
+    # A child moving school: the whole CP file, securely, within 5 days.
+    Step("new_school", "text", applies=on("transfer"), max_len=200),
+    Step("transfer_how", "choice", ("secure_system", "secure_email", "by_hand", "other"),
+         applies=on("transfer")),
+    Step("transfer_due", "text", applies=on("transfer"), max_len=40, check="date"),
+    Step("transfer_receipt", "choice", ("confirmed", "awaiting"), applies=on("transfer")),
     # 5. Recipient and purpose.
     Step("recipient", "choice",
-         ("social_care", "police", "health", "school", "early_help", "dsl_only", "other"),
-         applies=lambda a: full(a) and not is_request(a)),
-    Step("recipient_other", "text", applies=lambda a: full(a) and a.get("recipient") == "other",
-         max_len=200),
-    Step("purpose", "choice", YES_NO_UNSURE, applies=full),
-    Step("purpose_detail", "text", applies=full, max_len=1000),
+         ("dsl_only", "social_care", "police", "health", "school", "early_help", "other"),
+         applies=lambda a: sharing(a) and not is_request(a) and route(a) != "prevent"),
+    Step("recipient_other", "text", applies=lambda a: sharing(a) and a.get(
+        "recipient") == "other", max_len=200),
+    Step("purpose", "choice", YES_NO_UNSURE,
+         applies=lambda a: sharing(a) and not to_dsl_only(a)),
+    Step("purpose_detail", "text", applies=lambda a: sharing(a) and not to_dsl_only(a)
+         and a.get("purpose") != "no", max_len=1000),
     # 6. Identifiable? Confidential?
     Step("identifiable", "choice", YES_NO_UNSURE,
-         applies=lambda a: full(a) and not no_purpose(a)),
+         applies=lambda a: sharing(a) and not to_dsl_only(a) and not no_purpose(a)
+         and not unverified(a)),
     Step("confidential", "choice", YES_NO_UNSURE, applies=personal_data),
-    # 7. Telling the family, and consent.
+    # 7. Telling the family, and what they said: asked, never inferred.
     Step("tell_risk", "choice", YES_NO_UNSURE, applies=personal_data),
     Step("tell_risk_reason", "choice",
          ("parent_source", "sexual_abuse", "fabricated_illness", "violence", "silenced",
           "evidence", "other"),
          applies=lambda a: personal_data(a) and a.get("tell_risk") == "yes"),
-    Step("consent", "choice", ("given", "refused", "not_sought", NOT_SURE),
+    Step("family_view", "choice", ("agreed", "refused", "told_not_asked", "not_told", NOT_SURE),
          applies=lambda a: personal_data(a) and a.get("tell_risk") != "yes"),
-    Step("consent_reason", "choice", ("a", "b", "c", NOT_SURE),
-         applies=without_consent_needs_reason),
-    # 8. Barrier check, chosen by cues.
+    # 8. Barrier check, chosen by cues; never where not sharing is right.
     Step("hesitation", "choice",
          ("trust", "confidence", "consequences", "data_protection", "someone_else", "none"),
-         applies=full),
-    Step("barrier_check", "choice", ("changed", "same"), applies=full),
-    # 9. Lawful basis (a suggestion for the DSL to confirm).
-    Step("lawful_basis", "choice", ("accept", NOT_SURE),
-         applies=lambda a: personal_data(a) and not no_share_expected(a)),
-    # 10. What and how.
-    Step("what_to_share", "text", applies=full, max_len=2000),
+         applies=_reminders_apply),
+    Step("barrier_check", "choice", ("changed", "same"), applies=_reminders_apply),
+    # 11. The decision (before what and how, so a record never says how it
+    # would share what it decided not to).
+    Step("decision", "choice", applies=_decided, dynamic_choices=decision_choices),
+    Step("defer_until", "text", applies=lambda a: _decided(a) and a.get("decision") == "defer",
+         max_len=40, check="date"),
+    Step("challenge", "choice", ("change", "keep"),
+         applies=significant_not_shared,
+         rewind=(("change", "decision"),)),
+    Step("consent_reason", "choice", ("a", "b", "c", NOT_SURE), applies=consent_reason_asked),
+    # 10. What and how: only for a share.
+    Step("what_to_share", "text", applies=lambda a: _decided(a) and shares(a), max_len=2000),
     Step("how", "choice", ("secure_email", "portal", "phone_followup", "meeting", "other"),
-         applies=lambda a: full(a) and not no_share_expected(a)),
+         applies=lambda a: _decided(a) and shares(a)),
     Step("when", "choice", ("today", "next_working_day", "later"),
-         applies=lambda a: full(a) and not no_share_expected(a)),
-    # 11. Decision, with a mandatory rationale.
-    Step("decision", "choice", applies=lambda a: full(a) and not no_purpose(a),
-         dynamic_choices=decision_choices),
-    Step("defer_until", "text", applies=lambda a: full(a) and a.get("decision") == "defer",
-         max_len=40, check="date"),
-    Step("rationale", "text", applies=full, max_len=3000, min_len=10),
-    Step("advice", "text", applies=full, max_len=1000, optional=True),
+         applies=lambda a: _decided(a) and shares(a)),
+    Step("rationale", "text", applies=_needs_rationale, max_len=3000, min_len=10),
+    Step("advice", "text", applies=lambda a: _needs_rationale(a) and route(a) != "record_only",
+         max_len=1000, optional=True),
     # 12. Follow-up, then submit.
-    Step("followup", "text", applies=full, max_len=1000, optional=True),
-    Step("followup_due", "text", applies=lambda a: full(a) and bool(a.get("followup")),
+    Step("followup", "text", applies=_not_emergency, max_len=1000, optional=True),
+    Step("followup_due", "text", applies=lambda a: _not_emergency(a) and bool(a.get("followup")),
          max_len=40, check="date"),
-    Step("confirm", "confirm", ("submit",), applies=full),
+    Step("confirm", "confirm", ("submit",), applies=_not_emergency),
 )
 
 BY_ID: dict[str, Step] = {s.id: s for s in STEPS}

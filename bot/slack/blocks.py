@@ -246,8 +246,8 @@ class Blocks:
                        for piece in chunks(self.r(kind, d=data))]
         return text, to_dicts(blocks[:BLOCKS_PER_MESSAGE])
 
-    def record_message(self, record: dict[str, Any]) -> tuple[list[dict[str, Any]],
-                                                               list[list[dict[str, Any]]]]:
+    def record_message(self, record: dict[str, Any], *, review: bool = True
+                       ) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
         """The channel message for a record, and thread replies for anything
         that would break Slack's limits in one message."""
         rows = records.summary(record, self.prompts)
@@ -267,7 +267,8 @@ class Blocks:
                                                  block_id=f"more:{key}:{i}"))
             else:
                 blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{label}*\n{shown}")))
-        blocks.append(self.review_actions(record))
+        if review:
+            blocks.append(self.review_actions(record))
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=self.t("record_footer",
                                                                               r=record))]))
         main = to_dicts(blocks)

@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.flow.engine import iso
 from bot.service import Jigsaw
 from bot.slack.blocks import Blocks
+from storage.index import SETTLED_STATES
 
 log = logging.getLogger("jigsaw.delivery")
 
@@ -126,7 +127,7 @@ class Delivery:
             if record is None:
                 return True
             state = record.get("delivery", {}).get("state")
-            if state == "posted":
+            if state in SETTLED_STATES:
                 return True
             retried = bool(self.app.store.get_meta(f"outbox:{key}"))
             attempt = self._attempt_record(record, state == "sending")
@@ -137,6 +138,9 @@ class Delivery:
 
     def _attempt_record(self, record: dict[str, Any], maybe_posted: bool) -> Attempt:
         record_id = record["id"]
+        routing = record.get("routing") or {}
+        if routing.get("to", "dsl") != "dsl":
+            return self._attempt_direct(record, routing["user_id"])
         try:
             self.guard.check()
             if maybe_posted:
@@ -166,6 +170,32 @@ class Delivery:
             log.error("record held: %s", exc, extra={"record_id": record_id})
             self.guard.reset()
             return Attempt(False, error=str(exc))
+        except SlackApiError as exc:
+            return self._failed(exc, record_id=record_id)
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            log.warning("record delivery failed: %s", type(exc).__name__,
+                        extra={"record_id": record_id})
+            return Attempt(False, error=type(exc).__name__)
+
+    def _attempt_direct(self, record: dict[str, Any], user_id: str) -> Attempt:
+        """An allegation about an adult goes to the person KCSIE Part four
+        names, by DM, never to the DSL channel (it may be about the DSL)."""
+        record_id = record["id"]
+        try:
+            channel = self.client.conversations_open(users=user_id)["channel"]["id"]
+            self._set_delivery(record_id, {"state": "sending"})
+            main, replies = self.blocks.record_message(record, review=False)
+            response = self.client.chat_postMessage(
+                channel=channel, text=self.blocks.t("record_fallback", r=record), blocks=main,
+                unfurl_links=False, unfurl_media=False)
+            self._set_delivery(record_id, {"state": "posted", "channel": channel,
+                                           "ts": response["ts"],
+                                           "posted_at": iso(self.app.clock())})
+            for reply in replies:
+                self.client.chat_postMessage(channel=channel, thread_ts=response["ts"],
+                                             text=self.blocks.t("record_more", r=record),
+                                             blocks=reply)
+            return Attempt(True)
         except SlackApiError as exc:
             return self._failed(exc, record_id=record_id)
         except (SlackClientError, OSError, TimeoutError) as exc:

@@ -130,7 +130,8 @@ class SlackFront:
                 channel=self.dm(user), text=self.t("resume_offer", started=current.created_at),
                 blocks=self.blocks.resume_offer(current.id, current.created_at))
             return
-        session = self.app.start(user, "slack", meta={"dm": self.dm(user)})
+        session = self.app.start(user, "slack", meta={"dm": self.dm(user)},
+                                 dsl=self.is_dsl(user))
         self.say(user, self.t("dm_intro"))
         self.post_question(session)
 
@@ -210,8 +211,8 @@ class SlackFront:
             return
         # Immediate danger: the DSL alert goes before anything else.
         for event in result.events:
-            if not self.delivery.deliver_alert(session.id, event["id"]):
-                result.notices.append(self.t("alert_pending"))
+            delivered = self.delivery.deliver_alert(session.id, event["id"])
+            result.notices.append(self.t("alert_sent" if delivered else "alert_pending"))
         closed = self._close_question(session, asked, self._answer_label(asked, session, raw),
                                       result.notices)
         # Notices (call 999, the alert is not through) must not depend on that update.
@@ -238,6 +239,11 @@ class SlackFront:
 
     def _report_submitted(self, user: str, record_id: str) -> None:
         sent = self.delivery.deliver_record(record_id)
+        record = self.app.record(record_id)
+        routed = self.app.routed_notice(record) if record else ""
+        if routed:
+            self.say(user, self.t("submitted_routed", id=record_id, routed=routed))
+            return
         self.say(user, self.t("submitted_sent" if sent else "submitted_pending", id=record_id))
 
     def _delivered_late(self, kind: str, item: dict[str, Any]) -> None:
@@ -270,8 +276,12 @@ class SlackFront:
             self.say(user, self.t("paused"))
         elif command == "cancel":
             self._close_question(session, current, self.t("cancelled_short"))
-            self.app.cancel(session_id)
-            self.say(user, self.t("cancelled"))
+            cancelled = self.app.cancel(session_id)
+            if cancelled.record_id:  # the DSL was alerted: a record stands
+                self.delivery.deliver_record(cancelled.record_id)
+                self.say(user, self.t("cancelled_kept", id=cancelled.record_id))
+            else:
+                self.say(user, self.t("cancelled"))
 
     def message(self, user: str, text: str) -> None:
         """A message typed in the DM: a command, an answer, or a way in."""

@@ -52,11 +52,21 @@ def test_police_request_record_fields(jigsaw: Jigsaw) -> None:
 def test_immediate_danger_safety_message_comes_first(jigsaw: Jigsaw) -> None:
     output = run_console(jigsaw, sc.IMMEDIATE_DANGER)
     first_answer = output.index("> yes")
-    assert output.index("call 999 now", first_answer) < output.index("[2/", first_answer)
+    assert output.index("Call 999 now", first_answer) < output.index("[2/", first_answer)
+    # No chat service here: the terminal never claims the DSL was alerted.
+    assert "has been alerted" not in output and "has not been told" in output
+
+
+def test_cancel_after_the_urgent_alert_keeps_a_record(jigsaw: Jigsaw) -> None:
+    output = run_console(jigsaw, ["yes", "cancel"])
+    [summary] = jigsaw.store.list_records()
+    record = jigsaw.store.get_record(summary["id"])
+    assert record["kind"] == "emergency" and record["decision"] == "alert_only"
+    assert summary["id"] in output
 
 
 def test_rule_of_optimism_shown_in_terminal(jigsaw: Jigsaw) -> None:
-    script = sc.OPTIMISM + ["social_care", "yes", "Referral", "yes", "no", "no", "given", "none"]
+    script = sc.OPTIMISM
     output = run_console(jigsaw, script)
     assert "Rule of optimism" in output
 
@@ -73,7 +83,8 @@ def test_back_pause_and_resume(jigsaw: Jigsaw) -> None:
 
 
 def test_bad_answers_get_a_clear_message(jigsaw: Jigsaw) -> None:
-    out = run_console(jigsaw, ["7", "maybe", "no", "own_concern", "no", "John Smith", "cancel"])
+    out = run_console(jigsaw, ["7", "maybe", "no", "own_concern", "general", "John Smith",
+                               "cancel"])
     assert out.count("Please pick one of the options") == 2
     assert "don't use the child's full name" in out
     assert "Cancelled" in out

@@ -384,7 +384,7 @@ def test_a_wrong_choice_value_is_explained(live: LiveApp) -> None:
 
 def _to_facts(live: LiveApp) -> str:
     """Walk a fresh decision to the free-text ``facts`` question."""
-    live.answer_all(["start", "no", "own_concern", "no", "AB"])
+    live.answer_all(["start", "no", "own_concern", "general", "AB"])
     session = live.jigsaw.latest_open(STAFF)
     assert session is not None
     step = live.jigsaw.flow.current(session)
@@ -493,10 +493,11 @@ def _markup_script_own_concern(tag: str) -> list[str]:
     free-text steps the police request does not reach."""
     text = f"{tag} {MARKUP}"
     return [
-        "no", "own_concern", "no", "CD-77`", f"Facts: {text}", "skip", "skip", "no",
-        "child_in_need", "other", f"Recipient: {text}"[:200], "yes", f"Purpose: {text}",
-        "yes", "yes", "no", "not_sought", "a", "none", "same", "accept", f"Share: {text}",
-        "portal", "next_working_day", "share", f"Rationale: {text}", "skip", "skip", "submit",
+        "no", "own_concern", "general", "CD-77`", f"Facts: {text}", "skip", "has_views",
+        f"Views: {text}", "skip", "no", "same", "child_in_need", "other",
+        f"Recipient: {text}"[:200], "yes", f"Purpose: {text}", "yes", "yes", "no",
+        "told_not_asked", "none", "same", "share", "a", f"Share: {text}", "portal",
+        "next_working_day", f"Rationale: {text}", "skip", "skip", "submit",
     ]
 
 
@@ -777,7 +778,7 @@ def test_dm_and_home_from_any_typed_text_are_valid_block_kit(
     View(**home).validate_json()
     _no_live_markup(home)
     session = BLOCK_FLOW.start("U123")
-    for a in ["no", "own_concern", "no", "AB"]:
+    for a in ["no", "own_concern", "general", "AB"]:
         BLOCK_FLOW.answer(session, a)
     q = BLOCK_FLOW.question(session)
     assert q is not None and q.step == "facts"
