@@ -130,8 +130,9 @@ class SlackFront:
                 channel=self.dm(user), text=self.t("resume_offer", started=current.created_at),
                 blocks=self.blocks.resume_offer(current.id, current.created_at))
             return
+        # Configured DSL ids only: starting never waits on a membership lookup.
         session = self.app.start(user, "slack", meta={"dm": self.dm(user)},
-                                 dsl=self.is_dsl(user))
+                                 dsl=self.app.is_dsl(user))
         self.say(user, self.t("dm_intro"))
         self.post_question(session)
 

@@ -106,7 +106,7 @@ def test_only_the_dsl_team_can_review_view_or_annotate(live: LiveApp) -> None:
     assert record is not None
     assert record["review_status"] == "pending" and record["review"] is None
     assert record["notes"] == []
-    assert [f["action"] for f in record["follow_up"]] == ["chase_referral"]
+    assert [f["action"] for f in record["follow_up"]] == []
     assert len(live.fake.calls("views.open")) == views_before, "a full record was shown"
     assert not [c for c in live.fake.calls("chat.update") if c.args.get("channel") == DSL_CHANNEL]
     expected = [(u, a) for u in (STAFF, OUTSIDER)
@@ -276,7 +276,7 @@ def test_forged_buttons_cannot_touch_someone_elses_decision(live: LiveApp) -> No
     victim = live.jigsaw.latest_open(STAFF)
     assert victim is not None
     step = live.jigsaw.flow.current(victim)
-    assert step is not None and step.id == "allegation"
+    assert step is not None and step.id == "concern_type"
     victim_calls = len(live.dm_calls(STAFF))
     forged = [
         ("answer_0", value(s=victim.id, st=step.id, v="yes")),

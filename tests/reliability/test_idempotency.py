@@ -112,7 +112,7 @@ def test_a_redelivered_message_event_changes_nothing(
 def test_a_redelivered_final_answer_makes_no_second_record_or_post(
         fake: WatchedSlack, app: InProcessApp) -> None:
     staff = Staff(USER, fake, app, settings())
-    seen = walk(staff, scenarios.ALLEGATION, until="allegation_done")
+    seen = walk(staff, scenarios.ALLEGATION, until="confirm")
     typed = message_event(USER, text="submit")
     done = staff.give(seen, "submit", typed)
     assert done.kind == "submitted"
@@ -130,7 +130,7 @@ def test_clicking_an_answered_question_again_changes_nothing(
     seen = walk(staff, scenarios.EARLY_HELP_CONSENT, until="trigger")
     same = staff.reply(seen, "own_concern")
     other = staff.reply(seen, "request")
-    assert staff.give(seen, "own_concern", same).step == "allegation"
+    assert staff.give(seen, "own_concern", same).step == "concern_type"
     before = state(fake, app)
     app.send(same)  # the same button again
     app.send(other)  # a different button on the answered question
@@ -141,7 +141,7 @@ def test_clicking_an_answered_question_again_changes_nothing(
 
 
 @pytest.mark.parametrize(("script", "step", "answer"), [
-    (scenarios.ALLEGATION, "allegation_done", "submit"),
+    (scenarios.ALLEGATION, "confirm", "submit"),
     (scenarios.IMMEDIATE_DANGER, "danger", "yes"),
 ])
 def test_a_double_click_at_the_same_moment_counts_once(

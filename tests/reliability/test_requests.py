@@ -480,11 +480,13 @@ def _markup_script(tag: str) -> list[str]:
     text = f"{tag} {MARKUP}"
     return [
         "no", "request", "police", f"DC Patel {MARKUP}"[:200], "called_back", "no",
+        f"Requested: {text}",
         "<!here>*AB*",  # child reference: 40 characters at most
-        f"Bruise seen on arrival. {text}", f"He said {text}", f"Opinion: {text}",
-        "no", "significant", "yes", f"Purpose: {text}", "yes", "yes", "yes", "parent_source",
-        "none", "same", "accept", f"Share: {text}", "secure_email", "today", "share",
-        f"Rationale: {text}", f"Advice: {text}", f"Follow-up: {text}", "tomorrow", "submit",
+        f"Bruise seen on arrival. {text}", f"He said {text}", "has_views", f"Views: {text}",
+        f"Opinion: {text}", "no", "same", "significant", "yes", f"Purpose: {text}", "yes",
+        "yes", "yes", "parent_source", "none", "same", "share", f"Share: {text}",
+        "secure_email", "today", f"Rationale: {text}", f"Advice: {text}",
+        f"Follow-up: {text}", "tomorrow", "submit",
     ]
 
 
@@ -668,7 +670,8 @@ def test_flow_survives_any_sequence_of_inputs(ops: list[tuple[str, Any]],
             result = flow.answer(session, NOT_SURE)
             if NOT_SURE in [v for v, _ in q.choices]:
                 assert result.accepted and q.step in session.not_sure
-                assert result.notices, "not sure must point to advice"
+                if session.not_sure == [q.step]:  # said once per decision
+                    assert result.notices, "not sure must point to advice"
         elif kind == "stale":
             if arg != q.step:
                 result = flow.answer(session, "yes", step_id=arg)
