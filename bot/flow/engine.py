@@ -158,6 +158,7 @@ class Flow:
         if session.flow_version == FLOW_VERSION:
             return False
         old_history, old_answers = list(session.history), dict(session.answers)
+        session.flow_version = FLOW_VERSION  # first: walking the new steps reads it
         session.history = []
         session.answers = {}
         session.facts.setdefault(NATION_KEY, self.settings.nation)

@@ -290,3 +290,17 @@ def test_audit_chain_detects_tampering(flow: Flow) -> None:
     assert any("outside the audit trail" in p for p in records.verify(edited))
     dropped = dict(rec, audit=rec["audit"][1:])
     assert records.verify(dropped)
+
+
+def test_every_choice_fits_on_a_chat_button(flow: Flow) -> None:
+    """Slack cuts button text at 75 characters; a cut label can change its meaning."""
+    session = flow.start("U1")
+    ctx = flow.context(session)
+    for step in STEPS:
+        if step.kind == "text":
+            continue
+        values = step.choices or (("share", "share_part", "do_not_share", "defer", "refer_dpo")
+                                  if step.id == "decision" else SWITCHABLE + ("keep",))
+        for value in values:
+            label = flow.prompts.block(f"steps/{step.id}.j2", f"choice_{value}", **ctx)
+            assert len(label) <= 75, (step.id, value, label)
