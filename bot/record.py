@@ -23,11 +23,10 @@ from bot.flow.engine import iso
 from bot.flow.steps import (
     NOT_SURE,
     fgm_duty,
+    final_decision,
     is_dsl,
-    no_purpose,
     route,
     significant_not_shared,
-    to_dsl_only,
     unverified,
 )
 from bot.flow.validate import next_working_day
@@ -232,21 +231,14 @@ def _family(a: dict[str, str], shared: bool) -> dict[str, Any]:
 
 def _decision(path: str, a: dict[str, str], prompts: Prompts, settings: Settings
               ) -> tuple[str, str]:
-    auto = {"emergency": "share", "allegation": "allegations_route", "transfer": "share",
-            "info_received": "received", "record_only": "record_only"}
+    decision = final_decision(a)
     if path == "emergency":
-        return "share", a.get("emergency_action", "")
+        return decision, a.get("emergency_action", "")
     if path in ("allegation", "transfer") or fgm_duty(a):
         name = "fgm" if fgm_duty(a) else path
-        return ("share" if name == "fgm" else auto[path]), prompts.render(
-            f"record/{name}_rationale.j2", s=settings, a=a, routed=routing(a, settings))
-    if path in auto:
-        return auto[path], a.get("rationale", "")
-    if to_dsl_only(a):
-        return "tell_dsl", a.get("rationale", "")
-    if no_purpose(a):
-        return "do_not_share", a.get("rationale", "")
-    return a.get("decision", ""), a.get("rationale", "")
+        return decision, prompts.render(f"record/{name}_rationale.j2", s=settings, a=a,
+                                        routed=routing(a, settings))
+    return decision, a.get("rationale", "")
 
 
 def _route_details(path: str, a: dict[str, str]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from bot.flow.steps import Answers, danger_now, route
+from bot.flow.steps import Answers, danger_now, final_decision, route
 
 # The data protection routes that are the DPO's, not a safeguarding share.
 NO_SHARING_DECISIONS = ("do_not_share", "refer_dpo", "record_only", "received",
@@ -44,7 +44,7 @@ def suggest(a: Answers, school_type: str, *, decision: str = "") -> Basis | None
     """The usual basis for the situation, or None when nothing is shared."""
     if route(a) == "emergency":
         return Basis("vital_interests", "vital_interests", "", "emergency")
-    decision = decision or a.get("decision", "")
+    decision = decision or final_decision(a)
     if decision in NO_SHARING_DECISIONS:
         return None
     art10 = "offence_data" if criminal_offence_data(a) else ""

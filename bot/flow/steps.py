@@ -205,6 +205,25 @@ def significant_not_shared(a: Answers) -> bool:
     return decision == "do_not_share" or (decision == "defer" and a.get(DEFER_LATER_KEY) == "yes")
 
 
+# Decisions a route makes by itself, without asking (DOMAIN.md section 8).
+_ROUTE_DECISIONS = {"emergency": "share", "allegation": "allegations_route", "transfer": "share",
+                    "info_received": "received", "record_only": "record_only"}
+
+
+def final_decision(a: Answers) -> str:
+    """The decision the answers amount to: the route's own, or the one chosen."""
+    path = route(a)
+    if path in _ROUTE_DECISIONS:
+        return _ROUTE_DECISIONS[path]
+    if fgm_duty(a):
+        return "share"  # the teacher's report to the police
+    if sharing(a) and to_dsl_only(a):
+        return "tell_dsl"
+    if no_purpose(a):
+        return "do_not_share"
+    return a.get("decision", "")
+
+
 def decision_choices(a: Answers) -> tuple[str, ...]:
     if route(a) == "records_request":
         return ("refer_dpo", "do_not_share")

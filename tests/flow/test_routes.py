@@ -119,6 +119,8 @@ def test_child_asking_for_secrecy_still_reaches_the_dsl(flow: Flow) -> None:
     asked = set(session.history)
     assert not asked & {"family_view", "consent_reason", "tell_risk", "decision"}
     assert rec["family"]["told"] is None and rec["lawful_basis"]["suggested"] is None
+    confirm = until(flow, sc.CHILD_SECRET, "confirm")
+    assert flow.context(confirm)["suggested_basis"] is None  # none shown before submitting
 
 
 def test_child_refusal_binds_only_for_optional_support_at_low_levels(flow: Flow) -> None:
