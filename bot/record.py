@@ -281,7 +281,7 @@ def _follow_up(path: str, a: dict[str, str], user: str, decision: str, today: da
         add("chase_referral", "dsl", next_day)
     if path == "emergency":
         add("emergency_followup", "dsl", same_day)
-    if path == "allegation":
+    if path == "allegation" and routed["to"] != "dsl":  # the record itself tells the DSL
         add(f"tell_{routed['to']}", user, same_day)
     if path == "transfer" and a.get("transfer_receipt") != "confirmed":
         add("confirm_receipt", "dsl", a.get("transfer_due", "") or same_day)

@@ -329,16 +329,16 @@ def test_done_is_audited_and_stops_the_nudges(slack: Harness, clock: Clock) -> N
 
 
 def test_dsl_team_follow_ups_go_to_the_dsl(slack: Harness, clock: Clock) -> None:
-    decide(slack, sc.ALLEGATION)  # the flow adds "tell the headteacher and LADO today"
+    decide(slack, sc.IMMEDIATE_DANGER)  # the flow adds "follow up the emergency today"
     slack.front.scheduler.tick()
     [nudge] = dm_reminders(slack.fake, DSL)
-    assert "headteacher" in all_text(nudge) and "DSL team" in all_text(nudge)
+    assert "emergency" in all_text(nudge) and "DSL team" in all_text(nudge)
     assert dm_reminders(slack.fake, STAFF) == []
 
 
 def test_records_from_before_follow_up_ids_still_work(slack: Harness, clock: Clock) -> None:
     """Older records have follow-ups without id or done state."""
-    record = decide(slack, sc.ALLEGATION)
+    record = decide(slack, sc.IMMEDIATE_DANGER)
     assert "id" not in record["follow_up"][0]
     assert slack.jigsaw.complete_follow_up(record["id"], "1", by=DSL, is_dsl=True)
     done = slack.jigsaw.store.get_record(record["id"])
