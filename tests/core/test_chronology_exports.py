@@ -25,8 +25,10 @@ from tests import scenarios as sc
 from tests.reliability.secops_harness import decide_in_process
 
 SCHOOL = "Hillside Primary"
-CHILD = "AB-1234"  # the child in POLICE_PREJUDICE
+CHILD = "AB-1234"  # the child in POLICE_PREJUDICE, and in REFERRAL below
 OTHER = "EF"  # the child in EARLY_HELP_CONSENT
+# A referral to children's social care: the flow adds a follow-up for the DSL.
+REFERRAL = [CHILD if a == "JK" else a for a in sc.REFUSED_SIGNIFICANT]
 UNICODE_FACTS = "Zoë said «stop» – Ģirts saw it in Łódź"
 
 
@@ -34,7 +36,8 @@ def _with_child(script: list[str], child: str, facts: str | None = None) -> list
     out = list(script)
     out[out.index(CHILD if CHILD in out else OTHER)] = child
     if facts:
-        out[out.index(next(a for a in out if a.startswith(("Bruise", "Child often"))))] = facts
+        out[out.index(next(a for a in out if a.startswith(("Bruise", "Child often",
+                                                             "Child disclosed"))))] = facts
     return out
 
 
@@ -47,10 +50,10 @@ def school(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     settings = Settings(school_name=SCHOOL)
     made: dict[str, dict[str, Any]] = {}
     for label, when, script in (
-        ("first", datetime(2026, 10, 5, 10, tzinfo=UTC), sc.POLICE_PREJUDICE),
+        ("first", datetime(2026, 10, 5, 10, tzinfo=UTC), REFERRAL),
         ("other", datetime(2026, 10, 20, 11, tzinfo=UTC), sc.EARLY_HELP_CONSENT),
         ("second", datetime(2026, 11, 9, 14, tzinfo=UTC),
-         _with_child(sc.POLICE_PREJUDICE, CHILD, UNICODE_FACTS)),
+         _with_child(REFERRAL, CHILD, UNICODE_FACTS)),
     ):
         app = Jigsaw(settings, store, clock=lambda when=when: when)
         made[label] = decide_in_process(app, script)
@@ -124,8 +127,8 @@ def test_record_pdf_holds_the_record_its_audit_trail_and_page_numbers(
     words = flat(text)
     record = stored(school, record_id)
     assert SCHOOL in words and f"Decision record {record_id}" in words
-    for value in (record["child_ref"], "DC Patel, Child Abuse Investigation Team",
-                  record["rationale"], record["what_to_share"], UNICODE_FACTS):
+    for value in (record["child_ref"], record["rationale"], record["what_to_share"],
+                  UNICODE_FACTS):
         assert flat(value) in words, value
     assert f"Audit trail of {record_id}" in words
     assert "1. 2026-11-09T14:00:00" in words and "submitted" in words
