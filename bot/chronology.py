@@ -32,11 +32,12 @@ def entries(records: Iterable[dict[str, Any]], prompts: Prompts) -> list[dict[st
     ``prompts/record/chronology.txt.j2`` words them."""
     lines: list[dict[str, Any]] = []
     for r in records:
+        words = prompts.for_record(r)  # each record in the words it was made in
         rid = str(r.get("id") or "")
         lines.append({"at": str(r.get("created_at") or ""), "record_id": rid, "what": "record",
-                      "kind": prompts.wording(f"kind_{r.get('kind')}", str(r.get("kind"))),
-                      "decision": prompts.wording(f"decision_{r.get('decision')}",
-                                                  str(r.get("decision"))),
+                      "kind": words.wording(f"kind_{r.get('kind')}", str(r.get("kind"))),
+                      "decision": words.wording(f"decision_{r.get('decision')}",
+                                                str(r.get("decision"))),
                       "by": str(r.get("recorded_by") or "")})
         for entry in r.get("audit") or []:
             if entry.get("action") not in _EVENTS:
@@ -49,7 +50,8 @@ def entries(records: Iterable[dict[str, Any]], prompts: Prompts) -> list[dict[st
         for item in followups.items(r):
             lines.append({"at": item.due or str(r.get("created_at") or ""), "record_id": rid,
                           "what": "follow_up", "owner": item.owner, "due": item.due,
-                          "action": prompts.wording(f"action_{item.action}", item.action),
+                          "team": words.pack.term("lead_team"),
+                          "action": words.wording(f"action_{item.action}", item.action),
                           "done": item.done})
     lines.sort(key=lambda line: (line["at"], line["record_id"]))
     return lines

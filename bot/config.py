@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import nations
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-NATIONS = ("england", "wales", "scotland", "northern_ireland")
 SCHOOL_TYPES = ("maintained", "academy", "independent")
 
 
@@ -27,7 +28,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Contact:
-    name: str = "the DSL"
+    # Empty: the nation pack's word for the role ("the DSL", "the DSP"...).
+    name: str = ""
     phone: str = ""
     email: str = ""
     # Chat user id (Slack or Teams): records routed to this person go to them
@@ -38,24 +40,31 @@ class Contact:
 # Who may receive a concern about an adult (KCSIE Part four).
 LOW_LEVEL_RECIPIENTS = ("dsl", "headteacher")
 
+# Settings whose default is the nation pack's word (``terms.<key>``): a
+# contact's name, or a plain value. Left empty (or as a pack filled it in),
+# they follow the nation; set in the settings file, they are the school's.
+PACK_CONTACTS = {"dsl": "lead_contact", "deputy": "deputy", "headteacher": "head",
+                 "chair": "chair", "lado": "allegations_officer"}
+PACK_VALUES = {"front_door_phone": "front_door", "out_of_hours_phone": "out_of_hours"}
+
 
 @dataclass(frozen=True)
 class Settings:
     school_name: str = "our school"
-    nation: str = "england"
+    nation: str = nations.DEFAULT_NATION
     school_type: str = "maintained"
     dsl: Contact = field(default_factory=Contact)
-    deputy: Contact = field(default_factory=lambda: Contact(name="the deputy DSL"))
-    headteacher: Contact = field(default_factory=lambda: Contact(name="the headteacher"))
-    chair: Contact = field(default_factory=lambda: Contact(name="the chair of governors"))
-    lado: Contact = field(default_factory=lambda: Contact(
-        name="the LADO (local authority designated officer)"))
+    deputy: Contact = field(default_factory=Contact)
+    headteacher: Contact = field(default_factory=Contact)
+    chair: Contact = field(default_factory=Contact)
+    # The allegations officer: the LADO in England, its equivalent elsewhere.
+    lado: Contact = field(default_factory=Contact)
     dsl_is_head: bool = False
     head_is_sole_proprietor: bool = False
     low_level_concerns_to: str = "dsl"
     local_authority: str = "the local authority"
-    front_door_phone: str = "your local children's social care front door"
-    out_of_hours_phone: str = "the out-of-hours emergency duty team"
+    front_door_phone: str = ""
+    out_of_hours_phone: str = ""
     retention_years: int = 25
     dsl_channel: str = ""
     dsl_user_ids: tuple[str, ...] = ()
@@ -69,16 +78,42 @@ class Settings:
     escalation_minutes: int = 15
     digest_day: str = "monday"
     digest_time: str = "08:00"
+    # What the pack filled in, so a copy for another nation refills it
+    # (and never overwrites what the school set).
+    pack_filled: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.nation not in nations.available():
+            raise ConfigError(unknown_nation(self.nation))
+        terms = nations.pack(self.nation).terms
+        before = dict(self.pack_filled)
+        filled: list[tuple[str, str]] = []
+        for attr, key in (*PACK_CONTACTS.items(), *PACK_VALUES.items()):
+            current = getattr(self, attr)
+            text = current.name if isinstance(current, Contact) else current
+            if text and text != before.get(attr):
+                continue  # the school's own
+            word = str(terms[key])
+            new = replace(current, name=word) if isinstance(current, Contact) else word
+            object.__setattr__(self, attr, new)
+            filled.append((attr, word))
+        object.__setattr__(self, "pack_filled", tuple(filled))
+
+    @property
+    def pack(self) -> nations.NationPack:
+        """The school's nation pack: its words, routes, duties and citations."""
+        return nations.pack(self.nation)
 
     def contact_for(self, role: str) -> Contact:
         """The named person for a routing role (dsl, headteacher, chair, lado)."""
         contact: Contact = getattr(self, role)
         return contact
 
-    @property
-    def in_england(self) -> bool:
-        """KCSIE and Working Together apply to England only."""
-        return self.nation == "england"
+
+
+def unknown_nation(name: str) -> str:
+    return (f"school.nation {name!r} has no nation pack; choose one of "
+            f"{', '.join(nations.available())}")
 
 
 def _contact(raw: Any, default: Contact) -> Contact:
@@ -104,8 +139,8 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
         values["school_name"] = str(school["name"])
     if "nation" in school:
         nation = str(school["nation"]).lower().replace(" ", "_")
-        if nation not in NATIONS:
-            raise ConfigError(f"school.nation must be one of {', '.join(NATIONS)}")
+        if nation not in nations.available():
+            raise ConfigError(unknown_nation(nation))
         values["nation"] = nation
     if "type" in school:
         kind = str(school["type"]).lower()

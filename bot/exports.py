@@ -24,7 +24,8 @@ _FONT_DIR = "fonts/ttf"
 _WORDING = "record/reports.j2"
 CSV_FIELDS = ("id", "created_at", "kind", "child_ref", "decision", "level_of_concern",
               "recipient", "consent", "recorded_by", "status", "review_status",
-              "reviewed_by", "follow_ups_open", "follow_ups_done")
+              "reviewed_by", "follow_ups_open", "follow_ups_done", "nation", "pack_version",
+              "destination", "duties")
 # A cell starting with one of these is a formula to a spreadsheet.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -179,6 +180,8 @@ def records_csv(found: Iterable[dict[str, Any]]) -> str:
             "reviewed_by": (r.get("review") or {}).get("by"),
             "follow_ups_open": sum(1 for f in items if not f.done),
             "follow_ups_done": sum(1 for f in items if f.done),
+            "nation": r.get("nation"), "pack_version": (r.get("pack") or {}).get("version"),
+            "destination": r.get("destination"), "duties": " ".join(r.get("duties") or ()),
         }
         writer.writerow([_cell(row[name]) for name in CSV_FIELDS])
     return out.getvalue()

@@ -4,6 +4,11 @@ Each step has one template whose blocks hold its question, help and choice
 labels, so a school can reword a step by editing one file. Rendering never
 escapes for a particular front end: Slack and the terminal each escape what
 they show, and user text is only ever passed as data.
+
+Each environment speaks one nation pack's words (``t``: its terms; ``pack``:
+the whole pack), and reads the pack's own templates in
+``prompts/nations/<name>/`` (and those of the packs it extends) before the
+defaults, so a nation overrides a template by having a file of the same name.
 """
 
 from __future__ import annotations
@@ -15,16 +20,28 @@ from typing import Any
 import jinja2
 
 import prompts as _prompts_pkg
+from bot import nations
 
 PROMPTS_DIR = Path(_prompts_pkg.__file__).parent
+NATIONS_SUBDIR = "nations"
+
+
+def sentence(text: str) -> str:
+    """First letter upper case, the rest as written ("the HSC Trust..." stays)."""
+    return text[:1].upper() + text[1:]
 
 
 class Prompts:
     """A small facade over a Jinja2 environment rooted at ``prompts/``."""
 
-    def __init__(self, directory: Path = PROMPTS_DIR, **globals_: Any) -> None:
+    def __init__(self, directory: Path = PROMPTS_DIR,
+                 pack: nations.NationPack | None = None, **globals_: Any) -> None:
+        self.directory = directory
+        self.pack = pack or nations.pack()
+        search = [str(directory / NATIONS_SUBDIR / name) for name in self.pack.lineage
+                  if (directory / NATIONS_SUBDIR / name).is_dir()]
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(directory)),
+            loader=jinja2.FileSystemLoader([*search, str(directory)]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             trim_blocks=True,
@@ -32,6 +49,9 @@ class Prompts:
             keep_trailing_newline=False,
         )
         self.env.globals.update(globals_)
+        self.env.globals["t"] = dict(self.pack.terms)
+        self.env.globals["pack"] = self.pack
+        self.env.filters["sentence"] = sentence
         self.env.globals["label"] = self.label
         self.env.globals["wording"] = self.wording
         self.env.filters["wording"] = lambda value, prefix="": self.wording(f"{prefix}{value}",
@@ -63,6 +83,19 @@ class Prompts:
         ctx = template.new_context(dict(context))
         return "".join(render(ctx)).strip()
 
+    def for_record(self, record: dict[str, Any]) -> Prompts:
+        """Wording for a stored record: the nation and words it was made
+        under, whatever the school's setting is now."""
+        snapshot = record.get("pack")
+        if not snapshot and not record.get("nation"):
+            return self
+        name = (snapshot or {}).get("name") or record.get("nation") or nations.DEFAULT_NATION
+        if name == self.pack.name and (snapshot is None or (
+                snapshot.get("terms") == dict(self.pack.terms)
+                and snapshot.get("version") == self.pack.version)):
+            return self  # made under the pack this environment speaks
+        return _for_snapshot(str(self.directory), name, _frozen(snapshot))
+
     def has_block(self, name: str, block: str) -> bool:
         return block in self.env.get_template(name).blocks
 
@@ -75,11 +108,26 @@ class Prompts:
         return True
 
 
-@lru_cache(maxsize=8)
-def _cached(directory: str) -> Prompts:
-    return Prompts(Path(directory))
+def _frozen(snapshot: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    snap = snapshot or {}
+    return (("name", snap.get("name")), ("title", snap.get("title")),
+            ("version", snap.get("version")),
+            ("terms", tuple(sorted((snap.get("terms") or {}).items()))))
 
 
-def default_prompts() -> Prompts:
-    """One shared environment: Jinja caches compiled templates per environment."""
-    return _cached(str(PROMPTS_DIR))
+@lru_cache(maxsize=32)
+def _for_snapshot(directory: str, name: str, frozen: tuple[tuple[str, Any], ...]) -> Prompts:
+    snap = dict(frozen)
+    snapshot = {**snap, "terms": dict(snap["terms"])} if snap.get("terms") else None
+    return Prompts(Path(directory), nations.from_snapshot(snapshot, name))
+
+
+@lru_cache(maxsize=16)
+def _cached(directory: str, nation: str) -> Prompts:
+    return Prompts(Path(directory), nations.pack(nation))
+
+
+def default_prompts(nation: str = nations.DEFAULT_NATION) -> Prompts:
+    """One shared environment per nation: Jinja caches compiled templates per
+    environment."""
+    return _cached(str(PROMPTS_DIR), nation)

@@ -15,12 +15,14 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from bot import nations
 from bot.config import Settings
 from bot.flow import GUIDANCE_VERSION, Session
 from bot.flow.allegations import routing
 from bot.flow.basis import emergency_basis, suggest
 from bot.flow.engine import iso
 from bot.flow.steps import (
+    NATION_KEY,
     NOT_SURE,
     fgm_duty,
     final_decision,
@@ -62,15 +64,24 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
     shared = decision in ("share", "share_part")
     signoff = significant_not_shared(a)
     routed = routing(a, settings)
+    recipient = _recipient(path, a, decision, settings)
+    # The nation the session began under (its steps were asked in its terms).
+    pack = nations.pack(a.get(NATION_KEY) or settings.nation)
+    duties = _duties(path, a, pack)
     record: Record = {
         "id": None,
         "session_id": session.id,
         "kind": kind,
         "route": path,
         "flow_version": session.flow_version,
-        "guidance_version": GUIDANCE_VERSION,
+        "guidance_version": pack.guidance_version or GUIDANCE_VERSION,
         "school": settings.school_name,
-        "nation": settings.nation,
+        "nation": pack.name,
+        # The pack's version and words, so the record renders as it was made.
+        "pack": pack.snapshot(),
+        "destination": _destination(path, recipient, routed, pack),
+        "duties": duties,
+        "guidance_cited": pack.cited(path, *duties),
         "created_at": iso(now),
         "updated_at": iso(now),
         "recorded_by": session.user,
@@ -95,7 +106,7 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "optimism": a.get("optimism", ""),
         "level_of_concern": _level(path, a),
         "purpose": {"answer": a.get("purpose", ""), "detail": a.get("purpose_detail", "")},
-        "recipient": _recipient(path, a, decision, settings),
+        "recipient": recipient,
         "identifiable": a.get("identifiable", ""),
         "confidential": a.get("confidential", ""),
         "family": _family(a, shared),
@@ -154,6 +165,36 @@ def build_alert_only(session: Session, settings: Settings, prompts: Prompts, *,
     append_audit(record, by=session.user, action="submitted", at=now,
                  detail={"decision": "alert_only", "cancelled": True})
     return record
+
+
+def _duties(path: str, a: dict[str, str], pack: nations.NationPack) -> list[str]:
+    """The legal duties this record discharges, by the nation's pack."""
+    duties = ["fgm_duty"] if fgm_duty(a) else []
+    if path == "prevent" and pack.duty("prevent"):
+        duties.append("prevent_duty")
+    return duties
+
+
+def _destination(path: str, recipient: dict[str, str] | None, routed: dict[str, Any],
+                 pack: nations.NationPack) -> str:
+    """Where the information goes outside school, in the nation's terms
+    (``routes`` of its pack): empty when nothing leaves the school."""
+    kind = (recipient or {}).get("kind", "")
+    if path == "allegation":
+        return pack.destination("allegation")
+    if path == "transfer":
+        return pack.destination("transfer")
+    if path == "emergency":
+        return "emergency_services"
+    if kind == "police" and path == "fgm":
+        return pack.destination("fgm_duty") or "police"
+    if kind == "prevent":
+        return pack.destination("prevent")
+    if kind == "social_care":
+        return pack.destination("referral")
+    if kind in ("", "dsl_only"):
+        return ""
+    return kind
 
 
 def _level(path: str, a: dict[str, str]) -> str:
@@ -418,7 +459,8 @@ def refused(record: Record, *, by: str, at: datetime, attempted: str) -> Record:
 def render_text(record: Record, prompts: Prompts) -> str:
     """The whole record as plain text, for the terminal and exports."""
     view = {**_NEWER_FIELDS, **record}
-    return prompts.render("record/full.txt.j2", r=view,
+    prompts = prompts.for_record(record)
+    return prompts.render("record/full.txt.j2", r=view, guidance_text=guidance_text,
                           basis_text=lambda r: basis_text(r, prompts))
 
 
@@ -426,7 +468,8 @@ def render_text(record: Record, prompts: Prompts) -> str:
 _NEWER_FIELDS: dict[str, Any] = {
     "route": "", "requester": None, "what_requested": "", "route_details": {},
     "routing": None, "child_wishes": {}, "optimism": "", "second_signoff": {},
-    "delivery": {},
+    "delivery": {}, "nation": "", "pack": None, "destination": "", "duties": [],
+    "guidance_cited": [],
 }
 
 
@@ -439,6 +482,7 @@ def summary(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
     what is needed to act. Values are plain text; front ends escape them.
     Records made under older question sets render too.
     """
+    prompts = prompts.for_record(record)
     lbl, word = prompts.label, prompts.wording
     r = record
     requester = r.get("requester") or {}
@@ -458,6 +502,8 @@ def summary(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
         ("recipient", _recipient_text(r.get("recipient"), prompts)),
         ("routed_to", (r.get("routing") or {}).get("contact", "")
          if (r.get("routing") or {}).get("to", "dsl") != "dsl" else ""),
+        ("destination", word(f"destination_{r['destination']}", r["destination"])
+         if r.get("destination") else ""),
         ("level_of_concern", lbl("level", r.get("level_of_concern", ""))),
         ("trigger", lbl("trigger", r.get("trigger", ""))),
         ("immediate_danger", lbl("danger", (r.get("immediate_danger") or {}).get("answer", ""))),
@@ -472,11 +518,19 @@ def summary(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
             for f in r.get("follow_up", []))),
         ("barriers", ", ".join(word(f"barrier_{b}", b)
                                for b in (r.get("barriers") or {}).get("shown", []))),
+        ("guidance", guidance_text(r)),
         ("recorded_by", r.get("recorded_by", "")),
         ("created_at", r.get("created_at", "")),
         ("review_status", word(f"review_{r.get('review_status', PENDING)}")),
     ]
     return [(key, word(f"field_{key}"), value) for key, value in rows if value]
+
+
+def guidance_text(r: Record) -> str:
+    """The guidance the record cites, as it stored it (nation and year)."""
+    return "; ".join(
+        f"{g['title']} {g['year']}" + (f", {g['section']}" if g.get("section") else "")
+        for g in r.get("guidance_cited") or [])
 
 
 def _verification(r: Record, prompts: Prompts) -> str:

@@ -53,7 +53,7 @@ class Jigsaw:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.prompts = prompts or default_prompts()
+        self.prompts = prompts or default_prompts(settings.nation)
         self.clock = clock
         self.flow = Flow(settings, self.prompts, clock)
         from bot.schedule import Schedule

@@ -227,6 +227,29 @@ FGM_DISCLOSED = [
     "submit",
 ]
 
+# FGM where no reporting duty applies (Scotland, Northern Ireland): the
+# usual child protection route, a referral the same day.
+FGM_CHILD_PROTECTION = [
+    *_CONCERN[:2], "fgm",
+    "UV",
+    "13-year-old girl told me she was cut during the summer holiday abroad.",
+    "disclosed",
+    "\"They did it to me to become a woman\"",
+    "not_discussed", "skip", "no", "same",
+    "significant",
+    "social_care",
+    "yes", "Child protection referral: FGM disclosed by the girl",
+    "yes", "yes",
+    "yes", "violence",  # telling the family adds risk
+    "none", "same",
+    "share",
+    "The disclosure, when and where, and the child's words",
+    "phone_followup", "today",
+    "FGM disclosed by a girl under 18: child protection referral today.",
+    "skip", "skip",
+    "submit",
+]
+
 CP_TRANSFER = [
     "no", "moving_school",
     "WX",

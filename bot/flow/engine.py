@@ -133,7 +133,7 @@ class Flow:
         self, settings: Settings, prompts: Prompts | None = None, clock: Clock = utcnow
     ) -> None:
         self.settings = settings
-        self.prompts = prompts or default_prompts()
+        self.prompts = prompts or default_prompts(settings.nation)
         self.clock = clock
 
     # -- lifecycle --------------------------------------------------------

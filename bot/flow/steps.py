@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.nations import DEFAULT_NATION, fgm_duty_nations
+
 FLOW_VERSION = "2026.12-2"
 # The guidance the wording was checked against (DOMAIN.md section 2).
 GUIDANCE_VERSION = (
@@ -132,9 +134,9 @@ def location_request(a: Answers) -> bool:
     return is_request(a) and a.get("request_location") in ("yes", NOT_SURE)
 
 
-def fgm_duty_nations() -> tuple[str, ...]:
-    """FGM Act 2003 s.5B: England and Wales only."""
-    return ("england", "wales")
+def fgm_nation(a: Answers) -> bool:
+    """The school's nation pack carries the FGM reporting duty."""
+    return a.get(NATION_KEY, DEFAULT_NATION) in fgm_duty_nations()
 
 
 def fgm_known(a: Answers) -> bool:
@@ -144,8 +146,7 @@ def fgm_known(a: Answers) -> bool:
 
 def fgm_duty(a: Answers) -> bool:
     """The personal duty to report to the police applies to this person."""
-    return fgm_known(a) and a.get("fgm_role") == "teacher" and a.get(NATION_KEY, "england") in (
-        fgm_duty_nations())
+    return fgm_known(a) and a.get("fgm_role") == "teacher" and fgm_nation(a)
 
 
 def to_dsl_only(a: Answers) -> bool:
@@ -352,7 +353,7 @@ STEPS: tuple[Step, ...] = (
     # FGM: who knows what, and the personal duty to report (England and Wales).
     Step("fgm_kind", "choice", ("disclosed", "seen", "suspected"), applies=on("fgm")),
     Step("fgm_role", "choice", ("teacher", "other_staff"),
-         applies=lambda a: fgm_known(a) and a.get(NATION_KEY, "england") in fgm_duty_nations()),
+         applies=lambda a: fgm_known(a) and fgm_nation(a)),
     Step("fgm_reported", "choice", ("reported", "will_report"), applies=fgm_duty),
     Step("fgm_police_ref", "text", applies=lambda a: fgm_duty(a) and a.get(
         "fgm_reported") == "reported", max_len=200),

@@ -141,3 +141,19 @@ def test_killed_mid_session_resumes_after_restart(tmp_path: Path) -> None:
     assert "Picking up your unfinished decision" in rest.stdout
     assert TinyDBStore(data).count_records() == 1
 
+
+
+@pytest.mark.parametrize("nation", ["wales", "scotland", "northern_ireland"])
+def test_the_terminal_speaks_the_nations_pack(store: TinyDBStore, nation: str) -> None:
+    from bot import nations
+    from bot.config import Settings
+
+    jigsaw = Jigsaw(Settings(school_name="Hillside Primary", nation=nation), store)
+    output = run_console(jigsaw, sc.REFUSED_SIGNIFICANT)
+    pack = nations.pack(nation)
+    record = jigsaw.store.get_record(jigsaw.store.list_records()[0]["id"])
+    assert (record["nation"], record["destination"]) == (nation, pack.destination("referral"))
+    assert pack.term("level_significant") in output  # asked in the nation's levels
+    assert pack.term("referral_to")[1:] in output  # and its referral destination
+    assert pack.title in output  # the printed record names its nation
+    assert "DSL" not in output and "LADO" not in output and "KCSIE" not in output
