@@ -328,8 +328,13 @@ class Blocks:
         blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"```{p}```"))
                                for p in chunks(escape_code(text), TEXT_LIMIT - 10)]
         blocks = blocks[:BLOCKS_PER_VIEW - 1]
-        blocks.append(ActionsBlock(block_id="record_export", elements=[ButtonElement(
-            text=self.r("pdf_label"), action_id="record_pdf", value=_value(r=record["id"]))]))
+        buttons = [ButtonElement(text=self.r("pdf_label"), action_id="record_pdf",
+                                 value=_value(r=record["id"]))]
+        if record.get("child_ref"):
+            buttons.append(ButtonElement(text=self.r("chronology_label"),
+                                         action_id="record_chronology",
+                                         value=_value(c=record["child_ref"][:1000])))
+        blocks.append(ActionsBlock(block_id="record_export", elements=buttons))
         return View(type="modal", callback_id="record_view", title=self.t("record_title"),
                     close=self.t("close_label"), blocks=blocks).to_dict()
 

@@ -449,6 +449,14 @@ class SlackFront:
         return self.blocks.chronology_modal(child_ref,
                                             self.app.chronology_text(child_ref, found))
 
+    def show_chronology(self, user: str, child_ref: str, view_id: str) -> None:
+        """From a record's modal: the child's chronology in its place."""
+        shown = self.chronology_view(user, child_ref)
+        if shown is None:
+            self.say(user, self.t("refused"))
+            return
+        self.client.views_update(view_id=view_id, view=shown)
+
     def export(self, user: str, what: str, **params: Any) -> None:
         """Make an export (audited) and upload it into the user's DM."""
         allowed = self.is_dsl(user)

@@ -24,7 +24,7 @@ from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.fakeslack import DSL_CHANNEL_ID, FakeSlack
 from tests.slack.conftest import Harness
-from tests.slack.driver import all_text, buttons
+from tests.slack.driver import Driver, all_text, buttons
 from tests.slack.test_schedule import (
     MONDAY_9AM,
     Clock,
@@ -242,3 +242,22 @@ def test_the_weekly_digest_counts_and_charts_without_child_details(
     for private in (children | words) - {""}:  # a records request has no facts
         assert json.dumps(private) not in shown
     assert [w["deferred"] for w in numbers["weeks"]][-1] == 2
+
+
+def test_from_a_records_full_view_the_dsl_can_open_the_childs_chronology(
+        slack: Harness, made: dict[str, dict[str, Any]]) -> None:
+    slack.front.delivery.deliver_record(made["again"]["id"])
+    [post] = [c for c in slack.fake.calls("chat.postMessage")
+              if (c.args.get("metadata") or {}).get("event_type") == "jigsaw_record"]
+    Driver(slack, DSL).click(post, action_id="review_view")
+    opened = slack.fake.last("views.open").response["view"]
+    assert "record_chronology" in [b["action_id"] for b in buttons(opened["blocks"])]
+
+    [button] = [b for b in buttons(opened["blocks"]) if b["action_id"] == "record_chronology"]
+    slack.send(block_action(DSL, action_id="record_chronology", value=button["value"],
+                            view=opened))
+    shown = slack.fake.view(opened["id"])
+    assert shown is not None and shown["callback_id"] == "chronology_view"
+    text = all_text(shown["blocks"])
+    assert f"Chronology for {CHILD}: 2 records" in text
+    assert made["police"]["id"] in text and made["other"]["id"] not in text

@@ -152,6 +152,9 @@ def export(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
         front.export(user, "record_pdf", record_id=value["r"])
     elif action_id == "chronology_pdf" and value.get("c"):
         front.export(user, "chronology_pdf", child_ref=value["c"])
+    elif action_id == "record_chronology" and value.get("c") and _field(body.get("view"),
+                                                                        "id"):
+        front.show_chronology(user, value["c"], _field(body.get("view"), "id"))
     else:
         _unusable(body, front)
 
@@ -178,6 +181,6 @@ def register(app: App, front: SlackFront) -> None:
     app.action("followup_done")(lambda ack, body: followup_done(ack, body, front))
     app.action(re.compile(r"^dsl_(chronology|csv)$"))(
         lambda ack, body: dsl_tool(ack, body, front))
-    app.action(re.compile(r"^(record|chronology)_pdf$"))(
+    app.action(re.compile(r"^(record_pdf|chronology_pdf|record_chronology)$"))(
         lambda ack, body: export(ack, body, front))
     app.action(re.compile(r".*"))(lambda ack, body: unknown(ack, body, front))
