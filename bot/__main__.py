@@ -22,6 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     console = sub.add_parser("console", help="the conversation in this terminal")
     console.add_argument("--new", action="store_true", help="start afresh, pausing any open one")
+    decide = sub.add_parser("decide", help="as the DSL, take a staff member's concern on into "
+                            "the sharing decision")
+    decide.add_argument("record", help="the concern's record id, e.g. ISD-2026-0042")
     sub.add_parser("socket", help="run in Slack Socket Mode (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)")
     http = sub.add_parser("http", help="serve Slack HTTP events at /slack/events")
     http.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
@@ -102,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Commands that answer people: one process per data directory.
-SERVING = ("console", "http", "socket")
+SERVING = ("console", "decide", "http", "socket")
 
 
 def _run(command: str, args: argparse.Namespace, settings, store) -> int:  # noqa: ANN001
@@ -127,11 +130,12 @@ def _run(command: str, args: argparse.Namespace, settings, store) -> int:  # noq
         return admin.export(store, args.record, utcnow(), sys.stdout, sys.stderr,
                             by=admin.operator(), reason=args.reason, out_path=args.out)
     app = Jigsaw(settings, store)
-    if command == "console":
+    if command in ("console", "decide"):
         from bot.console import Console
 
         try:
-            return Console(app).run(new=getattr(args, "new", False))
+            return Console(app).run(new=getattr(args, "new", False),
+                                    take_on=getattr(args, "record", None))
         except BrokenPipeError:  # output piped into e.g. `head`: what was answered is kept
             sys.stderr.close()
             return 0

@@ -15,6 +15,7 @@ from typing import TextIO
 from bot import record as records
 from bot.flow import Question
 from bot.service import Jigsaw
+from storage import NotFound
 
 COMMANDS = {"back", "pause", "cancel", "help", "quit", "exit"}
 WIDTH = 78
@@ -44,11 +45,18 @@ class Console:
             self.stdout.write(line + "\n")
         return line
 
-    def run(self, *, new: bool = False) -> int:
+    def run(self, *, new: bool = False, take_on: str | None = None) -> int:
         prompts = self.app.prompts
         self.say(prompts.render("console/welcome.j2", s=self.app.settings))
-        session = None if new else self.app.latest_open(self.user)
-        if session:
+        session = None if new or take_on else self.app.latest_open(self.user)
+        if take_on:
+            try:
+                session = self.app.take_on(take_on, self.user, source="console")
+            except (NotFound, ValueError):
+                self.say(prompts.render("console/cannot_take_on.j2", id=take_on))
+                return 2
+            self.say(prompts.render("console/taking_on.j2", id=take_on))
+        elif session:
             session = self.app.resume(session.id)
             self.say(prompts.render("console/resumed.j2", started=session.created_at))
         else:
@@ -98,8 +106,11 @@ class Console:
         record = self.app.record(session.record_id) if session.record_id else None
         if record:
             routed = self.app.routed_notice(record)
-            self.say(prompts.render("console/submitted.j2", id=record["id"],
-                                    to_dsl=not routed))
+            if (record.get("decided_by") or {}).get("by") == self.user:
+                self.say(prompts.render("console/decision_added.j2", id=record["id"]))
+            else:
+                self.say(prompts.render("console/submitted.j2", id=record["id"],
+                                        to_dsl=not routed))
             if routed:
                 self.say(routed)
             # The record keeps its own layout: printed as is, not re-wrapped.

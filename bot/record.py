@@ -27,8 +27,12 @@ from bot.flow.steps import (
     fgm_duty,
     final_decision,
     is_dsl,
+    location_request,
+    risk_reason,
     route,
     significant_not_shared,
+    tell_dsl_path,
+    telling_adds_risk,
     unverified,
 )
 from bot.flow.validate import next_working_day
@@ -50,6 +54,8 @@ def kind_of(answers: dict[str, str]) -> str:
         return "emergency"
     if route(answers) == "allegation":
         return "allegation"
+    if tell_dsl_path(answers):
+        return "concern"
     return "decision"
 
 
@@ -73,6 +79,7 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "session_id": session.id,
         "kind": kind,
         "route": path,
+        "path": "tell_dsl" if kind == "concern" else "decision",
         "flow_version": session.flow_version,
         "guidance_version": pack.guidance_version or GUIDANCE_VERSION,
         "school": settings.school_name,
@@ -135,6 +142,11 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
             "sought": a.get("advice", ""),
         },
         "follow_up": _follow_up(path, a, session.user, decision, now.date(), signoff, routed),
+        "urgent": _urgent(a),
+        # The staff member's answers, for the DSL to take the concern on from.
+        "concern_answers": dict(session.answers) if kind == "concern" else None,
+        "awaiting_dsl_decision": kind == "concern" and decision == "tell_dsl",
+        "decided_by": None,
         "review_status": PENDING,
         "review": None,
         "notes": [],
@@ -197,6 +209,13 @@ def _destination(path: str, recipient: dict[str, str] | None, routed: dict[str, 
     return kind
 
 
+def _urgent(a: dict[str, str]) -> dict[str, str] | None:
+    if not tell_dsl_path(a):
+        return None
+    return {key: a.get(key, "") for key in ("urgent", "urgent_detail", "dsl_reached",
+                                            "self_referral", "self_referral_ref")}
+
+
 def _level(path: str, a: dict[str, str]) -> str:
     if path == "record_only":
         return "low"
@@ -210,7 +229,7 @@ def _requester(a: dict[str, str]) -> dict[str, str] | None:
             "agency": a.get("requester_agency", ""),
             "name_role": a.get("requester_name", ""),
             "verified": a.get("requester_verified", ""),
-            "location_request": a.get("request_location", ""),
+            "location_request": "yes" if location_request(a) else "",
         }
     if path == "records_request":
         return {"agency": a.get("records_requester", ""),
@@ -237,6 +256,8 @@ def _recipient(path: str, a: dict[str, str], decision: str, settings: Settings
         return None
     if path == "request":
         return {"kind": a.get("requester_agency", ""), "detail": a.get("requester_name", "")}
+    if tell_dsl_path(a):  # the member of staff referred, the DSL unreachable
+        return {"kind": "social_care", "detail": a.get("self_referral_ref", "")}
     if path == "prevent":
         return {"kind": "prevent", "detail": ""}
     return {"kind": a.get("recipient", ""), "detail": a.get("recipient_other", "")}
@@ -254,8 +275,9 @@ def _family(a: dict[str, str], shared: bool) -> dict[str, Any]:
     told: bool | None = _TOLD.get(view)
     not_told_reason = ""
     override = ""
-    if tell_risk == "yes":
-        told, not_told_reason = False, a.get("tell_risk_reason", "")
+    if telling_adds_risk(a):
+        tell_risk = "yes"
+        told, not_told_reason = False, risk_reason(a)
         override = "c" if shared else ""
     elif shared and view != "agreed":
         override = a.get("consent_reason", "")
@@ -275,6 +297,8 @@ def _decision(path: str, a: dict[str, str], prompts: Prompts, settings: Settings
     decision = final_decision(a)
     if path == "emergency":
         return decision, a.get("emergency_action", "")
+    if tell_dsl_path(a):
+        return decision, prompts.render("record/tell_dsl_rationale.j2", s=settings, a=a)
     if path in ("allegation", "transfer") or fgm_duty(a):
         name = "fgm" if fgm_duty(a) else path
         return decision, prompts.render(f"record/{name}_rationale.j2", s=settings, a=a,
@@ -322,6 +346,12 @@ def _follow_up(path: str, a: dict[str, str], user: str, decision: str, today: da
         add("chase_referral", "dsl", next_day)
     if path == "emergency":
         add("emergency_followup", "dsl", same_day)
+    if tell_dsl_path(a):
+        if decision == "share":
+            add("follow_up_staff_referral", "dsl", same_day)
+        elif decision == "tell_dsl":
+            pressing = a.get("urgent") == "yes" or a.get("level") in ("significant", NOT_SURE)
+            add("dsl_decide", "dsl", same_day if pressing else next_day)
     if path == "allegation" and routed["to"] != "dsl":  # the record itself tells the DSL
         add(f"tell_{routed['to']}", user, same_day)
     if path == "transfer" and a.get("transfer_receipt") != "confirmed":
@@ -331,6 +361,45 @@ def _follow_up(path: str, a: dict[str, str], user: str, decision: str, today: da
     if path == "info_received" and a.get("info_next") in ("refer_now", "dsl_consider_referral"):
         add("dsl_consider_referral", "dsl", same_day)
     return actions
+
+
+# -- the DSL takes a concern on ---------------------------------------------
+
+# What the DSL's sharing decision adds to a concern record: the rest (who
+# raised it, when, the facts and the child's words) stays as the staff said it.
+_DECISION_FIELDS = (
+    "route", "decision", "rationale", "recipient", "family", "lawful_basis", "what_to_share",
+    "how", "when", "defer_until", "second_signoff", "route_details", "purpose",
+    "identifiable", "confidential", "level_of_concern", "child_wishes", "knows_family",
+    "optimism", "advice", "barriers", "requester", "what_requested", "routing",
+)
+
+
+def taken_on(record: Record, *, by: str, at: datetime) -> Record:
+    append_audit(record, by=by, action="taken_on", at=at)
+    return record
+
+
+def decided(record: Record, decision: Record, *, by: str, at: datetime) -> Record:
+    """Add the DSL's sharing decision to a staff member's concern: one record,
+    one audit trail, the concern kept as it was raised."""
+    record["concern"] = {"decision": record["decision"], "rationale": record["rationale"],
+                         "level_of_concern": record["level_of_concern"],
+                         "by": record["recorded_by"], "at": record["created_at"]}
+    for key in _DECISION_FIELDS:
+        record[key] = copy.deepcopy(decision.get(key))
+    record["follow_up"] = [f for f in record["follow_up"] if f["action"] != "dsl_decide"] + [
+        f for f in decision["follow_up"] if f not in record["follow_up"]]
+    record["path"] = "decision"
+    record["awaiting_dsl_decision"] = False
+    record["decided_by"] = {"by": by, "at": iso(at)}
+    if record["review_status"] == PENDING:  # the DSL has it in hand
+        record["review_status"] = ACKNOWLEDGED
+        record["status"] = ACKNOWLEDGED
+        record["review"] = {"by": by, "at": iso(at), "note": "", "due": ""}
+    append_audit(record, by=by, action="decision_made", at=at,
+                 detail={"decision": record["decision"]})
+    return record
 
 
 # -- audit trail ------------------------------------------------------------
@@ -493,6 +562,8 @@ def summary(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
         ("requester_verified", _verification(r, prompts)),
         ("location_request", word("location_warning")
          if requester.get("location_request") in ("yes", NOT_SURE) else ""),
+        ("urgent", _urgent_text(r.get("urgent"), prompts)),
+        ("next_step", word("awaiting_decision") if r.get("awaiting_dsl_decision") else ""),
         ("id", r.get("id") or ""),
         ("kind", word(f"route_{r['route']}") if r.get("route") else word(f"kind_{r['kind']}")),
         ("child_ref", r.get("child_ref", "")),
@@ -531,6 +602,17 @@ def guidance_text(r: Record) -> str:
     return "; ".join(
         f"{g['title']} {g['year']}" + (f", {g['section']}" if g.get("section") else "")
         for g in r.get("guidance_cited") or [])
+
+
+def _urgent_text(urgent: dict[str, str] | None, prompts: Prompts) -> str:
+    if not urgent:
+        return ""
+    parts = []
+    if urgent.get("self_referral") == "referred":
+        parts.append(prompts.wording("staff_referred"))
+    if urgent.get("urgent") == "yes":
+        parts.append(urgent.get("urgent_detail", ""))
+    return ". ".join(p for p in parts if p)
 
 
 def _verification(r: Record, prompts: Prompts) -> str:

@@ -19,6 +19,7 @@ from bot import record as records
 from bot.config import Settings
 from bot.flow import CANCELLED, OPEN_STATUSES, PAUSED, SUBMITTED, Flow, Result, Session
 from bot.flow.engine import IN_PROGRESS, stamp, utcnow
+from bot.flow.steps import TAKE_ON_KEY
 from bot.prompts import Prompts, default_prompts
 from storage import NotFound, Store
 
@@ -170,7 +171,11 @@ class Jigsaw:
         if not session.is_open or not self.flow.done(session):
             return session
         built = records.build(session, self.settings, self.prompts, now=self.clock())
-        stored = self.store.create_record(built)
+        concern_id = session.facts.get(TAKE_ON_KEY)
+        if concern_id:
+            stored = self._add_decision(concern_id, session, built)
+        else:
+            stored = self.store.create_record(built)
         # Before the session is marked submitted, so a crash in between is
         # healed the next time the session is touched.
         self.schedule.track_record(stored)
@@ -187,6 +192,42 @@ class Jigsaw:
             # every click, so it keeps only what is still in play.
             self.store.delete_session(done.id)
         return done
+
+    def _add_decision(self, record_id: str, session: Session, built: dict[str, Any]
+                      ) -> dict[str, Any]:
+        """The DSL's decision joins the concern's record, exactly once (under
+        the store's lock: a session finished twice adds it once)."""
+        now = self.clock()
+
+        def mutate(record: dict[str, Any]) -> dict[str, Any]:
+            if record.get("decided_by"):
+                return record
+            return records.decided(record, built, by=session.user, at=now)
+
+        return self.store.update_record(record_id, mutate)
+
+    def take_on(self, record_id: str, by: str, *, source: str = "slack",
+                meta: dict[str, Any] | None = None) -> Session:
+        """The DSL continues a staff member's concern into the sharing decision,
+        in a session of their own; an open one for the same record carries on.
+        Raises :class:`storage.NotFound`, or ``ValueError`` when the record is
+        not a concern waiting for a decision."""
+        record = self.store.get_record(record_id)
+        if record is None:
+            raise NotFound(record_id)
+        if not record.get("awaiting_dsl_decision") or not record.get("concern_answers"):
+            raise ValueError(f"{record_id} is not waiting for a sharing decision")
+        for open_session in self.open_sessions(by):
+            if open_session.facts.get(TAKE_ON_KEY) == record_id:
+                return self._set_status(open_session.id, IN_PROGRESS)
+        for old in self.open_sessions(by):
+            self._set_status(old.id, PAUSED)
+        session = self.flow.take_on(by, source, record["concern_answers"], record_id)
+        session.meta.update(meta or {})
+        self.store.save_session(session.to_dict())
+        now = self.clock()
+        self.store.update_record(record_id, lambda r: records.taken_on(r, by=by, at=now))
+        return session
 
     def prune_sessions(self, *, keep_days: int = SESSION_KEEP_DAYS) -> int:
         """Drop finished sessions after a while, so the hot store (rewritten on

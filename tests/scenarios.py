@@ -7,34 +7,67 @@ drive the engine, the terminal runner and the Slack app in the tests.
 
 from __future__ import annotations
 
-# The start of an own concern, up to the facts.
-_CONCERN = ["no", "own_concern", "general"]
+# The DSL's own concern, on the full sharing decision.
+_CONCERN = ["no", "dsl_recording", "general"]
+
+# A member of staff's worry, told to the DSL by the short path.
+STAFF_CONCERN = [
+    "no", "own_concern",
+    "EF",
+    "Child often arrives late and hungry; mum says she is struggling since losing her job.",
+    "skip", "skip",
+    "same",  # the rule-of-optimism question
+    "child_in_need",
+    "no",  # nothing that can't wait
+    "submit",
+]
+
+# Urgent, and neither the DSL nor a deputy can be reached: anyone can refer.
+STAFF_SELF_REFERRAL = [
+    "no", "own_concern",
+    "KL",
+    "Child said stepdad hit her with a belt last night; red marks on her legs.",
+    "\"Please don't tell anyone, he'll do it again\"",
+    "skip",
+    "same",
+    "significant",
+    "yes", "She goes home to him at 3:15 today",
+    "cannot_reach",
+    "referred", "MASH duty social worker J. Bloggs, 14:40, ref 55120",
+    "submit",
+]
+
+# The DSL takes STAFF_CONCERN on: the questions the sharing decision still needs.
+TAKE_ON_SHARE = [
+    "early_help",
+    "yes", "Early help assessment to support the family",
+    "yes", "no",
+    "no",  # telling the family adds no risk
+    "agreed",
+    "same",  # barrier check
+    "share",
+    "Attendance pattern and the family's request for support",
+    "portal", "next_working_day",
+    "Mum agreed to an early help referral for support with food and routines.",
+    "skip",
+    "submit",
+]
 
 POLICE_PREJUDICE = [
     "no",  # danger
     "request", "police", "DC Patel, Child Abuse Investigation Team", "called_back",
-    "no",  # asks where someone lives?
     "What we know about the injury and what the child said",
     "AB-1234",
     "Bruise on left cheek seen 08:50 on arrival; child said dad hit him.",
-    "skip",  # child's words
-    "not_discussed",  # child's wishes
-    "skip",  # opinion
-    "no",  # knows family
-    "same",  # optimism
     "significant",
-    "yes", "Police investigating an assault on the child",
-    "yes",  # identifiable
-    "yes",  # confidential
-    "yes",  # telling the family adds risk
-    "parent_source",
-    "none",  # hesitation
+    "yes",  # a safeguarding purpose
+    "parent_source",  # telling the family adds risk: a parent may be the source
     "same",  # barrier check
     "share",
     "Date, time and description of the injury and the child's words",
-    "secure_email", "today",
+    "secure_email",  # today: significant harm
     "Police are investigating; telling the father could put the child at risk.",
-    "skip", "skip",
+    "skip",  # follow-up
     "submit",
 ]
 
@@ -42,14 +75,11 @@ POLICE_PREJUDICE = [
 UNVERIFIED_POLICE = [
     "no",
     "request", "police", "DC Smith, withheld number", "not_verified",
-    "yes",  # wants to know where mum and the child live now
-    "The child's and mother's current address",
+    "The child's and mother's current address",  # where they live now
     "GH",
     "Caller says he needs the address urgently for a welfare check.",
-    "skip", "not_discussed", "skip", "no", "same",
     "not_sure",  # level
     "not_sure",  # purpose
-    "Caller says welfare check",
     "defer", "today 16:00",
     "Not verified: calling back through the force switchboard before anything is shared.",
     "skip", "skip",
@@ -63,7 +93,7 @@ NO_PURPOSE = [
     "CD",
     "do_not_share",
     "No safeguarding purpose: a custody dispute goes through the DPO or a court order.",
-    "skip", "skip",
+    "skip",
     "submit",
 ]
 
@@ -79,12 +109,12 @@ EARLY_HELP_CONSENT = [
     "yes", "no",
     "no",  # telling the family adds no risk
     "agreed",
-    "none", "same",
+    "same",
     "share",
     "Attendance pattern and the family's request for support",
     "portal", "next_working_day",
     "Mum agreed to an early help referral for support with food and routines.",
-    "skip", "skip",
+    "skip",
     "submit",
 ]
 
@@ -102,7 +132,7 @@ EARLY_HELP_REFUSED = [
     "refused",
     "do_not_share",
     "Parents declined early help; no risk of harm, so the refusal stands. Keep monitoring.",
-    "skip", "skip",
+    "skip",
     "submit",
 ]
 
@@ -120,13 +150,13 @@ REFUSED_SIGNIFICANT = [
     "yes", "yes",
     "no",
     "refused",
-    "none", "same",
+    "same",
     "share",
     "c",
     "The disclosure, dates and what was observed",
-    "phone_followup", "today",
+    "phone_followup",
     "Risk of significant harm outweighs the parent's refusal; referral made today.",
-    "skip", "skip",
+    "skip",
     "submit",
 ]
 
@@ -141,7 +171,7 @@ CHILD_SECRET = [
     "significant",
     "dsl_only",
     "She asked me not to tell; I have told her I must tell the DSL, and why.",
-    "skip", "skip",
+    "skip",
     "submit",
 ]
 
@@ -156,11 +186,11 @@ SIGNIFICANT_NOT_SHARED = [
     "yes", "Referral to children's social care",
     "yes", "no", "no",
     "not_told",
-    "trust", "same",
+    "same",
     "do_not_share",
     "keep",
     "I want to give dad a chance to explain first; I know the family well.",
-    "skip", "skip",
+    "skip",
     "submit",
 ]
 
@@ -177,7 +207,7 @@ NOT_SURE = [
     "yes", "no",
     "not_sure",  # telling the family
     "not_sure",  # family's view
-    "confidence", "same",
+    "same",
     "defer",
     "tomorrow",
     "Need the DSL's view on threshold before deciding.",
@@ -189,7 +219,6 @@ NOT_SURE = [
 # A low-level concern about a member of staff: recorded, goes to the DSL.
 ALLEGATION = [
     "no",
-    "own_concern",
     "allegation",
     "staff",
     "low_level",
@@ -202,7 +231,7 @@ ALLEGATION = [
 
 # An allegation about the DSL: never posted to the DSL channel.
 ALLEGATION_DSL = [
-    "no", "own_concern", "allegation", "dsl", "harm",
+    "no", "allegation", "dsl", "harm",
     "ST",
     "Pupil told me the DSL slapped him in the corridor at lunch today.",
     "\"Mr K hit me\"",
@@ -270,13 +299,13 @@ PREVENT = [
     "yes", "Prevent referral so the child can be offered support",
     "yes", "no", "no",
     "told_not_asked",
-    "none", "same",
+    "same",
     "share",
     "a",
     "What was said and shared, with dates",
     "secure_email", "today",
     "Views and sharing suggest risk of radicalisation: Prevent referral for support.",
-    "skip", "skip",
+    "skip",
     "submit",
 ]
 
@@ -292,13 +321,13 @@ CHILD_ON_CHILD = [
     "yes", "Sexual assault: the starting point is to pass it to the police",
     "yes", "yes", "no",
     "told_not_asked",
-    "none", "same",
+    "same",
     "share",
     "a",
     "What was reported, by whom and when; both children's references",
-    "phone_followup", "today",
+    "phone_followup",
     "Sexual assault by another pupil; police and social care informed for both children.",
-    "skip", "skip",
+    "skip",
     "submit",
 ]
 
@@ -309,7 +338,7 @@ OPERATION_ENCOMPASS = [
     "skip",
     "support_in_school",
     "Key adult will check in with the child today; DSL keeps it under review.",
-    "skip", "skip",
+    "skip",
     "submit",
 ]
 
@@ -334,6 +363,8 @@ OPTIMISM = [
 
 # Each script with the decision and kind of record it must end in.
 OUTCOMES = {
+    "staff_concern": (STAFF_CONCERN, "tell_dsl", "concern"),
+    "staff_self_referral": (STAFF_SELF_REFERRAL, "share", "concern"),
     "danger": (IMMEDIATE_DANGER, "share", "emergency"),
     "police": (POLICE_PREJUDICE, "share", "decision"),
     "unverified": (UNVERIFIED_POLICE, "defer", "decision"),

@@ -53,6 +53,14 @@ _HARM = _phrases(
     r"drunk", r"alcohol\w*", r"drink(?:ing|s)?", r"hungover", r"vodka", r"wine", r"beer",
     r"drugs?", r"cannabis", r"weed", r"high", r"passed out", r"asleep on the sofa",
 )
+# Holding back for the relationship, or for fear of getting it wrong.
+_TRUST = _phrases(r"trust", r"relationship", r"upset (?:them|her|him|mum|dad|the family)",
+                  r"(?:lose|losing|break|breaking) (?:their|her|his)? ?(?:trust|confidence)",
+                  r"(?:they|she|he)(?:'ll| will) (?:stop|never) (?:talking|speaking|coming)")
+_CONSEQUENCES = _phrases(r"get(?:ting)? it wrong", r"(?:get|be) in trouble", r"complain\w*",
+                         r"sued", r"my job", r"blame\w*", r"over-?react\w*", r"make a fuss")
+_SECRECY = _phrases(r"(?:don'?t|do not|never) tell", r"promise", r"secret",
+                    r"keep it (?:between|to yourself)", r"(?:you )?can'?t tell")
 _MINIMISING = _phrases(r"(?:just )?banter", r"boys (?:being|will be) boys",
                        r"(?:just )?messing about", r"(?:just )?(?:a )?joke", r"horseplay",
                        r"part of growing up")
@@ -78,6 +86,11 @@ def rationale_optimism(a: Answers) -> bool:
     return bool(_OPTIMISTIC.search(a.get("rationale", "")))
 
 
+def secrecy_cue(a: Answers) -> bool:
+    """The child asked for it to be kept secret, in their own words."""
+    return bool(_SECRECY.search(a.get("child_words", "")))
+
+
 def minimising_cue(a: Answers) -> bool:
     return route(a) == "child_on_child" or bool(_MINIMISING.search(_said(a)))
 
@@ -91,23 +104,23 @@ def reminders_for(a: Answers) -> list[str]:
 
     Shown only where sharing may be right (the flow skips the barrier check
     elsewhere). ``data_protection`` and ``someone_else`` fit any such
-    decision; the rest need a cue; ``fears`` closes every set.
+    decision; the rest need a cue in what was answered or typed (older
+    sessions also named a hesitation); ``fears`` closes every set.
     """
-    hesitation = a.get("hesitation")
+    said = _said(a)
     shown: list[str] = []
     if optimism_cue(a):
         shown.append("optimism")
     if minimising_cue(a):
         shown.append("minimising")
-    if hesitation == "trust":
+    if a.get("hesitation") == "trust" or a.get("knows_family") == "yes" or _TRUST.search(said):
         shown.append("trust")
-    if hesitation == "confidence" or any_not_sure(a):
+    if a.get("hesitation") == "confidence" or any_not_sure(a):
         shown.append("confidence")
-    if hesitation == "consequences":
+    if a.get("hesitation") == "consequences" or _CONSEQUENCES.search(said):
         shown.append("consequences")
     shown.append("data_protection")
-    if a.get("family_view") in ("refused", "not_told", "told_not_asked") or (
-            hesitation == "data_protection"):
+    if a.get("family_view") in ("refused", "not_told", "told_not_asked"):
         shown.append("consent")
     shown.append("someone_else")
     shown.append("fears")  # belongs in every reminder set

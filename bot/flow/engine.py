@@ -26,11 +26,13 @@ from bot.flow.steps import (
     NOT_SURE,
     ROLE_KEY,
     STEPS,
+    TAKE_ON_KEY,
     Step,
     is_dsl,
     no_share_expected,
     route,
     suggested_route,
+    tell_dsl_path,
     unverified,
 )
 from bot.prompts import Prompts, default_prompts
@@ -39,6 +41,12 @@ Clock = Callable[[], datetime]
 
 IN_PROGRESS, PAUSED, SUBMITTED, CANCELLED = "in_progress", "paused", "submitted", "cancelled"
 OPEN_STATUSES = (IN_PROGRESS, PAUSED)
+
+
+# Questions about how the person raising a concern sees it: a DSL taking the
+# concern on is not asked them again.
+_ABOUT_THE_STAFF_MEMBER = frozenset({"child_wishes", "child_views", "knows_family",
+                                     "route_check"})
 
 
 def utcnow() -> datetime:
@@ -147,6 +155,25 @@ class Flow:
         return Session(id=uuid.uuid4().hex, user=user, source=source, created_at=now,
                        updated_at=now, facts=facts)
 
+    def take_on(self, user: str, source: str, answers: dict[str, str], record_id: str
+                ) -> Session:
+        """The DSL's own session, taking a staff member's concern on into the
+        sharing decision: it starts from what the staff member said, and
+        asks only what the decision still needs."""
+        session = self.start(user, source, dsl=True)
+        session.facts[TAKE_ON_KEY] = record_id
+        for step in STEPS:
+            if not step.applies(session.known) or step.key in session.answers:
+                continue
+            if step.key not in answers:
+                if step.id in _ABOUT_THE_STAFF_MEMBER:
+                    continue  # theirs to answer, and they have told the DSL already
+                break
+            session.answers[step.key] = answers[step.key]
+            session.history.append(step.id)
+        # Answers the full decision does not ask stay with the record, not here.
+        return session
+
     def upgrade(self, session: Session) -> bool:
         """Carry a session begun under an older question set onto this one.
 
@@ -228,6 +255,7 @@ class Flow:
             "route": route(a),
             "suggested_route": suggested_route(a),
             "is_dsl": is_dsl(a),
+            "tell_dsl": tell_dsl_path(a),
             "unverified": unverified(a),
             "suggested_basis": suggested.as_dict() if suggested else None,
             "suggested_decision": self.suggested_decision(session),
@@ -347,7 +375,8 @@ class Flow:
         session.answers[step.key] = value
         session.history.append(step.id)
         session.drafts.pop(step.id, None)
-        for barrier in shown + AFTER_REMINDERS.get((step.id, value), []):
+        after = self._reminders_after(step, session, value)
+        for barrier in shown + after:
             if barrier not in session.barriers["shown"]:
                 session.barriers["shown"].append(barrier)
         if step.id == "danger" and value in ("yes", NOT_SURE):
@@ -375,15 +404,24 @@ class Flow:
             session.barriers["view_changed"] = value == "changed"
         if step.id == "optimism" and value == "more_worried":
             session.barriers["view_changed"] = True
-        for barrier in AFTER_REMINDERS.get((step.id, value), []):
+        for barrier in after:
             result.notices.append(self.reminder(barrier, self.context(session)))
-        after = f"notices/after/{step.id}.j2"
-        if self.prompts.exists(after):
-            text = self.prompts.render(after, value=value, **self.context(session)).strip()
+        notice = f"notices/after/{step.id}.j2"
+        if self.prompts.exists(notice):
+            text = self.prompts.render(notice, value=value, **self.context(session)).strip()
             if text:
                 result.notices.append(text)
         result.done = self.done(session)
         return result
+
+    def _reminders_after(self, step: Step, session: Session, value: str) -> list[str]:
+        """Reminders an answer calls for at once (a child asking for secrecy)."""
+        if step.id == "child_wishes" and value == "secret":
+            return ["secrecy"]
+        if step.id == "child_words" and barriers.secrecy_cue(session.known) and (
+                "secrecy" not in session.barriers["shown"]):
+            return ["secrecy"]
+        return []
 
     def _rewind_to(self, session: Session, step_id: str) -> None:
         while session.history:
@@ -426,8 +464,3 @@ class Flow:
             return "defer"
         return "share"
 
-
-# Reminders that follow an answer, shown at once and noted on the record.
-AFTER_REMINDERS: dict[tuple[str, str], list[str]] = {
-    ("child_wishes", "secret"): ["secrecy"],
-}

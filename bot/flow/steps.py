@@ -36,6 +36,7 @@ ROLE_KEY = "_role"
 DSL_ROLE = "dsl"
 NATION_KEY = "_nation"
 DEFER_LATER_KEY = "_defer_later"
+TAKE_ON_KEY = "_take_on"  # the concern record a DSL is deciding on
 
 
 def always(_: Answers) -> bool:
@@ -47,6 +48,13 @@ def always(_: Answers) -> bool:
 # Routes with their own duties (DOMAIN.md section 8). "concern" and "request"
 # are the generic sharing decision; the rest have their own steps.
 SHARING_ROUTES = ("concern", "request", "prevent", "child_on_child", "fgm")
+# Kinds of concern with their own route, chosen straight from "what prompted this?".
+CONCERN_ROUTES = ("allegation", "fgm", "prevent", "child_on_child", "record_only")
+# Words in a request that ask where someone lives or how to reach them.
+_LOCATION = re.compile(
+    r"address|where (?:\w+ ){0,3}(?:live|lives|living|staying|moved|is now|are now)"
+    r"|whereabouts|contact details|phone number|mobile|postcode|new home|located|location",
+    re.IGNORECASE)
 SWITCHABLE = ("fgm", "prevent", "child_on_child", "transfer")
 
 _ROUTE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -100,13 +108,22 @@ def route(a: Answers) -> str:
     if switched in SWITCHABLE:
         return switched
     trigger = a.get("trigger", "")
-    if trigger in ("request", "records_request", "info_received"):
+    if trigger in ("request", "records_request", "info_received", *CONCERN_ROUTES):
         return trigger
     if trigger == "moving_school":
         return "transfer"
     kind = a.get("concern_type", "")
-    return {"allegation": "allegation", "fgm": "fgm", "prevent": "prevent",
-            "child_on_child": "child_on_child", "record_only": "record_only"}.get(kind, "concern")
+    return kind if kind in CONCERN_ROUTES else "concern"
+
+
+def tell_dsl_path(a: Answers) -> bool:
+    """A member of staff's own worry goes to the DSL by the short path: the
+    DSL makes the sharing decision (DOMAIN.md section 10)."""
+    return route(a) == "concern" and a.get("trigger") == "own_concern" and not is_dsl(a)
+
+
+def full_decision(a: Answers) -> bool:
+    return not tell_dsl_path(a)
 
 
 def on(*routes: str) -> Callable[[Answers], bool]:
@@ -130,8 +147,10 @@ def unverified(a: Answers) -> bool:
 
 def location_request(a: Answers) -> bool:
     """Where a parent or child lives now: may put a victim of domestic abuse at
-    risk (golden rule 5), so it goes to the DSL."""
-    return is_request(a) and a.get("request_location") in ("yes", NOT_SURE)
+    risk (golden rule 5), so it goes to the DSL. Read from what was asked
+    for (older sessions answered a question)."""
+    return is_request(a) and (a.get("request_location") in ("yes", NOT_SURE)
+                              or bool(_LOCATION.search(a.get("what_requested", ""))))
 
 
 def fgm_nation(a: Answers) -> bool:
@@ -156,7 +175,7 @@ def to_dsl_only(a: Answers) -> bool:
 
 def sharing(a: Answers) -> bool:
     """On the generic sharing decision (not cut short by a duty route)."""
-    return route(a) in SHARING_ROUTES and not fgm_duty(a)
+    return route(a) in SHARING_ROUTES and not fgm_duty(a) and not tell_dsl_path(a)
 
 
 def no_purpose(a: Answers) -> bool:
@@ -166,6 +185,21 @@ def no_purpose(a: Answers) -> bool:
 def personal_data(a: Answers) -> bool:
     return (sharing(a) and not to_dsl_only(a) and not no_purpose(a) and not unverified(a)
             and a.get("identifiable") != "no")
+
+
+# Reasons telling the family would add risk, answered in one question.
+RISK_REASONS = ("parent_source", "sexual_abuse", "fabricated_illness", "violence", "silenced",
+                "evidence", "other")
+
+
+def telling_adds_risk(a: Answers) -> bool:
+    """Older sessions answered "yes" and then gave the reason separately."""
+    return a.get("tell_risk") in (*RISK_REASONS, "yes")
+
+
+def risk_reason(a: Answers) -> str:
+    value = a.get("tell_risk", "")
+    return value if value in RISK_REASONS else a.get("tell_risk_reason", "")
 
 
 def refusal_binds(a: Answers) -> bool:
@@ -195,7 +229,7 @@ def without_consent(a: Answers) -> bool:
 def consent_reason_asked(a: Answers) -> bool:
     """Which DPA 2018 Sch.1 para 18(2) reason applies. When telling the family
     would add risk the reason is (c), set without asking."""
-    return without_consent(a) and a.get("tell_risk") != "yes"
+    return without_consent(a) and not telling_adds_risk(a)
 
 
 def significant_not_shared(a: Answers) -> bool:
@@ -218,6 +252,8 @@ def final_decision(a: Answers) -> str:
         return _ROUTE_DECISIONS[path]
     if fgm_duty(a):
         return "share"  # the teacher's report to the police
+    if tell_dsl_path(a):  # anyone can refer when the DSL cannot be reached
+        return "share" if a.get("self_referral") == "referred" else "tell_dsl"
     if sharing(a) and to_dsl_only(a):
         return "tell_dsl"
     if no_purpose(a):
@@ -246,8 +282,24 @@ def _concern(a: Answers) -> bool:
 
 
 def _reflective(a: Answers) -> bool:
-    """Routes where the staff member's own view of the family matters."""
-    return route(a) in (*SHARING_ROUTES, "record_only") and not fgm_duty(a)
+    """A concern in the staff member's own words: their view matters. An
+    agency's request is not (the barrier check still reads the cues)."""
+    return (route(a) in (*SHARING_ROUTES, "record_only") and not fgm_duty(a)
+            and not is_request(a))
+
+
+def _reflective_full(a: Answers) -> bool:
+    """Asked on the full decision only: the short path keeps to what the DSL
+    needs first."""
+    return _reflective(a) and not tell_dsl_path(a)
+
+
+def urgent_or_serious(a: Answers) -> bool:
+    return tell_dsl_path(a) and (a.get("urgent") == "yes" or a.get("level") == "significant")
+
+
+def cannot_reach_dsl(a: Answers) -> bool:
+    return urgent_or_serious(a) and a.get("dsl_reached") == "cannot_reach"
 
 
 def _decided(a: Answers) -> bool:
@@ -257,7 +309,14 @@ def _decided(a: Answers) -> bool:
 
 
 def _needs_rationale(a: Answers) -> bool:
-    return route(a) not in ("emergency", "allegation", "transfer") and not fgm_duty(a)
+    return (route(a) not in ("emergency", "allegation", "transfer") and not fgm_duty(a)
+            and not tell_dsl_path(a))
+
+
+def _advice_asked(a: Answers) -> bool:
+    """Who was asked, and what they said: where something was not sure."""
+    return (_needs_rationale(a) and route(a) != "record_only"
+            and any(v == NOT_SURE for v in a.values()))
 
 
 def _reminders_apply(a: Answers) -> bool:
@@ -306,13 +365,13 @@ STEPS: tuple[Step, ...] = (
     Step("emergency_next", "choice", ("submit", "continue"), applies=danger_now),
     # 1. What prompted this? Each answer has its own route (section 8).
     Step("trigger", "choice",
-         ("own_concern", "request", "info_received", "moving_school", "records_request",
-          "dsl_recording"),
+         ("own_concern", "request", "allegation", "child_on_child", "fgm", "prevent",
+          "record_only", "info_received", "moving_school", "records_request", "dsl_recording"),
          applies=_not_emergency),
+    # The DSL recording a decision of their own: what is it about?
     Step("concern_type", "choice",
          ("general", "allegation", "fgm", "prevent", "child_on_child", "record_only", NOT_SURE),
-         applies=lambda a: _not_emergency(a) and a.get("trigger") in (
-             "own_concern", "dsl_recording")),
+         applies=lambda a: _not_emergency(a) and a.get("trigger") == "dsl_recording"),
     # A request from another agency: who, and whether they are who they say.
     Step("requester_agency", "choice",
          ("police", "social_care", "health", "school", "early_help", "other"),
@@ -321,7 +380,6 @@ STEPS: tuple[Step, ...] = (
     Step("requester_verified", "choice",
          ("called_back", "known_contact", "secure_email", "not_verified", NOT_SURE),
          applies=is_request),
-    Step("request_location", "choice", YES_NO_UNSURE, applies=is_request),
     # A request for records from outside safeguarding: the DSL/DPO's.
     Step("records_requester", "choice",
          ("solicitor", "court", "parent", "subject_access", "press", "unknown", "other"),
@@ -342,8 +400,9 @@ STEPS: tuple[Step, ...] = (
     Step("child_ref", "text", applies=_not_emergency, max_len=40, check="child_ref"),
     Step("facts", "text", applies=_concern, max_len=3000, min_len=10),
     Step("route_check", "choice", applies=lambda a: a.get("trigger") in (
-        "own_concern", "dsl_recording") and route(a) in ("concern", "child_on_child", "prevent")
-         and suggested_route(a) is not None, dynamic_choices=route_check_choices),
+        "own_concern", "dsl_recording", *CONCERN_ROUTES) and route(a) in (
+        "concern", "child_on_child", "prevent") and suggested_route(a) is not None,
+         dynamic_choices=route_check_choices),
     # Child-on-child abuse: every child involved, and the victim's wishes.
     Step("other_children", "text", applies=on("child_on_child"), max_len=500),
     Step("coc_kind", "choice",
@@ -357,19 +416,29 @@ STEPS: tuple[Step, ...] = (
     Step("fgm_reported", "choice", ("reported", "will_report"), applies=fgm_duty),
     Step("fgm_police_ref", "text", applies=lambda a: fgm_duty(a) and a.get(
         "fgm_reported") == "reported", max_len=200),
-    Step("child_words", "text", applies=_concern, max_len=2000, optional=True),
+    Step("child_words", "text", applies=lambda a: _concern(a) and not is_request(a),
+         max_len=2000, optional=True),
     # The child's own wishes, never mistaken for the family's consent.
     Step("child_wishes", "choice", ("secret", "refuses", "has_views", "not_discussed"),
-         applies=_reflective),
-    Step("child_views", "text", applies=lambda a: _reflective(a) and a.get("child_wishes") in (
-        "has_views", "refuses"), max_len=1000),
+         applies=_reflective_full),
+    Step("child_views", "text", applies=lambda a: _reflective_full(a) and a.get(
+        "child_wishes") in ("has_views", "refuses"), max_len=1000),
     Step("opinion", "text", applies=_reflective, max_len=2000, optional=True),
-    Step("knows_family", "choice", ("yes", "no"), applies=_reflective),
+    Step("knows_family", "choice", ("yes", "no"), applies=_reflective_full),
     # The rule of optimism is asked on every concern; cues only make it louder.
     Step("optimism", "choice", ("same", "more_worried", NOT_SURE), applies=_reflective),
     # 4. Level of concern.
     Step("level", "choice", ("significant", "child_in_need", "low", NOT_SURE),
-         applies=sharing),
+         applies=lambda a: sharing(a) or tell_dsl_path(a)),
+    # The short path: anything that cannot wait, and the DSL out of reach.
+    Step("urgent", "choice", ("no", "yes"), applies=tell_dsl_path),
+    Step("urgent_detail", "text", applies=lambda a: tell_dsl_path(a) and a.get(
+        "urgent") == "yes", max_len=1000),
+    Step("dsl_reached", "choice", ("spoken", "going_now", "cannot_reach"),
+         applies=urgent_or_serious),
+    Step("self_referral", "choice", ("referred", "not_yet"), applies=cannot_reach_dsl),
+    Step("self_referral_ref", "text", applies=lambda a: cannot_reach_dsl(a) and a.get(
+        "self_referral") == "referred", max_len=300),
     # Information received: the DSL decides on support or referral.
     Step("info_next", "choice", ("support_in_school", "dsl_consider_referral", "refer_now"),
          applies=on("info_received")),
@@ -387,25 +456,20 @@ STEPS: tuple[Step, ...] = (
         "recipient") == "other", max_len=200),
     Step("purpose", "choice", YES_NO_UNSURE,
          applies=lambda a: sharing(a) and not to_dsl_only(a)),
+    # An agency's request already says what it is for.
     Step("purpose_detail", "text", applies=lambda a: sharing(a) and not to_dsl_only(a)
-         and a.get("purpose") != "no", max_len=1000),
-    # 6. Identifiable? Confidential?
+         and a.get("purpose") != "no" and not is_request(a), max_len=1000),
+    # 6. Identifiable? Confidential? (A request about a named child is both.)
     Step("identifiable", "choice", YES_NO_UNSURE,
          applies=lambda a: sharing(a) and not to_dsl_only(a) and not no_purpose(a)
-         and not unverified(a)),
-    Step("confidential", "choice", YES_NO_UNSURE, applies=personal_data),
+         and not unverified(a) and not is_request(a)),
+    Step("confidential", "choice", YES_NO_UNSURE,
+         applies=lambda a: personal_data(a) and not is_request(a)),
     # 7. Telling the family, and what they said: asked, never inferred.
-    Step("tell_risk", "choice", YES_NO_UNSURE, applies=personal_data),
-    Step("tell_risk_reason", "choice",
-         ("parent_source", "sexual_abuse", "fabricated_illness", "violence", "silenced",
-          "evidence", "other"),
-         applies=lambda a: personal_data(a) and a.get("tell_risk") == "yes"),
+    Step("tell_risk", "choice", ("no", *RISK_REASONS, NOT_SURE), applies=personal_data),
     Step("family_view", "choice", ("agreed", "refused", "told_not_asked", "not_told", NOT_SURE),
-         applies=lambda a: personal_data(a) and a.get("tell_risk") != "yes"),
+         applies=lambda a: personal_data(a) and not telling_adds_risk(a)),
     # 8. Barrier check, chosen by cues; never where not sharing is right.
-    Step("hesitation", "choice",
-         ("trust", "confidence", "consequences", "data_protection", "someone_else", "none"),
-         applies=_reminders_apply),
     Step("barrier_check", "choice", ("changed", "same"), applies=_reminders_apply),
     # 11. The decision (before what and how, so a record never says how it
     # would share what it decided not to).
@@ -420,15 +484,17 @@ STEPS: tuple[Step, ...] = (
     Step("what_to_share", "text", applies=lambda a: _decided(a) and shares(a), max_len=2000),
     Step("how", "choice", ("secure_email", "portal", "phone_followup", "meeting", "other"),
          applies=lambda a: _decided(a) and shares(a)),
+    # At significant harm it is today: not asked.
     Step("when", "choice", ("today", "next_working_day", "later"),
-         applies=lambda a: _decided(a) and shares(a)),
+         applies=lambda a: _decided(a) and shares(a) and a.get("level") != "significant"),
     Step("rationale", "text", applies=_needs_rationale, max_len=3000, min_len=10),
-    Step("advice", "text", applies=lambda a: _needs_rationale(a) and route(a) != "record_only",
-         max_len=1000, optional=True),
+    Step("advice", "text", applies=_advice_asked, max_len=1000, optional=True),
     # 12. Follow-up, then submit.
-    Step("followup", "text", applies=_not_emergency, max_len=1000, optional=True),
-    Step("followup_due", "text", applies=lambda a: _not_emergency(a) and bool(a.get("followup")),
-         max_len=40, check="date"),
+    # Follow-up is the DSL's to set on the short path.
+    Step("followup", "text", applies=lambda a: _not_emergency(a) and not tell_dsl_path(a),
+         max_len=1000, optional=True),
+    Step("followup_due", "text", applies=lambda a: _not_emergency(a) and not tell_dsl_path(a)
+         and bool(a.get("followup")), max_len=40, check="date"),
     Step("confirm", "confirm", ("submit",), applies=_not_emergency),
 )
 

@@ -284,6 +284,9 @@ class Blocks:
         if record["review_status"] == records.PENDING:
             elements.append(ButtonElement(text=self.t("ack_label"), action_id="review_ack",
                                           value=value, style="primary"))
+        if record.get("awaiting_dsl_decision"):
+            elements.append(ButtonElement(text=self.t("take_on_label"),
+                                          action_id="review_take_on", value=value))
         elements += [
             ButtonElement(text=self.t("followup_label"), action_id="review_followup",
                           value=value),

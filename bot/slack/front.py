@@ -239,13 +239,27 @@ class SlackFront:
             self._report_submitted(session.user, session.record_id)
 
     def _report_submitted(self, user: str, record_id: str) -> None:
-        sent = self.delivery.deliver_record(record_id)
         record = self.app.record(record_id)
+        if record and (record.get("decided_by") or {}).get("by") == user and (
+                record["recorded_by"] != user):
+            self._decision_added(user, record)
+            return
+        sent = self.delivery.deliver_record(record_id)
         routed = self.app.routed_notice(record) if record else ""
         if routed:
             self.say(user, self.t("submitted_routed", id=record_id, routed=routed))
             return
         self.say(user, self.t("submitted_sent" if sent else "submitted_pending", id=record_id))
+
+    def _decision_added(self, user: str, record: dict[str, Any]) -> None:
+        """The DSL finished the decision on a concern: the channel post shows
+        it, and the staff member who raised it hears the outcome in general
+        words (nothing about the child they don't already know)."""
+        self.refresh_record_message(record)
+        self.say(user, self.t("decision_added", id=record["id"]))
+        staff = record["recorded_by"]
+        if staff and not staff.startswith("console:"):
+            self.say(staff, self.t("outcome_dm", id=record["id"], decision=record["decision"]))
 
     def _delivered_late(self, kind: str, item: dict[str, Any]) -> None:
         """A held record (or urgent alert) reached the DSL channel at last."""
@@ -333,6 +347,27 @@ class SlackFront:
             self.refresh_record_message(record)
             self._tell_staff(record, action, user, **params)
         return record
+
+    def take_on(self, user: str, record_id: str, *, channel: str | None = None) -> None:
+        """A DSL takes a staff member's concern on into the sharing decision,
+        in their own DM, starting from what the staff member said."""
+        if not self.is_dsl(user):
+            self.review(user, record_id, "take_on", channel=channel)  # records the refusal
+            return
+        try:
+            session = self.app.take_on(record_id, user, source="slack",
+                                       meta={"dm": self.dm(user)})
+        except NotFound:
+            self._tell(user, channel, self.t("not_found"))
+            return
+        except ValueError:
+            self._tell(user, channel, self.t("already_decided", id=record_id))
+            return
+        self.say(user, self.t("taking_on", id=record_id))
+        if session.record_id:
+            self._submitted(session)
+            return
+        self.post_question(session)
 
     def open_review_modal(self, user: str, record_id: str, kind: str, trigger_id: str,
                           channel: str | None) -> None:

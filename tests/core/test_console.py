@@ -77,14 +77,13 @@ def test_back_pause_and_resume(jigsaw: Jigsaw) -> None:
     [session] = jigsaw.store.sessions_for_user("console:test")
     assert session["status"] == "paused"
     assert session["answers"]["trigger"] == "own_concern"
-    out = run_console(jigsaw, sc.EARLY_HELP_CONSENT[2:])
+    out = run_console(jigsaw, sc.STAFF_CONCERN[2:])
     assert "Picking up your unfinished decision" in out
     assert jigsaw.store.count_records() == 1
 
 
 def test_bad_answers_get_a_clear_message(jigsaw: Jigsaw) -> None:
-    out = run_console(jigsaw, ["7", "maybe", "no", "own_concern", "general", "John Smith",
-                               "cancel"])
+    out = run_console(jigsaw, ["7", "maybe", "no", "own_concern", "John Smith", "cancel"])
     assert out.count("Please pick one of the options") == 2
     assert "don't use the child's full name" in out
     assert "Cancelled" in out

@@ -15,7 +15,7 @@ import pytest
 from bot import record as records
 from bot.config import Contact, Settings
 from bot.flow import Flow, Session
-from bot.flow.steps import FLOW_VERSION
+from bot.flow.steps import FLOW_VERSION, location_request
 from tests import scenarios as sc
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday
@@ -89,11 +89,11 @@ def test_unverified_requester_gets_how_to_verify_at_once(flow: Flow) -> None:
 
 def test_location_request_is_warned_and_goes_to_the_dsl(flow: Flow) -> None:
     verified = [*sc.POLICE_PREJUDICE]
-    verified[verified.index("no", 1)] = "yes"  # they want to know where the family lives
+    verified[verified.index("What we know about the injury and what the child said")] = (
+        "Where mum and the children are living now, and her phone number")
     session = until(flow, verified, "decision")
     assert choices(flow, session) == ["defer", "do_not_share"]
-    rec_fields = {"location_request": "yes"}
-    assert session.answers["request_location"] == rec_fields["location_request"]
+    assert location_request(session.known)
 
 
 def test_verified_request_shows_verification_but_offers_share(flow: Flow) -> None:
@@ -130,7 +130,7 @@ def test_child_refusal_binds_only_for_optional_support_at_low_levels(flow: Flow)
                       "agreed"])
     assert choices(flow, low) == ["do_not_share", "defer"]
     high = play(flow, [*base, "significant", "social_care", "yes", "Referral", "yes", "no", "no",
-                       "agreed", "none", "same"])
+                       "agreed", "same"])
     assert "share" in choices(flow, high)
 
 
@@ -161,8 +161,8 @@ def test_changing_the_decision_after_the_challenge_goes_back_to_it(flow: Flow) -
     assert flow.answer(session, "change").accepted
     assert flow.current(session).id == "decision"
     assert "decision" not in session.answers
-    for answer in ("share", "c", "The bruise and what he said", "phone_followup", "today",
-                   "Referred to social care today.", "skip", "skip", "submit"):
+    for answer in ("share", "c", "The bruise and what he said", "phone_followup",
+                   "Referred to social care today.", "skip", "submit"):
         assert flow.answer(session, answer).accepted, answer
     rec = build(flow, session)
     assert rec["decision"] == "share" and rec["second_signoff"]["required"] is False
@@ -375,7 +375,7 @@ def test_records_requests_go_to_the_dpo_without_pro_sharing_reminders(
 def test_allegation_goes_to_the_person_kcsie_names(about: str, threshold: str,
                                                    settings: dict[str, Any], to: str) -> None:
     local = make_flow(**settings)
-    script = ["no", "own_concern", "allegation", about, threshold, "AB",
+    script = ["no", "allegation", about, threshold, "AB",
               "Told by a pupil at lunch today what happened.", "skip", "skip", "submit"]
     rec = build(local, play(local, script))
     assert rec["routing"]["to"] == to
@@ -409,7 +409,7 @@ def test_neglect_facts_at_a_low_level_cue_optimism(flow: Flow) -> None:
     session = play(flow, [*sc._CONCERN, "AB",
                           "Hungry every morning, same clothes all week, smells of alcohol at home",
                           "skip", "not_discussed", "skip", "no", "same", "low", "early_help",
-                          "yes", "Support", "yes", "no", "no", "agreed", "none"])
+                          "yes", "Support", "yes", "no", "no", "agreed"])
     assert "optimism" in [b for b, _ in flow.question(session).reminders]
 
 
@@ -455,7 +455,7 @@ def test_old_question_set_sessions_carry_on(flow: Flow) -> None:
     question = flow.question(old)
     assert old.flow_version == FLOW_VERSION
     assert old.history == ["danger", "trigger"]
-    assert question.step == "concern_type"
+    assert question.step == "child_ref"
     assert old.drafts["facts"] == "Old facts typed under the old set"  # nothing typed is lost
 
 

@@ -276,7 +276,7 @@ def test_forged_buttons_cannot_touch_someone_elses_decision(live: LiveApp) -> No
     victim = live.jigsaw.latest_open(STAFF)
     assert victim is not None
     step = live.jigsaw.flow.current(victim)
-    assert step is not None and step.id == "concern_type"
+    assert step is not None and step.id == "child_ref"
     victim_calls = len(live.dm_calls(STAFF))
     forged = [
         ("answer_0", value(s=victim.id, st=step.id, v="yes")),

@@ -30,7 +30,7 @@ from tests.reliability.secops_harness import decide_in_process, fingerprint, sub
 # readable in an encrypted store.
 CHILD_DATA = ["AB-1234", "Bruise on left cheek", "dad hit him", "DC Patel",
               "Child Abuse Investigation Team", "telling the father could put the child"]
-PARTIAL = ["no", "own_concern", "general", "ZQ-9876",
+PARTIAL = ["no", "own_concern", "ZQ-9876",
            "Child says uncle visits at night and she hides"]
 
 

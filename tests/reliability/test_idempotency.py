@@ -130,7 +130,7 @@ def test_clicking_an_answered_question_again_changes_nothing(
     seen = walk(staff, scenarios.EARLY_HELP_CONSENT, until="trigger")
     same = staff.reply(seen, "own_concern")
     other = staff.reply(seen, "request")
-    assert staff.give(seen, "own_concern", same).step == "concern_type"
+    assert staff.give(seen, "own_concern", same).step == "child_ref"
     before = state(fake, app)
     app.send(same)  # the same button again
     app.send(other)  # a different button on the answered question

@@ -384,7 +384,7 @@ def test_a_wrong_choice_value_is_explained(live: LiveApp) -> None:
 
 def _to_facts(live: LiveApp) -> str:
     """Walk a fresh decision to the free-text ``facts`` question."""
-    live.answer_all(["start", "no", "own_concern", "general", "AB"])
+    live.answer_all(["start", "no", "own_concern", "AB"])
     session = live.jigsaw.latest_open(STAFF)
     assert session is not None
     step = live.jigsaw.flow.current(session)
@@ -479,27 +479,25 @@ def _markup_script(tag: str) -> list[str]:
     """POLICE_PREJUDICE with Slack markup in every free-text answer."""
     text = f"{tag} {MARKUP}"
     return [
-        "no", "request", "police", f"DC Patel {MARKUP}"[:200], "called_back", "no",
+        "no", "request", "police", f"DC Patel {MARKUP}"[:200], "called_back",
         f"Requested: {text}",
         "<!here>*AB*",  # child reference: 40 characters at most
-        f"Bruise seen on arrival. {text}", f"He said {text}", "has_views", f"Views: {text}",
-        f"Opinion: {text}", "no", "same", "significant", "yes", f"Purpose: {text}", "yes",
-        "yes", "yes", "parent_source", "none", "same", "share", f"Share: {text}",
-        "secure_email", "today", f"Rationale: {text}", f"Advice: {text}",
+        f"Bruise seen on arrival. {text}", "significant", "yes", "parent_source", "same",
+        "share", f"Share: {text}", "secure_email", f"Rationale: {text}",
         f"Follow-up: {text}", "tomorrow", "submit",
     ]
 
 
 def _markup_script_own_concern(tag: str) -> list[str]:
-    """A staff member's own worry, sharing with an "other" recipient: the
+    """The DSL's own decision, sharing with an "other" recipient: the
     free-text steps the police request does not reach."""
     text = f"{tag} {MARKUP}"
     return [
-        "no", "own_concern", "general", "CD-77`", f"Facts: {text}", "skip", "has_views",
-        f"Views: {text}", "skip", "no", "same", "child_in_need", "other",
-        f"Recipient: {text}"[:200], "yes", f"Purpose: {text}", "yes", "yes", "no",
-        "told_not_asked", "none", "same", "share", "a", f"Share: {text}", "portal",
-        "next_working_day", f"Rationale: {text}", "skip", "skip", "submit",
+        "no", "dsl_recording", "general", "CD-77`", f"Facts: {text}", f"He said {text}",
+        "has_views", f"Views: {text}", f"Opinion: {text}", "no", "same", "child_in_need",
+        "other", f"Recipient: {text}"[:200], "yes", f"Purpose: {text}", "yes", "yes", "no",
+        "told_not_asked", "same", "share", "a", f"Share: {text}", "portal",
+        "next_working_day", f"Rationale: {text}", "skip", "submit",
     ]
 
 
@@ -721,8 +719,7 @@ def test_escape_leaves_nothing_slack_would_interpret(text: str) -> None:
 def _finished_record() -> tuple[dict[str, Any], Blocks, Flow]:
     flow = Flow(PROPERTY_SETTINGS, clock=lambda: FIXED_NOW)
     session = flow.start("U123")
-    for answer in sc.POLICE_PREJUDICE[:-3] + ["Advice from the deputy", "Chase the police",
-                                             "tomorrow", "submit"]:
+    for answer in sc.POLICE_PREJUDICE[:-2] + ["Chase the police", "tomorrow", "submit"]:
         assert flow.answer(session, answer).accepted, answer
     record = records.build(session, PROPERTY_SETTINGS, flow.prompts, now=FIXED_NOW)
     record["id"] = "ISD-2026-0042"
@@ -781,7 +778,7 @@ def test_dm_and_home_from_any_typed_text_are_valid_block_kit(
     View(**home).validate_json()
     _no_live_markup(home)
     session = BLOCK_FLOW.start("U123")
-    for a in ["no", "own_concern", "general", "AB"]:
+    for a in ["no", "own_concern", "AB"]:
         BLOCK_FLOW.answer(session, a)
     q = BLOCK_FLOW.question(session)
     assert q is not None and q.step == "facts"

@@ -136,9 +136,9 @@ def test_a_full_decision_ends_as_a_record_in_the_store_and_the_dsl_channel(
     assert record["child_ref"] == "AB-1234"
     assert record["requester"] == {"agency": "police",
                                    "name_role": "DC Patel, Child Abuse Investigation Team",
-                                   "verified": "called_back", "location_request": "no"}
+                                   "verified": "called_back", "location_request": ""}
     assert record["recipient"]["kind"] == "police"
-    assert record["rationale"] == script[-4]
+    assert record["rationale"] == script[-3]  # then the follow-up, then submit
     assert record["facts"].startswith("Bruise on left cheek")
     assert record["family"]["told"] is False and record["family"]["override_reason"] == "c"
     assert record["review_status"] == "pending"
@@ -222,7 +222,7 @@ def test_back_reasks_the_previous_question_and_changes_the_answer(slack: Harness
     driver.answer("no")
     driver.answer("own_concern")
     on_allegation = driver.current()
-    assert question_step(on_allegation) == "concern_type"
+    assert question_step(on_allegation) == "child_ref"
 
     driver.click(on_allegation, action_id="nav_back")
 
@@ -266,10 +266,10 @@ def test_pause_then_a_message_resumes_where_it_was(slack: Harness) -> None:
 
     assert (driver.session() or {})["status"] == "in_progress"
     assert len(driver.questions()) == asked + 1
-    assert question_step(driver.current()) == "concern_type"
+    assert question_step(driver.current()) == "child_ref"
     assert answers(driver) == {"danger": "no", "trigger": "own_concern"}
-    driver.run(sc.ALLEGATION[2:])
-    assert (driver.record() or {})["kind"] == "allegation"
+    driver.run(sc.STAFF_CONCERN[2:])
+    assert (driver.record() or {})["kind"] == "concern"
 
 
 def test_pause_then_app_home_resume_button_resumes_where_it_was(slack: Harness) -> None:
@@ -326,7 +326,7 @@ def test_an_answered_questions_buttons_change_nothing(slack: Harness) -> None:
 
     assert len(slack.fake.calls()) == calls  # no post, no update, no alert
     assert answers(driver) == before
-    assert question_step(driver.current()) == "concern_type"
+    assert question_step(driver.current()) == "child_ref"
 
 
 @pytest.mark.parametrize("action_id", ["nav_back", "nav_pause", "nav_cancel"])
@@ -410,7 +410,7 @@ def test_a_typed_label_or_number_answers_a_choice(slack: Harness, typed: str) ->
 def test_a_rejected_text_answer_is_explained_and_can_be_retyped(slack: Harness) -> None:
     driver = Driver(slack)
     driver.start()
-    driver.run(["no", "own_concern", "general"])
+    driver.run(["no", "own_concern"])
     assert question_step(driver.current()) == "child_ref"
     asked = len(driver.questions())
 
@@ -477,11 +477,10 @@ def test_typed_text_after_an_unshown_question_shows_it_instead(slack: Harness) -
     driver = Driver(slack)
     driver.start()
     driver.answer("no")
-    driver.answer("own_concern")
     slack.fake.fail_next("chat.postMessage", status=500)
-    driver.answer("general")  # stored, but the child_ref question fails to post
+    driver.answer("own_concern")  # stored, but the child_ref question fails to post
     session = driver.session()
-    assert session["answers"]["concern_type"] == "general"
+    assert session["answers"]["trigger"] == "own_concern"
     assert session["meta"]["unshown"] == "child_ref"
     driver.type("AB")
     session = driver.session()

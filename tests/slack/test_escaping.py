@@ -26,7 +26,8 @@ SHOWN_CALLS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "views.o
 REQUESTER = sc.POLICE_PREJUDICE.index("DC Patel, Child Abuse Investigation Team")
 FACTS = sc.POLICE_PREJUDICE.index(
     "Bruise on left cheek seen 08:50 on arrival; child said dad hit him.")
-RATIONALE = len(sc.POLICE_PREJUDICE) - 4
+RATIONALE = sc.POLICE_PREJUDICE.index(
+    "Police are investigating; telling the father could put the child at risk.")
 
 
 def script_with(**typed: str) -> list[str]:

@@ -31,7 +31,7 @@ from tests.slackreq import app_home_opened, block_action, open_transport
 MONDAY_9AM = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # London is on UTC in winter
 STAFF, DSL, DEPUTY, OUTSIDER = "U123", "UDSL1", "UDEP1", "U999"
 # The flow's own follow-up, with a staff owner and a date.
-POLICE_WITH_FOLLOW_UP = [*sc.POLICE_PREJUDICE[:-3], "skip", "Ring the officer back",
+POLICE_WITH_FOLLOW_UP = [*sc.POLICE_PREJUDICE[:-2], "Ring the officer back",
                          "2026-12-02", "submit"]
 
 

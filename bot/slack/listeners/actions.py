@@ -93,6 +93,8 @@ def review(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
         front.open_review_modal(user, record_id, "follow_up", trigger, channel)
     elif action_id == "review_note":
         front.open_review_modal(user, record_id, "note", trigger, channel)
+    elif action_id == "review_take_on":
+        front.take_on(user, record_id, channel=channel)
 
 
 def _message(body: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -175,7 +177,7 @@ def register(app: App, front: SlackFront) -> None:
         lambda ack, body: resume(ack, body, front))
     app.action(re.compile(r"^(session_new|home_start)$"))(
         lambda ack, body: start(ack, body, front))
-    app.action(re.compile(r"^review_(ack|view|followup|note)$"))(
+    app.action(re.compile(r"^review_(ack|view|followup|note|take_on)$"))(
         lambda ack, body: review(ack, body, front))
     app.action("alert_ack")(lambda ack, body: alert_ack(ack, body, front))
     app.action("followup_done")(lambda ack, body: followup_done(ack, body, front))
