@@ -20,7 +20,7 @@ from typing import Literal
 
 from bot.nations import DEFAULT_NATION, fgm_duty_nations
 
-FLOW_VERSION = "2026.12-2"
+FLOW_VERSION = "2026.12-3"
 # The guidance the wording was checked against (DOMAIN.md section 2).
 GUIDANCE_VERSION = (
     "HMG Information sharing 2024; KCSIE 2025; WT 2023; ICO 10-step 2023; "

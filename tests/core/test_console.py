@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -156,3 +157,35 @@ def test_the_terminal_speaks_the_nations_pack(store: TinyDBStore, nation: str) -
     assert pack.term("referral_to")[1:] in output  # and its referral destination
     assert pack.title in output  # the printed record names its nation
     assert "DSL" not in output and "LADO" not in output and "KCSIE" not in output
+
+
+def test_the_dsl_takes_a_concern_on_in_the_terminal(jigsaw: Jigsaw, tmp_path: Path) -> None:
+    run_console(jigsaw, sc.STAFF_CONCERN, user="console:ta")
+    [summary] = jigsaw.store.list_records()
+    out = io.StringIO()
+    Console(jigsaw, stdin=io.StringIO("\n".join(sc.TAKE_ON_SHARE) + "\n"), stdout=out,
+            user="console:dsl").run(take_on=summary["id"])
+    record = jigsaw.store.get_record(summary["id"])
+    assert record["decision"] == "share" and record["decided_by"]["by"] == "console:dsl"
+    assert record["recorded_by"] == "console:ta" and jigsaw.store.count_records() == 1
+    assert verify(record) == []
+    assert summary["id"] in out.getvalue()
+    again = io.StringIO()
+    code = Console(jigsaw, stdin=io.StringIO(""), stdout=again, user="console:dsl").run(
+        take_on=summary["id"])
+    assert code == 2 and "not a concern waiting" in again.getvalue()
+
+
+def test_decide_command_runs_the_terminal_for_the_dsl(tmp_path: Path) -> None:
+    env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path / "data"), "JIGSAW_CONFIG": ""}
+    first = subprocess.run([sys.executable, "-m", "bot", "console"], cwd=ROOT, env=env,
+                           input="\n".join(sc.STAFF_CONCERN) + "\n", capture_output=True,
+                           text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    record_id = re.search(r"ISD-\d{4}-\d{4}", first.stdout)
+    assert record_id is not None
+    decided = subprocess.run([sys.executable, "-m", "bot", "decide", record_id.group(0)],
+                             cwd=ROOT, env=env, input="\n".join(sc.TAKE_ON_SHARE) + "\n",
+                             capture_output=True, text=True, timeout=60)
+    assert decided.returncode == 0, decided.stderr
+    assert record_id.group(0) in decided.stdout and "Decision:" in decided.stdout

@@ -1,0 +1,112 @@
+"""Two paths, one record, through Slack end to end: a member of staff tells
+the DSL in a few questions; the DSL takes the concern on into the sharing
+decision from the channel post; one record id, one audit trail; the staff
+member hears the outcome without learning anything new about the child."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.record import verify
+from bot.slack.delivery import RECORD_EVENT
+from tests import scenarios as sc
+from tests.fakeslack import DSL_CHANNEL_ID, Call
+from tests.slack.conftest import Harness
+from tests.slack.driver import Driver, all_text, buttons
+
+STAFF, DSL, OUTSIDER = "U123", "UDSL1", "U999"
+
+
+def record_post(driver: Driver) -> Call:
+    [post] = [c for c in driver.dsl_posts()
+              if (c.args.get("metadata") or {}).get("event_type") == RECORD_EVENT]
+    return post
+
+
+def decide(dsl: Driver, script: list[str]) -> None:
+    """The DSL answers in their DM; the decision joins the concern's record
+    (so the driver's "newest record of mine" does not apply)."""
+    for answer in script:
+        dsl.answer(answer)
+
+
+def take_on_button(post: Call) -> dict[str, Any]:
+    [button] = [b for b in buttons(post) if b["action_id"] == "review_take_on"]
+    return button
+
+
+def test_a_concern_taken_on_by_the_dsl_into_a_share(slack: Harness) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    concern = staff.run(sc.STAFF_CONCERN)
+    assert concern is not None and concern["kind"] == "concern"
+    assert len(staff.questions()) == len(sc.STAFF_CONCERN) <= 10
+    post = record_post(staff)
+    take_on_button(post)  # offered on the concern's post
+
+    dsl = Driver(slack, DSL)
+    dsl.click(post, action_id="review_take_on")
+    first = dsl.current()
+    assert first.args["channel"] == dsl.dm  # in the DSL's own DM
+    decide(dsl, sc.TAKE_ON_SHARE)
+
+    stored = slack.jigsaw.store.get_record(concern["id"])
+    assert stored is not None
+    assert [r["id"] for r in slack.jigsaw.store.list_records()] == [concern["id"]]  # one id
+    assert stored["decision"] == "share" and stored["decided_by"]["by"] == DSL
+    assert stored["concern"]["decision"] == "tell_dsl"
+    assert stored["facts"] == concern["facts"] and stored["recorded_by"] == STAFF
+    actions = [e["action"] for e in stored["audit"]]
+    assert actions[0] == "submitted" and "taken_on" in actions and actions[-1] == (
+        "decision_made")
+    assert verify(stored) == []
+    # The channel post now shows the decision, and offers no second take-on.
+    [update] = [c for c in slack.fake.calls("chat.update")
+                if c.args.get("channel") == DSL_CHANNEL_ID
+                and c.args.get("ts") == post.response["ts"]][-1:]
+    assert "review_take_on" not in [b["action_id"] for b in buttons(update)]
+    assert slack.jigsaw.prompts.wording("decision_share") in all_text(update)
+
+
+def test_the_staff_member_is_told_the_outcome_and_nothing_more(slack: Harness) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    concern = staff.run(sc.STAFF_CONCERN)
+    assert concern is not None
+    dsl = Driver(slack, DSL)
+    dsl.click(record_post(staff), action_id="review_take_on")
+    decide(dsl, sc.TAKE_ON_SHARE)
+    told = staff.last_dm_text()
+    assert concern["id"] in told
+    decided = slack.jigsaw.store.get_record(concern["id"])
+    assert decided is not None
+    for new in (decided["rationale"], decided["what_to_share"], "Early help", "portal"):
+        assert new not in told, new  # what the DSL knows stays with the DSL
+
+
+def test_only_the_dsl_team_can_take_a_concern_on(slack: Harness) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    concern = staff.run(sc.STAFF_CONCERN)
+    assert concern is not None
+    post = record_post(staff)
+    outsider = Driver(slack, OUTSIDER)
+    outsider.click(post, action_id="review_take_on")
+    assert outsider.questions() == []
+    stored = slack.jigsaw.store.get_record(concern["id"])
+    assert stored is not None and stored["audit"][-1]["action"] == "access_refused"
+    assert stored["awaiting_dsl_decision"] is True
+
+
+def test_staff_who_cannot_reach_the_dsl_refer_and_the_dsl_hears(slack: Harness) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    record = staff.run(sc.STAFF_SELF_REFERRAL)
+    assert record is not None
+    assert record["decision"] == "share" and record["recipient"]["kind"] == "social_care"
+    told = [all_text(c) for c in slack.fake.calls() if c.args.get("channel") == staff.dm]
+    phone = slack.jigsaw.settings.front_door_phone
+    assert any(phone in text for text in told)  # how to refer, when they needed it
+    post = record_post(staff)
+    assert slack.jigsaw.prompts.wording("staff_referred") in all_text(post)
+    assert record["follow_up"][0]["action"] == "follow_up_staff_referral"
