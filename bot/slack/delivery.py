@@ -148,22 +148,7 @@ class Delivery:
                 if found:
                     self._mark_posted(record_id, found)
                     return Attempt(True)
-            self._set_delivery(record_id, {"state": "sending"})
-            main, replies = self.blocks.record_message(record)
-            response = self.client.chat_postMessage(
-                channel=self.channel,
-                text=self.blocks.t("record_fallback", r=record),
-                blocks=main,
-                metadata={"event_type": RECORD_EVENT, "event_payload": {"record_id": record_id}},
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-            ts = response["ts"]
-            self._mark_posted(record_id, ts)
-            for reply in replies:
-                self.client.chat_postMessage(channel=self.channel, thread_ts=ts,
-                                             text=self.blocks.t("record_more", r=record),
-                                             blocks=reply)
+            self._post(record, self.channel, review=True)
             log.info("record delivered", extra={"record_id": record_id})
             return Attempt(True)
         except ChannelUnsafe as exc:
@@ -177,24 +162,33 @@ class Delivery:
                         extra={"record_id": record_id})
             return Attempt(False, error=type(exc).__name__)
 
+    def _post(self, record: dict[str, Any], channel: str, *, review: bool) -> None:
+        """Post a record (marked ``sending`` first), its overflow in the thread."""
+        record_id = record["id"]
+        self._set_delivery(record_id, {"state": "sending"})
+        main, replies = self.blocks.record_message(record, review=review)
+        response = self.client.chat_postMessage(
+            channel=channel,
+            text=self.blocks.t("record_fallback", r=record),
+            blocks=main,
+            metadata={"event_type": RECORD_EVENT, "event_payload": {"record_id": record_id}},
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        ts = response["ts"]
+        self._mark_posted(record_id, ts, channel)
+        for reply in replies:
+            self.client.chat_postMessage(channel=channel, thread_ts=ts,
+                                         text=self.blocks.t("record_more", r=record),
+                                         blocks=reply)
+
     def _attempt_direct(self, record: dict[str, Any], user_id: str) -> Attempt:
         """An allegation about an adult goes to the person KCSIE Part four
         names, by DM, never to the DSL channel (it may be about the DSL)."""
         record_id = record["id"]
         try:
             channel = self.client.conversations_open(users=user_id)["channel"]["id"]
-            self._set_delivery(record_id, {"state": "sending"})
-            main, replies = self.blocks.record_message(record, review=False)
-            response = self.client.chat_postMessage(
-                channel=channel, text=self.blocks.t("record_fallback", r=record), blocks=main,
-                unfurl_links=False, unfurl_media=False)
-            self._set_delivery(record_id, {"state": "posted", "channel": channel,
-                                           "ts": response["ts"],
-                                           "posted_at": iso(self.app.clock())})
-            for reply in replies:
-                self.client.chat_postMessage(channel=channel, thread_ts=response["ts"],
-                                             text=self.blocks.t("record_more", r=record),
-                                             blocks=reply)
+            self._post(record, channel, review=False)
             return Attempt(True)
         except SlackApiError as exc:
             return self._failed(exc, record_id=record_id)
@@ -240,9 +234,9 @@ class Delivery:
 
         self.app.store.update_record(record_id, mutate)
 
-    def _mark_posted(self, record_id: str, ts: str) -> None:
-        self._set_delivery(record_id, {"state": "posted", "channel": self.channel, "ts": ts,
-                                       "posted_at": iso(self.app.clock())})
+    def _mark_posted(self, record_id: str, ts: str, channel: str | None = None) -> None:
+        self._set_delivery(record_id, {"state": "posted", "channel": channel or self.channel,
+                                       "ts": ts, "posted_at": iso(self.app.clock())})
 
     def deliver_alert(self, session_id: str, event_id: str) -> bool:
         """Post one urgent alert if it has not been posted."""
