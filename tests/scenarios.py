@@ -269,13 +269,13 @@ FGM_CHILD_PROTECTION = [
     "social_care",
     "yes", "Child protection referral: FGM disclosed by the girl",
     "yes", "yes",
-    "yes", "violence",  # telling the family adds risk
-    "none", "same",
+    "violence",  # telling the family adds risk: violence
+    "same",
     "share",
     "The disclosure, when and where, and the child's words",
-    "phone_followup", "today",
+    "phone_followup",
     "FGM disclosed by a girl under 18: child protection referral today.",
-    "skip", "skip",
+    "skip",
     "submit",
 ]
 
