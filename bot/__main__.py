@@ -83,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from storage import StoreError, open_store
 
     try:
-        store = open_store(settings.data_dir)
+        # verify opens whatever is there, to report every problem itself.
+        store = open_store(settings.data_dir, strict=command != "verify")
     except StoreError as exc:
         print(f"jigsaw: {exc}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ ENV_DATA_DIR = "JIGSAW_DATA_DIR"
 DEFAULT_DATA_DIR = "./data"
 
 
-def open_store(data_dir: str | Path | None = None) -> TinyDBStore:
+def open_store(data_dir: str | Path | None = None, *, strict: bool = True) -> TinyDBStore:
     """The store in ``data_dir``, else ``$JIGSAW_DATA_DIR``, else ``./data``.
 
     Encrypted when ``JIGSAW_DATA_KEY`` holds a key; sealed with the audit
@@ -30,7 +30,8 @@ def open_store(data_dir: str | Path | None = None) -> TinyDBStore:
     if data_dir is None:
         data_dir = os.environ.get(ENV_DATA_DIR, "").strip() or DEFAULT_DATA_DIR
     key = key_from_env()
-    return TinyDBStore(data_dir, key=key, audit_key=audit_key_from_env(data_dir))
+    return TinyDBStore(data_dir, key=key, audit_key=audit_key_from_env(data_dir),
+                       strict=strict)
 
 
 __all__ = [

@@ -29,6 +29,14 @@ CLAIM_TTL = 3 * 3600.0
 PRUNE_EVERY = 600.0
 
 
+def alert_states(session: Doc | None) -> dict[str, bool]:
+    """Event id -> delivered, for each alert-like event the session holds."""
+    if not session:
+        return {}
+    return {str(e.get("id")): bool(e.get("delivered"))
+            for e in session.get("events") or () if isinstance(e, dict) and "delivered" in e}
+
+
 class KeyedTable(Table):
     """A TinyDB table keyed by ids the app chooses (session id, claim key).
 
@@ -69,6 +77,8 @@ class HotStore:
         self._claims: KeyedTable = self._db.table("claims", cache_size=0)  # type: ignore[assignment]
         self._meta: KeyedTable = self._db.table("meta", cache_size=0)  # type: ignore[assignment]
         self._next_prune = 0.0
+        # Set by the store: records alert changes in the ledger.
+        self.on_alerts: Callable[[list[str], list[str]], None] | None = None
 
     def check(self) -> None:
         """Read the file once, so a wrong key or damaged file fails at startup."""
@@ -92,6 +102,8 @@ class HotStore:
         if not isinstance(session_id, str) or not session_id:
             raise ValueError("a session needs a non-empty string 'id'")
         with lock_for(self.path).held():
+            old = self._sessions.get(doc_id=session_id)
+            self._log_alerts(alert_states(old), alert_states(doc))
             self._sessions.put(session_id, doc)
 
     def update_session(self, session_id: str, mutate: Mutator) -> Doc:
@@ -99,13 +111,24 @@ class HotStore:
             current = self._sessions.get(doc_id=session_id)
             if current is None:
                 raise NotFound(session_id)
+            before = alert_states(current)
             doc = dict(current)
             result = mutate(doc)
             new = clone(doc if result is None else result)
             if new.get("id") != session_id:
                 raise ValueError(f"mutate changed the id of session {session_id}")
+            self._log_alerts(before, alert_states(new))
             self._sessions.put(session_id, new)
         return new
+
+    def _log_alerts(self, before: dict[str, bool], after: dict[str, bool]) -> None:
+        """Tell the ledger about urgent alerts raised or delivered, before the
+        file that holds them is written, so an alert lost from hot.json is
+        noticed instead of never sent."""
+        raised = sorted(e for e, sent in after.items() if not sent and e not in before)
+        sent = sorted(e for e, done in after.items() if done and before.get(e) is False)
+        if (raised or sent) and self.on_alerts is not None:
+            self.on_alerts(raised, sent)
 
     def delete_session(self, session_id: str) -> None:
         self.delete_sessions([session_id])

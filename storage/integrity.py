@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .archive import _high, _text
 from .base import Doc, StoreError
 from .files import read_file
+from .hot import alert_states
 from .index import format_record_id, parse_record_id
 from .ledger import LedgerState, check_chain, expand, ranges
 from .locking import lock_for
@@ -59,12 +60,19 @@ def _blank(path: Path) -> bool | None:
     return not raw.strip()
 
 
-def open_checks(store: TinyDBStore) -> None:
-    """Everything the store does at start-up (see module docstring)."""
+def open_checks(store: TinyDBStore, *, strict: bool = True) -> None:
+    """Everything the store does at start-up (see module docstring).
+
+    Not ``strict`` (for verify, whose job is to list every problem): missing
+    and damaged files are left for :func:`verify` to report."""
     archive, ledger, hot_path = store._archive, store._ledger, store._hot.path
+    if not ledger.exists() and not hot_path.exists():
+        # Written outside the archive lock: hot writes take it after their own.
+        store._hot.create()
     with lock_for(archive.root).held():
         if not ledger.exists():
-            existed = hot_path.exists() or any(True for _ in archive.blocks_on_disk())
+            existed = bool(store._hot.all_sessions() or store._hot.get_meta(OLD_PURGE_LOG)) \
+                or any(True for _ in archive.blocks_on_disk())
             _seal_existing(store, carry=_old_evidence(store) if existed else {},
                            why="migrated" if existed else "new")
         else:
@@ -72,13 +80,18 @@ def open_checks(store: TinyDBStore) -> None:
             if ledger.state.n < 0:
                 raise StoreError(f"{ledger.path} is empty. It proves which records exist: "
                                  "restore it from the latest backup")
-            _check_key(store)
+            _check_key(store, strict=strict)
             _recover(store)
-        _check_hot(hot_path, fresh=False)
-        _check_blocks(store)
+        if strict:
+            _check_hot(hot_path, fresh=False)
+            _check_blocks(store)
+            lost = lost_alerts(store)
+            if lost:
+                raise StoreError(f"{hot_path} has lost {len(lost)} urgent alert(s) the DSL has "
+                                 "not been sent yet; restore hot.json from the latest backup")
 
 
-def _check_key(store: TinyDBStore) -> None:
+def _check_key(store: TinyDBStore, *, strict: bool) -> None:
     state, sealer = store._ledger.state, store._sealer
     if state.keyed and not sealer.keyed:
         raise StoreError(f"this data directory is sealed with an audit key: set "
@@ -90,7 +103,7 @@ def _check_key(store: TinyDBStore) -> None:
         _rekey(store)
         return
     last = state.last
-    if last is not None:
+    if last is not None and strict:
         body = {k: v for k, v in last.items() if k != "mac"}
         if not sealer.same(str(last.get("mac", "")), sealer.mac("ledger", body)):
             raise StoreError(f"{store._ledger.path}: its last line is not sealed with the "
@@ -138,6 +151,17 @@ def _check_hot(path: Path, *, fresh: bool) -> None:
     if blank:
         raise StoreError(f"{path} is empty. {what}: restore it from the latest backup "
                          "(the records are kept elsewhere and are safe)")
+
+
+def lost_alerts(store: TinyDBStore) -> list[str]:
+    """Urgent alerts the ledger says are waiting that hot.json no longer holds
+    as waiting (the only copy the outbox sends from)."""
+    waiting = store._ledger.state.alerts
+    if not waiting:
+        return []
+    held = {event for session in store._hot.all_sessions()
+            for event, sent in alert_states(session).items() if not sent}
+    return sorted(waiting - held)
 
 
 def _check_blocks(store: TinyDBStore) -> None:
@@ -216,8 +240,6 @@ def _seal_existing(store: TinyDBStore, *, carry: dict[str, Any], why: str,
     if why != "new":
         log.warning("sealed the store", extra={"count": len(entries), "action": why})
     _check_hot(store._hot.path, fresh=True)
-    if not store._hot.path.exists():
-        store._hot.create()
 
 
 def _rekey(store: TinyDBStore) -> None:
@@ -232,7 +254,7 @@ def _rekey(store: TinyDBStore) -> None:
                          f"{ENV_AUDIT_KEY} to see them")
     carry = {"highs": {str(y): h for y, h in state.highs.items()},
              "purged": ranges(list(state.purged)), "void": ranges(list(state.void)),
-             "rekeyed_from": [state.n, state.mac]}
+             "alerts": sorted(state.alerts), "rekeyed_from": [state.n, state.mac]}
     _seal_existing(store, carry=carry, why="rekeyed", restart=True)
 
 
@@ -246,6 +268,9 @@ def verify(store: TinyDBStore, check_record: Callable[[Doc], list[str]] | None =
         state, problems = check_chain(store._ledger.entries(), sealer, anchor)
         report = Report(problems=problems, head=(state.n, state.mac))
         _compare(store, sealer, state, check_record, report)
+    for event in lost_alerts(store):
+        report.problems.append(f"hot.json: urgent alert {event} is waiting to be sent but "
+                               "is no longer held (restore hot.json)")
     if not sealer.keyed:
         report.notes.append(f"note: no audit key is set ({ENV_AUDIT_KEY}), so someone who can "
                             "write the data directory could rewrite it undetected")

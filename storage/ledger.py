@@ -93,6 +93,7 @@ class LedgerState:
     live: dict[tuple[int, int], int] = field(default_factory=dict)  # block -> records
     last: Entry | None = None
     interrupted: list[Entry] = field(default_factory=list)
+    alerts: set[str] = field(default_factory=set)  # urgent alerts raised, not yet sent
     # (n, id, digest before) of the last write, so an interrupted line can be undone.
     _undo: tuple[int, str, str | None] | None = None
 
@@ -113,6 +114,9 @@ class LedgerState:
             if record_id not in self.docs and op != "update":
                 self._issue(record_id, self.n)
             self.docs[record_id] = str(entry.get("d"))
+        elif op == "alert":
+            self.alerts.update(str(e) for e in entry.get("raised") or ())
+            self.alerts.difference_update(str(e) for e in entry.get("sent") or ())
         elif op == "counter":
             year, high = int(entry["year"]), int(entry["high"])
             self.highs[year] = max(self.highs.get(year, 0), high)
@@ -156,6 +160,7 @@ class LedgerState:
             self.purged[record_id] = self.n
         for record_id in expand(entry.get("void")):
             self.void[record_id] = self.n
+        self.alerts.update(str(e) for e in entry.get("alerts") or ())
 
     def high(self, year: int) -> int:
         return self.highs.get(year, 0)

@@ -43,7 +43,7 @@ class TinyDBStore:
     """
 
     def __init__(self, data_dir: str | Path, *, key: bytes | str | None = None,
-                 audit_key: bytes | None = None) -> None:
+                 audit_key: bytes | None = None, strict: bool = True) -> None:
         """Open (creating if needed) the store in ``data_dir``.
 
         ``key`` is a Fernet key (see :func:`storage.crypto.generate_key`);
@@ -51,7 +51,8 @@ class TinyDBStore:
         match how the files were written, raises StoreError here, before
         anything is written. ``audit_key`` seals the audit trail and the
         ledger (see :mod:`storage.seal`); a store sealed with one cannot be
-        opened without it. Missing or emptied files are StoreError too.
+        opened without it. Missing or emptied files are StoreError too,
+        unless not ``strict`` (verify opens so, to report them all).
         """
         self.data_dir = Path(data_dir)
         # Absolute, so a later chdir cannot point the store elsewhere.
@@ -65,10 +66,11 @@ class TinyDBStore:
         self._hot = HotStore(root / "hot.json", cipher)
         self._ledger = Ledger(root / LEDGER_NAME, self._sealer)
         self._archive = Archive(root / "records", cipher, self._ledger, self._sealer)
+        self._hot.on_alerts = self._log_alerts
         self._archive.sweep()
         self._hot.check()
         self._archive.check()
-        open_checks(self)
+        open_checks(self, strict=strict)
 
     def __repr__(self) -> str:
         return f"TinyDBStore({str(self.data_dir)!r}, encrypted={self.encrypted})"
@@ -140,6 +142,10 @@ class TinyDBStore:
         return self._archive.issued()
 
     # -- integrity ----------------------------------------------------------
+    def _log_alerts(self, raised: list[str], sent: list[str]) -> None:
+        with lock_for(self._archive.root).held():
+            self._ledger.append("alert", raised=raised, sent=sent)
+
     def verify_integrity(self, check_record: Callable[[Doc], list[str]] | None = None,
                          anchor: tuple[int, str] | None = None) -> Report:
         """Every record against its keyed chain and the ledger, the ledger
