@@ -6,6 +6,7 @@ a record going missing.
 from __future__ import annotations
 
 import getpass
+import io
 import json
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.admin import operator
+from bot.admin import operator, retention
 from bot.config import load_settings
 from bot.service import Jigsaw
 from storage import TinyDBStore
@@ -159,3 +160,47 @@ def test_a_bad_retention_setting_stops_before_anything_is_deleted(
     run = bot(data, config, "retention", "--purge", "--before", cutoff_date())
     assert run.returncode == 2 and says in run.stderr
     assert fingerprint(data) == before
+
+
+# -- a purge needs an explicit cut-off, and a clock that agrees with the data ------
+
+def test_a_purge_without_a_cut_off_date_is_refused(
+        school: tuple[Path, Path, dict[str, str]]) -> None:
+    data, config, _ = school
+    before = fingerprint(data)
+    run = bot(data, config, "retention", "--purge")
+    assert run.returncode == 2 and "--before YYYY-MM-DD" in run.stderr
+    assert fingerprint(data) == before
+
+
+@pytest.mark.parametrize("days_short", [1, 200])
+def test_a_cut_off_inside_the_retention_period_is_refused(
+        school: tuple[Path, Path, dict[str, str]], days_short: int) -> None:
+    data, config, _ = school
+    before = fingerprint(data)
+    too_late = (datetime.now(UTC) - timedelta(days=365 * YEARS - days_short)).date()
+    run = bot(data, config, "retention", "--purge", "--before", too_late.isoformat())
+    assert run.returncode == 2, run.stdout
+    assert f"younger than {YEARS} years by the records' own dates" in run.stderr
+    assert fingerprint(data) == before
+
+
+@pytest.mark.parametrize(("skew", "says"), [(timedelta(days=365 * 26), "far ahead"),
+                                            (timedelta(days=-365 * 3), "behind")])
+def test_a_clock_that_disagrees_with_the_data_stops_a_purge(
+        school: tuple[Path, Path, dict[str, str]], skew: timedelta, says: str) -> None:
+    """26 years fast, the old command purged every record; now the clock is
+    checked against the newest record and ledger line first."""
+    data, config, ids = school
+    before = fingerprint(data)
+    wrong_now = datetime.now(UTC) + skew
+    cut_off = (wrong_now - timedelta(days=365 * YEARS)).date().isoformat()
+    store = TinyDBStore(data)
+    out, err = io.StringIO(), io.StringIO()
+    code = retention(store, load_settings(config), wrong_now, out, purge=True,
+                     by=operator(), before=cut_off, err=err)
+    assert code == 2 and says in err.getvalue() and "fix the clock" in err.getvalue()
+    assert store.count_records() == len(ids)
+    store.close()
+    assert fingerprint(data) == before
+    assert bot(data, config, "verify").returncode == 0
