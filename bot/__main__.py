@@ -120,7 +120,12 @@ def _run(command: str, args: argparse.Namespace, settings, store) -> int:  # noq
             print("jigsaw: --anchor must be N:MAC, as posted in the DSL channel",
                   file=sys.stderr)
             return 2
-        return admin.verify(store, sys.stdout, anchor=anchor)
+        note = f"anchor: ledger entry {anchor[0]}, as given" if anchor else ""
+        if anchor is None and os.environ.get("SLACK_BOT_TOKEN") and settings.dsl_channel:
+            from bot.slack.anchor import fetch_for_verify
+
+            anchor, note = fetch_for_verify(settings.dsl_channel)
+        return admin.verify(store, sys.stdout, anchor=anchor, anchor_note=note)
     if command == "retention":
         return admin.retention(store, settings, utcnow(), sys.stdout, purge=args.purge,
                                by=admin.operator(), before=args.before, err=sys.stderr)

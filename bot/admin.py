@@ -28,7 +28,8 @@ def parse_anchor(text: str) -> tuple[int, str] | None:
     return int(number), mac
 
 
-def verify(store: Store, out: TextIO, *, anchor: tuple[int, str] | None = None) -> int:
+def verify(store: Store, out: TextIO, *, anchor: tuple[int, str] | None = None,
+           anchor_note: str = "") -> int:
     """Check every record's audit trail (its hash chain and its keyed seal),
     every record against the ledger, the ledger's own chain, that no record
     vanished without a recorded purge, and (given one) the ledger against an
@@ -36,7 +37,7 @@ def verify(store: Store, out: TextIO, *, anchor: tuple[int, str] | None = None) 
     report = store.verify_integrity(records.verify, anchor)
     for line in report.problems:
         out.write(line + "\n")
-    for line in report.notes:
+    for line in [*report.notes, *([anchor_note] if anchor_note else [])]:
         out.write(line + "\n")
     n, mac = report.head
     out.write(f"ledger head: {n}:{mac}\n")

@@ -126,6 +126,9 @@ class Store(Protocol):
     def ledger_head(self) -> tuple[int, str, str]:
         """(number, MAC, time) of the ledger's last line."""
 
+    def note_anchor(self, head: int, where: str) -> None:
+        """Record that the ledger head ``head`` was anchored at ``where``."""
+
     # -- idempotency and delivery state -----------------------------------
     def claim(self, key: str) -> bool:
         """True the first time ``key`` is claimed, False ever after.

@@ -164,6 +164,12 @@ class TinyDBStore:
             state = self._ledger.state
             return state.n, state.mac, state.last_at
 
+    def note_anchor(self, head: int, where: str) -> None:
+        """Record in the ledger that its head ``head`` was anchored outside
+        the store (``where``: the message ts)."""
+        with lock_for(self._archive.root).held():
+            self._ledger.append("anchor", head=head, ts=where)
+
     def purges(self) -> list[dict[str, Any]]:
         """Every purge in the ledger, oldest first (ids as runs)."""
         return [e for e in self._ledger.entries() if e.get("op") == "purge"]

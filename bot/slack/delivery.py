@@ -6,10 +6,15 @@ channel is, by definition, the outbox: records whose ``delivery.state`` is not
 worker retries them with backoff (honouring ``Retry-After``), including after
 a restart.
 
-Exactly once: before each post the record is marked ``sending``. If a process
-dies after Slack accepted the post but before we stored its ``ts``, the next
-attempt finds ``sending`` and first looks in the channel's history for a
-message carrying the record id in its metadata, instead of posting again.
+Exactly once: before each post the record (or alert) is claimed in the store,
+``sending`` with this process as owner and a lease (:mod:`bot.claims`), so
+no other process posts it meanwhile, whatever it sees. If a process dies
+after Slack accepted the post but before we stored its ``ts``, or Slack's
+answer leaves it unclear, the next owner (after the lease) first looks in the
+channel's history for a message carrying the id in its metadata, instead of
+posting again.
+
+Once a day the ledger's head is anchored in the channel too (:mod:`anchor`).
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot import claims
 from bot.flow.engine import iso
 from bot.service import Jigsaw
+from bot.slack.anchor import Anchor
 from bot.slack.blocks import Blocks
 from storage.index import SETTLED_STATES
 
@@ -101,6 +108,8 @@ class Delivery:
         self.guard = ChannelGuard(client, self.channel)
         self.on_delivered = on_delivered
         self.monotonic = monotonic
+        self.owner = claims.new_owner()
+        self.anchor = Anchor(app, client, blocks, self.channel)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._wake = threading.Event()
@@ -137,13 +146,21 @@ class Delivery:
             return delivered
 
     def _attempt_record(self, record: dict[str, Any], maybe_posted: bool) -> Attempt:
+        """One try at posting, holding the record's claim in the store.
+        (``maybe_posted`` is decided by the claim, which sees what every
+        process wrote.)"""
         record_id = record["id"]
         routing = record.get("routing") or {}
         if routing.get("to", "dsl") != "dsl":
             return self._attempt_direct(record, routing["user_id"])
+        store = self.app.store
+        claim = None
         try:
             self.guard.check()
-            if maybe_posted:
+            claim = claims.claim_record(store, record_id, self.owner, self.app.clock())
+            if claim is None:  # posted already, or another process holds it
+                return Attempt(False, error="claimed by another process")
+            if claim.maybe_posted:
                 found = self._find_posted(RECORD_EVENT, "record_id", record_id)
                 if found:
                     self._mark_posted(record_id, found)
@@ -156,16 +173,17 @@ class Delivery:
             self.guard.reset()
             return Attempt(False, error=str(exc))
         except SlackApiError as exc:
+            self._let_go(record_id, claim)
             return self._failed(exc, record_id=record_id)
         except (SlackClientError, OSError, TimeoutError) as exc:
+            self._let_go(record_id, claim)
             log.warning("record delivery failed: %s", type(exc).__name__,
                         extra={"record_id": record_id})
             return Attempt(False, error=type(exc).__name__)
 
     def _post(self, record: dict[str, Any], channel: str, *, review: bool) -> None:
-        """Post a record (marked ``sending`` first), its overflow in the thread."""
+        """Post a record (claimed ``sending`` first), its overflow in the thread."""
         record_id = record["id"]
-        self._set_delivery(record_id, {"state": "sending"})
         main, replies = self.blocks.record_message(record, review=review)
         response = self.client.chat_postMessage(
             channel=channel,
@@ -186,16 +204,29 @@ class Delivery:
         """An allegation about an adult goes to the person KCSIE Part four
         names, by DM, never to the DSL channel (it may be about the DSL)."""
         record_id = record["id"]
+        claim = None
         try:
             channel = self.client.conversations_open(users=user_id)["channel"]["id"]
+            claim = claims.claim_record(self.app.store, record_id, self.owner, self.app.clock())
+            if claim is None:  # posted already, or another process holds it
+                return Attempt(False, error="claimed by another process")
             self._post(record, channel, review=False)
             return Attempt(True)
         except SlackApiError as exc:
+            self._let_go(record_id, claim)
             return self._failed(exc, record_id=record_id)
         except (SlackClientError, OSError, TimeoutError) as exc:
+            self._let_go(record_id, claim)
             log.warning("record delivery failed: %s", type(exc).__name__,
                         extra={"record_id": record_id})
             return Attempt(False, error=type(exc).__name__)
+
+    def _let_go(self, record_id: str, claim: claims.Claim | None) -> None:
+        """After a failed post: free the claim for whoever tries next. Slack
+        may have posted despite the error, so the next try looks first."""
+        if claim is not None:
+            claims.release_record(self.app.store, record_id, self.owner, self.app.clock(),
+                                  maybe_posted=True)
 
     def _failed(self, exc: SlackApiError, **ids: str) -> Attempt:
         response = exc.response
@@ -250,14 +281,18 @@ class Delivery:
             if event is None or event.get("delivered"):
                 return True
             retried = bool(self.app.store.get_meta(f"outbox:{key}"))
+            claim = None
             try:
                 self.guard.check()
-                if event.get("sending"):
+                claim = claims.claim_alert(self.app.store, session_id, event_id, self.owner,
+                                           self.app.clock())
+                if claim is None:  # delivered already, or another process holds it
+                    return False
+                if claim.maybe_posted:
                     found = self._find_posted(ALERT_EVENT, "event_id", event_id)
                     if found:
                         self.app.mark_event_delivered(session_id, event_id, ts=found)
                         return self._alert_delivered(key, event, retried)
-                self._mark_sending(session_id, event_id)
                 response = self.client.chat_postMessage(
                     channel=self.channel,
                     text=self.blocks.t("alert_fallback"),
@@ -273,11 +308,18 @@ class Delivery:
                 self.guard.reset()
                 return self._settle(key, Attempt(False, error=str(exc)))
             except SlackApiError as exc:
+                self._let_go_alert(session_id, event_id, claim)
                 return self._settle(key, self._failed(exc, session_id=session_id))
             except (SlackClientError, OSError, TimeoutError) as exc:
+                self._let_go_alert(session_id, event_id, claim)
                 log.warning("urgent alert failed: %s", type(exc).__name__,
                             extra={"session_id": session_id})
                 return self._settle(key, Attempt(False, error=type(exc).__name__))
+
+    def _let_go_alert(self, session_id: str, event_id: str, claim: claims.Claim | None) -> None:
+        if claim is not None:
+            claims.release_alert(self.app.store, session_id, event_id, self.owner,
+                                 self.app.clock(), maybe_posted=True)
 
     def _alert_delivered(self, key: str, event: dict[str, Any], retried: bool) -> bool:
         """Settle a delivered alert; whoever was told it was held hears it is through."""
@@ -285,15 +327,6 @@ class Delivery:
         if retried and self.on_delivered:
             self.on_delivered("alert", event)
         return True
-
-    def _mark_sending(self, session_id: str, event_id: str) -> None:
-        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
-            for event in doc.get("events", []):
-                if event["id"] == event_id:
-                    event["sending"] = True
-            return doc
-
-        self.app.store.update_session(session_id, mutate)
 
     # -- backoff ----------------------------------------------------------
     def _due(self, key: str) -> bool:
@@ -352,6 +385,23 @@ class Delivery:
             waits.append(max(0.0, state.get("next_at", now) - now))
         return max(0.05, min(waits))
 
+    def anchor_if_due(self, *, force: bool = False) -> str | None:
+        """Post the ledger head to the channel once a day (see
+        :mod:`bot.slack.anchor`); the message ts when one was posted."""
+        if not (force or self.anchor.due()):
+            return None
+        try:
+            self.guard.check()
+            return self.anchor.post(force=force)
+        except ChannelUnsafe as exc:
+            log.error("ledger anchor held: %s", exc)
+            self.guard.reset()
+        except SlackApiError as exc:
+            self._failed(exc)
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            log.warning("ledger anchor failed: %s", type(exc).__name__)
+        return None
+
     def start(self) -> None:
         """Run the outbox in a background thread until :meth:`stop`."""
         if self._thread:
@@ -366,6 +416,7 @@ class Delivery:
         while not self._stop.is_set():
             try:
                 self.flush()
+                self.anchor_if_due()
                 wait = self.next_wait()
             except Exception:  # the worker must outlive any one failure
                 log.exception("outbox pass failed")

@@ -1,0 +1,99 @@
+"""Anchoring the ledger outside the store, in the DSL channel.
+
+Someone who can write the data directory can cut the newest lines off the
+ledger, or put back yesterday's copy of everything: the store would be
+consistent with itself. So once a day the ledger's head (its last line's
+number and MAC) is posted into the DSL channel's message metadata, which the
+data directory's writers cannot change, and ``jigsaw verify`` checks the
+ledger still reaches the latest anchor unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.flow.engine import iso
+from bot.service import Jigsaw
+from bot.slack.blocks import Blocks
+
+log = logging.getLogger("jigsaw.anchor")
+
+ANCHOR_EVENT = "jigsaw_anchor"
+ANCHOR_EVERY = timedelta(days=1)
+LAST_ANCHOR = "anchor:last"  # hot-store meta: when the last one was posted
+
+
+class Anchor:
+    """Posts the ledger head to the DSL channel, at most once a day."""
+
+    def __init__(self, app: Jigsaw, client: WebClient, blocks: Blocks, channel: str) -> None:
+        self.app = app
+        self.client = client
+        self.blocks = blocks
+        self.channel = channel
+
+    def due(self) -> bool:
+        last = self.app.store.get_meta(LAST_ANCHOR) or {}
+        try:
+            posted = datetime.fromisoformat(str(last.get("at", "")).replace("Z", "+00:00"))
+        except ValueError:
+            return True
+        return self.app.clock() - posted >= ANCHOR_EVERY
+
+    def post(self, *, force: bool = False) -> str | None:
+        """Post the head if a day has passed (or ``force``); the message ts.
+
+        The caller checks the channel is safe first. The anchor itself is
+        then written to the ledger, so the ledger also moves on every day
+        (and the retention check always has a recent time to trust).
+        """
+        if not force and not self.due():
+            return None
+        n, mac, _ = self.app.store.ledger_head()
+        text = self.blocks.t("anchor", n=n, mac=mac)
+        response = self.client.chat_postMessage(
+            channel=self.channel, text=text, blocks=self.blocks.plain(text),
+            metadata={"event_type": ANCHOR_EVENT, "event_payload": {"n": n, "mac": mac}},
+            unfurl_links=False, unfurl_media=False)
+        ts = str(response["ts"])
+        self.app.store.note_anchor(n, ts)
+        self.app.store.set_meta(LAST_ANCHOR, {"n": n, "ts": ts, "at": iso(self.app.clock())})
+        log.info("ledger anchored in the DSL channel", extra={"count": n})
+        return ts
+
+
+def latest_anchor(client: WebClient, channel: str, *, pages: int = 20
+                  ) -> tuple[int, str] | None:
+    """The newest anchor in the DSL channel, as (line number, MAC); None if
+    there is none in recent history. Slack errors propagate."""
+    cursor = None
+    for _ in range(pages):
+        response = client.conversations_history(channel=channel, limit=200,
+                                                 include_all_metadata=True, cursor=cursor)
+        for message in response.get("messages", []):  # newest first
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == ANCHOR_EVENT and isinstance(payload.get("n"), int):
+                return int(payload["n"]), str(payload.get("mac", ""))
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+    return None
+
+
+def fetch_for_verify(channel: str) -> tuple[tuple[int, str] | None, str]:
+    """For ``jigsaw verify``: the latest anchor and a line saying where it
+    came from (or why there is none)."""
+    from bot.slack.app import web_client
+
+    try:
+        found = latest_anchor(web_client(), channel)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        return None, f"note: could not read the latest anchor from Slack ({type(exc).__name__})"
+    if found is None:
+        return None, "note: no anchor found in the DSL channel yet"
+    return found, f"anchor: ledger entry {found[0]}, from the DSL channel"
