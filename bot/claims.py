@@ -43,12 +43,33 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def holder_gone(holder: str) -> bool:
+    """True if ``holder`` was a process on this machine that is no longer
+    running: its claim need not wait for the lease (a restart after a crash
+    delivers at once). A process elsewhere is trusted until its lease ends."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():  # this process (or an earlier one with its pid): wait
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _take(state: dict[str, Any], owner: str, now: datetime, lease: timedelta
           ) -> tuple[dict[str, Any], Claim] | None:
     """The claimed version of a delivery state, or None if someone else holds it."""
     holder = state.get("owner")
     if (state.get("state") == "sending" and holder and holder != owner
-            and str(state.get("lease_until", "")) > iso(now)):
+            and str(state.get("lease_until", "")) > iso(now)
+            and not holder_gone(str(holder))):
         return None
     claim = Claim(maybe_posted=state.get("state") == "sending")
     return {**state, "state": "sending", "owner": owner,

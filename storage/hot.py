@@ -103,8 +103,8 @@ class HotStore:
             raise ValueError("a session needs a non-empty string 'id'")
         with lock_for(self.path).held():
             old = self._sessions.get(doc_id=session_id)
-            self._log_alerts(alert_states(old), alert_states(doc))
             self._sessions.put(session_id, doc)
+            self._log_alerts(alert_states(old), alert_states(doc))
 
     def update_session(self, session_id: str, mutate: Mutator) -> Doc:
         with lock_for(self.path).held():
@@ -117,14 +117,16 @@ class HotStore:
             new = clone(doc if result is None else result)
             if new.get("id") != session_id:
                 raise ValueError(f"mutate changed the id of session {session_id}")
-            self._log_alerts(before, alert_states(new))
             self._sessions.put(session_id, new)
+            self._log_alerts(before, alert_states(new))
         return new
 
     def _log_alerts(self, before: dict[str, bool], after: dict[str, bool]) -> None:
-        """Tell the ledger about urgent alerts raised or delivered, before the
-        file that holds them is written, so an alert lost from hot.json is
-        noticed instead of never sent."""
+        """Tell the ledger about urgent alerts raised or delivered, once the
+        file that holds them is written, so an alert later lost from
+        hot.json is noticed instead of never sent. (After, not before: a
+        crash in between leaves the ledger behind the file, which start-up
+        repairs, never ahead of it.)"""
         raised = sorted(e for e, sent in after.items() if not sent and e not in before)
         sent = sorted(e for e, done in after.items() if done and before.get(e) is False)
         if (raised or sent) and self.on_alerts is not None:

@@ -82,6 +82,8 @@ def open_checks(store: TinyDBStore, *, strict: bool = True) -> None:
                                  "restore it from the latest backup")
             _check_key(store, strict=strict)
             _recover(store)
+            if strict:
+                _catch_up_alerts(store)
         if strict:
             _check_hot(hot_path, fresh=False)
             _check_blocks(store)
@@ -154,14 +156,25 @@ def _check_hot(path: Path, *, fresh: bool) -> None:
 
 
 def lost_alerts(store: TinyDBStore) -> list[str]:
-    """Urgent alerts the ledger says are waiting that hot.json no longer holds
-    as waiting (the only copy the outbox sends from)."""
+    """Urgent alerts the ledger says are waiting that hot.json (the only copy
+    the outbox sends from) no longer holds at all."""
     waiting = store._ledger.state.alerts
     if not waiting:
         return []
-    held = {event for session in store._hot.all_sessions()
-            for event, sent in alert_states(session).items() if not sent}
+    held = {event for session in store._hot.all_sessions() for event in alert_states(session)}
     return sorted(waiting - held)
+
+
+def _catch_up_alerts(store: TinyDBStore) -> None:
+    """Alerts hot.json shows delivered but the ledger does not: a crash came
+    between the two writes. The ledger is told now."""
+    waiting = store._ledger.state.alerts
+    if not waiting:
+        return
+    sent = sorted({event for session in store._hot.all_sessions()
+                   for event, done in alert_states(session).items() if done} & waiting)
+    if sent:
+        store._ledger.append("alert", raised=[], sent=sent)
 
 
 def _check_blocks(store: TinyDBStore) -> None:

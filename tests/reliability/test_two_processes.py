@@ -13,6 +13,7 @@ rather than repeated.
 from __future__ import annotations
 
 import itertools
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -125,4 +126,22 @@ def test_a_claim_left_by_a_dead_process_is_taken_over_after_its_lease(
         clock["now"] = start + claims.LEASE + timedelta(seconds=1)
         assert running.front.delivery.flush(force=True) == 0
         assert fake.dsl_attempts() == before  # found, not posted again
+        assert_posted_once(fake, running.store, data)
+
+
+def test_a_claim_left_by_a_dead_process_on_this_machine_is_taken_over_at_once(
+        tmp_path: Path, fake: WatchedSlack) -> None:
+    """After a crash and restart on the same machine nobody waits for the
+    lease: the holder is known to be gone."""
+    data = tmp_path / "data"
+    [record_id] = make_records(data, 1)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    owner = f"{socket.gethostname()}:{dead.stdout.strip()}:gone"
+    assert claims.holder_gone(owner) and not claims.holder_gone(claims.new_owner())
+    store = TinyDBStore(data)
+    assert claims.claim_record(store, record_id, owner, datetime.now(UTC)) is not None
+    store.close()
+    with InProcessApp(data, fake) as running:
+        assert running.front.delivery.flush(force=True) == 0
         assert_posted_once(fake, running.store, data)
