@@ -258,6 +258,14 @@ def _seal_existing(store: TinyDBStore, *, carry: dict[str, Any], why: str,
 def _rekey(store: TinyDBStore) -> None:
     """An unkeyed store given a key: check it under the public seal first,
     then seal it with the key, carrying the old ledger's evidence."""
+    from .locking import DataDirInUse, DataDirLock
+
+    try:  # resealing replaces the ledger: not under a running app
+        with DataDirLock(store._archive.root.parent):
+            pass
+    except DataDirInUse:
+        raise StoreError(f"the app is running on this data directory without "
+                         f"{ENV_AUDIT_KEY}: stop it, then start it with the key") from None
     old = Sealer(None)
     state, problems = check_chain(store._ledger.entries(), old)
     problems += _compare(store, old, state, None, Report()).problems
