@@ -37,7 +37,12 @@ class Anchor:
         self.channel = channel
 
     def due(self) -> bool:
-        last = self.app.store.get_meta(LAST_ANCHOR) or {}
+        """A day since the last anchor. The first check on a new store only
+        starts the day, so the channel's first anchor comes a day after."""
+        last = self.app.store.get_meta(LAST_ANCHOR)
+        if not last:
+            self.app.store.set_meta(LAST_ANCHOR, {"at": iso(self.app.clock())})
+            return False
         try:
             posted = datetime.fromisoformat(str(last.get("at", "")).replace("Z", "+00:00"))
         except ValueError:

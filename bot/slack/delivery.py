@@ -397,7 +397,7 @@ class Delivery:
             log.error("ledger anchor held: %s", exc)
             self.guard.reset()
         except SlackApiError as exc:
-            self._failed(exc)
+            log.warning("ledger anchor failed: %s", exc.response.get("error"))
         except (SlackClientError, OSError, TimeoutError) as exc:
             log.warning("ledger anchor failed: %s", type(exc).__name__)
         return None

@@ -50,6 +50,9 @@ def test_a_rolled_back_directory_is_caught_by_the_anchor(tmp_path: Path,
         running.jigsaw.clock = lambda: now["at"]
         decide_in_process(running.jigsaw, sc.ALLEGATION)
         assert running.front.delivery.flush(force=True) == 0
+        # A new store's first day starts now; its first anchor comes a day later.
+        assert running.front.delivery.anchor_if_due() is None
+        now["at"] += timedelta(days=1)
         assert running.front.delivery.anchor_if_due() is not None
         shutil.copytree(data, older)  # yesterday's backup, or an attacker's copy
         decide_in_process(running.jigsaw, sc.NO_PURPOSE, user="U456")
