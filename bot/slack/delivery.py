@@ -172,14 +172,8 @@ class Delivery:
             log.error("record held: %s", exc, extra={"record_id": record_id})
             self.guard.reset()
             return Attempt(False, error=str(exc))
-        except SlackApiError as exc:
-            self._let_go(record_id, claim)
-            return self._failed(exc, record_id=record_id)
         except (SlackClientError, OSError, TimeoutError) as exc:
-            self._let_go(record_id, claim)
-            log.warning("record delivery failed: %s", type(exc).__name__,
-                        extra={"record_id": record_id})
-            return Attempt(False, error=type(exc).__name__)
+            return self._record_failed(record_id, claim, exc)
 
     def _post(self, record: dict[str, Any], channel: str, *, review: bool) -> None:
         """Post a record (claimed ``sending`` first), its overflow in the thread."""
@@ -212,14 +206,19 @@ class Delivery:
                 return Attempt(False, error="claimed by another process")
             self._post(record, channel, review=False)
             return Attempt(True)
-        except SlackApiError as exc:
-            self._let_go(record_id, claim)
-            return self._failed(exc, record_id=record_id)
         except (SlackClientError, OSError, TimeoutError) as exc:
-            self._let_go(record_id, claim)
-            log.warning("record delivery failed: %s", type(exc).__name__,
-                        extra={"record_id": record_id})
-            return Attempt(False, error=type(exc).__name__)
+            return self._record_failed(record_id, claim, exc)
+
+    def _record_failed(self, record_id: str, claim: claims.Claim | None,
+                       exc: Exception) -> Attempt:
+        """A post that Slack refused or never answered: free the claim and
+        say when to try again."""
+        self._let_go(record_id, claim)
+        if isinstance(exc, SlackApiError):
+            return self._failed(exc, record_id=record_id)
+        log.warning("record delivery failed: %s", type(exc).__name__,
+                    extra={"record_id": record_id})
+        return Attempt(False, error=type(exc).__name__)
 
     def _let_go(self, record_id: str, claim: claims.Claim | None) -> None:
         """After a failed post: free the claim for whoever tries next. Slack
