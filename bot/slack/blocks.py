@@ -1,8 +1,10 @@
 """Block Kit for every Jigsaw surface, built with slack_sdk's models so
 Slack's length and count limits are checked before anything is sent.
 
-All text a person typed goes through :func:`escape`, so in Slack it shows
-literally: no mention, link or formatting can be smuggled in.
+All text a person typed goes through :func:`escape`, and every mrkdwn object
+is ``verbatim`` (:func:`md`), so in Slack it shows literally: no mention,
+link or formatting can be smuggled in, and a bare URL, ``#channel`` or
+``@here`` stays text.
 """
 
 from __future__ import annotations
@@ -84,6 +86,13 @@ def chunks(text: str, size: int = TEXT_LIMIT - 100) -> list[str]:
     return pieces
 
 
+def md(text: str) -> MarkdownTextObject:
+    """A mrkdwn text object Slack shows as sent: ``verbatim`` stops it
+    turning bare URLs, ``#channel`` and ``@here`` typed by staff into links
+    and mentions (escaping alone cannot: they are plain characters)."""
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
 def to_dicts(blocks: Iterable[Block]) -> list[dict[str, Any]]:
     """Serialise and validate (slack_sdk raises on any limit broken)."""
     return [b.to_dict() for b in blocks]
@@ -117,18 +126,18 @@ class Blocks:
                  ) -> list[dict[str, Any]]:
         blocks: list[Block] = []
         for notice in notices or []:
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=notice)))
+            blocks.append(SectionBlock(text=md(notice)))
         blocks.append(SectionBlock(
             block_id=f"q:{q.step}",
-            text=MarkdownTextObject(text=self.t("question", q=q)),
+            text=md(self.t("question", q=q)),
         ))
         if q.help:
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=q.help)]))
+            blocks.append(ContextBlock(elements=[md(q.help)]))
         for _, reminder in q.reminders:
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"> {reminder}")))
+            blocks.append(SectionBlock(text=md(f"> {reminder}")))
         if q.draft:
             for piece in chunks(self.t("draft", draft=escape(q.draft))):
-                blocks.append(ContextBlock(elements=[MarkdownTextObject(text=piece)]))
+                blocks.append(ContextBlock(elements=[md(piece)]))
         buttons = [
             ButtonElement(text=PlainTextObject(text=label[:75], emoji=False),
                           action_id=f"answer_{i}",
@@ -136,8 +145,8 @@ class Blocks:
             for i, (value, label) in enumerate(q.choices)
         ]
         if q.kind == "text":
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(
-                text=self.t("type_reply", q=q))]))
+            blocks.append(ContextBlock(elements=[md(
+                self.t("type_reply", q=q))]))
             if q.optional:
                 buttons.append(ButtonElement(text=self.t("skip_label"), action_id="answer_skip",
                                              value=_value(s=session_id, st=q.step, v="skip")))
@@ -145,7 +154,7 @@ class Blocks:
             blocks.append(ActionsBlock(block_id=f"choices:{start}",
                                        elements=buttons[start:start + 5]))
         blocks.append(self.nav(session_id, q))
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=self.prompts.render(
+        blocks.append(ContextBlock(elements=[md(self.prompts.render(
             "notices/footer.j2", s=self.settings))]))
         return to_dicts(blocks)
 
@@ -164,19 +173,19 @@ class Blocks:
     def answered(self, q: Question, answer_label: str, notices: list[str] | None = None
                  ) -> list[dict[str, Any]]:
         """The question as it stands once answered: no buttons left to click."""
-        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(
-            text=self.t("answered", q=q, answer=escape_within(answer_label,
+        blocks: list[Block] = [SectionBlock(text=md(
+            self.t("answered", q=q, answer=escape_within(answer_label,
                                                               TEXT_LIMIT - 500))))]
         for notice in notices or []:
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=notice)))
+            blocks.append(SectionBlock(text=md(notice)))
         return to_dicts(blocks)
 
     def plain(self, text: str) -> list[dict[str, Any]]:
-        return to_dicts([SectionBlock(text=MarkdownTextObject(text=p)) for p in chunks(text)])
+        return to_dicts([SectionBlock(text=md(p)) for p in chunks(text)])
 
     def resume_offer(self, session_id: str, started: str) -> list[dict[str, Any]]:
         return to_dicts([
-            SectionBlock(text=MarkdownTextObject(text=self.t("resume_offer", started=started))),
+            SectionBlock(text=md(self.t("resume_offer", started=started))),
             ActionsBlock(block_id="resume", elements=[
                 ButtonElement(text=self.t("resume_label"), action_id="session_resume",
                               value=_value(s=session_id), style="primary"),
@@ -190,8 +199,8 @@ class Blocks:
                      event_id: str | None = None) -> list[dict[str, Any]]:
         blocks: list[Block] = [
             HeaderBlock(text=self.t("alert_header")),
-            SectionBlock(text=MarkdownTextObject(
-                text=self.t("alert", user=user, answer=answer, mention=mention))),
+            SectionBlock(text=md(
+                self.t("alert", user=user, answer=answer, mention=mention))),
         ]
         if event_id:
             blocks.append(self.alert_ack(event_id))
@@ -206,8 +215,8 @@ class Blocks:
                            ) -> list[dict[str, Any]]:
         """An alert message once acknowledged: its button replaced by who."""
         kept = [b for b in message_blocks if b.get("block_id") != "alert"]
-        return kept + to_dicts([ContextBlock(elements=[MarkdownTextObject(
-            text=self.r("alert_acked", by=by))])])
+        return kept + to_dicts([ContextBlock(elements=[md(
+            self.r("alert_acked", by=by))])])
 
     # -- scheduled messages ----------------------------------------------------
     def r(self, block: str, **ctx: Any) -> str:
@@ -232,17 +241,17 @@ class Blocks:
         blocks: list[Block] = []
         if kind == "escalate":
             blocks += [HeaderBlock(text=self.r("escalate_header")),
-                       SectionBlock(text=MarkdownTextObject(text=self.r(
+                       SectionBlock(text=md(self.r(
                            "escalate", d=data, mention=mention, to_channel=to_channel))),
                        self.alert_ack(data["event_id"])]
         elif kind in ("followup_due", "followup_overdue"):
             body = self.r(kind, d=data, action=self.action_text(data["action"]))
-            blocks += [SectionBlock(text=MarkdownTextObject(text=piece))
+            blocks += [SectionBlock(text=md(piece))
                        for piece in chunks(body)]
             blocks.append(ActionsBlock(block_id="followup", elements=[
                 self.done_button(data["record_id"], data["id"])]))
         else:
-            blocks += [SectionBlock(text=MarkdownTextObject(text=piece))
+            blocks += [SectionBlock(text=md(piece))
                        for piece in chunks(self.r(kind, d=data))]
         return text, to_dicts(blocks[:BLOCKS_PER_MESSAGE])
 
@@ -260,16 +269,16 @@ class Blocks:
                 value)
             if len(shown) > 1500:
                 cut = escape_within(value, 1200)
-                blocks.append(SectionBlock(text=MarkdownTextObject(
-                    text=f"*{label}*\n{cut}… {self.t('continued')}")))
+                blocks.append(SectionBlock(text=md(
+                    f"*{label}*\n{cut}… {self.t('continued')}")))
                 for i, piece in enumerate(chunks(f"*{label}*\n{escape(value)}")):
-                    overflow.append(SectionBlock(text=MarkdownTextObject(text=piece),
+                    overflow.append(SectionBlock(text=md(piece),
                                                  block_id=f"more:{key}:{i}"))
             else:
-                blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{label}*\n{shown}")))
+                blocks.append(SectionBlock(text=md(f"*{label}*\n{shown}")))
         if review:
             blocks.append(self.review_actions(record))
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=self.t("record_footer",
+        blocks.append(ContextBlock(elements=[md(self.t("record_footer",
                                                                               r=record))]))
         main = to_dicts(blocks)
         if len(main) > BLOCKS_PER_MESSAGE:  # never in practice, but never break
@@ -328,7 +337,7 @@ class Blocks:
 
     def record_modal(self, record: dict[str, Any]) -> dict[str, Any]:
         text = records.render_text(record, self.prompts)
-        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"```{p}```"))
+        blocks: list[Block] = [SectionBlock(text=md(f"```{p}```"))
                                for p in chunks(escape_code(text), TEXT_LIMIT - 10)]
         blocks = blocks[:BLOCKS_PER_VIEW - 1]
         buttons = [ButtonElement(text=self.r("pdf_label"), action_id="record_pdf",
@@ -352,7 +361,7 @@ class Blocks:
         ).to_dict()
 
     def chronology_modal(self, child_ref: str, text: str) -> dict[str, Any]:
-        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"```{p}```"))
+        blocks: list[Block] = [SectionBlock(text=md(f"```{p}```"))
                                for p in chunks(escape_code(text), TEXT_LIMIT - 10)]
         blocks = blocks[:BLOCKS_PER_VIEW - 1]
         blocks.append(ActionsBlock(block_id="chronology_export", elements=[ButtonElement(
@@ -373,7 +382,7 @@ class Blocks:
 
     def notice_modal(self, title: str, text: str) -> dict[str, Any]:
         return View(type="modal", title=title[:24], close=self.t("close_label"),
-                    blocks=[SectionBlock(text=MarkdownTextObject(text=text))]).to_dict()
+                    blocks=[SectionBlock(text=md(text))]).to_dict()
 
     # -- App Home -------------------------------------------------------------
     def home(self, *, open_sessions: list[dict[str, Any]], mine: list[dict[str, Any]],
@@ -382,23 +391,23 @@ class Blocks:
              today: Any = None) -> dict[str, Any]:
         blocks: list[Block] = [
             HeaderBlock(text=self.t("home_header")),
-            SectionBlock(text=MarkdownTextObject(text=self.t("home_intro"))),
+            SectionBlock(text=md(self.t("home_intro"))),
             ActionsBlock(block_id="home_start", elements=[ButtonElement(
                 text=self.t("start_label"), action_id="home_start", value="start",
                 style="primary")]),
             DividerBlock(),
         ]
         if open_sessions:
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=self.t("home_open"))))
+            blocks.append(SectionBlock(text=md(self.t("home_open"))))
             for s in open_sessions[:10]:
                 blocks.append(SectionBlock(
-                    text=MarkdownTextObject(text=self.t("home_open_row", sess=s)),
+                    text=md(self.t("home_open_row", sess=s)),
                     accessory=ButtonElement(text=self.t("resume_label"),
                                             action_id="home_resume", value=_value(s=s["id"]))))
         # Lists of rows can outgrow one text object (escaped child references
         # are up to five times longer than typed), so they are split.
         for piece in chunks(self.t("home_mine", rows=[self._row(r) for r in mine])):
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=piece)))
+            blocks.append(SectionBlock(text=md(piece)))
         if my_follow_ups is not None:
             blocks.append(DividerBlock())
             blocks += self._follow_up_rows(my_follow_ups, today, "home_followups",
@@ -407,11 +416,11 @@ class Blocks:
             blocks.append(DividerBlock())
             for piece in chunks(self.t("home_awaiting",
                                        rows=[self._row(r) for r in awaiting])):
-                blocks.append(SectionBlock(text=MarkdownTextObject(text=piece)))
+                blocks.append(SectionBlock(text=md(piece)))
             blocks += self._follow_up_rows(overdue or [], today, "home_overdue",
                                            "home_no_overdue", with_done=True)
-            blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(
-                text=self.r("home_dsl_tools"))), ActionsBlock(block_id="dsl_tools", elements=[
+            blocks += [DividerBlock(), SectionBlock(text=md(
+                self.r("home_dsl_tools"))), ActionsBlock(block_id="dsl_tools", elements=[
                     ButtonElement(text=self.r("chronology_label"), action_id="dsl_chronology",
                                   value="chronology"),
                     ButtonElement(text=self.r("csv_label"), action_id="dsl_csv",
@@ -420,9 +429,9 @@ class Blocks:
 
     def _follow_up_rows(self, items: list[Any], today: Any, title: str, empty: str, *,
                         with_done: bool, limit: int = 15) -> list[Block]:
-        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=self.r(title)))]
+        blocks: list[Block] = [SectionBlock(text=md(self.r(title)))]
         if not items:
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=self.r(empty))]))
+            blocks.append(ContextBlock(elements=[md(self.r(empty))]))
         for item in items[:limit]:
             text = self.r("home_followup_row", f=item, state=item.state(today),
                           action=escape_within(item.action, 1500)
@@ -430,7 +439,7 @@ class Blocks:
                                                         f"action_{item.action}")
                           else self.action_text(item.action))
             blocks.append(SectionBlock(
-                text=MarkdownTextObject(text=text),
+                text=md(text),
                 accessory=self.done_button(item.record_id, item.id) if with_done else None))
         return blocks
 

@@ -99,8 +99,12 @@ class SlackFront:
             self._dms[user] = channel
         return channel
 
-    def say(self, user: str, text: str) -> None:
-        self.client.chat_postMessage(channel=self.dm(user), text=text,
+    def say(self, user: str, text: str, *, private: bool = False) -> None:
+        """A message in the user's DM. ``private``: it carries someone's
+        words or details of a child, so the notification a phone shows on
+        its lock screen is generic."""
+        preview = self.t("attention_text") if private else text
+        self.client.chat_postMessage(channel=self.dm(user), text=preview,
                                      blocks=self.blocks.plain(text))
 
     def first_time(self, body: dict[str, Any]) -> bool:
@@ -259,7 +263,8 @@ class SlackFront:
         self.say(user, self.t("decision_added", id=record["id"]))
         staff = record["recorded_by"]
         if staff and not staff.startswith("console:"):
-            self.say(staff, self.t("outcome_dm", id=record["id"], decision=record["decision"]))
+            self.say(staff, self.t("outcome_dm", id=record["id"], decision=record["decision"]),
+                     private=True)
 
     def _delivered_late(self, kind: str, item: dict[str, Any]) -> None:
         """A held record (or urgent alert) reached the DSL channel at last."""
@@ -404,7 +409,7 @@ class SlackFront:
             return
         self.say(record["recorded_by"], self.t(
             template, id=record["id"], dsl_mention=f"<@{by}>",
-            note=escape(params.get("note", "")), due=params.get("due", "")))
+            note=escape(params.get("note", "")), due=params.get("due", "")), private=True)
 
     def _tell(self, user: str, channel: str | None, text: str) -> None:
         if channel and not channel.startswith("D"):

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
-from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt import BoltResponse
 
 from bot.slack.app import JigsawApp
 from bot.slack.executor import DeferringExecutor
+from bot.slack.forms import SlackHTTPRequest
 
 log = logging.getLogger("jigsaw.http")
 MAX_BODY = 1_000_000
@@ -129,7 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
         app = self.server.app
         hold = None
         try:
-            request = BoltRequest(body=body, query=url.query, headers=headers)
+            request = SlackHTTPRequest(body=body, query=url.query, headers=headers)
         except (ValueError, TypeError, AttributeError, KeyError, IndexError):
             response = app.unparsable(body, headers)  # e.g. payload= that is not JSON
         else:
