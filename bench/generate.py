@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import record as records
-from bot.config import Settings
+from bot.config import Environment, Settings
 from bot.flow import SUBMITTED, Session
 from bot.flow.engine import iso
 from bot.prompts import Prompts, default_prompts
@@ -39,7 +39,7 @@ from bot.service import Jigsaw
 from storage import TinyDBStore
 from storage.archive import BLOCK_SIZE
 from storage.atomic import AtomicJSONStorage
-from storage.crypto import cipher_for, key_from_env
+from storage.crypto import cipher_for
 from storage.files import make_private_dirs
 from storage.index import format_record_id
 from storage.jsonfile import JSONFile
@@ -285,8 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     if opts.check:
         check_layout()
         print("layout check passed")
+    key = Environment.read().data_key
     result = generate(Path(opts.out), opts.records, seed=opts.seed,
-                      hot_sessions=opts.hot_sessions, key=key_from_env())
+                      hot_sessions=opts.hot_sessions, key=key.encode() if key else None)
     print(f"{result.records} records in {result.blocks} blocks, {result.seconds:.1f} s "
           f"(build {result.build_seconds:.1f} s, write {result.write_seconds:.1f} s)")
     return 0

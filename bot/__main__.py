@@ -8,14 +8,17 @@ first command in the README works on any machine.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Environment, Settings, load_settings
+
+if TYPE_CHECKING:
+    from storage import Store
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(environment: Environment) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jigsaw", description="Safeguarding information-sharing decisions for schools.")
     parser.add_argument("--config", help="settings file (default ./jigsaw.toml)")
@@ -27,8 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     decide.add_argument("record", help="the concern's record id, e.g. ISD-2026-0042")
     sub.add_parser("socket", help="run in Slack Socket Mode (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)")
     http = sub.add_parser("http", help="serve Slack HTTP events at /slack/events")
-    http.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
-    http.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
+    http.add_argument("--port", type=int, default=environment.port)
+    http.add_argument("--host", default=environment.host)
     verify = sub.add_parser("verify", help="check every record's audit trail and the ledger; "
                                            "exit 1 on any problem")
     verify.add_argument("--anchor", metavar="N:MAC",
@@ -66,25 +69,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        environment = Environment.read()
+    except ConfigError as exc:
+        print(f"jigsaw: {exc}", file=sys.stderr)
+        return 2
+    args = _parser(environment).parse_args(argv)
     if args.command == "keygen":
         from bot.admin import keygen
 
         return keygen(sys.stdout, audit=args.audit)
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(args.config, environment)
     except ConfigError as exc:
         print(f"jigsaw: {exc}", file=sys.stderr)
         return 2
     command = args.command
     if command is None:
-        has_socket = os.environ.get("SLACK_BOT_TOKEN") and os.environ.get("SLACK_APP_TOKEN")
+        has_socket = environment.slack_bot_token and environment.slack_app_token
         command = "socket" if has_socket else "console"
     from storage import StoreError, open_store
 
     try:
         # verify opens whatever is there, to report every problem itself.
-        store = open_store(settings.data_dir, strict=command != "verify")
+        store = open_store(settings.data_dir, key=environment.data_key,
+                           audit_key=environment.audit_key,
+                           audit_key_file=environment.audit_key_file,
+                           strict=command != "verify")
     except StoreError as exc:
         print(f"jigsaw: {exc}", file=sys.stderr)
         return 2
@@ -95,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if serving is not None:
             serving.acquire()
             store.check_counts()
-        return _run(command, args, settings, store)
+        return _run(command, args, settings, environment, store)
     except StoreError as exc:
         print(f"jigsaw: {exc}", file=sys.stderr)
         return 2
@@ -109,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 SERVING = ("console", "decide", "http", "socket")
 
 
-def _run(command: str, args: argparse.Namespace, settings, store) -> int:  # noqa: ANN001
+def _run(command: str, args: argparse.Namespace, settings: Settings,
+         environment: Environment, store: Store) -> int:
     from bot import admin
     from bot.flow.engine import utcnow
     from bot.service import Jigsaw
@@ -121,20 +133,20 @@ def _run(command: str, args: argparse.Namespace, settings, store) -> int:  # noq
                   file=sys.stderr)
             return 2
         note = f"anchor: ledger entry {anchor[0]}, as given" if anchor else ""
-        if anchor is None and os.environ.get("SLACK_BOT_TOKEN") and settings.dsl_channel:
+        if anchor is None and environment.slack_bot_token and settings.dsl_channel:
             from bot.slack.anchor import fetch_for_verify
 
-            anchor, note = fetch_for_verify(settings.dsl_channel)
+            anchor, note = fetch_for_verify(settings.dsl_channel, environment)
         return admin.verify(store, sys.stdout, anchor=anchor, anchor_note=note)
     if command == "retention":
         return admin.retention(store, settings, utcnow(), sys.stdout, purge=args.purge,
-                               by=admin.operator(), before=args.before, err=sys.stderr)
+                               by=admin.operator(environment), before=args.before, err=sys.stderr)
     if command == "chronology" or (command == "export" and (args.pdf or args.csv)):
         return admin.followthrough(command, args, Jigsaw(settings, store), sys.stdout,
-                                   sys.stderr, by=admin.operator())
+                                   sys.stderr, by=admin.operator(environment))
     if command == "export":
         return admin.export(store, args.record, utcnow(), sys.stdout, sys.stderr,
-                            by=admin.operator(), reason=args.reason, out_path=args.out)
+                            by=admin.operator(environment), reason=args.reason, out_path=args.out)
     app = Jigsaw(settings, store)
     if command in ("console", "decide"):
         from bot.console import Console
@@ -147,7 +159,7 @@ def _run(command: str, args: argparse.Namespace, settings, store) -> int:  # noq
             return 0
     from bot.slack import run
 
-    return run(command, app, args)
+    return run(command, app, args, environment)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TextIO
 
 from bot import record as records
-from bot.config import Settings
+from bot.config import Environment, Settings
 from bot.flow.engine import iso
 from bot.service import Jigsaw
 from storage import Store, generate_audit_key, generate_key
@@ -132,20 +132,19 @@ def retention(store: Store, settings: Settings, now: datetime, out: TextIO, *,
     return 0
 
 
-def operator(environ: dict[str, str] | None = None) -> str:
+def operator(environment: Environment) -> str:
     """Who is running an admin command, as the audit trail names them.
 
     From the process's real uid, not ``$USER`` (which anyone can set); when
     run through sudo, the invoking account that sudo recorded is added.
     """
-    env = os.environ if environ is None else environ
     uid = os.getuid()
     try:
         name = pwd.getpwuid(uid).pw_name
     except KeyError:
         name = "?"
     who = f"admin:uid={uid}({name})"
-    sudo_user, sudo_uid = env.get("SUDO_USER", ""), env.get("SUDO_UID", "")
+    sudo_user, sudo_uid = environment.sudo_user, environment.sudo_uid
     if sudo_user or sudo_uid:
         who += f" sudo_user={sudo_user or '?'}(uid={sudo_uid or '?'})"
     return who

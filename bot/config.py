@@ -1,15 +1,19 @@
-"""School settings: one TOML file, safe defaults, environment for secrets.
+"""Every setting Jigsaw reads, read here and passed in.
 
 The settings a school changes (its name, nation, DSL contacts, local front
-door numbers, retention) live in ``jigsaw.toml`` (see ``jigsaw.example.toml``).
-Secrets (Slack tokens, the data key) only ever come from the environment, so
-the file can be shared and reviewed without leaking anything.
+door numbers, retention) live in ``jigsaw.toml`` (see ``jigsaw.example.toml``):
+:class:`Settings`. Secrets (Slack tokens, the data and audit keys) and
+deployment settings (ports, data directory, log level) only ever come from
+the environment, so the file can be shared and reviewed without leaking
+anything: :class:`Environment`, read once by :meth:`Environment.read`. No
+other module reads ``os.environ``.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from pathlib import Path
@@ -242,14 +246,105 @@ def _schedule(raw: Any) -> dict[str, Any]:
     return values
 
 
-def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
-    """Settings from ``path`` (or ``$JIGSAW_CONFIG``, or ``./jigsaw.toml`` if
-    present), then the environment: ``JIGSAW_DSL_CHANNEL``, ``JIGSAW_DATA_DIR``.
+DEFAULT_PORT = 3000
+DEFAULT_HOST = "0.0.0.0"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_SLACK_TIMEOUT = 10.0
+
+
+def _users(text: str) -> tuple[str, ...]:
+    return tuple(u.strip() for u in text.split(",") if u.strip())
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {text!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be more than 0")
+    return value
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What the process environment says; every variable is in the README.
+
+    Secrets are kept out of ``repr`` so a stray log line can't print them.
+    """
+
+    config_file: str = ""  # JIGSAW_CONFIG
+    data_dir: str = ""  # JIGSAW_DATA_DIR (overrides the settings file)
+    data_key: str = field(default="", repr=False)  # JIGSAW_DATA_KEY
+    audit_key: str = field(default="", repr=False)  # JIGSAW_AUDIT_KEY
+    audit_key_file: str = ""  # JIGSAW_AUDIT_KEY_FILE
+    dsl_channel: str = ""  # JIGSAW_DSL_CHANNEL
+    dsl_users: tuple[str, ...] = ()  # JIGSAW_DSL_USERS
+    deputy_users: tuple[str, ...] = ()  # JIGSAW_DEPUTY_USERS
+    log_level: str = "INFO"  # JIGSAW_LOG_LEVEL
+    slack_bot_token: str = field(default="", repr=False)  # SLACK_BOT_TOKEN
+    slack_signing_secret: str = field(default="", repr=False)  # SLACK_SIGNING_SECRET
+    slack_app_token: str = field(default="", repr=False)  # SLACK_APP_TOKEN
+    slack_api_url: str = DEFAULT_SLACK_API_URL  # SLACK_API_URL
+    slack_timeout: float = DEFAULT_SLACK_TIMEOUT  # JIGSAW_SLACK_TIMEOUT (seconds)
+    health_port: int | None = None  # JIGSAW_HEALTH_PORT (Socket Mode's /health)
+    port: int = DEFAULT_PORT  # PORT (HTTP mode)
+    host: str = DEFAULT_HOST  # HOST (HTTP mode)
+    # Set by sudo: who really ran an admin command.
+    sudo_user: str = ""  # SUDO_USER
+    sudo_uid: str = ""  # SUDO_UID
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str] | None = None) -> Environment:
+        """The environment of this process (or ``environ``), checked."""
+        env = os.environ if environ is None else environ
+
+        def text(name: str, default: str = "") -> str:
+            return env.get(name, "").strip() or default
+
+        ports: dict[str, int | None] = {}
+        for name in ("PORT", "JIGSAW_HEALTH_PORT"):
+            value = text(name)
+            if value and not (value.isdigit() and 0 < int(value) < 65536):
+                raise ConfigError(f"{name} must be a port number, not {value!r}")
+            ports[name] = int(value) if value else None
+        return cls(
+            config_file=text("JIGSAW_CONFIG"),
+            data_dir=text("JIGSAW_DATA_DIR"),
+            data_key=text("JIGSAW_DATA_KEY"),
+            audit_key=text("JIGSAW_AUDIT_KEY"),
+            audit_key_file=text("JIGSAW_AUDIT_KEY_FILE"),
+            dsl_channel=text("JIGSAW_DSL_CHANNEL"),
+            dsl_users=_users(text("JIGSAW_DSL_USERS")),
+            deputy_users=_users(text("JIGSAW_DEPUTY_USERS")),
+            log_level=text("JIGSAW_LOG_LEVEL", "INFO").upper(),
+            slack_bot_token=text("SLACK_BOT_TOKEN"),
+            slack_signing_secret=text("SLACK_SIGNING_SECRET"),
+            slack_app_token=text("SLACK_APP_TOKEN"),
+            slack_api_url=text("SLACK_API_URL", DEFAULT_SLACK_API_URL),
+            slack_timeout=_number(env, "JIGSAW_SLACK_TIMEOUT", DEFAULT_SLACK_TIMEOUT),
+            health_port=ports["JIGSAW_HEALTH_PORT"],
+            port=ports["PORT"] or DEFAULT_PORT,
+            host=text("HOST", DEFAULT_HOST),
+            sudo_user=text("SUDO_USER"),
+            sudo_uid=text("SUDO_UID"),
+        )
+
+
+def load_settings(path: str | os.PathLike[str] | None = None,
+                  environment: Environment | None = None) -> Settings:
+    """Settings from ``path`` (or ``JIGSAW_CONFIG``, or ``./jigsaw.toml`` if
+    present), then the environment's overrides (DSL channel and users, data
+    directory).
 
     A missing default file is fine (safe defaults); a named file that is
     missing or malformed is an error, so a typo never silently drops settings.
     """
-    named = path or os.environ.get("JIGSAW_CONFIG")
+    environment = environment or Environment.read()
+    named = path or environment.config_file or None
     file = Path(named) if named else Path("jigsaw.toml")
     settings = Settings()
     if file.exists():
@@ -259,17 +354,13 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             raise ConfigError(f"{file}: {exc}") from exc
     elif named:
         raise ConfigError(f"settings file not found: {file}")
-    env: dict[str, Any] = {}
-    if os.environ.get("JIGSAW_DSL_CHANNEL"):
-        env["dsl_channel"] = os.environ["JIGSAW_DSL_CHANNEL"]
-    if os.environ.get("JIGSAW_DSL_USERS"):
-        env["dsl_user_ids"] = tuple(
-            u.strip() for u in os.environ["JIGSAW_DSL_USERS"].split(",") if u.strip()
-        )
-    if os.environ.get("JIGSAW_DEPUTY_USERS"):
-        env["deputy_user_ids"] = tuple(
-            u.strip() for u in os.environ["JIGSAW_DEPUTY_USERS"].split(",") if u.strip()
-        )
-    if os.environ.get("JIGSAW_DATA_DIR"):
-        env["data_dir"] = os.environ["JIGSAW_DATA_DIR"]
-    return replace(settings, **env)
+    overrides: dict[str, Any] = {}
+    if environment.dsl_channel:
+        overrides["dsl_channel"] = environment.dsl_channel
+    if environment.dsl_users:
+        overrides["dsl_user_ids"] = environment.dsl_users
+    if environment.deputy_users:
+        overrides["deputy_user_ids"] = environment.deputy_users
+    if environment.data_dir:
+        overrides["data_dir"] = environment.data_dir
+    return replace(settings, **overrides)

@@ -8,8 +8,6 @@ failed read, so a wrong key cannot overwrite good data.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -25,12 +23,6 @@ _FERNET_PREFIX = b"gAAAAA"
 def generate_key() -> str:
     """A new random key, as the text to put in ``JIGSAW_DATA_KEY``."""
     return Fernet.generate_key().decode("ascii")
-
-
-def key_from_env(environ: Mapping[str, str] | None = None) -> bytes | None:
-    """The key set in ``JIGSAW_DATA_KEY``, or None when unset or empty."""
-    value = (os.environ if environ is None else environ).get(ENV_KEY, "").strip()
-    return value.encode("ascii") if value else None
 
 
 class Cipher:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -108,18 +107,17 @@ class Sealer:
         return hmac.compare_digest(a, b)
 
 
-def audit_key_from_env(data_dir: Path | str,
-                       environ: Mapping[str, str] | None = None) -> bytes | None:
-    """The audit key from ``JIGSAW_AUDIT_KEY`` or the file named by
-    ``JIGSAW_AUDIT_KEY_FILE``; None when neither is set.
+def load_audit_key(data_dir: Path | str, text: str = "", file_name: str = ""
+                   ) -> bytes | None:
+    """The audit key given as ``text`` (``JIGSAW_AUDIT_KEY``) or read from
+    ``file_name`` (``JIGSAW_AUDIT_KEY_FILE``); None when neither is set.
 
     A key file inside the data directory is refused: whoever can rewrite the
     data could then read the key and reseal their edits.
     """
-    env = os.environ if environ is None else environ
-    text = env.get(ENV_AUDIT_KEY, "").strip()
+    text = text.strip()
     source = ENV_AUDIT_KEY
-    file_name = env.get(ENV_AUDIT_KEY_FILE, "").strip()
+    file_name = file_name.strip()
     if not text and file_name:
         key_path = Path(file_name).expanduser()
         data = Path(data_dir).absolute().resolve()

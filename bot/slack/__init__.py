@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import os
 import signal
 import threading
 
 from bot import logs
+from bot.config import Environment
 from bot.schedule import Ticker
 from bot.service import Jigsaw
-from bot.slack.app import create_app
+from bot.slack.app import create_app, web_client
 from bot.slack.delivery import ChannelUnsafe
 from bot.slack.front import SlackFront
 
@@ -40,12 +40,17 @@ def warm_up(jigsaw: Jigsaw) -> None:
     gc.freeze()
 
 
-def run(command: str, jigsaw: Jigsaw, args: argparse.Namespace) -> int:
-    logs.setup()
-    if not os.environ.get("SLACK_BOT_TOKEN"):
+def run(command: str, jigsaw: Jigsaw, args: argparse.Namespace, environment: Environment
+        ) -> int:
+    logs.setup(environment.log_level)
+    if not environment.slack_bot_token:
         log.error("SLACK_BOT_TOKEN is not set")
         return 2
-    app, front = create_app(jigsaw)
+    if command == "http" and not environment.slack_signing_secret:
+        log.error("SLACK_SIGNING_SECRET is not set")
+        return 2
+    app, front = create_app(jigsaw, signing_secret=environment.slack_signing_secret,
+                            client=web_client(environment))
     jigsaw.prune_sessions()
     warm_up(jigsaw)
     check_channel(front)
@@ -63,7 +68,7 @@ def run(command: str, jigsaw: Jigsaw, args: argparse.Namespace) -> int:
     try:
         if command == "http":
             return _serve_http(app, front, args, stop)
-        return _serve_socket(app, front, stop)
+        return _serve_socket(app, front, stop, environment)
     finally:
         ticker.stop()
         front.delivery.stop()
@@ -73,9 +78,6 @@ def run(command: str, jigsaw: Jigsaw, args: argparse.Namespace) -> int:
 def _serve_http(app, front: SlackFront, args: argparse.Namespace, stop: threading.Event) -> int:  # noqa: ANN001
     from bot.slack.server import SlackHTTPServer
 
-    if not os.environ.get("SLACK_SIGNING_SECRET"):
-        log.error("SLACK_SIGNING_SECRET is not set")
-        return 2
     server = SlackHTTPServer((args.host, args.port), app,
                              health=lambda: {"ok": True, "mode": "http",
                                              "outbox": len(front.delivery.pending())})
@@ -88,21 +90,20 @@ def _serve_http(app, front: SlackFront, args: argparse.Namespace, stop: threadin
     return 0
 
 
-def _serve_socket(app, front: SlackFront, stop: threading.Event) -> int:  # noqa: ANN001
+def _serve_socket(app, front: SlackFront, stop: threading.Event,  # noqa: ANN001
+                  environment: Environment) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    app_token = os.environ.get("SLACK_APP_TOKEN")
-    if not app_token:
+    if not environment.slack_app_token:
         log.error("SLACK_APP_TOKEN is not set")
         return 2
-    handler = SocketModeHandler(app, app_token)
+    handler = SocketModeHandler(app, environment.slack_app_token)
     handler.connect()
-    health_port = os.environ.get("JIGSAW_HEALTH_PORT")
     server = None
-    if health_port:
+    if environment.health_port:
         from bot.slack.server import SlackHTTPServer
 
-        server = SlackHTTPServer(("127.0.0.1", int(health_port)), app, health=lambda: {
+        server = SlackHTTPServer(("127.0.0.1", environment.health_port), app, health=lambda: {
             "ok": handler.client.is_connected(), "mode": "socket",
             "outbox": len(front.delivery.pending())})
         threading.Thread(target=server.serve_forever, name="jigsaw-health", daemon=True).start()

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.config import Environment
 from bot.flow.engine import iso
 from bot.service import Jigsaw
 from bot.slack.blocks import Blocks
@@ -90,13 +91,14 @@ def latest_anchor(client: WebClient, channel: str, *, pages: int = 20
     return None
 
 
-def fetch_for_verify(channel: str) -> tuple[tuple[int, str] | None, str]:
+def fetch_for_verify(channel: str, environment: Environment
+                     ) -> tuple[tuple[int, str] | None, str]:
     """For ``jigsaw verify``: the latest anchor and a line saying where it
     came from (or why there is none)."""
     from bot.slack.app import web_client
 
     try:
-        found = latest_anchor(web_client(), channel)
+        found = latest_anchor(web_client(environment), channel)
     except (SlackApiError, SlackClientError, OSError) as exc:
         return None, f"note: could not read the latest anchor from Slack ({type(exc).__name__})"
     if found is None:

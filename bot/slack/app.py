@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,32 +11,22 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
+from bot.config import Environment
 from bot.service import Jigsaw
 from bot.slack.executor import DeferringExecutor
 from bot.slack.front import SlackFront
 from bot.slack.listeners import register_listeners
 
 log = logging.getLogger("jigsaw.slack")
-DEFAULT_API_URL = "https://slack.com/api/"
-API_TIMEOUT = 10
 
 
-def api_timeout() -> float:
-    """Seconds to wait for Slack; ``JIGSAW_SLACK_TIMEOUT`` overrides the default."""
-    try:
-        value = float(os.environ.get("JIGSAW_SLACK_TIMEOUT") or API_TIMEOUT)
-    except ValueError:
-        return API_TIMEOUT
-    return value if value > 0 else API_TIMEOUT
-
-
-def web_client(token: str | None = None, api_url: str | None = None) -> WebClient:
+def web_client(environment: Environment) -> WebClient:
     """A Web API client; ``SLACK_API_URL`` points it at GovSlack or a test server."""
-    base = api_url or os.environ.get("SLACK_API_URL") or DEFAULT_API_URL
+    base = environment.slack_api_url
     if not base.endswith("/"):
         base += "/"
-    return WebClient(token=token or os.environ.get("SLACK_BOT_TOKEN"), base_url=base,
-                     timeout=api_timeout())
+    return WebClient(token=environment.slack_bot_token or None, base_url=base,
+                     timeout=environment.slack_timeout)  # type: ignore[arg-type]  # urlopen takes float seconds
 
 
 class JigsawApp(App):
@@ -127,19 +116,12 @@ def well_formed(body: Any) -> bool:
     return True
 
 
-def create_app(
-    jigsaw: Jigsaw,
-    *,
-    token: str | None = None,
-    signing_secret: str | None = None,
-    client: WebClient | None = None,
-    api_url: str | None = None,
-) -> tuple[JigsawApp, SlackFront]:
+def create_app(jigsaw: Jigsaw, *, signing_secret: str, client: WebClient
+               ) -> tuple[JigsawApp, SlackFront]:
     """Build the Bolt app and the front end its listeners call."""
-    client = client or web_client(token, api_url)
     app = JigsawApp(
         client=client,
-        signing_secret=signing_secret or os.environ.get("SLACK_SIGNING_SECRET", ""),
+        signing_secret=signing_secret,
         token_verification_enabled=False,  # auth.test at start-up is done by run()
         ignoring_self_events_enabled=True,
         logger=logging.getLogger("slack_bolt"),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Environment, Settings, load_settings
 from bot.flow import Flow
 from tests.conftest import ROOT
 
@@ -29,13 +29,37 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("JIGSAW_DSL_CHANNEL", "CDSL")
-    monkeypatch.setenv("JIGSAW_DSL_USERS", "U1, U2")
-    monkeypatch.setenv("JIGSAW_DATA_DIR", str(tmp_path / "d"))
-    settings = load_settings()
+    environment = Environment.read({"JIGSAW_DSL_CHANNEL": "CDSL", "JIGSAW_DSL_USERS": "U1, W2",
+                                    "JIGSAW_DATA_DIR": str(tmp_path / "d")})
+    settings = load_settings(None, environment)
     assert settings.dsl_channel == "CDSL"
-    assert settings.dsl_user_ids == ("U1", "U2")
+    assert settings.dsl_user_ids == ("U1", "W2")
     assert settings.data_dir == str(tmp_path / "d")
+
+
+def test_environment_is_read_in_one_place_and_keeps_secrets_out_of_repr() -> None:
+    environment = Environment.read({
+        "SLACK_BOT_TOKEN": "xoxb-secret", "SLACK_SIGNING_SECRET": "signing-secret",
+        "JIGSAW_DATA_KEY": "data-secret", "JIGSAW_AUDIT_KEY": "audit-secret",
+        "PORT": "8080", "JIGSAW_SLACK_TIMEOUT": "2.5", "JIGSAW_LOG_LEVEL": "debug"})
+    assert (environment.port, environment.slack_timeout, environment.log_level) == (
+        8080, 2.5, "DEBUG")
+    assert environment.slack_bot_token == "xoxb-secret"
+    shown = repr(environment)
+    assert not any(s in shown for s in ("xoxb-secret", "signing-secret", "data-secret",
+                                        "audit-secret"))
+    defaults = Environment.read({})
+    assert (defaults.port, defaults.host, defaults.health_port) == (3000, "0.0.0.0", None)
+    assert defaults.slack_api_url == "https://slack.com/api/"
+
+
+@pytest.mark.parametrize(("name", "value"), [("PORT", "http"), ("PORT", "70000"),
+                                             ("JIGSAW_HEALTH_PORT", "-1"),
+                                             ("JIGSAW_SLACK_TIMEOUT", "soon"),
+                                             ("JIGSAW_SLACK_TIMEOUT", "0")])
+def test_bad_environment_values_are_clear_errors(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Environment.read({name: value})
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ import pytest
 
 from bot import record as records
 from bot.admin import operator
-from bot.config import Settings, load_settings
+from bot.config import Environment, Settings, load_settings
 from tests import scenarios as sc
 from tests.fakeslack import FakeSlack
 from tests.reliability.secops_harness import (
@@ -176,9 +176,8 @@ def test_configured_dsl_outside_the_channel_can_review(fake: FakeSlack, tmp_path
 def test_dsl_users_from_the_environment(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack,
                                         tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("JIGSAW_DSL_USERS", " UHEAD , UDEP,, ")
-    monkeypatch.setenv("JIGSAW_DSL_CHANNEL", DSL_CHANNEL)
-    settings = load_settings()
+    settings = load_settings(None, Environment.read({"JIGSAW_DSL_USERS": " UHEAD , UDEP,, ",
+                                                     "JIGSAW_DSL_CHANNEL": DSL_CHANNEL}))
     assert settings.dsl_user_ids == ("UHEAD", "UDEP")
     live = _app(fake, tmp_path, settings)
     try:
@@ -339,7 +338,7 @@ def test_export_is_for_the_machine_admin_and_is_audited(tmp_path: Path, fake: Fa
     [exported] = json.loads((tmp_path / "one.json").read_text(encoding="utf-8"))
     assert exported["id"] == ids[-1] and exported["facts"].startswith("Bruise on left cheek")
     assert exported["audit"][-1]["action"] == "exported"
-    assert exported["audit"][-1]["by"] == operator()
+    assert exported["audit"][-1]["by"] == operator(Environment.read())
     assert exported["audit"][-1]["detail"] == {"reason": "SAR 2026-14"}
     everything = export("--reason", "transfer to new school", "--out", "all.json")
     assert everything.returncode == 0

@@ -25,7 +25,7 @@ import pytest
 from slack_sdk import WebClient
 
 import bot.slack
-from bot.config import Settings
+from bot.config import Environment, Settings
 from bot.service import Jigsaw
 from bot.slack.app import create_app
 from storage import TinyDBStore
@@ -285,8 +285,8 @@ def test_socket_mode_health_reports_the_connection(fake: FakeSlack, tmp_path: Pa
 
     port = _free_port()
     monkeypatch.setattr(socket_mode, "SocketModeHandler", _Handler)
-    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
-    monkeypatch.setenv("JIGSAW_HEALTH_PORT", str(port))
+    environment = Environment.read({"SLACK_APP_TOKEN": "xapp-test",
+                                    "JIGSAW_HEALTH_PORT": str(port)})
     store = TinyDBStore(tmp_path / "data")
     jigsaw = Jigsaw(Settings(dsl_channel=DSL_CHANNEL), store)
     app, front = create_app(jigsaw, signing_secret="s",
@@ -299,7 +299,7 @@ def test_socket_mode_health_reports_the_connection(fake: FakeSlack, tmp_path: Pa
     stop = threading.Event()
     result: list[int] = []
     runner = threading.Thread(target=lambda: result.append(
-        bot.slack._serve_socket(app, front, stop)))
+        bot.slack._serve_socket(app, front, stop, environment)))
     runner.start()
     try:
         assert started.connected.wait(WAIT)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.admin import operator, retention
-from bot.config import load_settings
+from bot.config import Environment, load_settings
 from bot.service import Jigsaw
 from storage import TinyDBStore
 from tests import scenarios as sc
@@ -107,7 +107,7 @@ def test_purge_deletes_records_logs_it_and_verify_still_passes(
         record = store.get_record(ids[label])
         assert record is not None and record["review_status"] == "acknowledged"
     [entry] = store.purges()
-    assert entry["by"] == operator() and f"({getpass.getuser()})" in entry["by"]
+    assert entry["by"] == operator(Environment.read()) and f"({getpass.getuser()})" in entry["by"]
     assert entry["count"] == 3 and entry["retention_years"] == YEARS
     assert entry["before"] == cutoff_date()
     logged = {f"ISD-{year}-{n:04d}" for year, first, last in entry["ids"]
@@ -198,7 +198,7 @@ def test_a_clock_that_disagrees_with_the_data_stops_a_purge(
     store = TinyDBStore(data)
     out, err = io.StringIO(), io.StringIO()
     code = retention(store, load_settings(config), wrong_now, out, purge=True,
-                     by=operator(), before=cut_off, err=err)
+                     by=operator(Environment.read()), before=cut_off, err=err)
     assert code == 2 and says in err.getvalue() and "fix the clock" in err.getvalue()
     assert store.count_records() == len(ids)
     store.close()

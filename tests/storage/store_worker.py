@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import sys
 
+from bot.config import Environment
 from storage import open_store
 
 
 def main(argv: list[str]) -> None:
     data_dir, prefix, count = argv[1], argv[2], int(argv[3])
-    store = open_store(data_dir)
+    store = open_store(data_dir, key=Environment.read().data_key)
     print("ready", flush=True)
     if "--wait" in argv:
         sys.stdin.readline()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tinydb import TinyDB
 
-import storage
+from bot.config import Environment
 from storage import StoreError, TinyDBStore, generate_key, open_store
 from storage.atomic import AtomicJSONStorage
 from storage.crypto import Cipher
@@ -153,30 +153,24 @@ def test_malformed_key(data_dir: Path) -> None:
         TinyDBStore(data_dir, key=b"too short")
 
 
-def test_open_store_reads_environment(tmp_path: Path, monkeypatch, make_record) -> None:
-    key = generate_key()
-    monkeypatch.setenv("JIGSAW_DATA_DIR", str(tmp_path / "from-env"))
-    monkeypatch.setenv("JIGSAW_DATA_KEY", key)
-    store = open_store()
+def test_open_store_takes_the_environment_key(tmp_path: Path, make_record) -> None:
+    environment = Environment.read({"JIGSAW_DATA_DIR": str(tmp_path / "from-env"),
+                                    "JIGSAW_DATA_KEY": generate_key()})
+    store = open_store(environment.data_dir, key=environment.data_key)
     assert store.data_dir == tmp_path / "from-env"
     assert store.encrypted
     store.create_record(make_record())
     store.close()
-    monkeypatch.delenv("JIGSAW_DATA_KEY")
-    with pytest.raises(StoreError):
-        open_store()
-    explicit = tmp_path / "explicit"
-    assert open_store(explicit).data_dir == explicit
+    with pytest.raises(StoreError, match="encrypted: set JIGSAW_DATA_KEY"):
+        open_store(environment.data_dir)
 
 
-def test_open_store_default_dir(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.delenv("JIGSAW_DATA_DIR", raising=False)
-    monkeypatch.delenv("JIGSAW_DATA_KEY", raising=False)
-    monkeypatch.chdir(tmp_path)
-    store = open_store()
-    assert store.data_dir == Path(storage.DEFAULT_DATA_DIR)
-    assert (tmp_path / "data").is_dir()
-    assert not store.encrypted
+def test_open_store_refuses_an_audit_key_file_inside_the_data(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "audit.key").write_text("k" * 64)
+    with pytest.raises(StoreError, match="inside the data directory"):
+        open_store(data, audit_key_file=str(data / "audit.key"))
 
 
 def test_generated_keys_differ_and_work() -> None:
