@@ -13,7 +13,7 @@ import textwrap
 from typing import TextIO
 
 from bot import record as records
-from bot.flow import Question
+from bot.flow import Question, Source
 from bot.service import Jigsaw
 from storage import NotFound
 
@@ -51,7 +51,7 @@ class Console:
         session = None if new or take_on else self.app.latest_open(self.user)
         if take_on:
             try:
-                session = self.app.take_on(take_on, self.user, source="console")
+                session = self.app.take_on(take_on, self.user, source=Source.CONSOLE)
             except (NotFound, ValueError):
                 self.say(prompts.render("console/cannot_take_on.j2", id=take_on))
                 return 2
@@ -60,7 +60,7 @@ class Console:
             session = self.app.resume(session.id)
             self.say(prompts.render("console/resumed.j2", started=session.created_at))
         else:
-            session = self.app.start(self.user, source="console")
+            session = self.app.start(self.user, source=Source.CONSOLE)
         while True:
             question = self.app.flow.question(session)
             if question is None:

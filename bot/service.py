@@ -17,7 +17,16 @@ from typing import Any
 from bot import chronology, followups
 from bot import record as records
 from bot.config import Settings
-from bot.flow import CANCELLED, OPEN_STATUSES, PAUSED, SUBMITTED, Flow, Result, Session
+from bot.flow import (
+    CANCELLED,
+    OPEN_STATUSES,
+    PAUSED,
+    SUBMITTED,
+    Flow,
+    Result,
+    Session,
+    Source,
+)
 from bot.flow.engine import IN_PROGRESS, stamp, utcnow
 from bot.flow.steps import TAKE_ON_KEY
 from bot.prompts import Prompts, default_prompts
@@ -62,7 +71,7 @@ class Jigsaw:
         self.schedule = Schedule(self)
 
     # -- sessions ---------------------------------------------------------
-    def start(self, user: str, source: str = "slack", meta: dict[str, Any] | None = None,
+    def start(self, user: str, source: str = Source.SLACK, meta: dict[str, Any] | None = None,
               *, dsl: bool = False) -> Session:
         """A new session; any open one for the user is paused, not lost.
         ``dsl``: the person is on the DSL team."""
@@ -206,7 +215,7 @@ class Jigsaw:
 
         return self.store.update_record(record_id, mutate)
 
-    def take_on(self, record_id: str, by: str, *, source: str = "slack",
+    def take_on(self, record_id: str, by: str, *, source: str = Source.SLACK,
                 meta: dict[str, Any] | None = None) -> Session:
         """The DSL continues a staff member's concern into the sharing decision,
         in a session of their own; an open one for the same record carries on.

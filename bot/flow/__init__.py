@@ -10,6 +10,7 @@ from bot.flow.engine import (
     Question,
     Result,
     Session,
+    Source,
 )
 from bot.flow.steps import FLOW_VERSION, GUIDANCE_VERSION, STEPS
 
@@ -26,4 +27,5 @@ __all__ = [
     "Question",
     "Result",
     "Session",
+    "Source",
 ]

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from bot.config import Settings
@@ -61,6 +62,15 @@ def stamp(moment: datetime) -> str:
     """A session's timestamp, to the microsecond: sessions touched in the
     same second must still sort in the order they were touched."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Source(StrEnum):
+    """The front end a session came from: a record names its author in that
+    service's ids, so only that service can mention or message them."""
+
+    SLACK = "slack"
+    TEAMS = "teams"
+    CONSOLE = "console"
 
 
 @dataclass
@@ -145,7 +155,8 @@ class Flow:
         self.clock = clock
 
     # -- lifecycle --------------------------------------------------------
-    def start(self, user: str, source: str = "slack", *, dsl: bool = False) -> Session:
+    def start(self, user: str, source: str = Source.SLACK, *, dsl: bool = False
+              ) -> Session:
         """A new session. ``dsl``: the person is on the DSL team (the front end
         knows), so the flow never tells them to seek their own advice."""
         now = stamp(self.clock())

@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import record as records
-from bot.flow import Question
+from bot.flow import Question, Source
 from bot.prompts import Prompts
 
 # Slack's limits (text objects and blocks per message / view).
@@ -265,8 +265,8 @@ class Blocks:
         for key, label, value in rows:
             if key == "id":
                 continue
-            shown = f"<@{value}>" if key == "recorded_by" and value.startswith("U") else escape(
-                value)
+            shown = (f"<@{value}>" if key == "recorded_by"
+                     and record.get("source") == Source.SLACK else escape(value))
             if len(shown) > 1500:
                 cut = escape_within(value, 1200)
                 blocks.append(SectionBlock(text=md(

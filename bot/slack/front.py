@@ -15,7 +15,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.flow import Flow, Question, Session
+from bot.flow import Flow, Question, Session, Source
 from bot.flow.steps import BY_ID
 from bot.followups import UnknownFollowUp
 from bot.schedule import Scheduler
@@ -135,7 +135,7 @@ class SlackFront:
                 blocks=self.blocks.resume_offer(current.id, current.created_at))
             return
         # Configured DSL ids only: starting never waits on a membership lookup.
-        session = self.app.start(user, "slack", meta={"dm": self.dm(user)},
+        session = self.app.start(user, Source.SLACK, meta={"dm": self.dm(user)},
                                  dsl=self.app.is_dsl(user))
         self.say(user, self.t("dm_intro"))
         self.post_question(session)
@@ -360,7 +360,7 @@ class SlackFront:
             self.review(user, record_id, "take_on", channel=channel)  # records the refusal
             return
         try:
-            session = self.app.take_on(record_id, user, source="slack",
+            session = self.app.take_on(record_id, user, source=Source.SLACK,
                                        meta={"dm": self.dm(user)})
         except NotFound:
             self._tell(user, channel, self.t("not_found"))
@@ -405,7 +405,7 @@ class SlackFront:
     def _tell_staff(self, record: dict[str, Any], action: str, by: str, **params: Any) -> None:
         template = {"acknowledge": "acknowledged_dm", "follow_up": "followup_dm",
                     "note": "note_dm"}.get(action)
-        if not template or not str(record.get("recorded_by", "")).startswith("U"):
+        if not template or record.get("source") != Source.SLACK:
             return
         self.say(record["recorded_by"], self.t(
             template, id=record["id"], dsl_mention=f"<@{by}>",

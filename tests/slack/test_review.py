@@ -28,9 +28,10 @@ OUTSIDER = "U999"
 class Review:
     """A decision already in the DSL channel, and a DSL member's hands on it."""
 
-    def __init__(self, slack: Harness, script: list[str] = sc.ALLEGATION) -> None:
+    def __init__(self, slack: Harness, script: list[str] = sc.ALLEGATION,
+                 staff: str = STAFF) -> None:
         self.slack = slack
-        self.staff = Driver(slack, STAFF)
+        self.staff = Driver(slack, staff)
         self.staff.start()
         self.staff.run(script)
         record = self.staff.record()
@@ -79,6 +80,16 @@ def followup_values(note: str, due: str | None) -> dict[str, Any]:
 @pytest.fixture
 def review(slack: Harness) -> Review:
     return Review(slack)
+
+
+def test_an_enterprise_grid_user_is_mentioned_and_told(slack: Harness) -> None:
+    """Enterprise Grid user ids start with W: they are Slack users all the same."""
+    review = Review(slack, staff="W0GRID1")
+    assert "<@W0GRID1>" in all_text(review.post)
+    dms = len(review.staff_dms())
+    review.click("review_ack")
+    [told] = review.staff_dms()[dms:]
+    assert review.id in all_text(told) and "acknowledged" in all_text(told)
 
 
 def test_the_record_starts_pending_with_all_review_buttons(review: Review) -> None:
