@@ -292,7 +292,7 @@ class Jigsaw:
             self.store.update_record(
                 record_id, lambda r: records.refused(r, by=by, at=now, attempted=action))
             raise AccessDenied(action)
-        apply = {
+        apply: Callable[[dict[str, Any]], dict[str, Any]] = {
             "acknowledge": lambda r: records.acknowledge(r, by=by, at=now),
             "follow_up": lambda r: records.follow_up_needed(
                 r, by=by, at=now, note=params["note"], due=params["due"]),
