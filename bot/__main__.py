@@ -32,6 +32,15 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     http = sub.add_parser("http", help="serve Slack HTTP events at /slack/events")
     http.add_argument("--port", type=int, default=environment.port)
     http.add_argument("--host", default=environment.host)
+    teams = sub.add_parser("teams", help="serve Microsoft Teams at /api/messages (CLIENT_ID, "
+                           "CLIENT_SECRET, TENANT_ID); 'package' builds the app package")
+    teams.add_argument("action", nargs="?", choices=("serve",), default="serve")
+    teams.add_argument("--port", type=int, default=environment.teams.port)
+    teams.add_argument("--host", default=environment.host)
+    teams.add_argument("--out", default="jigsaw-teams.zip", metavar="FILE",
+                       help="package: the zip to write")
+    teams.add_argument("--domain", action="append", default=[], metavar="HOST",
+                       help="package: the host the bot is served from (repeatable)")
     verify = sub.add_parser("verify", help="check every record's audit trail and the ledger; "
                                            "exit 1 on any problem")
     verify.add_argument("--anchor", metavar="N:MAC",
@@ -87,7 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command
     if command is None:
         has_socket = environment.slack_bot_token and environment.slack_app_token
-        command = "socket" if has_socket else "console"
+        has_teams = environment.teams.configured and not environment.teams.connector_url
+        command = "socket" if has_socket else "teams" if has_teams else "console"
+        if command == "teams":
+            args = _parser(environment).parse_args(["teams"])
     from storage import StoreError, open_store
 
     try:
@@ -117,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Commands that answer people: one process per data directory.
-SERVING = ("console", "decide", "http", "socket")
+SERVING = ("console", "decide", "http", "socket", "teams")
 
 
 def _run(command: str, args: argparse.Namespace, settings: Settings,
@@ -157,6 +169,10 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
         except BrokenPipeError:  # output piped into e.g. `head`: what was answered is kept
             sys.stderr.close()
             return 0
+    if command == "teams":
+        from bot.teams import run as run_teams
+
+        return run_teams(app, args, environment)
     from bot.slack import run
 
     return run(command, app, args, environment)

@@ -269,6 +269,66 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+
+# -- Microsoft Teams ----------------------------------------------------------------
+TEAMS_PORT = 3978
+
+
+@dataclass(frozen=True)
+class TeamsSettings:
+    """How the Teams front end reaches Microsoft: the Entra app registration
+    (the Teams SDK's own variable names) and the DSL team's channel."""
+
+    client_id: str = ""  # CLIENT_ID
+    client_secret: str = field(default="", repr=False)  # CLIENT_SECRET
+    tenant_id: str = ""  # TENANT_ID
+    # The DSL team's channel, as Teams names it (``19:…@thread.tacv2``), and
+    # the team it belongs to (its group id, for reading the channel's posts).
+    dsl_channel: str = ""  # JIGSAW_TEAMS_CHANNEL
+    dsl_team: str = ""  # JIGSAW_TEAMS_TEAM
+    # Where proactive posts go when no activity has told us yet.
+    service_url: str = ""  # SERVICE_URL
+    # Tests only: one local server standing in for the Bot Connector, the
+    # token service, the token signing keys and Microsoft Graph.
+    connector_url: str = ""  # JIGSAW_TEAMS_CONNECTOR_URL
+    # Local development only: accept requests without a token. Refused while
+    # a client secret is set.
+    allow_unauthenticated: bool = False  # DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS
+    port: int = TEAMS_PORT  # PORT, if set
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.client_id and (self.client_secret or self.connector_url)
+                    or self.allow_unauthenticated)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false")
+
+
+def _teams(env: Mapping[str, str], port: int | None) -> TeamsSettings:
+    teams = TeamsSettings(
+        client_id=env.get("CLIENT_ID", "").strip(),
+        client_secret=env.get("CLIENT_SECRET", "").strip(),
+        tenant_id=env.get("TENANT_ID", "").strip(),
+        dsl_channel=env.get("JIGSAW_TEAMS_CHANNEL", "").strip(),
+        dsl_team=env.get("JIGSAW_TEAMS_TEAM", "").strip(),
+        service_url=env.get("SERVICE_URL", "").strip(),
+        connector_url=env.get("JIGSAW_TEAMS_CONNECTOR_URL", "").strip().rstrip("/"),
+        allow_unauthenticated=_flag(env, "DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS"),
+        port=port or TEAMS_PORT,
+    )
+    if teams.allow_unauthenticated and teams.client_secret:
+        raise ConfigError("DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS cannot be on while "
+                          "CLIENT_SECRET is set: unset one of them")
+    return teams
+
+
 @dataclass(frozen=True)
 class Environment:
     """What the process environment says; every variable is in the README.
@@ -296,6 +356,7 @@ class Environment:
     # Set by sudo: who really ran an admin command.
     sudo_user: str = ""  # SUDO_USER
     sudo_uid: str = ""  # SUDO_UID
+    teams: TeamsSettings = field(default_factory=TeamsSettings)  # CLIENT_ID and the rest
 
     @classmethod
     def read(cls, environ: Mapping[str, str] | None = None) -> Environment:
@@ -331,6 +392,7 @@ class Environment:
             host=text("HOST", DEFAULT_HOST),
             sudo_user=text("SUDO_USER"),
             sudo_uid=text("SUDO_UID"),
+            teams=_teams(env, ports["PORT"]),
         )
 
 

@@ -1,0 +1,272 @@
+"""Adaptive Cards for every Jigsaw surface in Teams, built with the Teams
+SDK's card models, and the typed payloads their buttons carry.
+
+Text a person typed is never put where Teams reads Markdown: it goes in a
+``TextRun`` (inside a ``RichTextBlock``), which Teams shows literally, so no
+formatting, link or mention can be smuggled in. Trusted wording (from
+``prompts/``) goes in ``TextBlock``s.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from microsoft_teams.cards import (
+    ActionSet,
+    AdaptiveCard,
+    CardElement,
+    Container,
+    DateInput,
+    ExecuteAction,
+    RichTextBlock,
+    TextBlock,
+    TextInput,
+    TextRun,
+)
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot import record as records
+from bot.flow import Question
+from bot.prompts import Prompts
+
+# Teams refuses a card message over about 28 KB; a record's long free text
+# is cut in the channel card (the whole record is one click away).
+FIELD_LIMIT = 1500
+RECORD_MARK = "jigsaw-record-"
+ALERT_MARK = "jigsaw-alert-"
+
+
+class Verb(StrEnum):
+    """The ``verb`` of every ``Action.Execute`` Jigsaw sends."""
+
+    ANSWER = "answer"
+    BACK = "back"
+    PAUSE = "pause"
+    CANCEL = "cancel"
+    RESUME = "resume"
+    NEW = "new"
+    ACKNOWLEDGE = "review.acknowledge"
+    FOLLOW_UP = "review.follow_up"
+    FOLLOW_UP_SAVE = "review.follow_up.save"
+    NOTE = "review.note"
+    NOTE_SAVE = "review.note.save"
+    VIEW = "review.view"
+    SUMMARY = "review.summary"
+    ALERT_ACK = "alert.acknowledge"
+
+
+CONVERSATION = {Verb.ANSWER, Verb.BACK, Verb.PAUSE, Verb.CANCEL, Verb.RESUME, Verb.NEW}
+
+
+class Payload(BaseModel):
+    """What a button carries (and the form's inputs, which Teams merges in).
+    Anything else is ignored; a value of the wrong type fails validation."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    s: str = ""  # session id
+    st: str = ""  # step id
+    v: str = ""  # the answer's value
+    r: str = ""  # record id
+    e: str = ""  # urgent alert (event) id
+    note: str = ""
+    due: str = ""
+
+    @classmethod
+    def parse(cls, data: Any) -> Payload | None:
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls.model_validate(data)
+        except ValidationError:
+            return None
+
+
+def literal(text: str, **style: Any) -> RichTextBlock:
+    """Typed text, shown exactly as typed."""
+    return RichTextBlock(inlines=[TextRun(text=text, **style)])
+
+
+def clip(text: str, limit: int = FIELD_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def card(*body: CardElement, id: str | None = None) -> AdaptiveCard:  # noqa: A002
+    return AdaptiveCard(version="1.5", body=list(body), id=id)
+
+
+def action(title: str, verb: Verb, *, inputs: bool = False, style: str | None = None,
+           **data: str) -> ExecuteAction:
+    return ExecuteAction(title=title, verb=verb.value, data=data, style=style,  # type: ignore[arg-type]
+                         associated_inputs="auto" if inputs else "none")
+
+
+class Cards:
+    """Builds the cards; wording from ``prompts/teams/``, else the same
+    template the Slack front uses."""
+
+    def __init__(self, prompts: Prompts, settings: Any) -> None:
+        self.prompts = prompts
+        self.settings = settings
+
+    def t(self, name: str, **ctx: Any) -> str:
+        own = f"teams/{name}.j2"
+        template = own if self.prompts.exists(own) else f"slack/{name}.j2"
+        return self.prompts.render(template, s=self.settings, **ctx)
+
+    def r(self, block: str, **ctx: Any) -> str:
+        return self.prompts.block("slack/reminders.j2", block, s=self.settings, **ctx)
+
+    def text(self, text: str, **style: Any) -> TextBlock:
+        return TextBlock(text=text, wrap=True, **style)
+
+    # -- the conversation ------------------------------------------------------
+    def plain(self, text: str) -> AdaptiveCard:
+        return card(self.text(text))
+
+    def question(self, session_id: str, q: Question, notices: list[str] | None = None
+                 ) -> AdaptiveCard:
+        body: list[CardElement] = [self.text(n, color="Attention") for n in notices or []]
+        body.append(self.text(self.t("question", q=q), size="Medium"))
+        if q.help:
+            body.append(self.text(q.help, is_subtle=True))
+        body += [Container(style="emphasis", items=[self.text(reminder)])
+                 for _, reminder in q.reminders]
+        if q.draft:
+            body.append(literal(self.t("draft", draft=q.draft)[:FIELD_LIMIT * 2]))
+        ids = {"s": session_id, "st": q.step}
+        buttons = [action(label[:75], Verb.ANSWER, v=value, **ids) for value, label in q.choices]
+        if q.kind == "text":
+            body.append(self.text(self.t("type_reply", q=q), is_subtle=True))
+            if q.optional:
+                buttons.append(action(self.t("skip_label"), Verb.ANSWER, v="skip", **ids))
+        for start in range(0, len(buttons), 5):
+            body.append(ActionSet(actions=buttons[start:start + 5]))
+        body.append(self.nav(session_id, q))
+        body.append(self.text(self.prompts.render("notices/footer.j2", s=self.settings),
+                              size="Small", is_subtle=True))
+        return card(*body)
+
+    def nav(self, session_id: str, q: Question) -> ActionSet:
+        ids = {"s": session_id, "st": q.step}
+        return ActionSet(actions=[
+            action(self.t("back_label"), Verb.BACK, **ids),
+            action(self.t("pause_label"), Verb.PAUSE, **ids),
+            action(self.t("cancel_label"), Verb.CANCEL, style="destructive", **ids),
+        ])
+
+    def answered(self, q: Question, answer: str, notices: list[str] | None = None
+                 ) -> AdaptiveCard:
+        """The question once answered, in place: its answer, no buttons."""
+        body: list[CardElement] = [
+            self.text(self.t("answered_question", q=q), is_subtle=True),
+            self.text(self.t("answered"), weight="Bolder"),
+            literal(clip(answer)),
+        ]
+        body += [self.text(n, color="Attention") for n in notices or []]
+        return card(*body)
+
+    def resume_offer(self, session_id: str, started: str) -> AdaptiveCard:
+        return card(self.text(self.t("resume_offer", started=started)), ActionSet(actions=[
+            action(self.t("resume_label"), Verb.RESUME, style="positive", s=session_id),
+            action(self.t("new_label"), Verb.NEW, s=session_id),
+        ]))
+
+    def with_literal(self, text: str, typed: str) -> AdaptiveCard:
+        """Trusted wording followed by someone's own words, shown literally."""
+        return card(self.text(text), literal(clip(typed)))
+
+    # -- the DSL channel ---------------------------------------------------------
+    def urgent_alert(self, who: str, answer: str, mention: str, event_id: str,
+                     acknowledged_by: str = "") -> AdaptiveCard:
+        body: list[CardElement] = [
+            self.text(self.t("alert_header"), weight="Bolder", size="Large", color="Attention"),
+            self.text(self.t("alert", answer=answer, mention=mention)),
+            literal(who, weight="Bolder"),
+        ]
+        if acknowledged_by:
+            body.append(literal(self.t("alert_acked", by=acknowledged_by)))
+        else:
+            body.append(ActionSet(actions=[action(self.r("alert_ack_label"), Verb.ALERT_ACK,
+                                                  style="positive", e=event_id)]))
+        return card(Container(id=f"{ALERT_MARK}{event_id}", items=body))
+
+    def record(self, record: dict[str, Any], *, review: bool = True,
+               names: dict[str, str] | None = None) -> AdaptiveCard:
+        """The channel card for a record: what the DSL needs to act."""
+        names = names or {}
+        items: list[CardElement] = [
+            self.text(self.t("record_header", r=record), weight="Bolder", size="Large")]
+        for key, label, value in records.summary(record, self.prompts):
+            if key == "id":
+                continue
+            if key == "recorded_by":
+                value = names.get(value, value)
+            # Every value may hold typed text: shown literally, never as Markdown.
+            items.append(self.text(label, weight="Bolder", spacing="Small"))
+            items.append(literal(clip(value)))
+        if review:
+            items.append(self.review_actions(record))
+        items.append(self.text(self.t("record_footer", r=record), size="Small", is_subtle=True))
+        return card(Container(id=f"{RECORD_MARK}{record['id']}", items=items))
+
+    def review_actions(self, record: dict[str, Any]) -> ActionSet:
+        rid = record["id"]
+        buttons = []
+        if record["review_status"] == records.PENDING:
+            buttons.append(action(self.t("ack_label"), Verb.ACKNOWLEDGE, style="positive", r=rid))
+        buttons += [
+            action(self.t("followup_label"), Verb.FOLLOW_UP, r=rid),
+            action(self.t("note_label"), Verb.NOTE, r=rid),
+            action(self.t("view_label"), Verb.VIEW, r=rid),
+        ]
+        return ActionSet(actions=buttons)
+
+    def follow_up_form(self, record: dict[str, Any], error: str = "") -> AdaptiveCard:
+        """Shown, in place of the record card, only to the DSL who asked."""
+        rid = record["id"]
+        body: list[CardElement] = [
+            self.text(f"{self.t('followup_title')}: {rid}", weight="Bolder", size="Medium")]
+        if error:
+            body.append(self.text(error, color="Attention"))
+        body += [
+            TextInput(id="note", label=self.t("followup_note_label"), is_multiline=True,
+                      is_required=True, max_length=2000),
+            DateInput(id="due", label=self.t("followup_due_label"), is_required=True),
+            ActionSet(actions=[
+                action(self.t("save_label"), Verb.FOLLOW_UP_SAVE, inputs=True, style="positive",
+                       r=rid),
+                action(self.t("summary_label"), Verb.SUMMARY, r=rid),
+            ]),
+        ]
+        return card(*body)
+
+    def note_form(self, record: dict[str, Any], error: str = "") -> AdaptiveCard:
+        rid = record["id"]
+        body: list[CardElement] = [
+            self.text(f"{self.t('note_title')}: {rid}", weight="Bolder", size="Medium")]
+        if error:
+            body.append(self.text(error, color="Attention"))
+        body += [
+            TextInput(id="note", label=self.t("note_field_label"), is_multiline=True,
+                      is_required=True, max_length=2000),
+            ActionSet(actions=[
+                action(self.t("save_label"), Verb.NOTE_SAVE, inputs=True, style="positive",
+                       r=rid),
+                action(self.t("summary_label"), Verb.SUMMARY, r=rid),
+            ]),
+        ]
+        return card(*body)
+
+    def full_record(self, record: dict[str, Any]) -> AdaptiveCard:
+        """The whole record, shown only to the DSL who asked (audited)."""
+        text = records.render_text(record, self.prompts)
+        pieces = [text[i:i + 4000] for i in range(0, min(len(text), 24000), 4000)]
+        return card(
+            self.text(self.t("record_title"), weight="Bolder", size="Medium"),
+            *[literal(p, font_type="Monospace") for p in pieces],
+            ActionSet(actions=[action(self.t("summary_label"), Verb.SUMMARY,
+                                      r=record["id"])]),
+        )
+

@@ -1,0 +1,134 @@
+"""The Bot Connector (and, for one look-up, Microsoft Graph) as plain calls.
+
+Jigsaw's front end and outbox run in worker threads and use the synchronous
+store; the Teams SDK's API client is asynchronous and lives on the server's
+event loop. Each call here runs the SDK's coroutine on that loop and waits
+for it, so the SDK's own client (its token handling, its URLs) is what talks
+to Microsoft. The SDK's client does not retry by itself: the outbox does its
+own, checked, retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+import httpx
+from microsoft_teams.api import MessageActivityInput
+from microsoft_teams.apps import App
+from microsoft_teams.cards import AdaptiveCard
+
+log = logging.getLogger("jigsaw.teams")
+TIMEOUT = 10.0
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+
+
+class ConnectorError(RuntimeError):
+    """Teams refused or never answered. ``status`` is None when there was no
+    answer (so a post may or may not have happened)."""
+
+    def __init__(self, status: int | None, retry_after: float | None = None,
+                 error: str = "") -> None:
+        super().__init__(error or f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+class Connector:
+    def __init__(self, app: App, *, service_url: str, graph_url: str = GRAPH_URL,
+                 tenant_id: str = "", timeout: float = TIMEOUT) -> None:
+        self.app = app
+        self.service_url = service_url.rstrip("/")
+        self.graph_url = graph_url.rstrip("/")
+        self.tenant_id = tenant_id or None
+        self.timeout = timeout
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The event loop the SDK's client runs on (the server's)."""
+        self.loop = loop
+
+    def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        if self.loop is None:
+            coro.close()
+            raise ConnectorError(None, error="not started")
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(self.timeout)
+        except TimeoutError as exc:
+            future.cancel()
+            raise ConnectorError(None, error="timeout") from exc
+        except httpx.HTTPStatusError as exc:
+            raise _refused(exc.response) from exc
+        except (httpx.TransportError, OSError) as exc:
+            raise ConnectorError(None, error=type(exc).__name__) from exc
+
+    # -- messages ------------------------------------------------------------
+    def post(self, conversation_id: str, card: AdaptiveCard, *, summary: str,
+             service_url: str | None = None) -> str:
+        """Post a card; the new activity's id. ``summary`` is what a
+        notification shows: never a child's details."""
+        activity = MessageActivityInput(summary=summary).add_card(card)
+        sent = self._run(self.app.api.conversations.create_activity(
+            conversation_id, activity, service_url=service_url or self.service_url))
+        return str(sent.id)
+
+    def say(self, conversation_id: str, text: str, *, service_url: str | None = None) -> str:
+        activity = MessageActivityInput(text=text, text_format="plain")
+        sent = self._run(self.app.api.conversations.create_activity(
+            conversation_id, activity, service_url=service_url or self.service_url))
+        return str(sent.id)
+
+    def update(self, conversation_id: str, activity_id: str, card: AdaptiveCard, *,
+               summary: str, service_url: str | None = None) -> None:
+        activity = MessageActivityInput(summary=summary).add_card(card)
+        self._run(self.app.api.conversations.update_activity(
+            conversation_id, activity_id, activity,
+            service_url=service_url or self.service_url))
+
+    def members(self, conversation_id: str) -> set[str]:
+        """Entra object ids of a conversation's members (a channel's: its team's
+        or, for a private channel, its own)."""
+        found = self._run(self.app.api.conversations.get_members(
+            conversation_id, service_url=self.service_url))
+        return {m.aad_object_id for m in found if m.aad_object_id}
+
+    # -- Graph: the channel's recent posts -------------------------------------
+    def channel_posts(self, team_id: str, channel_id: str) -> list[tuple[str, str]]:
+        """(message id, card content) of the channel's recent top-level
+        posts, newest first (Graph, with the ``ChannelMessage.Read.Group``
+        permission the app package asks for)."""
+        return list(self._run(self._channel_posts(team_id, channel_id)))
+
+    async def _channel_posts(self, team_id: str, channel_id: str) -> list[tuple[str, str]]:
+        token = await self.app.token_provider.get_app_token(GRAPH_SCOPE, self.tenant_id)
+        url: str | None = f"{self.graph_url}/teams/{team_id}/channels/{channel_id}/messages?$top=50"
+        contents: list[tuple[str, str]] = []
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            for _ in range(4):  # recent posts are enough: a retry is minutes late
+                if url is None:
+                    break
+                response = await client.get(url, headers={"Authorization": f"Bearer {token}"})
+                response.raise_for_status()
+                page = response.json()
+                for message in page.get("value", []):
+                    for attachment in message.get("attachments") or []:
+                        content = attachment.get("content")
+                        contents.append((str(message.get("id", "")), content
+                                         if isinstance(content, str) else json.dumps(content)))
+                url = page.get("@odata.nextLink")
+        return contents
+
+
+def _refused(response: httpx.Response) -> ConnectorError:
+    retry_after = None
+    if response.status_code == 429:
+        try:
+            retry_after = float(response.headers.get("Retry-After", "1"))
+        except ValueError:
+            retry_after = 1.0
+    return ConnectorError(response.status_code, retry_after, f"HTTP {response.status_code}")

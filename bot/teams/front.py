@@ -1,0 +1,467 @@
+"""The Teams front end's behaviour, as plain methods the listeners call.
+
+Listeners only unpack activities and call these; every use case goes through
+:class:`bot.service.Jigsaw`. People are identified by their Entra object id,
+never by display name (names are only shown). The conversation happens only
+in the person's personal (1:1) chat with the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from microsoft_teams.cards import AdaptiveCard
+
+from bot.flow import Flow, Question, Session
+from bot.flow.steps import BY_ID
+from bot.service import AccessDenied, Jigsaw
+from bot.teams.cards import Cards
+from bot.teams.connector import Connector, ConnectorError
+from bot.teams.delivery import TeamsDelivery
+from storage import NotFound
+
+log = logging.getLogger("jigsaw.teams")
+
+COMMAND_WORDS = {
+    "back": "back", "pause": "pause", "stop": "pause", "cancel": "cancel", "help": "help",
+    "start": "start", "new": "start", "resume": "resume", "continue": "resume",
+}
+MEMBERS_TTL = 60.0
+CHAT_META = "teams:chat:"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who an activity is from, and where to answer them."""
+
+    user: str  # Entra object id
+    name: str
+    chat: str  # the conversation the activity came from
+    service_url: str
+    personal: bool  # that conversation is their 1:1 chat with the bot
+
+
+class MembershipUnknown(RuntimeError):
+    """Teams could not say who is in the DSL channel."""
+
+
+class Membership:
+    """Who is in the DSL channel, cached briefly (a review click must stay
+    fast). When Teams cannot be asked, nobody is taken to be a member."""
+
+    def __init__(self, connector: Connector, channel: str, ttl: float = MEMBERS_TTL) -> None:
+        self.connector = connector
+        self.channel = channel
+        self.ttl = ttl
+        self._members: set[str] = set()
+        self._at = -1e9
+        self._lock = threading.Lock()
+
+    def members(self) -> set[str]:
+        with self._lock:
+            if time.monotonic() - self._at < self.ttl:
+                return self._members
+            if not self.channel:
+                raise MembershipUnknown("no DSL channel configured")
+            try:
+                members = self.connector.members(self.channel)
+            except ConnectorError as exc:
+                log.warning("cannot list DSL channel members: %s", exc)
+                raise MembershipUnknown(str(exc)) from exc
+            self._members, self._at = members, time.monotonic()
+            return members
+
+
+class TeamsFront:
+    def __init__(self, app: Jigsaw, connector: Connector, *, channel: str, team: str,
+                 cards: Cards | None = None) -> None:
+        self.app = app
+        self.connector = connector
+        self.cards = cards or Cards(app.prompts, app.settings)
+        self.delivery = TeamsDelivery(app, connector, self.cards, channel=channel, team=team,
+                                      names=self.name_of, on_delivered=self._delivered_late)
+        self.delivery.chat_of = self.chat_of  # type: ignore[method-assign]
+        self.membership = Membership(connector, channel)
+        self.tenant_id = ""
+        self._chats: dict[str, dict[str, str]] = {}
+        self._chats_lock = threading.Lock()
+
+    @property
+    def flow(self) -> Flow:
+        return self.app.flow
+
+    def t(self, name: str, **ctx: Any) -> str:
+        return self.cards.t(name, **ctx)
+
+    # -- people and their chats ----------------------------------------------
+    def remember(self, person: Person) -> None:
+        """Keep where to reach someone proactively (a DSL's reply, a late
+        delivery); written only when it changes."""
+        if not person.personal:
+            return  # a click in the DSL channel says nothing about their own chat
+        entry = {"chat": person.chat, "url": person.service_url, "name": person.name}
+        with self._chats_lock:
+            if self._chats.get(person.user) == entry:
+                return
+            self._chats[person.user] = entry
+        if self.app.store.get_meta(CHAT_META + person.user) != entry:
+            self.app.store.set_meta(CHAT_META + person.user, entry)
+
+    def _chat(self, user: str) -> dict[str, str] | None:
+        with self._chats_lock:
+            found = self._chats.get(user)
+        if found is None:
+            found = self.app.store.get_meta(CHAT_META + user)
+            if found:
+                with self._chats_lock:
+                    self._chats[user] = found
+        return found or None
+
+    def chat_of(self, user: str) -> str | None:
+        found = self._chat(user)
+        return found["chat"] if found else None
+
+    def name_of(self, user: str) -> str:
+        found = self._chat(user)
+        return (found or {}).get("name") or self.t("someone")
+
+    def first_time(self, activity_id: str | None) -> bool:
+        """False for an activity Teams delivers again (same id): it changes
+        nothing, even across a restart. Claimed after the response is sent."""
+        return not activity_id or self.app.store.claim(f"teams:activity:{activity_id}")
+
+    def is_dsl(self, user: str) -> bool:
+        """Configured DSL ids, or members of the DSL channel. Raises
+        MembershipUnknown when Teams cannot say (callers refuse)."""
+        return self.app.is_dsl(user) or user in self.membership.members()
+
+    def _post(self, user: str, card: AdaptiveCard) -> str:
+        chat = self._chat(user)
+        if chat is None:
+            raise ConnectorError(None, error="no personal chat with this person yet")
+        return self.connector.post(chat["chat"], card, summary=self.t("notification"),
+                                   service_url=chat["url"])
+
+    def say(self, user: str, text: str) -> None:
+        self._post(user, self.cards.plain(text))
+
+    def say_quietly(self, user: str, card: AdaptiveCard) -> bool:
+        try:
+            self._post(user, card)
+        except ConnectorError as exc:
+            log.warning("could not tell %s: %s", "staff", exc)
+            return False
+        return True
+
+    # -- starting ---------------------------------------------------------------
+    def begin(self, user: str, *, fresh: bool = False) -> None:
+        current = None if fresh else self.app.latest_open(user)
+        if current is not None:
+            self._post(user, self.cards.resume_offer(current.id, current.created_at))
+            return
+        session = self.app.start(user, "teams", meta={"chat": self.chat_of(user) or ""},
+                                 dsl=self.app.is_dsl(user))
+        self.say(user, self.t("dm_intro"))
+        self.post_question(session)
+
+    def resume(self, user: str, session_id: str) -> None:
+        session = self.app.get(session_id)
+        if session is None or session.user != user or not session.is_open:
+            done = self.app.store.record_for_session(session_id)
+            if done is not None and done.get("recorded_by") == user:
+                self._report_submitted(user, done["id"])
+                return
+            self.say(user, self.t("no_session"))
+            return
+        for other in self.app.open_sessions(user):
+            if other.id != session_id:
+                self.app.pause(other.id)
+        session = self.app.resume(session_id)
+        if session.record_id:
+            self._report_submitted(user, session.record_id)
+            return
+        self.post_question(session)
+
+    def post_question(self, session: Session, notices: list[str] | None = None) -> None:
+        question = self.flow.question(session)
+        if question is None:
+            return
+        try:
+            activity_id = self._post(session.user,
+                                     self.cards.question(session.id, question, notices))
+        except ConnectorError:
+            # Remember it was never shown, so typed text isn't taken as its answer.
+            self.app.update_meta(session.id, unshown=question.step)
+            raise
+        self.app.update_meta(session.id, question_id=activity_id, question_step=question.step,
+                             unshown=None)
+
+    def _close_question(self, session: Session, q: Question | None, answer: str,
+                        notices: list[str] | None = None) -> bool:
+        """Show the asked question's answer in place of its buttons."""
+        activity_id = session.meta.get("question_id")
+        chat = self._chat(session.user)
+        if (not activity_id or q is None or chat is None
+                or session.meta.get("question_step", q.step) != q.step):
+            return False
+        try:
+            self.connector.update(chat["chat"], activity_id, self.cards.answered(q, answer,
+                                                                                 notices),
+                                  summary=self.t("notification"), service_url=chat["url"])
+        except ConnectorError as exc:  # cosmetic: the answer itself is stored
+            log.warning("could not update question: %s", exc)
+            return False
+        return True
+
+    # -- answering -----------------------------------------------------------------
+    def answer(self, user: str, session_id: str, step_id: str | None, raw: str,
+               *, typed: bool = False) -> None:
+        before = self.app.get(session_id)
+        if before is None or before.user != user:
+            return  # not theirs: show nothing about it
+        asked = self.flow.question(before)
+        outcome = self.app.answer(session_id, raw, step_id=step_id)
+        result, session = outcome.result, outcome.session
+        if not result.accepted:
+            if result.code in ("stale", "finished") and not typed:
+                return  # a double click or an old button: nothing changes
+            if result.code == "not_a_choice" and typed:
+                self.say(user, self.t("use_buttons"))
+                return
+            self.say(user, result.error)
+            return
+        # Immediate danger: the DSL alert goes before anything else.
+        for event in result.events:
+            delivered = self.delivery.deliver_alert(session.id, event["id"])
+            result.notices.append(self.t("alert_sent" if delivered else "alert_pending"))
+        closed = self._close_question(session, asked, self._answer_label(asked, session, raw),
+                                      result.notices)
+        unshown = [] if closed else result.notices
+        if result.done:
+            if unshown:
+                self.say(user, "\n\n".join(unshown))
+            if session.record_id:
+                self._report_submitted(user, session.record_id)
+        else:
+            self.post_question(session, unshown)
+
+    def _answer_label(self, q: Question | None, session: Session, raw: str) -> str:
+        if q is None:
+            return raw
+        value = session.answers.get(BY_ID[q.step].key, raw)
+        for choice, label in q.choices:
+            if choice == value:
+                return label
+        return value or self.t("skip_label")
+
+    def _report_submitted(self, user: str, record_id: str) -> None:
+        sent = self.delivery.deliver_record(record_id)
+        record = self.app.record(record_id)
+        routed = self.app.routed_notice(record) if record else ""
+        if routed:
+            self.say(user, self.t("submitted_routed", id=record_id, routed=routed))
+            return
+        self.say(user, self.t("submitted_sent" if sent else "submitted_pending", id=record_id))
+
+    def _delivered_late(self, kind: str, item: dict[str, Any]) -> None:
+        """A held record (or urgent alert) reached the DSL channel at last."""
+        if kind == "alert":
+            user, text = item["user"], self.t("alert_delivered_late")
+        else:
+            user, text = item["recorded_by"], self.t("delivered_late", id=item["id"])
+        self.say_quietly(user, self.cards.plain(text))
+
+    def navigate(self, user: str, session_id: str, step_id: str | None, command: str) -> None:
+        session = self.app.get(session_id)
+        if session is None or session.user != user or not session.is_open:
+            return
+        current = self.flow.question(session)
+        if step_id is not None and current is not None and current.step != step_id:
+            return  # an old card's button
+        if command == "back":
+            if not session.history:
+                self.say(user, self.t("no_back"))
+                return
+            self._close_question(session, current, self.t("went_back"))
+            self.post_question(self.app.back(session_id))
+        elif command == "pause":
+            self._close_question(session, current, self.t("paused_short"))
+            self.app.pause(session_id)
+            self.say(user, self.t("paused"))
+        elif command == "cancel":
+            self._close_question(session, current, self.t("cancelled_short"))
+            cancelled = self.app.cancel(session_id)
+            if cancelled.record_id:  # the DSL was alerted: a record stands
+                self.delivery.deliver_record(cancelled.record_id)
+                self.say(user, self.t("cancelled_kept", id=cancelled.record_id))
+            else:
+                self.say(user, self.t("cancelled"))
+
+    def message(self, user: str, text: str) -> None:
+        """A message typed in the personal chat: a command, an answer, or a way in."""
+        word = COMMAND_WORDS.get(text.strip().casefold())
+        session = self.app.latest_open(user)
+        if word == "help":
+            self.say(user, self.t("help"))
+            return
+        if word == "start" or session is None:
+            self.begin(user, fresh=word == "start")
+            return
+        if session.status != "in_progress" or word == "resume":
+            self.say(user, self.t("resumed", started=session.created_at))
+            self.resume(user, session.id)
+            return
+        if word in ("back", "pause", "cancel"):
+            self.navigate(user, session.id, None, word)
+            return
+        step = self.flow.current(session)
+        if step is None:
+            self.resume(user, session.id)
+            return
+        if session.meta.get("unshown") == step.id:
+            self.say(user, self.t("resumed", started=session.created_at))
+            self.post_question(session)
+            return
+        self.answer(user, session.id, step.id, text, typed=True)
+
+    # -- DSL review --------------------------------------------------------------
+    def _allowed(self, user: str) -> tuple[bool, str]:
+        """(may review, why not): fails closed when Teams cannot be asked."""
+        try:
+            return self.is_dsl(user), self.t("refused")
+        except MembershipUnknown:
+            return False, self.t("membership_unknown")
+
+    def review(self, user: str, record_id: str, action: str, **params: Any
+               ) -> tuple[dict[str, Any] | None, str]:
+        """Apply a review action: (the record, or None; what to tell the
+        person if it was not done). A refusal is audited on the record."""
+        allowed, why = self._allowed(user)
+        try:
+            record = self.app.review(record_id, action, by=user, allowed=allowed, **params)
+        except NotFound:
+            return None, self.t("not_found")
+        except AccessDenied:
+            log.warning("review refused", extra={"record_id": record_id, "action": action})
+            return None, why
+        if record is None:
+            return None, ""  # done already: a double click or a stale button
+        if action != "viewed":
+            self.refresh_record_message(record)
+            self._tell_staff(record, action, user, **params)
+        return record, ""
+
+    def acknowledge(self, user: str, record_id: str) -> None:
+        _, why = self.review(user, record_id, "acknowledge")
+        if why:
+            self.say_quietly(user, self.cards.plain(why))
+
+    def form(self, user: str, record_id: str, kind: str) -> AdaptiveCard:
+        """The follow-up or note form, the full record, or the summary again:
+        a card for the person who clicked only."""
+        if kind == "summary":
+            record = self.app.record(record_id)
+            return (self.cards.record(record, names=self._names(record)) if record
+                    else self.cards.plain(self.t("not_found")))
+        if kind == "view":
+            record, why = self.review(user, record_id, "viewed")
+            if record is None:
+                return self.cards.plain(why or self.t("not_found"))
+            return self.cards.full_record(record)
+        allowed, why = self._allowed(user)
+        record = self.app.record(record_id)
+        if record is None:
+            return self.cards.plain(self.t("not_found"))
+        if not allowed:
+            self.review(user, record_id, kind)  # records the refusal
+            return self.cards.plain(why)
+        return (self.cards.follow_up_form(record) if kind == "follow_up"
+                else self.cards.note_form(record))
+
+    def save(self, user: str, record_id: str, kind: str, note: str, due: str
+             ) -> AdaptiveCard:
+        """A follow-up or note from the form: stored, the channel card
+        refreshed for everyone, the staff member told."""
+        note = note.strip()
+        record = self.app.record(record_id)
+        if record is None:
+            return self.cards.plain(self.t("not_found"))
+        if kind == "follow_up":
+            if not note or not _valid_due(due, self.app.schedule.day.today(self.app.clock())):
+                return self.cards.follow_up_form(record, self.t("followup_invalid"))
+            params = {"note": note[:2000], "due": due}
+        else:
+            if not note:
+                return self.cards.note_form(record, self.t("note_invalid"))
+            params = {"note": note[:2000]}
+        stored, why = self.review(user, record_id, kind, **params)
+        if stored is None and why:
+            return self.cards.plain(why)
+        latest = stored or self.app.record(record_id) or record
+        return self.cards.record(latest, names=self._names(latest))
+
+    def _names(self, record: dict[str, Any]) -> dict[str, str]:
+        by = record.get("recorded_by", "")
+        return {by: self.name_of(by)}
+
+    def refresh_record_message(self, record: dict[str, Any]) -> None:
+        """The channel card, updated in place for everyone."""
+        delivery = record.get("delivery") or {}
+        if delivery.get("state") != "posted":
+            self.delivery.kick()
+            return
+        try:
+            self.connector.update(delivery["channel"], delivery["ts"],
+                                  self.cards.record(record, names=self._names(record)),
+                                  summary=self.t("record_fallback", r=record))
+        except ConnectorError as exc:
+            log.warning("could not update record card: %s", exc,
+                        extra={"record_id": record["id"]})
+
+    def _tell_staff(self, record: dict[str, Any], action: str, by: str, **params: Any) -> None:
+        template = {"acknowledge": "acknowledged_dm", "follow_up": "followup_dm",
+                    "note": "note_dm"}.get(action)
+        staff = str(record.get("recorded_by", ""))
+        if not template or not staff or staff.startswith("console:"):
+            return
+        text = self.t(template, id=record["id"], by=self.name_of(by),
+                      due=params.get("due", ""))
+        card = (self.cards.with_literal(text, params["note"]) if params.get("note")
+                else self.cards.plain(text))
+        self.say_quietly(staff, card)
+
+    # -- urgent alerts ---------------------------------------------------------------
+    def acknowledge_alert(self, user: str, event_id: str) -> None:
+        allowed, why = self._allowed(user)
+        try:
+            first = self.app.acknowledge_alert(event_id, by=user, allowed=allowed)
+        except AccessDenied:
+            log.warning("alert acknowledgement refused")
+            self.say_quietly(user, self.cards.plain(why))
+            return
+        if not first:
+            return
+        session = self.app.get(event_id.removesuffix(":urgent"))
+        event = next((e for e in (session.events if session else []) if e["id"] == event_id),
+                     None)
+        if event is None or not event.get("ts"):
+            return
+        try:
+            self.connector.update(self.delivery.channel, event["ts"], self.cards.urgent_alert(
+                self.name_of(event["user"]), event["answer"], self.delivery.mention(),
+                event_id, acknowledged_by=self.name_of(user)),
+                summary=self.t("alert_notification"))
+        except ConnectorError as exc:
+            log.warning("could not update alert card: %s", exc)
+
+
+def _valid_due(text: str, today: date) -> bool:
+    try:
+        return date.fromisoformat(text) >= today
+    except ValueError:
+        return False

@@ -1,0 +1,89 @@
+"""Card buttons (``Action.Execute``): answers, navigation, DSL review, alerts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from microsoft_teams.api import AdaptiveCardInvokeActivity
+from microsoft_teams.api.models.adaptive_card import (
+    AdaptiveCardActionCardResponse,
+    AdaptiveCardActionMessageResponse,
+)
+from microsoft_teams.api.models.invoke_response import AdaptiveCardInvokeResponse
+from microsoft_teams.apps import ActivityContext, App
+
+from bot.teams.cards import CONVERSATION, Payload, Verb
+from bot.teams.executor import KeyedExecutor
+from bot.teams.front import TeamsFront
+from bot.teams.listeners.common import person
+
+DONE = AdaptiveCardActionMessageResponse(value="")
+FORMS = {Verb.FOLLOW_UP: "follow_up", Verb.NOTE: "note", Verb.VIEW: "view",
+         Verb.SUMMARY: "summary"}
+SAVES = {Verb.FOLLOW_UP_SAVE: "follow_up", Verb.NOTE_SAVE: "note"}
+
+
+def later(front: TeamsFront, verb: Verb, user: str, data: Payload) -> Callable[[], None] | None:
+    """The work for a click answered at once (its effect shows by an update)."""
+    if verb == Verb.ANSWER and data.s and data.st:
+        return lambda: front.answer(user, data.s, data.st, data.v)
+    if verb in (Verb.BACK, Verb.PAUSE, Verb.CANCEL) and data.s:
+        return lambda: front.navigate(user, data.s, data.st or None, verb.value)
+    if verb == Verb.RESUME and data.s:
+        return lambda: front.resume(user, data.s)
+    if verb == Verb.NEW:
+        return lambda: front.begin(user, fresh=True)
+    if verb == Verb.ACKNOWLEDGE and data.r:
+        return lambda: front.acknowledge(user, data.r)
+    if verb == Verb.ALERT_ACK and data.e:
+        return lambda: front.acknowledge_alert(user, data.e)
+    return None
+
+
+def register(app: App, front: TeamsFront, executor: KeyedExecutor) -> None:
+    @app.on_card_action_execute
+    async def on_execute(ctx: ActivityContext[AdaptiveCardInvokeActivity]
+                         ) -> AdaptiveCardInvokeResponse:
+        activity = ctx.activity
+        who = person(activity, front)
+        if who is None:
+            return DONE
+        action = activity.value.action
+        data = Payload.parse(action.data)
+        try:
+            verb = Verb(action.verb or "")
+        except ValueError:
+            verb = None
+        if verb is None or data is None:
+            return AdaptiveCardActionMessageResponse(value=front.t("unknown_action"))
+        activity_id = activity.id
+        if verb in FORMS or verb in SAVES:
+            # The person sees the answer card at once: done before responding.
+            def respond() -> AdaptiveCardActionCardResponse | AdaptiveCardActionMessageResponse:
+                front.remember(who)
+                if not front.first_time(activity_id):
+                    return DONE
+                if verb in FORMS:
+                    shown = front.form(who.user, data.r, FORMS[verb])
+                else:
+                    shown = front.save(who.user, data.r, SAVES[verb], data.note, data.due)
+                return AdaptiveCardActionCardResponse(value=shown)
+
+            return await asyncio.to_thread(respond)
+        work = later(front, verb, who.user, data)
+        if work is None:
+            return AdaptiveCardActionMessageResponse(value=front.t("unknown_action"))
+        if verb in CONVERSATION and not who.personal:
+            return DONE
+
+        def run() -> None:
+            if not front.first_time(activity_id):
+                return
+            front.remember(who)
+            work()
+
+        # Answered at once; the store and the card update follow, in order.
+        executor.submit(who.user, run)
+        return DONE
+

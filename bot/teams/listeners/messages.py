@@ -1,0 +1,33 @@
+"""Messages typed to the bot: the conversation's free text and commands."""
+
+from __future__ import annotations
+
+from microsoft_teams.api import MessageActivity
+from microsoft_teams.apps import ActivityContext, App
+
+from bot.teams.executor import KeyedExecutor
+from bot.teams.front import TeamsFront
+from bot.teams.listeners.common import person, personal
+
+
+def register(app: App, front: TeamsFront, executor: KeyedExecutor) -> None:
+    @app.on_message
+    async def on_message(ctx: ActivityContext[MessageActivity]) -> None:
+        activity = ctx.activity
+        who = person(activity, front)
+        if who is None:
+            return
+        if not personal(activity):
+            # Never in a channel: the conversation belongs in the personal chat.
+            return
+        text = activity.text or ""
+        activity_id = activity.id
+
+        def work() -> None:
+            if not front.first_time(activity_id):
+                return
+            front.remember(who)
+            front.message(who.user, text)
+
+        # Answered at once; the work (store first, then Teams) follows in order.
+        executor.submit(who.user, work)

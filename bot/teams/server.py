@@ -1,0 +1,66 @@
+"""Serving the Teams app: ``/api/messages`` (the SDK's, token-checked) and
+``/health``, on uvicorn, with a shutdown that finishes accepted work."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from microsoft_teams.apps import App
+
+from bot.teams.executor import KeyedExecutor
+from bot.teams.front import TeamsFront
+
+log = logging.getLogger("jigsaw.http")
+READY = "serving Teams activities on /api/messages"
+
+
+def add_health(fastapi: FastAPI, front: TeamsFront) -> None:
+    @fastapi.get("/health")
+    def health() -> JSONResponse:
+        return JSONResponse({"ok": True, "mode": "teams",
+                             "outbox": len(front.delivery.pending())})
+
+
+async def serve(app: App, front: TeamsFront, executor: KeyedExecutor, sock: socket.socket,
+                *, on_ready: Callable[[uvicorn.Server], None] | None = None,
+                start_outbox: bool = True) -> None:
+    """Serve on ``sock`` until the server is told to exit (SIGTERM/SIGINT in
+    the main thread, or ``server.should_exit``)."""
+    await app.initialize()
+    front.connector.bind(asyncio.get_running_loop())
+    fastapi = app.server.adapter.app  # type: ignore[attr-defined]
+    add_health(fastapi, front)
+    config = uvicorn.Config(fastapi, log_config=None, access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=20)
+    server = uvicorn.Server(config)
+    if start_outbox:
+        front.delivery.start()
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    if server.started:
+        log.info(READY, extra={"port": sock.getsockname()[1]})
+        if on_ready:
+            on_ready(server)
+    try:
+        await task
+    finally:
+        # Accepted activities finish (their answers are stored) before exit.
+        await asyncio.to_thread(executor.shutdown)
+        front.delivery.stop()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
