@@ -37,12 +37,13 @@ from bot.flow.engine import iso
 from bot.prompts import Prompts, default_prompts
 from bot.service import Jigsaw
 from storage import TinyDBStore
-from storage.archive import BLOCK_SIZE
 from storage.atomic import AtomicJSONStorage
 from storage.crypto import cipher_for
 from storage.files import make_private_dirs
 from storage.index import format_record_id
 from storage.jsonfile import JSONFile
+from storage.ledger import BLOCK_SIZE
+from storage.records import TABLE
 from tests import scenarios
 
 # (scenario, weight): most records are ordinary decisions; emergencies and
@@ -184,9 +185,8 @@ def write_archive(data_dir: Path, built: list[dict[str, Any]], key: bytes | None
     for record in built:
         year, seq = (int(x) for x in record["id"].split("-")[1:])
         path = root / str(year) / f"block-{(seq - 1) // BLOCK_SIZE:04d}.json"
-        block = blocks.setdefault(path, {"high": 0, "records": {}})
-        block["high"] = seq
-        block["records"][record["id"]] = record
+        block = blocks.setdefault(path, {TABLE: {}})
+        block[TABLE][record["id"]] = record
     cipher = cipher_for(key)
     for path, block in blocks.items():
         make_private_dirs(path.parent)

@@ -372,7 +372,8 @@ def store_timings(data_dir: Path, key: str | None, rounds: int) -> dict[str, Any
                   lambda: store.list_records(recorded_by=DSL_USER, limit=10))
             timed("list_records(pending, 20)",
                   lambda: store.list_records(review_status="pending", limit=20))
-            timed("list_records(undelivered)", lambda: store.list_records(undelivered=True))
+            timed("list_records(undelivered)", lambda: store.list_records(
+                delivery_state_not_in=("posted", "held")))
         for record_id in created:
             timed("get_record", lambda r=record_id: store.get_record(r))
             timed("update_record (review)",

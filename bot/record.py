@@ -49,6 +49,11 @@ PENDING, FOLLOW_UP = "pending", "follow_up_needed"
 _UNHASHED = ("id", "audit", "delivery", "updated_at")
 
 
+# Delivery states that leave nothing for the outbox to do: posted, or held
+# on purpose because the record must not go to the DSL channel.
+SETTLED_STATES = ("posted", "held")
+
+
 def kind_of(answers: dict[str, str]) -> str:
     if answers.get("emergency_next") == "submit":
         return "emergency"

@@ -30,7 +30,7 @@ from bot.flow import (
 from bot.flow.engine import IN_PROGRESS, stamp, utcnow
 from bot.flow.steps import TAKE_ON_KEY
 from bot.prompts import Prompts, default_prompts
-from storage import NotFound, Store
+from storage import NotFound, RecordSummary, SessionEvent, Store
 
 log = logging.getLogger("jigsaw.service")
 Clock = Callable[[], datetime]
@@ -244,12 +244,23 @@ class Jigsaw:
         record of a submitted session lives on in the archive; a session with
         an undelivered alert is kept until the alert is through."""
         cutoff = stamp(self.clock() - timedelta(days=keep_days))
-        pending = {s["id"] for s in self.store.sessions_with_pending_events()}
+        pending = {s["id"] for s in self.sessions_with_pending_events()}
         return self.store.delete_sessions([
             doc["id"] for doc in self.store.all_sessions()
             if doc["status"] in (SUBMITTED, CANCELLED) and doc["updated_at"] < cutoff
             and doc["id"] not in pending
         ])
+
+    def sessions_with_pending_events(self) -> list[dict[str, Any]]:
+        """Sessions holding an event (an urgent alert) not yet delivered,
+        oldest first, so the longest-waiting alert is retried first."""
+        found = [doc for doc in self.store.all_sessions() if has_pending_event(doc)]
+        found.sort(key=lambda doc: str(doc.get("updated_at") or ""))
+        return found
+
+    def undelivered_records(self) -> list[RecordSummary]:
+        """Records the outbox still has to post (newest first)."""
+        return self.store.list_records(delivery_state_not_in=records.SETTLED_STATES)
 
     def mark_event_delivered(self, session_id: str, event_id: str, **info: Any) -> None:
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
@@ -490,6 +501,12 @@ class Jigsaw:
 
     def awaiting_review(self, limit: int | None = 20) -> list[dict[str, Any]]:
         return self.store.list_records(review_status=records.PENDING, limit=limit)
+
+
+def has_pending_event(session: dict[str, Any]) -> bool:
+    """True if the session holds an event the outbox has not delivered."""
+    events: list[SessionEvent] = [e for e in session.get("events") or () if isinstance(e, dict)]
+    return any(event.get("delivered") is False for event in events)
 
 
 def _why(detail: dict[str, Any], reason: str) -> dict[str, Any]:

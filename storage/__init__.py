@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import SUMMARY_FIELDS, NotFound, Store, StoreError
+from .base import (
+    SUMMARY_FIELDS,
+    Delivery,
+    NotFound,
+    RecordSummary,
+    SessionEvent,
+    Store,
+    StoreError,
+)
 from .crypto import ENV_KEY, generate_key
 from .locking import DataDirInUse, DataDirLock
 from .seal import ENV_AUDIT_KEY, ENV_AUDIT_KEY_FILE, generate_audit_key, load_audit_key
@@ -32,6 +40,9 @@ __all__ = [
     "ENV_AUDIT_KEY",
     "ENV_AUDIT_KEY_FILE",
     "DataDirInUse",
+    "Delivery",
+    "RecordSummary",
+    "SessionEvent",
     "DataDirLock",
     "generate_audit_key",
     "load_audit_key",

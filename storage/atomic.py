@@ -28,11 +28,14 @@ from .jsonfile import JSONFile
 class AtomicJSONStorage(Storage):
     """JSON file storage with atomic replace, 0600 files and optional Fernet."""
 
-    def __init__(self, path: str | Path, cipher: Cipher | None = None) -> None:
-        """Use ``path``; its directory is created 0700 if missing."""
+    def __init__(self, path: str | Path, cipher: Cipher | None = None, *,
+                 create_dirs: bool = True) -> None:
+        """Use ``path``; its directory is created 0700 if missing (with
+        ``create_dirs``; otherwise the subclass makes it when writing)."""
         super().__init__()
         self.path = Path(path)
-        make_private_dirs(self.path.parent)
+        if create_dirs:
+            make_private_dirs(self.path.parent)
         self._file = JSONFile(self.path, cipher)
 
     def read(self) -> dict[str, dict[str, Any]] | None:

@@ -18,11 +18,48 @@ Two kinds of data, kept apart on purpose:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Collection, Iterator
+from typing import Any, Protocol, TypedDict, runtime_checkable
 
 Doc = dict[str, Any]
 Mutator = Callable[[Doc], Doc | None]
+
+
+class Delivery(TypedDict, total=False):
+    """A record's ``delivery``: where it is in the outbox (``state``) and,
+    once posted, where to (``channel``, ``ts``)."""
+
+    state: str
+    channel: str
+    ts: str
+    posted_at: str
+    owner: str
+    lease_until: str
+
+
+class RecordSummary(TypedDict):
+    """What :meth:`Store.list_records` gives for each record (a field the
+    record lacks is None)."""
+
+    id: str
+    session_id: str | None
+    created_at: str
+    updated_at: str | None
+    recorded_by: str | None
+    child_ref: str | None
+    decision: str | None
+    status: str | None
+    review_status: str | None
+    delivery: Delivery | None
+
+
+class SessionEvent(TypedDict, total=False):
+    """An event a session holds for the outbox (an urgent alert): waiting
+    while ``delivered`` is False."""
+
+    id: str
+    kind: str
+    delivered: bool
 
 
 class StoreError(RuntimeError):
@@ -60,9 +97,6 @@ class Store(Protocol):
     def all_sessions(self) -> list[Doc]:
         """Every session (for housekeeping)."""
 
-    def sessions_with_pending_events(self) -> list[Doc]:
-        """Sessions holding an event (e.g. an urgent alert) not yet delivered."""
-
     def delete_session(self, session_id: str) -> None:
         """Remove a session (no error if absent)."""
 
@@ -89,11 +123,14 @@ class Store(Protocol):
         *,
         recorded_by: str | None = None,
         review_status: str | None = None,
-        undelivered: bool = False,
+        delivery_state_not_in: Collection[str] = (),
         limit: int | None = None,
-    ) -> list[Doc]:
+    ) -> list[RecordSummary]:
         """Record summaries (see :data:`SUMMARY_FIELDS`), newest first.
 
+        Filters are plain field tests, all of which must hold: ``recorded_by``
+        and ``review_status`` equal; ``delivery_state_not_in``: the record's
+        ``delivery.state`` (None without one) is not one of those given.
         Served from an index, so it stays fast with years of records."""
 
     def iter_records(self) -> Iterator[Doc]:
@@ -152,15 +189,4 @@ class Store(Protocol):
 
 # Fields the index keeps for each record: enough to render lists (App Home,
 # retention, outbox) without opening the archive.
-SUMMARY_FIELDS: tuple[str, ...] = (
-    "id",
-    "session_id",
-    "created_at",
-    "updated_at",
-    "recorded_by",
-    "child_ref",
-    "decision",
-    "status",
-    "review_status",
-    "delivery",
-)
+SUMMARY_FIELDS: tuple[str, ...] = tuple(RecordSummary.__annotations__)

@@ -8,12 +8,12 @@ Claims are pruned after :data:`CLAIM_TTL` so the file does not grow forever.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from tinydb import TinyDB
-from tinydb.table import Table
+from tinydb import Query, TinyDB
+from tinydb.table import Document, Table
 
 from .atomic import AtomicJSONStorage
 from .base import Doc, Mutator, NotFound
@@ -38,28 +38,29 @@ def alert_states(session: Doc | None) -> dict[str, bool]:
 
 
 class KeyedTable(Table):
-    """A TinyDB table keyed by ids the app chooses (session id, claim key).
-
-    Each helper is one read and at most one write of the file.
-    """
+    """A TinyDB table keyed by ids the app chooses (session id, claim key,
+    record id), using only TinyDB's public table API."""
 
     document_id_class = str  # type: ignore[assignment]
 
     def rows(self) -> dict[str, Doc]:
-        """Every document by key, as a private copy."""
-        return dict(self._read_table())  # type: ignore[arg-type]
+        """Every document by key."""
+        return {str(doc.doc_id): dict(doc) for doc in self.all()}
 
-    def put(self, key: str, doc: Doc) -> None:
-        """Insert or replace (not merge, unlike ``upsert``) one document."""
+    def put(self, key: str, doc: Doc, *, exists: bool | None = None) -> None:
+        """Insert or replace (not merge, unlike ``upsert``) one document, in
+        one write. ``exists``: whether the caller just saw it there."""
+        if exists is None:
+            exists = self.contains(doc_id=key)  # type: ignore[arg-type]
+        if not exists:
+            self.insert(Document(doc, doc_id=key))  # type: ignore[arg-type]
+            return
 
-        def updater(table: dict[Any, Any]) -> None:
-            table[key] = doc
+        def replace(current: MutableMapping[str, Any]) -> None:
+            current.clear()
+            current.update(doc)
 
-        self._update_table(updater)
-
-    def edit(self, updater: Callable[[dict[Any, Any]], None]) -> None:
-        """Apply ``updater`` to the whole table and write it back once."""
-        self._update_table(updater)
+        self.update(replace, doc_ids=[key])  # type: ignore[list-item]
 
 
 class _HotDB(TinyDB):
@@ -67,29 +68,32 @@ class _HotDB(TinyDB):
 
 
 class HotStore:
-    """Sessions, claims and meta in ``hot.json`` (see module docstring)."""
+    """Sessions, claims and meta in ``hot.json`` (see module docstring): the
+    session, claim and meta methods of :class:`~storage.base.Store`."""
 
     def __init__(self, path: Path, cipher: Cipher | None) -> None:
-        self.path = path
-        self._db = _HotDB(path, storage=AtomicJSONStorage, cipher=cipher)
+        self.hot_path = path
+        self._hot_db = _HotDB(path, storage=AtomicJSONStorage, cipher=cipher)
         # TinyDB's query cache would hide writes made by other processes.
-        self._sessions: KeyedTable = self._db.table("sessions", cache_size=0)  # type: ignore[assignment]
-        self._claims: KeyedTable = self._db.table("claims", cache_size=0)  # type: ignore[assignment]
-        self._meta: KeyedTable = self._db.table("meta", cache_size=0)  # type: ignore[assignment]
+        self._sessions: KeyedTable = self._hot_db.table("sessions", cache_size=0)  # type: ignore[assignment]
+        self._claims: KeyedTable = self._hot_db.table("claims", cache_size=0)  # type: ignore[assignment]
+        self._meta: KeyedTable = self._hot_db.table("meta", cache_size=0)  # type: ignore[assignment]
         self._next_prune = 0.0
-        # Set by the store: records alert changes in the ledger.
-        self.on_alerts: Callable[[list[str], list[str]], None] | None = None
 
-    def check(self) -> None:
+    def _alerts_changed(self, raised: list[str], sent: list[str]) -> None:
+        """Told when urgent alerts are raised or delivered (the store logs
+        them in the ledger)."""
+
+    def check_hot(self) -> None:
         """Read the file once, so a wrong key or damaged file fails at startup."""
-        self._db.storage.read()
+        self._hot_db.storage.read()
 
-    def create(self) -> None:
+    def create_hot(self) -> None:
         """Write the empty database of a new store: from now on a missing or
         empty file means something was lost."""
-        with lock_for(self.path).held():
-            if self._db.storage.read() is None:
-                self._db.storage.write({})
+        with lock_for(self.hot_path).held():
+            if self._hot_db.storage.read() is None:
+                self._hot_db.storage.write({})
 
     # -- sessions ---------------------------------------------------------
     def get_session(self, session_id: str) -> Doc | None:
@@ -101,13 +105,13 @@ class HotStore:
         session_id = doc.get("id")
         if not isinstance(session_id, str) or not session_id:
             raise ValueError("a session needs a non-empty string 'id'")
-        with lock_for(self.path).held():
+        with lock_for(self.hot_path).held():
             old = self._sessions.get(doc_id=session_id)
-            self._sessions.put(session_id, doc)
+            self._sessions.put(session_id, doc, exists=old is not None)
             self._log_alerts(alert_states(old), alert_states(doc))
 
     def update_session(self, session_id: str, mutate: Mutator) -> Doc:
-        with lock_for(self.path).held():
+        with lock_for(self.hot_path).held():
             current = self._sessions.get(doc_id=session_id)
             if current is None:
                 raise NotFound(session_id)
@@ -117,7 +121,7 @@ class HotStore:
             new = clone(doc if result is None else result)
             if new.get("id") != session_id:
                 raise ValueError(f"mutate changed the id of session {session_id}")
-            self._sessions.put(session_id, new)
+            self._sessions.put(session_id, new, exists=True)
             self._log_alerts(before, alert_states(new))
         return new
 
@@ -129,8 +133,8 @@ class HotStore:
         repairs, never ahead of it.)"""
         raised = sorted(e for e, sent in after.items() if not sent and e not in before)
         sent = sorted(e for e, done in after.items() if done and before.get(e) is False)
-        if (raised or sent) and self.on_alerts is not None:
-            self.on_alerts(raised, sent)
+        if raised or sent:
+            self._alerts_changed(raised, sent)
 
     def delete_session(self, session_id: str) -> None:
         self.delete_sessions([session_id])
@@ -138,61 +142,34 @@ class HotStore:
     def delete_sessions(self, session_ids: list[str]) -> int:
         """Remove many sessions in one write (housekeeping must not rewrite
         the file once per session)."""
-        with lock_for(self.path).held():
-            present = [s for s in session_ids if self._sessions.get(doc_id=s) is not None]
+        with lock_for(self.hot_path).held():
+            present = self._sessions.get(doc_ids=list(dict.fromkeys(session_ids)))
             if not present:
                 return 0
-
-            def updater(table: dict[Any, Any]) -> None:
-                for session_id in present:
-                    table.pop(session_id, None)
-
-            self._sessions.edit(updater)
-            return len(present)
+            return len(self._sessions.remove(doc_ids=[d.doc_id for d in present]))
 
     def all_sessions(self) -> list[Doc]:
         return [dict(doc) for doc in self._sessions.rows().values()]
 
-    def sessions_for_user(self, user_id: str, statuses: tuple[str, ...] = ()) -> list[Doc]:
-        found = [
-            doc
-            for doc in self._sessions.rows().values()
-            if doc.get("user") == user_id and (not statuses or doc.get("status") in statuses)
-        ]
+    def sessions_for_user(self, user_id: str, *, statuses: tuple[str, ...] = ()) -> list[Doc]:
+        session = Query()
+        cond = session.user == user_id
+        if statuses:
+            cond &= session.status.one_of(list(statuses))
+        found = [dict(doc) for doc in self._sessions.search(cond)]
         found.sort(key=lambda doc: str(doc.get("updated_at") or ""), reverse=True)
-        return found
-
-    def sessions_with_pending_events(self) -> list[Doc]:
-        """Oldest first, so the longest-waiting alert is retried first."""
-        found = [
-            doc
-            for doc in self._sessions.rows().values()
-            if any(
-                isinstance(event, dict) and event.get("delivered") is False
-                for event in doc.get("events") or ()
-            )
-        ]
-        found.sort(key=lambda doc: str(doc.get("updated_at") or ""))
         return found
 
     # -- claims and meta --------------------------------------------------
     def claim(self, key: str) -> bool:
-        with lock_for(self.path).held():
-            if key in self._claims.rows():
+        with lock_for(self.hot_path).held():
+            if self._claims.contains(doc_id=key):  # type: ignore[arg-type]
                 return False
             now = time.time()
-            prune = now >= self._next_prune
-            if prune:
+            if now >= self._next_prune:
                 self._next_prune = now + PRUNE_EVERY
-
-            def updater(table: dict[Any, Any]) -> None:
-                if prune:
-                    cutoff = now - CLAIM_TTL
-                    for old in [k for k, v in table.items() if v.get("at", 0) < cutoff]:
-                        del table[old]
-                table[key] = {"at": now}
-
-            self._claims.edit(updater)
+                self._claims.remove(Query().at < now - CLAIM_TTL)
+            self._claims.insert(Document({"at": now}, doc_id=key))  # type: ignore[arg-type]
         return True
 
     def get_meta(self, key: str, default: Any = None) -> Any:
@@ -201,17 +178,17 @@ class HotStore:
 
     def set_meta(self, key: str, value: Any) -> None:
         doc = {"value": clone(value)}
-        with lock_for(self.path).held():
+        with lock_for(self.hot_path).held():
             self._meta.put(key, doc)
 
     def update_meta(self, key: str, mutate: Callable[[Any], Any]) -> Any:
-        with lock_for(self.path).held():
+        with lock_for(self.hot_path).held():
             doc = self._meta.get(doc_id=key)
             current = clone(doc.get("value")) if doc is not None else None
             value = clone(mutate(clone(current)))
             if doc is None or value != current:  # no rewrite of the file for no change
-                self._meta.put(key, {"value": value})
+                self._meta.put(key, {"value": value}, exists=doc is not None)
         return value
 
-    def close(self) -> None:
-        self._db.close()
+    def close_hot(self) -> None:
+        self._hot_db.close()

@@ -1,9 +1,8 @@
-"""In-memory index of record summaries, kept per archive block.
+"""In-memory index of record summaries.
 
 Lists (App Home, review queue, outbox, retention) are answered from here
-without opening the archive. The index remembers which version of each block
-file it was built from, so the archive can re-read only blocks that changed,
-whether this process or another one wrote them.
+without opening the blocks; the store keeps it in step with the ledger,
+which names every record any process writes.
 """
 
 from __future__ import annotations
@@ -13,12 +12,10 @@ import pickle
 import re
 import sys
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from .base import SUMMARY_FIELDS, Doc
-from .files import Snapshot
 
 RECORD_ID = re.compile(r"ISD-(\d{4})-(\d{4,})")
 
@@ -79,104 +76,52 @@ def thaw(frozen: Frozen) -> Doc:
     return {name: _thaw_value(value) for name, value in zip(SUMMARY_FIELDS, frozen, strict=True)}
 
 
-# Delivery states that leave nothing for the outbox to do: posted, or held
-# on purpose because the record must not go to the DSL channel.
-SETTLED_STATES = ("posted", "held")
-
-
-def is_undelivered(record: Mapping[str, Any]) -> bool:
-    """True unless the record's delivery is settled."""
+def delivery_state(record: Mapping[str, Any]) -> Any:
+    """The record's ``delivery.state``, None without one (or if not text)."""
     delivery = record.get("delivery")
-    return not (isinstance(delivery, dict) and delivery.get("state") in SETTLED_STATES)
+    state = delivery.get("state") if isinstance(delivery, dict) else None
+    return state if isinstance(state, str) else None
 
 
 def _field(frozen: Frozen, name: str) -> Any:
     return frozen[_FIELD_AT[name]]
 
 
-@dataclass
-class _Block:
-    snapshot: Snapshot
-    year: int
-    number: int
-    high: int
-    ids: set[str] = field(default_factory=set)
-
-
 class RecordIndex:
     """Summaries of every record with the lookups the store needs.
 
-    Not thread-safe on its own: the archive guards it with a lock.
+    Not thread-safe on its own: the store guards it with a lock.
     """
 
     def __init__(self) -> None:
-        self.blocks: dict[str, _Block] = {}
         self.summaries: dict[str, Frozen] = {}
         self.by_session: dict[str, str] = {}
+        self._highs: dict[int, int] = {}
         self._keys: dict[str, SortKey] = {}
         self._order: list[tuple[SortKey, str]] = []  # ascending
         self._by_recorder: dict[Any, set[str]] = {}
         self._by_review: dict[Any, set[str]] = {}
-        self._undelivered: set[str] = set()
+        self._by_delivery: dict[Any, set[str]] = {}
 
     # -- maintenance ------------------------------------------------------
-    def set_block(
-        self,
-        path: str,
-        snapshot: Snapshot,
-        *,
-        year: int,
-        number: int,
-        high: int,
-        records: Mapping[str, Mapping[str, Any]],
-        only: Iterable[str] | None = None,
-    ) -> None:
-        """Make the index match one block file's content.
-
-        ``only`` names the records that may differ from what the index holds;
-        it is honoured only when the index is known to hold the block's
-        previous version, otherwise every record is compared.
-        """
-        block = self.blocks.get(path)
-        if block is None:
-            block = self.blocks[path] = _Block(snapshot, year, number, high)
-            only = None
-        block.snapshot = snapshot
-        block.high = high
-        candidates = records.keys() if only is None else only
-        if only is None:
-            for gone in block.ids - records.keys():
-                self._remove(gone)
-                block.ids.discard(gone)
-        for record_id in candidates:
-            record = records.get(record_id)
-            if record is None:
-                if record_id in block.ids:
-                    self._remove(record_id)
-                    block.ids.discard(record_id)
-                continue
-            summary = freeze(record, record_id)
-            if self.summaries.get(record_id) == summary:
-                continue
-            if record_id in self.summaries:
-                self._remove(record_id)
-            self._add(record_id, summary, year, is_undelivered(record))
-            block.ids.add(record_id)
-
-    def drop_block(self, path: str) -> None:
-        """Forget a block file that no longer exists."""
-        block = self.blocks.pop(path, None)
-        if block is not None:
-            for record_id in block.ids:
-                self._remove(record_id)
+    def set(self, record_id: str, record: Mapping[str, Any]) -> None:
+        """Index (or re-index) one record as stored."""
+        summary = freeze(record, record_id)
+        if self.summaries.get(record_id) == summary:
+            return
+        self.remove(record_id)
+        self._add(record_id, summary, delivery_state(record))
 
     def high(self, year: int) -> int:
-        """The highest sequence number ever given out for ``year``."""
-        return max((b.high for b in self.blocks.values() if b.year == year), default=0)
+        """The highest sequence number of a record indexed for ``year``."""
+        return self._highs.get(year, 0)
 
-    def _add(self, record_id: str, summary: Frozen, year: int, undelivered: bool) -> None:
-        parsed = parse_record_id(record_id)
-        seq = parsed[1] if parsed else 0
+    def years(self) -> list[int]:
+        return sorted(self._highs)
+
+    def _add(self, record_id: str, summary: Frozen, state: Any) -> None:
+        year, seq = parse_record_id(record_id) or (0, 0)
+        self._highs[year] = max(self._highs.get(year, 0), seq)
         created = _field(summary, "created_at")
         key: SortKey = (created if isinstance(created, str) else "", year, seq)
         self.summaries[record_id] = summary
@@ -187,10 +132,9 @@ class RecordIndex:
             self.by_session[session_id] = record_id
         _bucket(self._by_recorder, _field(summary, "recorded_by")).add(record_id)
         _bucket(self._by_review, _field(summary, "review_status")).add(record_id)
-        if undelivered:
-            self._undelivered.add(record_id)
+        _bucket(self._by_delivery, state).add(record_id)
 
-    def _remove(self, record_id: str) -> None:
+    def remove(self, record_id: str) -> None:
         summary = self.summaries.pop(record_id, None)
         if summary is None:
             return
@@ -203,7 +147,8 @@ class RecordIndex:
             del self.by_session[session_id]
         _unbucket(self._by_recorder, _field(summary, "recorded_by"), record_id)
         _unbucket(self._by_review, _field(summary, "review_status"), record_id)
-        self._undelivered.discard(record_id)
+        _unbucket(self._by_delivery, delivery_state(
+            {"delivery": _thaw_value(_field(summary, "delivery"))}), record_id)
 
     # -- queries ----------------------------------------------------------
     def __len__(self) -> int:
@@ -217,7 +162,7 @@ class RecordIndex:
         *,
         recorded_by: str | None = None,
         review_status: str | None = None,
-        undelivered: bool = False,
+        delivery_state_not_in: Collection[str] = (),
         limit: int | None = None,
     ) -> list[Doc]:
         """Matching summaries, newest first, as copies."""
@@ -228,8 +173,10 @@ class RecordIndex:
             filters.append(self._by_recorder.get(recorded_by, set()))
         if review_status is not None:
             filters.append(self._by_review.get(review_status, set()))
-        if undelivered:
-            filters.append(self._undelivered)
+        if delivery_state_not_in:
+            excluded = set(delivery_state_not_in)
+            filters.append(set().union(*(ids for state, ids in self._by_delivery.items()
+                                         if state not in excluded)))
         if not filters:
             newest = reversed(self._order)
             picked = [rid for _, rid in (newest if limit is None else _take(newest, limit))]

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .archive import _high, _text
 from .base import Doc, StoreError
 from .files import read_file
 from .hot import alert_states
 from .index import format_record_id, parse_record_id
 from .ledger import LedgerState, check_chain, expand, ranges
 from .locking import lock_for
+from .records import TABLE, _high, _text
 from .seal import ENV_AUDIT_KEY, ENV_AUDIT_KEY_FILE, Sealer, digest
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # Where the old purge log lived (hot store meta), read once when migrating.
 OLD_PURGE_LOG = "purge_log"
 SHOWN = 5  # files named in one start-up error
+# Block layout: 1 is {"high": n, "records": {...}}; 2 is a TinyDB database.
+BLOCKS_FORMAT = 2
 
 
 @dataclass
@@ -65,13 +67,13 @@ def open_checks(store: TinyDBStore, *, strict: bool = True) -> None:
 
     Not ``strict`` (for verify, whose job is to list every problem): missing
     and damaged files are left for :func:`verify` to report."""
-    archive, ledger, hot_path = store._archive, store._ledger, store._hot.path
+    archive, ledger, hot_path = store, store._ledger, store.hot_path
     if not ledger.exists() and not hot_path.exists():
         # Written outside the archive lock: hot writes take it after their own.
-        store._hot.create()
-    with lock_for(archive.root).held():
+        store.create_hot()
+    with lock_for(archive.records_root).held():
         if not ledger.exists():
-            existed = bool(store._hot.all_sessions() or store._hot.get_meta(OLD_PURGE_LOG)) \
+            existed = bool(store.all_sessions() or store.get_meta(OLD_PURGE_LOG)) \
                 or any(True for _ in archive.blocks_on_disk())
             _seal_existing(store, carry=_old_evidence(store) if existed else {},
                            why="migrated" if existed else "new")
@@ -84,6 +86,8 @@ def open_checks(store: TinyDBStore, *, strict: bool = True) -> None:
             _recover(store)
             if strict:
                 _catch_up_alerts(store)
+                if ledger.state.blocks < BLOCKS_FORMAT:
+                    _migrate_blocks(store)
         if strict:
             _check_hot(hot_path, fresh=False)
             _check_blocks(store)
@@ -116,7 +120,7 @@ def _check_key(store: TinyDBStore, *, strict: bool) -> None:
 def _recover(store: TinyDBStore) -> None:
     """Settle the one write a crash can have cut in half (writes are
     serialised, and the ledger line goes first)."""
-    archive, ledger = store._archive, store._ledger
+    archive, ledger = store, store._ledger
     last = ledger.state.last
     if last is None:
         return
@@ -143,6 +147,33 @@ def _recover(store: TinyDBStore) -> None:
                     extra={"record_id": record_id})
 
 
+def _migrate_blocks(store: TinyDBStore) -> None:
+    """Blocks of the layout before TinyDB (``{"high": n, "records": {...}}``)
+    become TinyDB databases, once. The ledger learns each block's counter
+    first, each block is read back and compared before the next, and the
+    ledger is told when all are done; a crash part way leaves every block
+    whole in one layout or the other, and the next start carries on."""
+    ledger = store._ledger
+    moved = 0
+    for path, year, _ in store.blocks_on_disk():
+        block = store.read_block(path)
+        if block is None or set(block) == {TABLE}:
+            continue
+        high = _high(block)
+        if high > ledger.state.high(year):
+            ledger.append("counter", year=year, high=high)
+        store.write_block(path, block[TABLE])
+        if store.read_block(path) != {TABLE: block[TABLE]}:
+            raise StoreError(f"{path} did not read back as written while moving it to the "
+                             "new layout; restore the data directory from backup")
+        moved += 1
+    # The old engine's write counter; the ledger does its job now.
+    (store.records_root / "generation").unlink(missing_ok=True)
+    ledger.append("format", blocks=BLOCKS_FORMAT, moved=moved)
+    if moved:
+        log.warning("record blocks moved to the TinyDB layout", extra={"count": moved})
+
+
 def _check_hot(path: Path, *, fresh: bool) -> None:
     blank = _blank(path)
     what = ("It holds conversations in progress, urgent alerts not yet delivered and "
@@ -161,7 +192,7 @@ def lost_alerts(store: TinyDBStore) -> list[str]:
     waiting = store._ledger.state.alerts
     if not waiting:
         return []
-    held = {event for session in store._hot.all_sessions() for event in alert_states(session)}
+    held = {event for session in store.all_sessions() for event in alert_states(session)}
     return sorted(waiting - held)
 
 
@@ -171,7 +202,7 @@ def _catch_up_alerts(store: TinyDBStore) -> None:
     waiting = store._ledger.state.alerts
     if not waiting:
         return
-    sent = sorted({event for session in store._hot.all_sessions()
+    sent = sorted({event for session in store.all_sessions()
                    for event, done in alert_states(session).items() if done} & waiting)
     if sent:
         store._ledger.append("alert", raised=[], sent=sent)
@@ -179,7 +210,7 @@ def _catch_up_alerts(store: TinyDBStore) -> None:
 
 def _check_blocks(store: TinyDBStore) -> None:
     """Every block the ledger says holds records must be there, not empty."""
-    archive = store._archive
+    archive = store
     gone: list[str] = []
     for (year, number), count in sorted(store._ledger.state.live.items()):
         if count <= 0:
@@ -187,7 +218,7 @@ def _check_blocks(store: TinyDBStore) -> None:
         path = archive.block_path(year, number * 256 + 1)
         if _blank(path) is not False:
             first = format_record_id(year, number * 256 + 1)
-            gone.append(f"{path.relative_to(archive.root.parent)} ({count} record(s) "
+            gone.append(f"{path.relative_to(archive.records_root.parent)} ({count} record(s) "
                         f"from {first})")
     if gone:
         shown = "; ".join(gone[:SHOWN]) + (f"; and {len(gone) - SHOWN} more"
@@ -202,7 +233,7 @@ def check_counts(store: TinyDBStore) -> None:
     which the app builds at start-up anyway)."""
     store._ledger.catch_up()
     live = {k: v for k, v in store._ledger.state.live.items() if v > 0}
-    held = {k: v for k, v in store._archive.block_counts().items() if v > 0}
+    held = {k: v for k, v in store.block_counts().items() if v > 0}
     wrong = [f"records/{year}/block-{number:04d}.json holds {held.get((year, number), 0)} "
              f"record(s), the ledger says {live.get((year, number), 0)}"
              for year, number in sorted(live.keys() | held.keys())
@@ -217,7 +248,7 @@ def check_counts(store: TinyDBStore) -> None:
 def _old_evidence(store: TinyDBStore) -> dict[str, Any]:
     """What a store made before the ledger knew about purges."""
     purged: list[str] = []
-    for entry in store._hot.get_meta(OLD_PURGE_LOG, []) or []:
+    for entry in store.get_meta(OLD_PURGE_LOG, []) or []:
         if isinstance(entry, dict):
             purged.extend(expand(entry.get("ranges")))
     return {"purged": ranges(purged)} if purged else {}
@@ -228,7 +259,7 @@ def _seal_existing(store: TinyDBStore, *, carry: dict[str, Any], why: str,
     """Seal every record with the current key and write a ledger listing
     them. ``restart`` reseals entries that carry an old seal (re-keying);
     otherwise a record that already has one means a ledger went missing."""
-    archive, sealer = store._archive, store._sealer
+    archive, sealer = store, store._sealer
     entries: list[dict[str, Any]] = []
     highs: dict[int, int] = {int(y): int(h) for y, h in (carry.get("highs") or {}).items()}
     for path, year, _ in archive.blocks_on_disk():
@@ -242,17 +273,17 @@ def _seal_existing(store: TinyDBStore, *, carry: dict[str, Any], why: str,
                 raise StoreError(f"{store._ledger.path} is missing but the records were "
                                  "sealed: restore the ledger from backup")
             sealer.seal_audit(record_id, audit, start=0)
-        archive.write_block(path, block)
+        archive.write_block(path, block[TABLE])
         highs[year] = max(highs.get(year, 0), _high(block))
         entries.extend({"op": "seal", "id": rid, "d": digest(_text(doc))}
                        for rid, doc in block["records"].items())
-    carried = {**carry, "why": why}
+    carried = {**carry, "why": why, "blocks": BLOCKS_FORMAT}
     if highs:
         carried["highs"] = {str(y): h for y, h in sorted(highs.items())}
     store._ledger.rebuild(carried, entries)
     if why != "new":
         log.warning("sealed the store", extra={"count": len(entries), "action": why})
-    _check_hot(store._hot.path, fresh=True)
+    _check_hot(store.hot_path, fresh=True)
 
 
 def _rekey(store: TinyDBStore) -> None:
@@ -261,7 +292,7 @@ def _rekey(store: TinyDBStore) -> None:
     from .locking import DataDirInUse, DataDirLock
 
     try:  # resealing replaces the ledger: not under a running app
-        with DataDirLock(store._archive.root.parent):
+        with DataDirLock(store.records_root.parent):
             pass
     except DataDirInUse:
         raise StoreError(f"the app is running on this data directory without "
@@ -285,7 +316,7 @@ def verify(store: TinyDBStore, check_record: Callable[[Doc], list[str]] | None =
            anchor: tuple[int, str] | None = None) -> Report:
     """Every check there is, reading every file (see ``jigsaw verify``)."""
     sealer = store._sealer
-    with lock_for(store._archive.root).held():
+    with lock_for(store.records_root).held():
         state, problems = check_chain(store._ledger.entries(), sealer, anchor)
         report = Report(problems=problems, head=(state.n, state.mac))
         _compare(store, sealer, state, check_record, report)
@@ -305,7 +336,7 @@ def verify(store: TinyDBStore, check_record: Callable[[Doc], list[str]] | None =
 
 def _compare(store: TinyDBStore, sealer: Sealer, state: LedgerState,
              check_record: Callable[[Doc], list[str]] | None, report: Report) -> Report:
-    archive = store._archive
+    archive = store
     seen: set[str] = set()
     block_highs: dict[int, int] = {}
     for path, year, number in archive.blocks_on_disk():

@@ -106,25 +106,18 @@ class JSONFile:
         entry = self._current()
         return None if entry is None else entry.shared()
 
-    def current(self) -> tuple[Any, Snapshot] | None:
-        """The shared parsed content with the version it came from."""
-        entry = self._current()
-        return None if entry is None else (entry.shared(), entry.snapshot)
-
     def load_private(self) -> Any:
         """Like :meth:`load`, but a copy the caller may change freely."""
         entry = self._current()
         return None if entry is None else entry.private()
 
-    def save(self, value: Any, *, hand_over: bool = False, encoded: bytes | None = None
-             ) -> None:
+    def save(self, value: Any, *, hand_over: bool = False) -> None:
         """Write ``value`` atomically and remember it as the current version.
 
         With ``hand_over`` the caller promises never to change ``value`` again,
-        so it is cached as is; otherwise a frozen image is cached. ``encoded``
-        is ``encode(value)`` when the caller already has it.
+        so it is cached as is; otherwise a frozen image is cached.
         """
-        data = seal(encode(value) if encoded is None else encoded, self.cipher)
+        data = seal(encode(value), self.cipher)
         image = None if hand_over else pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             snapshot = write_atomic(self.path, data)

@@ -43,7 +43,7 @@ from .seal import Sealer, canonical
 log = logging.getLogger(__name__)
 
 LEDGER_NAME = "ledger.jsonl"
-BLOCK_SIZE = 256  # the archive's; repeated here to say which file an id lives in
+BLOCK_SIZE = 256  # records a block file holds
 FORMAT = 1
 
 Entry = dict[str, Any]
@@ -94,6 +94,7 @@ class LedgerState:
     last: Entry | None = None
     interrupted: list[Entry] = field(default_factory=list)
     alerts: set[str] = field(default_factory=set)  # urgent alerts raised, not yet sent
+    blocks: int = 1  # layout of the record blocks (see storage.integrity)
     # (n, id, digest before) of the last write, so an interrupted line can be undone.
     _undo: tuple[int, str, str | None] | None = None
 
@@ -107,7 +108,10 @@ class LedgerState:
         if op == "begin":
             self.keyed = bool(entry.get("keyed"))
             self.key_id = str(entry.get("key_id", ""))
+            self.blocks = int(entry.get("blocks", 1))
             self._carry(entry)
+        elif op == "format":
+            self.blocks = int(entry.get("blocks", 1))
         elif op in ("create", "update", "seal"):
             record_id = str(entry.get("id"))
             self._undo = (self.n, record_id, self.docs.get(record_id))
@@ -180,9 +184,27 @@ class Ledger:
         self.state = LedgerState()
         self._offset = 0
         self._identity: tuple[int, int] | None = None
+        # Records named by lines applied since the list index last looked.
+        self.changed: set[str] = set()
 
     def exists(self) -> bool:
         return self.path.exists()
+
+    def behind(self) -> bool:
+        """True if the file has lines (or is another file) this process has
+        not read: another process wrote. One ``stat``."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return bool(self._offset)
+        return st.st_size != self._offset or (st.st_dev, st.st_ino) != self._identity
+
+    def _apply(self, entry: Entry) -> None:
+        self.state.apply(entry)
+        if entry.get("op") == "purge":
+            self.changed.update(expand(entry.get("ids")))
+        elif "id" in entry:
+            self.changed.add(str(entry["id"]))
 
     # -- reading ------------------------------------------------------------
     def catch_up(self) -> None:
@@ -212,7 +234,7 @@ class Ledger:
         complete = chunk.rfind(b"\n") + 1
         for line in chunk[:complete].splitlines():
             if line.strip():
-                self.state.apply(self._parse(line))
+                self._apply(self._parse(line))
         self._offset += complete
         self._identity = identity
 
@@ -223,6 +245,7 @@ class Ledger:
         self.state = LedgerState()
         self._offset = 0
         self._identity = None
+        self.changed = set()
         if repair:
             self._drop_torn_tail()
         self.catch_up()
@@ -285,7 +308,7 @@ class Ledger:
             os.close(fd)
         self._offset = st.st_size
         self._identity = (st.st_dev, st.st_ino)
-        self.state.apply(entry)
+        self._apply(entry)
         return entry
 
     def rebuild(self, carry: dict[str, Any], entries: list[Entry]) -> None:

@@ -30,11 +30,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import claims
+from bot import record as records
 from bot.flow.engine import iso
 from bot.service import Jigsaw
 from bot.slack.anchor import Anchor
 from bot.slack.blocks import Blocks
-from storage.index import SETTLED_STATES
 
 log = logging.getLogger("jigsaw.delivery")
 
@@ -136,7 +136,7 @@ class Delivery:
             if record is None:
                 return True
             state = record.get("delivery", {}).get("state")
-            if state in SETTLED_STATES:
+            if state in records.SETTLED_STATES:
                 return True
             retried = bool(self.app.store.get_meta(f"outbox:{key}"))
             attempt = self._attempt_record(record, state == "sending")
@@ -352,11 +352,11 @@ class Delivery:
     def pending(self) -> list[tuple[str, str, str]]:
         """Everything not yet in the channel: (kind, key, id)."""
         items: list[tuple[str, str, str]] = []
-        for session in self.app.store.sessions_with_pending_events():
+        for session in self.app.sessions_with_pending_events():
             for event in session.get("events", []):
                 if not event.get("delivered"):
                     items.append(("alert", session["id"], event["id"]))
-        for summary in self.app.store.list_records(undelivered=True):
+        for summary in self.app.undelivered_records():
             items.append(("record", summary["id"], summary["id"]))
         return items
 

@@ -42,6 +42,27 @@ def test_submitted_session_leaves_the_hot_store_unless_an_alert_is_pending(
     assert jigsaw.get(urgent.id).status == "submitted"  # kept until the alert is through
 
 
+def test_pending_alerts_and_undelivered_records_come_from_the_service(
+        jigsaw: Jigsaw) -> None:
+    """The outbox's domain rules live in the service: storage only answers
+    plain queries."""
+    calm = jigsaw.start("U1")
+    for answer in sc.EARLY_HELP_CONSENT:
+        calm_record = jigsaw.answer(calm.id, answer).record
+    urgent = jigsaw.start("U2")
+    for answer in sc.IMMEDIATE_DANGER:
+        urgent_record = jigsaw.answer(urgent.id, answer).record
+    assert calm_record is not None and urgent_record is not None
+    assert [s["id"] for s in jigsaw.sessions_with_pending_events()] == [urgent.id]
+    waiting = [s["id"] for s in jigsaw.undelivered_records()]
+    assert calm_record["id"] in waiting
+    jigsaw.store.update_record(calm_record["id"], lambda r: r.update(delivery={"state": "held"}))
+    assert calm_record["id"] not in [s["id"] for s in jigsaw.undelivered_records()]
+    (event,) = [e for e in jigsaw.get(urgent.id).events if "delivered" in e]
+    jigsaw.mark_event_delivered(urgent.id, event["id"])
+    assert jigsaw.sessions_with_pending_events() == []
+
+
 def test_submit_is_idempotent_when_a_crash_left_the_session_open(jigsaw: Jigsaw) -> None:
     session = jigsaw.start("U1")
     for answer in sc.EARLY_HELP_CONSENT[:-1]:

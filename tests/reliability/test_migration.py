@@ -20,7 +20,7 @@ import pytest
 
 from bot import record as records
 from bot.config import Settings
-from bot.service import Jigsaw
+from bot.service import Jigsaw, has_pending_event
 from storage import TinyDBStore, generate_audit_key
 from tests import scenarios as sc
 from tests.reliability.secops_harness import decide_in_process, subprocess_env
@@ -70,7 +70,7 @@ def test_an_old_store_is_sealed_on_start_up_and_nothing_is_lost(data: Path) -> N
     # The hot store is untouched: the paused decision and the held alert are there.
     assert json.loads((data / "hot.json").read_text(encoding="utf-8"))["sessions"] == \
         before_hot["sessions"]
-    assert len(store.sessions_with_pending_events()) == 2
+    assert len([s for s in store.all_sessions() if has_pending_event(s)]) == 2
     assert store.issued() == {2000: 2, 2026: 5}
     first = json.loads((data / "ledger.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert first["op"] == "begin" and first["why"] == "migrated" and first["keyed"] is True
@@ -122,3 +122,62 @@ def test_a_tampered_unkeyed_store_is_not_blessed_by_a_new_key(data: Path) -> Non
     block.write_text(json.dumps(doc), encoding="utf-8")
     run = bot(data, "verify")
     assert run.returncode == 2 and "cannot seal this data directory" in run.stderr
+
+
+# -- blocks of the layout before TinyDB ---------------------------------------
+
+OLD_BLOCKS = Path(__file__).parent / "fixtures" / "store_before_tinydb_blocks"
+
+
+@pytest.fixture
+def old_blocks(tmp_path: Path) -> Path:
+    """``fixtures/store_before_tinydb_blocks``, written by the release before
+    records were TinyDB databases (no audit key): four records, one purged,
+    one acknowledged, one posted, and an urgent alert not yet delivered."""
+    copy = tmp_path / "blocks"
+    shutil.copytree(OLD_BLOCKS, copy)
+    return copy
+
+
+def test_old_blocks_become_tinydb_databases_on_start_up_and_nothing_is_lost(
+        old_blocks: Path) -> None:
+    path = old_blocks / "records" / "2026" / "block-0000.json"
+    before = json.loads(path.read_text(encoding="utf-8"))
+    assert set(before) == {"high", "records"}
+    ledger_before = (old_blocks / "ledger.jsonl").read_text(encoding="utf-8")
+    store = TinyDBStore(old_blocks)
+    after = json.loads(path.read_text(encoding="utf-8"))
+    assert after == {"records": before["records"]}  # TinyDB's own layout, records as they were
+    assert not (old_blocks / "records" / "generation").exists()
+    ledger_after = (old_blocks / "ledger.jsonl").read_text(encoding="utf-8")
+    assert ledger_after.startswith(ledger_before)  # appended to, never rewritten
+    assert json.loads(ledger_after.splitlines()[-1])["op"] == "format"
+    assert {s["id"] for s in store.list_records()} == {"ISD-2026-0001", "ISD-2026-0002",
+                                                      "ISD-2026-0004"}
+    for record_id, record in before["records"].items():
+        assert store.get_record(record_id) == record
+    assert store.issued() == {2026: 4}
+    assert store.get_record("ISD-2026-0003") is None
+    assert len([s for s in store.all_sessions() if has_pending_event(s)]) == 1
+    # The ids given out stay given out; the store goes on from there.
+    app = Jigsaw(Settings(dsl_channel="CDSL"), store)
+    assert decide_in_process(app, sc.ALLEGATION)["id"] == "ISD-2026-0005"
+    report = store.verify_integrity(records.verify)
+    assert report.problems == []
+    store.close()
+    TinyDBStore(old_blocks).close()  # once only: a second start changes nothing
+    assert (old_blocks / "ledger.jsonl").read_text(encoding="utf-8").count('"op":"format"') == 1
+    checked = bot(old_blocks, "verify", key=None)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_migration_cut_short_is_finished_on_the_next_start(old_blocks: Path) -> None:
+    """A crash after some blocks were rewritten (here: all of them) but
+    before the ledger was told: the next start finishes, losing nothing."""
+    path = old_blocks / "records" / "2026" / "block-0000.json"
+    before = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({"records": before["records"]}), encoding="utf-8")
+    store = TinyDBStore(old_blocks)
+    assert store.count_records() == 3
+    assert store.verify_integrity(records.verify).problems == []
+    store.close()

@@ -25,7 +25,7 @@ from bot import record as records
 from bot.config import Settings
 from bot.service import AccessDenied, Jigsaw
 from storage import TinyDBStore, generate_audit_key
-from storage.archive import _text
+from storage.records import _text
 from storage.seal import Sealer, canonical, digest
 from tests import scenarios as sc
 from tests.reliability.secops_harness import decide_in_process, subprocess_env
@@ -169,7 +169,7 @@ def test_unacknowledging_a_record(data: Path) -> None:
 def test_deleting_the_newest_record_and_lowering_the_counter(data: Path) -> None:
     def delete(block: dict[str, Any]) -> None:
         del block["records"][rid(6)]
-        block["high"] = 5
+        block["high"] = 5  # a counter as blocks of the old layout kept
     edit_block(data, delete)
     verify_fails(data, f"{rid(6)}: missing, and no purge recorded")
 

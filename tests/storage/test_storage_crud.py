@@ -9,6 +9,8 @@ import pytest
 
 from storage import NotFound, Store, TinyDBStore
 
+SETTLED = ("posted", "held")
+
 
 def test_is_a_store(store: TinyDBStore) -> None:
     assert isinstance(store, Store)
@@ -56,10 +58,13 @@ def test_create_needs_created_at(store, make_record) -> None:
     assert store.count_records() == 0
 
 
-def test_ids_grow_past_four_digits_and_sort_numerically(store, data_dir, make_record) -> None:
-    block = data_dir / "records" / "2026" / "block-0039.json"
-    block.parent.mkdir()
+def test_ids_grow_past_four_digits_and_sort_numerically(tmp_path, make_record) -> None:
+    """A directory of the old block layout whose counter reached 9999 (its
+    records purged): the counter carries over into the ledger."""
+    block = tmp_path / "data" / "records" / "2026" / "block-0039.json"
+    block.parent.mkdir(parents=True)
     block.write_text(json.dumps({"high": 9999, "records": {}}))
+    store = TinyDBStore(tmp_path / "data")
     created = store.create_record(make_record())
     assert created["id"] == "ISD-2026-10000"
     store.create_record(make_record(created_at="2026-01-01T00:00:00Z"))
@@ -152,7 +157,8 @@ def test_list_filters_and_order(store, make_record) -> None:
     assert ids(recorded_by="U1") == [a["id"], c["id"]]
     assert ids(review_status="done") == [b["id"]]
     assert ids(review_status="pending", recorded_by="U2") == [d["id"]]
-    assert ids(undelivered=True) == [d["id"], a["id"], c["id"]]
+    assert ids(delivery_state_not_in=("posted", "held")) == [d["id"], a["id"], c["id"]]
+    assert ids(delivery_state_not_in=("pending",)) == [b["id"]]
     assert ids(recorded_by="nobody") == []
 
 
@@ -179,14 +185,15 @@ def test_list_returns_summaries(store, make_record) -> None:
 
 def test_list_follows_updates_and_deletes(store, make_record) -> None:
     created = [store.create_record(make_record()) for _ in range(3)]
-    assert len(store.list_records(undelivered=True)) == 3
+    assert len(store.list_records(delivery_state_not_in=SETTLED)) == 3
     store.update_record(created[0]["id"], lambda d: d.update(delivery={"state": "posted"}))
-    assert [s["id"] for s in store.list_records(undelivered=True)] == [
+    assert [s["id"] for s in store.list_records(delivery_state_not_in=SETTLED)] == [
         created[2]["id"],
         created[1]["id"],
     ]
     store.delete_records([created[1]["id"]])
-    assert [s["id"] for s in store.list_records(undelivered=True)] == [created[2]["id"]]
+    waiting = store.list_records(delivery_state_not_in=SETTLED)
+    assert [s["id"] for s in waiting] == [created[2]["id"]]
 
 
 def test_iter_records_oldest_first(store, make_record) -> None:
@@ -297,16 +304,16 @@ def test_sessions_for_user(store) -> None:
     assert store.sessions_for_user("U3") == []
 
 
-def test_sessions_with_pending_events(store) -> None:
+def test_sessions_are_documents_kept_whole(store) -> None:
+    """Storage keeps what it is given, nested events included, and replaces
+    (never merges) a document on save."""
     store.save_session(_session("none"))
-    store.save_session(_session("done", events=[{"kind": "urgent", "delivered": True}]))
-    store.save_session(
-        _session(
-            "pending",
-            events=[{"kind": "urgent", "delivered": True}, {"kind": "urgent", "delivered": False}],
-        )
-    )
-    assert [s["id"] for s in store.sessions_with_pending_events()] == ["pending"]
+    events = [{"kind": "urgent", "delivered": True}, {"kind": "urgent", "delivered": False}]
+    store.save_session(_session("pending", events=events))
+    assert {s["id"]: s.get("events") for s in store.all_sessions()} == {
+        "none": None, "pending": events}
+    store.save_session(_session("pending"))
+    assert store.get_session("pending") == _session("pending")
 
 
 # -- claims and meta -------------------------------------------------------

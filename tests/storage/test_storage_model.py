@@ -151,7 +151,7 @@ def test_store_matches_model(ops: list[tuple]) -> None:
                 reverse=True,
             )
             assert store.sessions_for_user(user) == mine
-        assert store.list_records(undelivered=True) == [
+        assert store.list_records(delivery_state_not_in=("posted", "held")) == [
             s for s in summaries if s["delivery"]["state"] != "posted"
         ]
         assert list(store.iter_records()) == sorted(records.values(), key=_sort_key)

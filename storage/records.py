@@ -1,0 +1,398 @@
+"""Decision records: one TinyDB database per block of 256 records.
+
+Layout::
+
+    records/2026/block-0000.json   ISD-2026-0001 .. ISD-2026-0256
+    records/2026/block-0001.json   ISD-2026-0257 .. ISD-2026-0512
+
+Each block file is a TinyDB database with one table, ``records``, keyed by
+record id, kept through :class:`BlockStorage` (atomic replace, 0600,
+optionally encrypted). Writing a record rewrites only its block, so a write
+costs the same with 50 or 50,000 records stored.
+
+Numbers given out per year are the ledger's (:mod:`storage.ledger`), which
+gets a line (the record's id and the digest of its stored text) before every
+write, so an id is never given out twice, whatever happens to a block. The
+ledger is also how every process learns what another one changed: the list
+index re-reads the records named in lines it has not seen.
+
+Blocks written before this layout (``{"high": n, "records": {...}}``) are
+rewritten once at start-up (:func:`storage.integrity.open_checks`).
+
+All writes hold one archive-wide lock: creating a record must see every
+record to stay idempotent per session, and writes are rare next to clicks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+
+from .atomic import AtomicJSONStorage
+from .base import Doc, Mutator, NotFound, RecordSummary, StoreError
+from .crypto import Cipher
+from .files import fsync_dir, make_private_dirs, sweep_temp_files
+from .hot import KeyedTable
+from .index import RecordIndex, format_record_id, parse_record_id
+from .jsonfile import JSONFile, clone
+from .ledger import BLOCK_SIZE, Ledger, ranges
+from .locking import lock_for
+from .seal import Sealer, digest
+
+# Block databases kept open (each with its parsed file) for get and update.
+CACHED_BLOCKS = 8
+TABLE = "records"
+
+_BLOCK_NAME = re.compile(r"block-(\d{4,})\.json")
+_YEAR_NAME = re.compile(r"\d{4}")
+_CREATED_YEAR = re.compile(r"(\d{4})(?:-.*)?", re.DOTALL)
+
+
+def year_of(created_at: Any) -> int:
+    """The year of an ISO-8601 ``created_at`` such as ``2026-11-25T13:40:00Z``."""
+    match = _CREATED_YEAR.fullmatch(created_at) if isinstance(created_at, str) else None
+    if match is not None:
+        return int(match[1])
+    raise ValueError(f"record needs created_at as an ISO-8601 string, got {created_at!r}")
+
+
+class BlockStorage(AtomicJSONStorage):
+    """:class:`AtomicJSONStorage` for a block: ``read`` gives each document
+    as a fresh dict whose nested values are shared with the parsed file.
+
+    TinyDB only ever replaces a document's top-level fields (``update``) or
+    whole documents, so that is as deep as a write can reach; copying 256
+    whole records on every read would cost more than the read itself.
+    Documents must leave the store through :func:`clone`.
+    """
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        data = self._file.load()
+        if not isinstance(data, dict) or not isinstance(data.get(TABLE), dict):
+            if data is None:
+                return None
+            raise StoreError(f"{self.path} is not a records block; restore it from backup")
+        return {name: {k: dict(v) for k, v in table.items()} if name == TABLE else table
+                for name, table in data.items()}
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        make_private_dirs(self.path.parent)
+        self._file.save(data, hand_over=True)
+
+
+class BlockDB(TinyDB):
+    table_class = KeyedTable
+    default_table_name = TABLE
+
+
+def open_block(path: Path, cipher: Cipher | None) -> BlockDB:
+    return BlockDB(path, storage=BlockStorage, cipher=cipher, create_dirs=False)
+
+
+class Records:
+    """The record methods of :class:`~storage.base.Store` over the blocks
+    under ``records_root`` (see module docstring)."""
+
+    def __init__(self, root: Path, cipher: Cipher | None, ledger: Ledger, sealer: Sealer
+                 ) -> None:
+        self.records_root = root
+        self._cipher = cipher
+        self._ledger = ledger
+        self._sealer = sealer
+        make_private_dirs(root)
+        self._index: RecordIndex | None = None
+        self._index_lock = threading.RLock()
+        self._block = functools.lru_cache(maxsize=CACHED_BLOCKS)(self._open)
+
+    # -- files ------------------------------------------------------------
+    def block_path(self, year: int, seq: int) -> Path:
+        return self.records_root / str(year) / f"block-{(seq - 1) // BLOCK_SIZE:04d}.json"
+
+    def _open(self, path: Path) -> KeyedTable:
+        return open_block(path, self._cipher).table(TABLE, cache_size=0)  # type: ignore[return-value]
+
+    def _table_of(self, record_id: str) -> KeyedTable | None:
+        parsed = parse_record_id(record_id)
+        return None if parsed is None else self._block(self.block_path(*parsed))
+
+    def blocks_on_disk(self) -> Iterator[tuple[Path, int, int]]:
+        """(path, year, block number) of every block file, in order."""
+        found = []
+        for year_entry in _scan(self.records_root):
+            if _YEAR_NAME.fullmatch(year_entry.name) and year_entry.is_dir():
+                for entry in _scan(Path(year_entry.path)):
+                    match = _BLOCK_NAME.fullmatch(entry.name)
+                    if match:
+                        found.append((Path(entry.path), int(year_entry.name), int(match[1])))
+        return iter(sorted(found, key=lambda item: (item[1], item[2])))
+
+    def read_block(self, path: Path) -> dict[str, Any] | None:
+        """A block file's content as on disk now, privately (not cached);
+        None if missing or empty. Blocks of the old layout come as they are."""
+        data = JSONFile(path, self._cipher).load()
+        if data is None:
+            return None
+        if not (isinstance(data, dict) and isinstance(data.get(TABLE), dict)):
+            raise StoreError(f"{path} is not a records block; restore it from backup")
+        return data  # type: ignore[no-any-return]
+
+    def write_block(self, path: Path, records: dict[str, Doc]) -> None:
+        """Replace a whole block (migration and sealing only; caller holds
+        the lock and has the ledger in step)."""
+        BlockStorage(path, self._cipher).write({TABLE: records})
+        self._index = None
+
+    def check_archive(self) -> None:
+        """Read one block, so a wrong key or damaged file fails at startup."""
+        for path, _, _ in self.blocks_on_disk():
+            self.read_block(path)
+            return
+
+    def sweep_archive(self) -> None:
+        """Remove temporary files left by writers that crashed."""
+        for year_entry in _scan(self.records_root):
+            if year_entry.is_dir():
+                sweep_temp_files(Path(year_entry.path))
+
+    # -- index ------------------------------------------------------------
+    def _synced(self) -> RecordIndex:
+        """The index, brought up to date with every write the ledger shows
+        (by any process). Costs one ``stat`` of the ledger when nothing
+        changed; otherwise takes the archive lock (before the index lock,
+        as writers do), so no write is seen half done."""
+        index = self._index
+        if index is not None and not self._ledger.changed and not self._ledger.behind():
+            return index
+        with lock_for(self.records_root).held(), self._index_lock:
+            self._ledger.catch_up()
+            changed, self._ledger.changed = self._ledger.changed, set()
+            if self._index is None:
+                self._index = self._build()
+                return self._index
+            index = self._index
+            for record_id in changed:
+                table = self._table_of(record_id)
+                doc = None if table is None else table.get(doc_id=record_id)  # type: ignore[arg-type]
+                if doc is None:
+                    index.remove(record_id)
+                else:
+                    index.set(record_id, doc)
+            return index
+
+    def _build(self) -> RecordIndex:
+        index = RecordIndex()
+        for path, _, _ in self.blocks_on_disk():
+            block = self.read_block(path)
+            for record_id, doc in (block or {}).get(TABLE, {}).items():
+                if isinstance(doc, dict):
+                    index.set(record_id, doc)
+        return index
+
+    # -- records ----------------------------------------------------------
+    def create_record(self, record: Doc) -> Doc:
+        doc = clone(record)
+        year = year_of(doc.get("created_at"))
+        session_id = doc.get("session_id")
+        with lock_for(self.records_root).held(), self._index_lock:
+            index = self._synced()
+            existing_id = index.by_session.get(session_id) if isinstance(session_id, str) \
+                else None
+            if existing_id is not None:
+                existing = self.get_record(existing_id)
+                if existing is not None:
+                    return existing
+            seq = max(index.high(year), self._ledger.state.high(year)) + 1
+            record_id = format_record_id(year, seq)
+            doc.pop("id", None)
+            doc = {"id": record_id, **doc}
+            self._sealer.seal_audit(record_id, doc.get("audit"), start=0)
+            self._write("create", record_id, doc, exists=False)
+        return clone(doc)
+
+    def _write(self, op: str, record_id: str, doc: Doc, *, exists: bool) -> None:
+        """Log then write one record (caller holds the archive lock)."""
+        self._ledger.append(op, id=record_id, d=digest(_text(doc)))
+        table = self._table_of(record_id)
+        assert table is not None
+        table.put(record_id, doc, exists=exists)
+        with self._index_lock:
+            self._ledger.changed.discard(record_id)
+            if self._index is not None:
+                self._index.set(record_id, doc)
+
+    def get_record(self, record_id: str) -> Doc | None:
+        table = self._table_of(record_id)
+        found = None if table is None else table.get(doc_id=record_id)  # type: ignore[arg-type]
+        return None if found is None else clone(found)
+
+    def update_record(self, record_id: str, mutate: Mutator) -> Doc:
+        table = self._table_of(record_id)
+        if table is None:
+            raise NotFound(record_id)
+        with lock_for(self.records_root).held():
+            old = table.get(doc_id=record_id)  # type: ignore[arg-type]
+            if old is None:
+                raise NotFound(record_id)
+            doc = clone(old)
+            result = mutate(doc)
+            new = clone(doc if result is None else result)
+            if new.get("id") != record_id:
+                raise ValueError(f"mutate changed the id of record {record_id}")
+            if new == old:
+                return new  # nothing changed: nothing to write or log
+            audit = old.get("audit")
+            self._sealer.seal_audit(record_id, new.get("audit"),
+                                    start=len(audit) if isinstance(audit, list) else 0)
+            self._write("update", record_id, new, exists=True)
+        return clone(new)
+
+    def delete_records(self, record_ids: list[str], *,
+                       note: dict[str, Any] | None = None) -> int:
+        """Remove records, logging the purge in the ledger first (with
+        ``note``: who, why), so verify can tell it from a loss."""
+        with lock_for(self.records_root).held():
+            present = [rid for rid in dict.fromkeys(record_ids) if self._holds(rid)]
+            if not present:
+                return 0
+            self._ledger.append("purge", ids=ranges(present), count=len(present),
+                                **(note or {}))
+            return self.remove_records(present)
+
+    def _holds(self, record_id: str) -> bool:
+        table = self._table_of(record_id)
+        return table is not None and table.contains(doc_id=record_id)  # type: ignore[arg-type]
+
+    def remove_records(self, record_ids: list[str]) -> int:
+        """Take records out of their blocks, one write a block (caller holds
+        the archive lock and has logged the purge). A block left empty is
+        removed unless it is its year's last."""
+        by_block: dict[Path, list[str]] = {}
+        for record_id in record_ids:
+            parsed = parse_record_id(record_id)
+            if parsed is not None:
+                by_block.setdefault(self.block_path(*parsed), []).append(record_id)
+        removed = 0
+        for path, listed in sorted(by_block.items()):
+            table = self._block(path)
+            doomed = [rid for rid in listed if table.contains(doc_id=rid)]  # type: ignore[arg-type]
+            if not doomed:
+                continue
+            removed += len(table.remove(doc_ids=doomed))  # type: ignore[arg-type]
+            if not len(table) and self._has_later_block(path):
+                os.unlink(path)
+                fsync_dir(path.parent)
+        with self._index_lock:
+            if self._index is not None:
+                for record_id in record_ids:
+                    self._index.remove(record_id)
+            self._ledger.changed.difference_update(record_ids)
+        return removed
+
+    def _has_later_block(self, path: Path) -> bool:
+        number = int(_BLOCK_NAME.fullmatch(path.name)[1])  # type: ignore[index]
+        return any(int(m[1]) > number for e in _scan(path.parent)
+                   if (m := _BLOCK_NAME.fullmatch(e.name)))
+
+    def record_for_session(self, session_id: str) -> Doc | None:
+        index = self._synced()
+        with self._index_lock:
+            record_id = index.by_session.get(session_id)
+        return None if record_id is None else self.get_record(record_id)
+
+    def list_records(
+        self,
+        *,
+        recorded_by: str | None = None,
+        review_status: str | None = None,
+        delivery_state_not_in: Collection[str] = (),
+        limit: int | None = None,
+    ) -> list[RecordSummary]:
+        index = self._synced()
+        with self._index_lock:
+            return index.query(  # type: ignore[return-value]
+                recorded_by=recorded_by,
+                review_status=review_status,
+                delivery_state_not_in=delivery_state_not_in,
+                limit=limit,
+            )
+
+    def count_records(self) -> int:
+        index = self._synced()
+        with self._index_lock:
+            return len(index)
+
+    def issued(self) -> dict[int, int]:
+        """Year -> highest sequence given out (the ledger's count, or a
+        stored id if that is higher)."""
+        index = self._synced()
+        with self._index_lock:
+            highs = dict(self._ledger.state.highs)
+            for year in index.years():
+                highs[year] = max(highs.get(year, 0), index.high(year))
+            return dict(sorted(highs.items()))
+
+    def block_counts(self) -> dict[tuple[int, int], int]:
+        """Records per (year, block number), from the index."""
+        index = self._synced()
+        with self._index_lock:
+            ids = list(index.summaries)
+        return dict(Counter((p[0], (p[1] - 1) // BLOCK_SIZE)
+                            for p in map(parse_record_id, ids) if p))
+
+    def iter_records(self) -> Iterator[Doc]:
+        """Every record, oldest first, each a private copy.
+
+        Blocks are read privately (not through the cache) and dropped once
+        all their records are out, so memory stays at a block or two.
+        """
+        index = self._synced()
+        with self._index_lock:
+            order = index.ids_oldest_first()
+        paths = [self.block_path(*parse_record_id(rid)) for rid in order]  # type: ignore[misc]
+        remaining = Counter(paths)
+        open_blocks: dict[Path, dict[str, Any]] = {}
+        for record_id, path in zip(order, paths, strict=True):
+            records = open_blocks.get(path)
+            if records is None:
+                records = open_blocks[path] = (self.read_block(path) or {}).get(TABLE, {})
+            remaining[path] -= 1
+            if not remaining[path]:
+                del open_blocks[path]
+            found = records.get(record_id)
+            if found is not None:
+                yield found
+
+    def close_archive(self) -> None:
+        self._block.cache_clear()
+        with self._index_lock:
+            self._index = None
+
+
+def _text(value: Any) -> str:
+    """One value as the block file's JSON (see :func:`jsonfile.encode`)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _high(block: dict[str, Any]) -> int:
+    """The block's counter (old layout), else its largest id."""
+    high = block.get("high")
+    if isinstance(high, int):
+        return high
+    seqs = [parsed[1] for rid in block[TABLE] if (parsed := parse_record_id(rid))]
+    return max(seqs, default=0)
+
+
+def _scan(directory: Path) -> list[os.DirEntry[str]]:
+    with contextlib.suppress(FileNotFoundError), os.scandir(directory) as entries:
+        return list(entries)
+    return []
