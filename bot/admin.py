@@ -17,7 +17,7 @@ from bot import record as records
 from bot.config import Environment, Settings
 from bot.flow.engine import iso
 from bot.service import Jigsaw
-from storage import Store, generate_audit_key, generate_key
+from storage import RecordSummary, Store, generate_audit_key, generate_key
 
 
 def parse_anchor(text: str) -> tuple[int, str] | None:
@@ -45,7 +45,7 @@ def verify(store: Store, out: TextIO, *, anchor: tuple[int, str] | None = None,
     return 1 if report.problems else 0
 
 
-def expired(store: Store, settings: Settings, now: datetime) -> list[dict]:
+def expired(store: Store, settings: Settings, now: datetime) -> list[RecordSummary]:
     """Records older than the school's retention period."""
     cutoff = iso(now - timedelta(days=365 * settings.retention_years))
     return [r for r in store.list_records() if (r.get("created_at") or "") < cutoff]

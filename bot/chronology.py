@@ -5,7 +5,7 @@ Slack; the service layer checks who may see it and audits each view.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot import followups
@@ -22,7 +22,7 @@ def same_child(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold() != ""
 
 
-def matching_ids(summaries: Iterable[dict[str, Any]], child_ref: str) -> list[str]:
+def matching_ids(summaries: Iterable[Mapping[str, Any]], child_ref: str) -> list[str]:
     return [s["id"] for s in summaries if same_child(str(s.get("child_ref") or ""), child_ref)]
 
 

@@ -496,16 +496,17 @@ class Jigsaw:
 
         self.store.update_meta(ACCESS_LOG, mutate)
 
-    def my_records(self, user: str, limit: int = 10) -> list[dict[str, Any]]:
+    def my_records(self, user: str, limit: int = 10) -> list[RecordSummary]:
         return self.store.list_records(recorded_by=user, limit=limit)
 
-    def awaiting_review(self, limit: int | None = 20) -> list[dict[str, Any]]:
+    def awaiting_review(self, limit: int | None = 20) -> list[RecordSummary]:
         return self.store.list_records(review_status=records.PENDING, limit=limit)
 
 
 def has_pending_event(session: dict[str, Any]) -> bool:
     """True if the session holds an event the outbox has not delivered."""
-    events: list[SessionEvent] = [e for e in session.get("events") or () if isinstance(e, dict)]
+    events: list[SessionEvent] = [
+        SessionEvent(**e) for e in session.get("events") or () if isinstance(e, dict)]
     return any(event.get("delivered") is False for event in events)
 
 

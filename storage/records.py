@@ -245,7 +245,7 @@ class Records:
                 raise NotFound(record_id)
             doc = clone(old)
             result = mutate(doc)
-            new = clone(doc if result is None else result)
+            new: Doc = clone(doc if result is None else result)
             if new.get("id") != record_id:
                 raise ValueError(f"mutate changed the id of record {record_id}")
             if new == old:
@@ -254,7 +254,8 @@ class Records:
             self._sealer.seal_audit(record_id, new.get("audit"),
                                     start=len(audit) if isinstance(audit, list) else 0)
             self._write("update", record_id, new, exists=True)
-        return clone(new)
+        copy: Doc = clone(new)
+        return copy
 
     def delete_records(self, record_ids: list[str], *,
                        note: dict[str, Any] | None = None) -> int:

@@ -325,7 +325,7 @@ class Flow:
         text = raw.strip()
         if text in options:
             return text
-        if text.isdigit() and 1 <= int(text) <= len(options):
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= len(options):
             return options[int(text) - 1]
         ctx = self.context(session)
         lowered = text.casefold()
