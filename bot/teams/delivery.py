@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import claims
+from bot import record as records
 from bot.flow.engine import iso
 from bot.service import Jigsaw
 from bot.teams.cards import ALERT_MARK, RECORD_MARK, Cards
 from bot.teams.connector import Connector, ConnectorError
-from storage.index import SETTLED_STATES
 
 log = logging.getLogger("jigsaw.delivery")
 
@@ -87,7 +87,7 @@ class TeamsDelivery:
             record = self.app.record(record_id)
             if record is None:
                 return True
-            if record.get("delivery", {}).get("state") in SETTLED_STATES:
+            if record.get("delivery", {}).get("state") in records.SETTLED_STATES:
                 return True
             retried = bool(self.app.store.get_meta(f"outbox:{key}"))
             delivered = self._settle(key, self._attempt_record(record))
@@ -243,11 +243,11 @@ class TeamsDelivery:
     # -- the outbox worker ---------------------------------------------------------
     def pending(self) -> list[tuple[str, str, str]]:
         items: list[tuple[str, str, str]] = []
-        for session in self.app.store.sessions_with_pending_events():
+        for session in self.app.sessions_with_pending_events():
             for event in session.get("events", []):
                 if not event.get("delivered"):
                     items.append(("alert", session["id"], event["id"]))
-        for summary in self.app.store.list_records(undelivered=True):
+        for summary in self.app.undelivered_records():
             items.append(("record", summary["id"], summary["id"]))
         return items
 
