@@ -25,7 +25,7 @@ class Hold:
 
     def release(self) -> None:
         for fn, args, kwargs in self.queued:
-            ThreadPoolExecutor.submit(self.executor, fn, *args, **kwargs)
+            self.executor._run(fn, *args, **kwargs)
         self.queued.clear()
 
 
@@ -42,15 +42,42 @@ class DeferringExecutor(ThreadPoolExecutor):
     def __init__(self, max_workers: int = 10) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix="jigsaw-listener")
         self._local = threading.local()
+        self._busy = 0
+        self._idle = threading.Condition()
 
     def held(self) -> Hold:
         return Hold(self)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        # Held work counts as busy from now: it is already on its way.
+        with self._idle:
+            self._busy += 1
         hold: Hold | None = getattr(self._local, "hold", None)
         if hold is None:
-            return super().submit(fn, *args, **kwargs)
+            return self._run(fn, *args, **kwargs)
         hold.queued.append((fn, args, kwargs))
         done: Future[Any] = Future()  # Bolt does not wait on a listener's future
         done.set_result(None)
         return done
+
+    def _run(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Start work already counted busy."""
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished()
+            raise
+        future.add_done_callback(lambda _: self._finished())
+        return future
+
+    def _finished(self) -> None:
+        with self._idle:
+            self._busy -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no listener is running (on shutdown, or for a test to
+        know a request has been fully handled); False if ``timeout`` passed
+        first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)

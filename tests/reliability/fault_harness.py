@@ -27,7 +27,7 @@ from bot.slack.front import SlackFront
 from bot.slack.server import SlackHTTPServer
 from storage import TinyDBStore
 from tests.fakeslack import DSL_CHANNEL_ID, Call, FakeSlack, WaitTimeout
-from tests.slack.conftest import IdleExecutor
+from tests.slack.conftest import wait_idle
 from tests.slackreq import AckResponse, HttpTransport, SlackRequest
 
 T = TypeVar("T")
@@ -137,12 +137,10 @@ class InProcessApp:
     ``front.delivery.flush`` so nothing depends on timing.
     """
 
-    def __init__(self, data_dir: Path, fake: FakeSlack, *, timeout: float = 5.0,
-                 workers: int = 8) -> None:
+    def __init__(self, data_dir: Path, fake: FakeSlack, *, timeout: float = 5.0) -> None:
         self.data_dir = data_dir
         self.fake = fake
         self.timeout = timeout
-        self.workers = workers
         self.starts = 0
 
     def start(self) -> InProcessApp:
@@ -153,9 +151,7 @@ class InProcessApp:
         app, front = create_app(self.jigsaw, signing_secret=SECRET, client=self.client)
         self.app: App = app
         self.front: SlackFront = front
-        self.executor = IdleExecutor(max_workers=self.workers)
-        app.listener_runner.listener_executor = self.executor
-        app.listener_runner.lazy_listener_runner.executor = self.executor
+        self.executor = app.listener_runner.listener_executor
         self.server = SlackHTTPServer(("127.0.0.1", 0), app)
         self._thread = threading.Thread(target=self.server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True,
@@ -171,7 +167,7 @@ class InProcessApp:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(timeout=10)
-        self.executor.wait_idle()
+        wait_idle(self.executor)
         self.front.delivery.stop()
         self.executor.shutdown(wait=True)
         self.store.close()
@@ -189,7 +185,7 @@ class InProcessApp:
     def idle(self) -> None:
         """Wait until every listener started so far has finished: the only
         way to prove a request did nothing."""
-        self.executor.wait_idle()
+        wait_idle(self.executor)
 
     # -- the Link a Staff driver uses -----------------------------------------
     def send(self, request: SlackRequest, **kwargs: Any) -> AckResponse:

@@ -15,8 +15,6 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from bot.slack.app import create_app
 from bot.slack.server import SlackHTTPServer
 from storage import TinyDBStore
 from tests.fakeslack import Call, FakeSlack
+from tests.slack.conftest import wait_idle
 from tests.slack.driver import texts
 from tests.slackreq import (
     AckResponse,
@@ -41,32 +40,6 @@ SECRET = "reliability-signing-secret"
 STAFF = "U123"
 DSL_CHANNEL = "CDSL"
 IDLE_TIMEOUT = 15.0
-
-
-class IdleExecutor(ThreadPoolExecutor):
-    """A thread pool that can say when nothing it was given is still running."""
-
-    def __init__(self) -> None:
-        super().__init__(max_workers=5, thread_name_prefix="listener")
-        self._busy = 0
-        self._cond = threading.Condition()
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        with self._cond:
-            self._busy += 1
-        future = super().submit(fn, *args, **kwargs)
-        future.add_done_callback(self._done)
-        return future
-
-    def _done(self, _: Future[Any]) -> None:
-        with self._cond:
-            self._busy -= 1
-            self._cond.notify_all()
-
-    def wait_idle(self, timeout: float = IDLE_TIMEOUT) -> None:
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._busy == 0, timeout):
-                raise AssertionError(f"listeners still running after {timeout}s")
 
 
 class ErrorLog(logging.Handler):
@@ -98,8 +71,7 @@ class LiveApp:
         self.jigsaw = Jigsaw(self.settings, self.store)
         client = WebClient(token="xoxb-test", base_url=fake.base_url, timeout=5)
         self.app, self.front = create_app(self.jigsaw, signing_secret=SECRET, client=client)
-        self.executor = IdleExecutor()
-        self.app.listener_runner.listener_executor = self.executor
+        self.executor = self.app.listener_runner.listener_executor
         self.log = ErrorLog()
         logging.getLogger().addHandler(self.log)
         self.server: SlackHTTPServer | None = None
@@ -129,7 +101,7 @@ class LiveApp:
         return ack
 
     def idle(self) -> None:
-        self.executor.wait_idle()
+        wait_idle(self.executor, IDLE_TIMEOUT)
 
     def say(self, text: str, user: str = STAFF) -> AckResponse:
         """The staff member types ``text`` in their DM with the bot."""

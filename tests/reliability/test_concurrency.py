@@ -76,7 +76,7 @@ def test_twenty_four_people_decide_at_once(tmp_path: Path) -> None:
     data = tmp_path / "data"
     scripts = [list(SCRIPTS[n % len(SCRIPTS)]) for n in range(SESSIONS)]
     with WatchedSlack() as fake:
-        with InProcessApp(data, fake, workers=10) as app:
+        with InProcessApp(data, fake) as app:
             staff = [Staff(f"UC{n:03d}", fake, app, settings()) for n in range(SESSIONS)]
             decisions = run_all(staff, scripts)
             app.idle()

@@ -4,8 +4,8 @@ Socket Mode dispatch), and a local fake of the Slack Web API over HTTP."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 
 from bot.service import Jigsaw
 from bot.slack.app import create_app
+from bot.slack.executor import DeferringExecutor
 from bot.slack.front import SlackFront
 from tests.fakeslack import FakeSlack, WaitTimeout
 from tests.slackreq import (
@@ -29,46 +30,6 @@ SECRET = "test-signing-secret"
 IDLE_TIMEOUT = 10.0
 
 
-class IdleExecutor(ThreadPoolExecutor):
-    """Bolt's listener pool, counting what is still running.
-
-    Bolt acks Slack first and runs the listener afterwards in this pool, so a
-    test cannot tell from the ack alone that a click has been handled.
-    :meth:`wait_idle` can: it returns once every submitted listener finished,
-    which is also the only way to prove that a click did *nothing*.
-    """
-
-    def __init__(self, max_workers: int = 5) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix="bolt-listener")
-        self._busy = 0
-        self._idle = threading.Condition()
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        with self._idle:
-            self._busy += 1
-
-        def run() -> Any:
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                with self._idle:
-                    self._busy -= 1
-                    self._idle.notify_all()
-
-        try:
-            return super().submit(run)
-        except BaseException:
-            with self._idle:
-                self._busy -= 1
-                self._idle.notify_all()
-            raise
-
-    def wait_idle(self, timeout: float = IDLE_TIMEOUT) -> None:
-        with self._idle:
-            if not self._idle.wait_for(lambda: self._busy == 0, timeout):
-                raise WaitTimeout(f"{self._busy} listener(s) still running after {timeout}s")
-
-
 @dataclass
 class Harness:
     fake: FakeSlack
@@ -76,7 +37,7 @@ class Harness:
     front: SlackFront
     jigsaw: Jigsaw
     app: App | None = None
-    executor: IdleExecutor | None = field(default=None, repr=False)
+    executor: DeferringExecutor | None = field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
@@ -86,7 +47,7 @@ class Harness:
     def idle(self) -> None:
         """Wait until every listener started so far has finished."""
         if self.executor is not None:
-            self.executor.wait_idle()
+            wait_idle(self.executor)
 
     def send(self, request: SlackRequest, **kwargs: Any) -> AckResponse:
         """Deliver one request, check Slack got a 200 ack, and wait until the
@@ -112,15 +73,20 @@ class Harness:
         return acks
 
 
-def build_app(jigsaw: Jigsaw, fake: FakeSlack) -> tuple[App, SlackFront, IdleExecutor]:
-    """The production app factory, pointed at the fake, with a listener pool
-    the tests can wait on."""
+def wait_idle(executor: DeferringExecutor, timeout: float = IDLE_TIMEOUT) -> None:
+    """Wait until every listener Bolt started has finished: Bolt acks first
+    and runs the listener afterwards, so only this proves a click has been
+    handled, or did nothing."""
+    if not executor.wait_idle(timeout):
+        raise WaitTimeout(f"listeners still running after {timeout}s")
+
+
+def build_app(jigsaw: Jigsaw, fake: FakeSlack) -> tuple[App, SlackFront, DeferringExecutor]:
+    """The production app factory (and its listener pool), pointed at the fake."""
     client = WebClient(token="xoxb-test", base_url=fake.base_url, timeout=5)
     app, front = create_app(jigsaw, signing_secret=SECRET, client=client)
-    executor = IdleExecutor()
-    runner = app.listener_runner
-    runner.listener_executor = executor
-    runner.lazy_listener_runner.executor = executor
+    executor = app.listener_runner.listener_executor
+    assert isinstance(executor, DeferringExecutor)
     return app, front, executor
 
 
@@ -129,6 +95,6 @@ def slack(request: pytest.FixtureRequest, fake: FakeSlack, jigsaw: Jigsaw) -> It
     app, front, executor = build_app(jigsaw, fake)
     with open_transport(request.param, app, signing_secret=SECRET) as transport:
         yield Harness(fake, transport, front, jigsaw, app, executor)
-        executor.wait_idle()
+        wait_idle(executor)
     front.delivery.stop()
     executor.shutdown(wait=True)

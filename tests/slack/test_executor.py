@@ -32,3 +32,21 @@ def test_hold_is_per_thread() -> None:
         other.join()
     pool.shutdown(wait=True)
     assert ran == ["other thread"]
+
+
+def test_wait_idle_knows_when_every_listener_has_finished() -> None:
+    pool = DeferringExecutor(max_workers=2)
+    gate = threading.Event()
+    pool.submit(gate.wait)
+    assert pool.wait_idle(timeout=0) is False  # one listener still running
+    ran: list[str] = []
+    hold = pool.held()
+    with hold:
+        pool.submit(ran.append, "held")
+    gate.set()
+    assert pool.wait_idle(timeout=0) is False  # held work is on its way: not idle
+    assert ran == []
+    hold.release()
+    assert pool.wait_idle(timeout=5) is True
+    assert ran == ["held"]
+    pool.shutdown(wait=True)

@@ -24,7 +24,7 @@ from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.fakeslack import DSL_CHANNEL_ID, Call, FakeSlack
 from tests.reliability.secops_harness import decide_in_process
-from tests.slack.conftest import SECRET, Harness, build_app
+from tests.slack.conftest import SECRET, Harness, build_app, wait_idle
 from tests.slack.driver import Driver, all_text, buttons
 from tests.slackreq import app_home_opened, block_action, open_transport
 
@@ -71,7 +71,7 @@ def running(jigsaw: Jigsaw, fake: FakeSlack) -> Iterator[Harness]:
     app, front, executor = build_app(jigsaw, fake)
     with open_transport("http", app, signing_secret=SECRET) as transport:
         yield Harness(fake, transport, front, jigsaw, app, executor)
-        executor.wait_idle()
+        wait_idle(executor)
     front.delivery.stop()
     executor.shutdown(wait=True)
 
