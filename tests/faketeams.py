@@ -264,9 +264,9 @@ def _handler(fake: FakeTeams) -> type[BaseHTTPRequestHandler]:
             elif _is(parts, 4, "members"):
                 if self._guard():
                     self._send(*fake._members(parts[2]))
-            elif parts[:4] == ["graph", "v1.0", "teams"] and parts[-1] == "messages":
+            elif parts[:3] == ["graph", "v1.0", "teams"] and parts[-1] == "messages":
                 if self._guard():
-                    self._send(*fake._channel_messages(parts[6]))
+                    self._send(*fake._channel_messages(parts[5]))
             else:
                 self._send(404, {"error": "not found"})
 

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import httpx
+from microsoft_teams.api import ClientCredentials, Credentials, TokenCredentials
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, CloudEnvironment, with_overrides
 from microsoft_teams.apps import App
 from microsoft_teams.apps.http import FastAPIAdapter
@@ -47,6 +48,31 @@ class LocalTokens:
         return token
 
 
+class JigsawTeamsApp(App):
+    """The SDK's App, with its credentials from :mod:`bot.config` only (the
+    SDK would otherwise also look in the process environment itself)."""
+
+    def __init__(self, credentials: Credentials | None, **options: Any) -> None:
+        self._given_credentials = credentials
+        super().__init__(**options)
+
+    def _init_credentials(self) -> Credentials | None:
+        return self._given_credentials
+
+
+def credentials_for(teams: TeamsSettings) -> Credentials | None:
+    if not teams.client_id:
+        return None
+    if teams.connector_url:
+        tokens = LocalTokens(teams.connector_url, teams.client_id, teams.client_secret)
+        return TokenCredentials(client_id=teams.client_id, tenant_id=teams.tenant_id or None,
+                                token=tokens)  # type: ignore[arg-type]
+    if not teams.client_secret:
+        return None
+    return ClientCredentials(client_id=teams.client_id, client_secret=teams.client_secret,
+                             tenant_id=teams.tenant_id or None)
+
+
 def cloud_for(teams: TeamsSettings) -> CloudEnvironment:
     """Microsoft's public cloud; with a test connector, the same checks with
     the signing keys served by it."""
@@ -73,16 +99,12 @@ def create_app(jigsaw: Jigsaw, teams: TeamsSettings, *,
     if teams.connector_url:
         log.warning("JIGSAW_TEAMS_CONNECTOR_URL is set: tokens are checked against keys "
                     "served by %s. For tests only.", teams.connector_url)
-        options["token"] = LocalTokens(teams.connector_url, teams.client_id,
-                                       teams.client_secret)
-    else:
-        options["client_secret"] = teams.client_secret or None
     if teams.allow_unauthenticated:
         log.critical("DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS is on: anyone who can reach "
                      "%s can act as any user. Local development only.", MESSAGES_PATH)
     service_url = teams.connector_url or teams.service_url or DEFAULT_SERVICE_URL
     options["service_url"] = service_url
-    app = App(**options)
+    app = JigsawTeamsApp(credentials_for(teams), **options)
     connector = Connector(app, service_url=service_url,
                           graph_url=f"{teams.connector_url}/graph/v1.0" if teams.connector_url
                           else GRAPH_URL, tenant_id=teams.tenant_id)

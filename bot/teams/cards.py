@@ -10,9 +10,10 @@ formatting, link or mention can be smuggled in. Trusted wording (from
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from microsoft_teams.cards import (
+    Action,
     ActionSet,
     AdaptiveCard,
     CardElement,
@@ -85,7 +86,8 @@ class Payload(BaseModel):
 
 def literal(text: str, **style: Any) -> RichTextBlock:
     """Typed text, shown exactly as typed."""
-    return RichTextBlock(inlines=[TextRun(text=text, **style)])
+    inlines: list[CardElement] = [TextRun(text=text, **style)]
+    return RichTextBlock(inlines=inlines)
 
 
 def clip(text: str, limit: int = FIELD_LIMIT) -> str:
@@ -135,8 +137,9 @@ class Cards:
                  for _, reminder in q.reminders]
         if q.draft:
             body.append(literal(self.t("draft", draft=q.draft)[:FIELD_LIMIT * 2]))
-        ids = {"s": session_id, "st": q.step}
-        buttons = [action(label[:75], Verb.ANSWER, v=value, **ids) for value, label in q.choices]
+        ids: dict[str, Any] = {"s": session_id, "st": q.step}
+        buttons: list[Action] = [action(label[:75], Verb.ANSWER, v=value, **ids)
+                                 for value, label in q.choices]
         if q.kind == "text":
             body.append(self.text(self.t("type_reply", q=q), is_subtle=True))
             if q.optional:
@@ -149,7 +152,7 @@ class Cards:
         return card(*body)
 
     def nav(self, session_id: str, q: Question) -> ActionSet:
-        ids = {"s": session_id, "st": q.step}
+        ids: dict[str, Any] = {"s": session_id, "st": q.step}
         return ActionSet(actions=[
             action(self.t("back_label"), Verb.BACK, **ids),
             action(self.t("pause_label"), Verb.PAUSE, **ids),
@@ -213,7 +216,7 @@ class Cards:
 
     def review_actions(self, record: dict[str, Any]) -> ActionSet:
         rid = record["id"]
-        buttons = []
+        buttons: list[Action] = []
         if record["review_status"] == records.PENDING:
             buttons.append(action(self.t("ack_label"), Verb.ACKNOWLEDGE, style="positive", r=rid))
         buttons += [
@@ -266,7 +269,7 @@ class Cards:
         return card(
             self.text(self.t("record_title"), weight="Bolder", size="Medium"),
             *[literal(p, font_type="Monospace") for p in pieces],
-            ActionSet(actions=[action(self.t("summary_label"), Verb.SUMMARY,
-                                      r=record["id"])]),
+            ActionSet(actions=[cast(Action, action(self.t("summary_label"), Verb.SUMMARY,
+                                                   r=record["id"]))]),
         )
 

@@ -17,7 +17,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import httpx
-from microsoft_teams.api import MessageActivityInput
+from microsoft_teams.api.activities.message.message import MessageActivityInput
 from microsoft_teams.apps import App
 from microsoft_teams.cards import AdaptiveCard
 
@@ -72,7 +72,9 @@ class Connector:
              service_url: str | None = None) -> str:
         """Post a card; the new activity's id. ``summary`` is what a
         notification shows: never a child's details."""
-        activity = MessageActivityInput(summary=summary).add_card(card)
+        # ``summary`` is sent as given (the model keeps extra fields) and is
+        # what a notification shows.
+        activity = MessageActivityInput(summary=summary).add_card(card)  # type: ignore[call-arg]
         sent = self._run(self.app.api.conversations.create_activity(
             conversation_id, activity, service_url=service_url or self.service_url))
         return str(sent.id)
@@ -85,7 +87,9 @@ class Connector:
 
     def update(self, conversation_id: str, activity_id: str, card: AdaptiveCard, *,
                summary: str, service_url: str | None = None) -> None:
-        activity = MessageActivityInput(summary=summary).add_card(card)
+        # ``summary`` is sent as given (the model keeps extra fields) and is
+        # what a notification shows.
+        activity = MessageActivityInput(summary=summary).add_card(card)  # type: ignore[call-arg]
         self._run(self.app.api.conversations.update_activity(
             conversation_id, activity_id, activity,
             service_url=service_url or self.service_url))
@@ -93,8 +97,7 @@ class Connector:
     def members(self, conversation_id: str) -> set[str]:
         """Entra object ids of a conversation's members (a channel's: its team's
         or, for a private channel, its own)."""
-        found = self._run(self.app.api.conversations.get_members(
-            conversation_id, service_url=self.service_url))
+        found = self._run(self.app.api.conversations.get_members(conversation_id))
         return {m.aad_object_id for m in found if m.aad_object_id}
 
     # -- Graph: the channel's recent posts -------------------------------------

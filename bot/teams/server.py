@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import socket
+import threading
 from collections.abc import Callable
 
 import uvicorn
@@ -39,6 +42,13 @@ async def serve(app: App, front: TeamsFront, executor: KeyedExecutor, sock: sock
     config = uvicorn.Config(fastapi, log_config=None, access_log=False, lifespan="off",
                             timeout_graceful_shutdown=20)
     server = uvicorn.Server(config)
+    # SIGTERM/SIGINT end the server gracefully (requests in hand finish) and
+    # the process then exits 0, rather than uvicorn re-raising the signal.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    if threading.current_thread() is threading.main_thread():
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
     if start_outbox:
         front.delivery.start()
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from microsoft_teams.api import AdaptiveCardInvokeActivity
+from microsoft_teams.api.activities.invoke.adaptive_card.action import (
+    AdaptiveCardInvokeActivity,
+)
 from microsoft_teams.api.models.adaptive_card import (
     AdaptiveCardActionCardResponse,
     AdaptiveCardActionMessageResponse,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from microsoft_teams.api import MessageActivity
+from microsoft_teams.api.activities.message.message import MessageActivity
 from microsoft_teams.apps import ActivityContext, App
 
 from bot.teams.executor import KeyedExecutor

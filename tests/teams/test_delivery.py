@@ -1,0 +1,64 @@
+"""The DSL channel through the outbox: refused posts are retried until they
+are through, exactly once, also when Teams posted but its answer was lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.faketeams import Fault
+from tests.scenarios import IMMEDIATE_DANGER, STAFF_CONCERN
+from tests.teams.conftest import Harness
+from tests.teams.driver import CHANNEL, STAFF
+
+
+def _retry_until_through(teams: Harness, limit: int = 6) -> None:
+    for _ in range(limit):
+        if teams.front.delivery.flush(force=True) == 0:
+            return
+    raise AssertionError("still pending")
+
+
+@pytest.mark.parametrize("faults", [
+    [Fault(500)],
+    [Fault(429, retry_after=1)],
+    [Fault(500), Fault(503), Fault(429, retry_after=2)],
+    [Fault(500, after_post=True)],  # posted, but the answer was lost
+    [Fault(502, after_post=True), Fault(500)],
+], ids=["500", "429", "three", "lost-reply", "lost-then-500"])
+def test_record_reaches_the_channel_exactly_once(teams: Harness, faults: list[Fault]) -> None:
+    teams.fake.fail_posts(*faults, conversation=CHANNEL)
+    teams.decide(STAFF, STAFF_CONCERN)
+    [summary] = teams.jigsaw.store.list_records()
+    assert "pending" in teams.chat(STAFF)[-1].text
+    _retry_until_through(teams)
+    posts = [p for p in teams.channel() if summary["id"] in p.text]
+    assert len(posts) == 1
+    record = teams.jigsaw.record(summary["id"])
+    assert record["delivery"]["state"] == "posted"
+    assert record["delivery"]["ts"] == posts[0].id
+    # The staff member hears it is through.
+    assert summary["id"] in teams.chat(STAFF)[-1].text
+    assert teams.front.delivery.flush(force=True) == 0
+    assert len([p for p in teams.channel() if summary["id"] in p.text]) == 1
+
+
+def test_lost_reply_and_graph_down_waits_rather_than_duplicates(teams: Harness) -> None:
+    teams.fake.fail_posts(Fault(500, after_post=True), conversation=CHANNEL)
+    teams.decide(STAFF, STAFF_CONCERN)
+    teams.fake.graph_faults.extend([500, 500])
+    assert teams.front.delivery.flush(force=True) == 1
+    assert teams.front.delivery.flush(force=True) == 1
+    assert len(teams.channel()) == 1
+    assert teams.front.delivery.flush(force=True) == 0
+    assert len(teams.channel()) == 1
+
+
+def test_urgent_alert_refused_then_through_once(teams: Harness) -> None:
+    teams.fake.fail_posts(Fault(500), Fault(429, retry_after=1), conversation=CHANNEL)
+    teams.say(STAFF, "hello")
+    teams.answer(STAFF, IMMEDIATE_DANGER[0])
+    assert teams.channel() == []
+    assert any("999" in p.text for p in teams.chat(STAFF))
+    _retry_until_through(teams)
+    alerts = [p for p in teams.channel() if "immediate danger" in p.text]
+    assert len(alerts) == 1
