@@ -8,6 +8,7 @@ the audit trail. It knows nothing about Slack.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from bot.flow import (
 from bot.flow.engine import IN_PROGRESS, stamp, utcnow
 from bot.flow.steps import TAKE_ON_KEY
 from bot.prompts import Prompts, default_prompts
+from bot.unsaved import Unsaved
 from storage import NotFound, RecordSummary, SessionEvent, Store
 
 log = logging.getLogger("jigsaw.service")
@@ -50,6 +52,7 @@ class Outcome:
     session: Session
     result: Result
     record: dict[str, Any] | None = None
+    saved: bool = True  # False: kept in memory only, the store refused the write
 
 
 class Jigsaw:
@@ -66,6 +69,7 @@ class Jigsaw:
         self.prompts = prompts or default_prompts(settings.nation)
         self.clock = clock
         self.flow = Flow(settings, self.prompts, clock)
+        self.unsaved = Unsaved()
         from bot.schedule import Schedule
 
         self.schedule = Schedule(self)
@@ -79,19 +83,91 @@ class Jigsaw:
             self._set_status(old.id, PAUSED)
         session = self.flow.start(user, source, dsl=dsl)
         session.meta.update(meta or {})
-        self.store.save_session(session.to_dict())
+        self._save_new(session.to_dict())
         return session
 
+    # -- writes the store may refuse (a full or read-only disk) ---------------
+    def _save_new(self, doc: dict[str, Any]) -> bool:
+        try:
+            self.store.save_session(doc)
+        except OSError as exc:
+            self._kept(doc, exc)
+            return False
+        return True
+
+    def _kept(self, doc: dict[str, Any], exc: OSError) -> None:
+        self.unsaved.keep(doc)
+        log.error("store write failed (%s): session kept in memory until it can be saved",
+                  exc.strerror or type(exc).__name__, extra={"session_id": doc["id"]})
+
+    def _write_session(self, session_id: str, mutate: Callable[[dict[str, Any]], Any]
+                       ) -> tuple[dict[str, Any], bool]:
+        """Apply ``mutate`` to a session and save it: (the session, saved).
+        If the store refuses the write, the change is kept in memory (and
+        the session read from there) until a later write gets through."""
+        pending = self.unsaved.get(session_id)
+        if pending is None:
+            try:
+                return self.store.update_session(session_id, mutate), True
+            except OSError as exc:
+                current = self.store.get_session(session_id)
+                if current is None:
+                    raise
+                doc = _applied(mutate, current)
+                self._kept(doc, exc)
+                return doc, False
+        doc = _applied(mutate, pending)
+        self.unsaved.keep(doc)
+        return doc, self._save_kept(doc)
+
+    def _save_kept(self, doc: dict[str, Any]) -> bool:
+        try:
+            self.store.save_session(doc)
+        except OSError:
+            return False
+        self.unsaved.saved(doc)
+        log.info("session kept in memory is saved", extra={"session_id": doc["id"]})
+        return True
+
+    def retry_unsaved(self) -> list[Session]:
+        """Save what the store refused earlier, and make the records of
+        decisions finished meanwhile; returns the sessions that now have
+        their record (the front end tells their owners)."""
+        for doc in self.unsaved.docs():
+            self._save_kept(doc)
+        finished = []
+        for session_id in self.unsaved.waiting():
+            session = self.get(session_id)
+            if session is None:
+                self.unsaved.unfinished(session_id, done=True)
+                continue
+            session = self.finish_if_done(session)
+            if session.record_id:
+                finished.append(session)
+        return finished
+
+    def store_writable(self) -> bool:
+        """Whether the store takes a write now (for the health check)."""
+        try:
+            self.store.set_meta("health_probe", stamp(self.clock()))
+        except OSError:
+            return False
+        return True
+
     def open_sessions(self, user: str) -> list[Session]:
-        docs = self.store.sessions_for_user(user, statuses=OPEN_STATUSES)
-        return [Session.from_dict(d) for d in docs]
+        docs = {d["id"]: d for d in self.store.sessions_for_user(user, statuses=OPEN_STATUSES)}
+        for kept in self.unsaved.for_user(user):  # newer than the store's copy
+            docs[kept["id"]] = kept
+        found = [d for d in docs.values() if d.get("status") in OPEN_STATUSES]
+        found.sort(key=lambda d: str(d.get("updated_at") or ""), reverse=True)
+        return [Session.from_dict(d) for d in found]
 
     def latest_open(self, user: str) -> Session | None:
         sessions = self.open_sessions(user)
         return sessions[0] if sessions else None
 
     def get(self, session_id: str) -> Session | None:
-        doc = self.store.get_session(session_id)
+        doc = self.unsaved.get(session_id) or self.store.get_session(session_id)
         return Session.from_dict(doc) if doc else None
 
     def resume(self, session_id: str) -> Session:
@@ -116,14 +192,14 @@ class Jigsaw:
             doc["record_id"] = stored["id"]
             return doc
 
-        return Session.from_dict(self.store.update_session(session_id, mutate))
+        return Session.from_dict(self._write_session(session_id, mutate)[0])
 
     def update_meta(self, session_id: str, **meta: Any) -> Session:
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
             doc.setdefault("meta", {}).update(meta)
             return doc
 
-        return Session.from_dict(self.store.update_session(session_id, mutate))
+        return Session.from_dict(self._write_session(session_id, mutate)[0])
 
     def _set_status(self, session_id: str, status: str) -> Session:
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +208,7 @@ class Jigsaw:
                 doc["updated_at"] = stamp(self.clock())
             return doc
 
-        return Session.from_dict(self.store.update_session(session_id, mutate))
+        return Session.from_dict(self._write_session(session_id, mutate)[0])
 
     # -- answering ----------------------------------------------------------
     def answer(self, session_id: str, raw: Any, *, step_id: str | None = None) -> Outcome:
@@ -149,7 +225,8 @@ class Jigsaw:
             box["result"] = self.flow.answer(session, raw, step_id=step_id)
             return session.to_dict()
 
-        session = Session.from_dict(self.store.update_session(session_id, mutate))
+        doc, saved = self._write_session(session_id, mutate)
+        session = Session.from_dict(doc)
         result = box["result"]
         for event in result.events if result.accepted else []:
             if event.get("kind") == "urgent_alert":
@@ -158,7 +235,8 @@ class Jigsaw:
         if result.accepted and result.done:
             session = self.finish_if_done(session)
             rec = self.store.get_record(session.record_id) if session.record_id else None
-        return Outcome(session, result, rec)
+            saved = saved and rec is not None
+        return Outcome(session, result, rec, saved=saved and session.id not in self.unsaved)
 
     def back(self, session_id: str) -> Session:
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +246,7 @@ class Jigsaw:
                 self.flow.back(session)
             return session.to_dict()
 
-        return Session.from_dict(self.store.update_session(session_id, mutate))
+        return Session.from_dict(self._write_session(session_id, mutate)[0])
 
     def finish_if_done(self, session: Session) -> Session:
         """Turn a completed session into its record, exactly once.
@@ -181,13 +259,26 @@ class Jigsaw:
             return session
         built = records.build(session, self.settings, self.prompts, now=self.clock())
         concern_id = session.facts.get(TAKE_ON_KEY)
-        if concern_id:
-            stored = self._add_decision(concern_id, session, built)
-        else:
-            stored = self.store.create_record(built)
+        try:
+            if concern_id:
+                stored = self._add_decision(concern_id, session, built)
+            else:
+                stored = self.store.create_record(built)
+        except OSError as exc:
+            # Nothing is lost: the answers stay (in the store or in memory)
+            # and the record is made as soon as the store takes writes.
+            self.unsaved.unfinished(session.id)
+            log.error("store write failed (%s): the record will be made when it can be saved",
+                      exc.strerror or type(exc).__name__, extra={"session_id": session.id})
+            return session
+        self.unsaved.unfinished(session.id, done=True)
         # Before the session is marked submitted, so a crash in between is
         # healed the next time the session is touched.
-        self.schedule.track_record(stored)
+        try:
+            self.schedule.track_record(stored)
+        except OSError:
+            log.exception("could not schedule the record's follow-through",
+                          extra={"record_id": stored["id"]})
 
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
             doc["status"] = SUBMITTED
@@ -195,11 +286,15 @@ class Jigsaw:
             doc["updated_at"] = stamp(self.clock())
             return doc
 
-        done = Session.from_dict(self.store.update_session(session.id, mutate))
-        if all(e.get("delivered") for e in done.events):
+        doc, saved = self._write_session(session.id, mutate)
+        done = Session.from_dict(doc)
+        if saved and all(e.get("delivered") for e in done.events):
             # The record now holds everything; the hot store is rewritten on
             # every click, so it keeps only what is still in play.
-            self.store.delete_session(done.id)
+            try:
+                self.store.delete_session(done.id)
+            except OSError:
+                log.warning("could not drop a finished session", extra={"session_id": done.id})
         return done
 
     def _add_decision(self, record_id: str, session: Session, built: dict[str, Any]
@@ -270,7 +365,12 @@ class Jigsaw:
                     event.update(info)
             return doc
 
-        self.store.update_session(session_id, mutate)
+        self._write_session(session_id, mutate)
+
+    def unsaved_session(self, session_id: str) -> bool:
+        """Whether the store's copy of a session is behind the one in memory
+        (a delivery claim in the store would then act on an old copy)."""
+        return session_id in self.unsaved
 
     # -- records and review ---------------------------------------------------
     def record(self, record_id: str) -> dict[str, Any] | None:
@@ -513,3 +613,10 @@ def has_pending_event(session: dict[str, Any]) -> bool:
 def _why(detail: dict[str, Any], reason: str) -> dict[str, Any]:
     """An export's audit detail, with the reason given for it (if any)."""
     return {**detail, "reason": reason} if reason else detail
+
+
+def _applied(mutate: Callable[[dict[str, Any]], Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """``mutate`` applied to a copy of ``doc``, as the store would."""
+    work = copy.deepcopy(doc)
+    result = mutate(work)
+    return work if result is None else result

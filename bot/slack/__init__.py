@@ -12,7 +12,7 @@ from bot import logs
 from bot.config import Environment
 from bot.schedule import Ticker
 from bot.service import Jigsaw
-from bot.slack.app import create_app, web_client
+from bot.slack.app import JigsawApp, create_app, web_client
 from bot.slack.delivery import ChannelUnsafe
 from bot.slack.front import SlackFront
 
@@ -38,6 +38,23 @@ def warm_up(jigsaw: Jigsaw) -> None:
     jigsaw.store.count_records()
     gc.collect()
     gc.freeze()
+
+
+def health(app: JigsawApp, front: SlackFront, status: dict[str, object]) -> dict[str, object]:
+    """``GET /health``: not ok while the store refuses writes (or holds
+    answers only in memory) or this server's clock disagrees with Slack's."""
+    problems = []
+    if not front.app.store_writable():
+        problems.append("store: cannot write to the data directory")
+    elif len(front.app.unsaved):
+        problems.append("store: answers kept in memory are not saved yet")
+    skew = app.clock_skew()
+    if skew is not None:
+        problems.append(f"clock: {skew:+.0f} s from Slack's")
+    out = {**status, "outbox": len(front.delivery.pending())}
+    if problems:
+        out.update(ok=False, problems=problems)
+    return out
 
 
 def run(command: str, jigsaw: Jigsaw, args: argparse.Namespace, environment: Environment
@@ -79,8 +96,7 @@ def _serve_http(app, front: SlackFront, args: argparse.Namespace, stop: threadin
     from bot.slack.server import SlackHTTPServer
 
     server = SlackHTTPServer((args.host, args.port), app,
-                             health=lambda: {"ok": True, "mode": "http",
-                                             "outbox": len(front.delivery.pending())})
+                             health=lambda: health(app, front, {"ok": True, "mode": "http"}))
     thread = threading.Thread(target=server.serve_forever, name="jigsaw-http")
     thread.start()
     log.info("serving Slack events on /slack/events", extra={"port": server.port})
@@ -103,9 +119,8 @@ def _serve_socket(app, front: SlackFront, stop: threading.Event,  # noqa: ANN001
     if environment.health_port:
         from bot.slack.server import SlackHTTPServer
 
-        server = SlackHTTPServer(("127.0.0.1", environment.health_port), app, health=lambda: {
-            "ok": handler.client.is_connected(), "mode": "socket",
-            "outbox": len(front.delivery.pending())})
+        server = SlackHTTPServer(("127.0.0.1", environment.health_port), app, health=lambda: health(
+            app, front, {"ok": handler.client.is_connected(), "mode": "socket"}))
         threading.Thread(target=server.serve_forever, name="jigsaw-health", daemon=True).start()
     log.info("connected in Socket Mode")
     stop.wait()

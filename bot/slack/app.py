@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.signature import SignatureVerifier
+from slack_sdk.signature import Clock, SignatureVerifier
 
 from bot.config import Environment
 from bot.service import Jigsaw
 from bot.slack.executor import DeferringExecutor
 from bot.slack.front import SlackFront
 from bot.slack.listeners import register_listeners
+from bot.slack.listeners.guard import user_of
 
 log = logging.getLogger("jigsaw.slack")
+SKEW_AGREE = 60.0  # seconds within which two stale requests point at our clock
 
 
 def web_client(environment: Environment) -> WebClient:
@@ -39,6 +43,32 @@ class JigsawApp(App):
     listener or Web API call.
     """
 
+    # Set by create_app; seconds since the epoch (a test injects a wrong one).
+    clock: Callable[[], float] = time.time
+    _skew: float | None = None
+
+    _last_stale: float | None = None
+
+    def _stale(self, offset: float) -> None:
+        """Slack signed it, but not "now" by our clock. Once is a replayed
+        request; twice in a row by about the same amount is this server's
+        clock, which refuses every request until it is put right."""
+        if self._last_stale is not None and abs(offset - self._last_stale) < SKEW_AGREE:
+            self._skew = offset
+            log.error("request refused: this server's clock is %+.0f s off Slack's; every "
+                      "request is refused until the clock is fixed", offset,
+                      extra={"error": "clock_skew"})
+        else:
+            log.warning("request refused: signed by Slack %+.0f s from now (a replay, or "
+                        "this server's clock is wrong)", offset, extra={"error": "stale"})
+        self._last_stale = offset
+
+    def clock_skew(self) -> float | None:
+        """Seconds this server's clock is ahead of (+) or behind (-) the
+        last correctly signed request refused as stale; None once a request
+        has been accepted since."""
+        return self._skew
+
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         body = req.body
         ssl_check = isinstance(body, dict) and body.get("ssl_check") == "1"
@@ -55,9 +85,18 @@ class JigsawApp(App):
             values = headers.get(name) or [None]
             return values[0]
 
+        timestamp, signature = first("x-slack-request-timestamp"), first("x-slack-signature")
         try:
-            return SignatureVerifier(self._signing_secret).is_valid(
-                raw_body, first("x-slack-request-timestamp"), first("x-slack-signature"))
+            verifier = SignatureVerifier(self._signing_secret, clock=_Clock(self.clock))
+            if verifier.is_valid(raw_body, timestamp, signature):
+                self._skew = self._last_stale = None
+                return True
+            genuine = signature is not None and timestamp is not None and hmac.compare_digest(
+                verifier.generate_signature(timestamp=timestamp, body=raw_body) or "",
+                signature)
+            if genuine:
+                self._stale(self.clock() - int(timestamp))
+            return False
         except (ValueError, TypeError):  # a timestamp that is not a number, no secret
             return False
 
@@ -74,6 +113,14 @@ class JigsawApp(App):
         error = "invalid request" if status == 401 else "malformed request"
         return BoltResponse(status=status, body=json.dumps({"error": error}),
                             headers={"content-type": "application/json"})
+
+
+class _Clock(Clock):
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now()
 
 
 _TABLE_OR_ID = ("user", "team", "channel", "enterprise")
@@ -116,8 +163,8 @@ def well_formed(body: Any) -> bool:
     return True
 
 
-def create_app(jigsaw: Jigsaw, *, signing_secret: str, client: WebClient
-               ) -> tuple[JigsawApp, SlackFront]:
+def create_app(jigsaw: Jigsaw, *, signing_secret: str, client: WebClient,
+               clock: Callable[[], float] | None = None) -> tuple[JigsawApp, SlackFront]:
     """Build the Bolt app and the front end its listeners call."""
     app = JigsawApp(
         client=client,
@@ -127,13 +174,16 @@ def create_app(jigsaw: Jigsaw, *, signing_secret: str, client: WebClient
         logger=logging.getLogger("slack_bolt"),
         listener_executor=DeferringExecutor(),
     )
+    if clock is not None:
+        app.clock = clock
     front = SlackFront(jigsaw, client)
     register_listeners(app, front)
-    app.error(_on_error)
+
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        # Never log the body: it can hold a child's details.
+        log.error("request failed: %s", type(error).__name__, exc_info=error,
+                  extra={"payload_type": body.get("type") if isinstance(body, dict) else None})
+        front.went_wrong(user_of(body))
+
+    app.error(on_error)
     return app, front
-
-
-def _on_error(error: Exception, body: dict[str, Any]) -> None:
-    # Never log the body: it can hold a child's details.
-    log.error("listener failed: %s", type(error).__name__, exc_info=error,
-              extra={"payload_type": body.get("type") if isinstance(body, dict) else None})

@@ -42,6 +42,7 @@ RECORD_EVENT = "jigsaw_record"
 ALERT_EVENT = "jigsaw_alert"
 BACKOFF_BASE = 2.0
 BACKOFF_MAX = 300.0
+UNSAVED_RETRY = 2.0  # seconds between tries to save what the store refused
 
 
 class ChannelUnsafe(RuntimeError):
@@ -100,6 +101,7 @@ class Delivery:
 
     def __init__(self, app: Jigsaw, client: WebClient, blocks: Blocks,
                  *, on_delivered: Callable[[str, dict[str, Any]], None] | None = None,
+                 on_saved: Callable[[Any], None] | None = None,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.app = app
         self.client = client
@@ -107,6 +109,7 @@ class Delivery:
         self.channel = app.settings.dsl_channel
         self.guard = ChannelGuard(client, self.channel)
         self.on_delivered = on_delivered
+        self.on_saved = on_saved
         self.monotonic = monotonic
         self.owner = claims.new_owner()
         self.anchor = Anchor(app, client, blocks, self.channel)
@@ -224,8 +227,11 @@ class Delivery:
         """After a failed post: free the claim for whoever tries next. Slack
         may have posted despite the error, so the next try looks first."""
         if claim is not None:
-            claims.release_record(self.app.store, record_id, self.owner, self.app.clock(),
-                                  maybe_posted=True)
+            try:
+                claims.release_record(self.app.store, record_id, self.owner, self.app.clock(),
+                                      maybe_posted=True)
+            except OSError:  # the lease runs out by itself; the next owner looks first
+                log.warning("could not release a record claim", extra={"record_id": record_id})
 
     def _failed(self, exc: SlackApiError, **ids: str) -> Attempt:
         response = exc.response
@@ -281,13 +287,24 @@ class Delivery:
                 return True
             retried = bool(self.app.store.get_meta(f"outbox:{key}"))
             claim = None
+            # The store's copy of the session is behind memory (it refused a
+            # write): a claim there would act on an old copy, so the alert goes
+            # from memory. At least once: it must never wait for the disk.
+            from_memory = self.app.unsaved_session(session_id)
             try:
                 self.guard.check()
-                claim = claims.claim_alert(self.app.store, session_id, event_id, self.owner,
-                                           self.app.clock())
-                if claim is None:  # delivered already, or another process holds it
+                if not from_memory:
+                    try:
+                        claim = claims.claim_alert(self.app.store, session_id, event_id,
+                                                   self.owner, self.app.clock())
+                    except OSError as exc:
+                        log.error("urgent alert sent without a claim: the store refused it "
+                                  "(%s)", exc.strerror or type(exc).__name__,
+                                  extra={"session_id": session_id})
+                        from_memory = True
+                if not from_memory and claim is None:  # delivered, or another process has it
                     return False
-                if claim.maybe_posted:
+                if claim is not None and claim.maybe_posted:
                     found = self._find_posted(ALERT_EVENT, "event_id", event_id)
                     if found:
                         self.app.mark_event_delivered(session_id, event_id, ts=found)
@@ -317,8 +334,11 @@ class Delivery:
 
     def _let_go_alert(self, session_id: str, event_id: str, claim: claims.Claim | None) -> None:
         if claim is not None:
-            claims.release_alert(self.app.store, session_id, event_id, self.owner,
-                                 self.app.clock(), maybe_posted=True)
+            try:
+                claims.release_alert(self.app.store, session_id, event_id, self.owner,
+                                     self.app.clock(), maybe_posted=True)
+            except OSError:  # the lease runs out by itself
+                log.warning("could not release an alert claim", extra={"session_id": session_id})
 
     def _alert_delivered(self, key: str, event: dict[str, Any], retried: bool) -> bool:
         """Settle a delivered alert; whoever was told it was held hears it is through."""
@@ -333,6 +353,15 @@ class Delivery:
         return not state or state.get("next_at", 0) <= time.time()
 
     def _settle(self, key: str, attempt: Attempt) -> bool:
+        """Keep the retry schedule; best effort, as the store may refuse writes."""
+        try:
+            return self._keep_schedule(key, attempt)
+        except OSError as exc:
+            log.warning("could not keep the outbox schedule: %s", type(exc).__name__)
+            self._wake.set()
+            return attempt.ok
+
+    def _keep_schedule(self, key: str, attempt: Attempt) -> bool:
         meta_key = f"outbox:{key}"
         if attempt.ok:
             if self.app.store.get_meta(meta_key):
@@ -375,9 +404,18 @@ class Delivery:
             left += 0 if ok else 1
         return left
 
+    def save_kept(self) -> None:
+        """Save what the store refused earlier; records made now are posted,
+        and their staff told, by ``on_saved``."""
+        if not len(self.app.unsaved):
+            return
+        for session in self.app.retry_unsaved():
+            if self.on_saved:
+                self.on_saved(session)
+
     def next_wait(self) -> float:
         """Seconds until the earliest retry is due (capped)."""
-        waits = [BACKOFF_MAX]
+        waits = [BACKOFF_MAX if not len(self.app.unsaved) else UNSAVED_RETRY]
         now = time.time()
         for kind, _, item in self.pending():
             state = self.app.store.get_meta(f"outbox:{kind}:{item}") or {}
@@ -414,6 +452,7 @@ class Delivery:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                self.save_kept()
                 self.flush()
                 self.anchor_if_due()
                 wait = self.next_wait()

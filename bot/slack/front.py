@@ -77,9 +77,12 @@ class SlackFront:
         self.client = client
         self.blocks = blocks or Blocks(app.prompts, app.settings)
         self.delivery = delivery or Delivery(app, _without_retries(client), self.blocks,
-                                             on_delivered=self._delivered_late)
+                                             on_delivered=self._delivered_late,
+                                             on_saved=self._saved_late)
         self.membership = Membership(client, app.settings.dsl_channel)
         self._dms: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._seen: set[str] = set()  # delivery ids claimed while the store refused writes
         self.reminders = SlackReminders(_without_retries(client), self.blocks,
                                         self.delivery.guard, self.delivery.dsl_mention)
         self.scheduler = Scheduler(app, self.reminders)
@@ -107,6 +110,16 @@ class SlackFront:
         self.client.chat_postMessage(channel=self.dm(user), text=preview,
                                      blocks=self.blocks.plain(text))
 
+    def went_wrong(self, user: str) -> None:
+        """Tell the person something failed and their answers are kept;
+        never raises (it runs when something already has)."""
+        if not user:
+            return
+        try:
+            self.say(user, self.t("went_wrong"))
+        except Exception as exc:
+            log.warning("could not tell the person of a failure: %s", type(exc).__name__)
+
     def first_time(self, body: dict[str, Any]) -> bool:
         """False for a redelivered event or a repeated slash command.
 
@@ -120,7 +133,17 @@ class SlackFront:
             key = f"event:{body['event_id']}"
         elif body.get("command") and body.get("trigger_id"):
             key = f"command:{body['trigger_id']}"
-        return key is None or self.app.store.claim(key)
+        if key is None:
+            return True
+        try:
+            return self.app.store.claim(key)
+        except OSError:
+            # The store refuses writes: remember it here rather than drop the
+            # request (a redelivery after a restart may be handled twice).
+            with self._lock:
+                first = key not in self._seen
+                self._seen.add(key)
+            return first
 
     def is_dsl(self, user: str) -> bool:
         return self.app.is_dsl(user) or user in self.membership.members()
@@ -216,8 +239,15 @@ class SlackFront:
             return
         # Immediate danger: the DSL alert goes before anything else.
         for event in result.events:
-            delivered = self.delivery.deliver_alert(session.id, event["id"])
+            try:
+                delivered = self.delivery.deliver_alert(session.id, event["id"])
+            except Exception:  # the 999 notice must still be shown; the outbox retries
+                log.exception("urgent alert not sent", extra={"session_id": session.id})
+                delivered = False
             result.notices.append(self.t("alert_sent" if delivered else "alert_pending"))
+        if not outcome.saved:
+            result.notices.append(self.t("not_saved"))
+            self.delivery.kick()  # its worker saves what is kept, as soon as it can
         closed = self._close_question(session, asked, self._answer_label(asked, session, raw),
                                       result.notices)
         # Notices (call 999, the alert is not through) must not depend on that update.
@@ -240,6 +270,14 @@ class SlackFront:
 
     def _submitted(self, session: Session) -> None:
         if session.record_id:
+            self._report_submitted(session.user, session.record_id)
+        elif self.flow.done(session):  # complete, but the store refused the record
+            self.delivery.kick()
+            self.say(session.user, self.t("record_not_saved"))
+
+    def _saved_late(self, session: Session) -> None:
+        """A decision whose record the store refused has its record now."""
+        if session.record_id and not session.user.startswith("console:"):
             self._report_submitted(session.user, session.record_id)
 
     def _report_submitted(self, user: str, record_id: str) -> None:

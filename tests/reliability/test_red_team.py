@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,3 +146,68 @@ def test_notification_text_never_carries_notes_or_child_details(live: LiveApp) -
         for secret in ("QZ", "Xylophone", "boyfriend", "Chase"):
             assert secret not in preview, (call.method, preview[:120])
     assert not live.log.errors()
+
+
+# -- point 12: a server clock off by minutes ---------------------------------------------
+
+@pytest.mark.parametrize("offset", [600, -600, 3 * 365 * 86400])
+def test_a_skewed_clock_is_logged_as_an_error_and_fails_health(http_app: LiveApp,
+                                                               offset: int) -> None:
+    from bot.slack import health
+    from bot.slack.server import SlackHTTPServer
+
+    http_app.app.clock = lambda: time.time() + offset  # this server's clock is wrong
+    assert http_app.http is not None
+    for _ in range(2):  # Slack's signature is stale by our clock: refused, each time
+        assert http_app.http.send(slash_command(user=STAFF)).status == 401
+    errors = [r for r in http_app.log.records if r.levelname == "ERROR"]
+    assert any("clock" in r.getMessage() for r in errors), [r.getMessage() for r in errors]
+    server = SlackHTTPServer(("127.0.0.1", 0), http_app.app, health=lambda: health(
+        http_app.app, http_app.front, {"ok": True, "mode": "http"}))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=10)
+        assert caught.value.code == 503
+        body = json.loads(caught.value.read())
+        assert body["ok"] is False and any("clock" in p for p in body["problems"])
+        # Put right, the next request is served and health is ok again.
+        http_app.app.clock = time.time
+        assert http_app.http.send(slash_command(user=STAFF)).status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=10) as r:
+            assert r.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# -- point 1: every listener answers, whatever fails -------------------------------------
+
+def test_infoshare_when_the_dm_cannot_be_opened_says_so(http_app: LiveApp) -> None:
+    http_app.fake.fail_next("conversations.open", status=500)
+    ack = http_app.send(slash_command(user=STAFF, response_url=http_app.fake.response_url()))
+    assert ack.status == 200
+    [said] = http_app.fake.calls("response_url")
+    assert "couldn't open a direct message" in said.args["text"]
+    assert said.args.get("response_type") == "ephemeral"
+    assert http_app.jigsaw.latest_open(STAFF) is None
+
+
+def test_a_failing_listener_tells_the_person_and_the_catch_all_stays_out(
+        http_app: LiveApp) -> None:
+    http_app.say("start")
+    session = http_app.jigsaw.latest_open(STAFF)
+    assert session is not None
+    # Slack refuses every post to the DM once: the click's listener fails mid-way.
+    http_app.fake.fail_next("chat.postMessage", status=500)
+    http_app.fake.fail_next("chat.update", status=500)
+    ack = http_app.send(block_action(STAFF, action_id="answer_1",
+                                     value=value(s=session.id, st="danger", v="no")))
+    assert ack.status == 200
+    said = http_app.dm_said()
+    assert not any("no longer in use" in t for t in said)
+    assert any("something went wrong" in t and "answers so far are kept" in t for t in said)
+    # The answer itself is kept.
+    kept = http_app.jigsaw.get(session.id)
+    assert kept is not None and kept.answers.get("danger") == "no"

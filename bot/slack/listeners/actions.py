@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
 
 from bot.slack.blocks import parse_value
 from bot.slack.front import SlackFront
+from bot.slack.listeners.guard import guarded_action
 
 
 def _field(table: Any, key: str) -> str:
@@ -169,20 +171,25 @@ def unknown(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
         front.say(user, front.t("unknown_action"))
 
 
+# Every action id this app makes, as patterns: the catch-all below answers
+# only ids outside these, so a listener of ours that fails is never answered
+# "no longer in use" on top of its own reply.
+HANDLERS: tuple[tuple[str, Callable[[Ack, dict[str, Any], SlackFront], None]], ...] = (
+    (r"answer_.+", answer),
+    (r"nav_(back|pause|cancel)", navigate),
+    (r"session_resume|home_resume", resume),
+    (r"session_new|home_start", start),
+    (r"review_(ack|view|followup|note|take_on)", review),
+    (r"alert_ack", alert_ack),
+    (r"followup_done", followup_done),
+    (r"dsl_(chronology|csv)", dsl_tool),
+    (r"record_pdf|chronology_pdf|record_chronology", export),
+)
+OWNED = re.compile("|".join(f"(?:{pattern})" for pattern, _ in HANDLERS))
+NOT_OWNED = re.compile(rf"^(?!(?:{OWNED.pattern})$).*$", re.DOTALL)
+
+
 def register(app: App, front: SlackFront) -> None:
-    app.action(re.compile(r"^answer_"))(lambda ack, body: answer(ack, body, front))
-    app.action(re.compile(r"^nav_(back|pause|cancel)$"))(
-        lambda ack, body: navigate(ack, body, front))
-    app.action(re.compile(r"^(session_resume|home_resume)$"))(
-        lambda ack, body: resume(ack, body, front))
-    app.action(re.compile(r"^(session_new|home_start)$"))(
-        lambda ack, body: start(ack, body, front))
-    app.action(re.compile(r"^review_(ack|view|followup|note|take_on)$"))(
-        lambda ack, body: review(ack, body, front))
-    app.action("alert_ack")(lambda ack, body: alert_ack(ack, body, front))
-    app.action("followup_done")(lambda ack, body: followup_done(ack, body, front))
-    app.action(re.compile(r"^dsl_(chronology|csv)$"))(
-        lambda ack, body: dsl_tool(ack, body, front))
-    app.action(re.compile(r"^(record_pdf|chronology_pdf|record_chronology)$"))(
-        lambda ack, body: export(ack, body, front))
-    app.action(re.compile(r".*"))(lambda ack, body: unknown(ack, body, front))
+    for pattern, handler in HANDLERS:
+        app.action(re.compile(f"^(?:{pattern})$"))(guarded_action(front, handler))
+    app.action(NOT_OWNED)(guarded_action(front, unknown))

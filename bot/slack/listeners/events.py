@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.slack.front import SlackFront
+from bot.slack.listeners.guard import guarded_event
 
 
 def home_opened(event: dict[str, Any], body: dict[str, Any], front: SlackFront) -> None:
@@ -17,4 +18,4 @@ def home_opened(event: dict[str, Any], body: dict[str, Any], front: SlackFront) 
 
 
 def register(app: App, front: SlackFront) -> None:
-    app.event("app_home_opened")(lambda event, body: home_opened(event, body, front))
+    app.event("app_home_opened")(guarded_event(front, home_opened))

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.slack.front import SlackFront
+from bot.slack.listeners.guard import guarded_event
 
 MAX_MESSAGE = 40_000  # Slack's own limit; anything larger is not a real message
 
@@ -32,4 +33,4 @@ def direct_message(event: dict[str, Any], body: dict[str, Any], front: SlackFron
 
 
 def register(app: App, front: SlackFront) -> None:
-    app.event("message")(lambda event, body: direct_message(event, body, front))
+    app.event("message")(guarded_event(front, direct_message))

@@ -10,6 +10,7 @@ from slack_bolt import Ack, App
 from bot.flow.validate import InvalidAnswer, clean_text
 from bot.slack.blocks import parse_value
 from bot.slack.front import SlackFront
+from bot.slack.listeners.guard import guarded_view
 
 
 def _table(parent: Any, key: str) -> dict[str, Any]:
@@ -106,10 +107,10 @@ def csv_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
 
 def register(app: App, front: SlackFront) -> None:
     app.view("chronology_submit")(
-        lambda ack, body, view: chronology_submitted(ack, body, view, front))
+        guarded_view(front, chronology_submitted))
     app.view("csv_submit")(
-        lambda ack, body, view: csv_submitted(ack, body, view, front))
+        guarded_view(front, csv_submitted))
     app.view("review_followup_submit")(
-        lambda ack, body, view: followup_submitted(ack, body, view, front))
+        guarded_view(front, followup_submitted))
     app.view("review_note_submit")(
-        lambda ack, body, view: note_submitted(ack, body, view, front))
+        guarded_view(front, note_submitted))

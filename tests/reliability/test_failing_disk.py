@@ -1,0 +1,185 @@
+"""A disk that refuses writes must not hold back the 999 notice, the DSL
+alert or anyone's answers.
+
+The real app runs in its own process (``python -m bot http``). The fault is
+the operating system's: the process's file-size limit is set to 0 with
+``prlimit``, so every write to a data file fails with EFBIG, as a full disk
+fails with ENOSPC; nothing in the app is replaced or patched. Then the limit
+is lifted, as when space is freed.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
+from tests import scenarios as sc
+from tests.fakeslack import DSL_CHANNEL_ID, Call
+from tests.reliability.apprunner import AppProcess
+from tests.reliability.fault_harness import WatchedSlack
+from tests.slack.driver import buttons, question_step, texts
+from tests.slackreq import block_action, message_event
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="prlimit on another process is Linux only")
+
+STAFF = "UDISK"
+DM = f"D{STAFF}"
+ACK_BUDGET = 3.0  # Slack's deadline for an answer
+
+
+@pytest.fixture
+def slack() -> Iterator[WatchedSlack]:
+    with WatchedSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def app(slack: WatchedSlack, tmp_path: Path) -> Iterator[AppProcess]:
+    proc = AppProcess(tmp_path / "data", slack.base_url, cwd=tmp_path)
+    proc.start()
+    yield proc
+    proc.close()
+
+
+def disk_refuses_writes(app: AppProcess, refuse: bool) -> None:
+    assert app.proc is not None
+    _, hard = resource.prlimit(app.proc.pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(app.proc.pid, resource.RLIMIT_FSIZE, (0 if refuse else hard, hard))
+
+
+def health(app: AppProcess) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{app.port}/health", timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def dm_post(call: Call) -> Call | None:
+    return call if (call.method == "chat.postMessage" and call.ok
+                    and call.args.get("channel") == DM) else None
+
+
+def question(slack: WatchedSlack, mark: int) -> Call:
+    found = slack.wait_new(mark, lambda c: c if dm_post(c) and question_step(c) else None)
+    assert found is not None
+    return found
+
+
+def shown(call: Call) -> str:
+    return "\n".join(texts(call.args.get("blocks") or []))
+
+
+def posts(slack: WatchedSlack, event_type: str) -> list[dict[str, Any]]:
+    return [m for m in slack.messages(DSL_CHANNEL_ID)
+            if (m.get("metadata") or {}).get("event_type") == event_type
+            and not m.get("thread_ts")]
+
+
+def hot_sessions(app: AppProcess) -> list[dict[str, Any]]:
+    hot = json.loads((app.data_dir / "hot.json").read_text(encoding="utf-8"))
+    return [s for s in hot.get("sessions", {}).values() if s.get("user") == STAFF]
+
+
+def click(app: AppProcess, q: Call, value: str) -> float:
+    """Click the button whose value has ``v == value``; seconds to the ack."""
+    [button] = [b for b in buttons(q) if json.loads(b["value"]).get("v") == value]
+    started = time.monotonic()
+    ack = app.send(block_action(STAFF, action_id=button["action_id"], value=button["value"],
+                                channel=DM, message_ts=q.args.get("ts")))
+    assert ack.status == 200
+    return time.monotonic() - started
+
+
+def test_danger_now_with_a_full_disk_alerts_first_and_keeps_everything(
+        slack: WatchedSlack, app: AppProcess) -> None:
+    mark = slack.mark()
+    app.send(message_event(STAFF, text="hello"))
+    danger = question(slack, mark)
+    assert question_step(danger) == "danger"
+
+    disk_refuses_writes(app, True)
+    mark = slack.mark()
+    took = click(app, danger, "yes")
+    assert took < ACK_BUDGET
+    # The DSL alert went, from memory.
+    alert = slack.wait_new(mark, lambda c: c if (
+        c.method == "chat.postMessage" and c.ok and c.args.get("channel") == DSL_CHANNEL_ID
+        and (c.args.get("metadata") or {}).get("event_type") == ALERT_EVENT) else None)
+    assert alert is not None
+    # The person sees the 999 notice and is told plainly that it isn't saved yet.
+    question(slack, mark)
+    seen = "\n".join(shown(c) for c in slack.calls()[mark:]
+                     if c.method in ("chat.postMessage", "chat.update")
+                     and c.args.get("channel") == DM)
+    assert "999" in seen
+    assert "could not be saved" in seen and "Nothing you entered is lost" in seen
+    assert not any("no longer in use" in shown(c) for c in slack.calls("chat.postMessage"))
+    status, body = health(app)
+    assert status == 503 and "store" in " ".join(body.get("problems", [])), body
+    # Nothing reached the disk.
+    [stored] = hot_sessions(app)
+    assert "danger" not in stored["answers"]
+
+    # Space is freed: the next answer saves everything kept in memory.
+    disk_refuses_writes(app, False)
+    mark = slack.mark()
+    app.send(message_event(STAFF, text="Called 999 at 10:42, ref CAD 1234"))
+    question(slack, mark)
+    [stored] = hot_sessions(app)
+    assert stored["answers"]["danger"] == "yes"
+    [event] = stored["events"]
+    assert event["delivered"] is True and event["ts"] == alert.response["ts"]
+    assert health(app)[0] == 200
+    # Exactly one alert, even after the outbox has had its look.
+    assert len(posts(slack, ALERT_EVENT)) == 1
+    app.stop()
+    assert len(posts(slack, ALERT_EVENT)) == 1
+
+
+def test_submit_with_a_read_only_store_keeps_the_record_and_sends_it_later(
+        slack: WatchedSlack, app: AppProcess) -> None:
+    script = list(sc.STAFF_CONCERN)
+    mark = slack.mark()
+    app.send(message_event(STAFF, text="hello"))
+    q = question(slack, mark)
+    for answer in script[:-1]:
+        mark = slack.mark()
+        app.send(message_event(STAFF, text=answer))
+        q = question(slack, mark)
+    assert question_step(q) == "confirm"
+
+    disk_refuses_writes(app, True)
+    mark = slack.mark()
+    took = click(app, q, "submit")
+    assert took < ACK_BUDGET
+    told = slack.wait_new(mark, lambda c: c if dm_post(c) and "could not be saved" in shown(c)
+                          else None)
+    assert told is not None and "Nothing is lost" in shown(told)
+    assert not posts(slack, RECORD_EVENT)
+    assert not (app.data_dir / "records" / "2026").exists() or not list(
+        (app.data_dir / "records").rglob("block-*.json"))
+
+    # Space is freed: the outbox worker makes the record, posts it once and
+    # tells the person.
+    mark = slack.mark()
+    disk_refuses_writes(app, False)
+    submitted = slack.wait_new(mark, lambda c: c if dm_post(c) and str(
+        c.args.get("text", "")).startswith("Submitted") else None)
+    assert submitted is not None
+    [record_post] = posts(slack, RECORD_EVENT)
+    record_id = record_post["metadata"]["event_payload"]["record_id"]
+    assert record_id in str(submitted.args["text"])
+    app.stop()
+    assert len(posts(slack, RECORD_EVENT)) == 1
