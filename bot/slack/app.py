@@ -94,7 +94,7 @@ class JigsawApp(App):
             genuine = signature is not None and timestamp is not None and hmac.compare_digest(
                 verifier.generate_signature(timestamp=timestamp, body=raw_body) or "",
                 signature)
-            if genuine:
+            if genuine and timestamp is not None:
                 self._stale(self.clock() - int(timestamp))
             return False
         except (ValueError, TypeError):  # a timestamp that is not a number, no secret

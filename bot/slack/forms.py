@@ -43,8 +43,8 @@ class SlackHTTPRequest(BoltRequest):
     raw body is kept as sent, for the signature check."""
 
     def __init__(self, *, body: str, query: str | None,
-                 headers: dict[str, Sequence[str]]) -> None:
-        super().__init__(body=body, query=query, headers=headers)
+                 headers: Mapping[str, Sequence[str]]) -> None:
+        super().__init__(body=body, query=query, headers=dict(headers))
         if _is_form(self.raw_body, self.headers):
             self._use(parse_form(self.raw_body))
 
