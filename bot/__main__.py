@@ -34,13 +34,14 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     http.add_argument("--host", default=environment.host)
     teams = sub.add_parser("teams", help="serve Microsoft Teams at /api/messages (CLIENT_ID, "
                            "CLIENT_SECRET, TENANT_ID); 'package' builds the app package")
-    teams.add_argument("action", nargs="?", choices=("serve",), default="serve")
+    teams.add_argument("action", nargs="?", choices=("serve", "package"), default="serve")
     teams.add_argument("--port", type=int, default=environment.teams.port)
     teams.add_argument("--host", default=environment.host)
     teams.add_argument("--out", default="jigsaw-teams.zip", metavar="FILE",
                        help="package: the zip to write")
     teams.add_argument("--domain", action="append", default=[], metavar="HOST",
-                       help="package: the host the bot is served from (repeatable)")
+                       help="package: the host the bot is served from (repeatable; "
+                       "default JIGSAW_TEAMS_DOMAIN)")
     verify = sub.add_parser("verify", help="check every record's audit trail and the ledger; "
                                            "exit 1 on any problem")
     verify.add_argument("--anchor", metavar="N:MAC",
@@ -94,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"jigsaw: {exc}", file=sys.stderr)
         return 2
     command = args.command
+    if command == "teams" and args.action == "package":
+        return _teams_package(args, settings, environment)
     if command is None:
         has_socket = environment.slack_bot_token and environment.slack_app_token
         has_teams = environment.teams.configured and not environment.teams.connector_url
@@ -126,6 +129,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.close()
         if serving is not None:
             serving.release()
+
+
+def _teams_package(args: argparse.Namespace, settings: Settings,
+                   environment: Environment) -> int:
+    """Build the Teams app package; no store is opened."""
+    from bot.teams.package import PackageError, build
+
+    domains = args.domain or ([environment.teams.domain] if environment.teams.domain else [])
+    # The developer shown in Teams: the school, once its name is set.
+    school = "" if settings.school_name == Settings().school_name else settings.school_name
+    try:
+        package = build(args.out, client_id=environment.teams.client_id, domains=domains,
+                        school_name=school)
+    except (PackageError, OSError) as exc:
+        print(f"jigsaw: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {package.path} (bot {package.manifest['bots'][0]['botId']}, "
+          f"{', '.join(package.manifest['validDomains'])}): upload it in Teams (Apps, Manage "
+          "your apps, Upload an app) or in the Teams admin centre")
+    return 0
 
 
 # Commands that answer people: one process per data directory.

@@ -288,6 +288,8 @@ class TeamsSettings:
     dsl_team: str = ""  # JIGSAW_TEAMS_TEAM
     # Where proactive posts go when no activity has told us yet.
     service_url: str = ""  # SERVICE_URL
+    # The public host of the messaging endpoint, for the app package.
+    domain: str = ""  # JIGSAW_TEAMS_DOMAIN
     # Tests only: one local server standing in for the Bot Connector, the
     # token service, the token signing keys and Microsoft Graph.
     connector_url: str = ""  # JIGSAW_TEAMS_CONNECTOR_URL
@@ -319,6 +321,7 @@ def _teams(env: Mapping[str, str], port: int | None) -> TeamsSettings:
         dsl_channel=env.get("JIGSAW_TEAMS_CHANNEL", "").strip(),
         dsl_team=env.get("JIGSAW_TEAMS_TEAM", "").strip(),
         service_url=env.get("SERVICE_URL", "").strip(),
+        domain=env.get("JIGSAW_TEAMS_DOMAIN", "").strip(),
         connector_url=env.get("JIGSAW_TEAMS_CONNECTOR_URL", "").strip().rstrip("/"),
         allow_unauthenticated=_flag(env, "DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS"),
         port=port or TEAMS_PORT,
