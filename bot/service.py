@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -70,6 +71,7 @@ class Jigsaw:
         self.clock = clock
         self.flow = Flow(settings, self.prompts, clock)
         self.unsaved = Unsaved()
+        self._writing = threading.RLock()
         from bot.schedule import Schedule
 
         self.schedule = Schedule(self)
@@ -105,6 +107,13 @@ class Jigsaw:
         """Apply ``mutate`` to a session and save it: (the session, saved).
         If the store refuses the write, the change is kept in memory (and
         the session read from there) until a later write gets through."""
+        # One writer at a time in this process: two threads falling back to
+        # memory together would each start from the store's older copy.
+        with self._writing:
+            return self._write_session_locked(session_id, mutate)
+
+    def _write_session_locked(self, session_id: str, mutate: Callable[[dict[str, Any]], Any]
+                              ) -> tuple[dict[str, Any], bool]:
         pending = self.unsaved.get(session_id)
         if pending is None:
             try:
@@ -133,8 +142,9 @@ class Jigsaw:
         """Save what the store refused earlier, and make the records of
         decisions finished meanwhile; returns the sessions that now have
         their record (the front end tells their owners)."""
-        for doc in self.unsaved.docs():
-            self._save_kept(doc)
+        with self._writing:
+            for doc in self.unsaved.docs():
+                self._save_kept(doc)
         finished = []
         for session_id in self.unsaved.waiting():
             session = self.get(session_id)

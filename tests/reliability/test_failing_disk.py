@@ -24,7 +24,7 @@ import pytest
 
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID, Call
+from tests.fakeslack import DSL_CHANNEL_ID, Call, WaitTimeout
 from tests.reliability.apprunner import AppProcess
 from tests.reliability.fault_harness import WatchedSlack
 from tests.slack.driver import buttons, question_step, texts
@@ -164,8 +164,8 @@ def test_submit_with_a_read_only_store_keeps_the_record_and_sends_it_later(
     mark = slack.mark()
     took = click(app, q, "submit")
     assert took < ACK_BUDGET
-    told = slack.wait_new(mark, lambda c: c if dm_post(c) and "could not be saved" in shown(c)
-                          else None)
+    told = slack.wait_new(mark, lambda c: c if dm_post(c) and (
+        "the record could not be saved" in shown(c)) else None)
     assert told is not None and "Nothing is lost" in shown(told)
     assert not posts(slack, RECORD_EVENT)
     assert not (app.data_dir / "records" / "2026").exists() or not list(
@@ -175,8 +175,11 @@ def test_submit_with_a_read_only_store_keeps_the_record_and_sends_it_later(
     # tells the person.
     mark = slack.mark()
     disk_refuses_writes(app, False)
-    submitted = slack.wait_new(mark, lambda c: c if dm_post(c) and str(
-        c.args.get("text", "")).startswith("Submitted") else None)
+    try:
+        submitted = slack.wait_new(mark, lambda c: c if dm_post(c) and str(
+            c.args.get("text", "")).startswith("Submitted") else None)
+    except WaitTimeout as exc:
+        raise AssertionError(app.tail()) from exc
     assert submitted is not None
     [record_post] = posts(slack, RECORD_EVENT)
     record_id = record_post["metadata"]["event_payload"]["record_id"]
