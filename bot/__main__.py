@@ -16,6 +16,7 @@ from bot.config import ConfigError, Environment, Settings, load_settings
 
 if TYPE_CHECKING:
     from storage import Store
+    from storage.postgres import Database
 
 
 def _parser(environment: Environment) -> argparse.ArgumentParser:
@@ -44,6 +45,9 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
                        "default JIGSAW_TEAMS_DOMAIN)")
     verify = sub.add_parser("verify", help="check every record's audit trail and the ledger; "
                                            "exit 1 on any problem")
+    verify.add_argument("--school", action="append", default=[], metavar="ID",
+                        help="on PostgreSQL: check this school (repeatable; default: "
+                             "JIGSAW_SCHOOL if set, else every school, each apart)")
     verify.add_argument("--anchor", metavar="N:MAC",
                         help="the ledger head last anchored outside the store (as posted in "
                              "the DSL channel); the ledger must still reach it unchanged")
@@ -67,6 +71,9 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     export.add_argument("--csv", nargs=2, metavar=("FROM", "TO"),
                         help="the records made between two dates (YYYY-MM-DD, both "
                              "included) as CSV instead")
+    migrate = sub.add_parser("migrate-db", help="bring the PostgreSQL database "
+                             "(JIGSAW_DATABASE_URL) up to this version's schema")
+    migrate.add_argument("--url", help="database URL (default JIGSAW_DATABASE_URL)")
     chronology = sub.add_parser("chronology", help="every record and follow-up about one "
                                 "child, in time order (each view is audited)")
     chronology.add_argument("ref", help="the child's reference, as recorded")
@@ -97,6 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command
     if command == "teams" and args.action == "package":
         return _teams_package(args, settings, environment)
+
+    if command == "migrate-db":
+        from bot.admin import migrate_db
+
+        return migrate_db(args.url or environment.database_url, sys.stdout, sys.stderr)
     if command is None:
         has_socket = environment.slack_bot_token and environment.slack_app_token
         has_teams = environment.teams.configured and not environment.teams.connector_url
@@ -105,21 +117,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = _parser(environment).parse_args(["teams"])
     from storage import StoreError, open_store
 
+    if command == "http" and environment.database_url and environment.slack_client_id:
+        return _serve_schools(settings, environment, args)
+    if command == "verify" and environment.database_url and not args.anchor and (
+            args.school or not environment.school):
+        return _verify_schools(settings, environment, args.school)
     try:
         # verify opens whatever is there, to report every problem itself.
         store = open_store(settings.data_dir, key=environment.data_key,
                            audit_key=environment.audit_key,
                            audit_key_file=environment.audit_key_file,
-                           strict=command != "verify")
+                           strict=command != "verify",
+                           database_url=environment.database_url,
+                           school=environment.school)
     except StoreError as exc:
         print(f"jigsaw: {exc}", file=sys.stderr)
         return 2
     from storage.locking import DataDirLock
 
-    serving = DataDirLock(settings.data_dir) if command in SERVING else None
+    # On PostgreSQL several instances share the database: the database
+    # serialises their writes, so no directory lock is taken.
+    serving = (DataDirLock(settings.data_dir)
+               if command in SERVING and not environment.database_url else None)
     try:
         if serving is not None:
             serving.acquire()
+        if command in SERVING:
             store.check_counts()
         return _run(command, args, settings, environment, store)
     except StoreError as exc:
@@ -149,6 +172,51 @@ def _teams_package(args: argparse.Namespace, settings: Settings,
           f"{', '.join(package.manifest['validDomains'])}): upload it in Teams (Apps, Manage "
           "your apps, Upload an app) or in the Teams admin centre")
     return 0
+
+def _database(settings: Settings, environment: Environment, *, max_size: int = 8
+              ) -> Database:
+    """Every school's store: one pool on ``JIGSAW_DATABASE_URL``, opened with
+    the keys from the environment."""
+    from storage import load_audit_key
+    from storage.postgres import Database
+
+    return Database(environment.database_url, key=environment.data_key or None,
+                    audit_key=load_audit_key(settings.data_dir, environment.audit_key,
+                                             environment.audit_key_file),
+                    max_size=max_size)
+
+
+def _serve_schools(settings: Settings, environment: Environment,
+                   args: argparse.Namespace) -> int:
+    """Every school in the database, each installed through Slack's OAuth flow."""
+    from bot.slack import serve_schools
+    from storage import StoreError
+
+    try:
+        db = _database(settings, environment, max_size=16)
+    except StoreError as exc:
+        print(f"jigsaw: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return serve_schools(db, settings, args, environment)
+    finally:
+        db.close()
+
+
+def _verify_schools(settings: Settings, environment: Environment, only: list[str]) -> int:
+    """``jigsaw verify`` on PostgreSQL: each school's chain checked apart."""
+    from bot import admin
+    from storage import StoreError
+
+    try:
+        db = _database(settings, environment)
+    except StoreError as exc:
+        print(f"jigsaw: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return admin.verify_schools(db, only, sys.stdout)
+    finally:
+        db.close()
 
 
 # Commands that answer people: one process per data directory.

@@ -11,7 +11,7 @@ import json
 import os
 import pwd
 from datetime import UTC, date, datetime, timedelta
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot import record as records
 from bot.config import Environment, Settings
@@ -43,6 +43,29 @@ def verify(store: Store, out: TextIO, *, anchor: tuple[int, str] | None = None,
     out.write(f"ledger head: {n}:{mac}\n")
     out.write(f"{report.checked} records checked, {len(report.problems)} problem(s)\n")
     return 1 if report.problems else 0
+
+
+def verify_schools(db: Any, only: list[str], out: TextIO) -> int:
+    """Verify each school's records and ledger apart (PostgreSQL): a problem
+    in one school is reported under its name and never hides another's."""
+    from storage import StoreError
+
+    schools = only or [s["id"] for s in db.schools()]
+    if not schools:
+        out.write("no schools in the database\n")
+        return 0
+    failed = 0
+    for school in schools:
+        out.write(f"school {school}:\n")
+        try:
+            store = db.store(school, create=False)
+        except StoreError as exc:
+            out.write(f"{exc}\n")
+            failed += 1
+            continue
+        failed += verify(store, out)
+    out.write(f"{len(schools)} school(s) checked, {failed} with problems\n")
+    return 1 if failed else 0
 
 
 def expired(store: Store, settings: Settings, now: datetime) -> list[RecordSummary]:
@@ -247,4 +270,28 @@ def followthrough(command: str, args: argparse.Namespace, app: Jigsaw, out: Text
 
 def keygen(out: TextIO, *, audit: bool = False) -> int:
     out.write((generate_audit_key() if audit else generate_key()) + "\n")
+    return 0
+
+
+def migrate_db(url: str, out: TextIO, err: TextIO) -> int:
+    """``jigsaw migrate-db``: apply the schema migrations not yet applied."""
+    from storage.migrate import LATEST, migrate
+    from storage.postgres import is_postgres_url, where
+
+    if not is_postgres_url(url):
+        print("jigsaw: set JIGSAW_DATABASE_URL (or --url) to a postgresql:// URL",
+              file=err)
+        return 2
+    import psycopg
+
+    try:
+        applied = migrate(url)
+    except psycopg.Error as exc:
+        print(f"jigsaw: migrating {where(url)} failed: {str(exc).strip().splitlines()[0]}",
+              file=err)
+        return 1
+    for migration in applied:
+        print(f"applied {migration.version:04d} {migration.name}", file=out)
+    print(f"{where(url)}: schema at version {LATEST}"
+          + ("" if applied else " (nothing to do)"), file=out)
     return 0

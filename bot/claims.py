@@ -102,7 +102,9 @@ def claim_record(store: Store, record_id: str, owner: str, now: datetime,
             box.append(claim)
         return doc
 
-    store.update_record(record_id, mutate)
+    # Skipped, not waited for, while another instance is claiming it (on
+    # PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED).
+    store.try_update_record(record_id, mutate)
     return box[0] if box else None
 
 

@@ -356,6 +356,14 @@ class Environment:
     health_port: int | None = None  # JIGSAW_HEALTH_PORT (Socket Mode's /health)
     port: int = DEFAULT_PORT  # PORT (HTTP mode)
     host: str = DEFAULT_HOST  # HOST (HTTP mode)
+    # PostgreSQL instead of the data directory; the URL may hold a password.
+    database_url: str = field(default="", repr=False)  # JIGSAW_DATABASE_URL
+    school: str = ""  # JIGSAW_SCHOOL (the school this process serves in the database)
+    # Slack installed per school through OAuth; not Slack's own variable
+    # names, which would make Bolt keep installations in local files.
+    slack_client_id: str = ""  # JIGSAW_SLACK_CLIENT_ID
+    slack_client_secret: str = field(default="", repr=False)  # JIGSAW_SLACK_CLIENT_SECRET
+    slack_redirect_uri: str = ""  # SLACK_REDIRECT_URI (OAuth, when not derived)
     # Set by sudo: who really ran an admin command.
     sudo_user: str = ""  # SUDO_USER
     sudo_uid: str = ""  # SUDO_UID
@@ -369,6 +377,9 @@ class Environment:
         def text(name: str, default: str = "") -> str:
             return env.get(name, "").strip() or default
 
+        database_url = text("JIGSAW_DATABASE_URL")
+        if database_url and not database_url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError("JIGSAW_DATABASE_URL must be a postgresql:// URL")
         ports: dict[str, int | None] = {}
         for name in ("PORT", "JIGSAW_HEALTH_PORT"):
             value = text(name)
@@ -393,6 +404,11 @@ class Environment:
             health_port=ports["JIGSAW_HEALTH_PORT"],
             port=ports["PORT"] or DEFAULT_PORT,
             host=text("HOST", DEFAULT_HOST),
+            database_url=database_url,
+            school=text("JIGSAW_SCHOOL"),
+            slack_client_id=text("JIGSAW_SLACK_CLIENT_ID"),
+            slack_client_secret=text("JIGSAW_SLACK_CLIENT_SECRET"),
+            slack_redirect_uri=text("SLACK_REDIRECT_URI"),
             sudo_user=text("SUDO_USER"),
             sudo_uid=text("SUDO_UID"),
             teams=_teams(env, ports["PORT"]),

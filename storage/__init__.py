@@ -24,16 +24,32 @@ from .tinydb_store import TinyDBStore
 
 
 def open_store(data_dir: str | Path, *, key: str = "", audit_key: str = "",
-               audit_key_file: str = "", strict: bool = True) -> TinyDBStore:
+               audit_key_file: str = "", strict: bool = True, database_url: str = "",
+               school: str = "") -> Store:
     """The store in ``data_dir``: encrypted with ``key`` (``JIGSAW_DATA_KEY``)
     when given, sealed with ``audit_key`` or the key in ``audit_key_file``.
 
     Raises StoreError if a key is malformed or does not open the existing
     files, or if files the store needs are missing or empty.
+
+    Given a ``postgresql://`` ``database_url`` instead, the store is school
+    ``school``'s in that database (see :mod:`storage.postgres`), with the
+    same keys; ``data_dir`` then only matters for refusing an audit key file
+    kept inside it.
     """
     sealing = load_audit_key(data_dir, audit_key, audit_key_file)
-    return TinyDBStore(data_dir, key=key.encode("ascii") if key else None,
-                       audit_key=sealing, strict=strict)
+    key_bytes = key.encode("ascii") if key else None
+    if database_url:
+        from .postgres import DEFAULT_SCHOOL, Database, PostgresStore
+
+        db = Database(database_url, key=key_bytes, audit_key=sealing)
+        try:
+            db.store(school or DEFAULT_SCHOOL)
+        except BaseException:
+            db.close()
+            raise
+        return PostgresStore(db, school or DEFAULT_SCHOOL, owns_db=True)
+    return TinyDBStore(data_dir, key=key_bytes, audit_key=sealing, strict=strict)
 
 
 __all__ = [

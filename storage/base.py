@@ -118,6 +118,10 @@ class Store(Protocol):
     def update_record(self, record_id: str, mutate: Mutator) -> Doc:
         """Read-modify-write one record under the lock (see update_session)."""
 
+    def try_update_record(self, record_id: str, mutate: Mutator) -> Doc | None:
+        """As update_record, but None at once, changing nothing, when another
+        writer holds the record (a delivery claim racing another instance's)."""
+
     def list_records(
         self,
         *,

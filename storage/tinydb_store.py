@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .base import Doc
+from .base import Doc, Mutator
 from .crypto import cipher_for
 from .files import make_private_dirs, sweep_temp_files
 from .hot import HotStore
@@ -75,6 +75,11 @@ class TinyDBStore(HotStore, Records):
 
     def __repr__(self) -> str:
         return f"TinyDBStore({str(self.data_dir)!r}, encrypted={self.encrypted})"
+
+    def try_update_record(self, record_id: str, mutate: Mutator) -> Doc | None:
+        # The records lock is held across processes while a write is made:
+        # waiting for it is short, and nothing is ever skipped here.
+        return self.update_record(record_id, mutate)
 
     # -- integrity ----------------------------------------------------------
     def _alerts_changed(self, raised: list[str], sent: list[str]) -> None:

@@ -296,6 +296,7 @@ class FakeSlack:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "oauth.v2.access": self._oauth_v2_access,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
             RESPONSE_URL: self._response_url_post,
@@ -371,6 +372,8 @@ class FakeSlack:
         self._home_views: dict[str, dict[str, Any]] = {}
         self._used_triggers: set[str] = set()
         self._files: dict[str, dict[str, Any]] = {}
+        # code -> the oauth.v2.access answer for it (see grant()).
+        self._grants: dict[str, dict[str, Any]] = {}
         self._last_ts_us = 0
         self._seq = 0
         for uid, (name, real) in _SEED_USERS.items():
@@ -707,7 +710,8 @@ class FakeSlack:
         handler = self._handlers.get(call.method)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}
-        if not call.token and call.method != RESPONSE_URL:
+        # oauth.v2.access authenticates with the app's client id and secret.
+        if not call.token and call.method not in (RESPONSE_URL, "oauth.v2.access"):
             return 200, {"ok": False, "error": "not_authed"}
         try:
             body = handler(call)
@@ -819,6 +823,28 @@ class FakeSlack:
                 raise SlackError(f"invalid_{key}")
 
     # -- Web API methods ---------------------------------------------------
+    def grant(self, code: str, *, bot_token: str, team_id: str | None, team_name: str = "",
+              enterprise_id: str | None = None, org_wide: bool = False,
+              installer: str = "UADMIN") -> None:
+        """Make ``code`` a valid OAuth code: oauth.v2.access exchanges it for
+        ``bot_token``, installed in ``team_id`` (or org-wide in ``enterprise_id``)."""
+        with self._cond:
+            self._grants[code] = {
+                "app_id": APP_ID, "authed_user": {"id": installer},
+                "scope": "chat:write,commands", "token_type": "bot",
+                "access_token": bot_token, "bot_user_id": BOT_USER_ID,
+                "team": None if org_wide else {"id": team_id, "name": team_name},
+                "enterprise": ({"id": enterprise_id, "name": f"{enterprise_id} org"}
+                               if enterprise_id else None),
+                "is_enterprise_install": org_wide,
+            }
+
+    def _oauth_v2_access(self, call: Call) -> dict[str, Any]:
+        grant = self._grants.pop(str(call.args.get("code")), None)
+        if grant is None:
+            raise SlackError("invalid_code")
+        return dict(grant)
+
     def _api_test(self, call: Call) -> dict[str, Any]:
         return {"args": {k: v for k, v in call.args.items() if isinstance(v, str)}}
 

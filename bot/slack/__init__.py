@@ -7,9 +7,10 @@ import gc
 import logging
 import signal
 import threading
+from typing import Any
 
 from bot import logs
-from bot.config import Environment
+from bot.config import Environment, Settings
 from bot.schedule import Ticker
 from bot.service import Jigsaw
 from bot.slack.app import JigsawApp, create_app, web_client
@@ -127,4 +128,56 @@ def _serve_socket(app, front: SlackFront, stop: threading.Event,  # noqa: ANN001
     handler.close()
     if server:
         server.stop()
+    return 0
+
+
+def serve_schools(db: Any, settings: Settings, args: argparse.Namespace,
+                  environment: Environment) -> int:
+    """``jigsaw http`` for many schools: every school installed through
+    Slack's OAuth flow, served from one database (see bot.slack.tenants)."""
+    from bot.slack.server import SlackHTTPServer
+    from bot.slack.tenants import Tenant, Tenants
+
+    logs.setup(environment.log_level)
+    if not environment.slack_signing_secret:
+        log.error("SLACK_SIGNING_SECRET is not set")
+        return 2
+    if not environment.slack_client_secret:
+        log.error("JIGSAW_SLACK_CLIENT_SECRET is not set")
+        return 2
+    tenants = Tenants(db, settings, environment)
+    tickers: list[Ticker] = []
+
+    def started(tenant: Tenant) -> None:
+        tenant.front.app.prune_sessions()
+        ticker = Ticker(tenant.front.scheduler, every=SCHEDULE_EVERY)
+        ticker.start()
+        tickers.append(ticker)
+
+    tenants.on_tenant = started
+    tenants.warm()
+    stop = threading.Event()
+
+    def on_term(signum: int, _frame: object) -> None:
+        log.info("stopping", extra={"mode": "http"})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    server = SlackHTTPServer((args.host, args.port), tenants,  # type: ignore[arg-type]
+                             health=lambda: {"ok": True, "mode": "http", "schools":
+                                             len(tenants.tenants()),
+                                             "outbox": tenants.pending()})
+    thread = threading.Thread(target=server.serve_forever, name="jigsaw-http")
+    thread.start()
+    log.info("serving Slack events on /slack/events for every school",
+             extra={"port": server.port})
+    try:
+        stop.wait()
+        server.stop()
+        thread.join()
+    finally:
+        for ticker in tickers:
+            ticker.stop()
+        tenants.stop()
     return 0

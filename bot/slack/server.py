@@ -16,7 +16,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
-from slack_bolt import BoltResponse
+from slack_bolt import BoltRequest, BoltResponse
 
 from bot.slack.app import JigsawApp
 from bot.slack.executor import DeferringExecutor
@@ -96,10 +96,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if urlparse(self.path).path == "/health":
+        url = urlparse(self.path)
+        if url.path == "/health":
             status = self.server.health()
             self._reply(200 if status.get("ok") else 503, json.dumps(status).encode(),
                         {"Content-Type": "application/json"})
+            return
+        oauth = getattr(self.server.app, "oauth_pages", {})  # many schools: Slack installs
+        if url.path in oauth:
+            headers = {k.lower(): [v] for k, v in self.headers.items()}
+            response = oauth[url.path](BoltRequest(body="", query=url.query, headers=headers))
+            self._reply(response.status, (response.body or "").encode("utf-8"),
+                        {k: ", ".join(v) if k.lower() != "set-cookie" else v[0]
+                         for k, v in response.headers.items() if v})
             return
         self._reply(404, b"not found")
 
@@ -134,18 +143,25 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, TypeError, AttributeError, KeyError, IndexError):
             response = app.unparsable(body, headers)  # e.g. payload= that is not JSON
         else:
-            event = isinstance(request.body, dict) and request.body.get("type") == "event_callback"
-            executor = app.listener_runner.listener_executor
-            hold = executor.held() if event and isinstance(executor, DeferringExecutor) else None
-            try:
-                if hold:
-                    with hold:
-                        response = app.dispatch(request)
-                else:
-                    response = app.dispatch(request)
-            except Exception:  # never drop the connection without an answer
-                log.error("request dispatch failed", exc_info=True)
-                response = BoltResponse(status=500, body="")
+            route = getattr(app, "app_for", None)  # many schools: the request's own school
+            target = app if route is None else route(request)
+            if target is None:  # unsigned, or from a workspace no school installed
+                response = app.unparsable(body, headers)
+            else:
+                event = (isinstance(request.body, dict)
+                         and request.body.get("type") == "event_callback")
+                executor = target.listener_runner.listener_executor
+                hold = (executor.held() if event and isinstance(executor, DeferringExecutor)
+                        else None)
+                try:
+                    if hold:
+                        with hold:
+                            response = target.dispatch(request)
+                    else:
+                        response = target.dispatch(request)
+                except Exception:  # never drop the connection without an answer
+                    log.error("request dispatch failed", exc_info=True)
+                    response = BoltResponse(status=500, body="")
         out = (response.body or "").encode("utf-8")
         reply_headers = {k: v[0] for k, v in response.headers.items() if v}
         try:

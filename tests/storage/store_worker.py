@@ -1,6 +1,6 @@
 """Child process for the multi-process tests.
 
-Usage: store_worker.py DATA_DIR PREFIX COUNT [--wait] [--shared]
+Usage: store_worker.py DATA_DIR|DATABASE_URL PREFIX COUNT [--wait] [--shared]
 
 Opens the store (key from JIGSAW_DATA_KEY), prints "ready", optionally waits
 for a line on stdin, then creates COUNT records (0: until killed). For each
@@ -19,7 +19,12 @@ from storage import open_store
 
 def main(argv: list[str]) -> None:
     data_dir, prefix, count = argv[1], argv[2], int(argv[3])
-    store = open_store(data_dir, key=Environment.read().data_key)
+    environment = Environment.read()
+    if data_dir.startswith("postgresql://"):
+        store = open_store(".", key=environment.data_key, database_url=data_dir,
+                           school=environment.school)
+    else:
+        store = open_store(data_dir, key=environment.data_key)
     print("ready", flush=True)
     if "--wait" in argv:
         sys.stdin.readline()

@@ -20,8 +20,9 @@ WORKER = Path(__file__).with_name("store_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _spawn(data_dir: Path, prefix: str, count: int, *flags: str, key: str | None = None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _spawn(data_dir: Path | str, prefix: str, count: int, *flags: str, key: str | None = None,
+           school: str = "hillside"):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JIGSAW_SCHOOL": school}
     env.pop("JIGSAW_DATA_KEY", None)
     if key:
         env["JIGSAW_DATA_KEY"] = key
@@ -37,7 +38,7 @@ def _spawn(data_dir: Path, prefix: str, count: int, *flags: str, key: str | None
     return proc
 
 
-def test_threads_create_and_update_concurrently(store: TinyDBStore, make_record) -> None:
+def test_threads_create_and_update_concurrently(store, backend, make_record) -> None:
     threads_n, per_thread = 24, 5
     store.save_session({"id": "shared", "user": "U", "status": "open", "n": 0})
     barrier = threading.Barrier(threads_n)
@@ -72,13 +73,13 @@ def test_threads_create_and_update_concurrently(store: TinyDBStore, make_record)
     assert sorted(claimed) == [f"evt-{i}" for i in range(per_thread)]
     expected = {f"ISD-2026-{n:04d}" for n in range(1, total + 1)}
     assert set(created) == expected
-    for path in store.data_dir.rglob("*.json"):
+    for path in backend.data_dir.rglob("*.json"):
         json.loads(path.read_text())
-    fresh = TinyDBStore(store.data_dir)
+    fresh = backend.open()
     assert {s["id"] for s in fresh.list_records()} == expected
 
 
-def test_same_session_from_many_threads_gives_one_record(store: TinyDBStore, make_record) -> None:
+def test_same_session_from_many_threads_gives_one_record(store, make_record) -> None:
     barrier = threading.Barrier(16)
     results: list[str] = []
 
@@ -95,10 +96,11 @@ def test_same_session_from_many_threads_gives_one_record(store: TinyDBStore, mak
     assert store.count_records() == 1
 
 
-def test_two_processes_create_at_once(store: TinyDBStore) -> None:
+def test_two_processes_create_at_once(store, backend) -> None:
     per_process = 40
     store.save_session({"id": "shared", "user": "U", "status": "open", "n": 0})
-    procs = [_spawn(store.data_dir, p, per_process, "--wait", "--shared") for p in ("A", "B")]
+    procs = [_spawn(backend.location, p, per_process, "--wait", "--shared")
+             for p in ("A", "B")]
     for proc in procs:
         proc.stdin.write("go\n")
         proc.stdin.flush()

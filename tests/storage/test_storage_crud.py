@@ -1,4 +1,5 @@
-"""Behaviour of TinyDBStore through the Store interface."""
+"""Behaviour of every store through the Store interface (both backends), and
+of the TinyDB store's own files (``tiny``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from storage import NotFound, Store, TinyDBStore
 SETTLED = ("posted", "held")
 
 
-def test_is_a_store(store: TinyDBStore) -> None:
+def test_is_a_store(store: Store) -> None:
     assert isinstance(store, Store)
 
 
@@ -73,7 +74,8 @@ def test_ids_grow_past_four_digits_and_sort_numerically(tmp_path, make_record) -
     assert store.get_record("ISD-2026-10000")["id"] == "ISD-2026-10000"
 
 
-def test_blocks_hold_256_records(store, data_dir, make_record) -> None:
+def test_blocks_hold_256_records(tiny, data_dir, make_record) -> None:
+    store = tiny
     for _ in range(257):
         store.create_record(make_record())
     year_dir = data_dir / "records" / "2026"
@@ -214,18 +216,20 @@ def test_delete_records(store, make_record) -> None:
     assert store.delete_records([created[0]["id"]]) == 0
 
 
-def test_ids_are_not_reused_after_purge(store, data_dir, make_record) -> None:
+def test_ids_are_not_reused_after_purge(store, backend, make_record) -> None:
     created = [store.create_record(make_record()) for _ in range(3)]
     assert store.delete_records([r["id"] for r in created]) == 3
     assert store.count_records() == 0
     assert store.create_record(make_record())["id"] == "ISD-2026-0004"
-    reopened = TinyDBStore(data_dir)
+    reopened = backend.open()
     assert reopened.create_record(make_record())["id"] == "ISD-2026-0005"
+    assert sorted(reopened.issued().items()) == [(2026, 5)]
 
 
 def test_purged_empty_block_is_removed_unless_it_holds_the_counter(
-    store, data_dir, make_record
+    tiny, data_dir, make_record
 ) -> None:
+    store = tiny
     created = [store.create_record(make_record()) for _ in range(258)]
     year_dir = data_dir / "records" / "2026"
     store.delete_records([r["id"] for r in created[:256]])
@@ -235,11 +239,11 @@ def test_purged_empty_block_is_removed_unless_it_holds_the_counter(
     assert store.create_record(make_record())["id"] == "ISD-2026-0259"
 
 
-def test_records_survive_reopen(data_dir, make_record) -> None:
-    first = TinyDBStore(data_dir)
+def test_records_survive_reopen(backend, make_record) -> None:
+    first = backend.open()
     created = first.create_record(make_record())
     first.close()
-    second = TinyDBStore(data_dir)
+    second = backend.open()
     assert second.get_record(created["id"]) == created
     assert second.record_for_session(created["session_id"]) == created
 
@@ -319,14 +323,15 @@ def test_sessions_are_documents_kept_whole(store) -> None:
 # -- claims and meta -------------------------------------------------------
 
 
-def test_claim_once(store, data_dir) -> None:
+def test_claim_once(store, backend) -> None:
     assert store.claim("evt-1") is True
     assert store.claim("evt-1") is False
     assert store.claim("evt-2") is True
-    assert TinyDBStore(data_dir).claim("evt-1") is False
+    assert backend.open().claim("evt-1") is False
 
 
-def test_old_claims_are_pruned(store, monkeypatch) -> None:
+def test_old_claims_are_pruned(tiny, monkeypatch) -> None:
+    store = tiny
     import storage.hot as hot
 
     now = [1_000_000.0]
@@ -335,6 +340,30 @@ def test_old_claims_are_pruned(store, monkeypatch) -> None:
     now[0] += hot.CLAIM_TTL + hot.PRUNE_EVERY + 1
     assert store.claim("new")
     assert store.claim("old") is True
+
+
+def test_update_meta(store) -> None:
+    assert store.update_meta("n", lambda v: (v or 0) + 1) == 1
+    assert store.update_meta("n", lambda v: v + 1) == 2
+    assert store.get_meta("n") == 2
+
+
+def test_non_json_values_are_refused(store) -> None:
+    store.save_session(_session("S1"))
+    with pytest.raises(TypeError):
+        store.save_session(_session("S2", when=object()))
+    with pytest.raises(ValueError):
+        store.set_meta("x", float("nan"))
+    assert store.get_session("S2") is None
+    assert store.get_meta("x") is None
+
+
+def test_try_update_record(store, make_record) -> None:
+    created = store.create_record(make_record())
+    updated = store.try_update_record(created["id"], lambda d: d.update(status="x"))
+    assert updated is not None and updated["status"] == "x"
+    with pytest.raises(NotFound):
+        store.try_update_record("ISD-2026-0999", lambda d: None)
 
 
 def test_meta(store) -> None:
@@ -346,7 +375,8 @@ def test_meta(store) -> None:
     assert store.get_meta("flag", "default") is None
 
 
-def test_non_json_values_are_refused_before_writing(store, data_dir: Path) -> None:
+def test_non_json_values_are_refused_before_writing(tiny, data_dir: Path) -> None:
+    store = tiny
     store.save_session(_session("S1"))
     before = (data_dir / "hot.json").read_bytes()
     with pytest.raises(TypeError):

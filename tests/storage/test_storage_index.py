@@ -12,8 +12,15 @@ from storage import TinyDBStore
 
 
 @pytest.fixture
-def other(data_dir):
-    """A second store on the same directory, standing in for another process."""
+def other(backend):
+    """A second store on the same data, standing in for another process."""
+    opened = backend.open()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def tiny_other(data_dir):
     opened = TinyDBStore(data_dir)
     yield opened
     opened.close()
@@ -47,7 +54,8 @@ def test_next_id_accounts_for_another_stores_writes(store, other, make_record) -
     assert store.count_records() == other.count_records() == 4
 
 
-def test_sees_a_block_file_removed_by_another_store(store, other, make_record) -> None:
+def test_sees_a_block_file_removed_by_another_store(tiny, tiny_other, make_record) -> None:
+    store, other = tiny, tiny_other
     created = [store.create_record(make_record()) for _ in range(258)]
     assert store.count_records() == 258
     other.delete_records([r["id"] for r in created[:256]])
@@ -55,7 +63,9 @@ def test_sees_a_block_file_removed_by_another_store(store, other, make_record) -
     assert [s["id"] for s in store.list_records()] == [created[257]["id"], created[256]["id"]]
 
 
-def test_only_changed_blocks_are_read_again(store, other, make_record, monkeypatch) -> None:
+def test_only_changed_blocks_are_read_again(tiny, tiny_other, make_record, monkeypatch
+                                            ) -> None:
+    store, other = tiny, tiny_other
     for i in range(600):  # three blocks
         store.create_record(make_record(created_at=f"2026-01-01T00:00:{i % 60:02d}Z"))
     fresh = TinyDBStore(store.data_dir)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storage import SUMMARY_FIELDS, NotFound, TinyDBStore
+from storage import SUMMARY_FIELDS, NotFound, Store, TinyDBStore
+from tests.pg import fresh_schema
 
 creates = st.tuples(
     st.just("create"),
@@ -48,16 +53,44 @@ def _summaries(records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [{f: r.get(f) for f in SUMMARY_FIELDS} for r in newest]
 
 
+Opener = Callable[[], Callable[[], Store]]
+
+
+@pytest.fixture(scope="module", params=["tinydb", "postgres"])
+def opener(request: pytest.FixtureRequest) -> Iterator[Opener]:
+    """Per example: a function opening (and re-opening) one fresh store. On
+    PostgreSQL each example is a new school in one schema."""
+    if request.param == "tinydb":
+        @contextmanager
+        def tiny() -> Iterator[Callable[[], Store]]:
+            with tempfile.TemporaryDirectory() as tmp:
+                yield lambda: TinyDBStore(Path(tmp) / "data")
+
+        yield tiny  # type: ignore[misc]
+        return
+    from storage.postgres import Database
+
+    with fresh_schema() as url:
+        db = Database(url)
+
+        @contextmanager
+        def school() -> Iterator[Callable[[], Store]]:
+            name = f"model-{secrets.token_hex(4)}"
+            yield lambda: db.store(name)
+
+        yield school  # type: ignore[misc]
+        db.close()
+
+
 @settings(
     max_examples=40,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(operations)
-def test_store_matches_model(ops: list[tuple]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp) / "data"
-        store = TinyDBStore(data_dir)
+@given(ops=operations)
+def test_store_matches_model(opener: Any, ops: list[tuple]) -> None:
+    with opener() as open_store:
+        store = open_store()
         records: dict[str, dict[str, Any]] = {}
         by_session: dict[str, str] = {}
         counters: dict[int, int] = {}
@@ -130,7 +163,7 @@ def test_store_matches_model(ops: list[tuple]) -> None:
                 claimed.add(key)
             else:
                 store.close()
-                store = TinyDBStore(data_dir)
+                store = open_store()
 
             assert store.list_records() == _summaries(records)
             assert store.count_records() == len(records)

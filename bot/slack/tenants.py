@@ -1,0 +1,250 @@
+"""Many schools from one app: Slack installed per school through OAuth.
+
+Each school is a tenant: its own workspace (or Enterprise Grid organisation,
+for an org-wide install), its own settings (nation, DSL channel, contacts)
+kept in the database, and its own store, scoped by school. A request is
+routed by the workspace Slack says it came from, after its signature is
+checked, to that school's own Bolt app, built exactly as the single-school
+app is (:func:`bot.slack.app.create_app`) over that school's store and
+settings, with that school's bot token. Nothing a school's app holds can
+reach another school's rows.
+
+Installs use Bolt's OAuth flow, with slack_sdk's SQLAlchemy installation and
+state stores on the same PostgreSQL database (tables made by
+``jigsaw migrate-db``). A workspace installed for the first time becomes a
+new school with default settings (``jigsaw school set`` fills them in),
+unless an administrator registered it for a school first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
+from slack_bolt.oauth.oauth_flow import OAuthFlow
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_bolt.request.internals import (
+    extract_enterprise_id,
+    extract_is_enterprise_install,
+    extract_team_id,
+)
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.signature import SignatureVerifier
+
+from bot.config import ConfigError, Environment, Settings, from_mapping
+from bot.service import Jigsaw
+from bot.slack.app import JigsawApp, create_app, web_client
+from bot.slack.front import SlackFront
+
+log = logging.getLogger("jigsaw.tenants")
+
+# The bot scopes of app.yaml.
+SCOPES = ("chat:write", "commands", "im:history", "im:write", "groups:read",
+          "groups:history", "files:write")
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+STATE_SECONDS = 600
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database, through SQLAlchemy's psycopg 3 driver."""
+    return "postgresql+psycopg://" + url.split("://", 1)[1]
+
+
+def school_settings(raw: dict[str, Any] | None, base: Settings) -> Settings:
+    """A school's settings: its stored table (the settings file's shape) over
+    the process's defaults."""
+    return from_mapping(raw or {}, base)
+
+
+class Tenant:
+    """One school's app, front end and service."""
+
+    def __init__(self, school_id: str, app: JigsawApp, front: SlackFront) -> None:
+        self.school_id = school_id
+        self.app = app
+        self.front = front
+        self.started = False
+
+
+class Tenants:
+    """Routes each Slack request to its school's app (see module docstring).
+
+    Quacks like :class:`~bot.slack.app.JigsawApp` for the HTTP server:
+    :meth:`app_for` picks the app, :meth:`unparsable` answers bad bodies.
+    """
+
+    def __init__(self, db: Any, base: Settings, environment: Environment, *,
+                 start: bool = True) -> None:
+        import sqlalchemy
+
+        self.db = db
+        self.base = base
+        # Each school's app gets a client like this one, with its own bot token.
+        self.environment = replace(environment, slack_bot_token="")
+        self.signing_secret = environment.slack_signing_secret
+        client_id = environment.slack_client_id
+        self.start_apps = start
+        self.engine = sqlalchemy.create_engine(sqlalchemy_url(db.url), pool_size=2,
+                                               max_overflow=4, pool_pre_ping=True)
+        self.installations = SQLAlchemyInstallationStore(client_id=client_id,
+                                                         engine=self.engine)
+        self.states = SQLAlchemyOAuthStateStore(expiration_seconds=STATE_SECONDS,
+                                                engine=self.engine)
+        self.oauth = OAuthFlow(client=web_client(self.environment), settings=OAuthSettings(
+            client_id=client_id, client_secret=environment.slack_client_secret,
+            scopes=list(SCOPES), install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
+            redirect_uri=environment.slack_redirect_uri or None,
+            installation_store=self.installations,
+            state_store=self.states, install_page_rendering_enabled=False,
+            callback_options=CallbackOptions(success=self._installed, failure=self._failed)))
+        self._tenants: dict[str, Tenant] = {}
+        self._lock = threading.Lock()
+        self.on_tenant: Callable[[Tenant], None] | None = None
+        # GET pages the HTTP server hands over (Slack's install and redirect).
+        self.oauth_pages = {INSTALL_PATH: self.install, REDIRECT_PATH: self.callback}
+
+    # -- OAuth ----------------------------------------------------------------
+    def install(self, req: BoltRequest) -> BoltResponse:
+        return self.oauth.handle_installation(req)
+
+    def callback(self, req: BoltRequest) -> BoltResponse:
+        return self.oauth.handle_callback(req)
+
+    def _installed(self, args: SuccessArgs) -> BoltResponse:
+        inst = args.installation
+        org_wide = bool(inst.is_enterprise_install)
+        team_id = None if org_wide else inst.team_id
+        school = self.db.school_for(team_id=team_id, enterprise_id=inst.enterprise_id,
+                                    enterprise_install=org_wide)
+        if school is None:
+            school = f"slack-{(team_id or inst.enterprise_id or 'unknown').lower()}"
+            name = (inst.enterprise_name if org_wide else inst.team_name) or ""
+            self.db.add_school(school, name=name)
+            self.db.link_workspace(school, team_id=team_id, enterprise_id=inst.enterprise_id)
+        with self._lock:
+            self._tenants.pop(school, None)  # a reinstall brings a new token
+        log.info("installed", extra={"school": school, "org_wide": org_wide})
+        return BoltResponse(status=200, body="Jigsaw is installed. Your school's "
+                            "administrator sets the DSL channel and contacts next.",
+                            headers={"content-type": "text/plain; charset=utf-8"})
+
+    def _failed(self, args: FailureArgs) -> BoltResponse:
+        log.warning("install failed", extra={"error": args.reason})
+        return BoltResponse(status=args.suggested_status_code,
+                            body="The installation did not complete. Please try again.",
+                            headers={"content-type": "text/plain; charset=utf-8"})
+
+    # -- routing --------------------------------------------------------------
+    def signed(self, raw_body: str, headers: dict[str, list[str]]) -> bool:
+        def first(name: str) -> str | None:
+            return (headers.get(name) or [None])[0]
+
+        try:
+            return SignatureVerifier(self.signing_secret).is_valid(
+                raw_body, first("x-slack-request-timestamp"), first("x-slack-signature"))
+        except (ValueError, TypeError):
+            return False
+
+    def unparsable(self, raw_body: str, headers: dict[str, list[str]]) -> BoltResponse:
+        return JigsawApp.refuse(401 if not self.signed(raw_body, headers) else 400)
+
+    def app_for(self, req: BoltRequest) -> JigsawApp | None:
+        """The app of the school this (signed) request comes from; None when
+        it is unsigned or from a workspace no school has installed."""
+        if not self.signed(req.raw_body, req.headers):
+            return None
+        body = req.body if isinstance(req.body, dict) else {}
+        try:
+            enterprise_id = extract_enterprise_id(body)
+            team_id = extract_team_id(body)
+            org_wide = extract_is_enterprise_install(body) or False
+        except (AttributeError, TypeError, KeyError, IndexError):
+            return None
+        tenant = self.tenant(team_id=team_id, enterprise_id=enterprise_id, org_wide=org_wide)
+        return None if tenant is None else tenant.app
+
+    def tenant(self, *, team_id: str | None, enterprise_id: str | None,
+               org_wide: bool = False) -> Tenant | None:
+        school = self.db.school_for(team_id=team_id, enterprise_id=enterprise_id,
+                                    enterprise_install=org_wide)
+        if school is None:
+            return None
+        with self._lock:
+            found = self._tenants.get(school)
+            if found is not None:
+                return found
+        bot = self.installations.find_bot(enterprise_id=enterprise_id,
+                                          team_id=None if org_wide else team_id,
+                                          is_enterprise_install=org_wide)
+        if bot is None and enterprise_id and not org_wide:
+            bot = self.installations.find_bot(enterprise_id=enterprise_id, team_id=None,
+                                              is_enterprise_install=True)
+        if bot is None or not bot.bot_token:
+            log.warning("request from a workspace with no installation",
+                        extra={"school": school})
+            return None
+        return self._build(school, bot.bot_token)
+
+    def _build(self, school: str, token: str) -> Tenant | None:
+        try:
+            settings = school_settings(self.db.school_settings(school), self.base)
+        except ConfigError as exc:
+            log.error("school settings refused: %s", exc, extra={"school": school})
+            return None
+        jigsaw = Jigsaw(settings, self.db.store(school, create=False))
+        client = web_client(replace(self.environment, slack_bot_token=token))
+        app, front = create_app(jigsaw, signing_secret=self.signing_secret, client=client)
+        tenant = Tenant(school, app, front)
+        with self._lock:
+            existing = self._tenants.get(school)
+            if existing is not None:
+                return existing
+            self._tenants[school] = tenant
+        if self.start_apps:
+            front.delivery.start()
+            tenant.started = True
+        if self.on_tenant is not None:
+            self.on_tenant(tenant)
+        return tenant
+
+    def warm(self) -> int:
+        """Build every installed school's app now, so each one's outbox is
+        delivered after a restart without waiting for its next request."""
+        built = 0
+        for bot in self._bots():
+            tenant = self.tenant(team_id=bot.get("team_id"),
+                                 enterprise_id=bot.get("enterprise_id"),
+                                 org_wide=bool(bot.get("is_enterprise_install")))
+            built += tenant is not None
+        return built
+
+    def _bots(self) -> list[dict[str, Any]]:
+        import sqlalchemy
+
+        table = self.installations.bots
+        with self.engine.connect() as conn:
+            rows = conn.execute(sqlalchemy.select(
+                table.c.team_id, table.c.enterprise_id, table.c.is_enterprise_install
+            ).distinct()).mappings().all()
+        return [dict(r) for r in rows]
+
+    def tenants(self) -> list[Tenant]:
+        with self._lock:
+            return list(self._tenants.values())
+
+    def pending(self) -> int:
+        return sum(len(t.front.delivery.pending()) for t in self.tenants())
+
+    def stop(self) -> None:
+        for tenant in self.tenants():
+            if tenant.started:
+                tenant.front.delivery.stop()
+            tenant.app.listener_runner.listener_executor.shutdown(wait=True)
+        self.engine.dispose()

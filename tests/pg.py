@@ -1,0 +1,75 @@
+"""The real PostgreSQL server the tests use, one fresh schema per test.
+
+``JIGSAW_TEST_DATABASE_URL`` (default: the machine's server at
+127.0.0.1:5432, database ``test``, trust auth). Without a server the tests
+that need one are skipped, saying why; under CI (``CI`` set) they fail
+instead. Each test gets its own schema (``jigsaw_t_<random>``, dropped
+afterwards), so test runs sharing the server never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from urllib.parse import quote
+
+import pytest
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@cache
+def _reachable(url: str) -> str | None:
+    """None if the server answers, else why not."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed"
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return None
+
+
+def server_url() -> str:
+    """The server's URL; skips (fails under CI) if it cannot be reached."""
+    url = os.environ.get("JIGSAW_TEST_DATABASE_URL", DEFAULT_URL)
+    why = _reachable(url)
+    if why is not None:
+        message = f"no PostgreSQL server at {url.rsplit('@', 1)[-1]}: {why}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message} (CI is set: the PostgreSQL tests must run)")
+        pytest.skip(message)
+    return url
+
+
+def with_schema(url: str, schema: str) -> str:
+    """``url`` with every connection's search_path set to ``schema``."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@contextmanager
+def fresh_schema(*, migrated: bool = True) -> Iterator[str]:
+    """A URL whose connections use a new, empty schema (migrated unless not)."""
+    import psycopg
+
+    base = server_url()
+    schema = f"jigsaw_t_{secrets.token_hex(6)}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = with_schema(base, schema)
+    try:
+        if migrated:
+            from storage.migrate import migrate
+
+            migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

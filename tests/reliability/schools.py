@@ -1,0 +1,109 @@
+"""Helpers for the many-schools tests: schools installed through Slack's OAuth
+flow against the fake, and requests sent as from a school's workspace (or,
+for an org-wide install, its Enterprise Grid organisation)."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+from tests.reliability.fault_harness import SECRET, WAIT, post
+from tests.slackreq import AckResponse, HttpTransport, SlackRequest
+
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "client-secret-for-tests"
+
+
+def get(url: str, cookie: str = "") -> tuple[int, dict[str, str], str]:
+    """A GET that does not follow redirects: (status, headers, body)."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with opener.open(request, timeout=WAIT) as resp:
+            headers = {k.lower(): v for k, v in resp.headers.items()}
+            return resp.status, headers, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode()
+
+
+def install(base: str, fake: Any, code: str, *, bot_token: str, team_id: str | None,
+            enterprise_id: str | None = None, org_wide: bool = False,
+            team_name: str = "") -> str:
+    """Install the app the way an admin does: open /slack/install, follow
+    Slack's redirect back with a code and the state (and its cookie).
+    Returns the page the app answers with."""
+    status, headers, _ = get(f"{base}/slack/install")
+    assert status == 302, status
+    state = parse_qs(urlparse(headers["location"]).query)["state"][0]
+    cookie = headers["set-cookie"].split(";", 1)[0]
+    fake.grant(code, bot_token=bot_token, team_id=team_id, team_name=team_name,
+               enterprise_id=enterprise_id, org_wide=org_wide)
+    query = urlencode({"code": code, "state": state})
+    status, _, body = get(f"{base}/slack/oauth_redirect?{query}", cookie)
+    assert status == 200, (status, body)
+    return body
+
+
+def as_from(request: SlackRequest, *, team_id: str, enterprise_id: str | None = None
+            ) -> SlackRequest:
+    """The same request, as Slack sends it from ``team_id`` (in Grid
+    organisation ``enterprise_id``, installed org-wide, if given)."""
+    payload = json.loads(json.dumps(request.payload))
+    org = enterprise_id is not None
+    if request.envelope_type == "interactive":
+        payload["team"] = {**(payload.get("team") or {}), "id": team_id}
+        if isinstance(payload.get("user"), dict):
+            payload["user"]["team_id"] = team_id
+        payload["enterprise"] = {"id": enterprise_id, "name": "org"} if org else None
+        payload["is_enterprise_install"] = org
+        body = urlencode({"payload": json.dumps(payload)})
+    elif request.envelope_type == "slash_commands":
+        payload.update(team_id=team_id, is_enterprise_install="true" if org else "false")
+        if org:
+            payload["enterprise_id"] = enterprise_id
+        body = urlencode(payload)
+    else:
+        payload["team_id"] = team_id
+        if org:
+            payload["enterprise_id"] = enterprise_id
+        payload["authorizations"] = [{"enterprise_id": enterprise_id, "team_id": None if org
+                                      else team_id, "user_id": "UBOT", "is_bot": True,
+                                      "is_enterprise_install": org}]
+        body = json.dumps(payload)
+    return replace(request, payload=payload, body=body)
+
+
+class SchoolLink:
+    """A :class:`tests.reliability.staff.Link` to an app, as from one school's
+    workspace. ``app`` (with ``epoch``/``wait_up``) may be killed; without one
+    the app is taken to be always up."""
+
+    def __init__(self, url: str, *, team_id: str, enterprise_id: str | None = None,
+                 app: Any = None) -> None:
+        self.transport = HttpTransport(url, SECRET, timeout=WAIT)
+        self.team_id = team_id
+        self.enterprise_id = enterprise_id
+        self.app = app
+
+    def send(self, request: SlackRequest, **kwargs: Any) -> AckResponse:
+        return post(self.transport, as_from(request, team_id=self.team_id,
+                                            enterprise_id=self.enterprise_id), **kwargs)
+
+    def epoch(self) -> int:
+        return 0 if self.app is None else int(self.app.epoch())
+
+    def wait_up(self) -> int:
+        return 0 if self.app is None else int(self.app.wait_up())
+
+
+CHILD = re.compile(r"K[AB]-\d+")
