@@ -66,7 +66,7 @@ def migrate(conninfo: str) -> list[Migration]:
                 if migration.version <= have:
                     continue
                 with conn.transaction():
-                    conn.execute(migration.sql)  # type: ignore[arg-type]
+                    conn.execute(migration.sql.encode("utf-8"))
                     conn.execute("INSERT INTO jigsaw_schema (version, name) VALUES (%s, %s)",
                                  (migration.version, migration.name))
                 applied.append(migration)

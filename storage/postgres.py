@@ -103,8 +103,8 @@ class Database:
         return self.cipher.encrypt(text.encode("utf-8")).decode("ascii")
 
     def load(self, body: str, what: str) -> Any:
-        raw = body.encode("ascii") if self.cipher is not None else None
-        text = self.cipher.decrypt(raw, what).decode("utf-8") if raw is not None else body
+        text = (body if self.cipher is None
+                else self.cipher.decrypt(body.encode("ascii"), what).decode("utf-8"))
         try:
             return json.loads(text)
         except ValueError:
@@ -315,7 +315,7 @@ class PostgresStore:
             before = alert_states(current)
             doc = clone(current)
             result = mutate(doc)
-            new = clone(doc if result is None else result)
+            new: Doc = clone(doc if result is None else result)
             if new.get("id") != session_id:
                 raise ValueError(f"mutate changed the id of session {session_id}")
             self._put_session(conn, new)
@@ -417,7 +417,8 @@ class PostgresStore:
                 raise _Exists(record_id)
             self._append(conn, "create", id=record_id, d=digest(text))
             conn.execute("UPDATE schools SET live = live + 1 WHERE id = %s", (self.school,))
-        return clone(doc)
+        made: Doc = clone(doc)
+        return made
 
     def get_record(self, record_id: str) -> Doc | None:
         with self.db.pool.connection() as conn:
@@ -453,11 +454,11 @@ class PostgresStore:
             old = self._load_record(row[0])
             doc = clone(old)
             result = mutate(doc)
-            new = clone(doc if result is None else result)
+            new: Doc = clone(doc if result is None else result)
             if new.get("id") != record_id:
                 raise ValueError(f"mutate changed the id of record {record_id}")
             if new == old:
-                return clone(new)
+                return new
             audit = old.get("audit")
             sealed = len(audit) if isinstance(audit, list) else 0
             self.db.sealer.seal_audit(record_id, new.get("audit"), start=sealed)
@@ -469,7 +470,7 @@ class PostgresStore:
                 "WHERE school = %s AND id = %s",
                 (*self._record_row(new, text), self.school, record_id))
             self._append(conn, "update", id=record_id, d=digest(text))
-        return clone(new)
+        return new
 
     def _exists(self, conn: psycopg.Connection, record_id: str) -> bool:
         return conn.execute("SELECT 1 FROM records WHERE school = %s AND id = %s",

@@ -104,8 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         oauth = getattr(self.server.app, "oauth_pages", {})  # many schools: Slack installs
         if url.path in oauth:
-            headers = {k.lower(): [v] for k, v in self.headers.items()}
-            response = oauth[url.path](BoltRequest(body="", query=url.query, headers=headers))
+            response = oauth[url.path](BoltRequest(body="", query=url.query, headers={
+                k.lower(): [v] for k, v in self.headers.items()}))
             self._reply(response.status, (response.body or "").encode("utf-8"),
                         {k: ", ".join(v) if k.lower() != "set-cookie" else v[0]
                          for k, v in response.headers.items() if v})

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -142,9 +142,10 @@ class Tenants:
                             headers={"content-type": "text/plain; charset=utf-8"})
 
     # -- routing --------------------------------------------------------------
-    def signed(self, raw_body: str, headers: dict[str, list[str]]) -> bool:
+    def signed(self, raw_body: str, headers: Mapping[str, Sequence[str]]) -> bool:
         def first(name: str) -> str | None:
-            return (headers.get(name) or [None])[0]
+            values = headers.get(name)
+            return values[0] if values else None
 
         try:
             return SignatureVerifier(self.signing_secret).is_valid(
@@ -152,7 +153,7 @@ class Tenants:
         except (ValueError, TypeError):
             return False
 
-    def unparsable(self, raw_body: str, headers: dict[str, list[str]]) -> BoltResponse:
+    def unparsable(self, raw_body: str, headers: Mapping[str, Sequence[str]]) -> BoltResponse:
         return JigsawApp.refuse(401 if not self.signed(raw_body, headers) else 400)
 
     def app_for(self, req: BoltRequest) -> JigsawApp | None:
