@@ -18,6 +18,7 @@ unless an administrator registered it for a school first.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -154,7 +155,19 @@ class Tenants:
             return False
 
     def unparsable(self, raw_body: str, headers: Mapping[str, Sequence[str]]) -> BoltResponse:
-        return JigsawApp.refuse(401 if not self.signed(raw_body, headers) else 400)
+        """The answer to a request no school's app takes. Slack's check of
+        the events URL (signed, from no workspace) is answered here, since
+        it comes before any school has installed the app."""
+        if not self.signed(raw_body, headers):
+            return JigsawApp.refuse(401)
+        try:
+            body = json.loads(raw_body)
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("type") == "url_verification":
+            return BoltResponse(status=200, body=json.dumps({"challenge": body.get("challenge")}),
+                                headers={"content-type": "application/json"})
+        return JigsawApp.refuse(400)
 
     def app_for(self, req: BoltRequest) -> JigsawApp | None:
         """The app of the school this (signed) request comes from; None when

@@ -7,6 +7,7 @@ checks each school apart."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from tests.pg import fresh_schema
 from tests.reliability.fault_harness import SECRET, WatchedSlack
 from tests.reliability.schools import CLIENT_ID, CLIENT_SECRET, SchoolLink, install
 from tests.reliability.staff import Staff
-from tests.slackreq import app_home_opened, block_action
+from tests.slackreq import HttpTransport, SlackRequest, app_home_opened, block_action
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_KEY = "schools-test-audit-key-0123456789abcdef"
@@ -64,6 +65,14 @@ def test_one_schools_dsl_cannot_reach_anothers_records(tmp_path: Path) -> None:
         thread.start()
         base = f"http://127.0.0.1:{server.port}"
         try:
+            # Slack checks the events URL before any school has installed.
+            check = {"token": "t", "challenge": "c-123", "type": "url_verification"}
+            verification = SlackRequest("events_api", check, json.dumps(check),
+                                        "application/json")
+            transport = HttpTransport(f"{base}/slack/events", SECRET)
+            answer = transport.send(verification)
+            assert answer.status == 200 and json.loads(answer.body) == {"challenge": "c-123"}
+            assert transport.send(verification, signing_secret="wrong").status == 401
             install(base, fake, "code-a", bot_token="xoxb-hillside", team_id="T0001",
                     team_name="Hillside")
             page = install(base, fake, "code-b", bot_token="xoxb-grid", team_id=None,
