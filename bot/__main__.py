@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Environment, Settings, load_settings
@@ -74,6 +75,12 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate-db", help="bring the PostgreSQL database "
                              "(JIGSAW_DATABASE_URL) up to this version's schema")
     migrate.add_argument("--url", help="database URL (default JIGSAW_DATABASE_URL)")
+    move = sub.add_parser("move-store", help="copy this school's data directory into "
+                          "PostgreSQL, verifying both sides (safe to re-run)")
+    move.add_argument("--to", required=True, metavar="URL",
+                      help="the PostgreSQL database (postgresql://...), already migrated")
+    move.add_argument("--school", metavar="ID",
+                      help="the school's id there (default JIGSAW_SCHOOL, else 'default')")
     chronology = sub.add_parser("chronology", help="every record and follow-up about one "
                                 "child, in time order (each view is audited)")
     chronology.add_argument("ref", help="the child's reference, as recorded")
@@ -109,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.admin import migrate_db
 
         return migrate_db(args.url or environment.database_url, sys.stdout, sys.stderr)
+    if command == "move-store":
+        return _move_store(args, settings, environment)
     if command is None:
         has_socket = environment.slack_bot_token and environment.slack_app_token
         has_teams = environment.teams.configured and not environment.teams.connector_url
@@ -217,6 +226,51 @@ def _verify_schools(settings: Settings, environment: Environment, only: list[str
         return admin.verify_schools(db, only, sys.stdout)
     finally:
         db.close()
+
+
+def _move_store(args: argparse.Namespace, settings: Settings,
+                environment: Environment) -> int:
+    """``jigsaw move-store``: the data directory, locked against the app,
+    copied into the database (see storage.move)."""
+    from bot import admin
+    from bot.config import settings_tables
+    from storage import StoreError, TinyDBStore, load_audit_key
+    from storage.locking import DataDirLock
+    from storage.postgres import DEFAULT_SCHOOL, Database, is_postgres_url
+
+    if not is_postgres_url(args.to):
+        print("jigsaw: --to must be a postgresql:// URL", file=sys.stderr)
+        return 2
+    if not (settings.data_dir and (Path(settings.data_dir) / "ledger.jsonl").exists()):
+        print(f"jigsaw: no Jigsaw data directory at {settings.data_dir} (set "
+              "JIGSAW_DATA_DIR)", file=sys.stderr)
+        return 2
+    lock = DataDirLock(settings.data_dir)
+    try:
+        lock.acquire()  # no app may write while it is copied
+        sealing = load_audit_key(settings.data_dir, environment.audit_key,
+                                 environment.audit_key_file)
+        source = TinyDBStore(settings.data_dir, key=environment.data_key or None,
+                             audit_key=sealing)
+    except StoreError as exc:
+        print(f"jigsaw: {exc}", file=sys.stderr)
+        lock.release()
+        return 2
+    try:
+        db = Database(args.to, key=environment.data_key or None, audit_key=sealing)
+    except StoreError as exc:
+        print(f"jigsaw: {exc}", file=sys.stderr)
+        source.close()
+        lock.release()
+        return 2
+    try:
+        return admin.move_store(source, db, args.school or environment.school or DEFAULT_SCHOOL,
+                                sys.stdout, sys.stderr, name=settings.school_name,
+                                settings=settings_tables(args.config, environment))
+    finally:
+        db.close()
+        source.close()
+        lock.release()
 
 
 # Commands that answer people: one process per data directory.

@@ -17,7 +17,7 @@ from bot import record as records
 from bot.config import Environment, Settings
 from bot.flow.engine import iso
 from bot.service import Jigsaw
-from storage import RecordSummary, Store, generate_audit_key, generate_key
+from storage import RecordSummary, Store, TinyDBStore, generate_audit_key, generate_key
 
 
 def parse_anchor(text: str) -> tuple[int, str] | None:
@@ -294,4 +294,38 @@ def migrate_db(url: str, out: TextIO, err: TextIO) -> int:
         print(f"applied {migration.version:04d} {migration.name}", file=out)
     print(f"{where(url)}: schema at version {LATEST}"
           + ("" if applied else " (nothing to do)"), file=out)
+    return 0
+
+
+def move_store(source: TinyDBStore, db: Any, school: str, out: TextIO, err: TextIO, *,
+               name: str = "", settings: dict[str, Any] | None = None) -> int:
+    """``jigsaw move-store``: copy the data directory into the database as
+    ``school`` and verify both sides (see storage.move). Exit 1 if the copy
+    does not verify or differs; 2 if it was refused (nothing copied)."""
+    from storage.move import MoveRefused, Side, move
+
+    def say(where: str, side: Side) -> None:
+        waiting = sum(n for state, n in side.delivery.items()
+                      if state not in records.SETTLED_STATES)
+        out.write(f"{where}: {side.records} record(s), {waiting} awaiting delivery, "
+                  f"{side.sessions} session(s) ({side.in_progress} in progress), "
+                  f"{side.claims} claim(s), ledger head {side.ledger[0]}:{side.ledger[1]}; "
+                  f"{len(side.report.problems)} problem(s)\n")
+
+    try:
+        moved = move(source, db, school, name=name, settings=settings,
+                     check_record=records.verify)
+    except MoveRefused as exc:
+        print(f"jigsaw: {exc}", file=err)
+        return 2
+    say("data directory", moved.source)
+    say(f"database {db.where}, school {school}" + (" (an earlier move refreshed)"
+                                                   if moved.replaced else ""), moved.target)
+    for line in [*moved.target.report.problems, *moved.differences]:
+        out.write(line + "\n")
+    if not moved.ok:
+        out.write("the copy does not match: keep serving from the data directory, and run "
+                  "move-store again once the cause is fixed\n")
+        return 1
+    out.write("both sides hold the same records, audit trails, ledger and sessions\n")
     return 0

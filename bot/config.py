@@ -425,16 +425,7 @@ def load_settings(path: str | os.PathLike[str] | None = None,
     missing or malformed is an error, so a typo never silently drops settings.
     """
     environment = environment or Environment.read()
-    named = path or environment.config_file or None
-    file = Path(named) if named else Path("jigsaw.toml")
-    settings = Settings()
-    if file.exists():
-        try:
-            settings = from_mapping(tomllib.loads(file.read_text(encoding="utf-8")))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: {exc}") from exc
-    elif named:
-        raise ConfigError(f"settings file not found: {file}")
+    settings = from_mapping(_read_file(path, environment))
     overrides: dict[str, Any] = {}
     if environment.dsl_channel:
         overrides["dsl_channel"] = environment.dsl_channel
@@ -445,3 +436,38 @@ def load_settings(path: str | os.PathLike[str] | None = None,
     if environment.data_dir:
         overrides["data_dir"] = environment.data_dir
     return replace(settings, **overrides)
+
+
+def _read_file(path: str | os.PathLike[str] | None, environment: Environment
+               ) -> dict[str, Any]:
+    """The settings file's tables (see :func:`load_settings`)."""
+    named = path or environment.config_file or None
+    file = Path(named) if named else Path("jigsaw.toml")
+    if file.exists():
+        try:
+            return tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: {exc}") from exc
+    if named:
+        raise ConfigError(f"settings file not found: {file}")
+    return {}
+
+
+def settings_tables(path: str | os.PathLike[str] | None = None,
+                    environment: Environment | None = None) -> dict[str, Any]:
+    """A school's settings in the shape kept in the database (PostgreSQL):
+    the settings file's tables, with the environment's DSL channel and users
+    in ``[slack]``. Checked as :func:`load_settings` checks them."""
+    environment = environment or Environment.read()
+    tables = _read_file(path, environment)
+    slack = dict(tables.get("slack") or {})
+    if environment.dsl_channel:
+        slack["dsl_channel"] = environment.dsl_channel
+    if environment.dsl_users:
+        slack["dsl_user_ids"] = list(environment.dsl_users)
+    if environment.deputy_users:
+        slack["deputy_user_ids"] = list(environment.deputy_users)
+    if slack:
+        tables["slack"] = slack
+    from_mapping(tables)
+    return tables

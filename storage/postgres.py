@@ -239,9 +239,10 @@ class PostgresStore:
             raise StoreError(f"wrong {ENV_AUDIT_KEY}: school {self.school!r} was sealed with a "
                              "different audit key")
         if not begin.get("keyed") and sealer.keyed:
-            raise StoreError(f"school {self.school!r} was started without an audit key; "
-                             f"sealing a database with a new {ENV_AUDIT_KEY} is done by "
-                             "moving it (`jigsaw move-store`), not at start-up")
+            raise StoreError(f"school {self.school!r} was started without an audit key and "
+                             f"is not sealed in place on PostgreSQL: open it without "
+                             f"{ENV_AUDIT_KEY}, or seal its data directory (open it with the "
+                             "key) before moving it in with `jigsaw move-store`")
 
     # -- ledger -----------------------------------------------------------
     def _append(self, conn: psycopg.Connection, op: str, **fields: Any) -> Entry:
@@ -273,8 +274,7 @@ class PostgresStore:
 
     # -- sessions (hot) ---------------------------------------------------
     def _session_row(self, doc: Doc) -> tuple[Any, ...]:
-        return (self.school, doc["id"], _opt(doc.get("user")), _opt(doc.get("status")),
-                str(doc.get("updated_at") or ""), self.db.dump(_text(doc)))
+        return session_row(self.db, self.school, doc)
 
     def _load_session(self, body: str) -> Doc:
         return dict(self.db.load(body, f"a session of school {self.school!r}"))
@@ -363,13 +363,7 @@ class PostgresStore:
 
     # -- records (archive) ------------------------------------------------
     def _record_row(self, doc: Doc, text: str) -> tuple[Any, ...]:
-        delivery = doc.get("delivery")
-        return (_opt(doc.get("session_id")), str(doc.get("created_at")),
-                _opt(doc.get("updated_at")), _opt(doc.get("recorded_by")),
-                _opt(doc.get("child_ref")), _opt(doc.get("decision")), _opt(doc.get("status")),
-                _opt(doc.get("review_status")),
-                None if delivery is None else _text(delivery), delivery_state(doc),
-                self.db.dump(text))
+        return record_row(self.db, doc, text)
 
     def _load_record(self, body: str) -> Doc:
         return dict(self.db.load(body, f"a record of school {self.school!r}"))
@@ -696,6 +690,30 @@ class _Exists(Exception):
 
 def _opt(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+# Columns after (school, id, year, seq) of ``records``, and of ``sessions``;
+# shared with storage.move, which copies a data directory in with COPY.
+RECORD_COLUMNS = ("session_id", "created_at", "updated_at", "recorded_by", "child_ref",
+                  "decision", "status", "review_status", "delivery", "delivery_state", "body")
+SESSION_COLUMNS = ("school", "id", "user_id", "status", "updated_at", "body")
+
+
+def record_row(db: Database, doc: Doc, text: str) -> tuple[Any, ...]:
+    """The RECORD_COLUMNS of a record whose stored JSON is ``text``."""
+    delivery = doc.get("delivery")
+    return (_opt(doc.get("session_id")), str(doc.get("created_at")),
+            _opt(doc.get("updated_at")), _opt(doc.get("recorded_by")),
+            _opt(doc.get("child_ref")), _opt(doc.get("decision")), _opt(doc.get("status")),
+            _opt(doc.get("review_status")),
+            None if delivery is None else _text(delivery), delivery_state(doc),
+            db.dump(text))
+
+
+def session_row(db: Database, school: str, doc: Doc) -> tuple[Any, ...]:
+    """The SESSION_COLUMNS of a session."""
+    return (school, doc["id"], _opt(doc.get("user")), _opt(doc.get("status")),
+            str(doc.get("updated_at") or ""), db.dump(_text(doc)))
 
 
 __all__ = ["DEFAULT_SCHOOL", "Database", "PostgresStore", "is_postgres_url", "where"]

@@ -16,7 +16,7 @@ digests and times, and is sealed with the audit key instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,19 @@ class TinyDBStore(HotStore, Records):
     def purges(self) -> list[dict[str, Any]]:
         """Every purge in the ledger, oldest first (ids as runs)."""
         return [e for e in self._ledger.entries() if e.get("op") == "purge"]
+
+    # -- moving out (storage.move) -------------------------------------------
+    def ledger_entries(self) -> Iterator[dict[str, Any]]:
+        """Every ledger line, parsed, oldest first."""
+        return self._ledger.entries()
+
+    def claims(self) -> dict[str, float]:
+        """Idempotency key -> when it was claimed (seconds since the epoch)."""
+        return {k: float(v.get("at", 0)) for k, v in self._claims.rows().items()}
+
+    def meta(self) -> dict[str, Any]:
+        """Every small setting the app keeps, by key."""
+        return {k: v.get("value") for k, v in self._meta.rows().items()}
 
     def close(self) -> None:
         """Every write is already durable; this only drops caches and

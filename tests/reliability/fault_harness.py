@@ -137,14 +137,16 @@ class InProcessApp:
     ``front.delivery.flush`` so nothing depends on timing.
     """
 
-    def __init__(self, data_dir: Path, fake: FakeSlack, *, timeout: float = 5.0) -> None:
+    def __init__(self, data_dir: Path, fake: FakeSlack, *, timeout: float = 5.0,
+                 audit_key: bytes | None = None) -> None:
         self.data_dir = data_dir
+        self.audit_key = audit_key
         self.fake = fake
         self.timeout = timeout
         self.starts = 0
 
     def start(self) -> InProcessApp:
-        self.store = TinyDBStore(self.data_dir)
+        self.store = TinyDBStore(self.data_dir, audit_key=self.audit_key)
         self.jigsaw = Jigsaw(settings(), self.store, clock=lambda: datetime.now(UTC))
         self.client = WebClient(token="xoxb-test", base_url=self.fake.base_url,
                                 timeout=self.timeout)
