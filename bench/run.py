@@ -5,6 +5,8 @@ Run from the repository root::
     .venv/bin/python -m bench.run                 # full run (a few minutes)
     .venv/bin/python -m bench.run --quick         # fewer samples
     .venv/bin/python -m bench.run --sizes 0,10000,50000 --out bench/results/latest.json
+    .venv/bin/python -m bench.run --postgres      # PostgreSQL: 500 schools, 1,000,000 records
+    .venv/bin/python -m bench.run --postgres --quick   # the same, smaller
 
 What happens:
 
@@ -25,7 +27,13 @@ What happens:
   too (re-signed), so both are timed on the same requests, interleaved, under
   the same conditions;
 * 20 staff then complete decisions at once; every record must be stored;
-* peak RSS comes from ``/proc/<pid>/status`` (VmHWM) of each app.
+* peak RSS comes from ``/proc/<pid>/status`` (VmHWM) of each app;
+* with ``--postgres`` the same is done with the app serving a PostgreSQL
+  database as a trust runs it (every school from one process, each request
+  routed by its workspace): empty, then holding 1,000,000 records of 500
+  schools loaded with COPY (:mod:`bench.pgload`), 50,000 of them the served
+  school's; TinyDB is measured at 50,000 in the same run, and the three are
+  compared.
 
 Results are printed as tables with the targets of issue 5 checked, and
 written as JSON (``--out``).
@@ -71,8 +79,9 @@ from bench.fake import BenchFake
 from bench.generate import Generated, build_records, generate
 from bot import record as records
 from bot.flow.engine import iso
-from storage import TinyDBStore, generate_key
+from storage import Store, TinyDBStore, generate_key, open_store
 from tests import scenarios
+from tests.slackreq import BOT_USER_ID, TEAM_ID
 
 FULL = ("POLICE_PREJUDICE", "NO_PURPOSE", "EARLY_HELP_CONSENT", "EARLY_HELP_REFUSED",
         "REFUSED_SIGNIFICANT", "NOT_SURE")
@@ -87,6 +96,12 @@ GROWTH = 1.2
 STORE_MS = 100.0
 HOME_MS = 200.0
 CONCURRENT_STAFF = 20
+
+# The PostgreSQL run (issue 15): a trust's database, served as a trust runs it.
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_RECORDS, PG_SCHOOLS, PG_SCHOOL_RECORDS = 1_000_000, 500, 50_000
+PG_QUICK = (20_000, 20, 2_000)
+CLIENT_ID, CLIENT_SECRET = "1111.2222", "bench-client-secret"
 
 CONFIG = """\
 [school]
@@ -153,6 +168,10 @@ class Options:
     keep: bool
     quiet: bool
     app: list[str]
+    postgres: str | None = None
+    pg_records: int = PG_RECORDS
+    pg_schools: int = PG_SCHOOLS
+    pg_school_records: int = PG_SCHOOL_RECORDS
 
 
 @dataclass
@@ -316,12 +335,12 @@ def concurrent(run: Run, port: int) -> dict[str, Any]:
     return result
 
 
-def check_stored(data_dir: Path, key: str | None, expected: dict[str, tuple[str, str]]
+def check_stored(opener: Callable[[], Store], expected: dict[str, tuple[str, str]]
                  ) -> list[str]:
     """Problems with the records the concurrent staff submitted, read back
     from the store after the app has stopped."""
     problems: list[str] = []
-    store = TinyDBStore(data_dir, key=key)
+    store = opener()
     try:
         for user, (session_id, record_id) in sorted(expected.items()):
             record = store.get_record(record_id)
@@ -342,7 +361,7 @@ def check_stored(data_dir: Path, key: str | None, expected: dict[str, tuple[str,
     return problems
 
 
-def store_timings(data_dir: Path, key: str | None, rounds: int) -> dict[str, Any]:
+def store_timings(opener: Callable[[], Store], rounds: int) -> dict[str, Any]:
     """The store calls behind each interaction, timed in this process on the
     app's data after it stopped: where the time goes as the archive grows."""
     times: dict[str, list[float]] = {}
@@ -353,7 +372,7 @@ def store_timings(data_dir: Path, key: str | None, rounds: int) -> dict[str, Any
         times.setdefault(name, []).append(time.perf_counter() - began)
         return result
 
-    store = TinyDBStore(data_dir, key=key)
+    store = opener()
     try:
         timed("open + index (first count)", store.count_records)
         fresh, sessions = build_records(rounds, seed=99, now=datetime.now(UTC))
@@ -391,20 +410,19 @@ def file_sizes(data_dir: Path) -> dict[str, int]:
             "archive_bytes": archive}
 
 
-def measure_app(run: Run, size: int, bare_port: int) -> dict[str, Any]:
-    pristine, made = run.store_for(size)
-    data_dir = run.tmp / f"work-{size}"
-    if data_dir.exists():
-        shutil.rmtree(data_dir)
-    shutil.copytree(pristine, data_dir)
+def _measure(run: Run, label: str, env: dict[str, str], opener: Callable[[], Store],
+             bare_port: int) -> dict[str, Any]:
+    """Start the app with ``env``, time it, stop it, and read back what it
+    stored through ``opener``."""
     run.fake.reset()
     run.fake.forget()
-    run.say(f"store of {size:,} records: starting the app ...")
-    app = procs.start(f"app-{size}", run.opts.app, run.env(data_dir), SIGNING_SECRET, run.tmp)
+    run.say(f"{label}: starting the app ...")
+    app = procs.start(f"app-{label.replace(' ', '-')}", run.opts.app, env, SIGNING_SECRET,
+                      run.tmp)
     try:
         run.say(f"  healthy after {app.to_health:.2f} s; timing requests one at a time ...")
         cpu_before = app.cpu_seconds()
-        samples, bare_samples = sequential(run, app.port, bare_port, f"{size:,}")
+        samples, bare_samples = sequential(run, app.port, bare_port, label)
         cpu = app.cpu_seconds() - cpu_before
         run.say(f"  {len(samples)} samples; {run.opts.staff} staff at once ...")
         crowd = concurrent(run, app.port)
@@ -412,18 +430,12 @@ def measure_app(run: Run, size: int, bare_port: int) -> dict[str, Any]:
         errors = app.errors_logged()
     finally:
         code = app.stop()
-    crowd["stored_problems"] = check_stored(data_dir, run.key, crowd.pop("records"))
+    crowd["stored_problems"] = check_stored(opener, crowd.pop("records"))
     crowd["ok"] = (not crowd["errors"] and not crowd["stored_problems"]
                    and crowd["records_posted"] == run.opts.staff)
-    sizes = file_sizes(data_dir)
     run.say("  timing store calls directly ...")
-    store = store_timings(data_dir, run.key, min(100, run.opts.samples))
-    if not run.opts.keep:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    store = store_timings(opener, min(100, run.opts.samples))
     return {
-        "records": size,
-        "generated": {"seconds": round(made.seconds, 2), "blocks": made.blocks,
-                      "sessions_in_hot_json": made.sessions_in_hot},
         "startup": {"to_health_s": round(app.to_health, 3),
                     "to_first_request_s": round(app.to_first_request, 3)},
         "peak_rss_mb": round(memory.get("VmHWM", 0) / 1024, 1),
@@ -436,8 +448,58 @@ def measure_app(run: Run, size: int, bare_port: int) -> dict[str, Any]:
                  "non_200": sum(1 for s in bare_samples if s.status != 200)},
         "concurrent": crowd,
         "store_calls_ms": store,
-        "files_at_end": sizes,
     }
+
+
+def measure_app(run: Run, size: int, bare_port: int) -> dict[str, Any]:
+    """The app on a TinyDB data directory of ``size`` records."""
+    pristine, made = run.store_for(size)
+    data_dir = run.tmp / f"work-{size}"
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    shutil.copytree(pristine, data_dir)
+    result = _measure(run, f"{size:,}", run.env(data_dir),
+                      lambda: TinyDBStore(data_dir, key=run.key), bare_port)
+    sizes = file_sizes(data_dir)
+    if not run.opts.keep:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return {"backend": "tinydb", "records": size,
+            "generated": {"seconds": round(made.seconds, 2), "blocks": made.blocks,
+                          "sessions_in_hot_json": made.sessions_in_hot},
+            **result, "files_at_end": sizes}
+
+
+def measure_postgres(run: Run, total: int, schools: int, bare_port: int) -> dict[str, Any]:
+    """The app serving every school of a PostgreSQL database holding
+    ``total`` records over ``schools`` schools (see bench.pgload); the
+    requests come from the workspace of the school holding
+    ``opts.pg_school_records`` of them."""
+    from bench import pgload
+
+    assert run.opts.postgres
+    with pgload.fresh_schema(run.opts.postgres, keep=run.opts.keep) as url:
+        run.say(f"loading {total:,} records over {schools} schools into PostgreSQL ...")
+        loaded = pgload.load(url, total=total, schools=schools,
+                             school_records=run.opts.pg_school_records,
+                             key=run.key.encode() if run.key else None, say=run.say)
+        run.say(f"  loaded in {loaded.seconds:.1f} s ({loaded.database_bytes / 1e9:.2f} GB)")
+        pgload.install(url, team_id=TEAM_ID, bot_token=TOKEN, bot_user_id=BOT_USER_ID,
+                       client_id=CLIENT_ID)
+        env = run.env(run.tmp / "unused-data-dir")
+        env.update(JIGSAW_DATABASE_URL=url, JIGSAW_SLACK_CLIENT_ID=CLIENT_ID,
+                   JIGSAW_SLACK_CLIENT_SECRET=CLIENT_SECRET)
+
+        def opener() -> Store:
+            return open_store(run.tmp, key=run.key or "", database_url=url,
+                              school=pgload.SCHOOL)
+
+        result = _measure(run, f"PostgreSQL {total:,}", env, opener, bare_port)
+    return {"backend": "postgres", "records": total, "schools": loaded.schools,
+            "school_records": loaded.school_records,
+            "generated": {"seconds": round(loaded.seconds, 2),
+                          "build_seconds": round(loaded.build_seconds, 2),
+                          "copy_seconds": round(loaded.copy_seconds, 2)},
+            **result, "files_at_end": {"database_bytes": loaded.database_bytes}}
 
 
 def start_bare(run: Run) -> procs.Started:
@@ -458,8 +520,11 @@ def _p99(result: dict[str, Any], kind: str, metric: str) -> float | None:
     return None if found is None else float(found["p99"])
 
 
-def check_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def check_targets(every: list[dict[str, Any]]) -> list[dict[str, Any]]:
     targets: list[dict[str, Any]] = []
+    results = [r for r in every if r["backend"] == "tinydb"]
+    if not results:
+        return postgres_targets(every, targets)
 
     def add(name: str, value: float | None, limit: float | None, ok: bool, note: str = ""
             ) -> None:
@@ -498,6 +563,82 @@ def check_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             None, None, bool(crowd["ok"]),
             f"{crowd['records_posted']} posted, {len(crowd['errors'])} errors, "
             f"{len(crowd['stored_problems'])} store problems")
+    return postgres_targets(every, targets)
+
+
+# What issue 15 compares: PostgreSQL full (many schools) against PostgreSQL
+# empty and against TinyDB, on the interactions a school feels.
+PG_COMPARED = ((CLICK, "http", "answer click: HTTP"),
+               (CLICK, "next_question", "answer click: next question posted"),
+               (SUBMIT, "http", "final submission: HTTP"),
+               (SUBMIT, "first_call", "final submission: stored (first Web API call)"),
+               (SUBMIT, "posted_to_dsl", "final submission: in the DSL channel"),
+               (HOME, "http", "App Home (DSL): HTTP"),
+               (HOME, "home_published", "App Home (DSL): views.publish"))
+
+
+def _postgres_trio(results: list[dict[str, Any]]
+                   ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None] | None:
+    """PostgreSQL empty, PostgreSQL full, and TinyDB at the served school's size."""
+    pg = sorted((r for r in results if r["backend"] == "postgres"), key=lambda r: r["records"])
+    if len(pg) < 2:
+        return None
+    full = pg[-1]
+    tiny = next((r for r in results if r["backend"] == "tinydb"
+                 and r["records"] == full["school_records"]), None)
+    return pg[0], full, tiny
+
+
+def postgres_report(results: list[dict[str, Any]]) -> list[str]:
+    trio = _postgres_trio(results)
+    if trio is None:
+        return []
+    empty, full, tiny = trio
+    tiny_head = f"TinyDB {tiny['records']:,}" if tiny else "TinyDB n/a"
+    lines = ["", f"PostgreSQL ({full['schools']} schools, {full['records']:,} records) against "
+             f"PostgreSQL empty and against TinyDB, p99 ms:",
+             f"  {'':<46}{'PG 0':>8}{'PG ' + format(full['records'], ','):>14}"
+             f"{tiny_head:>15}{'x PG 0':>8}{'x TinyDB':>9}"]
+    for kind, metric, name in PG_COMPARED:
+        a, b = _p99(empty, kind, metric), _p99(full, kind, metric)
+        c = _p99(tiny, kind, metric) if tiny else None
+        if a is None or b is None:
+            continue
+        lines.append(f"  {name:<46}{_fmt(a, 8)}{_fmt(b, 14)}{_fmt(c, 15)}"
+                     f"{b / a:>8.2f}" + (f"{b / c:>9.2f}" if c else f"{'n/a':>9}"))
+    return lines
+
+
+def postgres_targets(results: list[dict[str, Any]], targets: list[dict[str, Any]]
+                     ) -> list[dict[str, Any]]:
+    trio = _postgres_trio(results)
+    if trio is None:
+        return targets
+    empty, full, _ = trio
+    size = f"PostgreSQL {full['records']:,}/{full['schools']} schools"
+    for kind, metric, name in PG_COMPARED:
+        low, high = _p99(empty, kind, metric), _p99(full, kind, metric)
+        if low is None or high is None:
+            continue
+        targets.append({"target": f"{name} p99 @ {size} <= {GROWTH} x @ PostgreSQL 0 "
+                                  f"({low:.1f} ms)", "value": round(high, 3),
+                        "limit": round(GROWTH * low, 3), "pass": high <= GROWTH * low,
+                        "note": f"ratio {high / low:.2f}"})
+    stored = _p99(full, SUBMIT, "first_call")
+    targets.append({"target": f"submission @ {size}: p99 to stored <= {STORE_MS:.0f} ms",
+                    "value": stored, "limit": STORE_MS,
+                    "pass": stored is not None and stored <= STORE_MS, "note": ""})
+    home = _p99(full, HOME, "home_published")
+    targets.append({"target": f"DSL App Home @ {size}: p99 to views.publish <= "
+                              f"{HOME_MS:.0f} ms", "value": home, "limit": HOME_MS,
+                    "pass": home is not None and home <= HOME_MS, "note": ""})
+    for result in (empty, full):
+        crowd = result["concurrent"]
+        targets.append({"target": f"{crowd['staff']} staff at once @ PostgreSQL "
+                                  f"{result['records']:,}: no error, all stored",
+                        "value": None, "limit": None, "pass": bool(crowd["ok"]),
+                        "note": f"{crowd['records_posted']} posted, {len(crowd['errors'])} "
+                                f"errors, {len(crowd['stored_problems'])} store problems"})
     return targets
 
 
@@ -532,8 +673,12 @@ def report(bare: dict[str, Any], results: list[dict[str, Any]], targets: list[di
     for result in results:
         s = result["startup"]
         gen = result["generated"]
-        lines += ["", f"store with {result['records']:,} records (generated in "
-                  f"{gen['seconds']:.1f} s): start-up "
+        where = (f"PostgreSQL with {result['records']:,} records over {result['schools']} "
+                 f"school(s), {result['school_records']:,} in the one served (loaded with COPY "
+                 f"in {gen['seconds']:.1f} s)" if result["backend"] == "postgres" else
+                 f"store with {result['records']:,} records (generated in "
+                 f"{gen['seconds']:.1f} s)")
+        lines += ["", f"{where}: start-up "
                   f"{s['to_health_s']:.2f} s to /health, {s['to_first_request_s']:.2f} s to first "
                   f"signed request; peak RSS {result['peak_rss_mb']:.0f} MB; "
                   f"app CPU {result['cpu_ms_per_request']:.1f} ms/request", head]
@@ -563,12 +708,16 @@ def report(bare: dict[str, Any], results: list[dict[str, Any]], targets: list[di
         lines.append("  store calls (p50/p99): " + "; ".join(
             f"{name} {v['p50']:.2f}/{v['p99']:.2f}" for name, v in calls.items() if v))
         files = result["files_at_end"]
-        lines.append(f"  files at end: hot.json {files['hot_json_bytes'] / 1024:.0f} kB, "
-                     f"archive {files['archive_bytes'] / 1e6:.1f} MB")
+        if "database_bytes" in files:
+            lines.append(f"  database: {files['database_bytes'] / 1e9:.2f} GB")
+        else:
+            lines.append(f"  files at end: hot.json {files['hot_json_bytes'] / 1024:.0f} kB, "
+                         f"archive {files['archive_bytes'] / 1e6:.1f} MB")
         if result["errors_logged"]:
             lines.append(f"  app logged {len(result['errors_logged'])} error line(s), e.g. "
                          f"{result['errors_logged'][0][:200]}")
-    lines += ["", "targets (issue 5):"]
+    lines += postgres_report(results)
+    lines += ["", "targets (issues 5 and 15):"]
     for t in targets:
         value = "" if t["value"] is None else f" {t['value']:.1f} ms"
         note = f" ({t['note']})" if t["note"] else ""
@@ -608,7 +757,7 @@ def parse_args(argv: list[str] | None) -> Options:
         "\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="40 decisions per size instead of 200 (about a minute a size)")
-    parser.add_argument("--sizes", default="0,10000,50000",
+    parser.add_argument("--sizes",
                         help="records pre-filled in the store, comma-separated")
     parser.add_argument("--samples", type=int,
                         help="decisions walked per size (slash commands, submissions, reviews "
@@ -625,15 +774,38 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--encrypt", action="store_true", help="encrypt the store (Fernet)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--postgres", nargs="?", const=DEFAULT_PG_URL, metavar="URL",
+                        help="also run on PostgreSQL (a server, default " + DEFAULT_PG_URL
+                             + "): empty, then PG_RECORDS records over PG_SCHOOLS schools "
+                             "loaded with COPY, against TinyDB at the served school's size")
+    parser.add_argument("--pg-records", type=int,
+                        help=f"records in the full database (default {PG_RECORDS:,}; "
+                             f"quick {PG_QUICK[0]:,})")
+    parser.add_argument("--pg-schools", type=int,
+                        help=f"schools they belong to (default {PG_SCHOOLS}; quick "
+                             f"{PG_QUICK[1]})")
+    parser.add_argument("--pg-school-records", type=int,
+                        help=f"records of the school the requests come from (default "
+                             f"{PG_SCHOOL_RECORDS:,}; quick {PG_QUICK[2]:,}); TinyDB is "
+                             "measured at this size unless --sizes says otherwise")
     parser.add_argument("--app", default="-m bot http",
                         help="interpreter arguments that start the app in HTTP mode (to measure "
                              "a candidate change); --port and --host are appended")
     args = parser.parse_args(argv)
-    sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
+    pg_records, pg_schools, pg_school = (PG_QUICK if args.quick else
+                                         (PG_RECORDS, PG_SCHOOLS, PG_SCHOOL_RECORDS))
+    pg_records = args.pg_records if args.pg_records is not None else pg_records
+    pg_schools = args.pg_schools or pg_schools
+    pg_school = min(args.pg_school_records or pg_school, pg_records)
+    default_sizes = str(pg_school) if args.postgres else "0,10000,50000"
+    sizes = sorted({int(s.replace("_", "")) for s in (args.sizes or default_sizes).split(",")
+                    if s.strip()})
     samples = args.samples or (40 if args.quick else 200)
     return Options(sizes=sizes, samples=samples, think=args.think / 1000, staff=args.staff,
                    out=Path(args.out), hot_sessions=args.hot_sessions, encrypt=args.encrypt,
-                   keep=args.keep, quiet=args.quiet, app=shlex.split(args.app))
+                   keep=args.keep, quiet=args.quiet, app=shlex.split(args.app),
+                   postgres=args.postgres, pg_records=pg_records, pg_schools=pg_schools,
+                   pg_school_records=pg_school)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -644,7 +816,7 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(), "commit": _commit(), "samples": opts.samples,
             "think_ms": round(opts.think * 1000, 1), "sizes": opts.sizes,
             "hot_sessions": opts.hot_sessions, "encrypted": opts.encrypt,
-            "app": " ".join(opts.app)}
+            "app": " ".join(opts.app), "postgres": bool(opts.postgres)}
     with workspace(opts.keep) as tmp, BenchFake() as fake:
         run = Run(opts, tmp, fake, generate_key() if opts.encrypt else None)
         results = []
@@ -652,6 +824,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for size in opts.sizes:
                 results.append(measure_app(run, size, bare_app.port))
+            if opts.postgres:
+                results.append(measure_postgres(run, 0, 1, bare_app.port))
+                results.append(measure_postgres(run, opts.pg_records, opts.pg_schools,
+                                                bare_app.port))
             bare = bare_summary(bare_app)
         finally:
             code = bare_app.stop()
