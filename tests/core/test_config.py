@@ -41,13 +41,18 @@ def test_environment_is_read_in_one_place_and_keeps_secrets_out_of_repr() -> Non
     environment = Environment.read({
         "SLACK_BOT_TOKEN": "xoxb-secret", "SLACK_SIGNING_SECRET": "signing-secret",
         "JIGSAW_DATA_KEY": "data-secret", "JIGSAW_AUDIT_KEY": "audit-secret",
-        "PORT": "8080", "JIGSAW_SLACK_TIMEOUT": "2.5", "JIGSAW_LOG_LEVEL": "debug"})
+        "PORT": "8080", "JIGSAW_SLACK_TIMEOUT": "2.5", "JIGSAW_LOG_LEVEL": "debug",
+        "JIGSAW_DATABASE_URL": "postgresql://jigsaw:db-secret@db/jigsaw",
+        "JIGSAW_SCHOOL": "hillside", "JIGSAW_SLACK_CLIENT_ID": "1.2",
+        "JIGSAW_SLACK_CLIENT_SECRET": "client-secret"})
     assert (environment.port, environment.slack_timeout, environment.log_level) == (
         8080, 2.5, "DEBUG")
     assert environment.slack_bot_token == "xoxb-secret"
+    assert (environment.school, environment.slack_client_id) == ("hillside", "1.2")
+    assert environment.database_url.endswith("@db/jigsaw")
     shown = repr(environment)
     assert not any(s in shown for s in ("xoxb-secret", "signing-secret", "data-secret",
-                                        "audit-secret"))
+                                        "audit-secret", "db-secret", "client-secret"))
     defaults = Environment.read({})
     assert (defaults.port, defaults.host, defaults.health_port) == (3000, "0.0.0.0", None)
     assert defaults.slack_api_url == "https://slack.com/api/"
@@ -56,7 +61,8 @@ def test_environment_is_read_in_one_place_and_keeps_secrets_out_of_repr() -> Non
 @pytest.mark.parametrize(("name", "value"), [("PORT", "http"), ("PORT", "70000"),
                                              ("JIGSAW_HEALTH_PORT", "-1"),
                                              ("JIGSAW_SLACK_TIMEOUT", "soon"),
-                                             ("JIGSAW_SLACK_TIMEOUT", "0")])
+                                             ("JIGSAW_SLACK_TIMEOUT", "0"),
+                                             ("JIGSAW_DATABASE_URL", "mysql://db/jigsaw")])
 def test_bad_environment_values_are_clear_errors(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Environment.read({name: value})
