@@ -131,6 +131,23 @@ def _serve_socket(app, front: SlackFront, stop: threading.Event,  # noqa: ANN001
     return 0
 
 
+def schools_health(tenants: Any) -> dict[str, object]:
+    """``GET /health`` serving many schools: each school's own check, not ok
+    while any school's fails (its problems named by school)."""
+    schools = outbox = 0
+    problems: list[str] = []
+    for tenant in tenants.tenants():
+        one: dict[str, Any] = health(tenant.app, tenant.front, {"ok": True})
+        schools += 1
+        outbox += int(one["outbox"])
+        problems.extend(f"{tenant.school_id}: {p}" for p in one.get("problems") or [])
+    out: dict[str, object] = {"ok": not problems, "mode": "http", "schools": schools,
+                              "outbox": outbox}
+    if problems:
+        out["problems"] = problems
+    return out
+
+
 def serve_schools(db: Any, settings: Settings, args: argparse.Namespace,
                   environment: Environment) -> int:
     """``jigsaw http`` for many schools: every school installed through
@@ -165,9 +182,7 @@ def serve_schools(db: Any, settings: Settings, args: argparse.Namespace,
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     server = SlackHTTPServer((args.host, args.port), tenants,  # type: ignore[arg-type]
-                             health=lambda: {"ok": True, "mode": "http", "schools":
-                                             len(tenants.tenants()),
-                                             "outbox": tenants.pending()})
+                             health=lambda: schools_health(tenants))
     thread = threading.Thread(target=server.serve_forever, name="jigsaw-http")
     thread.start()
     log.info("serving Slack events on /slack/events for every school",
