@@ -157,7 +157,7 @@ def load(url: str, *, total: int, schools: int, school_records: int,
                 size += _load_school(conn, db, f"school-{k + 1:03d}", docs, renumber=True)
             if k % 50 == 49:
                 say(f"  {k + 2} schools loaded")
-        with db.pool.connection() as conn:
+        with db.connection() as conn:
             conn.execute("ANALYZE")
             row = conn.execute("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
                                "JOIN pg_namespace n ON n.oid = c.relnamespace "

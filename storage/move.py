@@ -231,7 +231,7 @@ def _compare(source: TinyDBStore, target: PostgresStore, school: str, source_sid
     head = target.ledger_head()
     if (head[0], head[1]) != source_side.ledger:
         differences.append("the ledgers end differently")
-    with target.db.pool.connection() as conn:
+    with target.db.connection() as conn:
         row = conn.execute("SELECT count(*) FROM claims WHERE school = %s",
                            (school,)).fetchone()
     claims = int(row[0]) if row else 0

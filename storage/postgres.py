@@ -26,7 +26,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,7 +36,7 @@ from typing import Any
 import psycopg
 from psycopg import sql as sql_lib
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .base import SUMMARY_FIELDS, Doc, Mutator, NotFound, RecordSummary, StoreError
 from .crypto import Cipher, cipher_for
@@ -51,6 +53,19 @@ log = logging.getLogger(__name__)
 
 SCHOOL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 DEFAULT_SCHOOL = "default"
+# Sessions and settings each store remembers, to go on with while the
+# database is away (PostgresStore._last_seen).
+SEEN_ITEMS = 2000
+_RAISE = object()
+_MISSING = object()
+# Seconds a request waits for a connection before its write is refused (and
+# kept by the app, as on a disk refusing writes): well inside Slack's 3.
+POOL_WAIT = 2.0
+DOWN_WAIT = 0.1  # ... once the database has been found unavailable
+
+
+class DatabaseUnavailable(OSError):
+    """The database cannot be reached now; nothing was written."""
 _SUMMARY_COLUMNS = ", ".join(SUMMARY_FIELDS)
 
 
@@ -86,15 +101,37 @@ class Database:
         except psycopg.OperationalError as exc:
             raise StoreError(f"cannot reach the database at {self.where}: "
                              f"{str(exc).strip().splitlines()[0]}") from None
+        # Each connection is checked as it is taken, so one the server dropped
+        # (a restart, a fail-over) is replaced instead of failing a request.
         self.pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True,
-                                   name="jigsaw")
+                                   name="jigsaw", check=ConnectionPool.check_connection)
         self._next_prune = 0.0
+        self._failed_at: float | None = None
 
     @contextmanager
     def tx(self) -> Iterator[psycopg.Connection]:
         """A connection inside one transaction (committed on success)."""
-        with self.pool.connection() as conn, conn.transaction():
+        with self.connection() as conn, conn.transaction():
             yield conn
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A connection from the pool. A database that cannot be reached, or
+        drops the connection, is :class:`DatabaseUnavailable` (an OSError,
+        as a disk refusing writes is): the write did not happen."""
+        # Once it has failed, later calls wait only briefly (the pool keeps
+        # trying in the background), so a request that makes several store
+        # calls still answers inside Slack's deadline.
+        wait = POOL_WAIT if self._failed_at is None else DOWN_WAIT
+        try:
+            with self.pool.connection(timeout=wait) as conn:
+                yield conn
+        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
+            self._failed_at = time.monotonic()
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatabaseUnavailable(f"the database at {self.where} is unavailable: "
+                                      f"{first}") from None
+        self._failed_at = None
 
     # -- bodies -----------------------------------------------------------
     def dump(self, text: str) -> str:
@@ -143,12 +180,12 @@ class Database:
 
     def schools(self) -> list[dict[str, Any]]:
         """Every school: id, name and settings."""
-        with self.pool.connection() as conn:
+        with self.connection() as conn:
             rows = conn.execute("SELECT id, name, settings FROM schools ORDER BY id").fetchall()
         return [{"id": r[0], "name": r[1], "settings": r[2]} for r in rows]
 
     def school_settings(self, school_id: str) -> dict[str, Any] | None:
-        with self.pool.connection() as conn:
+        with self.connection() as conn:
             row = conn.execute("SELECT settings FROM schools WHERE id = %s",
                                (school_id,)).fetchone()
         return None if row is None else dict(row[0])
@@ -166,7 +203,7 @@ class Database:
         """The school a Slack request belongs to: by its workspace, or by its
         Grid organisation for an org-wide install (or a workspace of that
         organisation no school has claimed for itself)."""
-        with self.pool.connection() as conn:
+        with self.connection() as conn:
             if team_id and not enterprise_install:
                 row = conn.execute("SELECT id FROM schools WHERE slack_team_id = %s",
                                    (team_id,)).fetchone()
@@ -182,7 +219,7 @@ class Database:
 
     def store(self, school_id: str = DEFAULT_SCHOOL, *, create: bool = True) -> PostgresStore:
         """One school's store (the school is created if new and ``create``)."""
-        with self.pool.connection() as conn:
+        with self.connection() as conn:
             exists = conn.execute("SELECT 1 FROM schools WHERE id = %s", (school_id,)).fetchone()
         if not exists:
             if not create:
@@ -218,13 +255,16 @@ class PostgresStore:
         self.keyed = db.sealer.keyed
         self.encrypted = db.cipher is not None
         self._owns_db = owns_db
+        # Sessions this instance last read or wrote (see _last_seen).
+        self._seen: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._seen_lock = threading.Lock()
         self._check_key()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.db.where!r}, school={self.school!r})"
 
     def _check_key(self) -> None:
-        with self.db.pool.connection() as conn:
+        with self.db.connection() as conn:
             row = conn.execute("SELECT entry FROM ledger WHERE school = %s AND n = 0",
                                (self.school,)).fetchone()
         if row is None:
@@ -262,7 +302,7 @@ class PostgresStore:
         return entry
 
     def _ledger_entries(self) -> Iterator[Entry]:
-        with self.db.pool.connection() as conn, conn.cursor(name="ledger") as cur:
+        with self.db.connection() as conn, conn.cursor(name="ledger") as cur:
             cur.itersize = 2000
             cur.execute("SELECT entry FROM ledger WHERE school = %s ORDER BY n", (self.school,))
             for (text,) in cur:
@@ -279,11 +319,47 @@ class PostgresStore:
     def _load_session(self, body: str) -> Doc:
         return dict(self.db.load(body, f"a session of school {self.school!r}"))
 
+    def _remember(self, kind: str, key: str, value: Any) -> None:
+        kept = value if value is _MISSING else clone(value)
+        with self._seen_lock:
+            self._seen[(kind, key)] = kept
+            self._seen.move_to_end((kind, key))
+            while len(self._seen) > SEEN_ITEMS:
+                self._seen.popitem(last=False)
+
+    def _forget(self, kind: str, keys: list[str]) -> None:
+        with self._seen_lock:
+            for key in keys:
+                self._seen.pop((kind, key), None)
+
+    def _last_seen(self, kind: str, key: str, exc: DatabaseUnavailable,
+                   default: Any = _RAISE) -> Any:
+        """While the database is away, this instance's last copy of a
+        session or setting, so a person can go on (the app keeps their
+        answers, as on a disk refusing writes, and alerts go from memory).
+        A session this instance never saw raises; a setting is its default."""
+        with self._seen_lock:
+            found = self._seen.get((kind, key), _RAISE)
+        if found is _RAISE:
+            if default is _RAISE:
+                raise exc
+            return default
+        log.warning("database unavailable: %s read from this instance's last copy", kind)
+        return found if found is _MISSING else clone(found)
+
     def get_session(self, session_id: str) -> Doc | None:
-        with self.db.pool.connection() as conn:
-            row = conn.execute("SELECT body FROM sessions WHERE school = %s AND id = %s",
-                               (self.school, session_id)).fetchone()
-        return None if row is None else self._load_session(row[0])
+        try:
+            with self.db.connection() as conn:
+                row = conn.execute("SELECT body FROM sessions WHERE school = %s AND id = %s",
+                                   (self.school, session_id)).fetchone()
+        except DatabaseUnavailable as exc:
+            seen: Doc | None = self._last_seen("session", session_id, exc)
+            return seen
+        if row is None:
+            return None
+        doc: Doc = self._load_session(row[0])
+        self._remember("session", session_id, doc)
+        return doc
 
     def save_session(self, session: Doc) -> None:
         doc = clone(session)
@@ -296,6 +372,7 @@ class PostgresStore:
             before = alert_states(None if old is None else self._load_session(old[0]))
             self._put_session(conn, doc)
             self._log_alerts(conn, before, alert_states(doc))
+        self._remember("session", session_id, doc)
 
     def _put_session(self, conn: psycopg.Connection, doc: Doc) -> None:
         conn.execute(
@@ -320,6 +397,7 @@ class PostgresStore:
                 raise ValueError(f"mutate changed the id of session {session_id}")
             self._put_session(conn, new)
             self._log_alerts(conn, before, alert_states(new))
+        self._remember("session", session_id, new)
         return new
 
     def _log_alerts(self, conn: psycopg.Connection, before: dict[str, bool],
@@ -332,7 +410,7 @@ class PostgresStore:
             self._append(conn, "alert", raised=raised, sent=sent)
 
     def sessions_for_user(self, user_id: str, *, statuses: tuple[str, ...] = ()) -> list[Doc]:
-        with self.db.pool.connection() as conn:
+        with self.db.connection() as conn:
             if statuses:
                 rows = conn.execute(
                     "SELECT body FROM sessions WHERE school = %s AND user_id = %s AND "
@@ -350,10 +428,11 @@ class PostgresStore:
         with self.db.tx() as conn:
             cur = conn.execute("DELETE FROM sessions WHERE school = %s AND id = ANY(%s)",
                                (self.school, list(session_ids)))
-            return cur.rowcount
+        self._forget("session", session_ids)
+        return cur.rowcount
 
     def all_sessions(self) -> list[Doc]:
-        with self.db.pool.connection() as conn:
+        with self.db.connection() as conn:
             rows = conn.execute("SELECT body FROM sessions WHERE school = %s ORDER BY id",
                                 (self.school,)).fetchall()
         return [self._load_session(r[0]) for r in rows]
@@ -415,13 +494,13 @@ class PostgresStore:
         return made
 
     def get_record(self, record_id: str) -> Doc | None:
-        with self.db.pool.connection() as conn:
+        with self.db.connection() as conn:
             row = conn.execute("SELECT body FROM records WHERE school = %s AND id = %s",
                                (self.school, record_id)).fetchone()
         return None if row is None else self._load_record(row[0])
 
     def record_for_session(self, session_id: str) -> Doc | None:
-        with self.db.pool.connection() as conn:
+        with self.db.connection() as conn:
             row = conn.execute("SELECT body FROM records WHERE school = %s AND session_id = %s",
                                (self.school, session_id)).fetchone()
         return None if row is None else self._load_record(row[0])
@@ -500,7 +579,7 @@ class PostgresStore:
         if limit is not None:
             sql.append("LIMIT %s")
             args.append(limit)
-        with self.db.pool.connection() as conn:
+        with self.db.connection() as conn:
             rows = conn.execute(" ".join(sql), args).fetchall()
         out: list[RecordSummary] = []
         for row in rows:
@@ -511,7 +590,7 @@ class PostgresStore:
         return out
 
     def iter_records(self) -> Iterator[Doc]:
-        with self.db.pool.connection() as conn, conn.cursor(name="records") as cur:
+        with self.db.connection() as conn, conn.cursor(name="records") as cur:
             cur.itersize = 500
             cur.execute("SELECT body FROM records WHERE school = %s "
                         "ORDER BY created_at, year, seq", (self.school,))
@@ -538,13 +617,13 @@ class PostgresStore:
         return len(present)
 
     def count_records(self) -> int:
-        with self.db.pool.connection() as conn:
+        with self.db.connection() as conn:
             row = conn.execute("SELECT count(*) FROM records WHERE school = %s",
                                (self.school,)).fetchone()
         return int(row[0]) if row else 0
 
     def issued(self) -> dict[int, int]:
-        with self.db.pool.connection() as conn:
+        with self.db.connection() as conn:
             rows = conn.execute("SELECT year, high FROM counters WHERE school = %s",
                                 (self.school,)).fetchall()
         return {int(y): int(h) for y, h in rows}
@@ -601,7 +680,7 @@ class PostgresStore:
         return report
 
     def _raw_records(self, report: Report) -> Iterator[Doc]:
-        with self.db.pool.connection() as conn, conn.cursor(name="verify") as cur:
+        with self.db.connection() as conn, conn.cursor(name="verify") as cur:
             cur.itersize = 500
             cur.execute("SELECT id, body FROM records WHERE school = %s ORDER BY year, seq",
                         (self.school,))
@@ -618,7 +697,7 @@ class PostgresStore:
     def check_counts(self) -> None:
         """StoreError if rows went missing or appeared outside Jigsaw (the
         count kept with every write differs from the rows there are)."""
-        with self.db.pool.connection() as conn:
+        with self.db.connection() as conn:
             row = conn.execute("SELECT live, (SELECT count(*) FROM records WHERE school = %s) "
                                "FROM schools WHERE id = %s",
                                (self.school, self.school)).fetchone()
@@ -630,7 +709,7 @@ class PostgresStore:
                              "record)")
 
     def ledger_head(self) -> tuple[int, str, str]:
-        with self.db.pool.connection() as conn:
+        with self.db.connection() as conn:
             row = conn.execute("SELECT ledger_n, ledger_mac, ledger_at FROM schools "
                                "WHERE id = %s", (self.school,)).fetchone()
         if row is None:
@@ -653,10 +732,16 @@ class PostgresStore:
             return cur.rowcount == 1
 
     def get_meta(self, key: str, default: Any = None) -> Any:
-        with self.db.pool.connection() as conn:
-            row = conn.execute("SELECT body FROM meta WHERE school = %s AND key = %s",
-                               (self.school, key)).fetchone()
-        return default if row is None else self.db.load(row[0], f"setting {key!r}")
+        try:
+            with self.db.connection() as conn:
+                row = conn.execute("SELECT body FROM meta WHERE school = %s AND key = %s",
+                                   (self.school, key)).fetchone()
+        except DatabaseUnavailable as exc:
+            found = self._last_seen("meta", key, exc, default=_MISSING)
+            return default if found is _MISSING else found
+        value = _MISSING if row is None else self.db.load(row[0], f"setting {key!r}")
+        self._remember("meta", key, value)
+        return default if value is _MISSING else value
 
     def set_meta(self, key: str, value: Any) -> None:
         body = self.db.dump(_text(clone(value)))
@@ -664,6 +749,7 @@ class PostgresStore:
             conn.execute("INSERT INTO meta (school, key, body) VALUES (%s, %s, %s) "
                          "ON CONFLICT (school, key) DO UPDATE SET body = excluded.body",
                          (self.school, key, body))
+        self._remember("meta", key, value)
 
     def update_meta(self, key: str, mutate: Callable[[Any], Any]) -> Any:
         with self.db.tx() as conn:
@@ -677,6 +763,7 @@ class PostgresStore:
             if value != current:
                 conn.execute("UPDATE meta SET body = %s WHERE school = %s AND key = %s",
                              (self.db.dump(_text(value)), self.school, key))
+        self._remember("meta", key, value)
         return value
 
     def close(self) -> None:
@@ -716,4 +803,5 @@ def session_row(db: Database, school: str, doc: Doc) -> tuple[Any, ...]:
             str(doc.get("updated_at") or ""), db.dump(_text(doc)))
 
 
-__all__ = ["DEFAULT_SCHOOL", "Database", "PostgresStore", "is_postgres_url", "where"]
+__all__ = ["DEFAULT_SCHOOL", "Database", "DatabaseUnavailable", "PostgresStore",
+           "is_postgres_url", "where"]

@@ -9,11 +9,13 @@ afterwards), so test runs sharing the server never see each other's rows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -73,3 +75,80 @@ def fresh_schema(*, migrated: bool = True) -> Iterator[str]:
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+class Proxy:
+    """A loopback TCP relay in front of the server, so a test can take the
+    database away from an app (every connection dropped, new ones refused)
+    and give it back, as a network fault or a fail-over would."""
+
+    def __init__(self, url: str) -> None:
+        import socket
+        import threading
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        self._target = (parts.hostname or "127.0.0.1", parts.port or 5432)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        user = f"{parts.username}@" if parts.username else ""
+        self.url = parts._replace(netloc=f"{user}127.0.0.1:{self.port}").geturl()
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self.down = False
+        threading.Thread(target=self._accept, daemon=True, name="pg-proxy").start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                if self.down:
+                    client.close()
+                    continue
+                try:
+                    server = socket.create_connection(self._target, timeout=5)
+                except OSError:
+                    client.close()
+                    continue
+                server.settimeout(None)
+                self._open += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: Any, dst: Any) -> None:
+        try:
+            while chunk := src.recv(65536):
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.close()
+
+    def cut(self) -> None:
+        """Drop every connection and refuse new ones."""
+        import socket
+
+        with self._lock:
+            self.down = True
+            for s in self._open:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+            self._open.clear()
+
+    def restore(self) -> None:
+        with self._lock:
+            self.down = False
+
+    def close(self) -> None:
+        self.cut()
+        self._listener.close()

@@ -52,7 +52,12 @@ def health(app: JigsawApp, front: SlackFront, status: dict[str, object]) -> dict
     skew = app.clock_skew()
     if skew is not None:
         problems.append(f"clock: {skew:+.0f} s from Slack's")
-    out = {**status, "outbox": len(front.delivery.pending())}
+    try:
+        outbox: int | None = len(front.delivery.pending())
+    except OSError:  # a database that cannot be reached cannot be read either
+        outbox = None
+        problems.append("store: cannot read the outbox")
+    out = {**status, "outbox": outbox}
     if problems:
         out.update(ok=False, problems=problems)
     return out
@@ -139,7 +144,7 @@ def schools_health(tenants: Any) -> dict[str, object]:
     for tenant in tenants.tenants():
         one: dict[str, Any] = health(tenant.app, tenant.front, {"ok": True})
         schools += 1
-        outbox += int(one["outbox"])
+        outbox += int(one["outbox"] or 0)
         problems.extend(f"{tenant.school_id}: {p}" for p in one.get("problems") or [])
     out: dict[str, object] = {"ok": not problems, "mode": "http", "schools": schools,
                               "outbox": outbox}

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -14,8 +15,8 @@ import pytest
 
 from storage import StoreError, open_store
 from storage.migrate import LATEST, current_version
-from storage.postgres import Database
-from tests.pg import fresh_schema
+from storage.postgres import Database, DatabaseUnavailable
+from tests.pg import Proxy, fresh_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_KEY = "k" * 40
@@ -222,3 +223,45 @@ def test_bodies_encrypted_with_a_data_key() -> None:
         with pytest.raises(StoreError):
             wrong.store("s").get_record("ISD-2026-0001")
         wrong.close()
+
+
+# -- the database going away -------------------------------------------------
+
+
+def test_a_database_that_goes_away_refuses_writes_as_a_full_disk_does() -> None:
+    with fresh_schema() as url:
+        proxy = Proxy(url)
+        db = Database(proxy.url)
+        try:
+            store = db.store("s")
+            store.save_session({"id": "A", "user": "U1", "status": "in_progress", "n": 1})
+            store.set_meta("outbox:x", {"attempts": 2})
+            assert store.get_session("A")["n"] == 1
+            proxy.cut()
+            # Writes are refused as OSError (what the app keeps in memory for).
+            with pytest.raises(DatabaseUnavailable):
+                store.save_session({"id": "A", "user": "U1", "status": "in_progress", "n": 2})
+            with pytest.raises(OSError):
+                store.update_session("A", lambda d: d.update(n=3))
+            # Reads answer from this instance's last copy, or not at all.
+            assert store.get_session("A")["n"] == 1
+            assert store.get_meta("outbox:x") == {"attempts": 2}
+            assert store.get_meta("never-seen", "default") == "default"
+            with pytest.raises(DatabaseUnavailable):
+                store.get_session("B")
+            with pytest.raises(DatabaseUnavailable):
+                store.create_record(_record(1))
+            proxy.restore()
+            deadline = time.monotonic() + 20
+            while True:  # the pool reconnects on its own schedule
+                try:
+                    store.save_session({"id": "A", "user": "U1", "status": "in_progress",
+                                        "n": 4})
+                    break
+                except DatabaseUnavailable:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+            assert store.get_session("A")["n"] == 4
+        finally:
+            db.close()
+            proxy.close()

@@ -1,0 +1,206 @@
+"""A database that goes away must not hold back the 999 notice, the DSL alert
+or anyone's answers: PostgreSQL keeps the guarantee a disk refusing writes
+keeps (tests/reliability/test_failing_disk.py).
+
+The real app runs in its own process on a real PostgreSQL, reached through a
+loopback relay (:class:`tests.pg.Proxy`) that the test cuts, dropping every
+connection and refusing new ones, and then restores: a network fault or a
+database fail-over. Nothing in the app is replaced or patched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
+from storage.postgres import Database
+from tests import scenarios as sc
+from tests.fakeslack import DSL_CHANNEL_ID, Call
+from tests.pg import Proxy, fresh_schema
+from tests.reliability.apprunner import AppProcess
+from tests.reliability.fault_harness import WAIT, WatchedSlack
+from tests.slack.driver import buttons, question_step, texts
+from tests.slackreq import block_action, message_event
+
+STAFF = "UDBDOWN"
+DM = f"D{STAFF}"
+ACK_BUDGET = 3.0  # Slack's deadline for an answer
+SCHOOL = "hillside"
+
+
+@pytest.fixture
+def slack() -> Iterator[WatchedSlack]:
+    with WatchedSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def database() -> Iterator[tuple[str, Proxy]]:
+    with fresh_schema() as url:
+        proxy = Proxy(url)
+        try:
+            yield url, proxy
+        finally:
+            proxy.close()
+
+
+@pytest.fixture
+def app(slack: WatchedSlack, database: tuple[str, Proxy], tmp_path: Path
+        ) -> Iterator[AppProcess]:
+    _, proxy = database
+    proc = AppProcess(tmp_path / "data", slack.base_url, cwd=tmp_path, extra_env={
+        "JIGSAW_DATABASE_URL": proxy.url, "JIGSAW_SCHOOL": SCHOOL})
+    proc.start()
+    yield proc
+    proc.close()
+
+
+def health(app: AppProcess) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{app.port}/health", timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def healthy_again(app: AppProcess) -> None:
+    """Until the app's own check says it writes to the database again (the
+    pool reconnects on its own schedule)."""
+    deadline = time.monotonic() + WAIT
+    while health(app)[0] != 200:
+        assert time.monotonic() < deadline, health(app)
+        time.sleep(0.1)
+
+
+def dm_post(call: Call) -> Call | None:
+    return call if (call.method == "chat.postMessage" and call.ok
+                    and call.args.get("channel") == DM) else None
+
+
+def question(slack: WatchedSlack, mark: int) -> Call:
+    found = slack.wait_new(mark, lambda c: c if dm_post(c) and question_step(c) else None)
+    assert found is not None
+    return found
+
+
+def shown(call: Call) -> str:
+    return "\n".join(texts(call.args.get("blocks") or []))
+
+
+def posts(slack: WatchedSlack, event_type: str) -> list[dict[str, Any]]:
+    return [m for m in slack.messages(DSL_CHANNEL_ID)
+            if (m.get("metadata") or {}).get("event_type") == event_type
+            and not m.get("thread_ts")]
+
+
+def stored_sessions(url: str) -> list[dict[str, Any]]:
+    """The staff member's sessions, read straight from the database."""
+    db = Database(url)
+    try:
+        return [s for s in db.store(SCHOOL, create=False).all_sessions()
+                if s.get("user") == STAFF]
+    finally:
+        db.close()
+
+
+def click(app: AppProcess, q: Call, value: str) -> float:
+    """Click the button whose value has ``v == value``; seconds to the ack."""
+    [button] = [b for b in buttons(q) if json.loads(b["value"]).get("v") == value]
+    started = time.monotonic()
+    ack = app.send(block_action(STAFF, action_id=button["action_id"], value=button["value"],
+                                channel=DM, message_ts=q.args.get("ts")))
+    assert ack.status == 200
+    return time.monotonic() - started
+
+
+def test_danger_now_with_the_database_gone_alerts_first_and_keeps_everything(
+        slack: WatchedSlack, database: tuple[str, Proxy], app: AppProcess) -> None:
+    url, proxy = database
+    mark = slack.mark()
+    app.send(message_event(STAFF, text="hello"))
+    danger = question(slack, mark)
+    assert question_step(danger) == "danger"
+
+    proxy.cut()
+    mark = slack.mark()
+    took = click(app, danger, "yes")
+    assert took < ACK_BUDGET
+    # The DSL alert went, from memory.
+    alert = slack.wait_new(mark, lambda c: c if (
+        c.method == "chat.postMessage" and c.ok and c.args.get("channel") == DSL_CHANNEL_ID
+        and (c.args.get("metadata") or {}).get("event_type") == ALERT_EVENT) else None)
+    assert alert is not None
+    # The person sees the 999 notice and is told plainly that it isn't saved yet.
+    question(slack, mark)
+    seen = "\n".join(shown(c) for c in slack.calls()[mark:]
+                     if c.method in ("chat.postMessage", "chat.update")
+                     and c.args.get("channel") == DM)
+    assert "999" in seen
+    assert "could not be saved" in seen and "Nothing you entered is lost" in seen
+    status, body = health(app)
+    assert status == 503 and "store" in " ".join(body.get("problems", [])), body
+    [stored] = stored_sessions(url)
+    assert "danger" not in stored["answers"]
+
+    # The database is back: the next answer saves everything kept in memory.
+    proxy.restore()
+    healthy_again(app)
+    mark = slack.mark()
+    app.send(message_event(STAFF, text="Called 999 at 10:42, ref CAD 1234"))
+    question(slack, mark)
+    [stored] = stored_sessions(url)
+    assert stored["answers"]["danger"] == "yes"
+    [event] = stored["events"]
+    assert event["delivered"] is True and event["ts"] == alert.response["ts"]
+    assert len(posts(slack, ALERT_EVENT)) == 1
+    app.stop()
+    assert len(posts(slack, ALERT_EVENT)) == 1
+
+
+def test_submit_with_the_database_gone_keeps_the_record_and_sends_it_later(
+        slack: WatchedSlack, database: tuple[str, Proxy], app: AppProcess) -> None:
+    url, proxy = database
+    script = list(sc.STAFF_CONCERN)
+    mark = slack.mark()
+    app.send(message_event(STAFF, text="hello"))
+    q = question(slack, mark)
+    for answer in script[:-1]:
+        mark = slack.mark()
+        app.send(message_event(STAFF, text=answer))
+        q = question(slack, mark)
+    assert question_step(q) == "confirm"
+
+    proxy.cut()
+    mark = slack.mark()
+    took = click(app, q, "submit")
+    assert took < ACK_BUDGET
+    told = slack.wait_new(mark, lambda c: c if dm_post(c) and "could not be saved" in shown(c)
+                          else None)
+    assert told is not None
+    assert not posts(slack, RECORD_EVENT)
+
+    # The database is back: the outbox worker makes the record, posts it
+    # once and tells the person.
+    mark = slack.mark()
+    proxy.restore()
+    submitted = slack.wait_new(mark, lambda c: c if dm_post(c) and str(
+        c.args.get("text", "")).startswith("Submitted") else None, timeout=WAIT * 2)
+    assert submitted is not None
+    [record_post] = posts(slack, RECORD_EVENT)
+    record_id = record_post["metadata"]["event_payload"]["record_id"]
+    assert record_id in str(submitted.args["text"])
+    app.stop()
+    assert len(posts(slack, RECORD_EVENT)) == 1
+    db = Database(url)
+    try:
+        assert db.store(SCHOOL, create=False).count_records() == 1
+    finally:
+        db.close()
