@@ -29,7 +29,7 @@ from bot.flow import (
     Session,
     Source,
 )
-from bot.flow.engine import IN_PROGRESS, stamp, utcnow
+from bot.flow.engine import IN_PROGRESS, iso, stamp, utcnow
 from bot.flow.steps import TAKE_ON_KEY
 from bot.prompts import Prompts, default_prompts
 from bot.unsaved import Unsaved
@@ -38,6 +38,7 @@ from storage import NotFound, RecordSummary, SessionEvent, Store
 log = logging.getLogger("jigsaw.service")
 Clock = Callable[[], datetime]
 SESSION_KEEP_DAYS = 7
+OUTBOX_META = "outbox:"  # meta key prefix of each outbox item's retry schedule
 ACCESS_LOG = "access_log"
 ACCESS_LOG_KEEP = 2000
 
@@ -381,6 +382,26 @@ class Jigsaw:
         """Whether the store's copy of a session is behind the one in memory
         (a delivery claim in the store would then act on an old copy)."""
         return session_id in self.unsaved
+
+    def outbox_state(self, key: str) -> dict[str, Any] | None:
+        """An outbox item's retry schedule (attempts, next try, last error)."""
+        state = self.store.get_meta(f"{OUTBOX_META}{key}")
+        return state if isinstance(state, dict) else None
+
+    def set_outbox_state(self, key: str, state: dict[str, Any] | None) -> None:
+        self.store.set_meta(f"{OUTBOX_META}{key}", state)
+
+    def record_posted(self, record_id: str, message_id: str, conversation: str) -> None:
+        """A record is in the chat service: where, and the message's id (for
+        updating it in place when it is reviewed)."""
+        delivery = {"state": "posted", "channel": conversation, "ts": message_id,
+                    "posted_at": iso(self.clock())}
+
+        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
+            doc["delivery"] = {**doc.get("delivery", {}), **delivery}
+            return doc
+
+        self.store.update_record(record_id, mutate)
 
     # -- records and review ---------------------------------------------------
     def record(self, record_id: str) -> dict[str, Any] | None:

@@ -11,10 +11,10 @@ from typing import Any
 
 from bot import logs
 from bot.config import Environment, Settings
+from bot.outbox import ChannelUnsafe
 from bot.schedule import Ticker
 from bot.service import Jigsaw
 from bot.slack.app import JigsawApp, create_app, web_client
-from bot.slack.delivery import ChannelUnsafe
 from bot.slack.front import SlackFront
 
 log = logging.getLogger("jigsaw")

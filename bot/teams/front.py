@@ -84,8 +84,8 @@ class TeamsFront:
         self.connector = connector
         self.cards = cards or Cards(app.prompts, app.settings)
         self.delivery = TeamsDelivery(app, connector, self.cards, channel=channel, team=team,
-                                      names=self.name_of, on_delivered=self._delivered_late)
-        self.delivery.chat_of = self.chat_of
+                                      names=self.name_of, chat_of=self.chat_of,
+                                      on_delivered=self._delivered_late)
         self.membership = Membership(connector, channel)
         self.tenant_id = ""
         self._chats: dict[str, dict[str, str]] = {}
