@@ -14,8 +14,7 @@ from typing import TextIO
 
 from bot import record as records
 from bot.flow import Question, Source
-from bot.service import Jigsaw
-from storage import NotFound
+from bot.service import Jigsaw, NotFound
 
 COMMANDS = {"back", "pause", "cancel", "help", "quit", "exit"}
 WIDTH = 78

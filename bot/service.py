@@ -38,6 +38,8 @@ from storage import NotFound, RecordSummary, SessionEvent, Store
 log = logging.getLogger("jigsaw.service")
 Clock = Callable[[], datetime]
 SESSION_KEEP_DAYS = 7
+ANCHOR_EVERY = timedelta(days=1)
+LAST_ANCHOR = "anchor:last"  # meta: when the ledger head was last anchored
 OUTBOX_META = "outbox:"  # meta key prefix of each outbox item's retry schedule
 ACCESS_LOG = "access_log"
 ACCESS_LOG_KEEP = 2000
@@ -403,9 +405,56 @@ class Jigsaw:
 
         self.store.update_record(record_id, mutate)
 
+    # -- the ledger's anchor outside the store -----------------------------------
+    def anchor_due(self) -> bool:
+        """A day since the ledger head was last anchored in the DSL channel.
+        The first check on a new store only starts the day, so the channel's
+        first anchor comes a day after."""
+        last = self.store.get_meta(LAST_ANCHOR)
+        if not last:
+            self.store.set_meta(LAST_ANCHOR, {"at": iso(self.clock())})
+            return False
+        try:
+            posted = datetime.fromisoformat(str(last.get("at", "")).replace("Z", "+00:00"))
+        except ValueError:
+            return True
+        return self.clock() - posted >= ANCHOR_EVERY
+
+    def ledger_head(self) -> tuple[int, str]:
+        """The ledger's line count and the MAC of its last line."""
+        n, mac, _ = self.store.ledger_head()
+        return n, mac
+
+    def anchored(self, n: int, where: str) -> None:
+        """The ledger head ``n`` is now anchored at ``where`` (a message id)."""
+        self.store.note_anchor(n, where)
+        self.store.set_meta(LAST_ANCHOR, {"n": n, "ts": where, "at": iso(self.clock())})
+
+    def warm_up(self) -> None:
+        """Build the record index now, not on the first click."""
+        self.store.count_records()
+
+    def reach(self, source: str, user: str) -> dict[str, str] | None:
+        """Where a chat service last said a person can be reached (a chat
+        service that cannot open a chat itself keeps this)."""
+        found = self.store.get_meta(f"{source}:chat:{user}")
+        return found if isinstance(found, dict) else None
+
+    def keep_reach(self, source: str, user: str, entry: dict[str, str]) -> None:
+        self.store.set_meta(f"{source}:chat:{user}", entry)
+
+    def claim_once(self, key: str) -> bool:
+        """True the first time ``key`` is claimed, in any process, ever: a
+        request the chat service delivers again is then recognised."""
+        return self.store.claim(key)
+
     # -- records and review ---------------------------------------------------
     def record(self, record_id: str) -> dict[str, Any] | None:
         return self.store.get_record(record_id)
+
+    def record_for_session(self, session_id: str) -> dict[str, Any] | None:
+        """The record a finished session made, if any."""
+        return self.store.record_for_session(session_id)
 
     def routed_notice(self, record: dict[str, Any]) -> str:
         """For a record that does not go to the DSL channel (an allegation

@@ -36,7 +36,7 @@ def warm_up(jigsaw: Jigsaw) -> None:
     everything alive into the collector's permanent generation: the index of
     years of records would otherwise lengthen every full garbage collection,
     a pause felt by every request in flight."""
-    jigsaw.store.count_records()
+    jigsaw.warm_up()
     gc.collect()
     gc.freeze()
 

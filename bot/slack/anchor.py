@@ -11,21 +11,17 @@ ledger still reaches the latest anchor unchanged.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Environment
-from bot.flow.engine import iso
 from bot.service import Jigsaw
 from bot.slack.blocks import Blocks
 
 log = logging.getLogger("jigsaw.anchor")
 
 ANCHOR_EVENT = "jigsaw_anchor"
-ANCHOR_EVERY = timedelta(days=1)
-LAST_ANCHOR = "anchor:last"  # hot-store meta: when the last one was posted
 
 
 class Anchor:
@@ -38,17 +34,7 @@ class Anchor:
         self.channel = channel
 
     def due(self) -> bool:
-        """A day since the last anchor. The first check on a new store only
-        starts the day, so the channel's first anchor comes a day after."""
-        last = self.app.store.get_meta(LAST_ANCHOR)
-        if not last:
-            self.app.store.set_meta(LAST_ANCHOR, {"at": iso(self.app.clock())})
-            return False
-        try:
-            posted = datetime.fromisoformat(str(last.get("at", "")).replace("Z", "+00:00"))
-        except ValueError:
-            return True
-        return self.app.clock() - posted >= ANCHOR_EVERY
+        return self.app.anchor_due()
 
     def post(self, *, force: bool = False) -> str | None:
         """Post the head if a day has passed (or ``force``); the message ts.
@@ -59,15 +45,14 @@ class Anchor:
         """
         if not force and not self.due():
             return None
-        n, mac, _ = self.app.store.ledger_head()
+        n, mac = self.app.ledger_head()
         text = self.blocks.t("anchor", n=n, mac=mac)
         response = self.client.chat_postMessage(
             channel=self.channel, text=text, blocks=self.blocks.plain(text),
             metadata={"event_type": ANCHOR_EVENT, "event_payload": {"n": n, "mac": mac}},
             unfurl_links=False, unfurl_media=False)
         ts = str(response["ts"])
-        self.app.store.note_anchor(n, ts)
-        self.app.store.set_meta(LAST_ANCHOR, {"n": n, "ts": ts, "at": iso(self.app.clock())})
+        self.app.anchored(n, ts)
         log.info("ledger anchored in the DSL channel", extra={"count": n})
         return ts
 

@@ -15,22 +15,17 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.flow import Flow, Question, Session, Source
-from bot.flow.steps import BY_ID
+from bot.conversation import Conversation
+from bot.flow import Question, Session, Source
 from bot.followups import UnknownFollowUp
 from bot.schedule import Scheduler
-from bot.service import AccessDenied, Jigsaw
+from bot.service import AccessDenied, Jigsaw, NotFound
 from bot.slack.blocks import Blocks, escape
 from bot.slack.delivery import Delivery
 from bot.slack.reminders import SlackReminders
-from storage import NotFound
 
 log = logging.getLogger("jigsaw.slack")
 
-COMMAND_WORDS = {
-    "back": "back", "pause": "pause", "stop": "pause", "cancel": "cancel", "help": "help",
-    "start": "start", "new": "start", "resume": "resume", "continue": "resume",
-}
 MEMBERS_TTL = 60.0
 
 
@@ -70,26 +65,23 @@ class Membership:
             return members
 
 
-class SlackFront:
+class SlackFront(Conversation):
+    source = Source.SLACK
+    chat_errors = (SlackClientError, OSError)
+
     def __init__(self, app: Jigsaw, client: WebClient, *, blocks: Blocks | None = None,
                  delivery: Delivery | None = None) -> None:
-        self.app = app
+        super().__init__(app)
         self.client = client
         self.blocks = blocks or Blocks(app.prompts, app.settings)
-        self.delivery = delivery or Delivery(app, _without_retries(client), self.blocks,
-                                             on_delivered=self._delivered_late,
-                                             on_saved=self._saved_late)
+        self.delivery: Delivery = delivery or Delivery(
+            app, _without_retries(client), self.blocks, on_delivered=self.delivered_late,
+            on_saved=self.saved_late)
         self.membership = Membership(client, app.settings.dsl_channel)
         self._dms: dict[str, str] = {}
-        self._lock = threading.Lock()
-        self._seen: set[str] = set()  # delivery ids claimed while the store refused writes
         self.reminders = SlackReminders(_without_retries(client), self.blocks,
                                         self.delivery.guard, self.delivery.dsl_mention)
         self.scheduler = Scheduler(app, self.reminders)
-
-    @property
-    def flow(self) -> Flow:
-        return self.app.flow
 
     # -- helpers ---------------------------------------------------------
     def t(self, name: str, **ctx: Any) -> str:
@@ -110,108 +102,45 @@ class SlackFront:
         self.client.chat_postMessage(channel=self.dm(user), text=preview,
                                      blocks=self.blocks.plain(text))
 
-    def went_wrong(self, user: str) -> None:
-        """Tell the person something failed and their answers are kept;
-        never raises (it runs when something already has)."""
-        if not user:
-            return
-        try:
-            self.say(user, self.t("went_wrong"))
-        except Exception as exc:
-            log.warning("could not tell the person of a failure: %s", type(exc).__name__)
-
-    def first_time(self, body: dict[str, Any]) -> bool:
-        """False for a redelivered event or a repeated slash command.
-
-        Slack retries an event it thinks we missed (``X-Slack-Retry-Num``)
-        with the same ``event_id``; claiming it in the store makes the second
-        delivery a no-op, even across a restart. Listeners call this after
-        the ack, so the store write never delays Slack's 3-second deadline.
-        """
-        key = None
+    def first_delivery(self, body: dict[str, Any]) -> bool:
+        """False for a redelivered event or a repeated slash command: Slack
+        retries an event it thinks we missed (``X-Slack-Retry-Num``) with the
+        same ``event_id``."""
         if body.get("event_id"):
-            key = f"event:{body['event_id']}"
-        elif body.get("command") and body.get("trigger_id"):
-            key = f"command:{body['trigger_id']}"
-        if key is None:
-            return True
-        try:
-            return self.app.store.claim(key)
-        except OSError:
-            # The store refuses writes: remember it here rather than drop the
-            # request (a redelivery after a restart may be handled twice).
-            with self._lock:
-                first = key not in self._seen
-                self._seen.add(key)
-            return first
+            return self.first_time(f"event:{body['event_id']}")
+        if body.get("command") and body.get("trigger_id"):
+            return self.first_time(f"command:{body['trigger_id']}")
+        return True
 
     def is_dsl(self, user: str) -> bool:
         return self.app.is_dsl(user) or user in self.membership.members()
 
-    # -- starting ----------------------------------------------------------
-    def begin(self, user: str, *, fresh: bool = False) -> None:
-        """Start a decision in the user's DM, or offer to resume one."""
-        current = None if fresh else self.app.latest_open(user)
-        if current is not None:
-            self.client.chat_postMessage(
-                channel=self.dm(user), text=self.t("resume_offer", started=current.created_at),
-                blocks=self.blocks.resume_offer(current.id, current.created_at))
-            return
-        # Configured DSL ids only: starting never waits on a membership lookup.
-        session = self.app.start(user, Source.SLACK, meta={"dm": self.dm(user)},
-                                 dsl=self.app.is_dsl(user))
-        self.say(user, self.t("dm_intro"))
-        self.post_question(session)
+    # -- the conversation's calls ------------------------------------------
+    def chat_meta(self, user: str) -> dict[str, Any]:
+        return {"dm": self.dm(user)}
 
-    def resume(self, user: str, session_id: str) -> None:
-        session = self.app.get(session_id)
-        if session is None or session.user != user or not session.is_open:
-            done = self.app.store.record_for_session(session_id)
-            if done is not None and done.get("recorded_by") == user:
-                # Finished, but the app stopped before it could say so.
-                self._report_submitted(user, done["id"])
-                return
-            self.say(user, self.t("no_session"))
-            return
-        for other in self.app.open_sessions(user):
-            if other.id != session_id:
-                self.app.pause(other.id)
-        session = self.app.resume(session_id)
-        if session.record_id:  # it was complete: finish_if_done made the record
-            self._submitted(session)
-            return
-        self.post_question(session)
+    def offer_resume(self, user: str, session: Session) -> None:
+        self.client.chat_postMessage(
+            channel=self.dm(user), text=self.t("resume_offer", started=session.created_at),
+            blocks=self.blocks.resume_offer(session.id, session.created_at))
 
-    def post_question(self, session: Session, notices: list[str] | None = None) -> None:
-        question = self.flow.question(session)
-        if question is None:
-            return
-        try:
-            channel = self.dm(session.user)
-            response = self.client.chat_postMessage(
-                channel=channel, text=question.text,
-                blocks=self.blocks.question(session.id, question, notices))
-        except (SlackClientError, OSError):
-            # Remember it was never shown, so typed text isn't taken as its answer.
-            self.app.update_meta(session.id, unshown=question.step)
-            raise
-        self.app.update_meta(session.id, dm=channel, question_ts=response["ts"],
-                             question_step=question.step, unshown=None)
+    def show_question(self, session: Session, question: Question,
+                      notices: list[str] | None) -> dict[str, Any]:
+        channel = self.dm(session.user)
+        response = self.client.chat_postMessage(
+            channel=channel, text=question.text,
+            blocks=self.blocks.question(session.id, question, notices))
+        return {"dm": channel, "question_ts": response["ts"]}
 
-    def _close_question(self, session: Session, q: Question | None, answer: str,
-                        notices: list[str] | None = None) -> bool:
-        """Replace the asked question with its answer, so its buttons go.
-
-        False if that could not be done: Slack refused, or the question's ts
-        is not stored yet (a click that beat ``post_question``'s write) or
-        belongs to another step."""
+    def show_answered(self, session: Session, question: Question, answer: str,
+                      notices: list[str] | None) -> bool:
         ts = session.meta.get("question_ts")
-        if not ts or q is None or session.meta.get("question_step", q.step) != q.step:
+        if not ts:  # a click that beat ``post_question``'s write
             return False
         try:
             self.client.chat_update(channel=session.meta.get("dm") or self.dm(session.user),
-                                    ts=ts, text=q.text,
-                                    blocks=self.blocks.answered(q, answer, notices))
+                                    ts=ts, text=question.text,
+                                    blocks=self.blocks.answered(question, answer, notices))
         except SlackApiError as exc:  # cosmetic: the answer itself is stored
             log.warning("could not update question: %s", exc.response.get("error"))
             return False
@@ -220,155 +149,16 @@ class SlackFront:
             return False
         return True
 
-    # -- answering ---------------------------------------------------------
-    def answer(self, user: str, session_id: str, step_id: str | None, raw: str,
-               *, typed: bool = False) -> None:
-        before = self.app.get(session_id)
-        if before is None or before.user != user:
-            return  # not theirs: show nothing about it
-        asked = self.flow.question(before)
-        outcome = self.app.answer(session_id, raw, step_id=step_id)
-        result, session = outcome.result, outcome.session
-        if not result.accepted:
-            if result.code in ("stale", "finished") and not typed:
-                return  # a double click or an old button: nothing changes
-            if result.code == "not_a_choice" and typed:
-                self.say(user, self.t("use_buttons"))
-                return
-            self.say(user, result.error)
-            return
-        # Immediate danger: the DSL alert goes before anything else.
-        for event in result.events:
-            try:
-                delivered = self.delivery.deliver_alert(session.id, event["id"])
-            except Exception:  # the 999 notice must still be shown; the outbox retries
-                log.exception("urgent alert not sent", extra={"session_id": session.id})
-                delivered = False
-            result.notices.append(self.t("alert_sent" if delivered else "alert_pending"))
-        if not outcome.saved:
-            result.notices.append(self.t("not_saved"))
-            self.delivery.kick()  # its worker saves what is kept, as soon as it can
-        closed = self._close_question(session, asked, self._answer_label(asked, session, raw),
-                                      result.notices)
-        # Notices (call 999, the alert is not through) must not depend on that update.
-        unshown = [] if closed else result.notices
-        if result.done:
-            if unshown:
-                self.say(user, "\n\n".join(unshown))
-            self._submitted(session)
-        else:
-            self.post_question(session, unshown)
-
-    def _answer_label(self, q: Question | None, session: Session, raw: str) -> str:
-        if q is None:
-            return raw
-        value = session.answers.get(BY_ID[q.step].key, raw)
-        for choice, label in q.choices:
-            if choice == value:
-                return label
-        return value or self.t("skip_label")
-
-    def _submitted(self, session: Session) -> None:
-        if session.record_id:
-            self._report_submitted(session.user, session.record_id)
-        elif self.flow.done(session):  # complete, but the store refused the record
-            self.delivery.kick()
-            self.say(session.user, self.t("record_not_saved"))
-
-    def _saved_late(self, session: Session) -> None:
-        """A decision whose record the store refused has its record now."""
-        if session.record_id and not session.user.startswith("console:"):
-            self._report_submitted(session.user, session.record_id)
-
-    def _report_submitted(self, user: str, record_id: str) -> None:
-        record = self.app.record(record_id)
-        if record and (record.get("decided_by") or {}).get("by") == user and (
-                record["recorded_by"] != user):
-            self._decision_added(user, record)
-            return
-        sent = self.delivery.deliver_record(record_id)
-        routed = self.app.routed_notice(record) if record else ""
-        if routed:
-            self.say(user, self.t("submitted_routed", id=record_id, routed=routed))
-            return
-        self.say(user, self.t("submitted_sent" if sent else "submitted_pending", id=record_id))
-
-    def _decision_added(self, user: str, record: dict[str, Any]) -> None:
-        """The DSL finished the decision on a concern: the channel post shows
-        it, and the staff member who raised it hears the outcome in general
-        words (nothing about the child they don't already know)."""
+    def decision_added(self, user: str, record: dict[str, Any]) -> None:
+        """The channel post shows the DSL's decision, and the staff member
+        who raised the concern hears the outcome in general words (nothing
+        about the child they don't already know)."""
         self.refresh_record_message(record)
         self.say(user, self.t("decision_added", id=record["id"]))
         staff = record["recorded_by"]
-        if staff and not staff.startswith("console:"):
+        if staff and record.get("source") == self.source:
             self.say(staff, self.t("outcome_dm", id=record["id"], decision=record["decision"]),
                      private=True)
-
-    def _delivered_late(self, kind: str, item: dict[str, Any]) -> None:
-        """A held record (or urgent alert) reached the DSL channel at last."""
-        if kind == "alert":
-            user, text = item["user"], self.t("alert_delivered_late")
-        else:
-            user, text = item["recorded_by"], self.t("delivered_late", id=item["id"])
-        try:
-            self.say(user, text)
-        except SlackApiError:
-            log.warning("could not tell staff of late delivery", extra={"action": kind})
-
-    def navigate(self, user: str, session_id: str, step_id: str | None, command: str) -> None:
-        session = self.app.get(session_id)
-        if session is None or session.user != user or not session.is_open:
-            return
-        current = self.flow.question(session)
-        if step_id is not None and current is not None and current.step != step_id:
-            return  # an old message's button
-        if command == "back":
-            if not session.history:
-                self.say(user, self.t("no_back"))
-                return
-            self._close_question(session, current, self.t("went_back"))
-            self.post_question(self.app.back(session_id))
-        elif command == "pause":
-            self._close_question(session, current, self.t("paused_short"))
-            self.app.pause(session_id)
-            self.say(user, self.t("paused"))
-        elif command == "cancel":
-            self._close_question(session, current, self.t("cancelled_short"))
-            cancelled = self.app.cancel(session_id)
-            if cancelled.record_id:  # the DSL was alerted: a record stands
-                self.delivery.deliver_record(cancelled.record_id)
-                self.say(user, self.t("cancelled_kept", id=cancelled.record_id))
-            else:
-                self.say(user, self.t("cancelled"))
-
-    def message(self, user: str, text: str) -> None:
-        """A message typed in the DM: a command, an answer, or a way in."""
-        word = COMMAND_WORDS.get(text.strip().casefold())
-        session = self.app.latest_open(user)
-        if word == "help":
-            self.say(user, self.t("help"))
-            return
-        if word == "start" or session is None:
-            self.begin(user, fresh=word == "start")
-            return
-        if session.status != "in_progress" or word == "resume":
-            self.say(user, self.t("resumed", started=session.created_at))
-            self.resume(user, session.id)
-            return
-        if word in ("back", "pause", "cancel"):
-            self.navigate(user, session.id, None, word)
-            return
-        step = self.flow.current(session)
-        if step is None:
-            self.resume(user, session.id)
-            return
-        if session.meta.get("unshown") == step.id:
-            # The question was never shown (posting it failed): show it
-            # rather than take this text as its answer unseen.
-            self.say(user, self.t("resumed", started=session.created_at))
-            self.post_question(session)
-            return
-        self.answer(user, session.id, step.id, text, typed=True)
 
     # -- DSL review ------------------------------------------------------------
     def review(self, user: str, record_id: str, action: str, *, channel: str | None = None,

@@ -30,7 +30,7 @@ def run(jigsaw: Jigsaw, args: argparse.Namespace, environment: Environment) -> i
         log.error("JIGSAW_TEAMS_CHANNEL is not set: records will be held in the outbox")
     app, front, executor = create_app(jigsaw, teams)
     jigsaw.prune_sessions()
-    jigsaw.store.count_records()  # build the record index now, not on the first click
+    jigsaw.warm_up()  # build the record index now, not on the first click
     gc.collect()
     gc.freeze()
     asyncio.run(serve(app, front, executor, listen(args.host, args.port)))

@@ -17,22 +17,16 @@ from typing import Any
 
 from microsoft_teams.cards import AdaptiveCard
 
-from bot.flow import Flow, Question, Session
-from bot.flow.steps import BY_ID
-from bot.service import AccessDenied, Jigsaw
+from bot.conversation import Conversation
+from bot.flow import Question, Session, Source
+from bot.service import AccessDenied, Jigsaw, NotFound
 from bot.teams.cards import Cards
 from bot.teams.connector import Connector, ConnectorError
 from bot.teams.delivery import TeamsDelivery
-from storage import NotFound
 
 log = logging.getLogger("jigsaw.teams")
 
-COMMAND_WORDS = {
-    "back": "back", "pause": "pause", "stop": "pause", "cancel": "cancel", "help": "help",
-    "start": "start", "new": "start", "resume": "resume", "continue": "resume",
-}
 MEMBERS_TTL = 60.0
-CHAT_META = "teams:chat:"
 
 
 @dataclass(frozen=True)
@@ -77,23 +71,22 @@ class Membership:
             return members
 
 
-class TeamsFront:
+class TeamsFront(Conversation):
+    source = Source.TEAMS
+    chat_errors = (ConnectorError,)
+
     def __init__(self, app: Jigsaw, connector: Connector, *, channel: str, team: str,
                  cards: Cards | None = None) -> None:
-        self.app = app
+        super().__init__(app)
         self.connector = connector
         self.cards = cards or Cards(app.prompts, app.settings)
-        self.delivery = TeamsDelivery(app, connector, self.cards, channel=channel, team=team,
-                                      names=self.name_of, chat_of=self.chat_of,
-                                      on_delivered=self._delivered_late)
+        self.delivery: TeamsDelivery = TeamsDelivery(
+            app, connector, self.cards, channel=channel, team=team, names=self.name_of,
+            chat_of=self.chat_of, on_delivered=self.delivered_late)
         self.membership = Membership(connector, channel)
         self.tenant_id = ""
         self._chats: dict[str, dict[str, str]] = {}
         self._chats_lock = threading.Lock()
-
-    @property
-    def flow(self) -> Flow:
-        return self.app.flow
 
     def t(self, name: str, **ctx: Any) -> str:
         return self.cards.t(name, **ctx)
@@ -109,14 +102,14 @@ class TeamsFront:
             if self._chats.get(person.user) == entry:
                 return
             self._chats[person.user] = entry
-        if self.app.store.get_meta(CHAT_META + person.user) != entry:
-            self.app.store.set_meta(CHAT_META + person.user, entry)
+        if self.app.reach(Source.TEAMS, person.user) != entry:
+            self.app.keep_reach(Source.TEAMS, person.user, entry)
 
     def _chat(self, user: str) -> dict[str, str] | None:
         with self._chats_lock:
             found = self._chats.get(user)
         if found is None:
-            found = self.app.store.get_meta(CHAT_META + user)
+            found = self.app.reach(Source.TEAMS, user)
             if found:
                 with self._chats_lock:
                     self._chats[user] = found
@@ -130,10 +123,9 @@ class TeamsFront:
         found = self._chat(user)
         return (found or {}).get("name") or self.t("someone")
 
-    def first_time(self, activity_id: str | None) -> bool:
-        """False for an activity Teams delivers again (same id): it changes
-        nothing, even across a restart. Claimed after the response is sent."""
-        return not activity_id or self.app.store.claim(f"teams:activity:{activity_id}")
+    def first_activity(self, activity_id: str | None) -> bool:
+        """False for an activity Teams delivers again (same id)."""
+        return not activity_id or self.first_time(f"teams:activity:{activity_id}")
 
     def is_dsl(self, user: str) -> bool:
         """Configured DSL ids, or members of the DSL channel. Raises
@@ -147,7 +139,8 @@ class TeamsFront:
         return self.connector.post(chat["chat"], card, summary=self.t("notification"),
                                    service_url=chat["url"])
 
-    def say(self, user: str, text: str) -> None:
+    def say(self, user: str, text: str, *, private: bool = False) -> None:
+        # Teams shows a post's ``summary`` in notifications: always generic.
         self._post(user, self.cards.plain(text))
 
     def say_quietly(self, user: str, card: AdaptiveCard) -> bool:
@@ -158,176 +151,33 @@ class TeamsFront:
             return False
         return True
 
-    # -- starting ---------------------------------------------------------------
-    def begin(self, user: str, *, fresh: bool = False) -> None:
-        current = None if fresh else self.app.latest_open(user)
-        if current is not None:
-            self._post(user, self.cards.resume_offer(current.id, current.created_at))
-            return
-        session = self.app.start(user, "teams", meta={"chat": self.chat_of(user) or ""},
-                                 dsl=self.app.is_dsl(user))
-        self.say(user, self.t("dm_intro"))
-        self.post_question(session)
+    # -- the conversation's calls -------------------------------------------
+    def chat_meta(self, user: str) -> dict[str, Any]:
+        return {"chat": self.chat_of(user) or ""}
 
-    def resume(self, user: str, session_id: str) -> None:
-        session = self.app.get(session_id)
-        if session is None or session.user != user or not session.is_open:
-            done = self.app.store.record_for_session(session_id)
-            if done is not None and done.get("recorded_by") == user:
-                self._report_submitted(user, done["id"])
-                return
-            self.say(user, self.t("no_session"))
-            return
-        for other in self.app.open_sessions(user):
-            if other.id != session_id:
-                self.app.pause(other.id)
-        session = self.app.resume(session_id)
-        if session.record_id:
-            self._report_submitted(user, session.record_id)
-            return
-        self.post_question(session)
+    def offer_resume(self, user: str, session: Session) -> None:
+        self._post(user, self.cards.resume_offer(session.id, session.created_at))
 
-    def post_question(self, session: Session, notices: list[str] | None = None) -> None:
-        question = self.flow.question(session)
-        if question is None:
-            return
-        try:
-            activity_id = self._post(session.user,
-                                     self.cards.question(session.id, question, notices))
-        except ConnectorError:
-            # Remember it was never shown, so typed text isn't taken as its answer.
-            self.app.update_meta(session.id, unshown=question.step)
-            raise
-        self.app.update_meta(session.id, question_id=activity_id, question_step=question.step,
-                             unshown=None)
+    def show_question(self, session: Session, question: Question,
+                      notices: list[str] | None) -> dict[str, Any]:
+        activity_id = self._post(session.user, self.cards.question(session.id, question,
+                                                                   notices))
+        return {"question_id": activity_id}
 
-    def _close_question(self, session: Session, q: Question | None, answer: str,
-                        notices: list[str] | None = None) -> bool:
-        """Show the asked question's answer in place of its buttons."""
+    def show_answered(self, session: Session, question: Question, answer: str,
+                      notices: list[str] | None) -> bool:
         activity_id = session.meta.get("question_id")
         chat = self._chat(session.user)
-        if (not activity_id or q is None or chat is None
-                or session.meta.get("question_step", q.step) != q.step):
+        if not activity_id or chat is None:
             return False
         try:
-            self.connector.update(chat["chat"], activity_id, self.cards.answered(q, answer,
-                                                                                 notices),
+            self.connector.update(chat["chat"], activity_id,
+                                  self.cards.answered(question, answer, notices),
                                   summary=self.t("notification"), service_url=chat["url"])
         except ConnectorError as exc:  # cosmetic: the answer itself is stored
             log.warning("could not update question: %s", exc)
             return False
         return True
-
-    # -- answering -----------------------------------------------------------------
-    def answer(self, user: str, session_id: str, step_id: str | None, raw: str,
-               *, typed: bool = False) -> None:
-        before = self.app.get(session_id)
-        if before is None or before.user != user:
-            return  # not theirs: show nothing about it
-        asked = self.flow.question(before)
-        outcome = self.app.answer(session_id, raw, step_id=step_id)
-        result, session = outcome.result, outcome.session
-        if not result.accepted:
-            if result.code in ("stale", "finished") and not typed:
-                return  # a double click or an old button: nothing changes
-            if result.code == "not_a_choice" and typed:
-                self.say(user, self.t("use_buttons"))
-                return
-            self.say(user, result.error)
-            return
-        # Immediate danger: the DSL alert goes before anything else.
-        for event in result.events:
-            delivered = self.delivery.deliver_alert(session.id, event["id"])
-            result.notices.append(self.t("alert_sent" if delivered else "alert_pending"))
-        closed = self._close_question(session, asked, self._answer_label(asked, session, raw),
-                                      result.notices)
-        unshown = [] if closed else result.notices
-        if result.done:
-            if unshown:
-                self.say(user, "\n\n".join(unshown))
-            if session.record_id:
-                self._report_submitted(user, session.record_id)
-        else:
-            self.post_question(session, unshown)
-
-    def _answer_label(self, q: Question | None, session: Session, raw: str) -> str:
-        if q is None:
-            return raw
-        value = session.answers.get(BY_ID[q.step].key, raw)
-        for choice, label in q.choices:
-            if choice == value:
-                return label
-        return value or self.t("skip_label")
-
-    def _report_submitted(self, user: str, record_id: str) -> None:
-        sent = self.delivery.deliver_record(record_id)
-        record = self.app.record(record_id)
-        routed = self.app.routed_notice(record) if record else ""
-        if routed:
-            self.say(user, self.t("submitted_routed", id=record_id, routed=routed))
-            return
-        self.say(user, self.t("submitted_sent" if sent else "submitted_pending", id=record_id))
-
-    def _delivered_late(self, kind: str, item: dict[str, Any]) -> None:
-        """A held record (or urgent alert) reached the DSL channel at last."""
-        if kind == "alert":
-            user, text = item["user"], self.t("alert_delivered_late")
-        else:
-            user, text = item["recorded_by"], self.t("delivered_late", id=item["id"])
-        self.say_quietly(user, self.cards.plain(text))
-
-    def navigate(self, user: str, session_id: str, step_id: str | None, command: str) -> None:
-        session = self.app.get(session_id)
-        if session is None or session.user != user or not session.is_open:
-            return
-        current = self.flow.question(session)
-        if step_id is not None and current is not None and current.step != step_id:
-            return  # an old card's button
-        if command == "back":
-            if not session.history:
-                self.say(user, self.t("no_back"))
-                return
-            self._close_question(session, current, self.t("went_back"))
-            self.post_question(self.app.back(session_id))
-        elif command == "pause":
-            self._close_question(session, current, self.t("paused_short"))
-            self.app.pause(session_id)
-            self.say(user, self.t("paused"))
-        elif command == "cancel":
-            self._close_question(session, current, self.t("cancelled_short"))
-            cancelled = self.app.cancel(session_id)
-            if cancelled.record_id:  # the DSL was alerted: a record stands
-                self.delivery.deliver_record(cancelled.record_id)
-                self.say(user, self.t("cancelled_kept", id=cancelled.record_id))
-            else:
-                self.say(user, self.t("cancelled"))
-
-    def message(self, user: str, text: str) -> None:
-        """A message typed in the personal chat: a command, an answer, or a way in."""
-        word = COMMAND_WORDS.get(text.strip().casefold())
-        session = self.app.latest_open(user)
-        if word == "help":
-            self.say(user, self.t("help"))
-            return
-        if word == "start" or session is None:
-            self.begin(user, fresh=word == "start")
-            return
-        if session.status != "in_progress" or word == "resume":
-            self.say(user, self.t("resumed", started=session.created_at))
-            self.resume(user, session.id)
-            return
-        if word in ("back", "pause", "cancel"):
-            self.navigate(user, session.id, None, word)
-            return
-        step = self.flow.current(session)
-        if step is None:
-            self.resume(user, session.id)
-            return
-        if session.meta.get("unshown") == step.id:
-            self.say(user, self.t("resumed", started=session.created_at))
-            self.post_question(session)
-            return
-        self.answer(user, session.id, step.id, text, typed=True)
 
     # -- DSL review --------------------------------------------------------------
     def _allowed(self, user: str) -> tuple[bool, str]:

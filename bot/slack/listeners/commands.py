@@ -15,7 +15,7 @@ def infoshare(ack: Ack, command: dict[str, Any], respond: Respond, front: SlackF
     # Ephemeral, and nothing about the child: the channel may be public.
     ack(response_type="ephemeral", text=front.t("started"))
     user, text = command.get("user_id"), command.get("text")
-    if not isinstance(user, str) or not user or not front.first_time(command):
+    if not isinstance(user, str) or not user or not front.first_delivery(command):
         return
     try:
         front.dm(user)

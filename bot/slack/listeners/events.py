@@ -13,7 +13,7 @@ from bot.slack.listeners.guard import guarded_event
 def home_opened(event: dict[str, Any], body: dict[str, Any], front: SlackFront) -> None:
     user = event.get("user")
     if (event.get("tab", "home") == "home" and isinstance(user, str) and user
-            and front.first_time(body)):
+            and front.first_delivery(body)):
         front.publish_home(user)
 
 

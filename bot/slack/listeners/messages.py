@@ -27,7 +27,7 @@ def direct_message(event: dict[str, Any], body: dict[str, Any], front: SlackFron
     if not direct or event.get("subtype") or event.get("bot_id"):
         return
     user, text = event.get("user"), event.get("text")
-    if not isinstance(user, str) or not isinstance(text, str) or not front.first_time(body):
+    if not isinstance(user, str) or not isinstance(text, str) or not front.first_delivery(body):
         return
     front.message(user, unescape(text[:MAX_MESSAGE]))
 

@@ -64,7 +64,7 @@ def register(app: App, front: TeamsFront, executor: KeyedExecutor) -> None:
             # The person sees the answer card at once: done before responding.
             def respond() -> AdaptiveCardActionCardResponse | AdaptiveCardActionMessageResponse:
                 front.remember(who)
-                if not front.first_time(activity_id):
+                if not front.first_activity(activity_id):
                     return DONE
                 if verb in FORMS:
                     shown = front.form(who.user, data.r, FORMS[verb])
@@ -80,7 +80,7 @@ def register(app: App, front: TeamsFront, executor: KeyedExecutor) -> None:
             return DONE
 
         def run() -> None:
-            if not front.first_time(activity_id):
+            if not front.first_activity(activity_id):
                 return
             front.remember(who)
             work()

@@ -24,7 +24,7 @@ def register(app: App, front: TeamsFront, executor: KeyedExecutor) -> None:
         activity_id = activity.id
 
         def work() -> None:
-            if not front.first_time(activity_id):
+            if not front.first_activity(activity_id):
                 return
             front.remember(who)
             front.message(who.user, text)
