@@ -336,7 +336,7 @@ def test_health_reports_records_waiting_in_the_outbox(fake: FakeSlack, tmp_path:
     try:
         answer_and_wait(proc, ["start", *sc.ALLEGATION[:-1]])
         proc.say(sc.ALLEGATION[-1])
-        proc.wait_log(lambda e: e.get("msg", "").startswith("delivery failed"))
+        proc.wait_log(lambda e: e.get("msg", "").startswith("record delivery failed"))
         status, body = proc.get("/health")
         assert status == 200 and body["outbox"] == 1
         assert proc.stop() == 0
