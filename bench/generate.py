@@ -35,7 +35,7 @@ from bot.config import Environment, Settings
 from bot.flow import SUBMITTED, Session
 from bot.flow.engine import iso
 from bot.prompts import Prompts, default_prompts
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from storage import TinyDBStore
 from storage.atomic import AtomicJSONStorage
 from storage.crypto import cipher_for
@@ -81,7 +81,7 @@ def templates(settings: Settings, prompts: Prompts) -> list[Template]:
     found: list[Template] = []
     with tempfile.TemporaryDirectory(prefix="jigsaw-templates-") as tmp:
         store = TinyDBStore(Path(tmp) / "data")
-        app = Jigsaw(settings, store, prompts=prompts)
+        app = DecisionService(settings, store, prompts=prompts)
         try:
             for name, _ in MIX:
                 session = app.start("UST00001", "slack")

@@ -281,7 +281,7 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
          environment: Environment, store: Store) -> int:
     from bot import admin
     from bot.flow.engine import utcnow
-    from bot.service import Jigsaw
+    from bot.service import DecisionService
 
     if command == "verify":
         anchor = admin.parse_anchor(args.anchor) if args.anchor else None
@@ -299,12 +299,12 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
         return admin.retention(store, settings, utcnow(), sys.stdout, purge=args.purge,
                                by=admin.operator(environment), before=args.before, err=sys.stderr)
     if command == "chronology" or (command == "export" and (args.pdf or args.csv)):
-        return admin.followthrough(command, args, Jigsaw(settings, store), sys.stdout,
+        return admin.followthrough(command, args, DecisionService(settings, store), sys.stdout,
                                    sys.stderr, by=admin.operator(environment))
     if command == "export":
         return admin.export(store, args.record, utcnow(), sys.stdout, sys.stderr,
                             by=admin.operator(environment), reason=args.reason, out_path=args.out)
-    app = Jigsaw(settings, store)
+    app = DecisionService(settings, store)
     if command in ("console", "decide"):
         from bot.console import Console
 

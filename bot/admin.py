@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from bot import record as records
 from bot.config import Environment, Settings
 from bot.flow.engine import iso
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from storage import RecordSummary, Store, TinyDBStore, generate_audit_key, generate_key
 
 
@@ -220,7 +220,7 @@ def _new_private_file(out_path: str, err: TextIO) -> int | None:
     return fd
 
 
-def followthrough(command: str, args: argparse.Namespace, app: Jigsaw, out: TextIO,
+def followthrough(command: str, args: argparse.Namespace, app: DecisionService, out: TextIO,
                   err: TextIO, *, by: str) -> int:
     """``chronology REF [--pdf]``, ``export --pdf ID``, ``export --csv FROM TO``.
 

@@ -14,15 +14,15 @@ from typing import TextIO
 
 from bot import record as records
 from bot.flow import Question, Source
-from bot.service import Jigsaw, NotFound
+from bot.service import DecisionService, NotFound
 
 COMMANDS = {"back", "pause", "cancel", "help", "quit", "exit"}
 WIDTH = 78
 
 
 class Console:
-    def __init__(self, app: Jigsaw, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
-                 user: str | None = None) -> None:
+    def __init__(self, app: DecisionService, *, stdin: TextIO = sys.stdin,
+                 stdout: TextIO = sys.stdout, user: str | None = None) -> None:
         self.app = app
         self.stdin = stdin
         self.stdout = stdout

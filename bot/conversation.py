@@ -4,7 +4,7 @@ A front end (Slack, Teams) subclasses :class:`Conversation` with the few
 things only it can do: say something in the person's own chat, show a
 question with its choices, show an answered question in its place, offer to
 resume. How a decision starts, is answered, navigated, resumed and handed to
-the DSL is written here once, on the service (:class:`bot.service.Jigsaw`).
+the DSL is written here once, on the service (:class:`bot.service.DecisionService`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from bot.flow import Flow, Question, Session, Source
 from bot.flow.steps import BY_ID
 from bot.outbox import Kind, Outbox
-from bot.service import Jigsaw
+from bot.service import DecisionService
 
 log = logging.getLogger("jigsaw.conversation")
 
@@ -35,7 +35,7 @@ class Conversation:
     chat_errors: ClassVar[tuple[type[Exception], ...]] = ()
     delivery: Outbox
 
-    def __init__(self, app: Jigsaw) -> None:
+    def __init__(self, app: DecisionService) -> None:
         self.app = app
         self._seen: set[str] = set()  # requests claimed while the store refused writes
         self._seen_lock = threading.Lock()

@@ -37,7 +37,7 @@ from typing import Any
 
 from bot import claims
 from bot import record as records
-from bot.service import Jigsaw
+from bot.service import DecisionService
 
 log = logging.getLogger("jigsaw.delivery")
 
@@ -96,7 +96,7 @@ class Outbox:
 
     thread_name = "jigsaw-outbox"
 
-    def __init__(self, app: Jigsaw, channel: str, *, on_delivered: Notify | None = None,
+    def __init__(self, app: DecisionService, channel: str, *, on_delivered: Notify | None = None,
                  on_saved: Callable[[Any], None] | None = None) -> None:
         self.app = app
         self.channel = channel  # the DSL channel's id in the chat service

@@ -24,7 +24,7 @@ from bot.flow.engine import iso
 from bot.schoolday import SchoolDay
 
 if TYPE_CHECKING:
-    from bot.service import Jigsaw
+    from bot.service import DecisionService
 
 log = logging.getLogger("jigsaw.schedule")
 
@@ -74,7 +74,7 @@ def _state(raw: Any) -> dict[str, Any]:
 class Schedule:
     """The jobs kept in the store, changed atomically."""
 
-    def __init__(self, app: Jigsaw) -> None:
+    def __init__(self, app: DecisionService) -> None:
         self.app = app
         self.day = SchoolDay(app.settings)
 
@@ -210,7 +210,7 @@ class Scheduler:
     """Runs the schedule: call :meth:`tick` (a background ticker does, every
     half minute; tests call it with a fake clock)."""
 
-    def __init__(self, app: Jigsaw, sender: Sender) -> None:
+    def __init__(self, app: DecisionService, sender: Sender) -> None:
         self.app = app
         self.schedule = app.schedule
         self.day = self.schedule.day

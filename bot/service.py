@@ -1,9 +1,10 @@
-"""Jigsaw's use cases, shared by every front end (terminal, Slack).
+"""The decision service: every use case of every front end (terminal, Slack,
+Teams), and the only door to the store.
 
 This layer joins the pure flow engine to a :class:`storage.Store`: each
 answer is applied under the store's lock so two clicks can't race, a finished
 session becomes a record exactly once, and the DSL's review actions go through
-the audit trail. It knows nothing about Slack.
+the audit trail. It knows nothing about any chat service.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class Outcome:
     saved: bool = True  # False: kept in memory only, the store refused the write
 
 
-class Jigsaw:
+class DecisionService:
     def __init__(
         self,
         settings: Settings,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from storage import TinyDBStore
 from tests.fakeslack import FakeSlack
 
@@ -30,8 +30,8 @@ def store(tmp_path: Path) -> Iterator[TinyDBStore]:
 
 
 @pytest.fixture
-def jigsaw(settings: Settings, store: TinyDBStore) -> Jigsaw:
-    return Jigsaw(settings, store, clock=lambda: datetime.now(UTC))
+def jigsaw(settings: Settings, store: TinyDBStore) -> DecisionService:
+    return DecisionService(settings, store, clock=lambda: datetime.now(UTC))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from bot import logs
 from bot.config import Environment, Settings
 from bot.outbox import ChannelUnsafe
 from bot.schedule import Ticker
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.slack.app import JigsawApp, create_app, web_client
 from bot.slack.front import SlackFront
 
@@ -31,7 +31,7 @@ def check_channel(front: SlackFront) -> bool:
     return True
 
 
-def warm_up(jigsaw: Jigsaw) -> None:
+def warm_up(jigsaw: DecisionService) -> None:
     """Build the record index now, not on the first click, then move
     everything alive into the collector's permanent generation: the index of
     years of records would otherwise lengthen every full garbage collection,
@@ -63,7 +63,7 @@ def health(app: JigsawApp, front: SlackFront, status: dict[str, object]) -> dict
     return out
 
 
-def run(command: str, jigsaw: Jigsaw, args: argparse.Namespace, environment: Environment
+def run(command: str, jigsaw: DecisionService, args: argparse.Namespace, environment: Environment
         ) -> int:
     logs.setup(environment.log_level)
     if not environment.slack_bot_token:

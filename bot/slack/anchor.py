@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Environment
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.slack.blocks import Blocks
 
 log = logging.getLogger("jigsaw.anchor")
@@ -27,7 +27,8 @@ ANCHOR_EVENT = "jigsaw_anchor"
 class Anchor:
     """Posts the ledger head to the DSL channel, at most once a day."""
 
-    def __init__(self, app: Jigsaw, client: WebClient, blocks: Blocks, channel: str) -> None:
+    def __init__(self, app: DecisionService, client: WebClient, blocks: Blocks,
+                 channel: str) -> None:
         self.app = app
         self.client = client
         self.blocks = blocks

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from bot.config import Environment
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.slack.executor import DeferringExecutor
 from bot.slack.front import SlackFront
 from bot.slack.listeners import register_listeners
@@ -163,7 +163,7 @@ def well_formed(body: Any) -> bool:
     return True
 
 
-def create_app(jigsaw: Jigsaw, *, signing_secret: str, client: WebClient,
+def create_app(jigsaw: DecisionService, *, signing_secret: str, client: WebClient,
                clock: Callable[[], float] | None = None) -> tuple[JigsawApp, SlackFront]:
     """Build the Bolt app and the front end its listeners call."""
     app = JigsawApp(

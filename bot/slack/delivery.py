@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.outbox import ChannelUnsafe, Kind, Notify, Outbox, Posted, PostFailed
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.slack.anchor import Anchor
 from bot.slack.blocks import Blocks
 
@@ -70,7 +70,7 @@ class ChannelGuard:
 class Delivery(Outbox):
     """Posts to the DSL channel; retries whatever could not be posted."""
 
-    def __init__(self, app: Jigsaw, client: WebClient, blocks: Blocks,
+    def __init__(self, app: DecisionService, client: WebClient, blocks: Blocks,
                  *, on_delivered: Notify | None = None,
                  on_saved: Callable[[Any], None] | None = None) -> None:
         super().__init__(app, app.settings.dsl_channel, on_delivered=on_delivered,

@@ -19,7 +19,7 @@ from bot.conversation import Conversation
 from bot.flow import Question, Session, Source
 from bot.followups import UnknownFollowUp
 from bot.schedule import Scheduler
-from bot.service import AccessDenied, Jigsaw, NotFound
+from bot.service import AccessDenied, DecisionService, NotFound
 from bot.slack.blocks import Blocks, escape
 from bot.slack.delivery import Delivery
 from bot.slack.reminders import SlackReminders
@@ -69,7 +69,7 @@ class SlackFront(Conversation):
     source = Source.SLACK
     chat_errors = (SlackClientError, OSError)
 
-    def __init__(self, app: Jigsaw, client: WebClient, *, blocks: Blocks | None = None,
+    def __init__(self, app: DecisionService, client: WebClient, *, blocks: Blocks | None = None,
                  delivery: Delivery | None = None) -> None:
         super().__init__(app)
         self.client = client

@@ -39,7 +39,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
 
 from bot.config import ConfigError, Environment, Settings, from_mapping
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.slack.app import JigsawApp, create_app, web_client
 from bot.slack.front import SlackFront
 
@@ -212,7 +212,7 @@ class Tenants:
         except ConfigError as exc:
             log.error("school settings refused: %s", exc, extra={"school": school})
             return None
-        jigsaw = Jigsaw(settings, self.db.store(school, create=False))
+        jigsaw = DecisionService(settings, self.db.store(school, create=False))
         client = web_client(replace(self.environment, slack_bot_token=token))
         app, front = create_app(jigsaw, signing_secret=self.signing_secret, client=client)
         tenant = Tenant(school, app, front)

@@ -9,12 +9,12 @@ import logging
 
 from bot import logs
 from bot.config import Environment
-from bot.service import Jigsaw
+from bot.service import DecisionService
 
 log = logging.getLogger("jigsaw")
 
 
-def run(jigsaw: Jigsaw, args: argparse.Namespace, environment: Environment) -> int:
+def run(jigsaw: DecisionService, args: argparse.Namespace, environment: Environment) -> int:
     from bot.teams.app import create_app
     from bot.teams.server import listen, serve
 

@@ -13,7 +13,7 @@ from microsoft_teams.apps import App
 from microsoft_teams.apps.http import FastAPIAdapter
 
 from bot.config import TeamsSettings
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.teams.connector import GRAPH_URL, Connector
 from bot.teams.executor import KeyedExecutor
 from bot.teams.front import TeamsFront
@@ -82,7 +82,7 @@ def cloud_for(teams: TeamsSettings) -> CloudEnvironment:
         PUBLIC, openid_metadata_url=f"{teams.connector_url}/v1/.well-known/openidconfiguration")
 
 
-def create_app(jigsaw: Jigsaw, teams: TeamsSettings, *,
+def create_app(jigsaw: DecisionService, teams: TeamsSettings, *,
                executor: KeyedExecutor | None = None) -> tuple[App, TeamsFront, KeyedExecutor]:
     """Build the SDK app, the front end its listeners call, and the pool the
     work after each response runs in."""

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from bot.outbox import ChannelUnsafe, Kind, Notify, Outbox, Posted, PostFailed
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.teams.cards import ALERT_MARK, RECORD_MARK, Cards
 from bot.teams.connector import Connector, ConnectorError
 
@@ -25,7 +25,7 @@ class TeamsDelivery(Outbox):
 
     thread_name = "jigsaw-teams-outbox"
 
-    def __init__(self, app: Jigsaw, connector: Connector, cards: Cards, *, channel: str,
+    def __init__(self, app: DecisionService, connector: Connector, cards: Cards, *, channel: str,
                  team: str, names: Callable[[str], str],
                  chat_of: Callable[[str], str | None],
                  on_delivered: Notify | None = None) -> None:

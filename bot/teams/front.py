@@ -1,7 +1,7 @@
 """The Teams front end's behaviour, as plain methods the listeners call.
 
 Listeners only unpack activities and call these; every use case goes through
-:class:`bot.service.Jigsaw`. People are identified by their Entra object id,
+:class:`bot.service.DecisionService`. People are identified by their Entra object id,
 never by display name (names are only shown). The conversation happens only
 in the person's personal (1:1) chat with the bot.
 """
@@ -19,7 +19,7 @@ from microsoft_teams.cards import AdaptiveCard
 
 from bot.conversation import Conversation
 from bot.flow import Question, Session, Source
-from bot.service import AccessDenied, Jigsaw, NotFound
+from bot.service import AccessDenied, DecisionService, NotFound
 from bot.teams.cards import Cards
 from bot.teams.connector import Connector, ConnectorError
 from bot.teams.delivery import TeamsDelivery
@@ -75,7 +75,7 @@ class TeamsFront(Conversation):
     source = Source.TEAMS
     chat_errors = (ConnectorError,)
 
-    def __init__(self, app: Jigsaw, connector: Connector, *, channel: str, team: str,
+    def __init__(self, app: DecisionService, connector: Connector, *, channel: str, team: str,
                  cards: Cards | None = None) -> None:
         super().__init__(app)
         self.connector = connector

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from bot.__main__ import main
 from bot.config import Settings
 from bot.record import verify
-from bot.service import AccessDenied, Jigsaw
+from bot.service import AccessDenied, DecisionService
 from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.reliability.secops_harness import decide_in_process
@@ -55,9 +55,9 @@ def school(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         ("second", datetime(2026, 11, 9, 14, tzinfo=UTC),
          _with_child(REFERRAL, CHILD, UNICODE_FACTS)),
     ):
-        app = Jigsaw(settings, store, clock=lambda when=when: when)
+        app = DecisionService(settings, store, clock=lambda when=when: when)
         made[label] = decide_in_process(app, script)
-    Jigsaw(settings, store, clock=lambda: datetime(2026, 11, 10, tzinfo=UTC)).review(
+    DecisionService(settings, store, clock=lambda: datetime(2026, 11, 10, tzinfo=UTC)).review(
         made["first"]["id"], "acknowledge", by="UDSL1", allowed=True)
     store.close()
     (tmp_path / "jigsaw.toml").write_text(f'[school]\nname = "{SCHOOL}"\n', encoding="utf-8")
@@ -212,7 +212,7 @@ def test_a_spreadsheet_formula_is_never_exported_as_one(school: dict[str, Any]) 
 def test_someone_not_in_the_dsl_team_is_refused_and_it_is_audited(
         school: dict[str, Any]) -> None:
     store = TinyDBStore(school["data"])
-    app = Jigsaw(school["settings"], store)
+    app = DecisionService(school["settings"], store)
     try:
         with pytest.raises(AccessDenied):
             app.chronology(CHILD, by="U999", allowed=False)

@@ -15,13 +15,13 @@ import pytest
 
 from bot.console import Console
 from bot.record import verify
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.conftest import ROOT
 
 
-def run_console(jigsaw: Jigsaw, lines: list[str], user: str = "console:test") -> str:
+def run_console(jigsaw: DecisionService, lines: list[str], user: str = "console:test") -> str:
     out = io.StringIO()
     Console(jigsaw, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out, user=user).run()
     return out.getvalue()
@@ -29,7 +29,7 @@ def run_console(jigsaw: Jigsaw, lines: list[str], user: str = "console:test") ->
 
 @pytest.mark.parametrize(("script", "decision", "kind"), list(sc.OUTCOMES.values()),
                          ids=list(sc.OUTCOMES))
-def test_scenarios_end_in_a_stored_record(jigsaw: Jigsaw, script: list[str], decision: str,
+def test_scenarios_end_in_a_stored_record(jigsaw: DecisionService, script: list[str], decision: str,
                                           kind: str) -> None:
     output = run_console(jigsaw, script)
     [summary] = jigsaw.store.list_records()
@@ -42,7 +42,7 @@ def test_scenarios_end_in_a_stored_record(jigsaw: Jigsaw, script: list[str], dec
     assert jigsaw.store.record_for_session(record["session_id"])["id"] == record["id"]
 
 
-def test_police_request_record_fields(jigsaw: Jigsaw) -> None:
+def test_police_request_record_fields(jigsaw: DecisionService) -> None:
     run_console(jigsaw, sc.POLICE_PREJUDICE)
     record = jigsaw.store.get_record(jigsaw.store.list_records()[0]["id"])
     assert record["family"]["override_reason"] == "c"
@@ -50,7 +50,7 @@ def test_police_request_record_fields(jigsaw: Jigsaw) -> None:
     assert record["requester"]["agency"] == "police"
 
 
-def test_immediate_danger_safety_message_comes_first(jigsaw: Jigsaw) -> None:
+def test_immediate_danger_safety_message_comes_first(jigsaw: DecisionService) -> None:
     output = run_console(jigsaw, sc.IMMEDIATE_DANGER)
     first_answer = output.index("> yes")
     assert output.index("Call 999 now", first_answer) < output.index("[2/", first_answer)
@@ -58,7 +58,7 @@ def test_immediate_danger_safety_message_comes_first(jigsaw: Jigsaw) -> None:
     assert "has been alerted" not in output and "has not been told" in output
 
 
-def test_cancel_after_the_urgent_alert_keeps_a_record(jigsaw: Jigsaw) -> None:
+def test_cancel_after_the_urgent_alert_keeps_a_record(jigsaw: DecisionService) -> None:
     output = run_console(jigsaw, ["yes", "cancel"])
     [summary] = jigsaw.store.list_records()
     record = jigsaw.store.get_record(summary["id"])
@@ -66,13 +66,13 @@ def test_cancel_after_the_urgent_alert_keeps_a_record(jigsaw: Jigsaw) -> None:
     assert summary["id"] in output
 
 
-def test_rule_of_optimism_shown_in_terminal(jigsaw: Jigsaw) -> None:
+def test_rule_of_optimism_shown_in_terminal(jigsaw: DecisionService) -> None:
     script = sc.OPTIMISM
     output = run_console(jigsaw, script)
     assert "Rule of optimism" in output
 
 
-def test_back_pause_and_resume(jigsaw: Jigsaw) -> None:
+def test_back_pause_and_resume(jigsaw: DecisionService) -> None:
     out = run_console(jigsaw, ["no", "request", "back", "own_concern", "pause"])
     assert "Paused and saved" in out
     [session] = jigsaw.store.sessions_for_user("console:test")
@@ -83,7 +83,7 @@ def test_back_pause_and_resume(jigsaw: Jigsaw) -> None:
     assert jigsaw.store.count_records() == 1
 
 
-def test_bad_answers_get_a_clear_message(jigsaw: Jigsaw) -> None:
+def test_bad_answers_get_a_clear_message(jigsaw: DecisionService) -> None:
     out = run_console(jigsaw, ["7", "maybe", "no", "own_concern", "John Smith", "cancel"])
     assert out.count("Please pick one of the options") == 2
     assert "don't use the child's full name" in out
@@ -148,7 +148,7 @@ def test_the_terminal_speaks_the_nations_pack(store: TinyDBStore, nation: str) -
     from bot import nations
     from bot.config import Settings
 
-    jigsaw = Jigsaw(Settings(school_name="Hillside Primary", nation=nation), store)
+    jigsaw = DecisionService(Settings(school_name="Hillside Primary", nation=nation), store)
     output = run_console(jigsaw, sc.REFUSED_SIGNIFICANT)
     pack = nations.pack(nation)
     record = jigsaw.store.get_record(jigsaw.store.list_records()[0]["id"])
@@ -159,7 +159,8 @@ def test_the_terminal_speaks_the_nations_pack(store: TinyDBStore, nation: str) -
     assert "DSL" not in output and "LADO" not in output and "KCSIE" not in output
 
 
-def test_the_dsl_takes_a_concern_on_in_the_terminal(jigsaw: Jigsaw, tmp_path: Path) -> None:
+def test_the_dsl_takes_a_concern_on_in_the_terminal(jigsaw: DecisionService,
+                                                    tmp_path: Path) -> None:
     run_console(jigsaw, sc.STAFF_CONCERN, user="console:ta")
     [summary] = jigsaw.store.list_records()
     out = io.StringIO()

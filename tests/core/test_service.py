@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot import record as records
 from bot.config import Settings
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from storage import TinyDBStore
 from tests import scenarios as sc
 
@@ -14,7 +14,7 @@ from tests import scenarios as sc
 def test_cancelled_sessions_are_pruned_after_a_week(settings: Settings,
                                                     store: TinyDBStore) -> None:
     now = [datetime(2026, 11, 1, tzinfo=UTC)]
-    app = Jigsaw(settings, store, clock=lambda: now[0])
+    app = DecisionService(settings, store, clock=lambda: now[0])
     old = app.start("U1")
     app.cancel(old.id)
     kept = app.start("U2")  # still open: never pruned
@@ -29,7 +29,7 @@ def test_cancelled_sessions_are_pruned_after_a_week(settings: Settings,
 
 
 def test_submitted_session_leaves_the_hot_store_unless_an_alert_is_pending(
-        jigsaw: Jigsaw) -> None:
+        jigsaw: DecisionService) -> None:
     session = jigsaw.start("U1")
     for answer in sc.EARLY_HELP_CONSENT:
         outcome = jigsaw.answer(session.id, answer)
@@ -43,7 +43,7 @@ def test_submitted_session_leaves_the_hot_store_unless_an_alert_is_pending(
 
 
 def test_pending_alerts_and_undelivered_records_come_from_the_service(
-        jigsaw: Jigsaw) -> None:
+        jigsaw: DecisionService) -> None:
     """The outbox's domain rules live in the service: storage only answers
     plain queries."""
     calm = jigsaw.start("U1")
@@ -63,7 +63,7 @@ def test_pending_alerts_and_undelivered_records_come_from_the_service(
     assert jigsaw.sessions_with_pending_events() == []
 
 
-def test_submit_is_idempotent_when_a_crash_left_the_session_open(jigsaw: Jigsaw) -> None:
+def test_submit_is_idempotent_when_a_crash_left_the_session_open(jigsaw: DecisionService) -> None:
     session = jigsaw.start("U1")
     for answer in sc.EARLY_HELP_CONSENT[:-1]:
         jigsaw.answer(session.id, answer)

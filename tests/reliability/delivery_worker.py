@@ -15,7 +15,7 @@ import sys
 from slack_sdk import WebClient
 
 from bot.config import Environment, Settings
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.slack.app import create_app
 from storage import open_store
 
@@ -24,7 +24,7 @@ PASSES = 400
 
 def main(data_dir: str, api_url: str) -> None:
     store = open_store(data_dir, key=Environment.read().data_key)
-    jigsaw = Jigsaw(Settings(dsl_channel="CDSL", dsl_user_ids=("UDSL1",)), store)
+    jigsaw = DecisionService(Settings(dsl_channel="CDSL", dsl_user_ids=("UDSL1",)), store)
     client = WebClient(token="xoxb-test", base_url=api_url, timeout=5)
     _, front = create_app(jigsaw, signing_secret="s", client=client)
     print("ready", flush=True)

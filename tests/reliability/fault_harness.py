@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 
 from bot import record as records
 from bot.config import Settings
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.slack.app import create_app
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from bot.slack.front import SlackFront
@@ -147,7 +147,7 @@ class InProcessApp:
 
     def start(self) -> InProcessApp:
         self.store = TinyDBStore(self.data_dir, audit_key=self.audit_key)
-        self.jigsaw = Jigsaw(settings(), self.store, clock=lambda: datetime.now(UTC))
+        self.jigsaw = DecisionService(settings(), self.store, clock=lambda: datetime.now(UTC))
         self.client = WebClient(token="xoxb-test", base_url=self.fake.base_url,
                                 timeout=self.timeout)
         app, front = create_app(self.jigsaw, signing_secret=SECRET, client=self.client)

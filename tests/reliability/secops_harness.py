@@ -21,7 +21,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.config import Settings
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.slack.app import create_app
 from bot.slack.server import SlackHTTPServer
 from storage import TinyDBStore
@@ -68,7 +68,7 @@ class LiveApp:
         self.settings = settings or Settings(school_name="Hillside Primary",
                                              dsl_channel=DSL_CHANNEL, dsl_user_ids=("UDSL1",))
         self.store = TinyDBStore(data_dir)
-        self.jigsaw = Jigsaw(self.settings, self.store)
+        self.jigsaw = DecisionService(self.settings, self.store)
         client = WebClient(token="xoxb-test", base_url=fake.base_url, timeout=5)
         self.app, self.front = create_app(self.jigsaw, signing_secret=SECRET, client=client)
         self.executor = self.app.listener_runner.listener_executor
@@ -172,7 +172,8 @@ def subprocess_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def decide_in_process(jigsaw: Jigsaw, answers: list[str], user: str = STAFF) -> dict[str, Any]:
+def decide_in_process(jigsaw: DecisionService, answers: list[str], user: str = STAFF
+                      ) -> dict[str, Any]:
     """One whole decision through the service (no Slack); returns the record."""
     session = jigsaw.start(user, "slack")
     outcome = None

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from storage import TinyDBStore, generate_audit_key
 from tests import scenarios as sc
 from tests.reliability.secops_harness import decide_in_process, subprocess_env
@@ -40,7 +40,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three records, and an urgent alert Slack has not had yet."""
     data = tmp_path_factory.mktemp("made") / "data"
     store = TinyDBStore(data, audit_key=KEY.encode())
-    app = Jigsaw(Settings(dsl_channel="CDSL"), store, clock=lambda: NOW)
+    app = DecisionService(Settings(dsl_channel="CDSL"), store, clock=lambda: NOW)
     for script in (sc.ALLEGATION, sc.NO_PURPOSE, sc.EARLY_HELP_CONSENT):
         decide_in_process(app, script)
     held = app.start("U777", "slack")
@@ -115,7 +115,7 @@ def test_record_ids_are_never_given_out_again(data: Path) -> None:
     a new number, because the ledger says what was issued."""
     drop_newest(data)
     store = TinyDBStore(data, audit_key=KEY.encode())
-    app = Jigsaw(Settings(dsl_channel="CDSL"), store, clock=lambda: NOW)
+    app = DecisionService(Settings(dsl_channel="CDSL"), store, clock=lambda: NOW)
     fresh = decide_in_process(app, sc.ALLEGATION, user="U888")
     assert fresh["id"] == "ISD-2026-0004"
     assert store.issued() == {2026: 4}

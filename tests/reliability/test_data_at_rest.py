@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.service import AccessDenied, Jigsaw
+from bot.service import AccessDenied, DecisionService
 from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.reliability.secops_harness import decide_in_process, fingerprint, subprocess_env
@@ -189,7 +189,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("pristine") / "data"
     store = TinyDBStore(data)
     ticks = itertools.count()  # a second passes between any two steps, as in real use
-    app = Jigsaw(Settings(dsl_channel="CDSL"), store,
+    app = DecisionService(Settings(dsl_channel="CDSL"), store,
                  clock=lambda: NOW + timedelta(seconds=next(ticks)))
     for script_ in (sc.POLICE_PREJUDICE, sc.NO_PURPOSE, sc.ALLEGATION, sc.EARLY_HELP_CONSENT,
                     sc.IMMEDIATE_DANGER, sc.NOT_SURE):

@@ -20,7 +20,7 @@ import pytest
 
 from bot import record as records
 from bot.config import Settings
-from bot.service import Jigsaw, has_pending_event
+from bot.service import DecisionService, has_pending_event
 from storage import TinyDBStore, generate_audit_key
 from tests import scenarios as sc
 from tests.reliability.secops_harness import decide_in_process, subprocess_env
@@ -82,7 +82,7 @@ def test_an_old_store_is_sealed_on_start_up_and_nothing_is_lost(data: Path) -> N
 
 def test_ids_from_the_old_store_are_not_given_out_again(data: Path) -> None:
     store = TinyDBStore(data, audit_key=KEY.encode())
-    app = Jigsaw(Settings(dsl_channel="CDSL"), store)
+    app = DecisionService(Settings(dsl_channel="CDSL"), store)
     made = decide_in_process(app, sc.ALLEGATION, user="U900")
     year = made["id"][4:8]
     store.close()
@@ -160,7 +160,7 @@ def test_old_blocks_become_tinydb_databases_on_start_up_and_nothing_is_lost(
     assert store.get_record("ISD-2026-0003") is None
     assert len([s for s in store.all_sessions() if has_pending_event(s)]) == 1
     # The ids given out stay given out; the store goes on from there.
-    app = Jigsaw(Settings(dsl_channel="CDSL"), store)
+    app = DecisionService(Settings(dsl_channel="CDSL"), store)
     assert decide_in_process(app, sc.ALLEGATION)["id"] == "ISD-2026-0005"
     report = store.verify_integrity(records.verify)
     assert report.problems == []

@@ -26,7 +26,7 @@ from slack_sdk import WebClient
 
 import bot.slack
 from bot.config import Environment, Settings
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.slack.app import create_app
 from storage import TinyDBStore
 from tests import scenarios as sc
@@ -288,7 +288,7 @@ def test_socket_mode_health_reports_the_connection(fake: FakeSlack, tmp_path: Pa
     environment = Environment.read({"SLACK_APP_TOKEN": "xapp-test",
                                     "JIGSAW_HEALTH_PORT": str(port)})
     store = TinyDBStore(tmp_path / "data")
-    jigsaw = Jigsaw(Settings(dsl_channel=DSL_CHANNEL), store)
+    jigsaw = DecisionService(Settings(dsl_channel=DSL_CHANNEL), store)
     app, front = create_app(jigsaw, signing_secret="s",
                             client=WebClient(token="xoxb-t", base_url=fake.base_url))
     started = _Started()

@@ -17,7 +17,7 @@ import pytest
 
 from bot.admin import operator, retention
 from bot.config import Environment, load_settings
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.reliability.secops_harness import decide_in_process, fingerprint, subprocess_env
@@ -61,7 +61,7 @@ def school(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     store = TinyDBStore(data)
     ids: dict[str, str] = {}
     for label, moment in when.items():  # oldest first, as they would have been made
-        app = Jigsaw(settings, store, clock=lambda moment=moment: moment)
+        app = DecisionService(settings, store, clock=lambda moment=moment: moment)
         ids[label] = decide_in_process(app, sc.EARLY_HELP_CONSENT)["id"]
         app.review(ids[label], "acknowledge", by="UDSL1", allowed=True)
     assert ids["year_start"][:8] == ids["just_kept"][:8], "the cutoff splits one year's ids"
@@ -125,7 +125,7 @@ def test_purge_deletes_records_logs_it_and_verify_still_passes(
     assert len(store.purges()) == 1
     # Ids are never reused: a new record in a purged year takes the next number.
     year = int(ids["just_expired"][4:8])
-    app = Jigsaw(load_settings(config), store,
+    app = DecisionService(load_settings(config), store,
                  clock=lambda: datetime(year, 12, 31, 23, 0, tzinfo=UTC))
     fresh = decide_in_process(app, sc.ALLEGATION)["id"]
     assert fresh not in ids.values()

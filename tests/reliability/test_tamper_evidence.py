@@ -23,7 +23,7 @@ import pytest
 
 from bot import record as records
 from bot.config import Settings
-from bot.service import AccessDenied, Jigsaw
+from bot.service import AccessDenied, DecisionService
 from storage import TinyDBStore, generate_audit_key
 from storage.records import _text
 from storage.seal import Sealer, canonical, digest
@@ -59,7 +59,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     data, earlier = root / "data", root / "earlier"
     store = TinyDBStore(data, audit_key=KEY.encode())
     ticks = itertools.count()
-    app = Jigsaw(Settings(dsl_channel="CDSL"), store,
+    app = DecisionService(Settings(dsl_channel="CDSL"), store,
                  clock=lambda: NOW + timedelta(seconds=next(ticks)))
     for script in (sc.POLICE_PREJUDICE, sc.NO_PURPOSE, sc.ALLEGATION, sc.EARLY_HELP_CONSENT,
                    sc.IMMEDIATE_DANGER):

@@ -25,7 +25,7 @@ import pytest
 
 from bot import claims
 from bot.config import Settings
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.slack.delivery import RECORD_EVENT
 from storage import TinyDBStore
 from tests import scenarios as sc
@@ -45,7 +45,7 @@ def fake() -> Iterator[WatchedSlack]:
 
 def make_records(data: Path, count: int) -> list[str]:
     store = TinyDBStore(data)
-    app = Jigsaw(Settings(dsl_channel=DSL_CHANNEL_ID), store)
+    app = DecisionService(Settings(dsl_channel=DSL_CHANNEL_ID), store)
     scripts = itertools.cycle([sc.ALLEGATION, sc.NO_PURPOSE, sc.EARLY_HELP_CONSENT])
     ids = [decide_in_process(app, next(scripts), user=f"U{n:03d}")["id"] for n in range(count)]
     store.close()

@@ -13,7 +13,7 @@ import pytest
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.slack.app import create_app
 from bot.slack.executor import DeferringExecutor
 from bot.slack.front import SlackFront
@@ -35,7 +35,7 @@ class Harness:
     fake: FakeSlack
     transport: SlackTransport
     front: SlackFront
-    jigsaw: Jigsaw
+    jigsaw: DecisionService
     app: App | None = None
     executor: DeferringExecutor | None = field(default=None, repr=False)
 
@@ -81,7 +81,8 @@ def wait_idle(executor: DeferringExecutor, timeout: float = IDLE_TIMEOUT) -> Non
         raise WaitTimeout(f"listeners still running after {timeout}s")
 
 
-def build_app(jigsaw: Jigsaw, fake: FakeSlack) -> tuple[App, SlackFront, DeferringExecutor]:
+def build_app(jigsaw: DecisionService, fake: FakeSlack
+              ) -> tuple[App, SlackFront, DeferringExecutor]:
     """The production app factory (and its listener pool), pointed at the fake."""
     client = WebClient(token="xoxb-test", base_url=fake.base_url, timeout=5)
     app, front = create_app(jigsaw, signing_secret=SECRET, client=client)
@@ -91,7 +92,8 @@ def build_app(jigsaw: Jigsaw, fake: FakeSlack) -> tuple[App, SlackFront, Deferri
 
 
 @pytest.fixture(params=TRANSPORT_KINDS)
-def slack(request: pytest.FixtureRequest, fake: FakeSlack, jigsaw: Jigsaw) -> Iterator[Harness]:
+def slack(request: pytest.FixtureRequest, fake: FakeSlack, jigsaw: DecisionService
+          ) -> Iterator[Harness]:
     app, front, executor = build_app(jigsaw, fake)
     with open_transport(request.param, app, signing_secret=SECRET) as transport:
         yield Harness(fake, transport, front, jigsaw, app, executor)

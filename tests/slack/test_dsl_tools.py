@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from bot.config import Settings
 from bot.digest import weekly
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.fakeslack import DSL_CHANNEL_ID, FakeSlack
@@ -44,17 +44,17 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def jigsaw(settings: Settings, store: TinyDBStore, clock: Clock) -> Jigsaw:
-    return Jigsaw(settings, store, clock=clock)
+def jigsaw(settings: Settings, store: TinyDBStore, clock: Clock) -> DecisionService:
+    return DecisionService(settings, store, clock=clock)
 
 
 @pytest.fixture
-def slack(jigsaw: Jigsaw, fake: FakeSlack) -> Iterator[Harness]:
+def slack(jigsaw: DecisionService, fake: FakeSlack) -> Iterator[Harness]:
     yield from running(jigsaw, fake)
 
 
 @pytest.fixture
-def made(jigsaw: Jigsaw, clock: Clock) -> dict[str, dict[str, Any]]:
+def made(jigsaw: DecisionService, clock: Clock) -> dict[str, dict[str, Any]]:
     return {
         "police": decide_in_process_at(jigsaw, clock, MONDAY_9AM - timedelta(days=20),
                             sc.POLICE_PREJUDICE),

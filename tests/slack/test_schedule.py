@@ -17,7 +17,7 @@ import pytest
 
 from bot.config import Settings
 from bot.record import verify
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.slack.delivery import ALERT_EVENT
 from bot.slack.reminders import REMINDER_EVENT
 from storage import TinyDBStore
@@ -63,11 +63,11 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def jigsaw(settings: Settings, store: TinyDBStore, clock: Clock) -> Jigsaw:
-    return Jigsaw(settings, store, clock=clock)
+def jigsaw(settings: Settings, store: TinyDBStore, clock: Clock) -> DecisionService:
+    return DecisionService(settings, store, clock=clock)
 
 
-def running(jigsaw: Jigsaw, fake: FakeSlack) -> Iterator[Harness]:
+def running(jigsaw: DecisionService, fake: FakeSlack) -> Iterator[Harness]:
     app, front, executor = build_app(jigsaw, fake)
     with open_transport("http", app, signing_secret=SECRET) as transport:
         yield Harness(fake, transport, front, jigsaw, app, executor)
@@ -77,7 +77,7 @@ def running(jigsaw: Jigsaw, fake: FakeSlack) -> Iterator[Harness]:
 
 
 @pytest.fixture
-def slack(jigsaw: Jigsaw, fake: FakeSlack) -> Iterator[Harness]:
+def slack(jigsaw: DecisionService, fake: FakeSlack) -> Iterator[Harness]:
     yield from running(jigsaw, fake)
 
 
@@ -175,7 +175,7 @@ def test_only_the_dsl_team_can_acknowledge_an_alert(slack: Harness, clock: Clock
     assert slack.front.scheduler.tick() == 2  # still escalates
 
 
-def test_the_escalation_survives_a_restart(jigsaw: Jigsaw, fake: FakeSlack, clock: Clock,
+def test_the_escalation_survives_a_restart(jigsaw: DecisionService, fake: FakeSlack, clock: Clock,
                                            tmp_path: Path, settings: Settings) -> None:
     first = running(jigsaw, fake)
     raise_alert(next(first))
@@ -184,7 +184,7 @@ def test_the_escalation_survives_a_restart(jigsaw: Jigsaw, fake: FakeSlack, cloc
 
     clock.advance(minutes=16)
     store = TinyDBStore(tmp_path / "data")
-    again = running(Jigsaw(settings, store, clock=clock), fake)
+    again = running(DecisionService(settings, store, clock=clock), fake)
     slack = next(again)
     try:
         assert slack.front.scheduler.tick() == 2
@@ -195,7 +195,7 @@ def test_the_escalation_survives_a_restart(jigsaw: Jigsaw, fake: FakeSlack, cloc
 
     # A third start, after the sends: nothing again.
     store = TinyDBStore(tmp_path / "data")
-    third = running(Jigsaw(settings, store, clock=clock), fake)
+    third = running(DecisionService(settings, store, clock=clock), fake)
     try:
         assert next(third).front.scheduler.tick() == 0
     finally:
@@ -409,7 +409,7 @@ def test_recent_records_from_before_the_schedule_get_their_follow_ups(
     assert slack.jigsaw.follow_ups_for(STAFF, is_dsl=False) == []
 
 
-def decide_in_process_at(jigsaw: Jigsaw, clock: Clock, when: datetime, script: list[str]
+def decide_in_process_at(jigsaw: DecisionService, clock: Clock, when: datetime, script: list[str]
                          ) -> dict[str, Any]:
     now = clock.now
     clock.to(when)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, TeamsSettings
-from bot.service import Jigsaw
+from bot.service import DecisionService
 from bot.teams.app import create_app
 from bot.teams.executor import KeyedExecutor
 from bot.teams.front import TeamsFront
@@ -61,7 +61,7 @@ class Harness:
     fake: FakeTeams
     client: TeamsClient
     front: TeamsFront
-    jigsaw: Jigsaw
+    jigsaw: DecisionService
     executor: KeyedExecutor
 
     def idle(self) -> None:
@@ -105,7 +105,7 @@ class Harness:
 
 
 @pytest.fixture
-def teams(fake_teams: FakeTeams, jigsaw: Jigsaw) -> Iterator[Harness]:
+def teams(fake_teams: FakeTeams, jigsaw: DecisionService) -> Iterator[Harness]:
     app, front, executor = create_app(jigsaw, teams_settings(fake_teams))
     sock = listen("127.0.0.1", 0)
     ready = threading.Event()
