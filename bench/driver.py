@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.fake import BenchFake, Seen
+from bot.slack.wire import Action, BlockId, ButtonValue
 from tests import slackreq
 from tests.slackreq import SlackRequest
 
@@ -143,7 +144,7 @@ class Staff:
     def _asked(self, question: Seen) -> None:
         self.question = question
         for _, value in question.buttons().values():
-            self.session_id = json.loads(value).get("s") or self.session_id
+            self.session_id = ButtonValue.decode(value).session or self.session_id
             break
 
     def _send(self, kind: str, request: SlackRequest) -> tuple[int, float, float, int]:
@@ -252,8 +253,8 @@ class DSL:
         """Click "Acknowledge" on a record's channel message; waits for the
         staff member to be told."""
         request = slackreq.block_action(
-            self.user, action_id="review_ack", value=json.dumps({"r": record_id}),
-            channel=self.channel, message_ts=ts, block_id="review",
+            self.user, action_id=Action.REVIEW_ACK, value=ButtonValue(record=record_id).encode(),
+            channel=self.channel, message_ts=ts, block_id=BlockId.REVIEW,
             response_url=self.fake.response_url())
         mark = self.fake.mark()
         status, sent, answered, _ = self.sender.send(request)

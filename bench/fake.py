@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.slack.wire import ANSWER_PREFIX, ButtonValue
 from tests.fakeslack import FakeSlack
 
 JSON_FIELDS = ("blocks", "metadata", "view")
@@ -65,14 +66,11 @@ class Seen:
                 continue
             for element in block.get("elements", []):
                 action_id = str(element.get("action_id", ""))
-                if not action_id.startswith("answer_"):
+                if not action_id.startswith(ANSWER_PREFIX):
                     continue
-                try:
-                    value = json.loads(element.get("value", ""))
-                except ValueError:
-                    continue
-                if isinstance(value, dict) and "v" in value:
-                    found[str(value["v"])] = (action_id, element["value"])
+                value = ButtonValue.decode(element.get("value", ""))
+                if value.value:
+                    found[value.value] = (action_id, element["value"])
         return found
 
 

@@ -9,7 +9,6 @@ link or formatting can be smuggled in, and a bare URL, ``#channel`` or
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,6 +31,16 @@ from slack_sdk.models.views import View
 from bot import record as records
 from bot.flow import Question, Source
 from bot.prompts import Prompts
+from bot.slack.wire import (
+    Action,
+    BlockId,
+    ButtonValue,
+    Modal,
+    answer,
+    choices_block,
+    more_block,
+    question_block,
+)
 
 # Slack's limits (text objects and blocks per message / view).
 TEXT_LIMIT = 3000
@@ -98,19 +107,6 @@ def to_dicts(blocks: Iterable[Block]) -> list[dict[str, Any]]:
     return [b.to_dict() for b in blocks]
 
 
-def _value(**data: str) -> str:
-    return json.dumps(data, separators=(",", ":"))
-
-
-def parse_value(raw: str) -> dict[str, str]:
-    """Button values are small JSON objects; anything else is refused."""
-    try:
-        data = json.loads(raw)
-    except (TypeError, ValueError):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
-
-
 class Blocks:
     """Builds the messages and views; wording comes from ``prompts/slack/``."""
 
@@ -128,7 +124,7 @@ class Blocks:
         for notice in notices or []:
             blocks.append(SectionBlock(text=md(notice)))
         blocks.append(SectionBlock(
-            block_id=f"q:{q.step}",
+            block_id=question_block(q.step),
             text=md(self.t("question", q=q)),
         ))
         if q.help:
@@ -140,18 +136,19 @@ class Blocks:
                 blocks.append(ContextBlock(elements=[md(piece)]))
         buttons = [
             ButtonElement(text=PlainTextObject(text=label[:75], emoji=False),
-                          action_id=f"answer_{i}",
-                          value=_value(s=session_id, st=q.step, v=value))
+                          action_id=answer(i),
+                          value=ButtonValue(session=session_id, step=q.step, value=value).encode())
             for i, (value, label) in enumerate(q.choices)
         ]
         if q.kind == "text":
             blocks.append(ContextBlock(elements=[md(
                 self.t("type_reply", q=q))]))
             if q.optional:
-                buttons.append(ButtonElement(text=self.t("skip_label"), action_id="answer_skip",
-                                             value=_value(s=session_id, st=q.step, v="skip")))
+                skip = ButtonValue(session=session_id, step=q.step, value="skip")
+                buttons.append(ButtonElement(text=self.t("skip_label"),
+                                             action_id=Action.ANSWER_SKIP, value=skip.encode()))
         for start in range(0, len(buttons), 5):
-            blocks.append(ActionsBlock(block_id=f"choices:{start}",
+            blocks.append(ActionsBlock(block_id=choices_block(start),
                                        elements=buttons[start:start + 5]))
         blocks.append(self.nav(session_id, q))
         blocks.append(ContextBlock(elements=[md(self.prompts.render(
@@ -159,16 +156,16 @@ class Blocks:
         return to_dicts(blocks)
 
     def nav(self, session_id: str, q: Question) -> ActionsBlock:
-        value = _value(s=session_id, st=q.step)
+        value = ButtonValue(session=session_id, step=q.step).encode()
         # Always all four, in the same place: at the first question Back
         # just says there is nothing to go back to.
         elements = [
-            ButtonElement(text=self.t("back_label"), action_id="nav_back", value=value),
-            ButtonElement(text=self.t("pause_label"), action_id="nav_pause", value=value),
-            ButtonElement(text=self.t("cancel_label"), action_id="nav_cancel", value=value,
+            ButtonElement(text=self.t("back_label"), action_id=Action.NAV_BACK, value=value),
+            ButtonElement(text=self.t("pause_label"), action_id=Action.NAV_PAUSE, value=value),
+            ButtonElement(text=self.t("cancel_label"), action_id=Action.NAV_CANCEL, value=value,
                           style="danger"),
         ]
-        return ActionsBlock(block_id="nav", elements=elements)
+        return ActionsBlock(block_id=BlockId.NAV, elements=elements)
 
     def answered(self, q: Question, answer_label: str, notices: list[str] | None = None
                  ) -> list[dict[str, Any]]:
@@ -186,11 +183,11 @@ class Blocks:
     def resume_offer(self, session_id: str, started: str) -> list[dict[str, Any]]:
         return to_dicts([
             SectionBlock(text=md(self.t("resume_offer", started=started))),
-            ActionsBlock(block_id="resume", elements=[
-                ButtonElement(text=self.t("resume_label"), action_id="session_resume",
-                              value=_value(s=session_id), style="primary"),
-                ButtonElement(text=self.t("new_label"), action_id="session_new",
-                              value=_value(s=session_id)),
+            ActionsBlock(block_id=BlockId.RESUME, elements=[
+                ButtonElement(text=self.t("resume_label"), action_id=Action.SESSION_RESUME,
+                              value=ButtonValue(session=session_id).encode(), style="primary"),
+                ButtonElement(text=self.t("new_label"), action_id=Action.SESSION_NEW,
+                              value=ButtonValue(session=session_id).encode()),
             ]),
         ])
 
@@ -207,8 +204,9 @@ class Blocks:
         return to_dicts(blocks)
 
     def alert_ack(self, event_id: str) -> ActionsBlock:
-        return ActionsBlock(block_id="alert", elements=[ButtonElement(
-            text=self.r("alert_ack_label"), action_id="alert_ack", value=_value(e=event_id),
+        return ActionsBlock(block_id=BlockId.ALERT, elements=[ButtonElement(
+            text=self.r("alert_ack_label"), action_id=Action.ALERT_ACK,
+            value=ButtonValue(event=event_id).encode(),
             style="primary")])
 
     def alert_acknowledged(self, message_blocks: list[dict[str, Any]], by: str
@@ -231,8 +229,8 @@ class Blocks:
         return escape(action)
 
     def done_button(self, record_id: str, follow_up_id: str) -> ButtonElement:
-        return ButtonElement(text=self.r("done_label"), action_id="followup_done",
-                             value=_value(r=record_id, f=follow_up_id))
+        return ButtonElement(text=self.r("done_label"), action_id=Action.FOLLOWUP_DONE,
+                             value=ButtonValue(record=record_id, follow_up=follow_up_id).encode())
 
     def reminder(self, kind: str, data: dict[str, Any], *, mention: str, to_channel: bool
                  ) -> tuple[str, list[dict[str, Any]]]:
@@ -248,7 +246,7 @@ class Blocks:
             body = self.r(kind, d=data, action=self.action_text(data["action"]))
             blocks += [SectionBlock(text=md(piece))
                        for piece in chunks(body)]
-            blocks.append(ActionsBlock(block_id="followup", elements=[
+            blocks.append(ActionsBlock(block_id=BlockId.FOLLOWUP, elements=[
                 self.done_button(data["record_id"], data["id"])]))
         else:
             blocks += [SectionBlock(text=md(piece))
@@ -273,7 +271,7 @@ class Blocks:
                     f"*{label}*\n{cut}… {self.t('continued')}")))
                 for i, piece in enumerate(chunks(f"*{label}*\n{escape(value)}")):
                     overflow.append(SectionBlock(text=md(piece),
-                                                 block_id=f"more:{key}:{i}"))
+                                                 block_id=more_block(key, i)))
             else:
                 blocks.append(SectionBlock(text=md(f"*{label}*\n{shown}")))
         if review:
@@ -288,50 +286,50 @@ class Blocks:
         return main, replies
 
     def review_actions(self, record: dict[str, Any]) -> ActionsBlock:
-        value = _value(r=record["id"])
+        value = ButtonValue(record=record["id"]).encode()
         elements = []
         if record["review_status"] == records.PENDING:
-            elements.append(ButtonElement(text=self.t("ack_label"), action_id="review_ack",
+            elements.append(ButtonElement(text=self.t("ack_label"), action_id=Action.REVIEW_ACK,
                                           value=value, style="primary"))
         if record.get("awaiting_dsl_decision"):
             elements.append(ButtonElement(text=self.t("take_on_label"),
-                                          action_id="review_take_on", value=value))
+                                          action_id=Action.REVIEW_TAKE_ON, value=value))
         elements += [
-            ButtonElement(text=self.t("followup_label"), action_id="review_followup",
+            ButtonElement(text=self.t("followup_label"), action_id=Action.REVIEW_FOLLOWUP,
                           value=value),
-            ButtonElement(text=self.t("note_label"), action_id="review_note", value=value),
-            ButtonElement(text=self.t("view_label"), action_id="review_view", value=value),
+            ButtonElement(text=self.t("note_label"), action_id=Action.REVIEW_NOTE, value=value),
+            ButtonElement(text=self.t("view_label"), action_id=Action.REVIEW_VIEW, value=value),
         ]
-        return ActionsBlock(block_id="review", elements=elements)
+        return ActionsBlock(block_id=BlockId.REVIEW, elements=elements)
 
     # -- modals ----------------------------------------------------------------
     def followup_modal(self, record_id: str) -> dict[str, Any]:
         return View(
             type="modal",
-            callback_id="review_followup_submit",
-            private_metadata=_value(r=record_id),
+            callback_id=Modal.REVIEW_FOLLOWUP,
+            private_metadata=ButtonValue(record=record_id).encode(),
             title=self.t("followup_title"),
             submit=self.t("save_label"),
             close=self.t("close_label"),
             blocks=[
-                InputBlock(block_id="note", label=self.t("followup_note_label"),
-                           element=PlainTextInputElement(action_id="value", multiline=True,
+                InputBlock(block_id=BlockId.NOTE, label=self.t("followup_note_label"),
+                           element=PlainTextInputElement(action_id=Action.INPUT, multiline=True,
                                                          max_length=1000)),
-                InputBlock(block_id="due", label=self.t("followup_due_label"),
-                           element=DatePickerElement(action_id="value")),
+                InputBlock(block_id=BlockId.DUE, label=self.t("followup_due_label"),
+                           element=DatePickerElement(action_id=Action.INPUT)),
             ],
         ).to_dict()
 
     def note_modal(self, record_id: str) -> dict[str, Any]:
         return View(
             type="modal",
-            callback_id="review_note_submit",
-            private_metadata=_value(r=record_id),
+            callback_id=Modal.REVIEW_NOTE,
+            private_metadata=ButtonValue(record=record_id).encode(),
             title=self.t("note_title"),
             submit=self.t("save_label"),
             close=self.t("close_label"),
-            blocks=[InputBlock(block_id="note", label=self.t("note_field_label"),
-                               element=PlainTextInputElement(action_id="value", multiline=True,
+            blocks=[InputBlock(block_id=BlockId.NOTE, label=self.t("note_field_label"),
+                               element=PlainTextInputElement(action_id=Action.INPUT, multiline=True,
                                                              max_length=2000))],
         ).to_dict()
 
@@ -340,23 +338,23 @@ class Blocks:
         blocks: list[Block] = [SectionBlock(text=md(f"```{p}```"))
                                for p in chunks(escape_code(text), TEXT_LIMIT - 10)]
         blocks = blocks[:BLOCKS_PER_VIEW - 1]
-        buttons = [ButtonElement(text=self.r("pdf_label"), action_id="record_pdf",
-                                 value=_value(r=record["id"]))]
+        buttons = [ButtonElement(text=self.r("pdf_label"), action_id=Action.RECORD_PDF,
+                                 value=ButtonValue(record=record["id"]).encode())]
         if record.get("child_ref"):
             buttons.append(ButtonElement(text=self.r("chronology_label"),
-                                         action_id="record_chronology",
-                                         value=_value(c=record["child_ref"][:1000])))
-        blocks.append(ActionsBlock(block_id="record_export", elements=buttons))
-        return View(type="modal", callback_id="record_view", title=self.t("record_title"),
+                                         action_id=Action.RECORD_CHRONOLOGY,
+                                         value=ButtonValue(child_ref=record["child_ref"][:1000]).encode()))
+        blocks.append(ActionsBlock(block_id=BlockId.RECORD_EXPORT, elements=buttons))
+        return View(type="modal", callback_id=Modal.RECORD, title=self.t("record_title"),
                     close=self.t("close_label"), blocks=blocks).to_dict()
 
     # -- chronology and exports (DSL) ---------------------------------------------
     def chronology_request_modal(self) -> dict[str, Any]:
         return View(
-            type="modal", callback_id="chronology_submit", title=self.r("chronology_title"),
+            type="modal", callback_id=Modal.CHRONOLOGY_ASK, title=self.r("chronology_title"),
             submit=self.r("chronology_show"), close=self.t("close_label"),
-            blocks=[InputBlock(block_id="child_ref", label=self.r("chronology_ref_label"),
-                               element=PlainTextInputElement(action_id="value",
+            blocks=[InputBlock(block_id=BlockId.CHILD_REF, label=self.r("chronology_ref_label"),
+                               element=PlainTextInputElement(action_id=Action.INPUT,
                                                              max_length=100))],
         ).to_dict()
 
@@ -364,20 +362,21 @@ class Blocks:
         blocks: list[Block] = [SectionBlock(text=md(f"```{p}```"))
                                for p in chunks(escape_code(text), TEXT_LIMIT - 10)]
         blocks = blocks[:BLOCKS_PER_VIEW - 1]
-        blocks.append(ActionsBlock(block_id="chronology_export", elements=[ButtonElement(
-            text=self.r("pdf_label"), action_id="chronology_pdf", value=_value(c=child_ref))]))
-        return View(type="modal", callback_id="chronology_view",
+        blocks.append(ActionsBlock(block_id=BlockId.CHRONOLOGY_EXPORT, elements=[ButtonElement(
+            text=self.r("pdf_label"), action_id=Action.CHRONOLOGY_PDF,
+            value=ButtonValue(child_ref=child_ref).encode())]))
+        return View(type="modal", callback_id=Modal.CHRONOLOGY,
                     title=self.r("chronology_title"), close=self.t("close_label"),
                     blocks=blocks).to_dict()
 
     def csv_modal(self) -> dict[str, Any]:
         return View(
-            type="modal", callback_id="csv_submit", title=self.r("csv_title")[:24],
+            type="modal", callback_id=Modal.CSV_ASK, title=self.r("csv_title")[:24],
             submit=self.r("csv_submit"), close=self.t("close_label"),
-            blocks=[InputBlock(block_id="from", label=self.r("csv_from_label"),
-                               element=DatePickerElement(action_id="value")),
-                    InputBlock(block_id="to", label=self.r("csv_to_label"),
-                               element=DatePickerElement(action_id="value"))],
+            blocks=[InputBlock(block_id=BlockId.FROM, label=self.r("csv_from_label"),
+                               element=DatePickerElement(action_id=Action.INPUT)),
+                    InputBlock(block_id=BlockId.TO, label=self.r("csv_to_label"),
+                               element=DatePickerElement(action_id=Action.INPUT))],
         ).to_dict()
 
     def notice_modal(self, title: str, text: str) -> dict[str, Any]:
@@ -392,8 +391,8 @@ class Blocks:
         blocks: list[Block] = [
             HeaderBlock(text=self.t("home_header")),
             SectionBlock(text=md(self.t("home_intro"))),
-            ActionsBlock(block_id="home_start", elements=[ButtonElement(
-                text=self.t("start_label"), action_id="home_start", value="start",
+            ActionsBlock(block_id=BlockId.HOME_START, elements=[ButtonElement(
+                text=self.t("start_label"), action_id=Action.HOME_START, value="start",
                 style="primary")]),
             DividerBlock(),
         ]
@@ -403,7 +402,8 @@ class Blocks:
                 blocks.append(SectionBlock(
                     text=md(self.t("home_open_row", sess=s)),
                     accessory=ButtonElement(text=self.t("resume_label"),
-                                            action_id="home_resume", value=_value(s=s["id"]))))
+                                            action_id=Action.HOME_RESUME,
+                                            value=ButtonValue(session=s["id"]).encode())))
         # Lists of rows can outgrow one text object (escaped child references
         # are up to five times longer than typed), so they are split.
         for piece in chunks(self.t("home_mine", rows=[self._row(r) for r in mine])):
@@ -420,10 +420,10 @@ class Blocks:
             blocks += self._follow_up_rows(overdue or [], today, "home_overdue",
                                            "home_no_overdue", with_done=True)
             blocks += [DividerBlock(), SectionBlock(text=md(
-                self.r("home_dsl_tools"))), ActionsBlock(block_id="dsl_tools", elements=[
-                    ButtonElement(text=self.r("chronology_label"), action_id="dsl_chronology",
+                self.r("home_dsl_tools"))), ActionsBlock(block_id=BlockId.DSL_TOOLS, elements=[
+                    ButtonElement(text=self.r("chronology_label"), action_id=Action.DSL_CHRONOLOGY,
                                   value="chronology"),
-                    ButtonElement(text=self.r("csv_label"), action_id="dsl_csv",
+                    ButtonElement(text=self.r("csv_label"), action_id=Action.DSL_CSV,
                                   value="csv")])]
         return View(type="home", blocks=blocks[:BLOCKS_PER_VIEW]).to_dict()
 

@@ -59,7 +59,7 @@ def one_of(actions: tuple[Action, ...]) -> re.Pattern[str]:
 ANSWERS = re.compile("^" + re.escape(ANSWER_PREFIX))
 
 
-class View(StrEnum):
+class Modal(StrEnum):
     """``callback_id`` of every modal."""
 
     REVIEW_FOLLOWUP = "review_followup_submit"

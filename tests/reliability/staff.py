@@ -11,7 +11,6 @@ app asks next.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,12 +19,14 @@ from typing import Protocol
 from bot.config import Settings
 from bot.flow import Flow
 from bot.prompts import default_prompts
+from bot.slack.wire import Action, BlockId, ButtonValue
+from storage.index import RECORD_ID as RECORD_ID_PATTERN
 from tests.fakeslack import Call, WaitTimeout
 from tests.reliability.fault_harness import WAIT, AppDown, WatchedSlack
 from tests.slack.driver import buttons, question_step, value_of
 from tests.slackreq import AckResponse, SlackRequest, block_action, message_event, slash_command
 
-RECORD_ID = re.compile(r"\*(ISD-\d{4}-\d{4,})\*")
+RECORD_ID = re.compile(rf"\*({RECORD_ID_PATTERN.pattern})\*")
 CHILD_STEPS = ("child_ref", "emergency_child", "allegation_child")
 
 
@@ -110,11 +111,11 @@ class Staff:
             return None
         step = question_step(call)
         if step:
-            session = next((value_of(b)["s"] for b in buttons(call) if "s" in value_of(b)), "")
+            session = next((value_of(b).session for b in buttons(call) if value_of(b).session), "")
             return Seen("question", call, step=step, session_id=session)
         for button in buttons(call):
-            if button.get("action_id") == "session_resume":
-                return Seen("offer", call, session_id=value_of(button).get("s", ""))
+            if button.get("action_id") == Action.SESSION_RESUME:
+                return Seen("offer", call, session_id=value_of(button).session)
         text = str(call.args.get("text", ""))
         found = RECORD_ID.search(text)
         if found and text.startswith("Submitted"):
@@ -154,7 +155,7 @@ class Staff:
     def reply(self, seen: Seen, answer: str) -> SlackRequest:
         """Click the button carrying ``answer``, or type it."""
         for button in buttons(seen.call):
-            if value_of(button).get("v") == answer:
+            if value_of(button).value == answer:
                 return block_action(self.user, action_id=button["action_id"],
                                     value=button["value"], block_id="choices",
                                     message_ts=str(seen.call.response.get("ts")),
@@ -163,9 +164,9 @@ class Staff:
 
     def resume_request(self, session_id: str) -> SlackRequest:
         """The Resume button of the app's "pick up where you left off" offer."""
-        value = json.dumps({"s": session_id}, separators=(",", ":"))
-        return block_action(self.user, action_id="session_resume", value=value,
-                            block_id="resume", channel=self.dm)
+        value = ButtonValue(session=session_id).encode()
+        return block_action(self.user, action_id=Action.SESSION_RESUME, value=value,
+                            block_id=BlockId.RESUME, channel=self.dm)
 
     def _recover(self, session_id: str) -> Seen:
         """Get back to the conversation after a lost request."""

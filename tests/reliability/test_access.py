@@ -22,6 +22,7 @@ import pytest
 from bot import record as records
 from bot.admin import operator
 from bot.config import Environment, Settings, load_settings
+from bot.slack.wire import Action, Modal
 from tests import scenarios as sc
 from tests.fakeslack import FakeSlack
 from tests.reliability.secops_harness import (
@@ -41,10 +42,10 @@ from tests.slackreq import (
 
 OUTSIDER = "U999"
 REVIEW_BUTTONS = {
-    "review_ack": "acknowledge",
-    "review_view": "viewed",
-    "review_followup": "follow_up",
-    "review_note": "note",
+    Action.REVIEW_ACK: "acknowledge",
+    Action.REVIEW_VIEW: "viewed",
+    Action.REVIEW_FOLLOWUP: "follow_up",
+    Action.REVIEW_NOTE: "note",
 }
 
 
@@ -63,13 +64,13 @@ def click(live: LiveApp, user: str, action_id: str, record_id: str) -> None:
 
 
 def submit_note(live: LiveApp, user: str, record_id: str, note: str = "Spoke to mum") -> None:
-    live.send(view_submission(user, callback_id="review_note_submit",
+    live.send(view_submission(user, callback_id=Modal.REVIEW_NOTE,
                               values={"note": {"value": text_input(note)}},
                               private_metadata=value(r=record_id)))
 
 
 def submit_followup(live: LiveApp, user: str, record_id: str) -> None:
-    live.send(view_submission(user, callback_id="review_followup_submit",
+    live.send(view_submission(user, callback_id=Modal.REVIEW_FOLLOWUP,
                               values={"note": {"value": text_input("Chase police")},
                                       "due": {"value": {"type": "datepicker",
                                                         "selected_date": _due()}}},
@@ -125,8 +126,8 @@ def test_channel_members_and_configured_dsls_can_review(live: LiveApp) -> None:
     live.decide(sc.POLICE_PREJUDICE)
     record_id = live.only_record()["id"]
     # UDSL2 is only a member of the DSL channel; UDSL1 is also configured.
-    click(live, "UDSL2", "review_ack", record_id)
-    click(live, "UDSL1", "review_view", record_id)
+    click(live, "UDSL2", Action.REVIEW_ACK, record_id)
+    click(live, "UDSL1", Action.REVIEW_VIEW, record_id)
     submit_note(live, "UDSL2", record_id, "Called the police back")
     submit_followup(live, "UDSL1", record_id)
     record = live.store.get_record(record_id)
@@ -148,12 +149,12 @@ def test_modal_for_a_non_dsl_is_never_opened(live: LiveApp) -> None:
     """The follow-up and note buttons open a form only for the DSL team."""
     live.decide(sc.ALLEGATION)
     record_id = live.only_record()["id"]
-    click(live, OUTSIDER, "review_note", record_id)
-    click(live, OUTSIDER, "review_followup", record_id)
+    click(live, OUTSIDER, Action.REVIEW_NOTE, record_id)
+    click(live, OUTSIDER, Action.REVIEW_FOLLOWUP, record_id)
     assert not live.fake.calls("views.open")
-    click(live, "UDSL2", "review_note", record_id)
+    click(live, "UDSL2", Action.REVIEW_NOTE, record_id)
     [opened] = live.fake.calls("views.open")
-    assert opened.args["view"]["callback_id"] == "review_note_submit"
+    assert opened.args["view"]["callback_id"] == Modal.REVIEW_NOTE
 
 
 def _app(fake: FakeSlack, tmp_path: Path, settings: Settings) -> LiveApp:
@@ -166,7 +167,7 @@ def test_configured_dsl_outside_the_channel_can_review(fake: FakeSlack, tmp_path
         live.decide(sc.ALLEGATION)
         record_id = live.only_record()["id"]
         assert "UHEAD" not in fake.channel(DSL_CHANNEL).members
-        click(live, "UHEAD", "review_ack", record_id)
+        click(live, "UHEAD", Action.REVIEW_ACK, record_id)
         record = live.store.get_record(record_id)
         assert record is not None and record["review"]["by"] == "UHEAD"
     finally:
@@ -183,8 +184,8 @@ def test_dsl_users_from_the_environment(monkeypatch: pytest.MonkeyPatch, fake: F
     try:
         live.decide(sc.ALLEGATION)
         record_id = live.only_record()["id"]
-        click(live, "UDEP", "review_ack", record_id)
-        click(live, "UNOT", "review_view", record_id)
+        click(live, "UDEP", Action.REVIEW_ACK, record_id)
+        click(live, "UNOT", Action.REVIEW_VIEW, record_id)
         record = live.store.get_record(record_id)
         assert record is not None
         assert record["review"]["by"] == "UDEP"
@@ -199,9 +200,9 @@ def test_leaving_the_channel_ends_access(fake: FakeSlack, tmp_path: Path) -> Non
     try:
         live.decide(sc.ALLEGATION)
         record_id = live.only_record()["id"]
-        click(live, "UDSL2", "review_view", record_id)
+        click(live, "UDSL2", Action.REVIEW_VIEW, record_id)
         fake.set_members(DSL_CHANNEL, ["UBOT", "UDSL1"])
-        click(live, "UDSL2", "review_view", record_id)
+        click(live, "UDSL2", Action.REVIEW_VIEW, record_id)
         record = live.store.get_record(record_id)
         assert record is not None
         assert [e["action"] for e in record["audit"]] == ["submitted", "viewed",
@@ -219,8 +220,8 @@ def test_membership_lookup_failing_fails_closed(fake: FakeSlack, tmp_path: Path)
         record_id = live.only_record()["id"]
         fake.fail_while("conversations.members", lambda c: True, error="ratelimited",
                         status=429, retry_after=30)
-        click(live, "UDSL2", "review_view", record_id)
-        click(live, "UDSL1", "review_ack", record_id)
+        click(live, "UDSL2", Action.REVIEW_VIEW, record_id)
+        click(live, "UDSL1", Action.REVIEW_ACK, record_id)
         record = live.store.get_record(record_id)
         assert record is not None
         assert refusals(record) == [("UDSL2", "viewed")]
@@ -233,8 +234,8 @@ def test_membership_lookup_failing_fails_closed(fake: FakeSlack, tmp_path: Path)
 def test_unknown_record_ids_reveal_nothing(live: LiveApp) -> None:
     live.decide(sc.ALLEGATION)
     for rid in ("ISD-2026-9999", "../../hot", "ISD-1900-0001", "isd-2026-0001"):
-        click(live, "UDSL1", "review_view", rid)
-        click(live, OUTSIDER, "review_ack", rid)
+        click(live, "UDSL1", Action.REVIEW_VIEW, rid)
+        click(live, OUTSIDER, Action.REVIEW_ACK, rid)
     assert not live.fake.calls("views.open")
     record = live.only_record()
     assert [e["action"] for e in record["audit"]] == ["submitted"]
@@ -279,12 +280,12 @@ def test_forged_buttons_cannot_touch_someone_elses_decision(live: LiveApp) -> No
     victim_calls = len(live.dm_calls(STAFF))
     forged = [
         ("answer_0", value(s=victim.id, st=step.id, v="yes")),
-        ("answer_skip", value(s=victim.id, st=step.id, v="skip")),
-        ("nav_back", value(s=victim.id, st=step.id)),
-        ("nav_pause", value(s=victim.id, st=step.id)),
-        ("nav_cancel", value(s=victim.id, st=step.id)),
-        ("session_resume", value(s=victim.id)),
-        ("home_resume", value(s=victim.id)),
+        (Action.ANSWER_SKIP, value(s=victim.id, st=step.id, v="skip")),
+        (Action.NAV_BACK, value(s=victim.id, st=step.id)),
+        (Action.NAV_PAUSE, value(s=victim.id, st=step.id)),
+        (Action.NAV_CANCEL, value(s=victim.id, st=step.id)),
+        (Action.SESSION_RESUME, value(s=victim.id)),
+        (Action.HOME_RESUME, value(s=victim.id)),
     ]
     for action_id, raw in forged:
         live.send(block_action(OUTSIDER, action_id=action_id, value=raw))
@@ -309,7 +310,7 @@ def test_a_record_cannot_be_reached_through_a_session_button(live: LiveApp) -> N
     live.say(sc.ALLEGATION[-1])
     assert live.store.record_for_session(session.id) is not None
     before = len(live.fake.calls())
-    live.send(block_action(OUTSIDER, action_id="session_resume", value=value(s=session.id)))
+    live.send(block_action(OUTSIDER, action_id=Action.SESSION_RESUME, value=value(s=session.id)))
     new = live.fake.calls()[before:]
     assert all(c.args.get("channel") in (None, f"D{OUTSIDER}") for c in new)
     assert not any("NP" in t or "ISD-" in t for c in new for t in texts(c.args))

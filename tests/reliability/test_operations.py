@@ -28,6 +28,7 @@ import bot.slack
 from bot.config import Environment, Settings
 from bot.service import DecisionService
 from bot.slack.app import create_app
+from bot.slack.wire import Action
 from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.fakeslack import FakeSlack
@@ -149,8 +150,8 @@ def test_a_whole_decision_leaves_no_child_data_or_secret_in_the_logs(
     running.wait_log(lambda e: e.get("msg") == "record delivered")
     record_id = posted.args["metadata"]["event_payload"]["record_id"]
     # The DSL acknowledges and opens the full record; an outsider is refused.
-    for user, action in (("UDSL1", "review_ack"), ("UDSL2", "review_view"),
-                         ("U999", "review_view")):
+    for user, action in (("UDSL1", Action.REVIEW_ACK), ("UDSL2", Action.REVIEW_VIEW),
+                         ("U999", Action.REVIEW_VIEW)):
         running.transport.send(block_action(user, action_id=action, channel=DSL_CHANNEL,
                                             value=json.dumps({"r": record_id})))
     fake.wait_for("views.open", timeout=WAIT)

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot.slack.wire import Action, Modal
 from tests import scenarios as sc
 from tests.fakeslack import FakeSlack
 from tests.reliability.secops_harness import DSL_CHANNEL, STAFF, LiveApp, texts
@@ -79,7 +80,7 @@ def test_a_real_interaction_payload_is_still_read(http_app: LiveApp) -> None:
     http_app.say("start")
     session = http_app.jigsaw.latest_open(STAFF)
     assert session is not None
-    http_app.send(block_action(STAFF, action_id="nav_pause",
+    http_app.send(block_action(STAFF, action_id=Action.NAV_PAUSE,
                                value=value(s=session.id, st="danger")))
     paused = http_app.jigsaw.get(session.id)
     assert paused is not None and paused.status == "paused"
@@ -100,7 +101,7 @@ def test_every_mrkdwn_text_is_verbatim_so_bare_links_and_at_here_stay_text(
     record = live.only_record()
     assert record["facts"] == f"Facts: {BARE}"
     # The DSL opens the full record too.
-    live.send(block_action("UDSL1", action_id="review_view", value=value(r=record["id"]),
+    live.send(block_action("UDSL1", action_id=Action.REVIEW_VIEW, value=value(r=record["id"]),
                            channel=DSL_CHANNEL))
     shown = [c for c in live.fake.calls() if c.method in (
         "chat.postMessage", "chat.update", "chat.postEphemeral", "views.open",
@@ -126,11 +127,11 @@ def test_notification_text_never_carries_notes_or_child_details(live: LiveApp) -
     live.decide(script)
     record_id = live.only_record()["id"]
     note = "Spoke to QZ's mum about the Xylophone bruise"
-    live.send(view_submission("UDSL1", callback_id="review_note_submit",
+    live.send(view_submission("UDSL1", callback_id=Modal.REVIEW_NOTE,
                               values={"note": {"value": text_input(note)}},
                               private_metadata=value(r=record_id)))
     due = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 86400))
-    live.send(view_submission("UDSL1", callback_id="review_followup_submit",
+    live.send(view_submission("UDSL1", callback_id=Modal.REVIEW_FOLLOWUP,
                               values={"note": {"value": text_input("Chase QZ's GP")},
                                       "due": {"value": {"type": "datepicker",
                                                         "selected_date": due}}},

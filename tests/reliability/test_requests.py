@@ -34,6 +34,8 @@ from bot.config import Settings
 from bot.flow import STEPS, Flow, Question, Session
 from bot.flow.steps import BY_ID, NOT_SURE, decision_choices
 from bot.slack.blocks import Blocks, escape
+from bot.slack.wire import Action, Modal
+from bot.slack.wire import answer as answer_button
 from storage.jsonfile import encode
 from tests import scenarios as sc
 from tests.fakeslack import FakeSlack
@@ -110,10 +112,11 @@ def _requests_that_would_change_something(session_id: str, step: str, record_id:
     return {
         "dm": message_event(STAFF, text="cancel"),
         "slash": slash_command(user=STAFF, text="new"),
-        "button": block_action(STAFF, action_id="nav_cancel", value=value(s=session_id, st=step)),
-        "review": block_action("UDSL1", action_id="review_ack", value=value(r=record_id),
+        "button": block_action(STAFF, action_id=Action.NAV_CANCEL,
+                               value=value(s=session_id, st=step)),
+        "review": block_action("UDSL1", action_id=Action.REVIEW_ACK, value=value(r=record_id),
                                channel=DSL_CHANNEL),
-        "modal": view_submission("UDSL1", callback_id="review_note_submit",
+        "modal": view_submission("UDSL1", callback_id=Modal.REVIEW_NOTE,
                                  values={"note": {"value": text_input("forged note")}},
                                  private_metadata=value(r=record_id)),
         "home": app_home_opened(STAFF),
@@ -243,7 +246,7 @@ def _malformed_bodies(session_id: str, step: str) -> dict[str, tuple[str, str]]:
                                 "actions": [action]}), form),
         "team_number": (actions([action], team=5), form),
         "channel_string": (_form({"type": "block_actions", "user": user, "channel": "C1",
-                                  "actions": [{"action_id": "review_ack",
+                                  "actions": [{"action_id": Action.REVIEW_ACK,
                                                "value": value(r="ISD-2026-0001")}]}), form),
         "channel_list": (actions([action], channel=["C1"]), form),
         "message_string": (actions([action], message="hello"), form),
@@ -253,19 +256,19 @@ def _malformed_bodies(session_id: str, step: str) -> dict[str, tuple[str, str]]:
         "view_callback_number": (_form({"type": "view_submission", "user": user,
                                         "view": {"callback_id": 3}}), form),
         "view_state_list": (_form({"type": "view_submission", "user": user,
-                                   "view": {"callback_id": "review_note_submit",
+                                   "view": {"callback_id": Modal.REVIEW_NOTE,
                                             "state": [], "private_metadata": "{}"}}), form),
         "view_values_string": (_form({"type": "view_submission", "user": user,
-                                      "view": {"callback_id": "review_followup_submit",
+                                      "view": {"callback_id": Modal.REVIEW_FOLLOWUP,
                                                "state": {"values": "x"},
                                                "private_metadata": 5}}), form),
         "view_field_number": (_form({"type": "view_submission", "user": user,
-                                     "view": {"callback_id": "review_note_submit",
+                                     "view": {"callback_id": Modal.REVIEW_NOTE,
                                               "state": {"values": {"note": {"value": 5}}}}}),
                               form),
         "view_metadata_number": (_form(
             {"type": "view_submission", "user": user,
-             "view": {"callback_id": "review_note_submit", "private_metadata": 7,
+             "view": {"callback_id": Modal.REVIEW_NOTE, "private_metadata": 7,
                       "state": {"values": {"note": {"value": text_input("x")}}}}}), form),
         "command_without_user": ("command=%2Finfoshare&text=&trigger_id=9.9.9", form),
         "command_unknown": ("command=%2Fdelete-all&user_id=U123&text=&trigger_id=9.9.8", form),
@@ -329,9 +332,10 @@ BAD_ANSWERS: dict[str, str] = {
 }
 
 
-@pytest.mark.parametrize("action_id", ["answer_0", "answer_skip", "nav_back", "nav_cancel",
-                                       "session_resume", "home_resume", "review_ack",
-                                       "review_view", "review_note"])
+@pytest.mark.parametrize("action_id", [answer_button(0), Action.ANSWER_SKIP, Action.NAV_BACK,
+                                       Action.NAV_CANCEL, Action.SESSION_RESUME,
+                                       Action.HOME_RESUME, Action.REVIEW_ACK, Action.REVIEW_VIEW,
+                                       Action.REVIEW_NOTE])
 def test_tampered_button_values_change_nothing_and_are_explained(live: LiveApp,
                                                                  action_id: str) -> None:
     session_id, step = open_session(live)
@@ -541,11 +545,11 @@ def test_markup_in_dsl_notes_and_follow_ups_shows_literally(live: LiveApp) -> No
     _assert_literal(list(texts(posted.args)), "DSL channel")
     assert "Recipient: T2 &lt;!channel&gt;" in "\n".join(texts(posted.args))
     note = f"Note {MARKUP}"
-    live.send(view_submission("UDSL1", callback_id="review_note_submit",
+    live.send(view_submission("UDSL1", callback_id=Modal.REVIEW_NOTE,
                               values={"note": {"value": text_input(note)}},
                               private_metadata=value(r=record_id)))
     due = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 86400))
-    live.send(view_submission("UDSL1", callback_id="review_followup_submit",
+    live.send(view_submission("UDSL1", callback_id=Modal.REVIEW_FOLLOWUP,
                               values={"note": {"value": text_input(f"Chase {MARKUP}")},
                                       "due": {"value": {"type": "datepicker",
                                                         "selected_date": due}}},

@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.config import Environment, Settings
 from bot.slack.server import SlackHTTPServer
 from bot.slack.tenants import Tenants
+from bot.slack.wire import Action
 from storage.postgres import Database
 from tests import scenarios
 from tests.fakeslack import BOT_USER_ID
@@ -109,7 +110,7 @@ def test_one_schools_dsl_cannot_reach_anothers_records(tmp_path: Path) -> None:
             mark = fake.mark()
             for record_id in ("ISD-2026-0001", "ISD-2026-0002"):
                 value = f'{{"r":"{record_id}"}}'
-                for action in ("review_ack", "review_view", "review_take_on"):
+                for action in (Action.REVIEW_ACK, Action.REVIEW_VIEW, Action.REVIEW_TAKE_ON):
                     link_a.send(block_action("UDSL1", action_id=action, value=value,
                                              channel="CDSL"))
             link_a.send(app_home_opened("UDSL1"))
@@ -117,7 +118,7 @@ def test_one_schools_dsl_cannot_reach_anothers_records(tmp_path: Path) -> None:
             # ... and the same DSL, in the Grid organisation's workspace.
             for record_id in ("ISD-2026-0001", "ISD-2026-0002"):
                 value = f'{{"r":"{record_id}"}}'
-                for action in ("review_ack", "review_view"):
+                for action in (Action.REVIEW_ACK, Action.REVIEW_VIEW):
                     link_b.send(block_action("UDSL1", action_id=action, value=value,
                                              channel="CDSLB"))
             link_b.send(app_home_opened("UDSL1"))

@@ -11,18 +11,18 @@ the fake or the store sees the result.
     record = driver.run(scenarios.POLICE_PREJUDICE)
 
 A scripted answer is a choice value or free text (see tests/scenarios.py).
-If the current question has a button whose value carries ``"v": answer`` it
+If the current question has a button whose value carries ``answer`` it
 is clicked; otherwise the answer is typed. With ``typed=True`` every answer
 is typed, choices as their button label (or number).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from bot.slack.wire import ANSWER_PREFIX, Action, ButtonValue
 from tests.fakeslack import DSL_CHANNEL_ID, Call
 from tests.slackreq import (
     AckResponse,
@@ -82,13 +82,9 @@ def buttons(blocks: Iterable[dict[str, Any]] | Call) -> list[dict[str, Any]]:
     return found
 
 
-def value_of(button: dict[str, Any]) -> dict[str, Any]:
-    """A button's value as JSON (empty if it is not JSON)."""
-    try:
-        data = json.loads(button.get("value", ""))
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+def value_of(button: dict[str, Any]) -> ButtonValue:
+    """What a button carries (empty if the app did not make it)."""
+    return ButtonValue.decode(button.get("value", ""))
 
 
 def question_step(blocks: Iterable[dict[str, Any]] | Call) -> str | None:
@@ -163,7 +159,7 @@ class Driver:
         """The id of the session the latest question belongs to (from its
         buttons: sessions changed in the same second sort as equals)."""
         asked = self.questions()
-        ids = [value_of(b).get("s") for b in buttons(asked[-1])] if asked else []
+        ids = [value_of(b).session for b in buttons(asked[-1])] if asked else []
         return next((i for i in ids if i), None)
 
     def session(self) -> dict[str, Any] | None:
@@ -198,7 +194,7 @@ class Driver:
     def click(self, message: Call, *, value: str | None = None, action_id: str | None = None,
               user: str | None = None, trigger_id: str | None = None) -> AckResponse:
         """Click a button on a posted message: the one whose value has
-        ``"v": value``, or the one with ``action_id``."""
+        ``value``, or the one with ``action_id``."""
         return self.h.send(self.click_request(message, value=value, action_id=action_id,
                                               user=user, trigger_id=trigger_id))
 
@@ -224,7 +220,7 @@ class Driver:
         for button in buttons(message):
             if action_id is not None and button.get("action_id") == action_id:
                 return button
-            if value is not None and value_of(button).get("v") == value:
+            if value is not None and value_of(button).value == value:
                 return button
         raise AssertionError(f"no button with value {value!r} / action {action_id!r}; have "
                              f"{[(b.get('action_id'), b.get('value')) for b in buttons(message)]}")
@@ -232,7 +228,7 @@ class Driver:
     def answer(self, answer: str, *, typed: bool = False) -> None:
         """Answer the current question with one scripted answer."""
         question = self.current()
-        choice = next((b for b in buttons(question) if value_of(b).get("v") == answer), None)
+        choice = next((b for b in buttons(question) if value_of(b).value == answer), None)
         if choice is None:
             self.type(answer)
         elif not typed:
@@ -249,8 +245,9 @@ class Driver:
         label = button["text"]["text"]
         if len(label) < BUTTON_LABEL_MAX:
             return label
-        choices = [b for b in buttons(question) if b.get("action_id", "").startswith("answer_")
-                   and b.get("action_id") != "answer_skip"]
+        choices = [b for b in buttons(question)
+                   if b.get("action_id", "").startswith(ANSWER_PREFIX)
+                   and b.get("action_id") != Action.ANSWER_SKIP]
         return str(choices.index(button) + 1)
 
     def run(self, script: Iterable[str], *, typed: bool = False) -> dict[str, Any] | None:

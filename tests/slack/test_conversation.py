@@ -15,6 +15,7 @@ import pytest
 
 from bot.record import verify
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
+from bot.slack.wire import Action, ButtonValue
 from tests import scenarios as sc
 from tests.fakeslack import DSL_CHANNEL_ID, GENERAL_CHANNEL_ID, RESPONSE_URL, Call
 from tests.slack.conftest import Harness
@@ -73,8 +74,8 @@ def test_infoshare_with_a_decision_open_offers_to_resume_it(slack: Harness) -> N
     driver.start()
 
     offer = driver.dm_posts()[-1]
-    assert {b["action_id"] for b in buttons(offer)} == {"session_resume", "session_new"}
-    driver.click(offer, action_id="session_resume")
+    assert {b["action_id"] for b in buttons(offer)} == {Action.SESSION_RESUME, Action.SESSION_NEW}
+    driver.click(offer, action_id=Action.SESSION_RESUME)
     assert question_step(driver.current()) == "trigger"
     assert answers(driver) == {"danger": "no"}
 
@@ -87,7 +88,7 @@ def test_start_a_new_one_from_the_resume_offer_keeps_the_old_one_paused(
     old_id = driver.session_id()
     driver.start()
 
-    driver.click(driver.dm_posts()[-1], action_id="session_new")
+    driver.click(driver.dm_posts()[-1], action_id=Action.SESSION_NEW)
 
     assert question_step(driver.current()) == "danger"
     assert driver.session_id() != old_id
@@ -115,7 +116,7 @@ def test_a_full_decision_ends_as_a_record_in_the_store_and_the_dsl_channel(
         assert buttons(shown) == [], f"{question_step(question)} still has buttons"
         text = all_text(shown)
         assert "Your answer" in text
-        chosen = next((b for b in buttons(question) if value_of(b).get("v") == answer), None)
+        chosen = next((b for b in buttons(question) if value_of(b).value == answer), None)
         expected = chosen["text"]["text"] if chosen else answer
         assert expected in text, (question_step(question), expected, text)
 
@@ -154,8 +155,8 @@ def test_a_full_decision_ends_as_a_record_in_the_store_and_the_dsl_channel(
                    "telling the father could put the child at risk"):
         assert needed in text, needed
     assert "Bruise on left cheek" not in all_text(post)  # the facts stay in the store
-    assert {b["action_id"] for b in buttons(post)} >= {"review_ack", "review_followup",
-                                                        "review_note", "review_view"}
+    assert {b["action_id"] for b in buttons(post)} >= {Action.REVIEW_ACK, Action.REVIEW_FOLLOWUP,
+                                                        Action.REVIEW_NOTE, Action.REVIEW_VIEW}
     delivery = record["delivery"]
     assert delivery["state"] == "posted" and delivery["channel"] == DSL_CHANNEL_ID
     assert delivery["ts"] == post.response["ts"]
@@ -209,7 +210,7 @@ def test_going_back_over_the_danger_question_never_alerts_twice(slack: Harness) 
     driver = Driver(slack)
     driver.start()
     driver.answer("yes")
-    driver.click(driver.current(), action_id="nav_back")
+    driver.click(driver.current(), action_id=Action.NAV_BACK)
     assert question_step(driver.current()) == "danger"
     driver.answer("yes")
     assert len(alert_posts(driver)) == 1
@@ -224,7 +225,7 @@ def test_back_reasks_the_previous_question_and_changes_the_answer(slack: Harness
     on_allegation = driver.current()
     assert question_step(on_allegation) == "child_ref"
 
-    driver.click(on_allegation, action_id="nav_back")
+    driver.click(on_allegation, action_id=Action.NAV_BACK)
 
     closed = driver.updates(str(on_allegation.response["ts"]))[-1]
     assert buttons(closed) == [] and "went back" in all_text(closed)
@@ -238,10 +239,10 @@ def test_back_reasks_the_previous_question_and_changes_the_answer(slack: Harness
 def test_back_pause_cancel_are_on_every_question(slack: Harness) -> None:
     driver = Driver(slack)
     driver.start()
-    nav = {"nav_back", "nav_pause", "nav_cancel"}
+    nav = {Action.NAV_BACK, Action.NAV_PAUSE, Action.NAV_CANCEL}
     assert nav <= {b["action_id"] for b in buttons(driver.current())}
     first = driver.current()
-    driver.click(first, action_id="nav_back")  # nothing before the first question
+    driver.click(first, action_id=Action.NAV_BACK)  # nothing before the first question
     assert "nothing to go back to" in driver.last_dm_text()
     assert driver.session()["history"] == []
     assert buttons(driver.current()) == buttons(first)  # still open to answer
@@ -255,7 +256,7 @@ def test_pause_then_a_message_resumes_where_it_was(slack: Harness) -> None:
     driver.answer("no")
     driver.answer("own_concern")
     paused_at = driver.current()
-    driver.click(paused_at, action_id="nav_pause")
+    driver.click(paused_at, action_id=Action.NAV_PAUSE)
 
     assert (driver.session() or {})["status"] == "paused"
     assert buttons(driver.updates(str(paused_at.response["ts"]))[-1]) == []
@@ -276,15 +277,15 @@ def test_pause_then_app_home_resume_button_resumes_where_it_was(slack: Harness) 
     driver = Driver(slack)
     driver.start()
     driver.answer("no")
-    driver.click(driver.current(), action_id="nav_pause")
+    driver.click(driver.current(), action_id=Action.NAV_PAUSE)
     session_id = (driver.session() or {})["id"]
 
     slack.send(app_home_opened("U123"))
     home = slack.fake.home_view("U123")
     assert home is not None
-    [resume] = [b for b in buttons(home["blocks"]) if b["action_id"] == "home_resume"]
-    assert value_of(resume) == {"s": session_id}
-    slack.send(block_action("U123", action_id="home_resume", value=resume["value"],
+    [resume] = [b for b in buttons(home["blocks"]) if b["action_id"] == Action.HOME_RESUME]
+    assert value_of(resume) == ButtonValue(session=session_id)
+    slack.send(block_action("U123", action_id=Action.HOME_RESUME, value=resume["value"],
                             view=home))
 
     assert (driver.session() or {})["status"] == "in_progress"
@@ -299,7 +300,7 @@ def test_cancel_leaves_no_record(slack: Harness) -> None:
     on_confirm = driver.current()
     assert question_step(on_confirm) == "confirm"
 
-    driver.click(on_confirm, action_id="nav_cancel")
+    driver.click(on_confirm, action_id=Action.NAV_CANCEL)
 
     assert (driver.session() or {})["status"] == "cancelled"
     assert "Cancelled" in driver.last_dm_text()
@@ -329,7 +330,7 @@ def test_an_answered_questions_buttons_change_nothing(slack: Harness) -> None:
     assert question_step(driver.current()) == "child_ref"
 
 
-@pytest.mark.parametrize("action_id", ["nav_back", "nav_pause", "nav_cancel"])
+@pytest.mark.parametrize("action_id", [Action.NAV_BACK, Action.NAV_PAUSE, Action.NAV_CANCEL])
 def test_an_answered_questions_back_pause_and_cancel_change_nothing(
         slack: Harness, action_id: str) -> None:
     driver = Driver(slack)

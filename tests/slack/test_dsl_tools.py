@@ -20,6 +20,7 @@ from pypdf import PdfReader
 from bot.config import Settings
 from bot.digest import weekly
 from bot.service import DecisionService
+from bot.slack.wire import Action, Modal
 from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.fakeslack import DSL_CHANNEL_ID, FakeSlack
@@ -85,11 +86,11 @@ def pdf_words(content: bytes) -> str:
 
 def test_the_dsl_sees_a_childs_chronology_in_a_modal(
         slack: Harness, made: dict[str, dict[str, Any]]) -> None:
-    press(slack, DSL, home(slack, DSL), "dsl_chronology")
+    press(slack, DSL, home(slack, DSL), Action.DSL_CHRONOLOGY)
     form = slack.fake.last("views.open").response["view"]
-    assert form["callback_id"] == "chronology_submit"
+    assert form["callback_id"] == Modal.CHRONOLOGY_ASK
 
-    ack = slack.send(view_submission(DSL, callback_id="chronology_submit", view_id=form["id"],
+    ack = slack.send(view_submission(DSL, callback_id=Modal.CHRONOLOGY_ASK, view_id=form["id"],
                                      values={"child_ref": {"value": text_input(CHILD)}}))
     answer = ack.json()
     assert answer["response_action"] == "update"
@@ -103,7 +104,7 @@ def test_the_dsl_sees_a_childs_chronology_in_a_modal(
         assert record["audit"][-1]["by"] == DSL
 
     # From there, a PDF of it into the DSL's own DM.
-    press(slack, DSL, answer["view"], "chronology_pdf")
+    press(slack, DSL, answer["view"], Action.CHRONOLOGY_PDF)
     [upload] = slack.fake.files()
     assert upload["channels"] == [f"D{DSL}"]
     assert CHILD not in upload["name"]  # a file name shows in notifications
@@ -118,12 +119,12 @@ def test_a_record_pdf_and_a_csv_go_to_the_dsls_dm(
     modal = slack.jigsaw.record(record_id)
     assert modal is not None
     view = slack.front.blocks.record_modal(modal)
-    press(slack, DSL, view, "record_pdf")
+    press(slack, DSL, view, Action.RECORD_PDF)
 
-    press(slack, DSL, home(slack, DSL), "dsl_csv")
+    press(slack, DSL, home(slack, DSL), Action.DSL_CSV)
     form = slack.fake.last("views.open").response["view"]
     day = {"type": "datepicker"}
-    ack = slack.send(view_submission(DSL, callback_id="csv_submit", view_id=form["id"],
+    ack = slack.send(view_submission(DSL, callback_id=Modal.CSV_ASK, view_id=form["id"],
                                      values={"from": {"value": {**day, "selected_date":
                                                                 "2026-11-15"}},
                                              "to": {"value": {**day, "selected_date":
@@ -144,7 +145,7 @@ def test_a_record_pdf_and_a_csv_go_to_the_dsls_dm(
 
 def test_the_csv_dates_are_checked(slack: Harness) -> None:
     day = {"type": "datepicker"}
-    ack = slack.send(view_submission(DSL, callback_id="csv_submit", values={
+    ack = slack.send(view_submission(DSL, callback_id=Modal.CSV_ASK, values={
         "from": {"value": {**day, "selected_date": "2026-11-30"}},
         "to": {"value": {**day, "selected_date": "2026-11-01"}}}))
     assert ack.json()["response_action"] == "errors" and "to" in ack.json()["errors"]
@@ -154,14 +155,15 @@ def test_the_csv_dates_are_checked(slack: Harness) -> None:
 def test_staff_are_refused_and_the_refusal_is_audited(
         slack: Harness, made: dict[str, dict[str, Any]]) -> None:
     mine = home(slack, STAFF)
-    assert not {"dsl_chronology", "dsl_csv"} & {b["action_id"] for b in buttons(mine["blocks"])}
+    shown = {b["action_id"] for b in buttons(mine["blocks"])}
+    assert not {Action.DSL_CHRONOLOGY, Action.DSL_CSV} & shown
 
     # Buttons they could only have forged.
-    slack.send(block_action(STAFF, action_id="dsl_chronology", value="chronology"))
-    slack.send(block_action(STAFF, action_id="record_pdf",
+    slack.send(block_action(STAFF, action_id=Action.DSL_CHRONOLOGY, value="chronology"))
+    slack.send(block_action(STAFF, action_id=Action.RECORD_PDF,
                             value=f'{{"r":"{made["police"]["id"]}"}}'))
-    slack.send(block_action(STAFF, action_id="chronology_pdf", value=f'{{"c":"{CHILD}"}}'))
-    ack = slack.send(view_submission(STAFF, callback_id="chronology_submit",
+    slack.send(block_action(STAFF, action_id=Action.CHRONOLOGY_PDF, value=f'{{"c":"{CHILD}"}}'))
+    ack = slack.send(view_submission(STAFF, callback_id=Modal.CHRONOLOGY_ASK,
                                      values={"child_ref": {"value": text_input(CHILD)}}))
     assert ack.json()["response_action"] == "errors"
 
@@ -249,15 +251,15 @@ def test_from_a_records_full_view_the_dsl_can_open_the_childs_chronology(
     slack.front.delivery.deliver_record(made["again"]["id"])
     [post] = [c for c in slack.fake.calls("chat.postMessage")
               if (c.args.get("metadata") or {}).get("event_type") == "jigsaw_record"]
-    Driver(slack, DSL).click(post, action_id="review_view")
+    Driver(slack, DSL).click(post, action_id=Action.REVIEW_VIEW)
     opened = slack.fake.last("views.open").response["view"]
-    assert "record_chronology" in [b["action_id"] for b in buttons(opened["blocks"])]
+    assert Action.RECORD_CHRONOLOGY in [b["action_id"] for b in buttons(opened["blocks"])]
 
-    [button] = [b for b in buttons(opened["blocks"]) if b["action_id"] == "record_chronology"]
-    slack.send(block_action(DSL, action_id="record_chronology", value=button["value"],
+    [button] = [b for b in buttons(opened["blocks"]) if b["action_id"] == Action.RECORD_CHRONOLOGY]
+    slack.send(block_action(DSL, action_id=Action.RECORD_CHRONOLOGY, value=button["value"],
                             view=opened))
     shown = slack.fake.view(opened["id"])
-    assert shown is not None and shown["callback_id"] == "chronology_view"
+    assert shown is not None and shown["callback_id"] == Modal.CHRONOLOGY
     text = all_text(shown["blocks"])
     assert f"Chronology for {CHILD}: 2 records" in text
     assert made["police"]["id"] in text and made["other"]["id"] not in text

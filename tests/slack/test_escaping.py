@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.slack.delivery import RECORD_EVENT
+from bot.slack.wire import Action
 from tests import scenarios as sc
 from tests.fakeslack import DSL_CHANNEL_ID, Call
 from tests.slack.conftest import Harness
@@ -61,13 +62,13 @@ def test_typed_mentions_links_and_formatting_show_literally(slack: Harness) -> N
     # The DSL opens the full record and adds a note and a follow-up, also nasty.
     post = record_post(driver)
     dsl = Driver(slack, "UDSL1")
-    dsl.click(post, action_id="review_view")
-    dsl.click(post, action_id="review_note")
+    dsl.click(post, action_id=Action.REVIEW_VIEW)
+    dsl.click(post, action_id=Action.REVIEW_NOTE)
     view = slack.fake.last("views.open").response["view"]
     slack.send(view_submission("UDSL1", callback_id=view["callback_id"],
                                values={"note": {"value": text_input(f"Note {NASTY}")}},
                                private_metadata=view["private_metadata"]))
-    dsl.click(post, action_id="review_followup")
+    dsl.click(post, action_id=Action.REVIEW_FOLLOWUP)
     view = slack.fake.last("views.open").response["view"]
     due = slack.jigsaw.clock().date().isoformat()
     slack.send(view_submission("UDSL1", callback_id=view["callback_id"], values={

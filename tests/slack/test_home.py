@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.slack.wire import Action, ButtonValue
 from tests import scenarios as sc
 from tests.slack.conftest import Harness
 from tests.slack.driver import Driver, all_text, buttons, question_step, value_of
@@ -40,11 +41,11 @@ def decide(slack: Harness, user: str, script: list[str]) -> dict[str, Any]:
 
 def test_home_has_a_start_button_that_starts_in_the_dm(slack: Harness) -> None:
     view = open_home(slack, "U123")
-    [start] = [b for b in buttons(view["blocks"]) if b["action_id"] == "home_start"]
+    [start] = [b for b in buttons(view["blocks"]) if b["action_id"] == Action.HOME_START]
     assert "Start" in start["text"]["text"]
     assert "None yet" in all_text(view["blocks"])
 
-    slack.send(block_action("U123", action_id="home_start", value=start["value"], view=view))
+    slack.send(block_action("U123", action_id=Action.HOME_START, value=start["value"], view=view))
 
     assert question_step(Driver(slack).current()) == "danger"
 
@@ -60,15 +61,15 @@ def test_staff_see_their_unfinished_and_recent_decisions_with_review_status(
 
     view = open_home(slack, "U123")
     text = all_text(view["blocks"])
-    [resume] = [b for b in buttons(view["blocks"]) if b["action_id"] == "home_resume"]
-    assert value_of(resume) == {"s": session["id"]}
+    [resume] = [b for b in buttons(view["blocks"]) if b["action_id"] == Action.HOME_RESUME]
+    assert value_of(resume) == ButtonValue(session=session["id"])
     mine = next(t for t in sections(view) if t.startswith("*Your recent decisions*"))
     assert record["id"] in mine and "Awaiting DSL review" in mine
     assert awaiting_section(view) is None  # not DSL
     assert "in progress" in text
 
     post = driver.dsl_posts()[-1]
-    Driver(slack, "UDSL1").click(post, action_id="review_ack")
+    Driver(slack, "UDSL1").click(post, action_id=Action.REVIEW_ACK)
     view = open_home(slack, "U123")
     mine = next(t for t in sections(view) if t.startswith("*Your recent decisions*"))
     assert record["id"] in mine and "Acknowledged" in mine
@@ -77,7 +78,7 @@ def test_staff_see_their_unfinished_and_recent_decisions_with_review_status(
 def test_dsl_members_also_see_records_awaiting_review(slack: Harness) -> None:
     first = decide(slack, "U123", sc.ALLEGATION)
     second = decide(slack, "U456", sc.ALLEGATION)
-    Driver(slack, "UDSL1").click(Driver(slack).dsl_posts()[0], action_id="review_ack")
+    Driver(slack, "UDSL1").click(Driver(slack).dsl_posts()[0], action_id=Action.REVIEW_ACK)
 
     for dsl in ("UDSL1", "UDSL2"):
         awaiting = awaiting_section(open_home(slack, dsl))
@@ -96,5 +97,5 @@ def test_nobody_else_sees_a_staff_members_records(slack: Harness) -> None:
         assert record["id"] not in text
         assert record["child_ref"] not in text
         assert awaiting_section(view) is None
-        assert not [b for b in buttons(view["blocks"]) if b["action_id"] == "home_resume"]
+        assert not [b for b in buttons(view["blocks"]) if b["action_id"] == Action.HOME_RESUME]
         assert "None yet" in text

@@ -15,6 +15,7 @@ import pytest
 
 from bot.record import verify
 from bot.slack.delivery import RECORD_EVENT
+from bot.slack.wire import Action, Modal
 from tests import scenarios as sc
 from tests.fakeslack import DSL_CHANNEL_ID, Call
 from tests.slack.conftest import Harness
@@ -87,7 +88,7 @@ def test_an_enterprise_grid_user_is_mentioned_and_told(slack: Harness) -> None:
     review = Review(slack, staff="W0GRID1")
     assert "<@W0GRID1>" in all_text(review.post)
     dms = len(review.staff_dms())
-    review.click("review_ack")
+    review.click(Action.REVIEW_ACK)
     [told] = review.staff_dms()[dms:]
     assert review.id in all_text(told) and "acknowledged" in all_text(told)
 
@@ -95,13 +96,13 @@ def test_an_enterprise_grid_user_is_mentioned_and_told(slack: Harness) -> None:
 def test_the_record_starts_pending_with_all_review_buttons(review: Review) -> None:
     assert review.record()["review_status"] == "pending"
     assert [b["action_id"] for b in buttons(review.post)] == [
-        "review_ack", "review_followup", "review_note", "review_view"]
+        Action.REVIEW_ACK, Action.REVIEW_FOLLOWUP, Action.REVIEW_NOTE, Action.REVIEW_VIEW]
 
 
 @pytest.mark.parametrize("dsl", ["UDSL1", "UDSL2"])  # configured, and by channel membership
 def test_acknowledge(review: Review, dsl: str) -> None:
     dms = len(review.staff_dms())
-    review.click("review_ack", dsl)
+    review.click(Action.REVIEW_ACK, dsl)
 
     record = review.record()
     assert record["review_status"] == "acknowledged"
@@ -110,12 +111,12 @@ def test_acknowledge(review: Review, dsl: str) -> None:
     assert verify(record) == []
 
     [update] = review.message_updates()
-    assert "review_ack" not in {b["action_id"] for b in buttons(update)}
-    assert {"review_followup", "review_note", "review_view"} <= {
+    assert Action.REVIEW_ACK not in {b["action_id"] for b in buttons(update)}
+    assert {Action.REVIEW_FOLLOWUP, Action.REVIEW_NOTE, Action.REVIEW_VIEW} <= {
         b["action_id"] for b in buttons(update)}
     assert "Acknowledged" in all_text(update)
     shown = review.slack.fake.message(DSL_CHANNEL_ID, review.ts)
-    assert shown is not None and "review_ack" not in {b["action_id"] for b in buttons(
+    assert shown is not None and Action.REVIEW_ACK not in {b["action_id"] for b in buttons(
         shown["blocks"])}
     assert len(review.slack.fake.messages(DSL_CHANNEL_ID)) == 1  # updated, not reposted
 
@@ -125,10 +126,10 @@ def test_acknowledge(review: Review, dsl: str) -> None:
 
 
 def test_follow_up_needed(review: Review) -> None:
-    review.click("review_followup")
+    review.click(Action.REVIEW_FOLLOWUP)
     opened = review.slack.fake.last("views.open")
     view = opened.response["view"]
-    assert view["callback_id"] == "review_followup_submit"
+    assert view["callback_id"] == Modal.REVIEW_FOLLOWUP
     assert {b["block_id"] for b in view["blocks"]} == {"note", "due"}
     assert review.record()["review_status"] == "pending"  # nothing yet: only a modal
     dms = len(review.staff_dms())
@@ -147,7 +148,7 @@ def test_follow_up_needed(review: Review) -> None:
     assert verify(record) == []
     [update] = review.message_updates()
     assert "Follow-up needed" in all_text(update)
-    assert "review_ack" not in {b["action_id"] for b in buttons(update)}
+    assert Action.REVIEW_ACK not in {b["action_id"] for b in buttons(update)}
     [told] = review.staff_dms()[dms:]
     assert review.id in all_text(told) and due in all_text(told)
     assert "Ring the police officer back today" in all_text(told)
@@ -160,7 +161,7 @@ def test_follow_up_needed(review: Review) -> None:
 ])
 def test_follow_up_with_a_bad_note_or_date_is_refused_in_the_modal(
         review: Review, note: str, days: int | None, bad: str) -> None:
-    review.click("review_followup")
+    review.click(Action.REVIEW_FOLLOWUP)
     view = review.opened_view()
     before = review.record()
     calls = len(review.slack.fake.calls())
@@ -176,9 +177,9 @@ def test_follow_up_with_a_bad_note_or_date_is_refused_in_the_modal(
 
 
 def test_add_note(review: Review) -> None:
-    review.click("review_note", "UDSL2")
+    review.click(Action.REVIEW_NOTE, "UDSL2")
     view = review.opened_view()
-    assert view["callback_id"] == "review_note_submit"
+    assert view["callback_id"] == Modal.REVIEW_NOTE
     dms = len(review.staff_dms())
 
     ack = review.submit(view, {"note": {"value": text_input("Spoke to DC Patel, all in hand")}},
@@ -197,7 +198,7 @@ def test_add_note(review: Review) -> None:
 
 
 def test_an_empty_note_is_refused_in_the_modal(review: Review) -> None:
-    review.click("review_note")
+    review.click(Action.REVIEW_NOTE)
     before = review.record()
     ack = review.submit(review.opened_view(), {"note": {"value": text_input("   ")}})
     assert ack.json()["response_action"] == "errors"
@@ -207,7 +208,7 @@ def test_an_empty_note_is_refused_in_the_modal(review: Review) -> None:
 def test_view_full_record_opens_a_modal_from_the_store_and_is_audited(slack: Harness) -> None:
     review = Review(slack, sc.POLICE_PREJUDICE)
     dms = len(review.staff_dms())
-    review.click("review_view")
+    review.click(Action.REVIEW_VIEW)
 
     opened = review.slack.fake.last("views.open")
     view = opened.args["view"]
@@ -223,8 +224,8 @@ def test_view_full_record_opens_a_modal_from_the_store_and_is_audited(slack: Har
     assert len(review.staff_dms()) == dms
 
 
-@pytest.mark.parametrize("action_id", ["review_ack", "review_followup", "review_note",
-                                       "review_view"])
+@pytest.mark.parametrize("action_id", [Action.REVIEW_ACK, Action.REVIEW_FOLLOWUP,
+                                       Action.REVIEW_NOTE, Action.REVIEW_VIEW])
 def test_someone_outside_the_dsl_channel_is_refused(review: Review, action_id: str) -> None:
     before = review.record()
     dms = len(review.staff_dms())
@@ -248,7 +249,7 @@ def test_someone_outside_the_dsl_channel_is_refused(review: Review, action_id: s
 
 
 def test_a_forged_modal_submission_from_outside_the_dsl_is_refused(review: Review) -> None:
-    review.click("review_followup")
+    review.click(Action.REVIEW_FOLLOWUP)
     view = review.opened_view()
     before = review.record()
 
@@ -262,11 +263,11 @@ def test_a_forged_modal_submission_from_outside_the_dsl_is_refused(review: Revie
 
 
 def test_a_second_acknowledge_click_changes_nothing(review: Review) -> None:
-    review.click("review_ack")
+    review.click(Action.REVIEW_ACK)
     record = review.record()
     dms, updates = len(review.staff_dms()), len(review.message_updates())
 
-    review.click("review_ack", "UDSL2")  # the same button, on a screen not yet refreshed
+    review.click(Action.REVIEW_ACK, "UDSL2")  # the same button, on a screen not yet refreshed
 
     assert review.record() == record
     assert len(review.staff_dms()) == dms
@@ -274,12 +275,12 @@ def test_a_second_acknowledge_click_changes_nothing(review: Review) -> None:
 
 
 def test_a_stale_acknowledge_does_not_undo_a_follow_up(review: Review) -> None:
-    review.click("review_followup")
+    review.click(Action.REVIEW_FOLLOWUP)
     review.submit(review.opened_view(),
                   followup_values("Chase the police", due_in(review.slack, 1)))
     assert review.record()["review_status"] == "follow_up_needed"
 
-    review.click("review_ack", "UDSL2")  # clicked on the message as first posted
+    review.click(Action.REVIEW_ACK, "UDSL2")  # clicked on the message as first posted
 
     record = review.record()
     assert record["review_status"] == "follow_up_needed"
@@ -289,7 +290,7 @@ def test_a_stale_acknowledge_does_not_undo_a_follow_up(review: Review) -> None:
 
 def test_two_acknowledge_clicks_at_once_are_applied_once(review: Review) -> None:
     dms = len(review.staff_dms())
-    clicks = [Driver(review.slack, dsl).click_request(review.post, action_id="review_ack")
+    clicks = [Driver(review.slack, dsl).click_request(review.post, action_id=Action.REVIEW_ACK)
               for dsl in ("UDSL1", "UDSL2", "UDSL1")]
     review.slack.send_at_once(clicks)
 

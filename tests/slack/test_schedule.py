@@ -20,6 +20,7 @@ from bot.record import verify
 from bot.service import DecisionService
 from bot.slack.delivery import ALERT_EVENT
 from bot.slack.reminders import REMINDER_EVENT
+from bot.slack.wire import Action
 from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.fakeslack import DSL_CHANNEL_ID, Call, FakeSlack
@@ -125,7 +126,7 @@ def test_an_unacknowledged_alert_escalates_once_after_15_minutes(
     [channel_post] = reminders(slack.fake, DSL_CHANNEL_ID)
     text = all_text(channel_post)
     assert f"<@{DSL}>" in text and f"<@{STAFF}>" in text and "15 minutes" in text
-    assert "alert_ack" in [b["action_id"] for b in buttons(channel_post)]
+    assert Action.ALERT_ACK in [b["action_id"] for b in buttons(channel_post)]
     [dm] = reminders(slack.fake, f"D{DEPUTY}")
     assert f"<@{STAFF}>" in all_text(dm)
     # The preview on a phone says what it is, not who it is about.
@@ -140,12 +141,12 @@ def test_an_unacknowledged_alert_escalates_once_after_15_minutes(
 def test_an_acknowledged_alert_does_not_escalate(slack: Harness, clock: Clock) -> None:
     _, alert = raise_alert(slack)
     clock.advance(minutes=3)
-    Driver(slack, DSL).click(alert, action_id="alert_ack")
+    Driver(slack, DSL).click(alert, action_id=Action.ALERT_ACK)
 
     [update] = [c for c in slack.fake.calls("chat.update")
                 if c.args.get("ts") == alert.response["ts"]]
     assert f"Acknowledged by <@{DSL}>" in all_text(update)
-    assert "alert_ack" not in [b["action_id"] for b in buttons(update)]
+    assert Action.ALERT_ACK not in [b["action_id"] for b in buttons(update)]
     assert slack.jigsaw.store.get_meta("access_log")[-1]["action"] == "acknowledge_alert"
 
     clock.advance(minutes=30)
@@ -165,7 +166,7 @@ def test_acknowledging_the_emergency_record_stops_the_escalation(
 
 def test_only_the_dsl_team_can_acknowledge_an_alert(slack: Harness, clock: Clock) -> None:
     _, alert = raise_alert(slack)
-    Driver(slack, OUTSIDER).click(alert, action_id="alert_ack")
+    Driver(slack, OUTSIDER).click(alert, action_id=Action.ALERT_ACK)
 
     assert "Only the DSL team" in all_text(slack.fake.calls("chat.postMessage")[-1])
     [entry] = slack.jigsaw.store.get_meta("access_log")
@@ -305,15 +306,15 @@ def test_done_is_audited_and_stops_the_nudges(slack: Harness, clock: Clock) -> N
     slack.front.scheduler.tick()
     [nudge] = dm_reminders(slack.fake, STAFF)
 
-    Driver(slack, OUTSIDER).click(nudge, action_id="followup_done")
+    Driver(slack, OUTSIDER).click(nudge, action_id=Action.FOLLOWUP_DONE)
     refused = slack.jigsaw.store.get_record(record["id"])
     assert refused is not None
     assert refused["audit"][-1]["action"] == "access_refused"
     assert refused["audit"][-1]["detail"] == {"attempted": "follow_up_done"}
 
     staff = Driver(slack, STAFF)
-    staff.click(nudge, action_id="followup_done")
-    staff.click(nudge, action_id="followup_done")  # a double click changes nothing more
+    staff.click(nudge, action_id=Action.FOLLOWUP_DONE)
+    staff.click(nudge, action_id=Action.FOLLOWUP_DONE)  # a double click changes nothing more
     done = slack.jigsaw.store.get_record(record["id"])
     assert done is not None and verify(done) == []
     [item] = [f for f in done["follow_up"] if f["owner"] == STAFF]
@@ -321,7 +322,7 @@ def test_done_is_audited_and_stops_the_nudges(slack: Harness, clock: Clock) -> N
     assert [e["action"] for e in done["audit"]].count("follow_up_done") == 1
     [update] = [c for c in slack.fake.calls("chat.update")
                 if c.args.get("ts") == nudge.response["ts"]]
-    assert "followup_done" not in [b["action_id"] for b in buttons(update)]
+    assert Action.FOLLOWUP_DONE not in [b["action_id"] for b in buttons(update)]
 
     clock.to(datetime(2026, 12, 3, 9, tzinfo=UTC))
     slack.front.scheduler.tick()
@@ -362,7 +363,7 @@ def test_home_lists_my_follow_ups_and_for_the_dsl_everyones_overdue(
     mine = home(slack, STAFF)
     assert "Ring the officer back" in all_text(mine["blocks"])
     assert "Overdue follow-ups" not in all_text(mine["blocks"])
-    assert "dsl_chronology" not in [b["action_id"] for b in buttons(mine["blocks"])]
+    assert Action.DSL_CHRONOLOGY not in [b["action_id"] for b in buttons(mine["blocks"])]
 
     clock.to(datetime(2026, 12, 3, 9, tzinfo=UTC))
     dsl_home = home(slack, DSL)
@@ -371,8 +372,8 @@ def test_home_lists_my_follow_ups_and_for_the_dsl_everyones_overdue(
     assert "Ring the officer back" in text[overdue_at:] and "*overdue*" in text[overdue_at:]
 
     # Done from the App Home: the row goes.
-    [done] = [b for b in buttons(mine["blocks"]) if b["action_id"] == "followup_done"]
-    slack.send(block_action(STAFF, action_id="followup_done", value=done["value"],
+    [done] = [b for b in buttons(mine["blocks"]) if b["action_id"] == Action.FOLLOWUP_DONE]
+    slack.send(block_action(STAFF, action_id=Action.FOLLOWUP_DONE, value=done["value"],
                             view=mine))
     assert "Ring the officer back" not in all_text(slack.fake.home_view(STAFF)["blocks"])
 

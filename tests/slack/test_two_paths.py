@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.record import verify
 from bot.slack.delivery import RECORD_EVENT
+from bot.slack.wire import Action
 from tests import scenarios as sc
 from tests.fakeslack import DSL_CHANNEL_ID, Call
 from tests.slack.conftest import Harness
@@ -31,7 +32,7 @@ def decide(dsl: Driver, script: list[str]) -> None:
 
 
 def take_on_button(post: Call) -> dict[str, Any]:
-    [button] = [b for b in buttons(post) if b["action_id"] == "review_take_on"]
+    [button] = [b for b in buttons(post) if b["action_id"] == Action.REVIEW_TAKE_ON]
     return button
 
 
@@ -45,7 +46,7 @@ def test_a_concern_taken_on_by_the_dsl_into_a_share(slack: Harness) -> None:
     take_on_button(post)  # offered on the concern's post
 
     dsl = Driver(slack, DSL)
-    dsl.click(post, action_id="review_take_on")
+    dsl.click(post, action_id=Action.REVIEW_TAKE_ON)
     first = dsl.current()
     assert first.args["channel"] == dsl.dm  # in the DSL's own DM
     decide(dsl, sc.TAKE_ON_SHARE)
@@ -64,7 +65,7 @@ def test_a_concern_taken_on_by_the_dsl_into_a_share(slack: Harness) -> None:
     [update] = [c for c in slack.fake.calls("chat.update")
                 if c.args.get("channel") == DSL_CHANNEL_ID
                 and c.args.get("ts") == post.response["ts"]][-1:]
-    assert "review_take_on" not in [b["action_id"] for b in buttons(update)]
+    assert Action.REVIEW_TAKE_ON not in [b["action_id"] for b in buttons(update)]
     assert slack.jigsaw.prompts.wording("decision_share") in all_text(update)
 
 
@@ -74,7 +75,7 @@ def test_the_staff_member_is_told_the_outcome_and_nothing_more(slack: Harness) -
     concern = staff.run(sc.STAFF_CONCERN)
     assert concern is not None
     dsl = Driver(slack, DSL)
-    dsl.click(record_post(staff), action_id="review_take_on")
+    dsl.click(record_post(staff), action_id=Action.REVIEW_TAKE_ON)
     decide(dsl, sc.TAKE_ON_SHARE)
     told = staff.last_dm_text()
     assert concern["id"] in told
@@ -91,7 +92,7 @@ def test_only_the_dsl_team_can_take_a_concern_on(slack: Harness) -> None:
     assert concern is not None
     post = record_post(staff)
     outsider = Driver(slack, OUTSIDER)
-    outsider.click(post, action_id="review_take_on")
+    outsider.click(post, action_id=Action.REVIEW_TAKE_ON)
     assert outsider.questions() == []
     stored = slack.jigsaw.store.get_record(concern["id"])
     assert stored is not None and stored["audit"][-1]["action"] == "access_refused"

@@ -8,9 +8,17 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.slack.blocks import parse_value
 from bot.slack.front import SlackFront
 from bot.slack.listeners.guard import guarded_action
+from bot.slack.wire import (
+    ANSWER_PREFIX,
+    DSL_TOOLS,
+    EXPORTS,
+    NAVIGATION,
+    REVIEW,
+    Action,
+    ButtonValue,
+)
 
 
 def _field(table: Any, key: str) -> str:
@@ -25,8 +33,12 @@ def _action(body: dict[str, Any]) -> dict[str, Any]:
     return first if isinstance(first, dict) else {}
 
 
-def _value(body: dict[str, Any]) -> dict[str, str]:
-    return parse_value(_field(_action(body), "value"))
+def _value(body: dict[str, Any]) -> ButtonValue:
+    return ButtonValue.decode(_field(_action(body), "value"))
+
+
+def _action_id(body: dict[str, Any]) -> str:
+    return _field(_action(body), "action_id")
 
 
 def _user(body: dict[str, Any]) -> str:
@@ -48,8 +60,8 @@ def _unusable(body: dict[str, Any], front: SlackFront) -> None:
 def answer(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
     value = _value(body)
-    if {"s", "st", "v"} <= value.keys():
-        front.answer(_user(body), value["s"], value["st"], value["v"])
+    if value.has("session", "step"):  # an empty choice is answered as a wrong one
+        front.answer(_user(body), value.session, value.step, value.value)
     else:
         _unusable(body, front)
 
@@ -57,9 +69,10 @@ def answer(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
 def navigate(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
     value = _value(body)
-    command = _field(_action(body), "action_id").removeprefix("nav_")
-    if {"s", "st"} <= value.keys():
-        front.navigate(_user(body), value["s"], value["st"], command)
+    command = {Action.NAV_BACK: "back", Action.NAV_PAUSE: "pause",
+               Action.NAV_CANCEL: "cancel"}[Action(_action_id(body))]
+    if value.has("session", "step"):
+        front.navigate(_user(body), value.session, value.step, command)
     else:
         _unusable(body, front)
 
@@ -67,8 +80,8 @@ def navigate(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
 def resume(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
     value = _value(body)
-    if "s" in value:
-        front.resume(_user(body), value["s"])
+    if value.has("session"):
+        front.resume(_user(body), value.session)
     else:
         _unusable(body, front)
 
@@ -77,25 +90,25 @@ def start(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
     user = _user(body)
     if user:
-        front.begin(user, fresh=_field(_action(body), "action_id") == "session_new")
+        front.begin(user, fresh=_action_id(body) == Action.SESSION_NEW)
 
 
 def review(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
-    record_id = _value(body).get("r", "")
-    action_id = _field(_action(body), "action_id")
+    record_id = _value(body).record
+    action_id = _action_id(body)
     user, channel, trigger = _user(body), _channel(body), _field(body, "trigger_id")
     if not user:
         return
-    if action_id == "review_ack":
+    if action_id == Action.REVIEW_ACK:
         front.review(user, record_id, "acknowledge", channel=channel)
-    elif action_id == "review_view":
+    elif action_id == Action.REVIEW_VIEW:
         front.view_record(user, record_id, trigger, channel)
-    elif action_id == "review_followup":
+    elif action_id == Action.REVIEW_FOLLOWUP:
         front.open_review_modal(user, record_id, "follow_up", trigger, channel)
-    elif action_id == "review_note":
+    elif action_id == Action.REVIEW_NOTE:
         front.open_review_modal(user, record_id, "note", trigger, channel)
-    elif action_id == "review_take_on":
+    elif action_id == Action.REVIEW_TAKE_ON:
         front.take_on(user, record_id, channel=channel)
 
 
@@ -112,7 +125,7 @@ def _message(body: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:
 
 def alert_ack(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
-    event_id = _value(body).get("e", "")
+    event_id = _value(body).event
     user = _user(body)
     if not user:
         return
@@ -129,19 +142,19 @@ def followup_done(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     user = _user(body)
     if not user:
         return
-    if not {"r", "f"} <= value.keys():
+    if not value.has("record", "follow_up"):
         _unusable(body, front)
         return
     ts, shown = _message(body)
     from_home = isinstance(body.get("view"), dict) and body["view"].get("type") == "home"
-    front.complete_follow_up(user, value["r"], value["f"], channel=_channel(body), ts=ts,
+    front.complete_follow_up(user, value.record, value.follow_up, channel=_channel(body), ts=ts,
                              shown=shown, from_home=from_home)
 
 
 def dsl_tool(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
     user = _user(body)
-    which = _field(_action(body), "action_id").removeprefix("dsl_")
+    which = {Action.DSL_CHRONOLOGY: "chronology", Action.DSL_CSV: "csv"}[Action(_action_id(body))]
     if user:
         front.open_dsl_modal(user, which, _field(body, "trigger_id"))
 
@@ -149,16 +162,16 @@ def dsl_tool(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
 def export(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
     user, value = _user(body), _value(body)
-    action_id = _field(_action(body), "action_id")
+    action_id = _action_id(body)
     if not user:
         return
-    if action_id == "record_pdf" and value.get("r"):
-        front.export(user, "record_pdf", record_id=value["r"])
-    elif action_id == "chronology_pdf" and value.get("c"):
-        front.export(user, "chronology_pdf", child_ref=value["c"])
-    elif action_id == "record_chronology" and value.get("c") and _field(body.get("view"),
-                                                                        "id"):
-        front.show_chronology(user, value["c"], _field(body.get("view"), "id"))
+    if action_id == Action.RECORD_PDF and value.record:
+        front.export(user, "record_pdf", record_id=value.record)
+    elif action_id == Action.CHRONOLOGY_PDF and value.child_ref:
+        front.export(user, "chronology_pdf", child_ref=value.child_ref)
+    elif action_id == Action.RECORD_CHRONOLOGY and value.child_ref and _field(
+            body.get("view"), "id"):
+        front.show_chronology(user, value.child_ref, _field(body.get("view"), "id"))
     else:
         _unusable(body, front)
 
@@ -174,16 +187,20 @@ def unknown(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
 # Every action id this app makes, as patterns: the catch-all below answers
 # only ids outside these, so a listener of ours that fails is never answered
 # "no longer in use" on top of its own reply.
+def _any(*actions: Action) -> str:
+    return "|".join(re.escape(a) for a in actions)
+
+
 HANDLERS: tuple[tuple[str, Callable[[Ack, dict[str, Any], SlackFront], None]], ...] = (
-    (r"answer_.+", answer),
-    (r"nav_(back|pause|cancel)", navigate),
-    (r"session_resume|home_resume", resume),
-    (r"session_new|home_start", start),
-    (r"review_(ack|view|followup|note|take_on)", review),
-    (r"alert_ack", alert_ack),
-    (r"followup_done", followup_done),
-    (r"dsl_(chronology|csv)", dsl_tool),
-    (r"record_pdf|chronology_pdf|record_chronology", export),
+    (re.escape(ANSWER_PREFIX) + ".+", answer),
+    (_any(*NAVIGATION), navigate),
+    (_any(Action.SESSION_RESUME, Action.HOME_RESUME), resume),
+    (_any(Action.SESSION_NEW, Action.HOME_START), start),
+    (_any(*REVIEW), review),
+    (_any(Action.ALERT_ACK), alert_ack),
+    (_any(Action.FOLLOWUP_DONE), followup_done),
+    (_any(*DSL_TOOLS), dsl_tool),
+    (_any(*EXPORTS), export),
 )
 OWNED = re.compile("|".join(f"(?:{pattern})" for pattern, _ in HANDLERS))
 NOT_OWNED = re.compile(rf"^(?!(?:{OWNED.pattern})$).*$", re.DOTALL)

@@ -8,9 +8,9 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.flow.validate import InvalidAnswer, clean_text
-from bot.slack.blocks import parse_value
 from bot.slack.front import SlackFront
 from bot.slack.listeners.guard import guarded_view
+from bot.slack.wire import Action, BlockId, ButtonValue, Modal
 
 
 def _table(parent: Any, key: str) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def _table(parent: Any, key: str) -> dict[str, Any]:
 
 def _field(view: dict[str, Any], block: str) -> str | None:
     """A submitted input's text (or date); None if absent or not text."""
-    value = _table(_table(_table(_table(view, "state"), "values"), block), "value")
+    value = _table(_table(_table(_table(view, "state"), "values"), block), Action.INPUT)
     found = value.get("value") if "value" in value else value.get("selected_date")
     return found if isinstance(found, str) else None
 
@@ -32,9 +32,9 @@ def _user(body: dict[str, Any]) -> str:
 
 def _note(front: SlackFront, view: dict[str, Any], errors: dict[str, str]) -> str:
     try:
-        return clean_text(_field(view, "note") or "", max_len=2000, min_len=1)
+        return clean_text(_field(view, BlockId.NOTE) or "", max_len=2000, min_len=1)
     except InvalidAnswer as exc:
-        errors["note"] = front.flow.error(exc.code, **exc.params)
+        errors[BlockId.NOTE] = front.flow.error(exc.code, **exc.params)
         return ""
 
 
@@ -45,7 +45,7 @@ def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], front: SlackFr
         ack(response_action="errors", errors=errors)
         return
     ack()
-    record_id = parse_value(view.get("private_metadata", "")).get("r", "")
+    record_id = ButtonValue.decode(view.get("private_metadata", "")).record
     if _user(body):
         front.review(_user(body), record_id, action, **params)
 
@@ -54,12 +54,12 @@ def followup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                        front: SlackFront) -> None:
     errors: dict[str, str] = {}
     note = _note(front, view, errors)
-    due = _field(view, "due") or ""
+    due = _field(view, BlockId.DUE) or ""
     try:
         if date.fromisoformat(due) < front.app.clock().date():
-            errors["due"] = front.flow.error("past_date")
+            errors[BlockId.DUE] = front.flow.error("past_date")
     except ValueError:
-        errors["due"] = front.flow.error("bad_date")
+        errors[BlockId.DUE] = front.flow.error("bad_date")
     _submit(ack, body, view, front, "follow_up", errors, note=note, due=due)
 
 
@@ -73,15 +73,15 @@ def note_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
 def chronology_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                          front: SlackFront) -> None:
     try:
-        child_ref = clean_text(_field(view, "child_ref") or "", max_len=100, min_len=1)
+        child_ref = clean_text(_field(view, BlockId.CHILD_REF) or "", max_len=100, min_len=1)
     except InvalidAnswer as exc:
         ack(response_action="errors",
-            errors={"child_ref": front.flow.error(exc.code, **exc.params)})
+            errors={BlockId.CHILD_REF: front.flow.error(exc.code, **exc.params)})
         return
     user = _user(body)
     shown = front.chronology_view(user, child_ref) if user else None
     if shown is None:
-        ack(response_action="errors", errors={"child_ref": front.t("refused")})
+        ack(response_action="errors", errors={BlockId.CHILD_REF: front.t("refused")})
         return
     ack(response_action="update", view=shown)
 
@@ -90,27 +90,27 @@ def csv_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                   front: SlackFront) -> None:
     errors: dict[str, str] = {}
     days: dict[str, date] = {}
-    for block in ("from", "to"):
+    for block in (BlockId.FROM, BlockId.TO):
         try:
             days[block] = date.fromisoformat(_field(view, block) or "")
         except ValueError:
             errors[block] = front.flow.error("bad_date")
-    if not errors and days["to"] < days["from"]:
-        errors["to"] = front.blocks.r("csv_order")
+    if not errors and days[BlockId.TO] < days[BlockId.FROM]:
+        errors[BlockId.TO] = front.blocks.r("csv_order")
     if errors:
         ack(response_action="errors", errors=errors)
         return
     ack()
     if _user(body):
-        front.export(_user(body), "csv", start=days["from"], end=days["to"])
+        front.export(_user(body), "csv", start=days[BlockId.FROM], end=days[BlockId.TO])
 
 
 def register(app: App, front: SlackFront) -> None:
-    app.view("chronology_submit")(
+    app.view(Modal.CHRONOLOGY_ASK)(
         guarded_view(front, chronology_submitted))
-    app.view("csv_submit")(
+    app.view(Modal.CSV_ASK)(
         guarded_view(front, csv_submitted))
-    app.view("review_followup_submit")(
+    app.view(Modal.REVIEW_FOLLOWUP)(
         guarded_view(front, followup_submitted))
-    app.view("review_note_submit")(
+    app.view(Modal.REVIEW_NOTE)(
         guarded_view(front, note_submitted))
