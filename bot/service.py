@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from bot import chronology, followups
 from bot import record as records
@@ -35,6 +35,8 @@ from bot.flow.steps import TAKE_ON_KEY
 from bot.prompts import Prompts, default_prompts
 from bot.unsaved import Unsaved
 from storage import NotFound, RecordSummary, SessionEvent, Store
+
+__all__ = ["AccessDenied", "DecisionService", "NotFound", "Outcome"]
 
 log = logging.getLogger("jigsaw.service")
 Clock = Callable[[], datetime]
@@ -687,7 +689,7 @@ class DecisionService:
 def has_pending_event(session: dict[str, Any]) -> bool:
     """True if the session holds an event the outbox has not delivered."""
     events: list[SessionEvent] = [
-        SessionEvent(**e) for e in session.get("events") or () if isinstance(e, dict)]
+        cast(SessionEvent, e) for e in session.get("events") or () if isinstance(e, dict)]
     return any(event.get("delivered") is False for event in events)
 
 

@@ -44,7 +44,8 @@ class AtomicJSONStorage(Storage):
         Returns a private copy: TinyDB edits what it reads before writing it
         back, and a failed edit must not leak into the cache.
         """
-        return self._file.load_private()
+        data: dict[str, dict[str, Any]] | None = self._file.load_private()
+        return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         """Replace the file with ``data`` (atomic and durable)."""

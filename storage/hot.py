@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tinydb import Query, TinyDB
 from tinydb.table import Document, Table
@@ -97,7 +97,7 @@ class HotStore:
 
     # -- sessions ---------------------------------------------------------
     def get_session(self, session_id: str) -> Doc | None:
-        doc = self._sessions.get(doc_id=session_id)
+        doc = self._sessions.get(doc_id=session_id)  # type: ignore[call-overload]  # string ids (HotTable)
         return None if doc is None else dict(doc)
 
     def save_session(self, session: Doc) -> None:
@@ -106,13 +106,13 @@ class HotStore:
         if not isinstance(session_id, str) or not session_id:
             raise ValueError("a session needs a non-empty string 'id'")
         with lock_for(self.hot_path).held():
-            old = self._sessions.get(doc_id=session_id)
+            old = self._sessions.get(doc_id=session_id)  # type: ignore[call-overload]  # string ids (HotTable)
             self._sessions.put(session_id, doc, exists=old is not None)
             self._log_alerts(alert_states(old), alert_states(doc))
 
     def update_session(self, session_id: str, mutate: Mutator) -> Doc:
         with lock_for(self.hot_path).held():
-            current = self._sessions.get(doc_id=session_id)
+            current = self._sessions.get(doc_id=session_id)  # type: ignore[call-overload]  # string ids (HotTable)
             if current is None:
                 raise NotFound(session_id)
             before = alert_states(current)
@@ -123,7 +123,7 @@ class HotStore:
                 raise ValueError(f"mutate changed the id of session {session_id}")
             self._sessions.put(session_id, new, exists=True)
             self._log_alerts(before, alert_states(new))
-        return new
+        return cast(dict[str, Any], new)
 
     def _log_alerts(self, before: dict[str, bool], after: dict[str, bool]) -> None:
         """Tell the ledger about urgent alerts raised or delivered, once the
@@ -173,7 +173,7 @@ class HotStore:
         return True
 
     def get_meta(self, key: str, default: Any = None) -> Any:
-        doc = self._meta.get(doc_id=key)
+        doc = self._meta.get(doc_id=key)  # type: ignore[call-overload]  # string ids (HotTable)
         return default if doc is None else doc.get("value", default)
 
     def set_meta(self, key: str, value: Any) -> None:
@@ -183,7 +183,7 @@ class HotStore:
 
     def update_meta(self, key: str, mutate: Callable[[Any], Any]) -> Any:
         with lock_for(self.hot_path).held():
-            doc = self._meta.get(doc_id=key)
+            doc = self._meta.get(doc_id=key)  # type: ignore[call-overload]  # string ids (HotTable)
             current = clone(doc.get("value")) if doc is not None else None
             value = clone(mutate(clone(current)))
             if doc is None or value != current:  # no rewrite of the file for no change

@@ -65,7 +65,7 @@ def ranges(ids: list[str]) -> list[list[int]]:
 
 
 def expand(runs: Any) -> list[str]:
-    ids = []
+    ids: list[str] = []
     for year, first, last in runs or ():
         ids.extend(format_record_id(int(year), n) for n in range(int(first), int(last) + 1))
     return ids

@@ -34,7 +34,7 @@ import threading
 from collections import Counter
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tinydb import TinyDB
 
@@ -144,7 +144,7 @@ class Records:
             return None
         if not (isinstance(data, dict) and isinstance(data.get(TABLE), dict)):
             raise StoreError(f"{path} is not a records block; restore it from backup")
-        return data  # type: ignore[no-any-return]
+        return data
 
     def write_block(self, path: Path, records: dict[str, Doc]) -> None:
         """Replace a whole block (migration and sealing only; caller holds
@@ -182,7 +182,7 @@ class Records:
             index = self._index
             for record_id in changed:
                 table = self._table_of(record_id)
-                doc = None if table is None else table.get(doc_id=record_id)  # type: ignore[arg-type]
+                doc = None if table is None else table.get(doc_id=record_id)  # type: ignore[call-overload]
                 if doc is None:
                     index.remove(record_id)
                 else:
@@ -217,7 +217,7 @@ class Records:
             doc = {"id": record_id, **doc}
             self._sealer.seal_audit(record_id, doc.get("audit"), start=0)
             self._write("create", record_id, doc, exists=False)
-        return clone(doc)
+        return cast(dict[str, Any], clone(doc))
 
     def _write(self, op: str, record_id: str, doc: Doc, *, exists: bool) -> None:
         """Log then write one record (caller holds the archive lock)."""
@@ -232,7 +232,7 @@ class Records:
 
     def get_record(self, record_id: str) -> Doc | None:
         table = self._table_of(record_id)
-        found = None if table is None else table.get(doc_id=record_id)  # type: ignore[arg-type]
+        found = None if table is None else table.get(doc_id=record_id)  # type: ignore[call-overload]
         return None if found is None else clone(found)
 
     def update_record(self, record_id: str, mutate: Mutator) -> Doc:
@@ -240,7 +240,7 @@ class Records:
         if table is None:
             raise NotFound(record_id)
         with lock_for(self.records_root).held():
-            old = table.get(doc_id=record_id)  # type: ignore[arg-type]
+            old = table.get(doc_id=record_id)  # type: ignore[call-overload]
             if old is None:
                 raise NotFound(record_id)
             doc = clone(old)

@@ -7,7 +7,7 @@ HTTP body Slack would POST, and the payload a Socket Mode envelope carries.
 A :class:`SlackTransport` then delivers it:
 
 * :class:`HttpTransport` POSTs it, signed exactly as Slack signs, to a
-  running app (e.g. one served by :class:`BoltHttpServer`);
+  running app (e.g. one served by :class:`bot.slack.server.SlackHTTPServer`);
 * :class:`SocketModeTransport` hands it, as a Socket Mode envelope, to
   slack_sdk's real listener dispatch and slack_bolt's real Socket Mode glue
   (``run_bolt_app`` / ``send_response``), capturing the ack frame that would
@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 import threading
 import time
 import urllib.error
@@ -34,15 +33,16 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlencode
 
 from slack_bolt.adapter.socket_mode.base_handler import BaseSocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
-from slack_bolt.request import BoltRequest
 from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
+
+from bot.slack.app import JigsawApp
+from bot.slack.server import SlackHTTPServer
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -647,95 +647,28 @@ class SocketModeTransport:
         self.client.close()
 
 
-class BoltHttpServer:
-    """Serves a Bolt App over HTTP on 127.0.0.1 in a background thread.
-
-    Does what ``slack_bolt.app.app.SlackAppDevelopmentServer`` does per
-    request (build a BoltRequest from the raw body and headers, then
-    ``app.dispatch``), but binds loopback on an ephemeral port, handles
-    requests concurrently and can be stopped."""
-
-    def __init__(self, app: App, *, host: str = "127.0.0.1", port: int = 0,
-                 path: str = EVENTS_PATH) -> None:
-        self.app = app
-        self.path = path
-        bolt_app, bolt_path = app, path
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                logging.getLogger(__name__).debug(format, *args)
-
-            def do_POST(self) -> None:
-                request_path, _, query = self.path.partition("?")
-                if request_path != bolt_path:
-                    self._reply(404, {}, "")
-                    return
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode("utf-8")
-                bolt_req = BoltRequest(body=body, query=query,
-                                       headers={k: v for k, v in self.headers.items()})
-                bolt_resp = bolt_app.dispatch(bolt_req)
-                self._reply(bolt_resp.status, bolt_resp.headers, bolt_resp.body)
-
-            def _reply(self, status: int, headers: dict[str, Any], body: str) -> None:
-                data = body.encode("utf-8")
-                self.send_response(status)
-                for name, values in headers.items():
-                    if name.lower() == "content-length":
-                        continue
-                    for value in values if isinstance(values, list | tuple) else [values]:
-                        self.send_header(name, str(value))
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 256
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        """Where Slack would POST, e.g. ``http://127.0.0.1:5555/slack/events``."""
-        return f"http://127.0.0.1:{self.port}{self.path}"
-
-    def start(self) -> BoltHttpServer:
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True,
-                                        name=f"bolt-http:{self.port}")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def __enter__(self) -> BoltHttpServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
 @contextmanager
 def open_transport(
     kind: str, app: App, *, signing_secret: str = DEFAULT_SIGNING_SECRET
 ) -> Iterator[SlackTransport]:
     """A ready transport of ``kind`` ("http" or "socket") into ``app``.
 
-    For "http" the app is served by a :class:`BoltHttpServer` for the
-    duration; ``signing_secret`` must be the one the app verifies with."""
+    For "http" the app is served by the app's own HTTP server
+    (:class:`bot.slack.server.SlackHTTPServer`) for the duration;
+    ``signing_secret`` must be the one the app verifies with."""
     if kind == "http":
-        with BoltHttpServer(app) as server:
-            transport = HttpTransport(server.url, signing_secret)
+        assert isinstance(app, JigsawApp), "the HTTP server serves Jigsaw's Bolt app"
+        server = SlackHTTPServer(("127.0.0.1", 0), app)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                  daemon=True, name=f"slack-http:{server.port}")
+        thread.start()
+        transport = HttpTransport(f"http://127.0.0.1:{server.port}{EVENTS_PATH}", signing_secret)
+        try:
             yield transport
+        finally:
             transport.close()
+            server.stop()
+            thread.join(timeout=10)
     elif kind == "socket":
         socket_transport = SocketModeTransport(app)
         try:

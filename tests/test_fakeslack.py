@@ -28,6 +28,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
+from bot.slack.app import JigsawApp
 from tests.fakeslack import (
     BOT_ID,
     BOT_USER_ID,
@@ -514,8 +515,9 @@ def seen() -> Seen:
 
 @pytest.fixture
 def bolt_app(fake: FakeSlack, seen: Seen) -> App:
-    app = App(signing_secret=SECRET,
-              client=WebClient(token="xoxb-test", base_url=fake.base_url))
+    # The app's own Bolt subclass, so the same HTTP server serves it.
+    app = JigsawApp(signing_secret=SECRET,
+                    client=WebClient(token="xoxb-test", base_url=fake.base_url))
 
     @app.command("/infoshare")
     def infoshare(ack: Ack, command: dict[str, Any], client: WebClient) -> None:

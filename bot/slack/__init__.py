@@ -98,7 +98,8 @@ def run(command: str, jigsaw: DecisionService, args: argparse.Namespace, environ
         app.listener_runner.listener_executor.shutdown(wait=True)
 
 
-def _serve_http(app, front: SlackFront, args: argparse.Namespace, stop: threading.Event) -> int:  # noqa: ANN001
+def _serve_http(app: JigsawApp, front: SlackFront, args: argparse.Namespace,
+                stop: threading.Event) -> int:
     from bot.slack.server import SlackHTTPServer
 
     server = SlackHTTPServer((args.host, args.port), app,
@@ -112,7 +113,7 @@ def _serve_http(app, front: SlackFront, args: argparse.Namespace, stop: threadin
     return 0
 
 
-def _serve_socket(app, front: SlackFront, stop: threading.Event,  # noqa: ANN001
+def _serve_socket(app: JigsawApp, front: SlackFront, stop: threading.Event,
                   environment: Environment) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -120,7 +121,7 @@ def _serve_socket(app, front: SlackFront, stop: threading.Event,  # noqa: ANN001
         log.error("SLACK_APP_TOKEN is not set")
         return 2
     handler = SocketModeHandler(app, environment.slack_app_token)
-    handler.connect()
+    handler.connect()  # type: ignore[no-untyped-call]
     server = None
     if environment.health_port:
         from bot.slack.server import SlackHTTPServer
@@ -130,7 +131,7 @@ def _serve_socket(app, front: SlackFront, stop: threading.Event,  # noqa: ANN001
         threading.Thread(target=server.serve_forever, name="jigsaw-health", daemon=True).start()
     log.info("connected in Socket Mode")
     stop.wait()
-    handler.close()
+    handler.close()  # type: ignore[no-untyped-call]
     if server:
         server.stop()
     return 0

@@ -11,6 +11,7 @@ ledger still reaches the latest anchor unchanged.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -66,9 +67,10 @@ def latest_anchor(client: WebClient, channel: str, *, pages: int = 20
     for _ in range(pages):
         response = client.conversations_history(channel=channel, limit=200,
                                                  include_all_metadata=True, cursor=cursor)
+        message: dict[str, Any]
         for message in response.get("messages", []):  # newest first
-            meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
+            meta: dict[str, Any] = message.get("metadata") or {}
+            payload: dict[str, Any] = meta.get("event_payload") or {}
             if meta.get("event_type") == ANCHOR_EVENT and isinstance(payload.get("n"), int):
                 return int(payload["n"]), str(payload.get("mac", ""))
         cursor = (response.get("response_metadata") or {}).get("next_cursor")

@@ -49,6 +49,10 @@ class JigsawApp(App):
 
     _last_stale: float | None = None
 
+    def __init__(self, *, signing_secret: str, **bolt: Any) -> None:
+        super().__init__(signing_secret=signing_secret, **bolt)
+        self.secret = signing_secret  # Bolt keeps its own copy private
+
     def _stale(self, offset: float) -> None:
         """Slack signed it, but not "now" by our clock. Once is a replayed
         request; twice in a row by about the same amount is this server's
@@ -82,12 +86,12 @@ class JigsawApp(App):
     def signed(self, raw_body: str, headers: Mapping[str, Sequence[str]]) -> bool:
         """Slack's v0 signature, made within the last five minutes."""
         def first(name: str) -> str | None:
-            values = headers.get(name) or [None]
-            return values[0]
+            values = headers.get(name)
+            return values[0] if values else None
 
         timestamp, signature = first("x-slack-request-timestamp"), first("x-slack-signature")
         try:
-            verifier = SignatureVerifier(self._signing_secret, clock=_Clock(self.clock))
+            verifier = SignatureVerifier(self.secret, clock=_Clock(self.clock))
             if verifier.is_valid(raw_body, timestamp, signature):
                 self._skew = self._last_stale = None
                 return True

@@ -9,7 +9,7 @@ link or formatting can be smuggled in, and a bare URL, ``#channel`` or
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -379,13 +379,9 @@ class Blocks:
                                element=DatePickerElement(action_id=Action.INPUT))],
         ).to_dict()
 
-    def notice_modal(self, title: str, text: str) -> dict[str, Any]:
-        return View(type="modal", title=title[:24], close=self.t("close_label"),
-                    blocks=[SectionBlock(text=md(text))]).to_dict()
-
     # -- App Home -------------------------------------------------------------
-    def home(self, *, open_sessions: list[dict[str, Any]], mine: list[dict[str, Any]],
-             awaiting: list[dict[str, Any]] | None,
+    def home(self, *, open_sessions: list[dict[str, Any]], mine: Sequence[Mapping[str, Any]],
+             awaiting: Sequence[Mapping[str, Any]] | None,
              my_follow_ups: list[Any] | None = None, overdue: list[Any] | None = None,
              today: Any = None) -> dict[str, Any]:
         blocks: list[Block] = [
@@ -443,7 +439,7 @@ class Blocks:
                 accessory=self.done_button(item.record_id, item.id) if with_done else None))
         return blocks
 
-    def _row(self, summary: dict[str, Any]) -> dict[str, str]:
+    def _row(self, summary: Mapping[str, Any]) -> dict[str, str]:
         status = summary.get("review_status") or records.PENDING
         return {
             "id": summary["id"],

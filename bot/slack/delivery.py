@@ -99,8 +99,9 @@ class Delivery(Outbox):
             for _ in range(5):  # recent history is enough: a retry is minutes late
                 response = self.client.conversations_history(
                     channel=self.channel, limit=200, include_all_metadata=True, cursor=cursor)
+                message: dict[str, Any]
                 for message in response.get("messages", []):
-                    meta = message.get("metadata") or {}
+                    meta: dict[str, Any] = message.get("metadata") or {}
                     if (meta.get("event_type") == event_type
                             and (meta.get("event_payload") or {}).get(field) == item_id):
                         return str(message["ts"])

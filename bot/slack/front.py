@@ -162,7 +162,7 @@ class SlackFront(Conversation):
 
     # -- DSL review ------------------------------------------------------------
     def review(self, user: str, record_id: str, action: str, *, channel: str | None = None,
-               trigger_id: str | None = None, **params: Any) -> dict[str, Any] | None:
+               **params: Any) -> dict[str, Any] | None:
         allowed = self.is_dsl(user)
         try:
             record = self.app.review(record_id, action, by=user, allowed=allowed, **params)

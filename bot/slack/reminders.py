@@ -15,9 +15,10 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.outbox import ChannelUnsafe
 from bot.schedule import CHANNEL, Send, SendFailed
 from bot.slack.blocks import Blocks
-from bot.slack.delivery import ChannelGuard, ChannelUnsafe
+from bot.slack.delivery import ChannelGuard
 
 log = logging.getLogger("jigsaw.reminders")
 
