@@ -19,7 +19,8 @@ Two kinds of data, kept apart on purpose:
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
-from typing import Any, Protocol, TypedDict, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypedDict, Unpack, runtime_checkable
 
 Doc = dict[str, Any]
 Mutator = Callable[[Doc], Doc | None]
@@ -35,6 +36,28 @@ class Delivery(TypedDict, total=False):
     posted_at: str
     owner: str
     lease_until: str
+
+
+class RecordFilters(TypedDict, total=False):
+    """Plain field tests on records, all of which must hold: ``recorded_by``
+    and ``review_status`` equal; ``delivery_state_not_in``: the record's
+    ``delivery.state`` (None without one) is not one of those given;
+    ``limit``: at most this many, newest first."""
+
+    recorded_by: str | None
+    review_status: str | None
+    delivery_state_not_in: Collection[str]
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class RecordQuery:
+    """:class:`RecordFilters` with their defaults, for a store to read."""
+
+    recorded_by: str | None = None
+    review_status: str | None = None
+    delivery_state_not_in: Collection[str] = ()
+    limit: int | None = None
 
 
 class RecordSummary(TypedDict):
@@ -122,20 +145,10 @@ class Store(Protocol):
         """As update_record, but None at once, changing nothing, when another
         writer holds the record (a delivery claim racing another instance's)."""
 
-    def list_records(
-        self,
-        *,
-        recorded_by: str | None = None,
-        review_status: str | None = None,
-        delivery_state_not_in: Collection[str] = (),
-        limit: int | None = None,
-    ) -> list[RecordSummary]:
-        """Record summaries (see :data:`SUMMARY_FIELDS`), newest first.
-
-        Filters are plain field tests, all of which must hold: ``recorded_by``
-        and ``review_status`` equal; ``delivery_state_not_in``: the record's
-        ``delivery.state`` (None without one) is not one of those given.
-        Served from an index, so it stays fast with years of records."""
+    def list_records(self, **filters: Unpack[RecordFilters]) -> list[RecordSummary]:
+        """Record summaries (see :data:`SUMMARY_FIELDS`), newest first,
+        filtered as :class:`RecordFilters` says. Served from an index, so it
+        stays fast with years of records."""
 
     def iter_records(self) -> Iterator[Doc]:
         """Every full record, oldest first (for verify, export, retention)."""

@@ -12,10 +12,10 @@ import pickle
 import re
 import sys
 from bisect import bisect_left, insort
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .base import SUMMARY_FIELDS, Doc
+from .base import SUMMARY_FIELDS, Doc, RecordQuery
 
 RECORD_ID = re.compile(r"ISD-(\d{4})-(\d{4,})")
 
@@ -157,15 +157,10 @@ class RecordIndex:
     def ids_oldest_first(self) -> list[str]:
         return [record_id for _, record_id in self._order]
 
-    def query(
-        self,
-        *,
-        recorded_by: str | None = None,
-        review_status: str | None = None,
-        delivery_state_not_in: Collection[str] = (),
-        limit: int | None = None,
-    ) -> list[Doc]:
+    def query(self, q: RecordQuery) -> list[Doc]:
         """Matching summaries, newest first, as copies."""
+        recorded_by, review_status, limit = q.recorded_by, q.review_status, q.limit
+        delivery_state_not_in = q.delivery_state_not_in
         if limit is not None and limit <= 0:
             return []
         filters: list[set[str]] = []

@@ -312,6 +312,27 @@ def _rekey(store: TinyDBStore) -> None:
 
 # -- verify -----------------------------------------------------------------
 
+def record_problems(doc: Doc, record_id: str, state: LedgerState, sealer: Sealer,
+                    check_record: Callable[[Doc], list[str]] | None) -> list[str]:
+    """What is wrong with one stored record: its own checks, its sealed audit
+    trail, and whether it is the last write the ledger recorded for it."""
+    found: list[str] = []
+    if check_record is not None:
+        found.extend(check_record(doc))
+    found.extend(sealer.check_audit(record_id, doc.get("audit")))
+    expected = state.docs.get(record_id)
+    if expected is None:
+        if record_id in state.purged:
+            found.append(f"{record_id}: purged (ledger entry {state.purged[record_id]}) but "
+                         "still present")
+        else:
+            found.append(f"{record_id}: not in the ledger (added by hand?)")
+    elif not sealer.same(digest(_text(doc)), expected):
+        found.append(f"{record_id}: differs from its last recorded write (edited, rolled "
+                     "back or swapped)")
+    return list(dict.fromkeys(found))
+
+
 def verify(store: TinyDBStore, check_record: Callable[[Doc], list[str]] | None = None,
            anchor: tuple[int, str] | None = None) -> Report:
     """Every check there is, reading every file (see ``jigsaw verify``)."""
@@ -357,19 +378,8 @@ def _compare(store: TinyDBStore, sealer: Sealer, state: LedgerState,
                     or parsed[0] != year or (parsed[1] - 1) // 256 != number):
                 problems.append(f"{record_id}: stored under the wrong id or in the wrong file")
             if isinstance(doc, dict):
-                if check_record is not None:
-                    problems.extend(p for p in check_record(doc) if p not in problems)
-                problems.extend(sealer.check_audit(record_id, doc.get("audit")))
-                expected = state.docs.get(record_id)
-                if expected is None:
-                    if record_id in state.purged:
-                        problems.append(f"{record_id}: purged (ledger entry "
-                                        f"{state.purged[record_id]}) but still present")
-                    else:
-                        problems.append(f"{record_id}: not in the ledger (added by hand?)")
-                elif not sealer.same(digest(_text(doc)), expected):
-                    problems.append(f"{record_id}: differs from its last recorded write "
-                                    "(edited, rolled back or swapped)")
+                problems.extend(p for p in record_problems(doc, record_id, state, sealer,
+                                                           check_record) if p not in problems)
             seen.add(record_id)
             report.problems.extend(problems)
     missing = set(state.docs) - seen

@@ -29,24 +29,33 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Unpack
 
 import psycopg
 from psycopg import sql as sql_lib
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from .base import SUMMARY_FIELDS, Doc, Mutator, NotFound, RecordSummary, StoreError
+from .base import (
+    SUMMARY_FIELDS,
+    Doc,
+    Mutator,
+    NotFound,
+    RecordFilters,
+    RecordQuery,
+    RecordSummary,
+    StoreError,
+)
 from .crypto import Cipher, cipher_for
 from .hot import CLAIM_TTL, PRUNE_EVERY, alert_states
 from .index import delivery_state, format_record_id, parse_record_id
-from .integrity import Report
+from .integrity import Report, record_problems
 from .jsonfile import clone
 from .ledger import FORMAT, Entry, check_chain, now_iso, ranges
 from .migrate import require_current
-from .records import _text, year_of
+from .records import _text, mutated, year_of
 from .seal import ENV_AUDIT_KEY, ENV_AUDIT_KEY_FILE, Sealer, canonical, digest
 
 log = logging.getLogger(__name__)
@@ -525,11 +534,7 @@ class PostgresStore:
                     return None
                 raise NotFound(record_id)
             old = self._load_record(row[0])
-            doc = clone(old)
-            result = mutate(doc)
-            new: Doc = clone(doc if result is None else result)
-            if new.get("id") != record_id:
-                raise ValueError(f"mutate changed the id of record {record_id}")
+            new = mutated(old, mutate, record_id)
             if new == old:
                 return new
             audit = old.get("audit")
@@ -549,14 +554,10 @@ class PostgresStore:
         return conn.execute("SELECT 1 FROM records WHERE school = %s AND id = %s",
                             (self.school, record_id)).fetchone() is not None
 
-    def list_records(
-        self,
-        *,
-        recorded_by: str | None = None,
-        review_status: str | None = None,
-        delivery_state_not_in: Collection[str] = (),
-        limit: int | None = None,
-    ) -> list[RecordSummary]:
+    def list_records(self, **filters: Unpack[RecordFilters]) -> list[RecordSummary]:
+        q = RecordQuery(**filters)
+        recorded_by, review_status, limit = q.recorded_by, q.review_status, q.limit
+        delivery_state_not_in = q.delivery_state_not_in
         if limit is not None and limit <= 0:
             return []
         sql = [f"SELECT {_SUMMARY_COLUMNS} FROM records WHERE school = %s"]
@@ -641,22 +642,8 @@ class PostgresStore:
         for doc in self._raw_records(report):
             record_id = str(doc.get("id"))
             report.checked += 1
-            found: list[str] = []
-            if check_record is not None:
-                found.extend(check_record(doc))
-            found.extend(sealer.check_audit(record_id, doc.get("audit")))
-            expected = state.docs.get(record_id)
-            if expected is None:
-                if record_id in state.purged:
-                    found.append(f"{record_id}: purged (ledger entry "
-                                 f"{state.purged[record_id]}) but still present")
-                else:
-                    found.append(f"{record_id}: not in the ledger (added by hand?)")
-            elif not sealer.same(digest(_text(doc)), expected):
-                found.append(f"{record_id}: differs from its last recorded write "
-                             "(edited, rolled back or swapped)")
             seen.add(record_id)
-            report.problems.extend(dict.fromkeys(found))
+            report.problems.extend(record_problems(doc, record_id, state, sealer, check_record))
         missing = set(state.docs) - seen
         for year, high in state.highs.items():
             missing.update(rid for rid in (format_record_id(year, s) for s in range(1, high + 1))

@@ -32,14 +32,14 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 from tinydb import TinyDB
 
 from .atomic import AtomicJSONStorage
-from .base import Doc, Mutator, NotFound, RecordSummary, StoreError
+from .base import Doc, Mutator, NotFound, RecordFilters, RecordQuery, RecordSummary, StoreError
 from .crypto import Cipher
 from .files import fsync_dir, make_private_dirs, sweep_temp_files
 from .hot import KeyedTable
@@ -56,6 +56,17 @@ TABLE = "records"
 _BLOCK_NAME = re.compile(r"block-(\d{4,})\.json")
 _YEAR_NAME = re.compile(r"\d{4}")
 _CREATED_YEAR = re.compile(r"(\d{4})(?:-.*)?", re.DOTALL)
+
+
+def mutated(old: Doc, mutate: Mutator, record_id: str) -> Doc:
+    """``mutate`` applied to a private copy of a stored record: the caller's
+    copy is never touched, and a record's id never changes."""
+    doc = clone(old)
+    result = mutate(doc)
+    new: Doc = clone(doc if result is None else result)
+    if new.get("id") != record_id:
+        raise ValueError(f"mutate changed the id of record {record_id}")
+    return new
 
 
 def year_of(created_at: Any) -> int:
@@ -243,11 +254,7 @@ class Records:
             old = table.get(doc_id=record_id)  # type: ignore[call-overload]
             if old is None:
                 raise NotFound(record_id)
-            doc = clone(old)
-            result = mutate(doc)
-            new: Doc = clone(doc if result is None else result)
-            if new.get("id") != record_id:
-                raise ValueError(f"mutate changed the id of record {record_id}")
+            new = mutated(old, mutate, record_id)
             if new == old:
                 return new  # nothing changed: nothing to write or log
             audit = old.get("audit")
@@ -310,22 +317,10 @@ class Records:
             record_id = index.by_session.get(session_id)
         return None if record_id is None else self.get_record(record_id)
 
-    def list_records(
-        self,
-        *,
-        recorded_by: str | None = None,
-        review_status: str | None = None,
-        delivery_state_not_in: Collection[str] = (),
-        limit: int | None = None,
-    ) -> list[RecordSummary]:
+    def list_records(self, **filters: Unpack[RecordFilters]) -> list[RecordSummary]:
         index = self._synced()
         with self._index_lock:
-            return index.query(  # type: ignore[return-value]
-                recorded_by=recorded_by,
-                review_status=review_status,
-                delivery_state_not_in=delivery_state_not_in,
-                limit=limit,
-            )
+            return index.query(RecordQuery(**filters))  # type: ignore[return-value]
 
     def count_records(self) -> int:
         index = self._synced()
