@@ -332,6 +332,20 @@ def _teams(env: Mapping[str, str], port: int | None) -> TeamsSettings:
     return teams
 
 
+# Environment fields that are plain text, and the variable each is read from.
+_TEXT_VARIABLES = {
+    "config_file": "JIGSAW_CONFIG", "data_dir": "JIGSAW_DATA_DIR",
+    "data_key": "JIGSAW_DATA_KEY", "audit_key": "JIGSAW_AUDIT_KEY",
+    "audit_key_file": "JIGSAW_AUDIT_KEY_FILE", "dsl_channel": "JIGSAW_DSL_CHANNEL",
+    "slack_bot_token": "SLACK_BOT_TOKEN", "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_app_token": "SLACK_APP_TOKEN", "school": "JIGSAW_SCHOOL",
+    "slack_client_id": "JIGSAW_SLACK_CLIENT_ID",
+    "slack_client_secret": "JIGSAW_SLACK_CLIENT_SECRET",
+    "slack_redirect_uri": "SLACK_REDIRECT_URI", "sudo_user": "SUDO_USER",
+    "sudo_uid": "SUDO_UID",
+}
+
+
 @dataclass(frozen=True)
 class Environment:
     """What the process environment says; every variable is in the README.
@@ -387,30 +401,16 @@ class Environment:
                 raise ConfigError(f"{name} must be a port number, not {value!r}")
             ports[name] = int(value) if value else None
         return cls(
-            config_file=text("JIGSAW_CONFIG"),
-            data_dir=text("JIGSAW_DATA_DIR"),
-            data_key=text("JIGSAW_DATA_KEY"),
-            audit_key=text("JIGSAW_AUDIT_KEY"),
-            audit_key_file=text("JIGSAW_AUDIT_KEY_FILE"),
-            dsl_channel=text("JIGSAW_DSL_CHANNEL"),
+            **{name: text(variable) for name, variable in _TEXT_VARIABLES.items()},
             dsl_users=_users(text("JIGSAW_DSL_USERS")),
             deputy_users=_users(text("JIGSAW_DEPUTY_USERS")),
             log_level=text("JIGSAW_LOG_LEVEL", "INFO").upper(),
-            slack_bot_token=text("SLACK_BOT_TOKEN"),
-            slack_signing_secret=text("SLACK_SIGNING_SECRET"),
-            slack_app_token=text("SLACK_APP_TOKEN"),
             slack_api_url=text("SLACK_API_URL", DEFAULT_SLACK_API_URL),
             slack_timeout=_number(env, "JIGSAW_SLACK_TIMEOUT", DEFAULT_SLACK_TIMEOUT),
             health_port=ports["JIGSAW_HEALTH_PORT"],
             port=ports["PORT"] or DEFAULT_PORT,
             host=text("HOST", DEFAULT_HOST),
             database_url=database_url,
-            school=text("JIGSAW_SCHOOL"),
-            slack_client_id=text("JIGSAW_SLACK_CLIENT_ID"),
-            slack_client_secret=text("JIGSAW_SLACK_CLIENT_SECRET"),
-            slack_redirect_uri=text("SLACK_REDIRECT_URI"),
-            sudo_user=text("SUDO_USER"),
-            sudo_uid=text("SUDO_UID"),
             teams=_teams(env, ports["PORT"]),
         )
 
