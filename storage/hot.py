@@ -71,7 +71,9 @@ class HotStore:
     """Sessions, claims and meta in ``hot.json`` (see module docstring): the
     session, claim and meta methods of :class:`~storage.base.Store`."""
 
-    def __init__(self, path: Path, cipher: Cipher | None) -> None:
+    def __init__(self, path: Path, cipher: Cipher | None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock  # seconds since the epoch, for claims' age
         self.hot_path = path
         self._hot_db = _HotDB(path, storage=AtomicJSONStorage, cipher=cipher)
         # TinyDB's query cache would hide writes made by other processes.
@@ -165,7 +167,7 @@ class HotStore:
         with lock_for(self.hot_path).held():
             if self._claims.contains(doc_id=key):  # type: ignore[arg-type]
                 return False
-            now = time.time()
+            now = self.clock()
             if now >= self._next_prune:
                 self._next_prune = now + PRUNE_EVERY
                 self._claims.remove(Query().at < now - CLAIM_TTL)

@@ -16,6 +16,7 @@ digests and times, and is sealed with the audit key instead.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,8 @@ class TinyDBStore(HotStore, Records):
     """
 
     def __init__(self, data_dir: str | Path, *, key: bytes | str | None = None,
-                 audit_key: bytes | None = None, strict: bool = True) -> None:
+                 audit_key: bytes | None = None, strict: bool = True,
+                 clock: Callable[[], float] = time.time) -> None:
         """Open (creating if needed) the store in ``data_dir``.
 
         ``key`` is a Fernet key (see :func:`storage.crypto.generate_key`);
@@ -65,7 +67,7 @@ class TinyDBStore(HotStore, Records):
         sweep_temp_files(root)
         sealer = Sealer(audit_key)
         self.keyed = sealer.keyed
-        HotStore.__init__(self, root / "hot.json", cipher)
+        HotStore.__init__(self, root / "hot.json", cipher, clock)
         Records.__init__(self, root / "records", cipher, Ledger(root / LEDGER_NAME, sealer),
                          sealer)
         self.sweep_archive()

@@ -114,14 +114,16 @@ def _serve_http(app: JigsawApp, front: SlackFront, args: argparse.Namespace,
 
 
 def _serve_socket(app: JigsawApp, front: SlackFront, stop: threading.Event,
-                  environment: Environment) -> int:
+                  environment: Environment, *, handler_class: Any = None) -> int:
+    """Serve over Socket Mode (``handler_class``: Bolt's handler, unless a
+    test brings its own connection)."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     if not environment.slack_app_token:
         log.error("SLACK_APP_TOKEN is not set")
         return 2
-    handler = SocketModeHandler(app, environment.slack_app_token)
-    handler.connect()  # type: ignore[no-untyped-call]
+    handler = (handler_class or SocketModeHandler)(app, environment.slack_app_token)
+    handler.connect()
     server = None
     if environment.health_port:
         from bot.slack.server import SlackHTTPServer
@@ -131,7 +133,7 @@ def _serve_socket(app: JigsawApp, front: SlackFront, stop: threading.Event,
         threading.Thread(target=server.serve_forever, name="jigsaw-health", daemon=True).start()
     log.info("connected in Socket Mode")
     stop.wait()
-    handler.close()  # type: ignore[no-untyped-call]
+    handler.close()
     if server:
         server.stop()
     return 0

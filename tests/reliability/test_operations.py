@@ -280,12 +280,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_socket_mode_health_reports_the_connection(fake: FakeSlack, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    import slack_bolt.adapter.socket_mode as socket_mode
-
+def test_socket_mode_health_reports_the_connection(fake: FakeSlack, tmp_path: Path) -> None:
     port = _free_port()
-    monkeypatch.setattr(socket_mode, "SocketModeHandler", _Handler)
     environment = Environment.read({"SLACK_APP_TOKEN": "xapp-test",
                                     "JIGSAW_HEALTH_PORT": str(port)})
     store = TinyDBStore(tmp_path / "data")
@@ -300,7 +296,7 @@ def test_socket_mode_health_reports_the_connection(fake: FakeSlack, tmp_path: Pa
     stop = threading.Event()
     result: list[int] = []
     runner = threading.Thread(target=lambda: result.append(
-        bot.slack._serve_socket(app, front, stop, environment)))
+        bot.slack._serve_socket(app, front, stop, environment, handler_class=_Handler)))
     runner.start()
     try:
         assert started.connected.wait(WAIT)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,17 +43,15 @@ def test_round_trip_with_tinydb(tmp_path: Path) -> None:
 def test_unchanged_file_is_parsed_once(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "db.json"
     path.write_text(json.dumps({"t": {"1": {"a": 1}}}))
-    calls = []
-    real_loads = json.loads
-    monkeypatch.setattr(jsonfile.json, "loads", lambda text: calls.append(1) or real_loads(text))
+    before = jsonfile.JSONFile.parses
     storage = AtomicJSONStorage(path)
     assert storage.read() == {"t": {"1": {"a": 1}}}
     assert storage.read() == {"t": {"1": {"a": 1}}}
-    assert len(calls) == 1
+    assert jsonfile.JSONFile.parses - before == 1
     # Our own write is cached too.
     storage.write({"t": {"1": {"a": 2}}})
     assert storage.read() == {"t": {"1": {"a": 2}}}
-    assert len(calls) == 1
+    assert jsonfile.JSONFile.parses - before == 1
 
 
 def test_reads_are_private_copies(tmp_path: Path) -> None:
@@ -78,18 +80,27 @@ def test_sees_a_file_removed(tmp_path: Path) -> None:
     assert storage.read() is None
 
 
-def test_failed_write_keeps_old_file_and_cache(tmp_path: Path, monkeypatch) -> None:
+@contextmanager
+def disk_full() -> Iterator[None]:
+    """Every file write by this process fails, as on a full disk (the file
+    size limit at 0; the signal it raises ignored, so the write errors)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+def test_failed_write_keeps_old_file_and_cache(tmp_path: Path) -> None:
     path = tmp_path / "db.json"
     storage = AtomicJSONStorage(path)
     storage.write({"t": {"1": {"v": "old"}}})
 
-    def broken_replace(src, dst):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError):
+    with disk_full(), pytest.raises(OSError):
         storage.write({"t": {"1": {"v": "new"}}})
-    monkeypatch.undo()
     assert storage.read() == {"t": {"1": {"v": "old"}}}
     assert json.loads(path.read_text()) == {"t": {"1": {"v": "old"}}}
     assert [p.name for p in tmp_path.iterdir()] == ["db.json"]

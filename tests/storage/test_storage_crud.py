@@ -330,12 +330,11 @@ def test_claim_once(store, backend) -> None:
     assert backend.open().claim("evt-1") is False
 
 
-def test_old_claims_are_pruned(tiny, monkeypatch) -> None:
-    store = tiny
+def test_old_claims_are_pruned(tiny) -> None:
     import storage.hot as hot
 
     now = [1_000_000.0]
-    monkeypatch.setattr(hot.time, "time", lambda: now[0])
+    store = TinyDBStore(tiny.data_dir, clock=lambda: now[0])
     assert store.claim("old")
     now[0] += hot.CLAIM_TTL + hot.PRUNE_EVERY + 1
     assert store.claim("new")
