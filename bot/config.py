@@ -82,6 +82,12 @@ class Settings:
     escalation_minutes: int = 15
     digest_day: str = "monday"
     digest_time: str = "08:00"
+    # Access: how long a DSL channel member list may be used when the chat
+    # service cannot be asked (then nobody but configured DSLs passes), and
+    # how many refused attempts per person per record an hour are audited
+    # (the rest are counted), so forged clicks cannot grow the store.
+    membership_max_stale_minutes: int = 5
+    audited_refusals_per_hour: int = 10
     # What the pack filled in, so a copy for another nation refills it
     # (and never overwrites what the school set).
     pack_filled: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
@@ -181,6 +187,7 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
             raise ConfigError("records.retention_years must be a whole number of years, 1 or more")
         values["retention_years"] = years
     values.update(_schedule(raw.get("schedule", {})))
+    values.update(_access(raw.get("access", {})))
     if "dsl_channel" in slack:
         values["dsl_channel"] = str(slack["dsl_channel"])
     if "dsl_user_ids" in slack:
@@ -243,6 +250,23 @@ def _schedule(raw: Any) -> dict[str, Any]:
         if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
             raise ConfigError("schedule.escalation_minutes must be a whole number, 1 or more")
         values["escalation_minutes"] = minutes
+    return values
+
+
+def _access(raw: Any) -> dict[str, Any]:
+    """The ``[access]`` table."""
+    if not isinstance(raw, dict):
+        raise ConfigError("access must be a table")
+    known = {"membership_max_stale_minutes", "audited_refusals_per_hour"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown access setting(s): {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    for key in known & set(raw):
+        number = raw[key]
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise ConfigError(f"access.{key} must be a whole number, 1 or more")
+        values[key] = number
     return values
 
 

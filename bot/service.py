@@ -46,6 +46,9 @@ LAST_ANCHOR = "anchor:last"  # meta: when the ledger head was last anchored
 OUTBOX_META = "outbox:"  # meta key prefix of each outbox item's retry schedule
 ACCESS_LOG = "access_log"
 ACCESS_LOG_KEEP = 2000
+REFUSALS_COUNTED = "refusals:counted"  # meta: refusals beyond the audited few, per hour
+REFUSAL_WINDOW = timedelta(hours=1)
+REPEAT_WINDOW = timedelta(minutes=10)  # the same note twice within this is added once
 
 
 class AccessDenied(PermissionError):
@@ -483,8 +486,7 @@ class DecisionService:
         A refused attempt is audited and raises :class:`AccessDenied`."""
         now = self.clock()
         if not allowed:
-            self.store.update_record(
-                record_id, lambda r: records.refused(r, by=by, at=now, attempted=action))
+            self.audit_refusal(record_id, by=by, attempted=action)
             raise AccessDenied(action)
         apply: Callable[[dict[str, Any]], dict[str, Any]] = {
             "acknowledge": lambda r: records.acknowledge(r, by=by, at=now),
@@ -501,6 +503,9 @@ class DecisionService:
         def mutate(record: dict[str, Any]) -> dict[str, Any]:
             if action == "acknowledge" and record["review_status"] != records.PENDING:
                 changed[0] = False
+                return record
+            if action in ("note", "follow_up") and _repeated(record, by, action, params, now):
+                changed[0] = False  # the same form sent twice (a retry, a double submit)
                 return record
             return apply(record)
 
@@ -529,8 +534,7 @@ class DecisionService:
         record = self.store.record_for_session(session_id)
         if not allowed:
             if record is not None:
-                self.store.update_record(record["id"], lambda r: records.refused(
-                    r, by=by, at=self.clock(), attempted="acknowledge_alert"))
+                self.audit_refusal(record["id"], by=by, attempted="acknowledge_alert")
             self.log_access(by, "acknowledge_alert", allowed=False, ref=event_id)
             raise AccessDenied("acknowledge_alert")
         self.schedule.alert_acknowledged(event_id)
@@ -556,11 +560,18 @@ class DecisionService:
         now = self.clock()
         record = self.store.get_record(record_id)
         if record is None:
+            if not is_dsl:  # answered as a refusal: no record-id oracle
+                raise AccessDenied("follow_up_done")
             raise NotFound(record_id)
-        item = followups.find(record, follow_up_id)
-        if not (is_dsl or item.owned_by(by, is_dsl=False)):
-            self.store.update_record(record_id, lambda r: records.refused(
-                r, by=by, at=now, attempted="follow_up_done"))
+        try:
+            owned = followups.find(record, follow_up_id).owned_by(by, is_dsl=False)
+        except followups.UnknownFollowUp:
+            if not is_dsl:
+                owned = False
+            else:
+                raise
+        if not (is_dsl or owned):
+            self.audit_refusal(record_id, by=by, attempted="follow_up_done")
             raise AccessDenied("follow_up_done")
         changed = [False]
 
@@ -586,15 +597,62 @@ class DecisionService:
     def _audit_each(self, record_ids: list[str], *, by: str, action: str,
                     detail: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         now = self.clock()
+        if action == "access_refused":
+            for rid in record_ids:
+                self.audit_refusal(rid, by=by, attempted=str((detail or {}).get("attempted")))
+            return []
 
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
-            if action == "access_refused":
-                return records.refused(doc, by=by, at=now, attempted=str((detail or {})
-                                                                          .get("attempted")))
             records.append_audit(doc, by=by, action=action, at=now, detail=detail)
             return doc
 
         return [self.store.update_record(rid, mutate) for rid in record_ids]
+
+    def audit_refusal(self, record_id: str, *, by: str, attempted: str) -> None:
+        """Record a refused attempt on a record. The first few per person per
+        record each hour go in its audit trail; the rest are only counted,
+        so forged clicks cannot grow the store without bound. A record that
+        does not exist is refused all the same (no record-id oracle)."""
+        now = self.clock()
+        limit = self.settings.audited_refusals_per_hour
+        over = [False]
+
+        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
+            recent = [e for e in doc.get("audit") or ()
+                      if e.get("action") == "access_refused" and e.get("by") == by
+                      and _within(e.get("at"), now, REFUSAL_WINDOW)]
+            if len(recent) >= limit:
+                over[0] = True
+                return doc
+            return records.refused(doc, by=by, at=now, attempted=attempted)
+
+        try:
+            self.store.update_record(record_id, mutate)
+        except NotFound:
+            return
+        if over[0]:
+            self._count_refusal(f"{by} {record_id}", now)
+
+    def _count_refusal(self, key: str, now: datetime) -> None:
+        hour = now.strftime("%Y-%m-%dT%H")
+        earliest = (now - REFUSAL_WINDOW).strftime("%Y-%m-%dT%H")
+
+        def mutate(counted: Any) -> dict[str, Any]:
+            kept = {k: v for k, v in (counted or {}).items()
+                    if isinstance(v, dict) and str(v.get("hour", "")) >= earliest}
+            entry = kept.get(key) if isinstance(kept.get(key), dict) else None
+            if entry is None or entry.get("hour") != hour:
+                entry = {"hour": hour, "n": 0}
+            kept[key] = {"hour": hour, "n": int(entry.get("n", 0)) + 1}
+            return kept
+
+        self.store.update_meta(REFUSALS_COUNTED, mutate)
+
+    def refusals_counted(self) -> dict[str, int]:
+        """Refused attempts beyond the audited few, this hour and last, by
+        "user record"."""
+        counted = self.store.get_meta(REFUSALS_COUNTED) or {}
+        return {k: int(v.get("n", 0)) for k, v in counted.items() if isinstance(v, dict)}
 
     def _refuse(self, record_ids: list[str], *, by: str, attempted: str, ref: str) -> None:
         self._audit_each(record_ids, by=by, action="access_refused",
@@ -622,6 +680,8 @@ class DecisionService:
                           ) -> tuple[str, bytes]:
         """(file name, PDF) of one record; raises NotFound, AccessDenied."""
         if self.store.get_record(record_id) is None:
+            if not allowed:  # answered as a refusal: no record-id oracle
+                self._refuse([], by=by, attempted="export_pdf", ref=record_id)
             raise NotFound(record_id)
         if not allowed:
             self._refuse([record_id], by=by, attempted="export_pdf", ref=record_id)
@@ -691,6 +751,27 @@ def has_pending_event(session: dict[str, Any]) -> bool:
     events: list[SessionEvent] = [
         cast(SessionEvent, e) for e in session.get("events") or () if isinstance(e, dict)]
     return any(event.get("delivered") is False for event in events)
+
+
+def _within(at: Any, now: datetime, window: timedelta) -> bool:
+    try:
+        when = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if when.tzinfo is None and now.tzinfo is not None:
+        when = when.replace(tzinfo=now.tzinfo)
+    return now - window <= when <= now + window
+
+
+def _repeated(record: dict[str, Any], by: str, action: str, params: dict[str, Any],
+              now: datetime) -> bool:
+    """The same note (or follow-up) by the same person moments ago."""
+    kind = "note_added" if action == "note" else "follow_up_needed"
+    want = {"note": params.get("note")} if action == "note" else {
+        "note": params.get("note"), "due": params.get("due")}
+    return any(e.get("action") == kind and e.get("by") == by and e.get("detail") == want
+               and _within(e.get("at"), now, REPEAT_WINDOW)
+               for e in record.get("audit") or ())
 
 
 def _why(detail: dict[str, Any], reason: str) -> dict[str, Any]:

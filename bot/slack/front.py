@@ -8,8 +8,6 @@ the staff member and the bot.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from typing import Any
 
 from slack_sdk import WebClient
@@ -18,6 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.conversation import Conversation
 from bot.flow import Question, Session, Source
 from bot.followups import UnknownFollowUp
+from bot.membership import Membership, MembershipUnknown
 from bot.schedule import Scheduler
 from bot.service import AccessDenied, DecisionService, NotFound
 from bot.slack.blocks import Blocks, escape
@@ -25,45 +24,6 @@ from bot.slack.delivery import Delivery
 from bot.slack.reminders import SlackReminders
 
 log = logging.getLogger("jigsaw.slack")
-
-MEMBERS_TTL = 60.0
-
-
-class Membership:
-    """Who is in the DSL channel, cached briefly: Slack rate-limits lookups,
-    and a review click must stay fast."""
-
-    def __init__(self, client: WebClient, channel: str, ttl: float = MEMBERS_TTL) -> None:
-        self.client = client
-        self.channel = channel
-        self.ttl = ttl
-        self._members: set[str] = set()
-        self._at = -1e9
-        self._lock = threading.Lock()
-
-    def members(self) -> set[str]:
-        with self._lock:
-            if time.monotonic() - self._at < self.ttl:
-                return self._members
-            members: set[str] = set()
-            cursor = None
-            try:
-                while True:
-                    resp = self.client.conversations_members(channel=self.channel, limit=500,
-                                                             cursor=cursor)
-                    members.update(resp.get("members", []))
-                    cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-                    if not cursor:
-                        break
-            except SlackApiError as exc:
-                log.warning("cannot list DSL channel members: %s", exc.response.get("error"))
-                return self._members
-            except (SlackClientError, OSError, ValueError) as exc:  # Slack unreachable
-                log.warning("cannot list DSL channel members: %s", type(exc).__name__)
-                return self._members
-            self._members, self._at = members, time.monotonic()
-            return members
-
 
 class SlackFront(Conversation):
     source = Source.SLACK
@@ -77,7 +37,8 @@ class SlackFront(Conversation):
         self.delivery: Delivery = delivery or Delivery(
             app, _without_retries(client), self.blocks, on_delivered=self.delivered_late,
             on_saved=self.saved_late)
-        self.membership = Membership(client, app.settings.dsl_channel)
+        self.membership = Membership(self._channel_members,
+                                     max_stale=app.settings.membership_max_stale_minutes * 60)
         self._dms: dict[str, str] = {}
         self.reminders = SlackReminders(_without_retries(client), self.blocks,
                                         self.delivery.guard, self.delivery.dsl_mention)
@@ -112,8 +73,27 @@ class SlackFront(Conversation):
             return self.first_time(f"command:{body['trigger_id']}")
         return True
 
+    def _channel_members(self) -> set[str]:
+        """Everyone in the DSL channel; raises when Slack cannot say."""
+        members: set[str] = set()
+        cursor = None
+        while True:
+            resp = self.client.conversations_members(channel=self.app.settings.dsl_channel,
+                                                     limit=500, cursor=cursor)
+            members.update(resp.get("members", []))
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
+
     def is_dsl(self, user: str) -> bool:
-        return self.app.is_dsl(user) or user in self.membership.members()
+        """Configured DSL ids, or members of the DSL channel; nobody else
+        when Slack cannot say and the last list is too old (fails closed)."""
+        if self.app.is_dsl(user):
+            return True
+        try:
+            return user in self.membership.members()
+        except MembershipUnknown:
+            return False
 
     # -- the conversation's calls ------------------------------------------
     def chat_meta(self, user: str) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,15 +18,13 @@ from microsoft_teams.cards import AdaptiveCard
 
 from bot.conversation import Conversation
 from bot.flow import Question, Session, Source
+from bot.membership import Membership, MembershipUnknown
 from bot.service import AccessDenied, DecisionService, NotFound
 from bot.teams.cards import Cards
 from bot.teams.connector import Connector, ConnectorError
 from bot.teams.delivery import TeamsDelivery
 
 log = logging.getLogger("jigsaw.teams")
-
-MEMBERS_TTL = 60.0
-
 
 @dataclass(frozen=True)
 class Person:
@@ -38,37 +35,6 @@ class Person:
     chat: str  # the conversation the activity came from
     service_url: str
     personal: bool  # that conversation is their 1:1 chat with the bot
-
-
-class MembershipUnknown(RuntimeError):
-    """Teams could not say who is in the DSL channel."""
-
-
-class Membership:
-    """Who is in the DSL channel, cached briefly (a review click must stay
-    fast). When Teams cannot be asked, nobody is taken to be a member."""
-
-    def __init__(self, connector: Connector, channel: str, ttl: float = MEMBERS_TTL) -> None:
-        self.connector = connector
-        self.channel = channel
-        self.ttl = ttl
-        self._members: set[str] = set()
-        self._at = -1e9
-        self._lock = threading.Lock()
-
-    def members(self) -> set[str]:
-        with self._lock:
-            if time.monotonic() - self._at < self.ttl:
-                return self._members
-            if not self.channel:
-                raise MembershipUnknown("no DSL channel configured")
-            try:
-                members = self.connector.members(self.channel)
-            except Exception as exc:  # whatever went wrong, nobody is let in
-                log.warning("cannot list DSL channel members: %s", type(exc).__name__)
-                raise MembershipUnknown(type(exc).__name__) from exc
-            self._members, self._at = members, time.monotonic()
-            return members
 
 
 class TeamsFront(Conversation):
@@ -83,13 +49,19 @@ class TeamsFront(Conversation):
         self.delivery: TeamsDelivery = TeamsDelivery(
             app, connector, self.cards, channel=channel, team=team, names=self.name_of,
             chat_of=self.chat_of, on_delivered=self.delivered_late)
-        self.membership = Membership(connector, channel)
+        self.membership = Membership(lambda: self._channel_members(channel),
+                                     max_stale=app.settings.membership_max_stale_minutes * 60)
         self.tenant_id = ""
         self._chats: dict[str, dict[str, str]] = {}
         self._chats_lock = threading.Lock()
 
     def t(self, name: str, **ctx: Any) -> str:
         return self.cards.t(name, **ctx)
+
+    def _channel_members(self, channel: str) -> set[str]:
+        if not channel:
+            raise MembershipUnknown("no DSL channel configured")
+        return set(self.connector.members(channel))
 
     # -- people and their chats ----------------------------------------------
     def remember(self, person: Person) -> None:
@@ -224,12 +196,12 @@ class TeamsFront(Conversation):
                 return self.cards.plain(why or self.t("not_found"))
             return self.cards.full_record(record)
         allowed, why = self._allowed(user)
+        if not allowed:  # before looking it up: "no such record" is refused alike
+            self.review(user, record_id, kind)  # records the refusal
+            return self.cards.plain(why)
         record = self.app.record(record_id)
         if record is None:
             return self.cards.plain(self.t("not_found"))
-        if not allowed:
-            self.review(user, record_id, kind)  # records the refusal
-            return self.cards.plain(why)
         return (self.cards.follow_up_form(record) if kind == "follow_up"
                 else self.cards.note_form(record))
 
@@ -238,6 +210,10 @@ class TeamsFront(Conversation):
         """A follow-up or note from the form: stored, the channel card
         refreshed for everyone, the staff member told."""
         note = note.strip()
+        allowed, why = self._allowed(user)
+        if not allowed:  # before looking it up: "no such record" is refused alike
+            self.review(user, record_id, kind)  # records the refusal
+            return self.cards.plain(why)
         record = self.app.record(record_id)
         if record is None:
             return self.cards.plain(self.t("not_found"))

@@ -46,6 +46,12 @@ def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], front: SlackFr
         return
     ack()
     record_id = ButtonValue.decode(view.get("private_metadata", "")).record
+    view_id = view.get("id")
+    # The same modal submitted again (a retry, a second click on Submit) is
+    # added once; the same words in a new modal are caught by the service.
+    if isinstance(view_id, str) and view_id and not front.first_time(
+            f"view:{view_id}:{view.get('hash') or ''}"):
+        return
     if _user(body):
         front.review(_user(body), record_id, action, **params)
 
