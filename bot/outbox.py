@@ -107,6 +107,7 @@ class Outbox:
         self.owner = claims.new_owner()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._problem: str | None = None  # the unsafe channel's problem the DSL was told
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -138,6 +139,36 @@ class Outbox:
 
     def periodic(self) -> None:
         """Anything else the worker does on each pass."""
+
+    def tell_directly(self, user_id: str, text: str) -> None:
+        """A plain message to one person in their own chat with the bot
+        (raising :class:`PostFailed`); used to tell the DSL that the channel
+        is unsafe and items are held."""
+        raise NotImplementedError
+
+    def held_text(self, problem: str) -> str:
+        """What the DSL is told when the channel is unsafe (no child details)."""
+        raise NotImplementedError
+
+    # -- an unsafe channel --------------------------------------------------
+    def _held(self, exc: ChannelUnsafe) -> None:
+        """Items wait; the DSL is told by direct message, once per problem
+        (again only if the channel was safe in between)."""
+        problem = str(exc)
+        with self._locks_guard:
+            if self._problem == problem:
+                return
+            self._problem = problem
+        for user in self.app.settings.dsl_user_ids:
+            try:
+                self.tell_directly(user, self.held_text(problem))
+            except (PostFailed, NotImplementedError) as failed:
+                log.error("could not tell the DSL the channel is unsafe: %s",
+                          getattr(failed, "error", type(failed).__name__))
+
+    def _channel_safe(self) -> None:
+        with self._locks_guard:
+            self._problem = None
 
     # -- records ----------------------------------------------------------
     def _lock_for(self, key: str) -> threading.Lock:
@@ -174,6 +205,7 @@ class Outbox:
                 conversation: str | None = self.open_direct(routing["user_id"])
             else:
                 self.check_channel()
+                self._channel_safe()
                 conversation = None
             claim = claims.claim_record(self.app.store, record_id, self.owner,
                                         self.app.clock())
@@ -193,6 +225,7 @@ class Outbox:
         except ChannelUnsafe as exc:
             log.error("record held: %s", exc, extra={"record_id": record_id})
             self.channel_failed()
+            self._held(exc)
             return Attempt(False, error=str(exc))
         except PostFailed as exc:
             self._let_go_record(record_id, claim, maybe_posted=exc.maybe_posted)
@@ -243,6 +276,7 @@ class Outbox:
             from_memory = self.app.unsaved_session(session_id)
             try:
                 self.check_channel()
+                self._channel_safe()
                 if not from_memory:
                     try:
                         claim = claims.claim_alert(self.app.store, session_id, event_id,
@@ -266,6 +300,7 @@ class Outbox:
             except ChannelUnsafe as exc:
                 log.error("urgent alert held: %s", exc, extra={"session_id": session_id})
                 self.channel_failed()
+                self._held(exc)
                 return self._settle(key, Attempt(False, error=str(exc)))
             except PostFailed as exc:
                 self._let_go_alert(session_id, event_id, claim)

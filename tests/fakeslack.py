@@ -167,6 +167,9 @@ class Channel:
     is_im: bool = False
     user: str | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
+    # Sharing as conversations.info reports it (is_ext_shared, is_org_shared,
+    # is_shared, is_pending_ext_shared), set by FakeSlack.share.
+    sharing: dict[str, bool] = field(default_factory=dict)
 
     def info(self) -> dict[str, Any]:
         if self.is_im:
@@ -197,7 +200,48 @@ class Channel:
             "is_member": BOT_USER_ID in self.members,
             "num_members": len(self.members),
             "context_team_id": TEAM_ID,
+            "is_ext_shared": False,
+            "is_pending_ext_shared": False,
+            **self.sharing,
         }
+
+
+# Slack's limits on a message: ``text`` up to 40,000 characters
+# (``msg_too_long``), at most 50 blocks, each text object up to 3,000
+# characters (``invalid_blocks``). Slack also refuses a message whose blocks
+# carry too much text in all (``msg_blocks_too_long``) without documenting
+# the figure; the fake refuses above 12,000 characters, the bound Jigsaw
+# keeps each message to.
+TEXT_LIMIT = 40_000
+BLOCKS_LIMIT = 50
+TEXT_OBJECT_LIMIT = 3_000
+BLOCKS_TEXT_LIMIT = 12_000
+
+
+def _text_objects(obj: Any) -> Iterator[str]:
+    if isinstance(obj, dict):
+        if obj.get("type") in ("mrkdwn", "plain_text") and isinstance(obj.get("text"), str):
+            yield obj["text"]
+        for inner in obj.values():
+            yield from _text_objects(inner)
+    elif isinstance(obj, list):
+        for inner in obj:
+            yield from _text_objects(inner)
+
+
+def _check_limits(args: dict[str, Any]) -> None:
+    if len(str(args.get("text") or "")) > TEXT_LIMIT:
+        raise SlackError("msg_too_long")
+    blocks = args.get("blocks")
+    if not isinstance(blocks, list):
+        return
+    if len(blocks) > BLOCKS_LIMIT:
+        raise SlackError("invalid_blocks")
+    found = list(_text_objects(blocks))
+    if any(len(t) > TEXT_OBJECT_LIMIT for t in found):
+        raise SlackError("invalid_blocks")
+    if sum(len(t) for t in found) > BLOCKS_TEXT_LIMIT:
+        raise SlackError("msg_blocks_too_long")
 
 
 def _flag(value: Any) -> bool:
@@ -407,6 +451,17 @@ class FakeSlack:
                 id=channel_id, name=name or channel_id.lower(), is_private=is_private or is_im,
                 members=members, is_im=is_im, user=user,
             )
+            self._cond.notify_all()
+
+    def share(self, channel_id: str, **flags: bool) -> None:
+        """Share a channel as Slack Connect or an org would (e.g.
+        ``is_ext_shared=True``), or make it private again (``public=True``
+        for the opposite: a private channel converted to public)."""
+        with self._cond:
+            ch = self._channels[channel_id]
+            if "public" in flags:
+                ch.is_private = not flags.pop("public")
+            ch.sharing.update(flags)
             self._cond.notify_all()
 
     def set_members(self, channel_id: str, members: Iterable[str]) -> None:
@@ -821,6 +876,7 @@ class FakeSlack:
         for key in ("blocks", "attachments", "metadata"):
             if key in args and isinstance(args[key], str) and args[key]:
                 raise SlackError(f"invalid_{key}")
+        _check_limits(args)
 
     # -- Web API methods ---------------------------------------------------
     def grant(self, code: str, *, bot_token: str, team_id: str | None, team_name: str = "",

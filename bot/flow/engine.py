@@ -351,7 +351,8 @@ class Flow:
             value = self._accept(step, session, raw)
         except validate.InvalidAnswer as exc:
             if step.kind == "text" and isinstance(raw, str) and raw.strip():
-                session.drafts[step.id] = validate.storable(raw[:20000])  # never lose it
+                # Never lose it: kept whole, up to more than a chat message can hold.
+                session.drafts[step.id] = validate.storable(raw[:validate.DRAFT_LIMIT])
             return Result(False, self.error(exc.code, **exc.params), exc.code)
         return self._apply(step, session, value)
 

@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+# A draft (an answer refused, kept so nothing typed is lost) holds up to this
+# many characters: more than Slack (40,000) or Teams (28 KB) delivers in one
+# message, so all of any message typed is kept.
+DRAFT_LIMIT = 50_000
+
 # Words that mean "I have nothing to add" for an optional free-text step.
 SKIP_WORDS = frozenset({"skip", "none", "n/a", "na", "-", "no", "nothing"})
 

@@ -9,6 +9,7 @@ link or formatting can be smuggled in, and a bare URL, ``#channel`` or
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -46,6 +47,11 @@ from bot.slack.wire import (
 TEXT_LIMIT = 3000
 BLOCKS_PER_MESSAGE = 50
 BLOCKS_PER_VIEW = 100
+# Slack refuses a message whose blocks carry too much text in all
+# (``msg_blocks_too_long``) and does not say how much: each message is kept
+# to this many characters of text.
+MESSAGE_TEXT_BUDGET = 12_000
+DRAFT_SHOWN = 6_000  # characters of a draft shown with its question
 _ZWSP = "\u200b"
 _FORMATTING = str.maketrans({c: f"{_ZWSP}{c}{_ZWSP}" for c in "*_~`"})
 
@@ -95,6 +101,39 @@ def chunks(text: str, size: int = TEXT_LIMIT - 100) -> list[str]:
     return pieces
 
 
+def _text_size(block: dict[str, Any]) -> int:
+    size = 0
+    stack: list[Any] = [block]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") in ("mrkdwn", "plain_text") and isinstance(item.get("text"), str):
+                size += len(item["text"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return size
+
+
+def split_messages(blocks: list[dict[str, Any]], *, budget: int = MESSAGE_TEXT_BUDGET
+                   ) -> list[list[dict[str, Any]]]:
+    """Blocks as consecutive messages, each within Slack's limits: at most
+    50 blocks and ``budget`` characters of text."""
+    messages: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    size = 0
+    for block in blocks:
+        cost = _text_size(block)
+        if current and (len(current) >= BLOCKS_PER_MESSAGE or size + cost > budget):
+            messages.append(current)
+            current, size = [], 0
+        current.append(block)
+        size += cost
+    if current:
+        messages.append(current)
+    return messages
+
+
 def md(text: str) -> MarkdownTextObject:
     """A mrkdwn text object Slack shows as sent: ``verbatim`` stops it
     turning bare URLs, ``#channel`` and ``@here`` typed by staff into links
@@ -132,7 +171,12 @@ class Blocks:
         for _, reminder in q.reminders:
             blocks.append(SectionBlock(text=md(f"> {reminder}")))
         if q.draft:
-            for piece in chunks(self.t("draft", draft=escape(q.draft))):
+            # The draft is kept whole in the session; shown here only as far
+            # as keeps the message within Slack's limits (else the question
+            # itself could never be posted again).
+            shown = escape_within(q.draft, DRAFT_SHOWN)
+            more = len(q.draft) - len(html.unescape(shown.replace(_ZWSP, "")))
+            for piece in chunks(self.t("draft", draft=shown, more=max(more, 0))):
                 blocks.append(ContextBlock(elements=[md(piece)]))
         buttons = [
             ButtonElement(text=PlainTextObject(text=label[:75], emoji=False),
@@ -281,9 +325,7 @@ class Blocks:
         main = to_dicts(blocks)
         if len(main) > BLOCKS_PER_MESSAGE:  # never in practice, but never break
             main = main[: BLOCKS_PER_MESSAGE - 2] + main[-2:]
-        replies = [to_dicts(overflow[i:i + BLOCKS_PER_MESSAGE])
-                   for i in range(0, len(overflow), BLOCKS_PER_MESSAGE)]
-        return main, replies
+        return main, split_messages(to_dicts(overflow))
 
     def review_actions(self, record: dict[str, Any]) -> ActionsBlock:
         value = ButtonValue(record=record["id"]).encode()

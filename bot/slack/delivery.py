@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,23 +28,34 @@ RECORD_EVENT = "jigsaw_record"
 ALERT_EVENT = "jigsaw_alert"
 
 
+CHANNEL_CHECK_TTL = 60.0  # seconds a channel check is trusted before the next post
+
+
 class ChannelGuard:
-    """Checks, once, that the DSL channel is private and the bot is in it.
+    """Checks, before posting and at most once a minute, that the DSL channel
+    is private to the school (not shared with another organisation or
+    workspace, nor invited to be) and the bot is in it.
 
     Records are never posted anywhere else: if the check fails they wait in
     the outbox and the log says why.
     """
 
-    def __init__(self, client: WebClient, channel: str) -> None:
+    def __init__(self, client: WebClient, channel: str, *, ttl: float = CHANNEL_CHECK_TTL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.channel = channel
-        self._checked = False
+        self.ttl = ttl
+        self.clock = clock
+        self._checked_at: float | None = None
         self._lock = threading.Lock()
 
     def check(self, *, force: bool = False) -> None:
         with self._lock:
-            if self._checked and not force:
+            now = self.clock()
+            if (not force and self._checked_at is not None
+                    and now - self._checked_at < self.ttl):
                 return
+            self._checked_at = None
             if not self.channel:
                 raise ChannelUnsafe("JIGSAW_DSL_CHANNEL is not set")
             try:
@@ -58,13 +70,19 @@ class ChannelGuard:
                 ) from exc
             if not info.get("is_private") or info.get("is_im") or info.get("is_mpim"):
                 raise ChannelUnsafe(f"DSL channel {self.channel} is not a private channel")
+            if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
+                raise ChannelUnsafe(f"DSL channel {self.channel} is shared (or invited to "
+                                    "be shared) with another organisation")
+            if info.get("is_org_shared") or info.get("is_shared"):
+                raise ChannelUnsafe(f"DSL channel {self.channel} is shared with other "
+                                    "workspaces")
             if not info.get("is_member", True):
                 raise ChannelUnsafe(f"the bot is not a member of DSL channel {self.channel}")
-            self._checked = True
+            self._checked_at = now
 
     def reset(self) -> None:
         with self._lock:
-            self._checked = False
+            self._checked_at = None
 
 
 class Delivery(Outbox):
@@ -90,6 +108,15 @@ class Delivery(Outbox):
 
     def channel_failed(self) -> None:
         self.guard.reset()
+
+    def tell_directly(self, user_id: str, text: str) -> None:
+        channel = self.open_direct(user_id)
+        with self._slack(maybe_posted=False):
+            self.client.chat_postMessage(channel=channel, text=text,
+                                         blocks=self.blocks.plain(text))
+
+    def held_text(self, problem: str) -> str:
+        return self.blocks.t("dsl_channel_unsafe", problem=problem)
 
     def find_posted(self, kind: Kind, item_id: str) -> str | None:
         """The ts of an earlier post carrying this id in its metadata."""
@@ -133,11 +160,24 @@ class Delivery(Outbox):
         ts = str(response["ts"])
 
         def thread() -> None:
-            with self._slack():
-                for reply in replies:
-                    self.client.chat_postMessage(channel=channel, thread_ts=ts,
-                                                 text=self.blocks.t("record_more", r=record),
-                                                 blocks=reply)
+            try:
+                with self._slack():
+                    for reply in replies:
+                        self.client.chat_postMessage(channel=channel, thread_ts=ts,
+                                                     text=self.blocks.t("record_more", r=record),
+                                                     blocks=reply)
+            except PostFailed:
+                # The record itself is in the channel; say in its thread that
+                # the rest is in "View full record", then let the outbox log it.
+                try:
+                    with self._slack():
+                        note = self.blocks.t("record_more_failed", r=record)
+                        self.client.chat_postMessage(channel=channel, thread_ts=ts, text=note,
+                                                     blocks=self.blocks.plain(note))
+                except PostFailed as exc:
+                    log.warning("could not say in the thread that the rest of a record is "
+                                "missing: %s", exc.error, extra={"record_id": record["id"]})
+                raise
 
         return Posted(channel, ts, thread if replies else None)
 

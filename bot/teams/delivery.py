@@ -44,6 +44,15 @@ class TeamsDelivery(Outbox):
         if not self.channel:
             raise ChannelUnsafe("JIGSAW_TEAMS_CHANNEL is not set")
 
+    def tell_directly(self, user_id: str, text: str) -> None:
+        conversation = self.open_direct(user_id)
+        with self._teams():
+            self.connector.post(conversation, self.cards.plain(text),
+                                summary=self.cards.t("notification"))
+
+    def held_text(self, problem: str) -> str:
+        return self.cards.t("dsl_channel_unsafe", problem=problem)
+
     def find_posted(self, kind: Kind, item_id: str) -> str | None:
         """The activity id of an earlier post whose card carries the item's
         id. When it cannot look, nothing is posted: a duplicate is worse than

@@ -81,7 +81,11 @@ def test_records_and_alerts_are_held_not_posted(
 
     assert record is not None and record["kind"] == "emergency"
     assert record["delivery"]["state"] != "posted"
-    assert {c.args.get("channel") for c in slack.fake.calls("chat.postMessage")} == {driver.dm}
+    posted = slack.fake.calls("chat.postMessage")
+    assert {c.args.get("channel") for c in posted} == {driver.dm, "DUDSL1"}
+    # The DSL is told by DM, once, that records are held (no child details).
+    [told] = [c for c in posted if c.args.get("channel") == "DUDSL1"]
+    assert "held" in told.args["text"] and "QR" not in told.args["text"]
     for channel in (GENERAL_CHANNEL_ID, DSL_CHANNEL_ID, PRIVATE_WITHOUT_BOT):
         assert slack.fake.messages(channel) == []
     assert [kind for kind, _, _ in slack.front.delivery.pending()] == ["alert", "record"]
