@@ -12,6 +12,7 @@ other module reads ``os.environ``.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -70,6 +71,10 @@ class Settings:
     front_door_phone: str = ""
     out_of_hours_phone: str = ""
     retention_years: int = 25
+    # The school's own child reference, as a regular expression (e.g.
+    # ``CP-\\d{4}``); initials are always taken. Anything else, and anything
+    # that looks like a name, is asked about and taken only when confirmed.
+    child_ref_pattern: str = ""
     dsl_channel: str = ""
     dsl_user_ids: tuple[str, ...] = ()
     deputy_user_ids: tuple[str, ...] = ()
@@ -186,6 +191,14 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
         if not isinstance(years, int) or years < 1:
             raise ConfigError("records.retention_years must be a whole number of years, 1 or more")
         values["retention_years"] = years
+    if "child_ref_pattern" in records:
+        pattern = str(records["child_ref_pattern"])
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"records.child_ref_pattern is not a regular expression: {exc}"
+                              ) from None
+        values["child_ref_pattern"] = pattern
     values.update(_schedule(raw.get("schedule", {})))
     values.update(_access(raw.get("access", {})))
     if "dsl_channel" in slack:

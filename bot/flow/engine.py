@@ -368,7 +368,11 @@ class Flow:
             return ""
         text = validate.clean_text(raw, max_len=step.max_len, min_len=step.min_len)
         if step.check == "child_ref":
-            text = validate.child_reference(text)
+            # Typed again exactly as before, after being asked: the person confirms it.
+            before = session.drafts.get(step.id, "")
+            text = validate.child_reference(
+                text, pattern=self.settings.child_ref_pattern,
+                confirmed=bool(before) and before.strip() == raw.strip())
         elif step.check == "date":
             text = validate.due_date(text, today=self.clock().date())
         return text

@@ -74,14 +74,41 @@ def _looks_binary(raw: str) -> bool:
     return bad > max(8, len(raw) // 10)
 
 
-def child_reference(text: str) -> str:
-    """A child is named by initials or a school id, never a full name, because
-    Slack is not a child protection file."""
-    if _FULL_NAME.match(text):
-        raise InvalidAnswer("full_name")
+# Initials: up to four letters, each may be followed by a dot, space or hyphen
+# ("EF", "J.S.", "A B-C"), in any script.
+_INITIALS = re.compile(r"^(?:[^\W\d_][.\s\-]*){1,4}$")
+# A word of a name: letters (any script, so "Zoë"), joined by an apostrophe or
+# hyphen ("O'Neil", "Smith-Jones"), any capitals ("McDonald", "john").
+_NAME_WORD = re.compile(r"^[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*\.?$")
+
+
+def looks_like_name(text: str) -> bool:
+    """Two or more words of letters ("john smith", "Smith, John",
+    "Liam O'Neil", "Zoë Brontë"), or one that is not in capitals ("Jamie"):
+    what a name looks like."""
+    words = [w for w in re.split(r"[\s,]+", text.strip()) if w]
+    named = [w for w in words if _NAME_WORD.match(w) and sum(c.isalpha() for c in w) >= 2]
+    if len(words) == 1 and named:
+        word = named[0]
+        return sum(c.isalpha() for c in word) >= 3 and not word.isupper()
+    return len(named) >= 2
+
+
+def child_reference(text: str, *, pattern: str = "", confirmed: bool = False) -> str:
+    """A child is named by initials or the school's own reference (``pattern``,
+    a regular expression), never a full name, because chat is not a child
+    protection file. Anything else is asked about (raising ``full_name`` or
+    ``child_ref_format``) and taken only when typed again (``confirmed``)."""
     if len(text) > 40:
         raise InvalidAnswer("too_long", {"max": 40, "length": len(text)})
-    return text
+    if confirmed or (_INITIALS.match(text) and not looks_like_name(text)):
+        return text
+    if pattern:
+        if re.fullmatch(pattern, text):
+            return text
+    elif not looks_like_name(text):
+        return text  # no school format set: anything but a name
+    raise InvalidAnswer("full_name" if looks_like_name(text) else "child_ref_format")
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
