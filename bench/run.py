@@ -34,6 +34,9 @@ What happens:
   schools loaded with COPY (:mod:`bench.pgload`), 50,000 of them the served
   school's; TinyDB is measured at 50,000 in the same run, and the three are
   compared.
+* then the Teams front end (``jigsaw teams``) against a bare Teams SDK app
+  that only acknowledges, both checking tokens against a fake Bot Connector's
+  signing keys, at the smallest and largest store size (:mod:`bench.teams`).
 
 Results are printed as tables with the targets of issue 5 checked, and
 written as JSON (``--out``).
@@ -61,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import procs
+from bench import teams as teams_bench
 from bench.driver import (
     CLICK,
     DSL,
@@ -172,6 +176,8 @@ class Options:
     pg_records: int = PG_RECORDS
     pg_schools: int = PG_SCHOOLS
     pg_school_records: int = PG_SCHOOL_RECORDS
+    fronts: tuple[str, ...] = ("slack", "teams")
+    teams_sizes: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -642,6 +648,64 @@ def postgres_targets(results: list[dict[str, Any]], targets: list[dict[str, Any]
     return targets
 
 
+def teams_summary(result: dict[str, Any]) -> dict[str, Any]:
+    samples, bare = result.pop("samples"), result.pop("bare_samples")
+    result["interactions"] = {}
+    result["bare"] = {}
+    for kind in teams_bench.KINDS:
+        mine = [s for s in samples if s.kind == kind]
+        result["interactions"][kind] = {
+            "http": summarise([s.http for s in mine]),
+            "next_card": summarise([s.extra["next_card"] for s in mine])}
+        result["bare"][kind] = {"http": summarise([s.http for s in bare if s.kind == kind])}
+    result["non_200"] = sum(1 for s in samples + bare if s.status != 200)
+    return result
+
+
+def check_teams_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    targets = []
+    for result in results:
+        for kind in teams_bench.KINDS:
+            app = (result["interactions"][kind]["http"] or {}).get("p99")
+            base = (result["bare"][kind]["http"] or {}).get("p99")
+            if app is None or base is None:
+                continue
+            targets.append({
+                "target": f"Teams HTTP p99 {kind} @ {result['records']:,} <= {VS_BARE} x "
+                          f"bare Teams SDK app ({base:.1f} ms)",
+                "value": round(app, 3), "limit": round(VS_BARE * base, 3),
+                "pass": app <= VS_BARE * base, "note": f"ratio {app / base:.2f}"})
+        targets.append({"target": f"Teams @ {result['records']:,}: every activity answered 200",
+                        "value": None, "limit": None, "pass": result["non_200"] == 0,
+                        "note": f"{result['non_200']} not 200"})
+    return targets
+
+
+def teams_report(teams: dict[str, Any]) -> list[str]:
+    bare = teams["bare"]
+    lines = ["", f"Teams: bare Teams SDK app start-up {bare['startup']['to_health_s']:.2f} s to "
+             f"/health; peak RSS {bare['peak_rss_mb']:.0f} MB",
+             f"  {'activity':<18}{'n':>5} {'HTTP p50':>9}{'p99':>7}{'bare p50':>9}{'p99':>7}"
+             f"{'x p99':>7} | {'next card p50':>13}{'p99':>7}"]
+    for result in teams["sizes"]:
+        s = result["startup"]
+        lines.append(f"  store with {result['records']:,} records: start-up "
+                     f"{s['to_health_s']:.2f} s to /health; peak RSS "
+                     f"{result['peak_rss_mb']:.0f} MB")
+        for kind in teams_bench.KINDS:
+            got, base = result["interactions"][kind], result["bare"][kind]["http"]
+            http = got["http"]
+            if http is None:
+                continue
+            ratio = f"{http['p99'] / base['p99']:>7.2f}" if base else f"{'n/a':>7}"
+            lines.append(f"  {kind:<18}{http['n']:>5} {_pair(http, 9)}{_pair(base, 9)}{ratio} | "
+                         f"{_pair(got['next_card'], 13)}")
+        if result["errors_logged"]:
+            lines.append(f"  app logged {len(result['errors_logged'])} error line(s), e.g. "
+                         f"{result['errors_logged'][0][:200]}")
+    return lines
+
+
 def _fmt(value: float | None, width: int = 7) -> str:
     return f"{value:>{width}.1f}" if value is not None else f"{'n/a':>{width}}"
 
@@ -653,8 +717,9 @@ def _pair(summary: dict[str, float] | None, width: int) -> str:
     return _fmt(summary["p50"], width) + _fmt(summary["p99"])
 
 
-def report(bare: dict[str, Any], results: list[dict[str, Any]], targets: list[dict[str, Any]],
-           meta: dict[str, Any]) -> str:
+def report(bare: dict[str, Any] | None, results: list[dict[str, Any]],
+           targets: list[dict[str, Any]], meta: dict[str, Any],
+           teams: dict[str, Any] | None = None) -> str:
     lines = [f"Jigsaw benchmark  {meta['started_at']}  commit {meta['commit']}  "
              f"{meta['cpus']} CPUs  "
              f"python {meta['python']}  decisions/size {meta['samples']}  "
@@ -665,9 +730,10 @@ def report(bare: dict[str, Any], results: list[dict[str, Any]], targets: list[di
              "bare = the same", "request to a Bolt app whose listeners only ack; x p99 = app p99 / "
              "bare p99; 1st API = to the first Web API", "call the request caused; done = to the "
              "call that completes it (named on the right).", ""]
-    lines.append(f"bare Bolt app: start-up {bare['startup']['to_health_s']:.2f} s to /health, "
-                 f"{bare['startup']['to_first_request_s']:.2f} s to first signed request; "
-                 f"peak RSS {bare['peak_rss_mb']:.0f} MB")
+    if bare is not None:
+        lines.append(f"bare Bolt app: start-up {bare['startup']['to_health_s']:.2f} s to "
+                     f"/health, {bare['startup']['to_first_request_s']:.2f} s to first signed "
+                     f"request; peak RSS {bare['peak_rss_mb']:.0f} MB")
     head = (f"  {'interaction':<18}{'n':>5} {'HTTP p50':>9}{'p99':>7}{'bare p50':>9}{'p99':>7}"
             f"{'x p99':>7} | {'1st API p50':>11}{'p99':>7} | {'done p50':>9}{'p99':>7}  done =")
     for result in results:
@@ -717,7 +783,9 @@ def report(bare: dict[str, Any], results: list[dict[str, Any]], targets: list[di
             lines.append(f"  app logged {len(result['errors_logged'])} error line(s), e.g. "
                          f"{result['errors_logged'][0][:200]}")
     lines += postgres_report(results)
-    lines += ["", "targets (issues 5 and 15):"]
+    if teams is not None:
+        lines += teams_report(teams)
+    lines += ["", "targets (issues 5, 12 and 15):"]
     for t in targets:
         value = "" if t["value"] is None else f" {t['value']:.1f} ms"
         note = f" ({t['note']})" if t["note"] else ""
@@ -788,6 +856,11 @@ def parse_args(argv: list[str] | None) -> Options:
                         help=f"records of the school the requests come from (default "
                              f"{PG_SCHOOL_RECORDS:,}; quick {PG_QUICK[2]:,}); TinyDB is "
                              "measured at this size unless --sizes says otherwise")
+    parser.add_argument("--fronts", default="slack,teams",
+                        help="front ends to measure, comma-separated (slack, teams)")
+    parser.add_argument("--teams-sizes",
+                        help="records for the Teams run (default: the smallest and largest "
+                             "of --sizes)")
     parser.add_argument("--app", default="-m bot http",
                         help="interpreter arguments that start the app in HTTP mode (to measure "
                              "a candidate change); --port and --host are appended")
@@ -801,11 +874,18 @@ def parse_args(argv: list[str] | None) -> Options:
     sizes = sorted({int(s.replace("_", "")) for s in (args.sizes or default_sizes).split(",")
                     if s.strip()})
     samples = args.samples or (40 if args.quick else 200)
+    fronts = tuple(f.strip() for f in args.fronts.split(",") if f.strip())
+    unknown = set(fronts) - {"slack", "teams"}
+    if unknown or not fronts:
+        parser.error(f"--fronts: slack and/or teams, not {', '.join(sorted(unknown))}")
+    teams_sizes = (sorted({int(s.replace("_", "")) for s in args.teams_sizes.split(",")
+                           if s.strip()}) if args.teams_sizes
+                   else sorted({min(sizes), max(sizes)}))
     return Options(sizes=sizes, samples=samples, think=args.think / 1000, staff=args.staff,
                    out=Path(args.out), hot_sessions=args.hot_sessions, encrypt=args.encrypt,
                    keep=args.keep, quiet=args.quiet, app=shlex.split(args.app),
                    postgres=args.postgres, pg_records=pg_records, pg_schools=pg_schools,
-                   pg_school_records=pg_school)
+                   pg_school_records=pg_school, fronts=fronts, teams_sizes=teams_sizes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -817,29 +897,41 @@ def main(argv: list[str] | None = None) -> int:
             "think_ms": round(opts.think * 1000, 1), "sizes": opts.sizes,
             "hot_sessions": opts.hot_sessions, "encrypted": opts.encrypt,
             "app": " ".join(opts.app), "postgres": bool(opts.postgres)}
+    meta["fronts"] = list(opts.fronts)
+    bare: dict[str, Any] | None = None
+    teams: dict[str, Any] | None = None
+    results: list[dict[str, Any]] = []
     with workspace(opts.keep) as tmp, BenchFake() as fake:
         run = Run(opts, tmp, fake, generate_key() if opts.encrypt else None)
-        results = []
-        bare_app = start_bare(run)
-        try:
-            for size in opts.sizes:
-                results.append(measure_app(run, size, bare_app.port))
-            if opts.postgres:
-                results.append(measure_postgres(run, 0, 1, bare_app.port))
-                results.append(measure_postgres(run, opts.pg_records, opts.pg_schools,
-                                                bare_app.port))
-            bare = bare_summary(bare_app)
-        finally:
-            code = bare_app.stop()
-        bare["exit_code"] = code
+        if "slack" in opts.fronts:
+            bare_app = start_bare(run)
+            try:
+                for size in opts.sizes:
+                    results.append(measure_app(run, size, bare_app.port))
+                if opts.postgres:
+                    results.append(measure_postgres(run, 0, 1, bare_app.port))
+                    results.append(measure_postgres(run, opts.pg_records, opts.pg_schools,
+                                                    bare_app.port))
+                bare = bare_summary(bare_app)
+            finally:
+                code = bare_app.stop()
+            bare["exit_code"] = code
+        if "teams" in opts.fronts:
+            meta["teams_sizes"] = opts.teams_sizes
+            teams = teams_bench.run_all(tmp, run.store_for, opts.teams_sizes, run.key,
+                                        opts.samples, scenario_for, opts.think, run.say,
+                                        opts.keep)
+            teams["sizes"] = [teams_summary(r) for r in teams["sizes"]]
     meta["seconds"] = round(time.monotonic() - began, 1)
-    targets = check_targets(results)
-    text = report(bare, results, targets, meta)
+    targets = (check_targets(results) if results else []) + (
+        check_teams_targets(teams["sizes"]) if teams else [])
+    text = report(bare, results, targets, meta, teams)
     print(text)
     print(f"\n(total {meta['seconds']:.0f} s)")
     opts.out.parent.mkdir(parents=True, exist_ok=True)
     opts.out.write_text(json.dumps({"meta": meta, "bare": bare, "sizes": results,
-                                    "targets": targets}, indent=2) + "\n", encoding="utf-8")
+                                    "teams": teams, "targets": targets}, indent=2) + "\n",
+                        encoding="utf-8")
     print(f"JSON written to {opts.out}")
     return 0 if all(t["pass"] for t in targets) else 1
 

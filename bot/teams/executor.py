@@ -13,8 +13,14 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar, Token
 
 log = logging.getLogger("jigsaw.teams")
+
+Held = list[tuple[str, Callable[[], None]]]
+# Work submitted while a request is being answered waits here until its
+# response is written (see :meth:`KeyedExecutor.hold`).
+_held: ContextVar[Held | None] = ContextVar("jigsaw_teams_held", default=None)
 
 
 class KeyedExecutor:
@@ -26,8 +32,30 @@ class KeyedExecutor:
         self._busy = 0
 
     def submit(self, key: str, fn: Callable[[], None]) -> None:
+        held = _held.get()
         with self._lock:
             self._busy += 1
+        if held is not None:
+            held.append((key, fn))
+            return
+        self._enqueue(key, fn)
+
+    def hold(self, held: Held) -> Token[Held | None]:
+        """Until :meth:`release`, work submitted in this context waits in
+        ``held``: a worker starting while the response is still being written
+        would compete with it for the interpreter."""
+        return _held.set(held)
+
+    def release(self, held: Held, token: Token[Held | None] | None = None) -> None:
+        """Start the work held for one request (once; safe to call again)."""
+        if token is not None:
+            _held.reset(token)
+        items, held[:] = list(held), []
+        for key, fn in items:
+            self._enqueue(key, fn)
+
+    def _enqueue(self, key: str, fn: Callable[[], None]) -> None:
+        with self._lock:
             queue = self._queues.get(key)
             if queue is not None:  # a worker is draining this key: join its line
                 queue.append(fn)
@@ -51,6 +79,12 @@ class KeyedExecutor:
                 with self._lock:
                     self._busy -= 1
                     self._lock.notify_all()
+
+    @property
+    def busy(self) -> int:
+        """Activities accepted and not yet done."""
+        with self._lock:
+            return self._busy
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """True once everything submitted so far has run."""

@@ -9,7 +9,8 @@ import logging
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -23,11 +24,46 @@ log = logging.getLogger("jigsaw.http")
 READY = "serving Teams activities on /api/messages"
 
 
-def add_health(fastapi: FastAPI, front: TeamsFront) -> None:
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class AnswerFirst:
+    """ASGI wrapper: the work a request's listeners hand to the executor
+    starts only once that request's response has been written, so the
+    response never waits on a worker (Teams wants an answer quickly; the
+    store writes and posts follow)."""
+
+    def __init__(self, app: Any, executor: KeyedExecutor) -> None:
+        self.app = app
+        self.executor = executor
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: list[Any] = []
+        token = self.executor.hold(held)
+
+        async def sending(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self.executor.release(held)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            # Whatever happened to the response, accepted work is never dropped.
+            self.executor.release(held, token)
+
+
+def add_health(fastapi: FastAPI, front: TeamsFront, executor: KeyedExecutor) -> None:
     @fastapi.get("/health")
     def health() -> JSONResponse:
         return JSONResponse({"ok": True, "mode": "teams",
-                             "outbox": len(front.delivery.pending())})
+                             "outbox": len(front.delivery.pending()),
+                             "working": executor.busy})
 
 
 async def serve(app: App, front: TeamsFront, executor: KeyedExecutor, sock: socket.socket,
@@ -38,9 +74,9 @@ async def serve(app: App, front: TeamsFront, executor: KeyedExecutor, sock: sock
     await app.initialize()
     front.connector.bind(asyncio.get_running_loop())
     fastapi = app.server.adapter.app  # type: ignore[attr-defined]
-    add_health(fastapi, front)
-    config = uvicorn.Config(fastapi, log_config=None, access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=20)
+    add_health(fastapi, front, executor)
+    config = uvicorn.Config(AnswerFirst(fastapi, executor), log_config=None, access_log=False,
+                            lifespan="off", timeout_graceful_shutdown=20)
     server = uvicorn.Server(config)
     # SIGTERM/SIGINT end the server gracefully (requests in hand finish) and
     # the process then exits 0, rather than uvicorn re-raising the signal.
