@@ -195,28 +195,31 @@ class TeamsFront(Conversation):
             if record is None:
                 return self.cards.plain(why or self.t("not_found"))
             return self.cards.full_record(record)
-        allowed, why = self._allowed(user)
-        if not allowed:  # before looking it up: "no such record" is refused alike
-            self.review(user, record_id, kind)  # records the refusal
-            return self.cards.plain(why)
-        record = self.app.record(record_id)
+        record, refusal = self._record_for_dsl(user, record_id, kind)
         if record is None:
-            return self.cards.plain(self.t("not_found"))
+            return refusal
         return (self.cards.follow_up_form(record) if kind == "follow_up"
                 else self.cards.note_form(record))
+
+    def _record_for_dsl(self, user: str, record_id: str, kind: str
+                        ) -> tuple[dict[str, Any] | None, AdaptiveCard]:
+        """The record, if this person may act on it; else the card saying no.
+        Checked before looking it up: "no such record" is refused alike."""
+        allowed, why = self._allowed(user)
+        if not allowed:
+            self.review(user, record_id, kind)  # records the refusal
+            return None, self.cards.plain(why)
+        record = self.app.record(record_id)
+        return record, self.cards.plain(self.t("not_found"))
 
     def save(self, user: str, record_id: str, kind: str, note: str, due: str
              ) -> AdaptiveCard:
         """A follow-up or note from the form: stored, the channel card
         refreshed for everyone, the staff member told."""
         note = note.strip()
-        allowed, why = self._allowed(user)
-        if not allowed:  # before looking it up: "no such record" is refused alike
-            self.review(user, record_id, kind)  # records the refusal
-            return self.cards.plain(why)
-        record = self.app.record(record_id)
+        record, refusal = self._record_for_dsl(user, record_id, kind)
         if record is None:
-            return self.cards.plain(self.t("not_found"))
+            return refusal
         if kind == "follow_up":
             if not note or not _valid_due(due, self.app.schedule.day.today(self.app.clock())):
                 return self.cards.follow_up_form(record, self.t("followup_invalid"))

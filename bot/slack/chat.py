@@ -1,0 +1,139 @@
+"""Slack's side of the conversation (:mod:`bot.conversation`): the DM with
+the bot, and who counts as the DSL team. The DSL's review, exports and App
+Home build on it (:mod:`review`, :mod:`exports`, :mod:`home`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.conversation import Conversation
+from bot.flow import Question, Session, Source
+from bot.membership import Membership, MembershipUnknown
+from bot.schedule import Scheduler
+from bot.service import DecisionService
+from bot.slack.blocks import Blocks
+from bot.slack.delivery import Delivery
+from bot.slack.reminders import SlackReminders
+
+log = logging.getLogger("jigsaw.slack")
+
+
+class SlackChat(Conversation):
+    source = Source.SLACK
+    chat_errors = (SlackClientError, OSError)
+
+    def __init__(self, app: DecisionService, client: WebClient, *, blocks: Blocks | None = None,
+                 delivery: Delivery | None = None) -> None:
+        super().__init__(app)
+        self.client = client
+        self.blocks = blocks or Blocks(app.prompts, app.settings)
+        self.delivery: Delivery = delivery or Delivery(
+            app, _without_retries(client), self.blocks, on_delivered=self.delivered_late,
+            on_saved=self.saved_late)
+        self.membership = Membership(self._channel_members,
+                                     max_stale=app.settings.membership_max_stale_minutes * 60)
+        self._dms: dict[str, str] = {}
+        self.reminders = SlackReminders(_without_retries(client), self.blocks,
+                                        self.delivery.guard, self.delivery.dsl_mention)
+        self.scheduler = Scheduler(app, self.reminders)
+
+    # -- helpers ---------------------------------------------------------
+    def t(self, name: str, **ctx: Any) -> str:
+        return self.blocks.t(name, **ctx)
+
+    def dm(self, user: str) -> str:
+        channel = self._dms.get(user)
+        if channel is None:
+            channel = self.client.conversations_open(users=user)["channel"]["id"]
+            self._dms[user] = channel
+        return channel
+
+    def say(self, user: str, text: str, *, private: bool = False) -> None:
+        """A message in the user's DM. ``private``: it carries someone's
+        words or details of a child, so the notification a phone shows on
+        its lock screen is generic."""
+        preview = self.t("attention_text") if private else text
+        self.client.chat_postMessage(channel=self.dm(user), text=preview,
+                                     blocks=self.blocks.plain(text))
+
+    def first_delivery(self, body: dict[str, Any]) -> bool:
+        """False for a redelivered event or a repeated slash command: Slack
+        retries an event it thinks we missed (``X-Slack-Retry-Num``) with the
+        same ``event_id``."""
+        if body.get("event_id"):
+            return self.first_time(f"event:{body['event_id']}")
+        if body.get("command") and body.get("trigger_id"):
+            return self.first_time(f"command:{body['trigger_id']}")
+        return True
+
+    def _channel_members(self) -> set[str]:
+        """Everyone in the DSL channel; raises when Slack cannot say."""
+        members: set[str] = set()
+        cursor = None
+        while True:
+            resp = self.client.conversations_members(channel=self.app.settings.dsl_channel,
+                                                     limit=500, cursor=cursor)
+            members.update(resp.get("members", []))
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
+
+    def is_dsl(self, user: str) -> bool:
+        """Configured DSL ids, or members of the DSL channel; nobody else
+        when Slack cannot say and the last list is too old (fails closed)."""
+        if self.app.is_dsl(user):
+            return True
+        try:
+            return user in self.membership.members()
+        except MembershipUnknown:
+            return False
+
+    # -- the conversation's calls ------------------------------------------
+    def chat_meta(self, user: str) -> dict[str, Any]:
+        return {"dm": self.dm(user)}
+
+    def offer_resume(self, user: str, session: Session) -> None:
+        self.client.chat_postMessage(
+            channel=self.dm(user), text=self.t("resume_offer", started=session.created_at),
+            blocks=self.blocks.resume_offer(session.id, session.created_at))
+
+    def show_question(self, session: Session, question: Question,
+                      notices: list[str] | None) -> dict[str, Any]:
+        channel = self.dm(session.user)
+        response = self.client.chat_postMessage(
+            channel=channel, text=question.text,
+            blocks=self.blocks.question(session.id, question, notices))
+        return {"dm": channel, "question_ts": response["ts"]}
+
+    def show_answered(self, session: Session, question: Question, answer: str,
+                      notices: list[str] | None) -> bool:
+        ts = session.meta.get("question_ts")
+        if not ts:  # a click that beat ``post_question``'s write
+            return False
+        try:
+            self.client.chat_update(channel=session.meta.get("dm") or self.dm(session.user),
+                                    ts=ts, text=question.text,
+                                    blocks=self.blocks.answered(question, answer, notices))
+        except SlackApiError as exc:  # cosmetic: the answer itself is stored
+            log.warning("could not update question: %s", exc.response.get("error"))
+            return False
+        except (SlackClientError, OSError) as exc:  # slow or unreachable: carry on
+            log.warning("could not update question: %s", type(exc).__name__)
+            return False
+        return True
+
+
+def _without_retries(client: WebClient) -> WebClient:
+    """A twin of ``client`` that never repeats a request by itself.
+
+    slack_sdk retries a post once on a dropped connection; if Slack had
+    already posted it, that retry would bypass the outbox's "sending" check
+    and post a record twice. The outbox does its own, checked, retries.
+    """
+    return WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout,
+                     retry_handlers=[])
