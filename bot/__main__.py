@@ -75,6 +75,19 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate-db", help="bring the PostgreSQL database "
                              "(JIGSAW_DATABASE_URL) up to this version's schema")
     migrate.add_argument("--url", help="database URL (default JIGSAW_DATABASE_URL)")
+    school = sub.add_parser("school", help="on PostgreSQL: list the schools, or set one's "
+                            "name, settings and Slack workspace")
+    school.add_argument("action", choices=("list", "set"))
+    school.add_argument("id", nargs="?", help="set: the school's id (created if new)")
+    school.add_argument("--name", help="set: the school's name")
+    school.add_argument("--settings", metavar="FILE",
+                        help="set: a settings file (as jigsaw.toml) whose tables become the "
+                             "school's settings, checked first")
+    school.add_argument("--team", metavar="ID",
+                        help="set: the school's Slack workspace (T...), before it installs")
+    school.add_argument("--enterprise", metavar="ID",
+                        help="set: its Enterprise Grid organisation (E...); alone, the school "
+                             "is the organisation's org-wide install")
     move = sub.add_parser("move-store", help="copy this school's data directory into "
                           "PostgreSQL, verifying both sides (safe to re-run)")
     move.add_argument("--to", required=True, metavar="URL",
@@ -111,13 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command
     if command == "teams" and args.action == "package":
         return _teams_package(args, settings, environment)
-
     if command == "migrate-db":
         from bot.admin import migrate_db
 
         return migrate_db(args.url or environment.database_url, sys.stdout, sys.stderr)
     if command == "move-store":
         return _move_store(args, settings, environment)
+    if command == "school":
+        return _school(args, settings, environment)
     if command is None:
         has_socket = environment.slack_bot_token and environment.slack_app_token
         has_teams = environment.teams.configured and not environment.teams.connector_url
@@ -224,6 +238,35 @@ def _verify_schools(settings: Settings, environment: Environment, only: list[str
         return 2
     try:
         return admin.verify_schools(db, only, sys.stdout)
+    finally:
+        db.close()
+
+
+def _school(args: argparse.Namespace, settings: Settings, environment: Environment) -> int:
+    """``jigsaw school``: the schools (tenants) kept in the database."""
+    from bot import admin
+    from bot.config import settings_tables
+    from storage import StoreError
+
+    if not environment.database_url:
+        print("jigsaw: schools are kept in PostgreSQL: set JIGSAW_DATABASE_URL",
+              file=sys.stderr)
+        return 2
+    if args.action == "set" and not args.id:
+        print("jigsaw: school set needs the school's id", file=sys.stderr)
+        return 2
+    try:
+        # Only the file's own tables: this process's environment is not the school's.
+        tables = (settings_tables(args.settings, Environment()) if args.settings else None)
+        db = _database(settings, environment, max_size=1)
+    except (ConfigError, StoreError) as exc:
+        print(f"jigsaw: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.action == "list":
+            return admin.list_schools(db, sys.stdout)
+        return admin.set_school(db, args.id, sys.stdout, sys.stderr, name=args.name or "",
+                                settings=tables, team=args.team, enterprise=args.enterprise)
     finally:
         db.close()
 

@@ -68,6 +68,46 @@ def verify_schools(db: Any, only: list[str], out: TextIO) -> int:
     return 1 if failed else 0
 
 
+def list_schools(db: Any, out: TextIO) -> int:
+    """``jigsaw school list``: each school's id, name, nation, DSL channel and
+    Slack workspace."""
+    schools = db.schools()
+    for school in schools:
+        tables = school["settings"] or {}
+        nation = (tables.get("school") or {}).get("nation", "-")
+        channel = (tables.get("slack") or {}).get("dsl_channel", "-")
+        team, org = db.workspace_of(school["id"])
+        out.write(f"{school['id']}\t{school['name'] or '-'}\t{nation}\t{channel}\t"
+                  f"{team or '-'}\t{org or '-'}\n")
+    out.write(f"{len(schools)} school(s)\n")
+    return 0
+
+
+def set_school(db: Any, school: str, out: TextIO, err: TextIO, *, name: str = "",
+               settings: dict[str, Any] | None = None, team: str | None = None,
+               enterprise: str | None = None) -> int:
+    """``jigsaw school set``: create a school, or change its name, settings
+    (checked before anything is stored) or Slack workspace."""
+    if team or enterprise:
+        holder = (db.school_for(team_id=team, enterprise_id=None) if team else
+                  db.school_for(team_id=None, enterprise_id=enterprise, enterprise_install=True))
+        if holder not in (None, school):
+            print(f"jigsaw: that workspace is already school {holder!r}'s", file=err)
+            return 2
+    try:
+        db.add_school(school, name=name, settings=settings)
+    except ValueError as exc:
+        print(f"jigsaw: {exc}", file=err)
+        return 2
+    if team or enterprise:
+        db.link_workspace(school, team_id=team, enterprise_id=enterprise)
+    done = [f"name {name!r}" if name else "",
+            "settings stored" if settings is not None else "",
+            f"workspace {team or '-'} / {enterprise or '-'}" if team or enterprise else ""]
+    out.write(f"school {school}: {', '.join(d for d in done if d) or 'ready'}\n")
+    return 0
+
+
 def expired(store: Store, settings: Settings, now: datetime) -> list[RecordSummary]:
     """Records older than the school's retention period."""
     cutoff = iso(now - timedelta(days=365 * settings.retention_years))

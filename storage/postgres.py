@@ -207,6 +207,13 @@ class Database:
             conn.execute("UPDATE schools SET slack_team_id = %s, slack_enterprise_id = %s "
                          "WHERE id = %s", (team_id, enterprise_id, school_id))
 
+    def workspace_of(self, school_id: str) -> tuple[str | None, str | None]:
+        """The school's Slack workspace and Grid organisation, if set."""
+        with self.connection() as conn:
+            row = conn.execute("SELECT slack_team_id, slack_enterprise_id FROM schools "
+                               "WHERE id = %s", (school_id,)).fetchone()
+        return (None, None) if row is None else (row[0], row[1])
+
     def school_for(self, *, team_id: str | None, enterprise_id: str | None,
                    enterprise_install: bool = False) -> str | None:
         """The school a Slack request belongs to: by its workspace, or by its

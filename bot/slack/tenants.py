@@ -12,7 +12,7 @@ reach another school's rows.
 Installs use Bolt's OAuth flow, with slack_sdk's SQLAlchemy installation and
 state stores on the same PostgreSQL database (tables made by
 ``jigsaw migrate-db``). A workspace installed for the first time becomes a
-new school with default settings (``jigsaw school set`` fills them in),
+new school with default settings (``jigsaw school set`` gives it its own),
 unless an administrator registered it for a school first.
 """
 

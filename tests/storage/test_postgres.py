@@ -79,6 +79,36 @@ def test_migrate_db_without_a_url(tmp_path) -> None:
 # -- schools -----------------------------------------------------------------
 
 
+def test_a_trust_sets_each_schools_settings_and_workspace(tmp_path) -> None:
+    good = tmp_path / "ysgol.toml"
+    good.write_text('[school]\nname = "Ysgol y Bryn"\nnation = "wales"\n\n'
+                    '[slack]\ndsl_channel = "CDSLB"\n')
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[school]\nnation = "france"\n')
+    with fresh_schema() as url:
+        done = _jigsaw("school", "set", "bryn", "--name", "Ysgol y Bryn", "--settings",
+                       str(good), "--team", "T0002", url=url, tmp=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "settings stored" in done.stdout and "T0002" in done.stdout
+        refused = _jigsaw("school", "set", "bryn", "--settings", str(bad), url=url,
+                          tmp=tmp_path)
+        assert refused.returncode == 2 and "school.nation" in refused.stderr
+        taken = _jigsaw("school", "set", "other", "--team", "T0002", url=url, tmp=tmp_path)
+        assert taken.returncode == 2 and "already school 'bryn'" in taken.stderr
+        listed = _jigsaw("school", "list", url=url, tmp=tmp_path)
+        assert listed.returncode == 0, listed.stderr
+        assert "bryn\tYsgol y Bryn\twales\tCDSLB\tT0002\t-" in listed.stdout
+        db = Database(url)
+        try:
+            assert db.school_for(team_id="T0002", enterprise_id=None) == "bryn"
+            assert db.school_settings("bryn")["school"]["nation"] == "wales"
+            assert [s["id"] for s in db.schools()] == ["bryn"]  # "other" never made
+        finally:
+            db.close()
+        outside = _jigsaw("school", "list", url="", tmp=tmp_path)
+        assert outside.returncode == 2 and "JIGSAW_DATABASE_URL" in outside.stderr
+
+
 def test_schools_are_walled_off() -> None:
     with fresh_schema() as url:
         db = Database(url)
