@@ -17,8 +17,8 @@ from typing import Any
 
 from bench.fake import BenchFake, Seen
 from bot.slack.wire import Action, BlockId, ButtonValue
-from tests import slackreq
-from tests.slackreq import SlackRequest
+from tests.harness import slackreq
+from tests.harness.slackreq import SlackRequest
 
 SIGNING_SECRET = "bench-signing-secret"
 

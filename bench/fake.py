@@ -1,6 +1,6 @@
 """The fake Slack Web API, with a feed of calls the benchmark can wait on.
 
-:class:`tests.fakeslack.FakeSlack` keeps one list of calls and wakes every
+:class:`tests.harness.fakeslack.FakeSlack` keeps one list of calls and wakes every
 waiter to rescan it on each call; with 20 simulated staff and thousands of
 calls that rescanning would load the benchmark process. :class:`BenchFake`
 adds an append-only feed where each waiter scans only what is new to it.
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.slack.wire import ANSWER_PREFIX, ButtonValue
-from tests.fakeslack import FakeSlack
+from tests.harness.fakeslack import FakeSlack
 
 JSON_FIELDS = ("blocks", "metadata", "view")
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.slackreq import SlackRequest
+from tests.harness.slackreq import SlackRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 180.0

@@ -85,7 +85,7 @@ from bot import record as records
 from bot.flow.engine import iso
 from storage import Store, TinyDBStore, generate_key, open_store
 from tests import scenarios
-from tests.slackreq import BOT_USER_ID, TEAM_ID
+from tests.harness.slackreq import BOT_USER_ID, TEAM_ID
 
 FULL = ("POLICE_PREJUDICE", "NO_PURPOSE", "EARLY_HELP_CONSENT", "EARLY_HELP_REFUSED",
         "REFUSED_SIGNIFICANT", "NOT_SURE")

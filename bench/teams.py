@@ -1,7 +1,7 @@
 """The Teams part of the benchmark: ``jigsaw teams`` against a bare Teams SDK
 app that only acknowledges (:mod:`bench.bare_teams`), in the same run.
 
-A fake Bot Connector (:class:`tests.faketeams.FakeTeams`, in this process)
+A fake Bot Connector (:class:`tests.harness.faketeams.FakeTeams`, in this process)
 stands in for Microsoft: it serves the OpenID metadata and signing keys both
 apps check inbound tokens against, issues their outbound tokens, and
 receives every card the real app posts. Simulated staff walk real decisions
@@ -25,8 +25,8 @@ from typing import Any
 
 from bench import procs
 from bench.driver import BenchError, Sample
-from tests.faketeams import FakeTeams, Post, card_actions
-from tests.teams.driver import TeamsClient, chat_of
+from tests.harness.faketeams import FakeTeams, Post, card_actions
+from tests.harness.teams_driver import TeamsClient, chat_of
 
 MESSAGE, ACTION = "message", "card action"
 KINDS = (MESSAGE, ACTION)

@@ -11,7 +11,7 @@ import pytest
 from bot.config import Settings
 from bot.service import DecisionService
 from storage import TinyDBStore
-from tests.fakeslack import FakeSlack
+from tests.harness.fakeslack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 

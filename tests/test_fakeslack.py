@@ -29,7 +29,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from bot.slack.app import JigsawApp
-from tests.fakeslack import (
+from tests.harness.fakeslack import (
     BOT_ID,
     BOT_USER_ID,
     DSL_CHANNEL_ID,
@@ -40,7 +40,7 @@ from tests.fakeslack import (
     iter_calls,
     parse_body,
 )
-from tests.slackreq import (
+from tests.harness.slackreq import (
     TRANSPORT_KINDS,
     AckResponse,
     HttpTransport,
@@ -427,7 +427,7 @@ def test_reset_restores_seeded_workspace(fake: FakeSlack, client: WebClient) -> 
 # -- standalone ------------------------------------------------------------------
 def test_standalone_process_prints_base_url_and_serves() -> None:
     with subprocess.Popen(
-        [sys.executable, "-m", "tests.fakeslack", "--port", "0"],
+        [sys.executable, "-m", "tests.harness.fakeslack", "--port", "0"],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True,
     ) as proc:
         try:

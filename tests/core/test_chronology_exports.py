@@ -22,7 +22,7 @@ from bot.record import verify
 from bot.service import AccessDenied, DecisionService
 from storage import TinyDBStore
 from tests import scenarios as sc
-from tests.reliability.secops_harness import decide_in_process
+from tests.harness.live import decide_in_process
 
 SCHOOL = "Hillside Primary"
 CHILD = "AB-1234"  # the child in POLICE_PREJUDICE, and in REFERRAL below

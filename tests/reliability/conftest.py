@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakeslack import FakeSlack
-from tests.reliability.secops_harness import LiveApp
+from tests.harness.fakeslack import FakeSlack
+from tests.harness.live import LiveApp
 
 
 @pytest.fixture(params=["http", "socket"])

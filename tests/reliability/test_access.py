@@ -24,15 +24,15 @@ from bot.admin import operator
 from bot.config import Environment, Settings, load_settings
 from bot.slack.wire import Action, Modal
 from tests import scenarios as sc
-from tests.fakeslack import FakeSlack
-from tests.reliability.secops_harness import (
+from tests.harness.fakeslack import FakeSlack
+from tests.harness.live import (
     DSL_CHANNEL,
     STAFF,
     LiveApp,
     subprocess_env,
     texts,
 )
-from tests.slackreq import (
+from tests.harness.slackreq import (
     app_home_opened,
     block_action,
     message_event,

@@ -19,9 +19,9 @@ import pytest
 
 from bot.slack.anchor import ANCHOR_EVENT
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID
-from tests.reliability.fault_harness import InProcessApp, WatchedSlack
-from tests.reliability.secops_harness import decide_in_process, subprocess_env
+from tests.harness.fakeslack import DSL_CHANNEL_ID
+from tests.harness.faults import InProcessApp, WatchedSlack
+from tests.harness.live import decide_in_process, subprocess_env
 
 
 @pytest.fixture

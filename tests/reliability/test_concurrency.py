@@ -14,7 +14,7 @@ from bot.flow import Flow
 from bot.prompts import default_prompts
 from storage import TinyDBStore
 from tests import scenarios
-from tests.reliability.fault_harness import (
+from tests.harness.faults import (
     InProcessApp,
     WatchedSlack,
     assert_files_parse,
@@ -23,7 +23,7 @@ from tests.reliability.fault_harness import (
     sessions,
     settings,
 )
-from tests.reliability.staff import Decision, Staff, plan, with_child
+from tests.harness.staff import Decision, Staff, plan, with_child
 
 SESSIONS = 24
 SCRIPTS = [scenarios.ALLEGATION, scenarios.IMMEDIATE_DANGER, scenarios.NO_PURPOSE,

@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.service import DecisionService
 from storage import TinyDBStore, generate_audit_key
 from tests import scenarios as sc
-from tests.reliability.secops_harness import decide_in_process, subprocess_env
+from tests.harness.live import decide_in_process, subprocess_env
 
 KEY = generate_audit_key()
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

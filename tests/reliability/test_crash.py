@@ -19,9 +19,8 @@ from bot import admin
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from storage import TinyDBStore
 from tests import scenarios
-from tests.fakeslack import DSL_CHANNEL_ID, Call
-from tests.reliability.apprunner import AppProcess
-from tests.reliability.fault_harness import (
+from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
+from tests.harness.faults import (
     WAIT,
     WatchedSlack,
     assert_files_parse,
@@ -30,7 +29,8 @@ from tests.reliability.fault_harness import (
     sessions,
     settings,
 )
-from tests.reliability.staff import RECORD_ID, Staff, Tally
+from tests.harness.process import AppProcess
+from tests.harness.staff import RECORD_ID, Staff, Tally
 
 SEED = 20251125
 DRIVERS = 8

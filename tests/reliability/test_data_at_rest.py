@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.service import AccessDenied, DecisionService
 from storage import TinyDBStore
 from tests import scenarios as sc
-from tests.reliability.secops_harness import decide_in_process, fingerprint, subprocess_env
+from tests.harness.live import decide_in_process, fingerprint, subprocess_env
 
 # What the POLICE_PREJUDICE script puts in the record: none of it may be
 # readable in an encrypted store.

@@ -3,7 +3,7 @@ or anyone's answers: PostgreSQL keeps the guarantee a disk refusing writes
 keeps (tests/reliability/test_failing_disk.py).
 
 The real app runs in its own process on a real PostgreSQL, reached through a
-loopback relay (:class:`tests.pg.Proxy`) that the test cuts, dropping every
+loopback relay (:class:`tests.harness.pg.Proxy`) that the test cuts, dropping every
 connection and refusing new ones, and then restores: a network fault or a
 database fail-over. Nothing in the app is replaced or patched.
 """
@@ -23,12 +23,12 @@ import pytest
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from storage.postgres import Database
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID, Call
-from tests.pg import Proxy, fresh_schema
-from tests.reliability.apprunner import AppProcess
-from tests.reliability.fault_harness import WAIT, WatchedSlack
-from tests.slack.driver import buttons, question_step, texts
-from tests.slackreq import block_action, message_event
+from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
+from tests.harness.faults import WAIT, WatchedSlack
+from tests.harness.pg import Proxy, fresh_schema
+from tests.harness.process import AppProcess
+from tests.harness.slack_driver import buttons, question_step, texts
+from tests.harness.slackreq import block_action, message_event
 
 STAFF = "UDBDOWN"
 DM = f"D{STAFF}"

@@ -20,15 +20,15 @@ import pytest
 from bot import record as records
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from tests import scenarios
-from tests.fakeslack import BOT_USER_ID, DSL_CHANNEL_ID, DSL_MEMBERS, Call
-from tests.reliability.fault_harness import (
+from tests.harness.fakeslack import BOT_USER_ID, DSL_CHANNEL_ID, DSL_MEMBERS, Call
+from tests.harness.faults import (
     InProcessApp,
     WatchedSlack,
     assert_posted_once,
     settings,
 )
-from tests.reliability.staff import Staff
-from tests.slack.driver import all_text
+from tests.harness.slack_driver import all_text
+from tests.harness.staff import Staff
 
 USER = "U123"
 # Each way a post to the DSL channel can fail, as FakeSlack fault arguments.

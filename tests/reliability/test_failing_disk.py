@@ -24,11 +24,11 @@ import pytest
 
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID, Call, WaitTimeout
-from tests.reliability.apprunner import AppProcess
-from tests.reliability.fault_harness import WatchedSlack
-from tests.slack.driver import buttons, question_step, texts
-from tests.slackreq import block_action, message_event
+from tests.harness.fakeslack import DSL_CHANNEL_ID, Call, WaitTimeout
+from tests.harness.faults import WatchedSlack
+from tests.harness.process import AppProcess
+from tests.harness.slack_driver import buttons, question_step, texts
+from tests.harness.slackreq import block_action, message_event
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="prlimit on another process is Linux only")

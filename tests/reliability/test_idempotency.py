@@ -18,16 +18,16 @@ from typing import Any
 import pytest
 
 from tests import scenarios
-from tests.fakeslack import DSL_CHANNEL_ID
-from tests.reliability.fault_harness import (
+from tests.harness.fakeslack import DSL_CHANNEL_ID
+from tests.harness.faults import (
     InProcessApp,
     WatchedSlack,
     assert_posted_once,
     assert_records_whole,
     settings,
 )
-from tests.reliability.staff import Seen, Staff
-from tests.slackreq import SlackRequest, app_home_opened, message_event, slash_command
+from tests.harness.slackreq import SlackRequest, app_home_opened, message_event, slash_command
+from tests.harness.staff import Seen, Staff
 
 USER = "U123"
 # Web API methods whose effect someone can see (reads and auth checks aside).

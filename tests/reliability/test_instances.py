@@ -18,13 +18,13 @@ from bot.slack.server import SlackHTTPServer
 from bot.slack.tenants import Tenants
 from storage.postgres import Database
 from tests import scenarios
-from tests.fakeslack import BOT_USER_ID
-from tests.pg import fresh_schema
-from tests.reliability.apprunner import AppProcess
-from tests.reliability.fault_harness import SECRET, WAIT, AppDown, WatchedSlack, post
-from tests.reliability.schools import CLIENT_ID, CLIENT_SECRET, as_from, install
-from tests.reliability.staff import Staff
-from tests.slackreq import AckResponse, HttpTransport, SlackRequest
+from tests.harness.fakeslack import BOT_USER_ID
+from tests.harness.faults import SECRET, WAIT, AppDown, WatchedSlack, post
+from tests.harness.pg import fresh_schema
+from tests.harness.process import AppProcess
+from tests.harness.schools import CLIENT_ID, CLIENT_SECRET, as_from, install
+from tests.harness.slackreq import AckResponse, HttpTransport, SlackRequest
+from tests.harness.staff import Staff
 
 AUDIT_KEY = "instances-test-audit-key-0123456789abcdef"
 A = {"school": {"name": "Hillside Primary", "nation": "england"},

@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.service import DecisionService, has_pending_event
 from storage import TinyDBStore, generate_audit_key
 from tests import scenarios as sc
-from tests.reliability.secops_harness import decide_in_process, subprocess_env
+from tests.harness.live import decide_in_process, subprocess_env
 
 FIXTURE = Path(__file__).parent / "fixtures" / "store_before_ledger"
 KEY = generate_audit_key()

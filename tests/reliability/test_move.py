@@ -17,11 +17,11 @@ from storage import Store, TinyDBStore
 from storage.locking import DataDirLock
 from storage.postgres import Database
 from tests import scenarios
-from tests.fakeslack import DSL_CHANNEL_ID
-from tests.pg import fresh_schema
-from tests.reliability.apprunner import AppProcess
-from tests.reliability.fault_harness import InProcessApp, WatchedSlack, settings
-from tests.reliability.staff import Staff, plan, with_child
+from tests.harness.fakeslack import DSL_CHANNEL_ID
+from tests.harness.faults import InProcessApp, WatchedSlack, settings
+from tests.harness.pg import fresh_schema
+from tests.harness.process import AppProcess
+from tests.harness.staff import Staff, plan, with_child
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_KEY = "move-test-audit-key-0123456789abcdef0123"

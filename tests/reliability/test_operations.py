@@ -31,9 +31,9 @@ from bot.slack.app import create_app
 from bot.slack.wire import Action
 from storage import TinyDBStore
 from tests import scenarios as sc
-from tests.fakeslack import FakeSlack
-from tests.reliability.secops_harness import DSL_CHANNEL, STAFF, subprocess_env
-from tests.slackreq import FakeSocketModeClient, HttpTransport, block_action, message_event
+from tests.harness.fakeslack import FakeSlack
+from tests.harness.live import DSL_CHANNEL, STAFF, subprocess_env
+from tests.harness.slackreq import FakeSocketModeClient, HttpTransport, block_action, message_event
 
 TOKEN = "xoxb-secret-token"
 SIGNING_SECRET = "ops-signing-secret-8f2c"

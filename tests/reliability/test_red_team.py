@@ -23,9 +23,9 @@ import pytest
 
 from bot.slack.wire import Action, Modal
 from tests import scenarios as sc
-from tests.fakeslack import FakeSlack
-from tests.reliability.secops_harness import DSL_CHANNEL, STAFF, LiveApp, texts
-from tests.slackreq import block_action, slash_command, text_input, view_submission
+from tests.harness.fakeslack import FakeSlack
+from tests.harness.live import DSL_CHANNEL, STAFF, LiveApp, texts
+from tests.harness.slackreq import block_action, slash_command, text_input, view_submission
 
 GENERIC_PREVIEW = "A Jigsaw record needs your attention"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests import scenarios as sc
-from tests.fakeslack import FakeSlack
-from tests.reliability.secops_harness import DSL_CHANNEL, LiveApp
+from tests.harness.fakeslack import FakeSlack
+from tests.harness.live import DSL_CHANNEL, LiveApp
 
 # What makes the channel unsafe: Slack Connect with another organisation
 # (done, or only invited), shared with other workspaces of an Enterprise

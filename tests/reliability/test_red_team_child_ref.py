@@ -10,8 +10,8 @@ import pytest
 
 from bot.config import ConfigError, Settings, from_mapping
 from bot.flow import validate
-from tests.fakeslack import FakeSlack
-from tests.reliability.secops_harness import DSL_CHANNEL, STAFF, LiveApp
+from tests.harness.fakeslack import FakeSlack
+from tests.harness.live import DSL_CHANNEL, STAFF, LiveApp
 
 NAMES = ["john smith", "Jamie McDonald", "Liam O'Neil", "Zoë Brontë", "Smith, John",
          "Jamie", "JOHN SMITH"]

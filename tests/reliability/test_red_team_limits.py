@@ -1,6 +1,6 @@
 """Red-team findings 8 and 13: text long enough to break Slack's message
 limits. The fake Slack Web API refuses what real Slack refuses (see
-``tests.fakeslack._check_limits``); everything goes through the real app
+``tests.harness.fakeslack._check_limits``); everything goes through the real app
 over HTTP."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests import scenarios as sc
-from tests.fakeslack import FakeSlack
-from tests.reliability.secops_harness import DSL_CHANNEL, STAFF, LiveApp
-from tests.slack.driver import texts
-from tests.slackreq import text_input, view_submission
+from tests.harness.fakeslack import FakeSlack
+from tests.harness.live import DSL_CHANNEL, STAFF, LiveApp
+from tests.harness.slack_driver import texts
+from tests.harness.slackreq import text_input, view_submission
 
 
 @pytest.fixture

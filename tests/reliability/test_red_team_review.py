@@ -13,9 +13,9 @@ import pytest
 
 from bot.config import Settings
 from tests import scenarios as sc
-from tests.fakeslack import FakeSlack
-from tests.reliability.secops_harness import DSL_CHANNEL, LiveApp
-from tests.slackreq import block_action, text_input, view_submission
+from tests.harness.fakeslack import FakeSlack
+from tests.harness.live import DSL_CHANNEL, LiveApp
+from tests.harness.slackreq import block_action, text_input, view_submission
 
 OUTSIDER = "U999"
 

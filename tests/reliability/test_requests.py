@@ -38,8 +38,8 @@ from bot.slack.wire import Action, Modal
 from bot.slack.wire import answer as answer_button
 from storage.jsonfile import encode
 from tests import scenarios as sc
-from tests.fakeslack import FakeSlack
-from tests.reliability.secops_harness import (
+from tests.harness.fakeslack import FakeSlack
+from tests.harness.live import (
     DSL_CHANNEL,
     SECRET,
     STAFF,
@@ -47,7 +47,7 @@ from tests.reliability.secops_harness import (
     fingerprint,
     texts,
 )
-from tests.slackreq import (
+from tests.harness.slackreq import (
     SlackRequest,
     app_home_opened,
     block_action,

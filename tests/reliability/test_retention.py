@@ -20,7 +20,7 @@ from bot.config import Environment, load_settings
 from bot.service import DecisionService
 from storage import TinyDBStore
 from tests import scenarios as sc
-from tests.reliability.secops_harness import decide_in_process, fingerprint, subprocess_env
+from tests.harness.live import decide_in_process, fingerprint, subprocess_env
 
 YEARS = 2
 TOML = f"""

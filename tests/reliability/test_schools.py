@@ -20,12 +20,12 @@ from bot.slack.tenants import Tenants
 from bot.slack.wire import Action
 from storage.postgres import Database
 from tests import scenarios
-from tests.fakeslack import BOT_USER_ID
-from tests.pg import fresh_schema
-from tests.reliability.fault_harness import SECRET, WatchedSlack
-from tests.reliability.schools import CLIENT_ID, CLIENT_SECRET, SchoolLink, install
-from tests.reliability.staff import Staff
-from tests.slackreq import HttpTransport, SlackRequest, app_home_opened, block_action
+from tests.harness.fakeslack import BOT_USER_ID
+from tests.harness.faults import SECRET, WatchedSlack
+from tests.harness.pg import fresh_schema
+from tests.harness.schools import CLIENT_ID, CLIENT_SECRET, SchoolLink, install
+from tests.harness.slackreq import HttpTransport, SlackRequest, app_home_opened, block_action
+from tests.harness.staff import Staff
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_KEY = "schools-test-audit-key-0123456789abcdef"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.reliability.secops_harness import subprocess_env
+from tests.harness.live import subprocess_env
 
 
 def test_a_second_app_on_the_same_data_directory_is_refused(tmp_path: Path) -> None:

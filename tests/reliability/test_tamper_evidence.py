@@ -28,7 +28,7 @@ from storage import TinyDBStore, generate_audit_key
 from storage.records import _text
 from storage.seal import Sealer, canonical, digest
 from tests import scenarios as sc
-from tests.reliability.secops_harness import decide_in_process, subprocess_env
+from tests.harness.live import decide_in_process, subprocess_env
 
 KEY = generate_audit_key()
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -29,9 +29,9 @@ from bot.service import DecisionService
 from bot.slack.delivery import RECORD_EVENT
 from storage import TinyDBStore
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID, Call
-from tests.reliability.fault_harness import InProcessApp, WatchedSlack, assert_posted_once
-from tests.reliability.secops_harness import decide_in_process, subprocess_env
+from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
+from tests.harness.faults import InProcessApp, WatchedSlack, assert_posted_once
+from tests.harness.live import decide_in_process, subprocess_env
 
 WORKER = Path(__file__).with_name("delivery_worker.py")
 RECORDS = 8

@@ -17,9 +17,9 @@ from bot.config import Settings
 from bot.slack import check_channel
 from bot.slack.delivery import ChannelGuard, ChannelUnsafe
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID, GENERAL_CHANNEL_ID
-from tests.slack.conftest import Harness
-from tests.slack.driver import Driver, all_text
+from tests.harness.fakeslack import DSL_CHANNEL_ID, GENERAL_CHANNEL_ID
+from tests.harness.slack import Harness
+from tests.harness.slack_driver import Driver, all_text
 
 PRIVATE_WITHOUT_BOT = "CPRIV"
 

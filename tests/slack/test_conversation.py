@@ -17,10 +17,10 @@ from bot.record import verify
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from bot.slack.wire import Action, ButtonValue
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID, GENERAL_CHANNEL_ID, RESPONSE_URL, Call
-from tests.slack.conftest import Harness
-from tests.slack.driver import Driver, all_text, buttons, question_step, value_of
-from tests.slackreq import app_home_opened, block_action, message_event
+from tests.harness.fakeslack import DSL_CHANNEL_ID, GENERAL_CHANNEL_ID, RESPONSE_URL, Call
+from tests.harness.slack import Harness
+from tests.harness.slack_driver import Driver, all_text, buttons, question_step, value_of
+from tests.harness.slackreq import app_home_opened, block_action, message_event
 
 PROGRESS = re.compile(r"\*(\d+)/(\d+)\*")
 

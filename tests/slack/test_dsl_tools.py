@@ -23,9 +23,10 @@ from bot.service import DecisionService
 from bot.slack.wire import Action, Modal
 from storage import TinyDBStore
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID, FakeSlack
-from tests.slack.conftest import Harness
-from tests.slack.driver import Driver, all_text, buttons
+from tests.harness.fakeslack import DSL_CHANNEL_ID, FakeSlack
+from tests.harness.slack import Harness
+from tests.harness.slack_driver import Driver, all_text, buttons
+from tests.harness.slackreq import app_home_opened, block_action, text_input, view_submission
 from tests.slack.test_schedule import (
     MONDAY_9AM,
     Clock,
@@ -33,7 +34,6 @@ from tests.slack.test_schedule import (
     reminders,
     running,
 )
-from tests.slackreq import app_home_opened, block_action, text_input, view_submission
 
 DSL, STAFF = "UDSL1", "U123"
 CHILD = "AB-1234"

@@ -13,10 +13,10 @@ from typing import Any
 from bot.slack.delivery import RECORD_EVENT
 from bot.slack.wire import Action
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID, Call
-from tests.slack.conftest import Harness
-from tests.slack.driver import Driver, all_text
-from tests.slackreq import app_home_opened, text_input, view_submission
+from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
+from tests.harness.slack import Harness
+from tests.harness.slack_driver import Driver, all_text
+from tests.harness.slackreq import app_home_opened, text_input, view_submission
 
 NASTY = "<!channel> <@U999> <https://evil.example|click> *bold* _it_ ~s~ `code`"
 MENTIONS = ("<!channel>", "<@U999>", "<https://")

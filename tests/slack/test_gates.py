@@ -16,9 +16,9 @@ from bot.config import Contact
 from bot.record import verify
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID, Call
-from tests.slack.conftest import Harness
-from tests.slack.driver import Driver, all_text, blocks_of
+from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
+from tests.harness.slack import Harness
+from tests.harness.slack_driver import Driver, all_text, blocks_of
 
 
 def record_posts(driver: Driver) -> list[Call]:

@@ -7,9 +7,9 @@ from typing import Any
 
 from bot.slack.wire import Action, ButtonValue
 from tests import scenarios as sc
-from tests.slack.conftest import Harness
-from tests.slack.driver import Driver, all_text, buttons, question_step, value_of
-from tests.slackreq import app_home_opened, block_action
+from tests.harness.slack import Harness
+from tests.harness.slack_driver import Driver, all_text, buttons, question_step, value_of
+from tests.harness.slackreq import app_home_opened, block_action
 
 AWAITING_HEADING = "*Awaiting DSL review*"
 

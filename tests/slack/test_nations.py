@@ -10,9 +10,9 @@ from bot import nations
 from bot.config import Settings
 from bot.slack.delivery import RECORD_EVENT
 from tests import scenarios as sc
-from tests.slack.conftest import Harness
-from tests.slack.driver import Driver, all_text
-from tests.slackreq import app_home_opened
+from tests.harness.slack import Harness
+from tests.harness.slack_driver import Driver, all_text
+from tests.harness.slackreq import app_home_opened
 
 NATIONS = ("england", "wales", "scotland", "northern_ireland")
 

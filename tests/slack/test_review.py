@@ -17,10 +17,10 @@ from bot.record import verify
 from bot.slack.delivery import RECORD_EVENT
 from bot.slack.wire import Action, Modal
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID, Call
-from tests.slack.conftest import Harness
-from tests.slack.driver import Driver, all_text, buttons
-from tests.slackreq import AckResponse, text_input, view_submission
+from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
+from tests.harness.slack import Harness
+from tests.harness.slack_driver import Driver, all_text, buttons
+from tests.harness.slackreq import AckResponse, text_input, view_submission
 
 STAFF = "U123"
 OUTSIDER = "U999"

@@ -23,11 +23,11 @@ from bot.slack.reminders import REMINDER_EVENT
 from bot.slack.wire import Action
 from storage import TinyDBStore
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID, Call, FakeSlack
-from tests.reliability.secops_harness import decide_in_process
-from tests.slack.conftest import SECRET, Harness, build_app, wait_idle
-from tests.slack.driver import Driver, all_text, buttons
-from tests.slackreq import app_home_opened, block_action, open_transport
+from tests.harness.fakeslack import DSL_CHANNEL_ID, Call, FakeSlack
+from tests.harness.live import decide_in_process
+from tests.harness.slack import SECRET, Harness, build_app, wait_idle
+from tests.harness.slack_driver import Driver, all_text, buttons
+from tests.harness.slackreq import app_home_opened, block_action, open_transport
 
 MONDAY_9AM = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # London is on UTC in winter
 STAFF, DSL, DEPUTY, OUTSIDER = "U123", "UDSL1", "UDEP1", "U999"

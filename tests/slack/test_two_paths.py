@@ -11,9 +11,9 @@ from bot.record import verify
 from bot.slack.delivery import RECORD_EVENT
 from bot.slack.wire import Action
 from tests import scenarios as sc
-from tests.fakeslack import DSL_CHANNEL_ID, Call
-from tests.slack.conftest import Harness
-from tests.slack.driver import Driver, all_text, buttons
+from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
+from tests.harness.slack import Harness
+from tests.harness.slack_driver import Driver, all_text, buttons
 
 STAFF, DSL, OUTSIDER = "U123", "UDSL1", "U999"
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from storage import Store, TinyDBStore
-from tests.pg import fresh_schema
+from tests.harness.pg import fresh_schema
 
 _counter = itertools.count(1)
 BACKENDS = ("tinydb", "postgres")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from bench import pgload
 from bot import record as records
 from storage.postgres import Database
-from tests.pg import fresh_schema
+from tests.harness.pg import fresh_schema
 
 
 def test_loaded_schools_verify_each_apart() -> None:

@@ -16,7 +16,7 @@ import pytest
 from storage import StoreError, open_store
 from storage.migrate import LATEST, current_version
 from storage.postgres import Database, DatabaseUnavailable
-from tests.pg import Proxy, fresh_schema
+from tests.harness.pg import Proxy, fresh_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_KEY = "k" * 40

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from storage import SUMMARY_FIELDS, NotFound, Store, TinyDBStore
-from tests.pg import fresh_schema
+from tests.harness.pg import fresh_schema
 
 creates = st.tuples(
     st.just("create"),

@@ -1,36 +1,26 @@
-"""The Teams app under test: the real SDK app and listeners behind a real
-HTTP endpoint with production token checks, and a fake Bot Connector (with
-its signing keys) on loopback."""
+"""Fixtures for the Teams suite: the app behind its HTTP endpoint."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from bot.config import Settings, TeamsSettings
+from bot.config import Settings
 from bot.service import DecisionService
 from bot.teams.app import create_app
-from bot.teams.executor import KeyedExecutor
-from bot.teams.front import TeamsFront
 from bot.teams.server import listen, serve
-from tests.faketeams import FakeTeams, Post, card_actions
-from tests.teams.driver import (
+from tests.harness.faketeams import FakeTeams
+from tests.harness.teams import IDLE, Harness, teams_settings
+from tests.harness.teams_driver import (
     CHANNEL,
     DSL,
     DSL_MEMBER,
-    TEAM,
-    Reply,
     TeamsClient,
-    chat_of,
-    choice_button,
 )
-
-IDLE = 15.0
 
 
 @pytest.fixture
@@ -46,62 +36,6 @@ def fake_teams() -> Iterator[FakeTeams]:
             {"id": f"29:{DSL_MEMBER}", "aadObjectId": DSL_MEMBER, "name": "Deputy Dev"},
         ]
         yield fake
-
-
-def teams_settings(fake: FakeTeams, **overrides: Any) -> TeamsSettings:
-    values: dict[str, Any] = dict(
-        client_id=fake.app_id, client_secret=fake.secret, tenant_id=fake.tenant,
-        dsl_channel=CHANNEL, dsl_team=TEAM, connector_url=fake.base_url)
-    values.update(overrides)
-    return TeamsSettings(**values)
-
-
-@dataclass
-class Harness:
-    fake: FakeTeams
-    client: TeamsClient
-    front: TeamsFront
-    jigsaw: DecisionService
-    executor: KeyedExecutor
-
-    def idle(self) -> None:
-        assert self.executor.wait_idle(IDLE), "work still running"
-
-    def send(self, activity: dict[str, Any]) -> Reply:
-        reply = self.client.send(activity)
-        assert reply.status == 200, reply
-        self.idle()
-        return reply
-
-    def say(self, user: str, text: str) -> Reply:
-        return self.send(self.client.message_activity(user, text))
-
-    def chat(self, user: str) -> list[Post]:
-        return self.fake.posts_to(chat_of(user))
-
-    def channel(self) -> list[Post]:
-        return self.fake.posts_to(CHANNEL)
-
-    def question(self, user: str) -> Post:
-        """The question card waiting for an answer (its buttons still there)."""
-        for post in reversed(self.chat(user)):
-            if any(a.get("verb") == "back" for a in card_actions(post.card)):
-                return post
-        raise AssertionError(f"no open question; last: {self.chat(user)[-1].text[:300]}")
-
-    def answer(self, user: str, value: str) -> Reply:
-        """Click the choice, or type the answer when it is not one."""
-        post = self.question(user)
-        try:
-            action = choice_button(post, value)
-        except AssertionError:
-            return self.say(user, value)
-        return self.send(self.client.execute_activity(user, action))
-
-    def decide(self, user: str, answers: list[str]) -> None:
-        self.say(user, "hello")
-        for value in answers:
-            self.answer(user, value)
 
 
 @pytest.fixture

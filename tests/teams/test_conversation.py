@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.faketeams import card_actions
+from tests.harness.faketeams import card_actions
+from tests.harness.teams import Harness
+from tests.harness.teams_driver import STAFF, button, choice_button
 from tests.scenarios import IMMEDIATE_DANGER, STAFF_CONCERN
-from tests.teams.conftest import Harness
-from tests.teams.driver import STAFF, button, choice_button
 
 
 def test_a_whole_decision(teams: Harness) -> None:

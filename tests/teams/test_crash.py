@@ -15,9 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.faketeams import FakeTeams, card_actions
+from tests.harness.faketeams import FakeTeams, card_actions
+from tests.harness.teams_driver import (
+    CHANNEL,
+    DSL,
+    STAFF,
+    TEAM,
+    TeamsClient,
+    chat_of,
+    choice_button,
+)
 from tests.scenarios import STAFF_CONCERN
-from tests.teams.driver import CHANNEL, DSL, STAFF, TEAM, TeamsClient, chat_of, choice_button
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = "serving Teams activities"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faketeams import Fault
+from tests.harness.faketeams import Fault
+from tests.harness.teams import Harness
+from tests.harness.teams_driver import CHANNEL, STAFF
 from tests.scenarios import IMMEDIATE_DANGER, STAFF_CONCERN
-from tests.teams.conftest import Harness
-from tests.teams.driver import CHANNEL, STAFF
 
 
 def _retry_until_through(teams: Harness, limit: int = 6) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from tests.teams.conftest import Harness
-from tests.teams.driver import STAFF
+from tests.harness.teams import Harness
+from tests.harness.teams_driver import STAFF
 
 
 def health(teams: Harness) -> dict[str, object]:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.harness.teams import Harness
+from tests.harness.teams_driver import CHANNEL, DSL_MEMBER, OUTSIDER
 from tests.scenarios import STAFF_CONCERN
-from tests.teams.conftest import Harness
-from tests.teams.driver import CHANNEL, DSL_MEMBER, OUTSIDER
 
 VERBS = {"Acknowledge": "review.acknowledge", "View full record": "review.view",
          "Add note": "review.note", "Follow-up needed": "review.follow_up"}

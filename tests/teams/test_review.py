@@ -9,10 +9,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.faketeams import card_actions
+from tests.harness.faketeams import card_actions
+from tests.harness.teams import Harness
+from tests.harness.teams_driver import CHANNEL, DSL, DSL_MEMBER, OUTSIDER, STAFF, button
 from tests.scenarios import STAFF_CONCERN
-from tests.teams.conftest import Harness
-from tests.teams.driver import CHANNEL, DSL, DSL_MEMBER, OUTSIDER, STAFF, button
 
 
 def _record(teams: Harness) -> dict:

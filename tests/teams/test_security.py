@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faketeams import new_key
-from tests.teams.conftest import Harness
-from tests.teams.driver import STAFF
+from tests.harness.faketeams import new_key
+from tests.harness.teams import Harness
+from tests.harness.teams_driver import STAFF
 
 
 def _state(teams: Harness) -> tuple[int, int, int]:

@@ -3,7 +3,7 @@
 :class:`LiveApp` is the Slack app as it runs in a school: the real Bolt app
 from :func:`bot.slack.app.create_app`, served by the real
 :class:`bot.slack.server.SlackHTTPServer` (or fed Socket Mode envelopes),
-talking to :class:`tests.fakeslack.FakeSlack`. Bolt acks Slack before it runs
+talking to :class:`tests.harness.fakeslack.FakeSlack`. Bolt acks Slack before it runs
 a listener, so :meth:`LiveApp.idle` waits (on a condition, not a clock) until
 every listener started so far has finished; then what the fake recorded and
 what the store holds are final.
@@ -25,10 +25,10 @@ from bot.service import DecisionService
 from bot.slack.app import create_app
 from bot.slack.server import SlackHTTPServer
 from storage import TinyDBStore
-from tests.fakeslack import Call, FakeSlack
-from tests.slack.conftest import wait_idle
-from tests.slack.driver import texts
-from tests.slackreq import (
+from tests.harness.fakeslack import Call, FakeSlack
+from tests.harness.slack import wait_idle
+from tests.harness.slack_driver import texts
+from tests.harness.slackreq import (
     AckResponse,
     HttpTransport,
     SlackRequest,

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from bot.slack.wire import ANSWER_PREFIX, Action, ButtonValue
-from tests.fakeslack import DSL_CHANNEL_ID, Call
-from tests.slackreq import (
+from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
+from tests.harness.slackreq import (
     AckResponse,
     SlackRequest,
     block_action,
@@ -33,7 +33,7 @@ from tests.slackreq import (
 )
 
 if TYPE_CHECKING:
-    from tests.slack.conftest import Harness
+    from tests.harness.slack import Harness
 
 BUTTON_LABEL_MAX = 75  # Slack's limit; longer labels are cut, so type the number
 

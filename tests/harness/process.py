@@ -19,8 +19,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.fault_harness import SECRET, WAIT, post
-from tests.slackreq import AckResponse, HttpTransport, SlackRequest
+from tests.harness.faults import SECRET, WAIT, post
+from tests.harness.slackreq import AckResponse, HttpTransport, SlackRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "serving Slack events"
@@ -35,7 +35,7 @@ def free_port() -> int:
 class AppProcess:
     """The app in HTTP mode in a child process (see module docstring).
 
-    Also the ``Link`` a :class:`tests.reliability.staff.Staff` drives: its
+    Also the ``Link`` a :class:`tests.harness.staff.Staff` drives: its
     epoch changes on every kill, and :meth:`wait_up` blocks while it is down.
     """
 

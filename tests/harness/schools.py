@@ -12,8 +12,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
-from tests.reliability.fault_harness import SECRET, WAIT, post
-from tests.slackreq import AckResponse, HttpTransport, SlackRequest
+from tests.harness.faults import SECRET, WAIT, post
+from tests.harness.slackreq import AckResponse, HttpTransport, SlackRequest
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "client-secret-for-tests"
@@ -84,7 +84,7 @@ def as_from(request: SlackRequest, *, team_id: str, enterprise_id: str | None = 
 
 
 class SchoolLink:
-    """A :class:`tests.reliability.staff.Link` to an app, as from one school's
+    """A :class:`tests.harness.staff.Link` to an app, as from one school's
     workspace. ``app`` (with ``epoch``/``wait_up``) may be killed; without one
     the app is taken to be always up."""
 

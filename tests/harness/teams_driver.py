@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tests.faketeams import FakeTeams, Post, card_actions
+from tests.harness.faketeams import FakeTeams, Post, card_actions
 
 CHANNEL = "19:dsl-channel@thread.tacv2"
 TEAM = "dsl-team-group-id"

@@ -1,7 +1,7 @@
 """A member of staff working through decisions with signed requests, who
 carries on when the app dies under them.
 
-tests/slack/driver.py sends one request at a time and waits for the app to
+tests/harness/slack_driver.py sends one request at a time and waits for the app to
 go idle. This driver only looks at what reached Slack, so many can run at
 once against an app in another process. When a request is lost to a crash
 it recovers the way a person would: it clicks Resume on its decision (or
@@ -21,10 +21,16 @@ from bot.flow import Flow
 from bot.prompts import default_prompts
 from bot.slack.wire import Action, BlockId, ButtonValue
 from storage.index import RECORD_ID as RECORD_ID_PATTERN
-from tests.fakeslack import Call, WaitTimeout
-from tests.reliability.fault_harness import WAIT, AppDown, WatchedSlack
-from tests.slack.driver import buttons, question_step, value_of
-from tests.slackreq import AckResponse, SlackRequest, block_action, message_event, slash_command
+from tests.harness.fakeslack import Call, WaitTimeout
+from tests.harness.faults import WAIT, AppDown, WatchedSlack
+from tests.harness.slack_driver import buttons, question_step, value_of
+from tests.harness.slackreq import (
+    AckResponse,
+    SlackRequest,
+    block_action,
+    message_event,
+    slash_command,
+)
 
 RECORD_ID = re.compile(rf"\*({RECORD_ID_PATTERN.pattern})\*")
 CHILD_STEPS = ("child_ref", "emergency_child", "allegation_child")

@@ -26,9 +26,9 @@ from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from bot.slack.front import SlackFront
 from bot.slack.server import SlackHTTPServer
 from storage import TinyDBStore
-from tests.fakeslack import DSL_CHANNEL_ID, Call, FakeSlack, WaitTimeout
-from tests.slack.conftest import wait_idle
-from tests.slackreq import AckResponse, HttpTransport, SlackRequest
+from tests.harness.fakeslack import DSL_CHANNEL_ID, Call, FakeSlack, WaitTimeout
+from tests.harness.slack import wait_idle
+from tests.harness.slackreq import AckResponse, HttpTransport, SlackRequest
 
 T = TypeVar("T")
 SECRET = "reliability-signing-secret"

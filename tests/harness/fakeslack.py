@@ -17,7 +17,7 @@ Use it in-process::
 
 or standalone, for a benchmark in another process::
 
-    python -m tests.fakeslack --port 0     # prints the base URL, then serves
+    python -m tests.harness.fakeslack --port 0     # prints the base URL, then serves
 
 In standalone mode, ``GET /_fake/calls``, ``GET /_fake/stats``,
 ``POST /_fake/clear``, ``POST /_fake/reset``, ``POST /_fake/fault`` and
@@ -1341,7 +1341,7 @@ def iter_calls(calls: Iterable[Call], **args: Any) -> Iterator[Call]:
 def main(argv: list[str] | None = None) -> int:
     """Serve a fake until SIGINT/SIGTERM, printing its base URL first so a
     parent process can read it from stdout."""
-    parser = argparse.ArgumentParser(prog="python -m tests.fakeslack",
+    parser = argparse.ArgumentParser(prog="python -m tests.harness.fakeslack",
                                      description="A local fake of the Slack Web API.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
