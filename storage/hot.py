@@ -1,8 +1,10 @@
-"""Hot data: sessions, idempotency claims and small settings, in one TinyDB.
+"""Hot data: sessions and idempotency claims in ``hot.json``; settings and
+schedules (meta) in ``meta.json``; each one TinyDB.
 
-This file is rewritten on every click, so it must stay small and must never
-include archive data; its cost does not depend on how many records exist.
-Claims are pruned after :data:`CLAIM_TTL` so the file does not grow forever.
+``hot.json`` is rewritten on every click, so it must stay small and must
+never include archive data or anything that grows with the records (the
+follow-up schedule does): its cost does not depend on how many records
+exist. Claims are pruned after :data:`CLAIM_TTL` so it does not grow forever.
 """
 
 from __future__ import annotations
@@ -67,9 +69,13 @@ class _HotDB(TinyDB):
     table_class = KeyedTable
 
 
+META_NAME = "meta.json"
+
+
 class HotStore:
-    """Sessions, claims and meta in ``hot.json`` (see module docstring): the
-    session, claim and meta methods of :class:`~storage.base.Store`."""
+    """Sessions and claims in ``hot.json``, meta in ``meta.json`` (see module
+    docstring): the session, claim and meta methods of
+    :class:`~storage.base.Store`."""
 
     def __init__(self, path: Path, cipher: Cipher | None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -79,7 +85,9 @@ class HotStore:
         # TinyDB's query cache would hide writes made by other processes.
         self._sessions: KeyedTable = self._hot_db.table("sessions", cache_size=0)  # type: ignore[assignment]
         self._claims: KeyedTable = self._hot_db.table("claims", cache_size=0)  # type: ignore[assignment]
-        self._meta: KeyedTable = self._hot_db.table("meta", cache_size=0)  # type: ignore[assignment]
+        self.meta_path = path.with_name(META_NAME)
+        self._meta_db = _HotDB(self.meta_path, storage=AtomicJSONStorage, cipher=cipher)
+        self._meta: KeyedTable = self._meta_db.table("meta", cache_size=0)  # type: ignore[assignment]
         self._next_prune = 0.0
 
     def _alerts_changed(self, raised: list[str], sent: list[str]) -> None:
@@ -87,8 +95,24 @@ class HotStore:
         them in the ledger)."""
 
     def check_hot(self) -> None:
-        """Read the file once, so a wrong key or damaged file fails at startup."""
+        """Read the files once, so a wrong key or damaged file fails at
+        startup; then move meta an earlier version kept in ``hot.json``."""
         self._hot_db.storage.read()
+        self._meta_db.storage.read()
+        self._move_meta_out()
+
+    def _move_meta_out(self) -> None:
+        """Copied first, then dropped: a crash between leaves both, and the
+        next start finishes (the copy in ``meta.json`` wins)."""
+        if "meta" not in self._hot_db.tables():
+            return
+        old: KeyedTable = self._hot_db.table("meta", cache_size=0)  # type: ignore[assignment]
+        with lock_for(self.meta_path).held():
+            for key, doc in old.rows().items():
+                if not self._meta.contains(doc_id=key):  # type: ignore[arg-type]
+                    self._meta.put(key, doc, exists=False)
+        with lock_for(self.hot_path).held():
+            self._hot_db.drop_table("meta")
 
     def create_hot(self) -> None:
         """Write the empty database of a new store: from now on a missing or
@@ -180,11 +204,11 @@ class HotStore:
 
     def set_meta(self, key: str, value: Any) -> None:
         doc = {"value": clone(value)}
-        with lock_for(self.hot_path).held():
+        with lock_for(self.meta_path).held():
             self._meta.put(key, doc)
 
     def update_meta(self, key: str, mutate: Callable[[Any], Any]) -> Any:
-        with lock_for(self.hot_path).held():
+        with lock_for(self.meta_path).held():
             doc = self._meta.get(doc_id=key)  # type: ignore[call-overload]  # string ids (HotTable)
             current = clone(doc.get("value")) if doc is not None else None
             value = clone(mutate(clone(current)))
@@ -194,3 +218,4 @@ class HotStore:
 
     def close_hot(self) -> None:
         self._hot_db.close()
+        self._meta_db.close()

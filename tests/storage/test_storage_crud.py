@@ -383,3 +383,28 @@ def test_non_json_values_are_refused_before_writing(tiny, data_dir: Path) -> Non
     with pytest.raises(ValueError):
         store.set_meta("x", float("nan"))
     assert (data_dir / "hot.json").read_bytes() == before
+
+
+def test_settings_stay_out_of_the_file_every_click_rewrites(tiny) -> None:
+    """A follow-up schedule grows with the records; hot.json must not."""
+    jobs = {str(i): {"action": "x" * 60} for i in range(500)}
+    tiny.set_meta("schedule", {"jobs": jobs})
+    tiny.save_session({"id": "S1", "user": "U1", "status": "in_progress"})
+    assert (tiny.data_dir / "hot.json").stat().st_size < 1000
+    assert tiny.get_meta("schedule") == {"jobs": jobs}
+
+
+def test_settings_an_earlier_version_kept_in_hot_json_move_out(tmp_path: Path) -> None:
+    store = TinyDBStore(tmp_path / "data")
+    store.save_session({"id": "S1", "user": "U1", "status": "in_progress"})
+    store.close()
+    hot = tmp_path / "data" / "hot.json"
+    doc = json.loads(hot.read_text(encoding="utf-8"))
+    doc["meta"] = {"schedule": {"value": {"jobs": {"a": 1}}}}
+    hot.write_text(json.dumps(doc), encoding="utf-8")
+
+    again = TinyDBStore(tmp_path / "data")
+    assert again.get_meta("schedule") == {"jobs": {"a": 1}}
+    assert again.get_session("S1") is not None
+    assert "meta" not in json.loads(hot.read_text(encoding="utf-8"))
+    again.close()
