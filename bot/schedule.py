@@ -65,6 +65,18 @@ def _parse(stamp: str) -> datetime:
 
 # -- the stored schedule ----------------------------------------------------------
 
+
+def _track(jobs: dict[str, dict[str, Any]], record: dict[str, Any]) -> None:
+    """One job per open follow-up of ``record``, and none for the rest."""
+    open_items = {f"followup:{f.key}": f for f in followups.items(record) if not f.done}
+    prefix = f"followup:{record['id']}:"
+    for key in [k for k in jobs if k.startswith(prefix) and k not in open_items]:
+        del jobs[key]
+    for key, item in open_items.items():
+        job = jobs.setdefault(key, {"kind": "followup", "sent": {}})
+        job.update(item.as_dict())
+
+
 def _state(raw: Any) -> dict[str, Any]:
     state = raw if isinstance(raw, dict) else {}
     state.setdefault("jobs", {})
@@ -121,17 +133,7 @@ class Schedule:
     # -- follow-ups ----------------------------------------------------------
     def track_record(self, record: dict[str, Any]) -> None:
         """Keep one job per open follow-up of the record (idempotent)."""
-        open_items = {f"followup:{f.key}": f for f in followups.items(record) if not f.done}
-        prefix = f"followup:{record['id']}:"
-
-        def change(jobs: dict[str, dict[str, Any]]) -> None:
-            for key in [k for k in jobs if k.startswith(prefix) and k not in open_items]:
-                del jobs[key]
-            for key, item in open_items.items():
-                job = jobs.setdefault(key, {"kind": "followup", "sent": {}})
-                job.update(item.as_dict())
-
-        self._edit(change)
+        self._edit(lambda jobs: _track(jobs, record))
 
     def backfill(self, now: datetime) -> int:
         """Once per data directory: follow-ups of records made before the
@@ -143,10 +145,13 @@ class Schedule:
         cutoff = iso(now - BACKFILL_DAYS)
         recent = [s["id"] for s in self.store.list_records()
                   if (s.get("created_at") or "") >= cutoff]
-        for record_id in recent:
-            record = self.store.get_record(record_id)
-            if record is not None:
-                self.track_record(record)
+        found = [r for r in map(self.store.get_record, recent) if r is not None]
+
+        def change(jobs: dict[str, dict[str, Any]]) -> None:
+            for record in found:
+                _track(jobs, record)
+
+        self._edit(change)  # one write, however many records: clicks wait on it
         self.store.set_meta(BACKFILLED_KEY, iso(now))
         return len(recent)
 
