@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.service import DecisionService
 from bot.slack.app import create_app
 from bot.slack.server import SlackHTTPServer
+from bot.slack.wire import ButtonValue
 from storage import TinyDBStore
 from tests.harness.fakeslack import Call, FakeSlack
 from tests.harness.slack import wait_idle
@@ -33,6 +34,7 @@ from tests.harness.slackreq import (
     HttpTransport,
     SlackRequest,
     SocketModeTransport,
+    block_action,
     message_event,
 )
 
@@ -102,6 +104,13 @@ class LiveApp:
 
     def idle(self) -> None:
         wait_idle(self.executor, IDLE_TIMEOUT)
+
+    def review_click(self, user: str, action_id: str, record_id: str) -> AckResponse:
+        """``user`` clicks a review button on the record's message in the DSL
+        channel."""
+        return self.send(block_action(user, action_id=action_id,
+                                      value=ButtonValue(record=record_id).encode(),
+                                      channel=DSL_CHANNEL))
 
     def say(self, text: str, user: str = STAFF) -> AckResponse:
         """The staff member types ``text`` in their DM with the bot."""

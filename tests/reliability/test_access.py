@@ -57,11 +57,6 @@ def _due() -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 86400))
 
 
-def click(live: LiveApp, user: str, action_id: str, record_id: str) -> None:
-    """``user`` clicks a review button on the record's message in the DSL channel."""
-    live.send(block_action(user, action_id=action_id, value=value(r=record_id),
-                           channel=DSL_CHANNEL))
-
 
 def submit_note(live: LiveApp, user: str, record_id: str, note: str = "Spoke to mum") -> None:
     live.send(view_submission(user, callback_id=Modal.REVIEW_NOTE,
@@ -100,7 +95,7 @@ def test_only_the_dsl_team_can_review_view_or_annotate(live: LiveApp) -> None:
     # The person who made the record, and someone else entirely.
     for user in (STAFF, OUTSIDER):
         for action_id in REVIEW_BUTTONS:
-            click(live, user, action_id, record_id)
+            live.review_click(user, action_id, record_id)
         submit_note(live, user, record_id)
         submit_followup(live, user, record_id)
     record = live.store.get_record(record_id)
@@ -126,8 +121,8 @@ def test_channel_members_and_configured_dsls_can_review(live: LiveApp) -> None:
     live.decide(sc.POLICE_PREJUDICE)
     record_id = live.only_record()["id"]
     # UDSL2 is only a member of the DSL channel; UDSL1 is also configured.
-    click(live, "UDSL2", Action.REVIEW_ACK, record_id)
-    click(live, "UDSL1", Action.REVIEW_VIEW, record_id)
+    live.review_click("UDSL2", Action.REVIEW_ACK, record_id)
+    live.review_click("UDSL1", Action.REVIEW_VIEW, record_id)
     submit_note(live, "UDSL2", record_id, "Called the police back")
     submit_followup(live, "UDSL1", record_id)
     record = live.store.get_record(record_id)
@@ -149,10 +144,10 @@ def test_modal_for_a_non_dsl_is_never_opened(live: LiveApp) -> None:
     """The follow-up and note buttons open a form only for the DSL team."""
     live.decide(sc.ALLEGATION)
     record_id = live.only_record()["id"]
-    click(live, OUTSIDER, Action.REVIEW_NOTE, record_id)
-    click(live, OUTSIDER, Action.REVIEW_FOLLOWUP, record_id)
+    live.review_click(OUTSIDER, Action.REVIEW_NOTE, record_id)
+    live.review_click(OUTSIDER, Action.REVIEW_FOLLOWUP, record_id)
     assert not live.fake.calls("views.open")
-    click(live, "UDSL2", Action.REVIEW_NOTE, record_id)
+    live.review_click("UDSL2", Action.REVIEW_NOTE, record_id)
     [opened] = live.fake.calls("views.open")
     assert opened.args["view"]["callback_id"] == Modal.REVIEW_NOTE
 
@@ -167,7 +162,7 @@ def test_configured_dsl_outside_the_channel_can_review(fake: FakeSlack, tmp_path
         live.decide(sc.ALLEGATION)
         record_id = live.only_record()["id"]
         assert "UHEAD" not in fake.channel(DSL_CHANNEL).members
-        click(live, "UHEAD", Action.REVIEW_ACK, record_id)
+        live.review_click("UHEAD", Action.REVIEW_ACK, record_id)
         record = live.store.get_record(record_id)
         assert record is not None and record["review"]["by"] == "UHEAD"
     finally:
@@ -184,8 +179,8 @@ def test_dsl_users_from_the_environment(monkeypatch: pytest.MonkeyPatch, fake: F
     try:
         live.decide(sc.ALLEGATION)
         record_id = live.only_record()["id"]
-        click(live, "UDEP", Action.REVIEW_ACK, record_id)
-        click(live, "UNOT", Action.REVIEW_VIEW, record_id)
+        live.review_click("UDEP", Action.REVIEW_ACK, record_id)
+        live.review_click("UNOT", Action.REVIEW_VIEW, record_id)
         record = live.store.get_record(record_id)
         assert record is not None
         assert record["review"]["by"] == "UDEP"
@@ -200,9 +195,9 @@ def test_leaving_the_channel_ends_access(fake: FakeSlack, tmp_path: Path) -> Non
     try:
         live.decide(sc.ALLEGATION)
         record_id = live.only_record()["id"]
-        click(live, "UDSL2", Action.REVIEW_VIEW, record_id)
+        live.review_click("UDSL2", Action.REVIEW_VIEW, record_id)
         fake.set_members(DSL_CHANNEL, ["UBOT", "UDSL1"])
-        click(live, "UDSL2", Action.REVIEW_VIEW, record_id)
+        live.review_click("UDSL2", Action.REVIEW_VIEW, record_id)
         record = live.store.get_record(record_id)
         assert record is not None
         assert [e["action"] for e in record["audit"]] == ["submitted", "viewed",
@@ -220,8 +215,8 @@ def test_membership_lookup_failing_fails_closed(fake: FakeSlack, tmp_path: Path)
         record_id = live.only_record()["id"]
         fake.fail_while("conversations.members", lambda c: True, error="ratelimited",
                         status=429, retry_after=30)
-        click(live, "UDSL2", Action.REVIEW_VIEW, record_id)
-        click(live, "UDSL1", Action.REVIEW_ACK, record_id)
+        live.review_click("UDSL2", Action.REVIEW_VIEW, record_id)
+        live.review_click("UDSL1", Action.REVIEW_ACK, record_id)
         record = live.store.get_record(record_id)
         assert record is not None
         assert refusals(record) == [("UDSL2", "viewed")]
@@ -234,8 +229,8 @@ def test_membership_lookup_failing_fails_closed(fake: FakeSlack, tmp_path: Path)
 def test_unknown_record_ids_reveal_nothing(live: LiveApp) -> None:
     live.decide(sc.ALLEGATION)
     for rid in ("ISD-2026-9999", "../../hot", "ISD-1900-0001", "isd-2026-0001"):
-        click(live, "UDSL1", Action.REVIEW_VIEW, rid)
-        click(live, OUTSIDER, Action.REVIEW_ACK, rid)
+        live.review_click("UDSL1", Action.REVIEW_VIEW, rid)
+        live.review_click(OUTSIDER, Action.REVIEW_ACK, rid)
     assert not live.fake.calls("views.open")
     record = live.only_record()
     assert [e["action"] for e in record["audit"]] == ["submitted"]

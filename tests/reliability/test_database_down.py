@@ -10,10 +10,7 @@ database fail-over. Nothing in the app is replaced or patched.
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +20,20 @@ import pytest
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from storage.postgres import Database
 from tests import scenarios as sc
-from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
+from tests.harness.fakeslack import DSL_CHANNEL_ID
 from tests.harness.faults import WAIT, WatchedSlack
 from tests.harness.pg import Proxy, fresh_schema
 from tests.harness.process import AppProcess
-from tests.harness.slack_driver import buttons, question_step, texts
-from tests.harness.slackreq import block_action, message_event
+from tests.harness.process_staff import (
+    click,
+    dm_post,
+    dsl_posts,
+    health,
+    question,
+    shown,
+)
+from tests.harness.slack_driver import question_step
+from tests.harness.slackreq import message_event
 
 STAFF = "UDBDOWN"
 DM = f"D{STAFF}"
@@ -63,13 +68,6 @@ def app(slack: WatchedSlack, database: tuple[str, Proxy], tmp_path: Path
     proc.close()
 
 
-def health(app: AppProcess) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{app.port}/health", timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
 
 def healthy_again(app: AppProcess) -> None:
     """Until the app's own check says it writes to the database again (the
@@ -80,25 +78,8 @@ def healthy_again(app: AppProcess) -> None:
         time.sleep(0.1)
 
 
-def dm_post(call: Call) -> Call | None:
-    return call if (call.method == "chat.postMessage" and call.ok
-                    and call.args.get("channel") == DM) else None
 
 
-def question(slack: WatchedSlack, mark: int) -> Call:
-    found = slack.wait_new(mark, lambda c: c if dm_post(c) and question_step(c) else None)
-    assert found is not None
-    return found
-
-
-def shown(call: Call) -> str:
-    return "\n".join(texts(call.args.get("blocks") or []))
-
-
-def posts(slack: WatchedSlack, event_type: str) -> list[dict[str, Any]]:
-    return [m for m in slack.messages(DSL_CHANNEL_ID)
-            if (m.get("metadata") or {}).get("event_type") == event_type
-            and not m.get("thread_ts")]
 
 
 def stored_sessions(url: str) -> list[dict[str, Any]]:
@@ -111,27 +92,18 @@ def stored_sessions(url: str) -> list[dict[str, Any]]:
         db.close()
 
 
-def click(app: AppProcess, q: Call, value: str) -> float:
-    """Click the button whose value has ``v == value``; seconds to the ack."""
-    [button] = [b for b in buttons(q) if json.loads(b["value"]).get("v") == value]
-    started = time.monotonic()
-    ack = app.send(block_action(STAFF, action_id=button["action_id"], value=button["value"],
-                                channel=DM, message_ts=q.args.get("ts")))
-    assert ack.status == 200
-    return time.monotonic() - started
-
 
 def test_danger_now_with_the_database_gone_alerts_first_and_keeps_everything(
         slack: WatchedSlack, database: tuple[str, Proxy], app: AppProcess) -> None:
     url, proxy = database
     mark = slack.mark()
     app.send(message_event(STAFF, text="hello"))
-    danger = question(slack, mark)
+    danger = question(slack, mark, STAFF)
     assert question_step(danger) == "danger"
 
     proxy.cut()
     mark = slack.mark()
-    took = click(app, danger, "yes")
+    took = click(app, danger, "yes", STAFF)
     assert took < ACK_BUDGET
     # The DSL alert went, from memory.
     alert = slack.wait_new(mark, lambda c: c if (
@@ -139,7 +111,7 @@ def test_danger_now_with_the_database_gone_alerts_first_and_keeps_everything(
         and (c.args.get("metadata") or {}).get("event_type") == ALERT_EVENT) else None)
     assert alert is not None
     # The person sees the 999 notice and is told plainly that it isn't saved yet.
-    question(slack, mark)
+    question(slack, mark, STAFF)
     seen = "\n".join(shown(c) for c in slack.calls()[mark:]
                      if c.method in ("chat.postMessage", "chat.update")
                      and c.args.get("channel") == DM)
@@ -155,14 +127,14 @@ def test_danger_now_with_the_database_gone_alerts_first_and_keeps_everything(
     healthy_again(app)
     mark = slack.mark()
     app.send(message_event(STAFF, text="Called 999 at 10:42, ref CAD 1234"))
-    question(slack, mark)
+    question(slack, mark, STAFF)
     [stored] = stored_sessions(url)
     assert stored["answers"]["danger"] == "yes"
     [event] = stored["events"]
     assert event["delivered"] is True and event["ts"] == alert.response["ts"]
-    assert len(posts(slack, ALERT_EVENT)) == 1
+    assert len(dsl_posts(slack, ALERT_EVENT)) == 1
     app.stop()
-    assert len(posts(slack, ALERT_EVENT)) == 1
+    assert len(dsl_posts(slack, ALERT_EVENT)) == 1
 
 
 def test_submit_with_the_database_gone_keeps_the_record_and_sends_it_later(
@@ -171,34 +143,34 @@ def test_submit_with_the_database_gone_keeps_the_record_and_sends_it_later(
     script = list(sc.STAFF_CONCERN)
     mark = slack.mark()
     app.send(message_event(STAFF, text="hello"))
-    q = question(slack, mark)
+    q = question(slack, mark, STAFF)
     for answer in script[:-1]:
         mark = slack.mark()
         app.send(message_event(STAFF, text=answer))
-        q = question(slack, mark)
+        q = question(slack, mark, STAFF)
     assert question_step(q) == "confirm"
 
     proxy.cut()
     mark = slack.mark()
-    took = click(app, q, "submit")
+    took = click(app, q, "submit", STAFF)
     assert took < ACK_BUDGET
-    told = slack.wait_new(mark, lambda c: c if dm_post(c) and "could not be saved" in shown(c)
-                          else None)
+    told = slack.wait_new(mark, lambda c: c if dm_post(c, STAFF)
+                          and "could not be saved" in shown(c) else None)
     assert told is not None
-    assert not posts(slack, RECORD_EVENT)
+    assert not dsl_posts(slack, RECORD_EVENT)
 
     # The database is back: the outbox worker makes the record, posts it
     # once and tells the person.
     mark = slack.mark()
     proxy.restore()
-    submitted = slack.wait_new(mark, lambda c: c if dm_post(c) and str(
+    submitted = slack.wait_new(mark, lambda c: c if dm_post(c, STAFF) and str(
         c.args.get("text", "")).startswith("Submitted") else None, timeout=WAIT * 2)
     assert submitted is not None
-    [record_post] = posts(slack, RECORD_EVENT)
+    [record_post] = dsl_posts(slack, RECORD_EVENT)
     record_id = record_post["metadata"]["event_payload"]["record_id"]
     assert record_id in str(submitted.args["text"])
     app.stop()
-    assert len(posts(slack, RECORD_EVENT)) == 1
+    assert len(dsl_posts(slack, RECORD_EVENT)) == 1
     db = Database(url)
     try:
         assert db.store(SCHOOL, create=False).count_records() == 1

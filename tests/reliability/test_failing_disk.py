@@ -13,9 +13,6 @@ from __future__ import annotations
 import json
 import resource
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,11 +21,19 @@ import pytest
 
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from tests import scenarios as sc
-from tests.harness.fakeslack import DSL_CHANNEL_ID, Call, WaitTimeout
+from tests.harness.fakeslack import DSL_CHANNEL_ID, WaitTimeout
 from tests.harness.faults import WatchedSlack
 from tests.harness.process import AppProcess
-from tests.harness.slack_driver import buttons, question_step, texts
-from tests.harness.slackreq import block_action, message_event
+from tests.harness.process_staff import (
+    click,
+    dm_post,
+    dsl_posts,
+    health,
+    question,
+    shown,
+)
+from tests.harness.slack_driver import question_step
+from tests.harness.slackreq import message_event
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="prlimit on another process is Linux only")
@@ -58,33 +63,9 @@ def disk_refuses_writes(app: AppProcess, refuse: bool) -> None:
     resource.prlimit(app.proc.pid, resource.RLIMIT_FSIZE, (0 if refuse else hard, hard))
 
 
-def health(app: AppProcess) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{app.port}/health", timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
-def dm_post(call: Call) -> Call | None:
-    return call if (call.method == "chat.postMessage" and call.ok
-                    and call.args.get("channel") == DM) else None
 
-
-def question(slack: WatchedSlack, mark: int) -> Call:
-    found = slack.wait_new(mark, lambda c: c if dm_post(c) and question_step(c) else None)
-    assert found is not None
-    return found
-
-
-def shown(call: Call) -> str:
-    return "\n".join(texts(call.args.get("blocks") or []))
-
-
-def posts(slack: WatchedSlack, event_type: str) -> list[dict[str, Any]]:
-    return [m for m in slack.messages(DSL_CHANNEL_ID)
-            if (m.get("metadata") or {}).get("event_type") == event_type
-            and not m.get("thread_ts")]
 
 
 def hot_sessions(app: AppProcess) -> list[dict[str, Any]]:
@@ -92,26 +73,17 @@ def hot_sessions(app: AppProcess) -> list[dict[str, Any]]:
     return [s for s in hot.get("sessions", {}).values() if s.get("user") == STAFF]
 
 
-def click(app: AppProcess, q: Call, value: str) -> float:
-    """Click the button whose value has ``v == value``; seconds to the ack."""
-    [button] = [b for b in buttons(q) if json.loads(b["value"]).get("v") == value]
-    started = time.monotonic()
-    ack = app.send(block_action(STAFF, action_id=button["action_id"], value=button["value"],
-                                channel=DM, message_ts=q.args.get("ts")))
-    assert ack.status == 200
-    return time.monotonic() - started
-
 
 def test_danger_now_with_a_full_disk_alerts_first_and_keeps_everything(
         slack: WatchedSlack, app: AppProcess) -> None:
     mark = slack.mark()
     app.send(message_event(STAFF, text="hello"))
-    danger = question(slack, mark)
+    danger = question(slack, mark, STAFF)
     assert question_step(danger) == "danger"
 
     disk_refuses_writes(app, True)
     mark = slack.mark()
-    took = click(app, danger, "yes")
+    took = click(app, danger, "yes", STAFF)
     assert took < ACK_BUDGET
     # The DSL alert went, from memory.
     alert = slack.wait_new(mark, lambda c: c if (
@@ -119,7 +91,7 @@ def test_danger_now_with_a_full_disk_alerts_first_and_keeps_everything(
         and (c.args.get("metadata") or {}).get("event_type") == ALERT_EVENT) else None)
     assert alert is not None
     # The person sees the 999 notice and is told plainly that it isn't saved yet.
-    question(slack, mark)
+    question(slack, mark, STAFF)
     seen = "\n".join(shown(c) for c in slack.calls()[mark:]
                      if c.method in ("chat.postMessage", "chat.update")
                      and c.args.get("channel") == DM)
@@ -136,16 +108,16 @@ def test_danger_now_with_a_full_disk_alerts_first_and_keeps_everything(
     disk_refuses_writes(app, False)
     mark = slack.mark()
     app.send(message_event(STAFF, text="Called 999 at 10:42, ref CAD 1234"))
-    question(slack, mark)
+    question(slack, mark, STAFF)
     [stored] = hot_sessions(app)
     assert stored["answers"]["danger"] == "yes"
     [event] = stored["events"]
     assert event["delivered"] is True and event["ts"] == alert.response["ts"]
     assert health(app)[0] == 200
     # Exactly one alert, even after the outbox has had its look.
-    assert len(posts(slack, ALERT_EVENT)) == 1
+    assert len(dsl_posts(slack, ALERT_EVENT)) == 1
     app.stop()
-    assert len(posts(slack, ALERT_EVENT)) == 1
+    assert len(dsl_posts(slack, ALERT_EVENT)) == 1
 
 
 def test_submit_with_a_read_only_store_keeps_the_record_and_sends_it_later(
@@ -153,21 +125,21 @@ def test_submit_with_a_read_only_store_keeps_the_record_and_sends_it_later(
     script = list(sc.STAFF_CONCERN)
     mark = slack.mark()
     app.send(message_event(STAFF, text="hello"))
-    q = question(slack, mark)
+    q = question(slack, mark, STAFF)
     for answer in script[:-1]:
         mark = slack.mark()
         app.send(message_event(STAFF, text=answer))
-        q = question(slack, mark)
+        q = question(slack, mark, STAFF)
     assert question_step(q) == "confirm"
 
     disk_refuses_writes(app, True)
     mark = slack.mark()
-    took = click(app, q, "submit")
+    took = click(app, q, "submit", STAFF)
     assert took < ACK_BUDGET
-    told = slack.wait_new(mark, lambda c: c if dm_post(c) and (
+    told = slack.wait_new(mark, lambda c: c if dm_post(c, STAFF) and (
         "the record could not be saved" in shown(c)) else None)
     assert told is not None and "Nothing is lost" in shown(told)
-    assert not posts(slack, RECORD_EVENT)
+    assert not dsl_posts(slack, RECORD_EVENT)
     assert not (app.data_dir / "records" / "2026").exists() or not list(
         (app.data_dir / "records").rglob("block-*.json"))
 
@@ -176,13 +148,13 @@ def test_submit_with_a_read_only_store_keeps_the_record_and_sends_it_later(
     mark = slack.mark()
     disk_refuses_writes(app, False)
     try:
-        submitted = slack.wait_new(mark, lambda c: c if dm_post(c) and str(
+        submitted = slack.wait_new(mark, lambda c: c if dm_post(c, STAFF) and str(
             c.args.get("text", "")).startswith("Submitted") else None)
     except WaitTimeout as exc:
         raise AssertionError(app.tail()) from exc
     assert submitted is not None
-    [record_post] = posts(slack, RECORD_EVENT)
+    [record_post] = dsl_posts(slack, RECORD_EVENT)
     record_id = record_post["metadata"]["event_payload"]["record_id"]
     assert record_id in str(submitted.args["text"])
     app.stop()
-    assert len(posts(slack, RECORD_EVENT)) == 1
+    assert len(dsl_posts(slack, RECORD_EVENT)) == 1

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.slack.wire import Modal
 from tests import scenarios as sc
 from tests.harness.fakeslack import FakeSlack
 from tests.harness.live import DSL_CHANNEL, STAFF, LiveApp
@@ -47,7 +48,7 @@ def _long_record(web: LiveApp) -> str:
     record_id = str(web.only_record()["id"])
     due = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 86400))
     for n in (1, 2, 3):
-        web.send(view_submission("UDSL1", callback_id="review_followup_submit",
+        web.send(view_submission("UDSL1", callback_id=Modal.REVIEW_FOLLOWUP,
                                   values={"note": {"value": text_input(_note(n))},
                                           "due": {"value": {"type": "datepicker",
                                                             "selected_date": due}}},

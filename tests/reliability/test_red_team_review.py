@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from bot.slack.wire import Action, Modal
 from tests import scenarios as sc
 from tests.harness.fakeslack import FakeSlack
 from tests.harness.live import DSL_CHANNEL, LiveApp
@@ -23,10 +24,6 @@ OUTSIDER = "U999"
 def value(**data: Any) -> str:
     return json.dumps(data, separators=(",", ":"))
 
-
-def click(live: LiveApp, user: str, action_id: str, record_id: str) -> None:
-    live.send(block_action(user, action_id=action_id, value=value(r=record_id),
-                           channel=DSL_CHANNEL))
 
 
 def audit_actions(live: LiveApp, record_id: str) -> list[tuple[str, str]]:
@@ -59,23 +56,23 @@ def test_a_removed_member_cannot_review_once_the_member_list_is_too_old(
     try:
         live.decide(sc.STAFF_CONCERN)
         record_id = live.only_record()["id"]
-        click(live, "UDSL2", "review_view", record_id)  # a member: the list is fetched
+        live.review_click("UDSL2", Action.REVIEW_VIEW, record_id)  # a member: the list is fetched
         assert len(fake.calls("views.open")) == 1
         # UDSL2 is removed from the channel, and from now on Slack cannot be asked.
         fake.set_members(DSL_CHANNEL, ["UBOT", "UDSL1"])
         fake.fail_while("conversations.members", lambda c: True, status=500)
         clock.now += 120  # past the short cache, inside the hard limit: a blip is tolerated
-        click(live, "UDSL2", "review_view", record_id)
+        live.review_click("UDSL2", Action.REVIEW_VIEW, record_id)
         assert len(fake.calls("views.open")) == 2
         clock.now += 5 * 60  # the list is now older than the hard limit (five minutes)
-        click(live, "UDSL2", "review_view", record_id)
-        click(live, "UDSL2", "review_ack", record_id)
+        live.review_click("UDSL2", Action.REVIEW_VIEW, record_id)
+        live.review_click("UDSL2", Action.REVIEW_ACK, record_id)
         assert len(fake.calls("views.open")) == 2  # the full record was not shown again
         record = live.store.get_record(record_id)
         assert record is not None and record["review_status"] == "pending"
         assert audit_actions(live, record_id)[-2:] == [("UDSL2", "access_refused")] * 2
         # A configured DSL needs no lookup and is not locked out.
-        click(live, "UDSL1", "review_ack", record_id)
+        live.review_click("UDSL1", Action.REVIEW_ACK, record_id)
         record = live.store.get_record(record_id)
         assert record is not None and record["review_status"] != "pending"
     finally:
@@ -94,14 +91,14 @@ def test_the_hard_limit_is_a_setting() -> None:
 # -- point 14: view submissions idempotent --------------------------------------------
 
 def _note(live: LiveApp, record_id: str, note: str, *, view_id: str | None = None) -> None:
-    live.send(view_submission("UDSL1", callback_id="review_note_submit",
+    live.send(view_submission("UDSL1", callback_id=Modal.REVIEW_NOTE,
                               values={"note": {"value": text_input(note)}},
                               private_metadata=value(r=record_id), view_id=view_id))
 
 
 def _follow_up(live: LiveApp, record_id: str, note: str, due: str, *,
                view_id: str | None = None) -> None:
-    live.send(view_submission("UDSL1", callback_id="review_followup_submit",
+    live.send(view_submission("UDSL1", callback_id=Modal.REVIEW_FOLLOWUP,
                               values={"note": {"value": text_input(note)},
                                       "due": {"value": {"type": "datepicker",
                                                         "selected_date": due}}},
@@ -145,16 +142,16 @@ def test_forged_review_clicks_cannot_grow_the_store(fake: FakeSlack, tmp_path: P
         before = len(json.dumps(live.only_record()))
         limit = live.settings.audited_refusals_per_hour
         for _ in range(80):
-            click(live, OUTSIDER, "review_ack", record_id)
+            live.review_click(OUTSIDER, Action.REVIEW_ACK, record_id)
         for _ in range(20):
-            click(live, OUTSIDER, "review_view", record_id)
+            live.review_click(OUTSIDER, Action.REVIEW_VIEW, record_id)
         refused = [a for a in audit_actions(live, record_id) if a == (OUTSIDER, "access_refused")]
         assert len(refused) == limit
         assert len(json.dumps(live.only_record())) - before < limit * 600  # ~430 bytes each
         # The rest are counted, not lost.
         assert live.jigsaw.refusals_counted() == {f"{OUTSIDER} {record_id}": 100 - limit}
         # Other people's refusals are still audited.
-        click(live, "U456", "review_ack", record_id)
+        live.review_click("U456", Action.REVIEW_ACK, record_id)
         assert audit_actions(live, record_id)[-1] == ("U456", "access_refused")
     finally:
         live.close()
@@ -177,8 +174,8 @@ def _answers(live: LiveApp, request_for: Any) -> list[list[tuple[str, str]]]:
     return out
 
 
-@pytest.mark.parametrize("action_id", ["review_ack", "review_view", "review_note",
-                                       "review_followup", "review_take_on"])
+@pytest.mark.parametrize("action_id", [Action.REVIEW_ACK, Action.REVIEW_VIEW, Action.REVIEW_NOTE,
+                                       Action.REVIEW_FOLLOWUP, Action.REVIEW_TAKE_ON])
 def test_not_found_is_answered_exactly_like_refused(live: LiveApp, action_id: str) -> None:
     live.decide(sc.STAFF_CONCERN)
     real, missing = _answers(live, lambda rid: block_action(
@@ -187,7 +184,7 @@ def test_not_found_is_answered_exactly_like_refused(live: LiveApp, action_id: st
     assert not any("find" in text for _, text in missing)
 
 
-@pytest.mark.parametrize("action_id", ["followup_done", "record_pdf"])
+@pytest.mark.parametrize("action_id", [Action.FOLLOWUP_DONE, Action.RECORD_PDF])
 def test_not_found_is_refused_alike_for_follow_ups_and_exports(live: LiveApp,
                                                                action_id: str) -> None:
     live.decide(sc.STAFF_CONCERN)
