@@ -162,13 +162,19 @@ class Outbox:
         for user in self.app.settings.dsl_user_ids:
             try:
                 self.tell_directly(user, self.held_text(problem))
-            except (PostFailed, NotImplementedError) as failed:
-                log.error("could not tell the DSL the channel is unsafe: %s",
-                          getattr(failed, "error", type(failed).__name__))
+            except PostFailed as failed:
+                log.error("could not tell the DSL the channel is unsafe: %s", failed.error)
 
-    def _channel_safe(self) -> None:
+    def _require_channel(self) -> None:
+        """Raise :class:`ChannelUnsafe` unless the channel may be posted to;
+        when it may, a later problem is news the DSL is told of again."""
+        self.check_channel()
         with self._locks_guard:
             self._problem = None
+
+    def _unsafe(self, exc: ChannelUnsafe) -> None:
+        self.channel_failed()
+        self._held(exc)
 
     # -- records ----------------------------------------------------------
     def _lock_for(self, key: str) -> threading.Lock:
@@ -204,8 +210,7 @@ class Outbox:
                 # four names, never to the DSL channel (it may be about the DSL).
                 conversation: str | None = self.open_direct(routing["user_id"])
             else:
-                self.check_channel()
-                self._channel_safe()
+                self._require_channel()
                 conversation = None
             claim = claims.claim_record(self.app.store, record_id, self.owner,
                                         self.app.clock())
@@ -224,8 +229,7 @@ class Outbox:
             return Attempt(True)
         except ChannelUnsafe as exc:
             log.error("record held: %s", exc, extra={"record_id": record_id})
-            self.channel_failed()
-            self._held(exc)
+            self._unsafe(exc)
             return Attempt(False, error=str(exc))
         except PostFailed as exc:
             self._let_go_record(record_id, claim, maybe_posted=exc.maybe_posted)
@@ -275,8 +279,7 @@ class Outbox:
             # from memory. At least once: it must never wait for the disk.
             from_memory = self.app.unsaved_session(session_id)
             try:
-                self.check_channel()
-                self._channel_safe()
+                self._require_channel()
                 if not from_memory:
                     try:
                         claim = claims.claim_alert(self.app.store, session_id, event_id,
@@ -299,8 +302,7 @@ class Outbox:
                 return self._alert_delivered(key, event, retried)
             except ChannelUnsafe as exc:
                 log.error("urgent alert held: %s", exc, extra={"session_id": session_id})
-                self.channel_failed()
-                self._held(exc)
+                self._unsafe(exc)
                 return self._settle(key, Attempt(False, error=str(exc)))
             except PostFailed as exc:
                 self._let_go_alert(session_id, event_id, claim)
