@@ -4,10 +4,10 @@ Each school is a tenant: its own workspace (or Enterprise Grid organisation,
 for an org-wide install), its own settings (nation, DSL channel, contacts)
 kept in the database, and its own store, scoped by school. A request is
 routed by the workspace Slack says it came from, after its signature is
-checked, to that school's own Bolt app, built exactly as the single-school
-app is (:func:`bot.slack.app.create_app`) over that school's store and
-settings, with that school's bot token. Nothing a school's app holds can
-reach another school's rows.
+checked (once: the school's app is told so), to that school's own Bolt app,
+built exactly as the single-school app is (:func:`bot.slack.app.create_app`)
+over that school's store and settings, with that school's bot token.
+Nothing a school's app holds can reach another school's rows.
 
 Installs use Bolt's OAuth flow, with slack_sdk's SQLAlchemy installation and
 state stores on the same PostgreSQL database (tables made by
@@ -36,12 +36,12 @@ from slack_bolt.request.internals import (
 )
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from slack_sdk.signature import SignatureVerifier
 
 from bot.config import ConfigError, Environment, Settings, from_mapping
 from bot.service import DecisionService
 from bot.slack.app import JigsawApp, create_app, web_client
 from bot.slack.front import SlackFront
+from bot.slack.signature import CHECKED, SlackSignature, refuse
 
 log = logging.getLogger("jigsaw.tenants")
 
@@ -90,6 +90,7 @@ class Tenants:
         # Each school's app gets a client like this one, with its own bot token.
         self.environment = replace(environment, slack_bot_token="")
         self.signing_secret = environment.slack_signing_secret
+        self.signature = SlackSignature(self.signing_secret)
         client_id = environment.slack_client_id
         self.start_apps = start
         self.engine = sqlalchemy.create_engine(sqlalchemy_url(db.url), pool_size=2,
@@ -143,23 +144,12 @@ class Tenants:
                             headers={"content-type": "text/plain; charset=utf-8"})
 
     # -- routing --------------------------------------------------------------
-    def signed(self, raw_body: str, headers: Mapping[str, Sequence[str]]) -> bool:
-        def first(name: str) -> str | None:
-            values = headers.get(name)
-            return values[0] if values else None
-
-        try:
-            return SignatureVerifier(self.signing_secret).is_valid(
-                raw_body, first("x-slack-request-timestamp"), first("x-slack-signature"))
-        except (ValueError, TypeError):
-            return False
-
     def unparsable(self, raw_body: str, headers: Mapping[str, Sequence[str]]) -> BoltResponse:
         """The answer to a request no school's app takes. Slack's check of
         the events URL (signed, from no workspace) is answered here, since
         it comes before any school has installed the app."""
-        if not self.signed(raw_body, headers):
-            return JigsawApp.refuse(401)
+        if not self.signature.check(raw_body, headers):
+            return refuse(401)
         try:
             body = json.loads(raw_body)
         except ValueError:
@@ -167,13 +157,14 @@ class Tenants:
         if isinstance(body, dict) and body.get("type") == "url_verification":
             return BoltResponse(status=200, body=json.dumps({"challenge": body.get("challenge")}),
                                 headers={"content-type": "application/json"})
-        return JigsawApp.refuse(400)
+        return refuse(400)
 
     def app_for(self, req: BoltRequest) -> JigsawApp | None:
         """The app of the school this (signed) request comes from; None when
         it is unsigned or from a workspace no school has installed."""
-        if not self.signed(req.raw_body, req.headers):
+        if not self.signature.check(req.raw_body, req.headers):
             return None
+        req.context[CHECKED] = True  # the school's app need not check it again
         body = req.body if isinstance(req.body, dict) else {}
         try:
             enterprise_id = extract_enterprise_id(body)

@@ -157,7 +157,7 @@ def test_a_skewed_clock_is_logged_as_an_error_and_fails_health(http_app: LiveApp
     from bot.slack import health
     from bot.slack.server import SlackHTTPServer
 
-    http_app.app.clock = lambda: time.time() + offset  # this server's clock is wrong
+    http_app.app.signature.clock = lambda: time.time() + offset  # this server's clock is wrong
     assert http_app.http is not None
     for _ in range(2):  # Slack's signature is stale by our clock: refused, each time
         assert http_app.http.send(slash_command(user=STAFF)).status == 401
@@ -174,7 +174,7 @@ def test_a_skewed_clock_is_logged_as_an_error_and_fails_health(http_app: LiveApp
         body = json.loads(caught.value.read())
         assert body["ok"] is False and any("clock" in p for p in body["problems"])
         # Put right, the next request is served and health is ok again.
-        http_app.app.clock = time.time
+        http_app.app.signature.clock = time.time
         assert http_app.http.send(slash_command(user=STAFF)).status == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=10) as r:
             assert r.status == 200
