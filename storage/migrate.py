@@ -1,23 +1,27 @@
 """Versioned schema migrations for the PostgreSQL store.
 
-Each migration is a numbered SQL file in ``storage/migrations``
-(``0001_store.sql``, ``0002_...``), applied once, in order, each in its own
-transaction, and recorded in ``jigsaw_schema``. ``jigsaw migrate-db`` runs
-them; the app refuses to start on a database whose schema is behind, rather
-than run new code on old tables.
+Each migration is numbered, in ``storage/migrations``: an SQL file
+(``0001_store.sql``), or a module whose ``sql()`` makes the statements from a
+library's own table definitions (``0002_slack_oauth.py``). Each is applied
+once, in order, in its own transaction, and recorded in ``jigsaw_schema``.
+``jigsaw migrate-db`` runs them; the app refuses to start on a database whose
+schema is behind, rather than run new code on old tables.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 
 import psycopg
 
 from .base import StoreError
 
-_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
+_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.(sql|py)")
 # Taken for the whole run, so two instances started at once migrate once.
 _LOCK_ID = 0x4A1653A  # with the schema's hash: one lock per schema
 
@@ -26,7 +30,11 @@ _LOCK_ID = 0x4A1653A  # with the schema's hash: one lock per schema
 class Migration:
     version: int
     name: str
-    sql: str
+    load: Callable[[], str]  # its statements, read only when it is applied
+
+    @property
+    def sql(self) -> str:
+        return self.load()
 
 
 def migrations() -> list[Migration]:
@@ -34,10 +42,17 @@ def migrations() -> list[Migration]:
     found = []
     for item in resources.files("storage.migrations").iterdir():
         match = _NAME.fullmatch(item.name)
-        if match:
-            found.append(Migration(int(match[1]), match[2], item.read_text(encoding="utf-8")))
+        if match is None:
+            continue
+        load = (partial(item.read_text, encoding="utf-8") if match[3] == "sql" else
+                partial(_module_sql, f"{__package__}.migrations.{item.name.removesuffix('.py')}"))
+        found.append(Migration(int(match[1]), match[2], load))
     found.sort(key=lambda m: m.version)
     return found
+
+
+def _module_sql(module: str) -> str:
+    return str(importlib.import_module(module).sql())
 
 
 LATEST = migrations()[-1].version

@@ -11,6 +11,7 @@ ledger still reaches the latest anchor unchanged.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
@@ -25,15 +26,14 @@ log = logging.getLogger("jigsaw.anchor")
 ANCHOR_EVENT = "jigsaw_anchor"
 
 
+@dataclass
 class Anchor:
     """Posts the ledger head to the DSL channel, at most once a day."""
 
-    def __init__(self, app: DecisionService, client: WebClient, blocks: Blocks,
-                 channel: str) -> None:
-        self.app = app
-        self.client = client
-        self.blocks = blocks
-        self.channel = channel
+    app: DecisionService
+    client: WebClient
+    blocks: Blocks
+    channel: str
 
     def due(self) -> bool:
         return self.app.anchor_due()

@@ -346,33 +346,32 @@ class Blocks:
 
     # -- modals ----------------------------------------------------------------
     def followup_modal(self, record_id: str) -> dict[str, Any]:
-        return View(
-            type="modal",
-            callback_id=Modal.REVIEW_FOLLOWUP,
-            private_metadata=ButtonValue(record=record_id).encode(),
-            title=self.t("followup_title"),
-            submit=self.t("save_label"),
-            close=self.t("close_label"),
-            blocks=[
-                InputBlock(block_id=BlockId.NOTE, label=self.t("followup_note_label"),
-                           element=PlainTextInputElement(action_id=Action.INPUT, multiline=True,
-                                                         max_length=1000)),
-                InputBlock(block_id=BlockId.DUE, label=self.t("followup_due_label"),
-                           element=DatePickerElement(action_id=Action.INPUT)),
-            ],
-        ).to_dict()
+        return self._review_modal(
+            Modal.REVIEW_FOLLOWUP, record_id, "followup_title",
+            InputBlock(block_id=BlockId.NOTE, label=self.t("followup_note_label"),
+                       element=PlainTextInputElement(action_id=Action.INPUT, multiline=True,
+                                                     max_length=1000)),
+            InputBlock(block_id=BlockId.DUE, label=self.t("followup_due_label"),
+                       element=DatePickerElement(action_id=Action.INPUT)))
 
     def note_modal(self, record_id: str) -> dict[str, Any]:
+        return self._review_modal(
+            Modal.REVIEW_NOTE, record_id, "note_title",
+            InputBlock(block_id=BlockId.NOTE, label=self.t("note_field_label"),
+                       element=PlainTextInputElement(action_id=Action.INPUT, multiline=True,
+                                                     max_length=2000)))
+
+    def _review_modal(self, callback: Modal, record_id: str, title: str,
+                      *inputs: InputBlock) -> dict[str, Any]:
+        """A DSL's form on a record; the record id rides in the view's metadata."""
         return View(
             type="modal",
-            callback_id=Modal.REVIEW_NOTE,
+            callback_id=callback,
             private_metadata=ButtonValue(record=record_id).encode(),
-            title=self.t("note_title"),
+            title=self.t(title),
             submit=self.t("save_label"),
             close=self.t("close_label"),
-            blocks=[InputBlock(block_id=BlockId.NOTE, label=self.t("note_field_label"),
-                               element=PlainTextInputElement(action_id=Action.INPUT, multiline=True,
-                                                             max_length=2000))],
+            blocks=list(inputs),
         ).to_dict()
 
     def record_modal(self, record: dict[str, Any]) -> dict[str, Any]:

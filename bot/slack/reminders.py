@@ -10,6 +10,8 @@ anyone's words.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
@@ -26,15 +28,14 @@ REMINDER_EVENT = "jigsaw_reminder"
 _ERRORS = (SlackApiError, SlackClientError, OSError, TimeoutError, ValueError)
 
 
+@dataclass
 class SlackReminders:
     """The scheduler's :class:`~bot.schedule.Sender` for Slack."""
 
-    def __init__(self, client: WebClient, blocks: Blocks, guard: ChannelGuard,
-                 dsl_mention: Any) -> None:
-        self.client = client
-        self.blocks = blocks
-        self.guard = guard
-        self.dsl_mention = dsl_mention  # a callable: the mention can depend on settings
+    client: WebClient
+    blocks: Blocks
+    guard: ChannelGuard
+    dsl_mention: Callable[[], str]  # called each time: the mention can depend on settings
 
     def _where(self, message: Send) -> str:
         if message.to == CHANNEL:

@@ -228,35 +228,30 @@ class Cards:
 
     def follow_up_form(self, record: dict[str, Any], error: str = "") -> AdaptiveCard:
         """Shown, in place of the record card, only to the DSL who asked."""
-        rid = record["id"]
-        body: list[CardElement] = [
-            self.text(f"{self.t('followup_title')}: {rid}", weight="Bolder", size="Medium")]
-        if error:
-            body.append(self.text(error, color="Attention"))
-        body += [
+        return self._review_form(
+            record, "followup_title", Verb.FOLLOW_UP_SAVE, error,
             TextInput(id="note", label=self.t("followup_note_label"), is_multiline=True,
                       is_required=True, max_length=2000),
-            DateInput(id="due", label=self.t("followup_due_label"), is_required=True),
-            ActionSet(actions=[
-                action(self.t("save_label"), Verb.FOLLOW_UP_SAVE, inputs=True, style="positive",
-                       r=rid),
-                action(self.t("summary_label"), Verb.SUMMARY, r=rid),
-            ]),
-        ]
-        return card(*body)
+            DateInput(id="due", label=self.t("followup_due_label"), is_required=True))
 
     def note_form(self, record: dict[str, Any], error: str = "") -> AdaptiveCard:
+        return self._review_form(
+            record, "note_title", Verb.NOTE_SAVE, error,
+            TextInput(id="note", label=self.t("note_field_label"), is_multiline=True,
+                      is_required=True, max_length=2000))
+
+    def _review_form(self, record: dict[str, Any], title: str, save: Verb, error: str,
+                     *inputs: CardElement) -> AdaptiveCard:
+        """A DSL's form on a record: its inputs, Save, and back to the summary."""
         rid = record["id"]
         body: list[CardElement] = [
-            self.text(f"{self.t('note_title')}: {rid}", weight="Bolder", size="Medium")]
+            self.text(f"{self.t(title)}: {rid}", weight="Bolder", size="Medium")]
         if error:
             body.append(self.text(error, color="Attention"))
         body += [
-            TextInput(id="note", label=self.t("note_field_label"), is_multiline=True,
-                      is_required=True, max_length=2000),
+            *inputs,
             ActionSet(actions=[
-                action(self.t("save_label"), Verb.NOTE_SAVE, inputs=True, style="positive",
-                       r=rid),
+                action(self.t("save_label"), save, inputs=True, style="positive", r=rid),
                 action(self.t("summary_label"), Verb.SUMMARY, r=rid),
             ]),
         ]

@@ -179,9 +179,7 @@ def export(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
 def unknown(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     """A button we don't know (an old message, a tampered payload)."""
     ack()
-    user = _user(body)
-    if user:
-        front.say(user, front.t("unknown_action"))
+    _unusable(body, front)
 
 
 # Every action id this app makes, as patterns: the catch-all below answers
