@@ -79,6 +79,18 @@ class Sender:
                     raise
         raise AssertionError("unreachable")
 
+    def idle(self, wait: float = 30.0) -> None:
+        """Wait until the app has finished the work of every request it
+        answered (its ``/health`` says nothing is ``working``), so each
+        sample finds it idle, as a person's next click, seconds later, would."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            status, data = self.get("/health")
+            if status != 200 or not json.loads(data).get("working"):
+                return
+            time.sleep(0.005)
+        raise BenchError(f"the app was still working after {wait:.0f} s")
+
     def get(self, path: str) -> tuple[int, bytes]:
         conn = self._connection()
         conn.request("GET", path)

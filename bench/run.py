@@ -20,7 +20,8 @@ What happens:
 * simulated staff start decisions with ``/infoshare`` and walk real
   sessions through the scripted scenarios, clicking the buttons the app
   posted or typing answers; a DSL acknowledges each record in the channel
-  and opens the App Home. Requests go one at a time (with a short pause so
+  and opens the App Home. Requests go one at a time (after a short pause,
+  and once the app's ``/health`` says no listener is still ``working``, so
   each sample sees an idle app), each timed to its HTTP response and to the
   first Web API call it caused;
 * each timed request, once the app is done with it, goes to the bare app
@@ -217,8 +218,10 @@ class Run:
             self.stores[size] = (path, made)
         return self.stores[size]
 
-    def pause(self) -> None:
+    def pause(self, sender: Sender) -> None:
+        """Between timed requests: the think time, then until the app is idle."""
         time.sleep(self.opts.think)
+        sender.idle()
 
 
 def scenario_for(i: int) -> tuple[str, list[str]]:
@@ -262,11 +265,11 @@ def sequential(run: Run, port: int, bare_port: int, progress: str
         people = [Staff(f"UB{i:05d}", sender, fake, mirror=mirror) for i in range(n)]
         for i, person in enumerate(people):
             samples.append(person.start())
-            run.pause()
+            run.pause(sender)
             _, answers = scenario_for(i)
             for j, raw in enumerate(answers):
                 samples.append(person.answer(raw, last=j == len(answers) - 1))
-                run.pause()
+                run.pause(sender)
             if i % 20 == 19:
                 run.say(f"  {progress}: {i + 1}/{n} decisions walked")
                 fake.forget()
@@ -275,11 +278,11 @@ def sequential(run: Run, port: int, bare_port: int, progress: str
         for person in people:
             samples.append(dsl.acknowledge(person.record_id or "", person.record_ts or "",
                                            person.user))
-            run.pause()
+            run.pause(sender)
         fake.forget()
         for _ in range(n):
             samples.append(dsl.open_home())
-            run.pause()
+            run.pause(sender)
         fake.forget()
     finally:
         sender.close()

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import signal
 import threading
 from typing import Any
 
-from bot import logs
+from bot import collector, logs
 from bot.config import Environment, Settings
 from bot.outbox import ChannelUnsafe
 from bot.schedule import Ticker
 from bot.service import DecisionService
 from bot.slack.app import JigsawApp, create_app, web_client
+from bot.slack.executor import DeferringExecutor
 from bot.slack.front import SlackFront
 
 log = logging.getLogger("jigsaw")
@@ -31,19 +31,10 @@ def check_channel(front: SlackFront) -> bool:
     return True
 
 
-def warm_up(jigsaw: DecisionService) -> None:
-    """Build the record index now, not on the first click, then move
-    everything alive into the collector's permanent generation: the index of
-    years of records would otherwise lengthen every full garbage collection,
-    a pause felt by every request in flight."""
-    jigsaw.warm_up()
-    gc.collect()
-    gc.freeze()
-
-
 def health(app: JigsawApp, front: SlackFront, status: dict[str, object]) -> dict[str, object]:
     """``GET /health``: not ok while the store refuses writes (or holds
-    answers only in memory) or this server's clock disagrees with Slack's."""
+    answers only in memory) or this server's clock disagrees with Slack's;
+    ``working`` counts the listeners still at work on requests answered."""
     problems = []
     if not front.app.store_writable():
         problems.append("store: cannot write to the data directory")
@@ -57,7 +48,9 @@ def health(app: JigsawApp, front: SlackFront, status: dict[str, object]) -> dict
     except OSError:  # a database that cannot be reached cannot be read either
         outbox = None
         problems.append("store: cannot read the outbox")
-    out = {**status, "outbox": outbox}
+    executor = app.listener_runner.listener_executor
+    working = executor.busy if isinstance(executor, DeferringExecutor) else None
+    out = {**status, "outbox": outbox, "working": working}
     if problems:
         out.update(ok=False, problems=problems)
     return out
@@ -75,7 +68,7 @@ def run(command: str, jigsaw: DecisionService, args: argparse.Namespace, environ
     app, front = create_app(jigsaw, signing_secret=environment.slack_signing_secret,
                             client=web_client(environment))
     jigsaw.prune_sessions()
-    warm_up(jigsaw)
+    collector.warm_up(jigsaw)
     check_channel(front)
     front.delivery.start()
     ticker = Ticker(front.scheduler, every=SCHEDULE_EVERY)

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 from slack_bolt import BoltRequest, BoltResponse
 
 from bot.slack.app import JigsawApp
-from bot.slack.executor import DeferringExecutor
+from bot.slack.executor import AckThenWait, DeferringExecutor
 from bot.slack.forms import SlackHTTPRequest
 
 log = logging.getLogger("jigsaw.http")
@@ -151,13 +151,11 @@ class _Handler(BaseHTTPRequestHandler):
                 event = (isinstance(request.body, dict)
                          and request.body.get("type") == "event_callback")
                 executor = target.listener_runner.listener_executor
-                hold = (executor.held() if event and isinstance(executor, DeferringExecutor)
-                        else None)
+                if isinstance(executor, DeferringExecutor):
+                    ack = request.context["ack"] = AckThenWait()
+                    hold = executor.held(ack, defer=event)
                 try:
-                    if hold:
-                        with hold:
-                            response = target.dispatch(request)
-                    else:
+                    with hold or contextlib.nullcontext():
                         response = target.dispatch(request)
                 except Exception:  # never drop the connection without an answer
                     log.error("request dispatch failed", exc_info=True)
@@ -168,4 +166,4 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(response.status, out, reply_headers)
         finally:
             if hold:
-                hold.release()
+                hold.release()  # the listener's work goes on only now

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 
-from bot import logs
+from bot import collector, logs
 from bot.config import Environment
 from bot.service import DecisionService
 
@@ -30,9 +29,7 @@ def run(jigsaw: DecisionService, args: argparse.Namespace, environment: Environm
         log.error("JIGSAW_TEAMS_CHANNEL is not set: records will be held in the outbox")
     app, front, executor = create_app(jigsaw, teams)
     jigsaw.prune_sessions()
-    jigsaw.warm_up()  # build the record index now, not on the first click
-    gc.collect()
-    gc.freeze()
+    collector.warm_up(jigsaw)
     asyncio.run(serve(app, front, executor, listen(args.host, args.port)))
     log.info("stopped", extra={"mode": "teams"})
     return 0

@@ -180,7 +180,7 @@ def test_a_whole_decision_leaves_no_child_data_or_secret_in_the_logs(
 def test_health_check_answers_json(running: BotProcess) -> None:
     status, body = running.get("/health")
     assert status == 200
-    assert body == {"ok": True, "mode": "http", "outbox": 0}
+    assert body == {"ok": True, "mode": "http", "outbox": 0, "working": 0}
     assert running.get("/nothing-here")[0] == 404
     assert running.stop() == 0
 
@@ -310,9 +310,9 @@ def test_socket_mode_health_reports_the_connection(fake: FakeSlack, tmp_path: Pa
             except urllib.error.HTTPError as exc:
                 return exc.code, json.loads(exc.read())
 
-        assert health() == (200, {"ok": True, "mode": "socket", "outbox": 0})
+        assert health() == (200, {"ok": True, "mode": "socket", "outbox": 0, "working": 0})
         handler.client.closed = True  # the WebSocket dropped
-        assert health() == (503, {"ok": False, "mode": "socket", "outbox": 0})
+        assert health() == (503, {"ok": False, "mode": "socket", "outbox": 0, "working": 0})
         handler.client.connect()
         assert health()[0] == 200
     finally:
