@@ -190,6 +190,8 @@ class Schedule:
         (``finished`` maps a job to its next time, or None to drop it), add
         the recurring jobs if missing, forget old sent marks."""
         cutoff = iso(now - SENT_KEEP)
+        if not finished and self._settled(cutoff):
+            return  # most ticks: nothing to change, so no copy of the schedule to make
 
         def change(jobs: dict[str, dict[str, Any]]) -> None:
             for key, next_at in finished.items():
@@ -209,6 +211,15 @@ class Schedule:
                 job["sent"] = {k: v for k, v in sent.items() if v >= cutoff}
 
         self._edit(change)
+
+    def _settled(self, cutoff: str) -> bool:
+        """Whether the recurring jobs exist and no sent mark is older than
+        ``cutoff``: what :meth:`settle` would otherwise put right."""
+        jobs = self.jobs()
+        if "unacked" not in jobs or "digest" not in jobs:
+            return False
+        return not any(isinstance(sent, dict) and any(v < cutoff for v in sent.values())
+                       for sent in (job.get("sent") for job in jobs.values()))
 
 
 class Scheduler:
