@@ -24,6 +24,8 @@ from typing import Any
 
 from slack_bolt.context.ack import Ack
 
+from bot.work import WorkInHand
+
 # Slack waits 3 s for an answer; Bolt gives up on a listener's ack then too.
 ACK_TIMEOUT = 3.0
 # Longest a listener waits after its ack for the answer to be written; the
@@ -84,17 +86,14 @@ class DeferringExecutor(ThreadPoolExecutor):
     def __init__(self, max_workers: int = 10) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix="jigsaw-listener")
         self._local = threading.local()
-        self._busy = 0
-        self._idle = threading.Condition()
+        self.work = WorkInHand()
 
     def held(self, ack: AckThenWait | None = None, *, defer: bool = True) -> Hold:
         """The hold for the request being dispatched on this thread."""
         return Hold(self, ack, defer=defer)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        # Held work counts as busy from now: it is already on its way.
-        with self._idle:
-            self._busy += 1
+        self.work.add()  # held work counts from now: it is already on its way
         hold: Hold | None = getattr(self._local, "hold", None)
         if hold is None:
             return self._run(fn, *args, **kwargs)
@@ -113,25 +112,18 @@ class DeferringExecutor(ThreadPoolExecutor):
         try:
             future = super().submit(fn, *args, **kwargs)
         except BaseException:
-            self._finished()
+            self.work.done()
             raise
-        future.add_done_callback(lambda _: self._finished())
+        future.add_done_callback(lambda _: self.work.done())
         return future
-
-    def _finished(self) -> None:
-        with self._idle:
-            self._busy -= 1
-            self._idle.notify_all()
 
     @property
     def busy(self) -> int:
         """Listeners running or held, for ``/health``."""
-        with self._idle:
-            return self._busy
+        return self.work.count
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no listener is running (on shutdown, or for a test to
         know a request has been fully handled); False if ``timeout`` passed
         first."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+        return self.work.wait_idle(timeout)

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar, Token
 
+from bot.work import WorkInHand
+
 log = logging.getLogger("jigsaw.teams")
 
 Held = list[tuple[str, Callable[[], None]]]
@@ -28,13 +30,12 @@ class KeyedExecutor:
         self._pool = ThreadPoolExecutor(max_workers=max_workers,
                                         thread_name_prefix="jigsaw-teams")
         self._queues: dict[str, deque[Callable[[], None]]] = {}
-        self._lock = threading.Condition()
-        self._busy = 0
+        self._lock = threading.Lock()
+        self.work = WorkInHand()
 
     def submit(self, key: str, fn: Callable[[], None]) -> None:
         held = _held.get()
-        with self._lock:
-            self._busy += 1
+        self.work.add()
         if held is not None:
             held.append((key, fn))
             return
@@ -76,20 +77,16 @@ class KeyedExecutor:
             except Exception:  # one failure must not stop the person's next activity
                 log.exception("teams activity failed")
             finally:
-                with self._lock:
-                    self._busy -= 1
-                    self._lock.notify_all()
+                self.work.done()
 
     @property
     def busy(self) -> int:
         """Activities accepted and not yet done."""
-        with self._lock:
-            return self._busy
+        return self.work.count
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """True once everything submitted so far has run."""
-        with self._lock:
-            return self._lock.wait_for(lambda: self._busy == 0, timeout)
+        return self.work.wait_idle(timeout)
 
     def shutdown(self) -> None:
         """Finish what was accepted (its answers are stored), then stop."""
