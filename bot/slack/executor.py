@@ -83,6 +83,9 @@ class Hold:
 
 
 class DeferringExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool (its ``listener_executor``), following each
+    request's :class:`Hold`; work submitted outside one starts at once."""
+
     def __init__(self, max_workers: int = 10) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix="jigsaw-listener")
         self._local = threading.local()
