@@ -10,12 +10,13 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from bot.slack.wire import ButtonValue
 from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
-from tests.harness.faults import WatchedSlack
+from tests.harness.faults import WAIT, WatchedSlack
 from tests.harness.process import AppProcess
 from tests.harness.slack_driver import buttons, question_step, texts
-from tests.harness.slackreq import block_action
+from tests.harness.slackreq import block_action, message_event
 
 
 def health(app: AppProcess) -> tuple[int, dict[str, Any]]:
@@ -61,3 +62,36 @@ def click(app: AppProcess, q: Call, value: str, staff: str) -> float:
                                 channel=f"D{staff}", message_ts=q.args.get("ts")))
     assert ack.status == 200
     return time.monotonic() - started
+
+
+def say(app: AppProcess, slack: WatchedSlack, staff: str, text: str) -> Call:
+    """``staff`` types ``text`` in their DM; the next question they are asked."""
+    mark = slack.mark()
+    app.send(message_event(staff, text=text))
+    return question(slack, mark, staff)
+
+
+def dsl_alert(slack: WatchedSlack, mark: int) -> Call | None:
+    """The urgent alert Slack accepted into the DSL channel after ``mark``."""
+    return slack.wait_new(mark, lambda c: c if (
+        c.method == "chat.postMessage" and c.ok and c.args.get("channel") == DSL_CHANNEL_ID
+        and (c.args.get("metadata") or {}).get("event_type") == ALERT_EVENT) else None)
+
+
+def dm_shown(slack: WatchedSlack, mark: int, staff: str) -> str:
+    """Everything posted or updated in ``staff``'s DM after ``mark``."""
+    return "\n".join(shown(c) for c in slack.calls()[mark:]
+                     if c.method in ("chat.postMessage", "chat.update")
+                     and c.args.get("channel") == f"D{staff}")
+
+
+def submitted(slack: WatchedSlack, mark: int, staff: str, timeout: float = WAIT) -> Call | None:
+    """The "Submitted" message in ``staff``'s DM after ``mark``."""
+    return slack.wait_new(mark, lambda c: c if dm_post(c, staff) and str(
+        c.args.get("text", "")).startswith("Submitted") else None, timeout=timeout)
+
+
+def posted_record_id(slack: WatchedSlack) -> str:
+    """The id of the one record posted to the DSL channel."""
+    [record_post] = dsl_posts(slack, RECORD_EVENT)
+    return str(record_post["metadata"]["event_payload"]["record_id"])

@@ -6,17 +6,55 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
-from tests.harness.faults import SECRET, WAIT, post
+from bot.config import Environment, Settings
+from bot.slack.server import SlackHTTPServer
+from bot.slack.tenants import Tenants
+from storage.postgres import Database
+from tests.harness.fakeslack import BOT_USER_ID
+from tests.harness.faults import SECRET, WAIT, WatchedSlack, post
 from tests.harness.slackreq import AckResponse, HttpTransport, SlackRequest
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "client-secret-for-tests"
+# The two schools of the trust in these tests: Hillside, registered by the
+# trust's admin before it installs (workspace T0001), and a Welsh school in an
+# Enterprise Grid organisation (E0002), created by its org-wide install.
+HILLSIDE = {"school": {"name": "Hillside Primary", "nation": "england"},
+            "slack": {"dsl_channel": "CDSL", "dsl_user_ids": ["UDSL1"]}}
+GRID = {"school": {"name": "Ysgol y Bryn", "nation": "wales"},
+        "slack": {"dsl_channel": "CDSLB", "dsl_user_ids": ["UDSLB"]}}
+
+
+@contextmanager
+def trust(db: Database, fake: WatchedSlack, *, start: bool = True) -> Iterator[str]:
+    """Hillside registered, the Grid school's private DSL channel in the fake,
+    and the trust's app (every school, OAuth installs) served on a local
+    port, until the block ends; yields its base URL. ``start`` False leaves
+    the schools' outboxes stopped (another process delivers)."""
+    db.add_school("hillside", name="Hillside Primary", settings=HILLSIDE)
+    db.link_workspace("hillside", team_id="T0001", enterprise_id=None)
+    fake.add_channel("CDSLB", name="dsl-b", is_private=True, members=[BOT_USER_ID, "UDSLB"])
+    tenants = Tenants(db, Settings(), Environment(
+        slack_signing_secret=SECRET, slack_client_id=CLIENT_ID,
+        slack_client_secret=CLIENT_SECRET, slack_api_url=fake.base_url), start=start)
+    server = SlackHTTPServer(("127.0.0.1", 0), tenants, health=lambda: {"ok": True})
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.stop()
+        thread.join(timeout=10)
+        tenants.stop()
 
 
 def get(url: str, cookie: str = "") -> tuple[int, dict[str, str], str]:

@@ -21,25 +21,28 @@ import pytest
 
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from tests import scenarios as sc
-from tests.harness.fakeslack import DSL_CHANNEL_ID, WaitTimeout
+from tests.harness.fakeslack import WaitTimeout
 from tests.harness.faults import WatchedSlack
 from tests.harness.process import AppProcess
 from tests.harness.process_staff import (
     click,
     dm_post,
+    dm_shown,
+    dsl_alert,
     dsl_posts,
     health,
+    posted_record_id,
     question,
+    say,
     shown,
+    submitted,
 )
 from tests.harness.slack_driver import question_step
-from tests.harness.slackreq import message_event
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="prlimit on another process is Linux only")
 
 STAFF = "UDISK"
-DM = f"D{STAFF}"
 ACK_BUDGET = 3.0  # Slack's deadline for an answer
 
 
@@ -76,9 +79,7 @@ def hot_sessions(app: AppProcess) -> list[dict[str, Any]]:
 
 def test_danger_now_with_a_full_disk_alerts_first_and_keeps_everything(
         slack: WatchedSlack, app: AppProcess) -> None:
-    mark = slack.mark()
-    app.send(message_event(STAFF, text="hello"))
-    danger = question(slack, mark, STAFF)
+    danger = say(app, slack, STAFF, "hello")
     assert question_step(danger) == "danger"
 
     disk_refuses_writes(app, True)
@@ -86,15 +87,11 @@ def test_danger_now_with_a_full_disk_alerts_first_and_keeps_everything(
     took = click(app, danger, "yes", STAFF)
     assert took < ACK_BUDGET
     # The DSL alert went, from memory.
-    alert = slack.wait_new(mark, lambda c: c if (
-        c.method == "chat.postMessage" and c.ok and c.args.get("channel") == DSL_CHANNEL_ID
-        and (c.args.get("metadata") or {}).get("event_type") == ALERT_EVENT) else None)
+    alert = dsl_alert(slack, mark)
     assert alert is not None
     # The person sees the 999 notice and is told plainly that it isn't saved yet.
     question(slack, mark, STAFF)
-    seen = "\n".join(shown(c) for c in slack.calls()[mark:]
-                     if c.method in ("chat.postMessage", "chat.update")
-                     and c.args.get("channel") == DM)
+    seen = dm_shown(slack, mark, STAFF)
     assert "999" in seen
     assert "could not be saved" in seen and "Nothing you entered is lost" in seen
     assert not any("no longer in use" in shown(c) for c in slack.calls("chat.postMessage"))
@@ -106,9 +103,7 @@ def test_danger_now_with_a_full_disk_alerts_first_and_keeps_everything(
 
     # Space is freed: the next answer saves everything kept in memory.
     disk_refuses_writes(app, False)
-    mark = slack.mark()
-    app.send(message_event(STAFF, text="Called 999 at 10:42, ref CAD 1234"))
-    question(slack, mark, STAFF)
+    say(app, slack, STAFF, "Called 999 at 10:42, ref CAD 1234")
     [stored] = hot_sessions(app)
     assert stored["answers"]["danger"] == "yes"
     [event] = stored["events"]
@@ -123,13 +118,9 @@ def test_danger_now_with_a_full_disk_alerts_first_and_keeps_everything(
 def test_submit_with_a_read_only_store_keeps_the_record_and_sends_it_later(
         slack: WatchedSlack, app: AppProcess) -> None:
     script = list(sc.STAFF_CONCERN)
-    mark = slack.mark()
-    app.send(message_event(STAFF, text="hello"))
-    q = question(slack, mark, STAFF)
+    q = say(app, slack, STAFF, "hello")
     for answer in script[:-1]:
-        mark = slack.mark()
-        app.send(message_event(STAFF, text=answer))
-        q = question(slack, mark, STAFF)
+        q = say(app, slack, STAFF, answer)
     assert question_step(q) == "confirm"
 
     disk_refuses_writes(app, True)
@@ -148,13 +139,10 @@ def test_submit_with_a_read_only_store_keeps_the_record_and_sends_it_later(
     mark = slack.mark()
     disk_refuses_writes(app, False)
     try:
-        submitted = slack.wait_new(mark, lambda c: c if dm_post(c, STAFF) and str(
-            c.args.get("text", "")).startswith("Submitted") else None)
+        told_submitted = submitted(slack, mark, STAFF)
     except WaitTimeout as exc:
         raise AssertionError(app.tail()) from exc
-    assert submitted is not None
-    [record_post] = dsl_posts(slack, RECORD_EVENT)
-    record_id = record_post["metadata"]["event_payload"]["record_id"]
-    assert record_id in str(submitted.args["text"])
+    assert told_submitted is not None
+    assert posted_record_id(slack) in str(told_submitted.args["text"])
     app.stop()
     assert len(dsl_posts(slack, RECORD_EVENT)) == 1

@@ -12,25 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from bot import record as records
-from bot.config import Environment, Settings
+from bot.config import Settings
 from bot.slack.delivery import RECORD_EVENT
-from bot.slack.server import SlackHTTPServer
-from bot.slack.tenants import Tenants
 from storage.postgres import Database
 from tests import scenarios
-from tests.harness.fakeslack import BOT_USER_ID
 from tests.harness.faults import SECRET, WAIT, AppDown, WatchedSlack, post
 from tests.harness.pg import fresh_schema
 from tests.harness.process import AppProcess
-from tests.harness.schools import CLIENT_ID, CLIENT_SECRET, as_from, install
+from tests.harness.schools import CLIENT_ID, CLIENT_SECRET, GRID, HILLSIDE, as_from, install, trust
 from tests.harness.slackreq import AckResponse, HttpTransport, SlackRequest
 from tests.harness.staff import Staff
 
 AUDIT_KEY = "instances-test-audit-key-0123456789abcdef"
-A = {"school": {"name": "Hillside Primary", "nation": "england"},
-     "slack": {"dsl_channel": "CDSL", "dsl_user_ids": ["UDSL1"]}}
-B = {"school": {"name": "Ysgol y Bryn", "nation": "wales"},
-     "slack": {"dsl_channel": "CDSLB", "dsl_user_ids": ["UDSLB"]}}
 EACH = 3
 
 
@@ -70,23 +63,11 @@ class Balancer:
 def test_three_instances_one_killed_every_record_once(tmp_path: Path) -> None:
     with fresh_schema() as url, WatchedSlack() as fake:
         db = Database(url, audit_key=AUDIT_KEY.encode())
-        db.add_school("hillside", name="Hillside Primary", settings=A)
-        db.link_workspace("hillside", team_id="T0001", enterprise_id=None)
-        fake.add_channel("CDSLB", name="dsl-b", is_private=True, members=[BOT_USER_ID, "UDSLB"])
-        tenants = Tenants(db, Settings(), Environment(
-            slack_signing_secret=SECRET, slack_client_id=CLIENT_ID,
-            slack_client_secret=CLIENT_SECRET, slack_api_url=fake.base_url), start=False)
-        server = SlackHTTPServer(("127.0.0.1", 0), tenants, health=lambda: {"ok": True})
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        base = f"http://127.0.0.1:{server.port}"
-        install(base, fake, "code-a", bot_token="xoxb-hillside", team_id="T0001")
-        install(base, fake, "code-b", bot_token="xoxb-grid", team_id=None,
-                enterprise_id="E0002", org_wide=True)
-        server.stop()
-        thread.join(timeout=10)
-        tenants.stop()
-        db.add_school("slack-e0002", settings=B)
+        with trust(db, fake, start=False) as base:
+            install(base, fake, "code-a", bot_token="xoxb-hillside", team_id="T0001")
+            install(base, fake, "code-b", bot_token="xoxb-grid", team_id=None,
+                    enterprise_id="E0002", org_wide=True)
+        db.add_school("slack-e0002", settings=GRID)
 
         env = {"JIGSAW_DATABASE_URL": url, "JIGSAW_SLACK_CLIENT_ID": CLIENT_ID,
                "JIGSAW_SLACK_CLIENT_SECRET": CLIENT_SECRET, "JIGSAW_AUDIT_KEY": AUDIT_KEY}
@@ -95,8 +76,8 @@ def test_three_instances_one_killed_every_record_once(tmp_path: Path) -> None:
         try:
             for app in apps:
                 app.start()
-            people = [("UA1", "T0001", None, A), ("UA2", "T0001", None, A),
-                      ("UB1", "T0777", "E0002", B), ("UB2", "T0777", "E0002", B)]
+            people = [("UA1", "T0001", None, HILLSIDE), ("UA2", "T0001", None, HILLSIDE),
+                      ("UB1", "T0777", "E0002", GRID), ("UB2", "T0777", "E0002", GRID)]
             staff = [Staff(user, fake, Balancer(apps, team_id=team, enterprise_id=org,
                                                 start=n),
                            Settings(nation=raw["school"]["nation"],

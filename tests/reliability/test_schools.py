@@ -11,28 +11,21 @@ import json
 import os
 import subprocess
 import sys
-import threading
+from contextlib import closing
 from pathlib import Path
 
-from bot.config import Environment, Settings
-from bot.slack.server import SlackHTTPServer
-from bot.slack.tenants import Tenants
+from bot.config import Settings
 from bot.slack.wire import Action
 from storage.postgres import Database
 from tests import scenarios
-from tests.harness.fakeslack import BOT_USER_ID
 from tests.harness.faults import SECRET, WatchedSlack
 from tests.harness.pg import fresh_schema
-from tests.harness.schools import CLIENT_ID, CLIENT_SECRET, SchoolLink, install
+from tests.harness.schools import GRID, SchoolLink, install, trust
 from tests.harness.slackreq import HttpTransport, SlackRequest, app_home_opened, block_action
 from tests.harness.staff import Staff
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_KEY = "schools-test-audit-key-0123456789abcdef"
-A = {"school": {"name": "Hillside Primary", "nation": "england"},
-     "slack": {"dsl_channel": "CDSL", "dsl_user_ids": ["UDSL1"]}}
-B = {"school": {"name": "Ysgol y Bryn", "nation": "wales"},
-     "slack": {"dsl_channel": "CDSLB", "dsl_user_ids": ["UDSLB"]}}
 
 
 def _cli(url: str, tmp: Path, *args: str, school: str | None = None
@@ -55,17 +48,7 @@ def test_one_schools_dsl_cannot_reach_anothers_records(tmp_path: Path) -> None:
         db = Database(url, audit_key=AUDIT_KEY.encode())
         # Hillside registered by the trust's admin first; the Grid school is
         # created by its install and given its settings afterwards.
-        db.add_school("hillside", name="Hillside Primary", settings=A)
-        db.link_workspace("hillside", team_id="T0001", enterprise_id=None)
-        fake.add_channel("CDSLB", name="dsl-b", is_private=True, members=[BOT_USER_ID, "UDSLB"])
-        tenants = Tenants(db, Settings(), Environment(
-            slack_signing_secret=SECRET, slack_client_id=CLIENT_ID,
-            slack_client_secret=CLIENT_SECRET, slack_api_url=fake.base_url))
-        server = SlackHTTPServer(("127.0.0.1", 0), tenants, health=lambda: {"ok": True})
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        base = f"http://127.0.0.1:{server.port}"
-        try:
+        with closing(db), trust(db, fake) as base:
             # Slack checks the events URL before any school has installed.
             check = {"token": "t", "challenge": "c-123", "type": "url_verification"}
             verification = SlackRequest("events_api", check, json.dumps(check),
@@ -82,7 +65,7 @@ def test_one_schools_dsl_cannot_reach_anothers_records(tmp_path: Path) -> None:
             school_b = db.school_for(team_id=None, enterprise_id="E0002",
                                      enterprise_install=True)
             assert school_b == "slack-e0002"
-            db.add_school(school_b, settings=B)
+            db.add_school(school_b, settings=GRID)
 
             events = f"{base}/slack/events"
             link_a = SchoolLink(events, team_id="T0001")
@@ -160,8 +143,3 @@ def test_one_schools_dsl_cannot_reach_anothers_records(tmp_path: Path) -> None:
             assert "differs from its last recorded write" in tail
             assert "problem" in head and "differs" not in head  # hillside still clean
             assert "2 school(s) checked, 1 with problems" in bad.stdout
-        finally:
-            server.stop()
-            thread.join(timeout=10)
-            tenants.stop()
-            db.close()
