@@ -43,6 +43,23 @@ class Sample:
     extra: dict[str, float] = field(default_factory=dict)
 
 
+def wait_idle(port: int, what: str, wait: float = 30.0) -> None:
+    """Wait until the app on ``port`` has finished the work of everything it
+    answered (its ``/health`` says nothing is ``working``), so each sample
+    finds it idle, as a person's next click, seconds later, would."""
+    deadline = time.monotonic() + wait
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=wait)
+    try:
+        while time.monotonic() < deadline:
+            conn.request("GET", "/health")
+            if not json.loads(conn.getresponse().read()).get("working"):
+                return
+            time.sleep(0.005)
+    finally:
+        conn.close()
+    raise BenchError(f"{what} was still working after {wait:.0f} s")
+
+
 class Sender:
     """Signed POSTs to ``/slack/events`` over a persistent connection."""
 
@@ -79,17 +96,8 @@ class Sender:
                     raise
         raise AssertionError("unreachable")
 
-    def idle(self, wait: float = 30.0) -> None:
-        """Wait until the app has finished the work of every request it
-        answered (its ``/health`` says nothing is ``working``), so each
-        sample finds it idle, as a person's next click, seconds later, would."""
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            status, data = self.get("/health")
-            if status != 200 or not json.loads(data).get("working"):
-                return
-            time.sleep(0.005)
-        raise BenchError(f"the app was still working after {wait:.0f} s")
+    def idle(self) -> None:
+        wait_idle(self.port, "the app")
 
     def get(self, path: str) -> tuple[int, bytes]:
         conn = self._connection()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import procs
-from bench.driver import BenchError, Sample
+from bench.driver import BenchError, Sample, wait_idle
 from tests.harness.faketeams import FakeTeams, Post, card_actions
 from tests.harness.teams_driver import TeamsClient, chat_of
 
@@ -109,21 +109,7 @@ class Sender:
         raise AssertionError("unreachable")
 
     def idle(self) -> None:
-        """Wait until the app has finished every activity it accepted (its
-        ``/health`` says nothing is ``working``): each sample finds it idle,
-        as a person's next click, seconds later, would."""
-        deadline = time.monotonic() + WAIT
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=WAIT)
-        try:
-            while time.monotonic() < deadline:
-                conn.request("GET", "/health")
-                response = conn.getresponse()
-                if not json.loads(response.read()).get("working"):
-                    return
-                time.sleep(0.005)
-        finally:
-            conn.close()
-        raise BenchError("the Teams app was still working after 30 s")
+        wait_idle(self.port, "the Teams app", WAIT)
 
     def close(self) -> None:
         if self._conn is not None:
