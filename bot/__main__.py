@@ -30,6 +30,7 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     decide = sub.add_parser("decide", help="as the DSL, take a staff member's concern on into "
                             "the sharing decision")
     decide.add_argument("record", help="the concern's record id, e.g. ISD-2026-0042")
+    sub.add_parser("inbox", help="what waits for the DSL, urgent first")
     sub.add_parser("socket", help="run in Slack Socket Mode (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)")
     http = sub.add_parser("http", help="serve Slack HTTP events at /slack/events")
     http.add_argument("--port", type=int, default=environment.port)
@@ -348,6 +349,10 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
         return admin.export(store, args.record, utcnow(), sys.stdout, sys.stderr,
                             by=admin.operator(environment), reason=args.reason, out_path=args.out)
     app = DecisionService(settings, store)
+    if command == "inbox":
+        from bot.console import Console
+
+        return Console(app).inbox()
     if command in ("console", "decide"):
         from bot.console import Console
 

@@ -117,6 +117,13 @@ class Console:
             self.stdout.flush()
         return 0
 
+    def inbox(self) -> int:
+        """What waits for the DSL, urgent first, each with its id."""
+        items = self.app.inbox()
+        self.stdout.write(self.app.prompts.render("inbox/console.j2", items=items) + "\n")
+        self.stdout.flush()
+        return 0
+
     def show(self, q: Question) -> None:
         self.say(f"\n[{q.position}/{q.total}] {q.text}")
         if q.help:

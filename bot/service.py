@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from bot import chronology, followups
+from bot import chronology, followups, inbox
 from bot import record as records
 from bot.config import Settings
 from bot.flow import (
@@ -744,6 +744,17 @@ class DecisionService:
 
     def awaiting_review(self, limit: int | None = 20) -> list[RecordSummary]:
         return self.store.list_records(review_status=records.PENDING, limit=limit)
+
+    def inbox(self, limit: int = 50) -> list[inbox.InboxItem]:
+        """What waits for the DSL, urgent first: concerns and requests to
+        decide (reviewed or not) and records not yet reviewed. Every front
+        end lists this, only laying it out its own way."""
+        ids: dict[str, None] = {}
+        for status in (records.PENDING, records.ACKNOWLEDGED, records.FOLLOW_UP):
+            for row in self.store.list_records(review_status=status, limit=limit * 4):
+                ids[row["id"]] = None
+        found = [r for r in (self.store.get_record(i) for i in ids) if r is not None]
+        return inbox.items(found, self.prompts, timezone=self.settings.timezone)[:limit]
 
 
 def has_pending_event(session: dict[str, Any]) -> bool:

@@ -451,8 +451,8 @@ class Blocks:
                                            "home_no_followups", with_done=True)
         if awaiting is not None:
             blocks.append(DividerBlock())
-            for piece in chunks(self.t("home_awaiting",
-                                       rows=[self._row(r) for r in awaiting])):
+            for piece in chunks(self.t("home_awaiting", rows=[
+                    {**item, "line": escape(item["line"])} for item in awaiting])):
                 blocks.append(SectionBlock(text=md(piece)))
             blocks += self._follow_up_rows(overdue or [], today, "home_overdue",
                                            "home_no_overdue", with_done=True)

@@ -12,7 +12,7 @@ class SlackHome(SlackChat):
         open_sessions = [s.to_dict() for s in self.app.open_sessions(user)]
         mine = self.app.my_records(user)
         dsl = self.is_dsl(user)
-        awaiting = self.app.awaiting_review() if dsl else None
+        awaiting = [i.as_dict() for i in self.app.inbox()] if dsl else None
         self.client.views_publish(user_id=user, view=self.blocks.home(
             open_sessions=open_sessions, mine=mine, awaiting=awaiting,
             my_follow_ups=self.app.follow_ups_for(user, is_dsl=dsl),

@@ -11,7 +11,7 @@ from tests.harness.slack import Harness
 from tests.harness.slack_driver import Driver, all_text, buttons, question_step, value_of
 from tests.harness.slackreq import app_home_opened, block_action
 
-AWAITING_HEADING = "*Awaiting DSL review*"
+AWAITING_HEADING = "*Waiting for the DSL*"
 
 
 def open_home(slack: Harness, user: str) -> dict[str, Any]:

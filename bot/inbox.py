@@ -1,0 +1,84 @@
+"""What waits for the DSL: concerns and requests passed to them, and records
+not yet reviewed, urgent first, each as its id and one line.
+
+Every front end lists the same items (the terminal's ``jigsaw inbox``, the
+Slack App Home, the Teams home card): this module decides what waits and in
+what order; the front ends only lay it out. Nothing here knows a chat service.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.prompts import Prompts
+
+NOT_SURE = "not_sure"
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One thing waiting for the DSL. ``line`` holds the child's reference,
+    never a name, and is plain text (each front end escapes it)."""
+
+    id: str
+    urgent: bool
+    awaiting_decision: bool  # a concern or request the DSL has still to decide
+    created_at: str  # UTC, as stored
+    line: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "urgent": self.urgent,
+                "awaiting_decision": self.awaiting_decision,
+                "created_at": self.created_at, "line": self.line}
+
+
+def summary(record: dict[str, Any], limit: int = 90) -> str:
+    """What it is about in one line: the first sentence of the facts (or of
+    what an agency asked for), cut at a word."""
+    text = " ".join(str(record.get("facts") or record.get("what_requested") or "").split())
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def urgent(record: dict[str, Any]) -> bool:
+    """Needs the DSL today: danger, something that cannot wait, significant
+    harm, or a second sign-off."""
+    danger = (record.get("immediate_danger") or {}).get("answer")
+    pressing = (record.get("urgent") or {}).get("urgent") == "yes"
+    return (danger in ("yes", NOT_SURE) or pressing
+            or record.get("level_of_concern") in ("significant", NOT_SURE)
+            or bool((record.get("second_signoff") or {}).get("required")))
+
+
+def waiting(record: dict[str, Any]) -> bool:
+    """The DSL has something to do: a decision to make, or a review."""
+    if record.get("status") == "closed":
+        return False
+    return bool(record.get("awaiting_dsl_decision")) or record.get("review_status") == "pending"
+
+
+def items(records: Iterable[dict[str, Any]], prompts: Prompts, *, timezone: str
+          ) -> list[InboxItem]:
+    """The waiting records as inbox items: urgent first, then decisions to
+    make before reviews, then oldest first (a queue)."""
+    zone = ZoneInfo(timezone)
+    found = []
+    for record in records:
+        if not waiting(record):
+            continue
+        at = datetime.fromisoformat(record["created_at"].replace("Z", "+00:00")).astimezone(zone)
+        line = prompts.render("inbox/line.j2", r=record, urgent=urgent(record),
+                              about=summary(record),
+                              local=at.strftime("%a %d %b %H:%M"))
+        found.append(InboxItem(id=record["id"], urgent=urgent(record),
+                               awaiting_decision=bool(record.get("awaiting_dsl_decision")),
+                               created_at=record["created_at"], line=" ".join(line.split())))
+    found.sort(key=lambda i: (not i.urgent, not i.awaiting_decision, i.created_at))
+    return found
