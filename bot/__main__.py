@@ -103,7 +103,49 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     chronology.add_argument("--reason", help="why the PDF is taken; kept in each record's "
                                              "audit trail")
     chronology.add_argument("--out", metavar="FILE", help="new file for the PDF")
+    pack = sub.add_parser("pack", help="before you install: draft the data protection "
+                          "officer's documents (DPIA, Art. 30 entry, appropriate policy "
+                          "document, security measures, staff privacy notice, data-flow "
+                          "diagram) from these settings")
+    pack.add_argument("--out", required=True, metavar="DIR",
+                      help="directory to write them to (made if missing)")
+    doctor = sub.add_parser("doctor", help="check this installation (keys, DSL channel, "
+                            "retention, clock, backups) and print what to fix")
+    for installation in (pack, doctor):
+        installation.add_argument("--front", choices=("slack", "teams", "terminal"),
+                             help="the front end to describe (default: the one these "
+                                  "environment variables run)")
     return parser
+
+
+def _installation(args: argparse.Namespace, settings: Settings,
+                  environment: Environment) -> int:
+    """``jigsaw pack`` and ``jigsaw doctor``: no store is opened by the pack."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.config import settings_tables
+    from bot.installation import facts
+
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    found = facts(settings, environment, today=today, front_end=args.front or "",
+                  settings_tables=settings_tables(args.config, environment))
+    if args.command == "doctor":
+        from bot import doctor
+
+        return doctor.run(found, settings, environment, sys.stdout)
+    from bot import dpo_pack
+
+    try:
+        written = dpo_pack.write(Path(args.out), found, settings)
+    except OSError as exc:
+        print(f"jigsaw: cannot write the pack to {args.out}: {exc.strerror}", file=sys.stderr)
+        return 2
+    for path in written.paths:
+        print(f"wrote {path}")
+    print(f"{written.risks} risk(s) in the pack's risk table; `jigsaw doctor` says how to fix "
+          "each. Give the documents to the data protection officer to check and sign.")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"jigsaw: {exc}", file=sys.stderr)
         return 2
     command = args.command
+    if command in ("pack", "doctor"):
+        return _installation(args, settings, environment)
     if command == "teams" and args.action == "package":
         return _teams_package(args, settings, environment)
     if command == "migrate-db":

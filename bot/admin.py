@@ -139,6 +139,19 @@ def latest_known(store: Store) -> datetime | None:
     return max(known) if known else None
 
 
+def clock_problem(now: datetime, known: datetime | None) -> str:
+    """What is wrong with this machine's clock against the newest moment the
+    data records (see :func:`latest_known`), or "" when they agree."""
+    if known is None:
+        return ""
+    if now < known - CLOCK_BEHIND_LIMIT:
+        return f"this machine's clock ({iso(now)}) is behind the newest data ({iso(known)})"
+    if now > known + CLOCK_AHEAD_LIMIT:
+        return (f"this machine's clock ({iso(now)}) is far ahead of the newest data "
+                f"({iso(known)})")
+    return ""
+
+
 def retention(store: Store, settings: Settings, now: datetime, out: TextIO, *,
               purge: bool, by: str, before: str | None = None, err: TextIO | None = None
               ) -> int:
@@ -173,15 +186,10 @@ def retention(store: Store, settings: Settings, now: datetime, out: TextIO, *,
         return 2
     keep = timedelta(days=365 * settings.retention_years)
     known = latest_known(store)
-    if known is not None:
-        if now < known - CLOCK_BEHIND_LIMIT:
-            err.write(f"jigsaw: refusing to purge: this machine's clock ({iso(now)}) is behind "
-                      f"the newest data ({iso(known)}); fix the clock first\n")
-            return 2
-        if now > known + CLOCK_AHEAD_LIMIT:
-            err.write(f"jigsaw: refusing to purge: this machine's clock ({iso(now)}) is far "
-                      f"ahead of the newest data ({iso(known)}); fix the clock first\n")
-            return 2
+    problem = clock_problem(now, known)
+    if problem:
+        err.write(f"jigsaw: refusing to purge: {problem}; fix the clock first\n")
+        return 2
     latest_cutoff = min(now, known or now) - keep
     if cutoff > latest_cutoff:
         err.write(f"jigsaw: refusing to purge: a cut-off of {before} would delete records "

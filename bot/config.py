@@ -16,7 +16,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -93,6 +93,20 @@ class Settings:
     # (the rest are counted), so forged clicks cannot grow the store.
     membership_max_stale_minutes: int = 5
     audited_refusals_per_hour: int = 10
+    # Data protection (the ``[data_protection]`` and ``[backups]`` tables,
+    # and ``[contacts.dpo]``): what ``jigsaw pack`` and ``jigsaw doctor``
+    # report. Empty: not set, which the pack shows as a gap to fill.
+    dpo: Contact = field(default_factory=Contact)
+    # How someone makes a data protection complaint to the school (DPA 2018
+    # s.164A, inserted by the Data (Use and Access) Act 2025 s.103).
+    complaints: str = ""
+    # Who runs the machine (or database) Jigsaw and its store are on, and where.
+    hosting: str = ""
+    ico_registration: str = ""
+    # Where backups of the store go, how often, and how they are protected;
+    # and the date a restore from them was last tested (YYYY-MM-DD).
+    backup_location: str = ""
+    backup_restore_tested: str = ""
     # What the pack filled in, so a copy for another nation refills it
     # (and never overwrites what the school set).
     pack_filled: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
@@ -164,7 +178,7 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
         values["school_type"] = kind
     if "dsl" in contacts:
         values["dsl"] = _contact(contacts["dsl"], base.dsl)
-    for role in ("deputy", "headteacher", "chair", "lado"):
+    for role in ("deputy", "headteacher", "chair", "lado", "dpo"):
         if role in contacts:
             values[role] = _contact(contacts[role], getattr(base, role))
     allegations = raw.get("allegations", {})
@@ -201,6 +215,7 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
         values["child_ref_pattern"] = pattern
     values.update(_schedule(raw.get("schedule", {})))
     values.update(_access(raw.get("access", {})))
+    values.update(_data_protection(raw.get("data_protection", {}), raw.get("backups", {})))
     if "dsl_channel" in slack:
         values["dsl_channel"] = str(slack["dsl_channel"])
     if "dsl_user_ids" in slack:
@@ -280,6 +295,32 @@ def _access(raw: Any) -> dict[str, Any]:
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
             raise ConfigError(f"access.{key} must be a whole number, 1 or more")
         values[key] = number
+    return values
+
+
+def _data_protection(raw: Any, backups: Any) -> dict[str, Any]:
+    """The ``[data_protection]`` and ``[backups]`` tables: plain text, and
+    the date a restore was last tested."""
+    values: dict[str, Any] = {}
+    for table, name, known in ((raw, "data_protection", {
+            "complaints": "complaints", "hosting": "hosting",
+            "ico_registration": "ico_registration"}),
+            (backups, "backups", {"location": "backup_location",
+                                  "restore_tested": "backup_restore_tested"})):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{name} must be a table")
+        unknown = set(table) - set(known)
+        if unknown:
+            raise ConfigError(f"unknown {name} setting(s): {', '.join(sorted(unknown))}")
+        for key, attr in known.items():
+            if key in table:
+                values[attr] = str(table[key]).strip()
+    tested = values.get("backup_restore_tested")
+    if tested:
+        try:
+            values["backup_restore_tested"] = date.fromisoformat(tested).isoformat()
+        except ValueError:
+            raise ConfigError("backups.restore_tested must be a date as YYYY-MM-DD") from None
     return values
 
 

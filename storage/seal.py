@@ -107,6 +107,14 @@ class Sealer:
         return hmac.compare_digest(a, b)
 
 
+def key_file_inside(data_dir: Path | str, file_name: str) -> bool:
+    """Whether a key file is in the data directory (or is it): whoever can
+    rewrite the data could then read the key."""
+    data = Path(data_dir).absolute().resolve()
+    resolved = Path(file_name.strip()).expanduser().absolute().resolve()
+    return resolved == data or data in resolved.parents
+
+
 def load_audit_key(data_dir: Path | str, text: str = "", file_name: str = ""
                    ) -> bytes | None:
     """The audit key given as ``text`` (``JIGSAW_AUDIT_KEY``) or read from
@@ -120,9 +128,7 @@ def load_audit_key(data_dir: Path | str, text: str = "", file_name: str = ""
     file_name = file_name.strip()
     if not text and file_name:
         key_path = Path(file_name).expanduser()
-        data = Path(data_dir).absolute().resolve()
-        resolved = key_path.absolute().resolve()
-        if resolved == data or data in resolved.parents:
+        if key_file_inside(data_dir, file_name):
             raise StoreError(f"{ENV_AUDIT_KEY_FILE} points inside the data directory; "
                              "keep the audit key somewhere the data's writers cannot read")
         try:

@@ -1,0 +1,148 @@
+"""``jigsaw doctor``: this installation checked against the facts the DPO
+pack states (:mod:`bot.installation`), plus what only the running pieces can
+say: whether the store opens with these keys, whether the DSL channel is
+private (asking Slack, through the same check that guards every post), and
+whether this machine's clock agrees with the data and with the chat service.
+It prints what holds and what to fix; exit 1 while anything high or medium
+is left to fix. ``/health`` is untouched: this runs once, by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.admin import clock_problem, latest_known
+from bot.config import Environment, Settings
+from bot.installation import Finding, Installation
+from bot.prompts import default_prompts
+
+FINDINGS = "pack/findings.j2"
+LEDGER = "ledger.jsonl"
+# Seconds this machine's clock may differ from Slack's: Slack refuses
+# requests signed more than five minutes off, and Jigsaw notices at one.
+SLACK_CLOCK_LIMIT = 60.0
+
+
+def _store(f: Installation, settings: Settings, environment: Environment, now: datetime
+           ) -> list[Finding]:
+    """Open the store as the app would (strict), without creating one."""
+    from storage import StoreError, open_store
+
+    if f.backend == "tinydb" and not (Path(settings.data_dir) / LEDGER).exists():
+        return [Finding("store_new", True, params={"detail": f.data_dir}, live=True),
+                Finding("clock_unchecked", True, params={"now": now.isoformat(
+                    timespec="seconds")}, live=True)]
+    try:
+        if f.backend == "postgresql":
+            from storage import load_audit_key
+            from storage.postgres import Database
+
+            db = Database(environment.database_url, key=environment.data_key or None,
+                          audit_key=load_audit_key(settings.data_dir, environment.audit_key,
+                                                   environment.audit_key_file), max_size=1)
+            try:
+                store: Any = db.store(f.school_id, create=False)
+                count = store.count_records()
+                known = latest_known(store)
+            finally:
+                db.close()
+        else:
+            store = open_store(settings.data_dir, key=environment.data_key,
+                               audit_key=environment.audit_key,
+                               audit_key_file=environment.audit_key_file)
+            try:
+                count = store.count_records()
+                known = latest_known(store)
+            finally:
+                store.close()
+    except (StoreError, OSError) as exc:
+        return [Finding("store", False, "high", {"detail": str(exc)}, live=True)]
+    found = [Finding("store", True, params={"detail": f"{count} record(s)"}, live=True)]
+    problem = clock_problem(now, known)
+    if problem:
+        found.append(Finding("clock", False, "high", {"detail": problem}, live=True))
+    elif known is not None:
+        found.append(Finding("clock", True, params={"against": "the newest data"}, live=True))
+    return found
+
+
+def _slack(f: Installation, environment: Environment, now: datetime,
+           client: Any = None) -> list[Finding]:
+    """The DSL channel checked as before every post, and Slack's clock."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.outbox import ChannelUnsafe
+    from bot.slack.delivery import ChannelGuard
+
+    if not environment.slack_bot_token or not f.dsl_channel:
+        return []  # no channel: already a finding; no token: nothing to ask
+    client = client or WebClient(token=environment.slack_bot_token,
+                                 base_url=environment.slack_api_url,
+                                 timeout=int(environment.slack_timeout))
+    found: list[Finding] = []
+    try:
+        ChannelGuard(client, f.dsl_channel).check(force=True)
+        found.append(Finding("channel_private", True, params={"channel": f.dsl_channel},
+                             live=True))
+    except ChannelUnsafe as exc:
+        found.append(Finding("channel_private", False, "high", {"detail": str(exc)},
+                             live=True))
+    try:
+        answer = client.auth_test()
+        stamp = answer.headers.get("date") or answer.headers.get("Date")
+    except (SlackApiError, SlackClientError, OSError):
+        stamp = None
+    if stamp:
+        theirs = parsedate_to_datetime(str(stamp))
+        skew = (now - theirs).total_seconds()
+        if abs(skew) > SLACK_CLOCK_LIMIT:
+            found.append(Finding("clock", False, "high", {
+                "detail": f"{skew:+.0f} s from Slack's clock"}, live=True))
+        else:
+            found.append(Finding("clock", True, params={"against": "Slack's"}, live=True))
+    return found
+
+
+def findings(f: Installation, settings: Settings, environment: Environment, *,
+             now: datetime, slack_client: Any = None) -> list[Finding]:
+    """The pack's findings and the live ones."""
+    found = list(f.findings)
+    found += _store(f, settings, environment, now)
+    if f.front_end == "slack":
+        found += _slack(f, environment, now, slack_client)
+    elif f.front_end == "teams" and f.dsl_channel:
+        found.append(Finding("channel_teams", False, "low", {"team": f.teams_team},
+                             live=True))
+    return found
+
+
+def run(f: Installation, settings: Settings, environment: Environment, out: TextIO, *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        slack_client: Any = None) -> int:
+    """Print every check, what holds first, then what to fix, most serious
+    first. Exit 1 while a high or medium risk is left."""
+    prompts = default_prompts(f.nation)
+
+    def words(kind: str, finding: Finding) -> str:
+        return prompts.block(FINDINGS, f"{kind}_{finding.key}", **finding.params)
+
+    found = findings(f, settings, environment, now=now(), slack_client=slack_client)
+    front = {"slack": "Slack", "teams": "Teams", "terminal": "terminal"}[f.front_end]
+    backend = "PostgreSQL" if f.backend == "postgresql" else "TinyDB"
+    out.write(f"jigsaw doctor: {f.school_name} ({f.nation_title}, {front}, {backend})\n")
+    for finding in found:
+        if finding.ok:
+            out.write(f"  ok    {words('ok', finding)}\n")
+    order = {"high": 0, "medium": 1, "low": 2}
+    to_fix = sorted((x for x in found if not x.ok), key=lambda x: order[x.severity])
+    for finding in to_fix:
+        mark = "FIX  " if finding.severity in ("high", "medium") else "check"
+        out.write(f"  {mark} {words('risk', finding)}\n        -> {words('fix', finding)}\n")
+    serious = sum(1 for x in to_fix if x.severity in ("high", "medium"))
+    out.write(f"{serious} to fix, {len(to_fix) - serious} to check\n")
+    return 1 if serious else 0
