@@ -112,7 +112,8 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "allegation_against_adult": "yes" if path == "allegation" else "",
         "facts": a.get("facts", ""),
         "child_words": a.get("child_words", ""),
-        "child_wishes": {"answer": a.get("child_wishes", ""), "views": a.get("child_views", "")},
+        "child_wishes": {"answer": a.get("child_wishes", ""), "views": a.get("child_views", ""),
+                         "override_reason": a.get("child_override", "") if shared else ""},
         "opinion": a.get("opinion", ""),
         "knows_family": a.get("knows_family", ""),
         "optimism": a.get("optimism", ""),
@@ -377,7 +378,11 @@ _DECISION_FIELDS = (
     "how", "when", "defer_until", "second_signoff", "route_details", "purpose",
     "identifiable", "confidential", "level_of_concern", "child_wishes", "knows_family",
     "optimism", "advice", "barriers", "requester", "what_requested", "routing",
+    "destination", "duties", "guidance_cited",
 )
+# The staff member's own judgement, kept beside the DSL's (each attributed:
+# the concern's "by", and the record's "decided_by").
+_STAFF_JUDGEMENT = ("level_of_concern", "knows_family", "optimism", "child_wishes")
 
 
 def taken_on(record: Record, *, by: str, at: datetime) -> Record:
@@ -389,7 +394,7 @@ def decided(record: Record, decision: Record, *, by: str, at: datetime) -> Recor
     """Add the DSL's sharing decision to a staff member's concern: one record,
     one audit trail, the concern kept as it was raised."""
     record["concern"] = {"decision": record["decision"], "rationale": record["rationale"],
-                         "level_of_concern": record["level_of_concern"],
+                         **{key: copy.deepcopy(record.get(key)) for key in _STAFF_JUDGEMENT},
                          "by": record["recorded_by"], "at": record["created_at"]}
     for key in _DECISION_FIELDS:
         record[key] = copy.deepcopy(decision.get(key))
@@ -543,7 +548,7 @@ _NEWER_FIELDS: dict[str, Any] = {
     "route": "", "requester": None, "what_requested": "", "route_details": {},
     "routing": None, "child_wishes": {}, "optimism": "", "second_signoff": {},
     "delivery": {}, "nation": "", "pack": None, "destination": "", "duties": [],
-    "guidance_cited": [],
+    "guidance_cited": [], "concern": None, "decided_by": None,
 }
 
 

@@ -15,7 +15,8 @@ STAFF_CONCERN = [
     "no", "own_concern",
     "EF",
     "Child often arrives late and hungry; mum says she is struggling since losing her job.",
-    "skip", "skip",
+    "skip", "not_discussed", "skip",
+    "no",  # knows the family
     "same",  # the rule-of-optimism question
     "child_in_need",
     "no",  # nothing that can't wait
@@ -28,7 +29,9 @@ STAFF_SELF_REFERRAL = [
     "KL",
     "Child said stepdad hit her with a belt last night; red marks on her legs.",
     "\"Please don't tell anyone, he'll do it again\"",
+    "secret",
     "skip",
+    "no",
     "same",
     "significant",
     "yes", "She goes home to him at 3:15 today",
@@ -39,6 +42,9 @@ STAFF_SELF_REFERRAL = [
 
 # The DSL takes STAFF_CONCERN on: the questions the sharing decision still needs.
 TAKE_ON_SHARE = [
+    "no",  # the DSL's own: does she know the family?
+    "same",  # her own optimism question
+    "child_in_need",  # her own level of concern
     "early_help",
     "yes", "Early help assessment to support the family",
     "yes", "no",

@@ -26,8 +26,10 @@ from bot.flow.steps import (
     NATION_KEY,
     NOT_SURE,
     ROLE_KEY,
+    STAFF_LEVEL_KEY,
     STEPS,
     TAKE_ON_KEY,
+    TAKEN_KEY,
     Step,
     is_dsl,
     no_share_expected,
@@ -46,8 +48,11 @@ OPEN_STATUSES = (IN_PROGRESS, PAUSED)
 
 # Questions about how the person raising a concern sees it: a DSL taking the
 # concern on is not asked them again.
-_ABOUT_THE_STAFF_MEMBER = frozenset({"child_wishes", "child_views", "knows_family",
-                                     "route_check"})
+_ABOUT_THE_STAFF_MEMBER = frozenset({"route_check"})
+# The judgement a DSL taking a concern on makes for herself: the staff
+# member's answers to these stay on the concern, never become hers
+# (DOMAIN.md section 8, "The DSL judges for herself").
+THE_DSLS_OWN = frozenset({"knows_family", "optimism", "level"})
 
 
 def utcnow() -> datetime:
@@ -173,17 +178,28 @@ class Flow:
         asks only what the decision still needs."""
         session = self.start(user, source, dsl=True)
         session.facts[TAKE_ON_KEY] = record_id
+        if answers.get("level"):
+            session.facts[STAFF_LEVEL_KEY] = answers["level"]
         for step in STEPS:
             if not step.applies(session.known) or step.key in session.answers:
                 continue
+            if step.key in THE_DSLS_OWN:
+                break
             if step.key not in answers:
                 if step.id in _ABOUT_THE_STAFF_MEMBER:
                     continue  # theirs to answer, and they have told the DSL already
                 break
             session.answers[step.key] = answers[step.key]
             session.history.append(step.id)
+        session.facts[TAKEN_KEY] = str(len(session.history))
         # Answers the full decision does not ask stay with the record, not here.
         return session
+
+    def taking_on_first(self, session: Session) -> bool:
+        """The DSL's first question on a concern she took on: she sees what
+        the member of staff told her before she judges it."""
+        taken = session.facts.get(TAKEN_KEY)
+        return bool(session.facts.get(TAKE_ON_KEY)) and taken == str(len(session.history))
 
     def upgrade(self, session: Session) -> bool:
         """Carry a session begun under an older question set onto this one.
@@ -272,6 +288,8 @@ class Flow:
             "suggested_decision": self.suggested_decision(session),
             "advice_needed": bool(session.not_sure),
             "routed": routing(a, self.settings),
+            "taking_on": bool(a.get(TAKE_ON_KEY)),
+            "staff_level": a.get(STAFF_LEVEL_KEY, ""),
         }
 
     def question(self, session: Session) -> Question | None:
@@ -280,6 +298,10 @@ class Flow:
             return None
         ctx = self.context(session)
         template = f"steps/{step.id}.j2"
+        text = self.prompts.block(template, "question", **ctx)
+        if self.taking_on_first(session):
+            preface = self.prompts.render("notices/take_on.j2", **ctx).strip()
+            text = f"{preface}\n\n{text}" if preface else text
         choices = [
             (value, self.prompts.block(template, f"choice_{value}", **ctx))
             for value in step.options(session.known)
@@ -289,7 +311,7 @@ class Flow:
         return Question(
             step=step.id,
             kind=step.kind,
-            text=self.prompts.block(template, "question", **ctx),
+            text=text,
             help=self.prompts.block(template, "help", default="", **ctx),
             choices=choices,
             optional=step.optional,

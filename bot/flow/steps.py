@@ -20,7 +20,7 @@ from typing import Literal
 
 from bot.nations import DEFAULT_NATION, fgm_duty_nations
 
-FLOW_VERSION = "2026.12-3"
+FLOW_VERSION = "2026.12-4"
 # The guidance the wording was checked against (DOMAIN.md section 2).
 GUIDANCE_VERSION = (
     "HMG Information sharing 2024; KCSIE 2025; WT 2023; ICO 10-step 2023; "
@@ -37,6 +37,11 @@ DSL_ROLE = "dsl"
 NATION_KEY = "_nation"
 DEFER_LATER_KEY = "_defer_later"
 TAKE_ON_KEY = "_take_on"  # the concern record a DSL is deciding on
+# At take-on: the staff member's own level of concern (the DSL gives hers),
+# and how many answers came from the staff member (the first question after
+# them shows the DSL what she is judging).
+STAFF_LEVEL_KEY = "_staff_level"
+TAKEN_KEY = "_taken"
 
 
 def always(_: Answers) -> bool:
@@ -288,10 +293,10 @@ def _reflective(a: Answers) -> bool:
             and not is_request(a))
 
 
-def _reflective_full(a: Answers) -> bool:
-    """Asked on the full decision only: the short path keeps to what the DSL
-    needs first."""
-    return _reflective(a) and not tell_dsl_path(a)
+def child_refused(a: Answers) -> bool:
+    """The child (or young person) asked for secrecy or does not want it
+    passed on: their wishes, not the family's consent."""
+    return a.get("child_wishes") in ("secret", "refuses")
 
 
 def urgent_or_serious(a: Answers) -> bool:
@@ -418,13 +423,14 @@ STEPS: tuple[Step, ...] = (
         "fgm_reported") == "reported", max_len=200),
     Step("child_words", "text", applies=lambda a: _concern(a) and not is_request(a),
          max_len=2000, optional=True),
-    # The child's own wishes, never mistaken for the family's consent.
+    # The child's own wishes, never mistaken for the family's consent: asked
+    # on every path (DOMAIN.md section 8), the short one included.
     Step("child_wishes", "choice", ("secret", "refuses", "has_views", "not_discussed"),
-         applies=_reflective_full),
-    Step("child_views", "text", applies=lambda a: _reflective_full(a) and a.get(
+         applies=_reflective),
+    Step("child_views", "text", applies=lambda a: _reflective(a) and a.get(
         "child_wishes") in ("has_views", "refuses"), max_len=1000),
     Step("opinion", "text", applies=_reflective, max_len=2000, optional=True),
-    Step("knows_family", "choice", ("yes", "no"), applies=_reflective_full),
+    Step("knows_family", "choice", ("yes", "no"), applies=_reflective),
     # The rule of optimism is asked on every concern; cues only make it louder.
     Step("optimism", "choice", ("same", "more_worried", NOT_SURE), applies=_reflective),
     # 4. Level of concern.
@@ -479,6 +485,9 @@ STEPS: tuple[Step, ...] = (
     Step("challenge", "choice", ("change", "keep"),
          applies=significant_not_shared,
          rewind=(("change", "decision"),)),
+    # Sharing against a competent young person's wishes: the DSL's reason.
+    Step("child_override", "text", applies=lambda a: _decided(a) and shares(a)
+         and child_refused(a), max_len=1000),
     Step("consent_reason", "choice", ("a", "b", "c", NOT_SURE), applies=consent_reason_asked),
     # 10. What and how: only for a share.
     Step("what_to_share", "text", applies=lambda a: _decided(a) and shares(a), max_len=2000),

@@ -41,7 +41,7 @@ def test_a_concern_taken_on_by_the_dsl_into_a_share(slack: Harness) -> None:
     staff.start()
     concern = staff.run(sc.STAFF_CONCERN)
     assert concern is not None and concern["kind"] == "concern"
-    assert len(staff.questions()) == len(sc.STAFF_CONCERN) <= 10
+    assert len(staff.questions()) == len(sc.STAFF_CONCERN) <= 12
     post = record_post(staff)
     take_on_button(post)  # offered on the concern's post
 
@@ -56,6 +56,10 @@ def test_a_concern_taken_on_by_the_dsl_into_a_share(slack: Harness) -> None:
     assert [r["id"] for r in slack.jigsaw.store.list_records()] == [concern["id"]]  # one id
     assert stored["decision"] == "share" and stored["decided_by"]["by"] == DSL
     assert stored["concern"]["decision"] == "tell_dsl"
+    # Both levels of concern kept, each attributed.
+    assert stored["concern"]["level_of_concern"] == "child_in_need"
+    assert stored["concern"]["by"] == STAFF and stored["level_of_concern"] == "child_in_need"
+    assert stored["destination"]  # "Goes to" kept after take-on
     assert stored["facts"] == concern["facts"] and stored["recorded_by"] == STAFF
     actions = [e["action"] for e in stored["audit"]]
     assert actions[0] == "submitted" and "taken_on" in actions and actions[-1] == (
