@@ -29,13 +29,12 @@ SLACK_CLOCK_LIMIT = 60.0
 
 def _store(f: Installation, settings: Settings, environment: Environment, now: datetime
            ) -> list[Finding]:
-    """Open the store as the app would (strict), without creating one."""
+    """Open the store as the serving commands do (strict, then the
+    start-up count check), without creating one."""
     from storage import StoreError, open_store
 
     if f.backend == "tinydb" and not (Path(settings.data_dir) / LEDGER).exists():
-        return [Finding("store_new", True, params={"detail": f.data_dir}, live=True),
-                Finding("clock_unchecked", True, params={"now": now.isoformat(
-                    timespec="seconds")}, live=True)]
+        return [Finding("store_new", True, params={"detail": f.data_dir}, live=True)]
     try:
         if f.backend == "postgresql":
             from storage import load_audit_key
@@ -46,6 +45,7 @@ def _store(f: Installation, settings: Settings, environment: Environment, now: d
                                                    environment.audit_key_file), max_size=1)
             try:
                 store: Any = db.store(f.school_id, create=False)
+                store.check_counts()  # as at start-up
                 count = store.count_records()
                 known = latest_known(store)
             finally:
@@ -55,6 +55,7 @@ def _store(f: Installation, settings: Settings, environment: Environment, now: d
                                audit_key=environment.audit_key,
                                audit_key_file=environment.audit_key_file)
             try:
+                store.check_counts()  # as at start-up
                 count = store.count_records()
                 known = latest_known(store)
             finally:
@@ -90,8 +91,9 @@ def _slack(f: Installation, environment: Environment, now: datetime,
         found.append(Finding("channel_private", True, params={"channel": f.dsl_channel},
                              live=True))
     except ChannelUnsafe as exc:
-        found.append(Finding("channel_private", False, "high", {"detail": str(exc)},
-                             live=True))
+        # Slack not reached says nothing about the channel itself.
+        key = "channel_unreachable" if " now: " in str(exc) else "channel_private"
+        found.append(Finding(key, False, "high", {"detail": str(exc)}, live=True))
     try:
         answer = client.auth_test()
         stamp = answer.headers.get("date") or answer.headers.get("Date")
@@ -118,6 +120,9 @@ def findings(f: Installation, settings: Settings, environment: Environment, *,
     elif f.front_end == "teams" and f.dsl_channel:
         found.append(Finding("channel_teams", False, "low", {"team": f.teams_team},
                              live=True))
+    if not any(x.key == "clock" for x in found):
+        found.append(Finding("clock_unchecked", True, params={
+            "now": now.isoformat(timespec="seconds")}, live=True))
     return found
 
 

@@ -133,7 +133,9 @@ def to_pdf(markdown: str, school: str, doc_title: str, *, images: Path) -> bytes
                            new_x="LMARGIN", new_y="NEXT")
             pdf.ln(0.8)
         elif line.strip():
-            pdf.body(_plain(line))
+            pdf.set_font(pdf.family_name, "", 9)
+            pdf.multi_cell(0, 4.6, pdf.text_of(_plain(line)), align="L", new_x="LMARGIN",
+                           new_y="NEXT")
             pdf.ln(1.5)
     return pdf.output_bytes()
 
@@ -142,10 +144,13 @@ def _table(pdf: Any, rows: list[list[str]]) -> None:
     if not rows:
         return
     width = max(len(r) for r in rows)
+    # Columns as wide as their text, none narrower than a tenth.
+    lengths = [sum(len(r[c]) for r in rows if c < len(r)) + 1 for c in range(width)]
+    widths = tuple(max(n / sum(lengths), 0.1) for n in lengths)
     pdf.set_font(pdf.family_name, "", 8)
     pdf.ln(1)
     with pdf.table(line_height=4.2, text_align="LEFT", first_row_as_headings=True,
-                   padding=1) as table:
+                   padding=1, col_widths=widths) as table:
         for cells in rows:
             row = table.row()
             for cell in cells + [""] * (width - len(cells)):

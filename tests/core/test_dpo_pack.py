@@ -25,7 +25,8 @@ VARIABLES = ("JIGSAW_CONFIG", "JIGSAW_DATA_DIR", "JIGSAW_DATA_KEY", "JIGSAW_AUDI
              "SLACK_APP_TOKEN", "SLACK_API_URL", "JIGSAW_SCHOOL", "JIGSAW_SLACK_CLIENT_ID",
              "JIGSAW_SLACK_CLIENT_SECRET", "JIGSAW_DATABASE_URL", "CLIENT_ID", "CLIENT_SECRET",
              "TENANT_ID", "JIGSAW_TEAMS_CHANNEL", "JIGSAW_TEAMS_TEAM", "SERVICE_URL",
-             "JIGSAW_TEAMS_CONNECTOR_URL", "DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS")
+             "JIGSAW_TEAMS_CONNECTOR_URL", "DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS",
+             "JIGSAW_SLACK_TIMEOUT")
 
 # A restore tested a month ago, whenever the tests run (the doctor asks Slack's clock).
 ENGLISH = """
@@ -308,3 +309,19 @@ def test_doctor_on_postgresql_names_a_school_missing_from_the_database(tmp_path:
                                JIGSAW_SCHOOL="bryn")
         assert "ok    The store opens with these keys: 0 record(s)." in out
         assert "The database is reached on this machine" in out
+
+
+def test_doctor_says_when_slack_cannot_be_asked_rather_than_blaming_the_channel(
+        clean_env: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeSlack() as gone:
+        url = gone.base_url  # nothing listens there once it has stopped
+    config = english(clean_env, tmp_path)
+    clean_env.setenv("SLACK_API_URL", url)
+    clean_env.setenv("JIGSAW_SLACK_TIMEOUT", "2")
+    assert main(["--config", str(config), "doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "FIX   Slack could not be asked about the DSL team channel: cannot check DSL " \
+           "channel CDSL now" in out
+    assert "not safe to post to" not in out
+    assert "ok    Nothing to check this machine's clock against" in out
