@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import collector, logs
 from bot.config import Environment, Settings
-from bot.outbox import ChannelUnsafe
+from bot.guard import check_at_start
 from bot.schedule import Ticker
 from bot.service import DecisionService
 from bot.slack.app import JigsawApp, create_app, web_client
@@ -19,16 +19,6 @@ from bot.slack.front import SlackFront
 
 log = logging.getLogger("jigsaw")
 SCHEDULE_EVERY = 30.0  # seconds between looks at what reminders are due
-
-
-def check_channel(front: SlackFront) -> bool:
-    """At start-up: say clearly if records can't be posted safely."""
-    try:
-        front.delivery.guard.check(force=True)
-    except ChannelUnsafe as exc:
-        log.error("DSL channel check failed, records will be held in the outbox: %s", exc)
-        return False
-    return True
 
 
 def health(app: JigsawApp, front: SlackFront, status: dict[str, object]) -> dict[str, object]:
@@ -69,7 +59,7 @@ def run(command: str, jigsaw: DecisionService, args: argparse.Namespace, environ
                             client=web_client(environment))
     jigsaw.prune_sessions()
     collector.warm_up(jigsaw)
-    check_channel(front)
+    check_at_start(front.delivery.guard)
     front.delivery.start()
     ticker = Ticker(front.scheduler, every=SCHEDULE_EVERY)
     ticker.start()

@@ -8,7 +8,6 @@ Once a day the ledger's head is anchored in the channel too (:mod:`anchor`).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +16,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot import guard
+from bot.guard import CHANNEL_CHECK_TTL
 from bot.outbox import ChannelUnsafe, Kind, Notify, Outbox, Posted, PostFailed
 from bot.service import DecisionService
 from bot.slack.anchor import Anchor
@@ -28,61 +29,39 @@ RECORD_EVENT = "jigsaw_record"
 ALERT_EVENT = "jigsaw_alert"
 
 
-CHANNEL_CHECK_TTL = 60.0  # seconds a channel check is trusted before the next post
-
-
-class ChannelGuard:
-    """Checks, before posting and at most once a minute, that the DSL channel
-    is private to the school (not shared with another organisation or
-    workspace, nor invited to be) and the bot is in it.
-
-    Records are never posted anywhere else: if the check fails they wait in
-    the outbox and the log says why.
-    """
+class ChannelGuard(guard.ChannelGuard):
+    """Slack's look at the DSL channel: private to the school (not shared
+    with another organisation or workspace, nor invited to be) and the bot
+    in it."""
 
     def __init__(self, client: WebClient, channel: str, *, ttl: float = CHANNEL_CHECK_TTL,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(channel, ttl=ttl, clock=clock)
         self.client = client
-        self.channel = channel
-        self.ttl = ttl
-        self.clock = clock
-        self._checked_at: float | None = None
-        self._lock = threading.Lock()
 
-    def check(self, *, force: bool = False) -> None:
-        with self._lock:
-            now = self.clock()
-            if (not force and self._checked_at is not None
-                    and now - self._checked_at < self.ttl):
-                return
-            self._checked_at = None
-            if not self.channel:
-                raise ChannelUnsafe("JIGSAW_DSL_CHANNEL is not set")
-            try:
-                info = self.client.conversations_info(channel=self.channel)["channel"]
-            except SlackApiError as exc:
-                raise ChannelUnsafe(
-                    f"cannot see DSL channel {self.channel}: {exc.response.get('error')}"
-                ) from exc
-            except (SlackClientError, OSError, ValueError) as exc:
-                raise ChannelUnsafe(
-                    f"cannot check DSL channel {self.channel} now: {type(exc).__name__}"
-                ) from exc
-            if not info.get("is_private") or info.get("is_im") or info.get("is_mpim"):
-                raise ChannelUnsafe(f"DSL channel {self.channel} is not a private channel")
-            if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
-                raise ChannelUnsafe(f"DSL channel {self.channel} is shared (or invited to "
-                                    "be shared) with another organisation")
-            if info.get("is_org_shared") or info.get("is_shared"):
-                raise ChannelUnsafe(f"DSL channel {self.channel} is shared with other "
-                                    "workspaces")
-            if not info.get("is_member", True):
-                raise ChannelUnsafe(f"the bot is not a member of DSL channel {self.channel}")
-            self._checked_at = now
-
-    def reset(self) -> None:
-        with self._lock:
-            self._checked_at = None
+    def inspect(self) -> None:
+        if not self.channel:
+            raise ChannelUnsafe("JIGSAW_DSL_CHANNEL is not set")
+        try:
+            info = self.client.conversations_info(channel=self.channel)["channel"]
+        except SlackApiError as exc:
+            raise ChannelUnsafe(
+                f"cannot see DSL channel {self.channel}: {exc.response.get('error')}"
+            ) from exc
+        except (SlackClientError, OSError, ValueError) as exc:
+            raise ChannelUnsafe(
+                f"cannot check DSL channel {self.channel} now: {type(exc).__name__}"
+            ) from exc
+        if not info.get("is_private") or info.get("is_im") or info.get("is_mpim"):
+            raise ChannelUnsafe(f"DSL channel {self.channel} is not a private channel")
+        if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
+            raise ChannelUnsafe(f"DSL channel {self.channel} is shared (or invited to "
+                                "be shared) with another organisation")
+        if info.get("is_org_shared") or info.get("is_shared"):
+            raise ChannelUnsafe(f"DSL channel {self.channel} is shared with other "
+                                "workspaces")
+        if not info.get("is_member", True):
+            raise ChannelUnsafe(f"the bot is not a member of DSL channel {self.channel}")
 
 
 class Delivery(Outbox):

@@ -9,6 +9,7 @@ formatting, link or mention can be smuggled in. Trusted wording (from
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any, cast
 
@@ -20,7 +21,10 @@ from microsoft_teams.cards import (
     Container,
     DateInput,
     ExecuteAction,
+    Mention,
+    MentionedEntity,
     RichTextBlock,
+    TeamsCardProperties,
     TextBlock,
     TextInput,
     TextRun,
@@ -36,6 +40,7 @@ from bot.prompts import Prompts
 FIELD_LIMIT = 1500
 RECORD_MARK = "jigsaw-record-"
 ALERT_MARK = "jigsaw-alert-"
+MENTIONS_MAX = 20  # people @mentioned on one alert (a DSL team is a handful)
 
 
 class Verb(StrEnum):
@@ -71,6 +76,8 @@ class Payload(BaseModel):
     v: str = ""  # the answer's value
     r: str = ""  # record id
     e: str = ""  # urgent alert (event) id
+    u: str = ""  # who raised the alert (to show it again once acknowledged)
+    a: str = ""  # the alert's answer (yes / not sure)
     note: str = ""
     due: str = ""
 
@@ -84,10 +91,31 @@ class Payload(BaseModel):
             return None
 
 
+# Where typed text would otherwise be read by Teams rather than shown: the
+# Adaptive Card text functions ``{{DATE(..)}}``/``{{TIME(..)}}``, template
+# expressions ``${..}`` and ``<at>`` mention tags. Each is cut between its
+# first two characters into separate text runs: the renderer formats one run
+# at a time, so none of them matches, and the runs read back as typed.
+_READ_BY_TEAMS = re.compile(r"(?<=\{)(?=\{)|(?<=\$)(?=\{)|(?<=<)(?=/?at\b)", re.IGNORECASE)
+
+
+def runs(text: str) -> list[str]:
+    """``text`` in pieces none of which Teams reads as anything but text."""
+    return [piece for piece in _READ_BY_TEAMS.split(text) if piece] or [""]
+
+
 def literal(text: str, **style: Any) -> RichTextBlock:
-    """Typed text, shown exactly as typed."""
-    inlines: list[CardElement] = [TextRun(text=text, **style)]
+    """Typed text, shown exactly as typed: text runs take no Markdown, and
+    :func:`runs` keeps text functions, templates and mentions from being read."""
+    inlines: list[CardElement] = [TextRun(text=piece, **style) for piece in runs(text)]
     return RichTextBlock(inlines=inlines)
+
+
+def mention_name(name: str) -> str:
+    """A display name fit to go inside ``<at>…</at>`` on one line: Teams
+    matches the tag to its entity by this text, so nothing in it may read
+    as markup."""
+    return " ".join(re.sub(r"[<>*_`\\\[\]{}$#~|]", " ", name).split())[:80]
 
 
 def clip(text: str, limit: int = FIELD_LIMIT) -> str:
@@ -125,7 +153,9 @@ class Cards:
 
     # -- the conversation ------------------------------------------------------
     def plain(self, text: str) -> AdaptiveCard:
-        return card(self.text(text))
+        """A message to someone: it may carry a name or someone's words, so
+        it is shown literally throughout."""
+        return card(literal(text))
 
     def question(self, session_id: str, q: Question, notices: list[str] | None = None
                  ) -> AdaptiveCard:
@@ -181,19 +211,38 @@ class Cards:
         return card(self.text(text), literal(clip(typed)))
 
     # -- the DSL channel ---------------------------------------------------------
-    def urgent_alert(self, who: str, answer: str, mention: str, event_id: str,
-                     acknowledged_by: str = "") -> AdaptiveCard:
+    def urgent_alert(self, who: str, answer: str, mentions: list[tuple[str, str]],
+                     event_id: str, acknowledged: tuple[str, str] | None = None,
+                     *, staff: str = "") -> AdaptiveCard:
+        """The alert in the DSL channel: it @mentions the DSL team (each
+        member by Entra object id, ``mentions`` as (id, name)), so Teams
+        notifies them whatever their channel settings; once acknowledged it
+        says by whom and when (``acknowledged`` as (name, local time))."""
+        tagged = [(user, mention_name(name)) for user, name in mentions[:MENTIONS_MAX]]
+        tagged = [(user, name) for user, name in tagged if name]
         body: list[CardElement] = [
-            self.text(self.t("alert_header"), weight="Bolder", size="Large", color="Attention"),
-            self.text(self.t("alert", answer=answer, mention=mention)),
+            self.text(self.t("alert_header"), weight="Bolder", size="Large", color="Attention")]
+        if tagged:
+            body.append(self.text(" ".join(f"<at>{name}</at>" for _, name in tagged)))
+        body += [
+            self.text(self.t("alert", answer=answer, mention=self.t("alert_mention"))),
             literal(who, weight="Bolder"),
         ]
-        if acknowledged_by:
-            body.append(literal(self.t("alert_acked", by=acknowledged_by)))
+        if acknowledged:
+            by, at = acknowledged
+            body.append(literal(self.t("alert_acked", by=by, at=at), weight="Bolder",
+                                color="Good"))
         else:
-            body.append(ActionSet(actions=[action(self.r("alert_ack_label"), Verb.ALERT_ACK,
-                                                  style="positive", e=event_id)]))
-        return card(Container(id=f"{ALERT_MARK}{event_id}", items=body))
+            body.append(ActionSet(actions=[action(
+                self.r("alert_ack_label"), Verb.ALERT_ACK, style="positive", e=event_id,
+                u=staff, a=answer)]))
+        shown = card(Container(id=f"{ALERT_MARK}{event_id}", items=body))
+        if tagged:
+            shown.msteams = TeamsCardProperties(entities=[
+                Mention(text=f"<at>{name}</at>",
+                        mentioned=MentionedEntity(id=user, name=name, mention_type="Person"))
+                for user, name in tagged])
+        return shown
 
     def record(self, record: dict[str, Any], *, review: bool = True,
                names: dict[str, str] | None = None) -> AdaptiveCard:

@@ -11,13 +11,17 @@ own, checked, retries.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from microsoft_teams.api.activities.message.message import MessageActivityInput
+from microsoft_teams.api.clients.conversation.params import CreateConversationParams
+from microsoft_teams.api.models import Account, Attachment
 from microsoft_teams.apps import App
 from microsoft_teams.cards import AdaptiveCard
 
@@ -36,6 +40,17 @@ class ConnectorError(RuntimeError):
         super().__init__(error or f"HTTP {status}")
         self.status = status
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of a conversation: the id Teams addresses them by in a
+    conversation (``29:…``), their display name, and their role (``user``
+    or ``guest``)."""
+
+    id: str
+    name: str
+    role: str = ""
 
 
 class Connector:
@@ -69,12 +84,18 @@ class Connector:
 
     # -- messages ------------------------------------------------------------
     def post(self, conversation_id: str, card: AdaptiveCard, *, summary: str,
-             service_url: str | None = None) -> str:
-        """Post a card; the new activity's id. ``summary`` is what a
-        notification shows: never a child's details."""
+             service_url: str | None = None, images: tuple[tuple[str, bytes], ...] = ()
+             ) -> str:
+        """Post a card (and any ``images``, inline, after it); the new
+        activity's id. ``summary`` is what a notification shows: never a
+        child's details."""
         # ``summary`` is sent as given (the model keeps extra fields) and is
         # what a notification shows.
         activity = MessageActivityInput(summary=summary).add_card(card)  # type: ignore[call-arg]
+        for name, content in images:
+            activity.add_attachments(Attachment(
+                content_type="image/png", name=name,
+                content_url="data:image/png;base64," + base64.b64encode(content).decode()))
         sent = self._run(self.app.api.conversations.create_activity(
             conversation_id, activity, service_url=service_url or self.service_url))
         return str(sent.id)
@@ -97,8 +118,53 @@ class Connector:
     def members(self, conversation_id: str) -> set[str]:
         """Entra object ids of a conversation's members (a channel's: its team's
         or, for a private channel, its own)."""
+        return set(self.roster(conversation_id))
+
+    def roster(self, conversation_id: str) -> dict[str, Member]:
+        """A conversation's members by Entra object id."""
         found = self._run(self.app.api.conversations.get_members(conversation_id))
-        return {m.aad_object_id for m in found if m.aad_object_id}
+        return {m.aad_object_id: Member(m.id, m.name or "", str(getattr(m, "user_role", "")
+                                                                or ""))
+                for m in found if m.aad_object_id}
+
+    def open_chat(self, member_id: str) -> str:
+        """The bot's personal chat with a member (``29:…`` id), opened if need
+        be; Teams allows it where the app is installed for that person."""
+        # ``isGroup`` and ``bot`` are kept as given (the model keeps extra fields).
+        params = CreateConversationParams.model_validate({
+            "members": [Account(id=member_id)], "tenantId": self.tenant_id,
+            "isGroup": False, "bot": {"id": self.app.id or ""}})
+        made = self._run(self.app.api.conversations.create(params))
+        return str(made.id)
+
+    # -- Graph: what the DSL channel is ----------------------------------------
+    def channel_problem(self, team_id: str, channel_id: str) -> str | None:
+        """Why the DSL channel is not safe for records, or None. Raises
+        ConnectorError when Microsoft cannot be asked (or the channel is not
+        there: HTTP 404)."""
+        return self._run(self._channel_problem(team_id, channel_id))  # type: ignore[no-any-return]
+
+    async def _channel_problem(self, team_id: str, channel_id: str) -> str | None:
+        token = await self.app.token_provider.get_app_token(GRAPH_SCOPE, self.tenant_id)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            response = await client.get(
+                f"{self.graph_url}/teams/{team_id}/channels/{channel_id}", headers=headers)
+            response.raise_for_status()
+            kind = str(response.json().get("membershipType") or "standard")
+            if kind == "shared":
+                return "it is a shared channel (people outside the team, or the school, " \
+                       "can be in it)"
+            if kind == "private":
+                return None
+            # A standard channel is open to its whole team: the team itself
+            # must be private (a public team can be joined by anyone).
+            response = await client.get(f"{self.graph_url}/teams/{team_id}", headers=headers)
+            response.raise_for_status()
+            if str(response.json().get("visibility") or "").lower() != "private":
+                return "it is a standard channel of a public team (anyone in the school " \
+                       "can join the team and read it)"
+        return None
 
     # -- Graph: the channel's recent posts -------------------------------------
     def channel_posts(self, team_id: str, channel_id: str) -> list[tuple[str, str]]:

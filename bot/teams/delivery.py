@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from bot import guard
 from bot.outbox import ChannelUnsafe, Kind, Notify, Outbox, Posted, PostFailed
 from bot.service import DecisionService
 from bot.teams.cards import ALERT_MARK, RECORD_MARK, Cards
@@ -18,6 +19,45 @@ from bot.teams.connector import Connector, ConnectorError
 log = logging.getLogger("jigsaw.delivery")
 
 _MARKS = {Kind.RECORD: RECORD_MARK, Kind.ALERT: ALERT_MARK}
+ALERT_META = "teams:alert:"  # where an alert was posted, kept past its session
+
+
+class ChannelGuard(guard.ChannelGuard):
+    """Teams' look at the DSL channel (through Graph and the Bot Connector):
+    it exists in the team (a wrong id is found here, not by a failed post),
+    is private or a standard channel of a private team, is not shared with
+    other teams or organisations, has no guests in it, and the bot is
+    installed in its team."""
+
+    def __init__(self, connector: Connector, channel: str, team: str) -> None:
+        super().__init__(channel)
+        self.connector = connector
+        self.team = team
+
+    def inspect(self) -> None:
+        if not self.channel:
+            raise ChannelUnsafe("JIGSAW_TEAMS_CHANNEL is not set")
+        if not self.team:
+            raise ChannelUnsafe("JIGSAW_TEAMS_TEAM is not set: Jigsaw cannot check that the "
+                                "DSL channel is private")
+        where = f"DSL channel {self.channel} (team {self.team})"
+        try:
+            problem = self.connector.channel_problem(self.team, self.channel)
+            roster = self.connector.roster(self.channel)
+        except ConnectorError as exc:
+            if exc.status == 404:
+                raise ChannelUnsafe(
+                    f"{where} was not found (HTTP 404): check JIGSAW_TEAMS_CHANNEL and "
+                    "JIGSAW_TEAMS_TEAM against the channel's \"Get link to channel\"") from exc
+            if exc.status in (401, 403):
+                raise ChannelUnsafe(
+                    f"cannot look at {where} (HTTP {exc.status}): is Jigsaw installed in "
+                    "that team, with the permissions its app package asks for?") from exc
+            raise ChannelUnsafe(f"cannot check {where} now: {exc}") from exc
+        if problem:
+            raise ChannelUnsafe(f"{where} is not safe for records: {problem}")
+        if any(member.role.lower() == "guest" for member in roster.values()):
+            raise ChannelUnsafe(f"{where} has guests (people from outside the school) in it")
 
 
 class TeamsDelivery(Outbox):
@@ -35,20 +75,26 @@ class TeamsDelivery(Outbox):
         self.team = team
         self.names = names
         self.chat_of = chat_of
-
-    def mention(self) -> str:
-        return self.cards.t("alert_mention")
+        self.guard = ChannelGuard(connector, channel, team)
+        self.mentions: Callable[[], list[tuple[str, str]]] = lambda: []
 
     # -- the outbox's calls -------------------------------------------------
     def check_channel(self) -> None:
-        if not self.channel:
-            raise ChannelUnsafe("JIGSAW_TEAMS_CHANNEL is not set")
+        self.guard.check()
+
+    def channel_failed(self) -> None:
+        self.guard.reset()
 
     def tell_directly(self, user_id: str, text: str) -> None:
         conversation = self.open_direct(user_id)
         with self._teams():
             self.connector.post(conversation, self.cards.plain(text),
                                 summary=self.cards.t("notification"))
+
+    def posted_alert(self, event_id: str) -> dict[str, str] | None:
+        """Where an alert's card is (its activity id) and what it showed."""
+        found = self.app.store.get_meta(f"{ALERT_META}{event_id}")
+        return found if isinstance(found, dict) else None
 
     def held_text(self, problem: str) -> str:
         return self.cards.t("dsl_channel_unsafe", problem=problem)
@@ -85,10 +131,18 @@ class TeamsDelivery(Outbox):
 
     def post_alert(self, event: dict[str, Any]) -> str:
         card = self.cards.urgent_alert(self.names(event["user"]), event["answer"],
-                                       self.mention(), event["id"])
+                                       self.mentions(), event["id"], staff=event["user"])
         with self._teams():
-            return self.connector.post(self.channel, card,
-                                       summary=self.cards.t("alert_notification"))
+            posted = self.connector.post(self.channel, card,
+                                         summary=self.cards.t("alert_notification"))
+        # Kept apart from the session (which goes once its record is made),
+        # so an acknowledgement later still finds the card to update.
+        try:
+            self.app.store.set_meta(f"{ALERT_META}{event['id']}", {
+                "ts": posted, "user": event["user"], "answer": event["answer"]})
+        except OSError:
+            log.warning("could not keep where an alert was posted")
+        return posted
 
     @staticmethod
     @contextmanager

@@ -8,11 +8,13 @@ in the person's personal (1:1) chat with the bot.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from microsoft_teams.cards import AdaptiveCard
 
@@ -20,9 +22,9 @@ from bot.conversation import Conversation
 from bot.flow import Question, Session, Source
 from bot.membership import Membership, MembershipUnknown
 from bot.service import AccessDenied, DecisionService, NotFound
-from bot.teams.cards import Cards
-from bot.teams.connector import Connector, ConnectorError
-from bot.teams.delivery import TeamsDelivery
+from bot.teams.cards import Cards, Payload
+from bot.teams.connector import Connector, ConnectorError, Member
+from bot.teams.delivery import ALERT_META, TeamsDelivery
 
 log = logging.getLogger("jigsaw.teams")
 
@@ -32,6 +34,7 @@ class Person:
 
     user: str  # Entra object id
     name: str
+    member: str  # the id Teams addresses them by in a conversation (``29:…``)
     chat: str  # the conversation the activity came from
     service_url: str
     personal: bool  # that conversation is their 1:1 chat with the bot
@@ -51,9 +54,13 @@ class TeamsFront(Conversation):
             chat_of=self.chat_of, on_delivered=self.delivered_late)
         self.membership = Membership(lambda: self._channel_members(channel),
                                      max_stale=app.settings.membership_max_stale_minutes * 60)
+        self.delivery.mentions = self.dsl_mentions
         self.tenant_id = ""
         self._chats: dict[str, dict[str, str]] = {}
         self._chats_lock = threading.Lock()
+        # Names and conversation ids (``29:…``) of the people seen: in an
+        # activity, or in the DSL channel's member list.
+        self._people: dict[str, Member] = {}
 
     def t(self, name: str, **ctx: Any) -> str:
         return self.cards.t(name, **ctx)
@@ -61,12 +68,19 @@ class TeamsFront(Conversation):
     def _channel_members(self, channel: str) -> set[str]:
         if not channel:
             raise MembershipUnknown("no DSL channel configured")
-        return set(self.connector.members(channel))
+        roster = self.connector.roster(channel)
+        with self._chats_lock:
+            for user, member in roster.items():
+                self._people.setdefault(user, member)
+        return set(roster)
 
     # -- people and their chats ----------------------------------------------
     def remember(self, person: Person) -> None:
         """Keep where to reach someone proactively (a DSL's reply, a late
         delivery); written only when it changes."""
+        if person.name or person.member:
+            with self._chats_lock:
+                self._people[person.user] = Member(person.member, person.name)
         if not person.personal:
             return  # a click in the DSL channel says nothing about their own chat
         entry = {"chat": person.chat, "url": person.service_url, "name": person.name}
@@ -85,13 +99,41 @@ class TeamsFront(Conversation):
             if found:
                 with self._chats_lock:
                     self._chats[user] = found
-        return found or None
+        return found or self._open_chat(user)
+
+    def _open_chat(self, user: str) -> dict[str, str] | None:
+        """A personal chat with someone who has not written to the bot yet
+        (a DSL taking a concern on, a deputy told of an escalation), opened
+        from their id in a conversation Jigsaw has seen them in."""
+        with self._chats_lock:
+            seen = self._people.get(user)
+        if seen is None or not seen.id:
+            return None
+        try:
+            chat = self.connector.open_chat(seen.id)
+        except ConnectorError as exc:
+            log.warning("could not open a personal chat: %s", exc)
+            return None
+        entry = {"chat": chat, "url": self.connector.service_url, "name": seen.name}
+        with self._chats_lock:
+            self._chats[user] = entry
+        try:
+            self.app.keep_reach(Source.TEAMS, user, entry)
+        except OSError:
+            log.warning("could not keep a personal chat")
+        return entry
 
     def chat_of(self, user: str) -> str | None:
         found = self._chat(user)
         return found["chat"] if found else None
 
     def name_of(self, user: str) -> str:
+        """A person's display name: as Teams last showed it in an activity
+        or the DSL channel's member list; never their Entra object id."""
+        with self._chats_lock:
+            seen = self._people.get(user)
+        if seen and seen.name:
+            return seen.name
         found = self._chat(user)
         return (found or {}).get("name") or self.t("someone")
 
@@ -265,28 +307,63 @@ class TeamsFront(Conversation):
         self.say_quietly(staff, card)
 
     # -- urgent alerts ---------------------------------------------------------------
-    def acknowledge_alert(self, user: str, event_id: str) -> None:
+    def dsl_mentions(self) -> list[tuple[str, str]]:
+        """Who an urgent alert @mentions: the configured DSL ids and everyone
+        in the DSL channel, by Entra object id and name."""
+        ids = list(self.app.settings.dsl_user_ids)
+        # When Teams cannot say, the alert goes all the same, mentioning whom it can.
+        with contextlib.suppress(MembershipUnknown):
+            ids += sorted(self.membership.members() - set(ids))
+        return [(user, self.name_of(user)) for user in ids]
+
+    def acknowledge_alert(self, user: str, event_id: str, shown: Payload | None = None
+                          ) -> AdaptiveCard | None:
+        """Acknowledge an urgent alert: its card, for everyone, then says who
+        and when. The card (or a refusal) for the person who clicked, None if
+        there is nothing to show them."""
         allowed, why = self._allowed(user)
         try:
             first = self.app.acknowledge_alert(event_id, by=user, allowed=allowed)
         except AccessDenied:
             log.warning("alert acknowledgement refused")
-            self.say_quietly(user, self.cards.plain(why))
-            return
-        if not first:
-            return
+            return self.cards.plain(why)
+        posted = self.delivery.posted_alert(event_id) or {}
+        if first:
+            at = local_time(self.app.clock(), self.app.settings.timezone)
+            posted = {**posted, "by": user, "by_name": self.name_of(user), "at": at}
+            try:
+                self.app.store.set_meta(f"{ALERT_META}{event_id}", posted)
+            except OSError:
+                log.warning("could not keep who acknowledged an alert")
+        if not posted.get("by"):
+            return None  # acknowledged before this was kept: nothing more to say
+        staff = posted.get("user") or (shown.u if shown else "")
+        answer = posted.get("answer") or (shown.a if shown else "")
+        updated = self.cards.urgent_alert(
+            self.name_of(staff) if staff else self.t("someone"), answer, self.dsl_mentions(),
+            event_id, acknowledged=(posted.get("by_name") or self.name_of(posted["by"]),
+                                    posted.get("at", "")))
+        ts = posted.get("ts") or self._alert_ts(event_id)
+        if first and ts:
+            try:
+                self.connector.update(self.delivery.channel, ts, updated,
+                                      summary=self.t("alert_notification"))
+            except ConnectorError as exc:
+                log.warning("could not update alert card: %s", exc)
+        return updated
+
+    def _alert_ts(self, event_id: str) -> str:
+        """Where an alert posted before its place was kept apart went."""
         session = self.app.get(event_id.removesuffix(":urgent"))
         event = next((e for e in (session.events if session else []) if e["id"] == event_id),
                      None)
-        if event is None or not event.get("ts"):
-            return
-        try:
-            self.connector.update(self.delivery.channel, event["ts"], self.cards.urgent_alert(
-                self.name_of(event["user"]), event["answer"], self.delivery.mention(),
-                event_id, acknowledged_by=self.name_of(user)),
-                summary=self.t("alert_notification"))
-        except ConnectorError as exc:
-            log.warning("could not update alert card: %s", exc)
+        return str((event or {}).get("ts") or "")
+
+
+def local_time(now: datetime, timezone: str) -> str:
+    """``14:05 on Mon 7 Dec`` in the school's time zone."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}"
 
 
 def _valid_due(text: str, today: date) -> bool:

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from microsoft_teams.apps import App
 
+from bot.guard import check_at_start
 from bot.teams.executor import KeyedExecutor
 from bot.teams.front import TeamsFront
 
@@ -88,14 +89,20 @@ async def serve(app: App, front: TeamsFront, executor: KeyedExecutor, sock: sock
     if start_outbox:
         front.delivery.start()
     task = asyncio.create_task(server.serve(sockets=[sock]))
+    checking: asyncio.Task[bool] | None = None
     while not server.started and not task.done():
         await asyncio.sleep(0.01)
     if server.started:
         log.info(READY, extra={"port": sock.getsockname()[1]})
+        # At start-up, not at the first post: a wrong channel id, a public
+        # channel, a team without the bot are said now, in the log.
+        checking = asyncio.create_task(asyncio.to_thread(check_at_start, front.delivery.guard))
         if on_ready:
             on_ready(server)
     try:
         await task
+        if checking is not None:
+            await checking
     finally:
         # Accepted activities finish (their answers are stored) before exit.
         await asyncio.to_thread(executor.shutdown)

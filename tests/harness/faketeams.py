@@ -105,6 +105,11 @@ class FakeTeams:
         self.lock = threading.Condition()
         self.posts: list[Post] = []
         self.members: dict[str, list[dict[str, Any]]] = {}
+        # Graph: each channel's membershipType, and the team's visibility. A
+        # channel not listed here is not there (HTTP 404), unless none is.
+        self.channels: dict[str, str] = {}
+        self.team_visibility = "private"
+        self.chats_opened: list[dict[str, Any]] = []
         self.faults: deque[Fault] = deque()
         self.fault_on: str | None = None  # only posts to this conversation fail
         self.member_faults: deque[int] = deque()
@@ -206,6 +211,21 @@ class FakeTeams:
                 return self.member_faults.popleft(), {"error": {"code": "ServiceError"}}
             return 200, self.members.get(conversation, [])
 
+    def _channel(self, channel: str) -> tuple[int, Any]:
+        with self.lock:
+            if self.graph_faults:
+                return self.graph_faults.popleft(), {"error": {"code": "ServiceError"}}
+            if self.channels and channel not in self.channels:
+                return 404, {"error": {"code": "NotFound"}}
+            return 200, {"id": channel, "membershipType": self.channels.get(channel, "private")}
+
+    def _open_chat(self, params: dict[str, Any]) -> tuple[int, Any]:
+        with self.lock:
+            [member] = params.get("members") or [{}]
+            self.chats_opened.append(params)
+            user = str(member.get("id", "")).removeprefix("29:")
+        return 201, {"id": f"a:personal-chat-{user[-4:]}"}
+
     def _channel_messages(self, channel: str) -> tuple[int, Any]:
         with self.lock:
             if self.graph_faults:
@@ -267,6 +287,12 @@ def _handler(fake: FakeTeams) -> type[BaseHTTPRequestHandler]:
             elif parts[:3] == ["graph", "v1.0", "teams"] and parts[-1] == "messages":
                 if self._guard():
                     self._send(*fake._channel_messages(parts[5]))
+            elif parts[:3] == ["graph", "v1.0", "teams"] and len(parts) == 6:
+                if self._guard():
+                    self._send(*fake._channel(parts[5]))
+            elif parts[:3] == ["graph", "v1.0", "teams"] and len(parts) == 4:
+                if self._guard():
+                    self._send(200, {"id": parts[3], "visibility": fake.team_visibility})
             else:
                 self._send(404, {"error": "not found"})
 
@@ -279,6 +305,9 @@ def _handler(fake: FakeTeams) -> type[BaseHTTPRequestHandler]:
             elif _is(parts, 4, "activities"):
                 if self._guard():
                     self._send(*fake._post(parts[2], json.loads(raw)))
+            elif parts == ["v3", "conversations"]:
+                if self._guard():
+                    self._send(*fake._open_chat(json.loads(raw)))
             else:
                 self._send(404, {"error": "not found"})
 

@@ -78,3 +78,17 @@ class Harness:
         self.say(user, "hello")
         for value in answers:
             self.answer(user, value)
+
+
+def wait_for_log(caplog: Any, text: str, timeout: float = IDLE) -> str:
+    """The first log message containing ``text``, waiting for the app's
+    threads to write it (the start-up check runs beside serving)."""
+    import time
+
+    until = time.monotonic() + timeout
+    while time.monotonic() < until:
+        for record in caplog.records:
+            if text in record.getMessage():
+                return str(record.getMessage())
+        time.sleep(0.02)
+    raise AssertionError(f"no log line with {text!r}")

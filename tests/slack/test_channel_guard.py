@@ -14,7 +14,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.config import Settings
-from bot.slack import check_channel
+from bot.guard import check_at_start
 from bot.slack.delivery import ChannelGuard, ChannelUnsafe
 from tests import scenarios as sc
 from tests.harness.fakeslack import DSL_CHANNEL_ID, GENERAL_CHANNEL_ID
@@ -54,7 +54,7 @@ CASES = [
 def test_a_private_channel_with_the_bot_passes(slack: Harness,
                                                caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR):
-        assert check_channel(slack.front) is True
+        assert check_at_start(slack.front.delivery.guard) is True
     assert "DSL channel check failed" not in caplog.text
 
 
@@ -63,7 +63,7 @@ def test_an_unsafe_channel_is_refused_with_a_clear_log(
         slack: Harness, case: str, caplog: pytest.LogCaptureFixture) -> None:
     reason = unsafe(slack, case)
     with caplog.at_level(logging.ERROR, logger="jigsaw"):
-        assert check_channel(slack.front) is False
+        assert check_at_start(slack.front.delivery.guard) is False
     [line] = [r for r in caplog.records if "DSL channel check failed" in r.getMessage()]
     assert line.levelno == logging.ERROR
     assert reason in line.getMessage() and "held" in line.getMessage()
@@ -73,7 +73,7 @@ def test_an_unsafe_channel_is_refused_with_a_clear_log(
 def test_records_and_alerts_are_held_not_posted(
         slack: Harness, case: str, caplog: pytest.LogCaptureFixture) -> None:
     reason = unsafe(slack, case)
-    check_channel(slack.front)
+    check_at_start(slack.front.delivery.guard)
     driver = Driver(slack)
     driver.start()
     with caplog.at_level(logging.ERROR, logger="jigsaw"):

@@ -79,18 +79,29 @@ def test_pause_and_resume_by_messaging(teams: Harness) -> None:
     assert {a["title"] for a in card_actions(again.card)} >= {"Back", "Pause", "Cancel"}
 
 
-def test_typed_text_is_shown_literally(teams: Harness) -> None:
+def _typed_as_facts(teams: Harness, typed: str) -> tuple[list[str], list[str]]:
+    """Type ``typed`` as the facts; the answered card's rich text blocks
+    (their runs joined) and every text run and block on it."""
     teams.say(STAFF, "hello")
     teams.answer(STAFF, "no")
     teams.answer(STAFF, "own_concern")
     teams.answer(STAFF, "EF")
-    typed = "Said **hit** <at>everyone</at> <at>everyone</at> [x](https://evil.example)"
     teams.answer(STAFF, typed)
     answered = [p for p in teams.chat(STAFF) if p.updates][-1]
-    runs = [n for n in _walk(answered.card) if n.get("type") == "TextRun"]
-    assert typed in [r["text"] for r in runs]
-    blocks = [n["text"] for n in _walk(answered.card) if n.get("type") == "TextBlock"]
-    assert all(typed not in b for b in blocks)
+    shown = ["".join(run["text"] for run in n["inlines"]) for n in _walk(answered.card)
+             if n.get("type") == "RichTextBlock"]
+    runs = [n["text"] for n in _walk(answered.card) if n.get("type") in ("TextRun", "TextBlock")]
+    return shown, runs
+
+
+def test_typed_text_is_shown_literally(teams: Harness) -> None:
+    typed = "Said **hit** <at>everyone</at> <at>everyone</at> [x](https://evil.example)"
+    shown, runs = _typed_as_facts(teams, typed)
+    # Shown as one rich text block whose runs read back exactly as typed,
+    # and no single run holds a mention tag Teams could act on.
+    assert typed in shown
+    assert not any("<at>" in run for run in runs)
+    assert all(typed not in run for run in runs)
 
 
 def _walk(node: object) -> list[dict]:
@@ -103,3 +114,21 @@ def _walk(node: object) -> list[dict]:
         for item in node:
             found += _walk(item)
     return found
+
+
+def test_card_text_functions_and_templates_are_shown_as_typed(teams: Harness) -> None:
+    """Teams evaluates ``{{DATE(..)}}`` in card text, and a template host
+    ``${..}``: in what a person typed, neither is ever one text run."""
+    typed = "Seen {{DATE(2017-02-14T06:08:39Z, SHORT)}} at {{TIME(2017-02-14T06:08:39Z)}} ${name}"
+    shown, runs = _typed_as_facts(teams, typed)
+    assert typed in shown
+    assert not any("{{" in run or "${" in run for run in runs)
+
+
+def test_the_emergency_route_speaks_of_chat_not_slack(teams: Harness) -> None:
+    teams.say(STAFF, "hello")
+    teams.answer(STAFF, "yes")
+    teams.answer(STAFF, "Called 999 at 10:42")
+    question = teams.question(STAFF)
+    assert "Slack" not in question.text
+    assert "child protection file" in question.text

@@ -21,6 +21,7 @@ from bot.teams.front import TeamsFront
 from bot.teams.listeners.common import person
 
 DONE = AdaptiveCardActionMessageResponse(value="")
+Response = AdaptiveCardActionCardResponse | AdaptiveCardActionMessageResponse
 FORMS = {Verb.FOLLOW_UP: "follow_up", Verb.NOTE: "note", Verb.VIEW: "view",
          Verb.SUMMARY: "summary"}
 SAVES = {Verb.FOLLOW_UP_SAVE: "follow_up", Verb.NOTE_SAVE: "note"}
@@ -38,8 +39,6 @@ def later(front: TeamsFront, verb: Verb, user: str, data: Payload) -> Callable[[
         return lambda: front.begin(user, fresh=True)
     if verb == Verb.ACKNOWLEDGE and data.r:
         return lambda: front.acknowledge(user, data.r)
-    if verb == Verb.ALERT_ACK and data.e:
-        return lambda: front.acknowledge_alert(user, data.e)
     return None
 
 
@@ -60,9 +59,18 @@ def register(app: App, front: TeamsFront, executor: KeyedExecutor) -> None:
         if verb is None or data is None:
             return AdaptiveCardActionMessageResponse(value=front.t("unknown_action"))
         activity_id = activity.id
+        if verb == Verb.ALERT_ACK and data.e:
+            # The card changes at once for whoever acknowledged (and, by an
+            # update, for everyone).
+            def acknowledged() -> Response:
+                front.remember(who)
+                shown = front.acknowledge_alert(who.user, data.e, data)
+                return AdaptiveCardActionCardResponse(value=shown) if shown else DONE
+
+            return await asyncio.to_thread(acknowledged)
         if verb in FORMS or verb in SAVES:
             # The person sees the answer card at once: done before responding.
-            def respond() -> AdaptiveCardActionCardResponse | AdaptiveCardActionMessageResponse:
+            def respond() -> Response:
                 front.remember(who)
                 if not front.first_activity(activity_id):
                     return DONE

@@ -22,7 +22,8 @@ def person(activity: Any, front: TeamsFront) -> Person | None:
     if front.tenant_id and tenant and tenant != front.tenant_id:
         log.warning("activity ignored: another tenant", extra={"action": activity.type})
         return None
-    return Person(user=user, name=sender.name or "", chat=activity.conversation.id,
+    return Person(user=user, name=sender.name or "", member=sender.id or "",
+                  chat=activity.conversation.id,
                   service_url=activity.service_url or front.connector.service_url,
                   personal=personal(activity))
 
