@@ -7,7 +7,8 @@ At start-up (:func:`open_checks`, under the archive lock):
   are, carrying the block counters and the purge log, so nothing is lost and
   ids already given out stay given out;
 * a ledger cut short by a crash loses its torn last line, and a last write
-  the crash interrupted is marked ``interrupted`` (or a purge finished);
+  the crash interrupted is completed from the write-ahead file (or a purge
+  finished); one that cannot be was undone by hand, and is refused;
 * missing or empty files the ledger says should hold records, and a missing
   or empty ``hot.json``, are corruption: the store refuses to open and says
   what to restore.
@@ -83,7 +84,7 @@ def open_checks(store: TinyDBStore, *, strict: bool = True) -> None:
                 raise StoreError(f"{ledger.path} is empty. It proves which records exist: "
                                  "restore it from the latest backup")
             _check_key(store, strict=strict)
-            _recover(store)
+            _recover(store, strict=strict)
             if strict:
                 _catch_up_alerts(store)
                 if ledger.state.blocks < BLOCKS_FORMAT:
@@ -117,7 +118,7 @@ def _check_key(store: TinyDBStore, *, strict: bool) -> None:
                              "says more)")
 
 
-def _recover(store: TinyDBStore) -> None:
+def _recover(store: TinyDBStore, *, strict: bool) -> None:
     """Settle the one write a crash can have cut in half (writes are
     serialised, and the ledger line goes first)."""
     archive, ledger = store, store._ledger
@@ -134,17 +135,37 @@ def _recover(store: TinyDBStore) -> None:
         return
     record_id = str(last.get("id"))
     parsed = parse_record_id(record_id)
-    block = None if parsed is None else archive.read_block(archive.block_path(*parsed))
-    record = None if block is None else block["records"].get(record_id)
-    now = None if record is None else digest(_text(record))
-    if now == last.get("d"):
+    if parsed is None:
         return
-    undo = ledger.state._undo
-    before = undo[2] if undo is not None and undo[0] == last.get("n") else "?"
-    if now == before:
-        ledger.append("interrupted", of=last.get("n"), id=record_id)
-        log.warning("a write cut short by a crash was not applied",
-                    extra={"record_id": record_id})
+    path = archive.block_path(*parsed)
+    try:
+        block = archive.read_block(path)
+    except StoreError:
+        if strict:
+            raise
+        return
+    record = None if block is None else block[TABLE].get(record_id)
+    if record is not None and digest(_text(record)) == last.get("d"):
+        archive.clear_write_ahead()
+        return
+    ahead = archive.read_write_ahead()
+    if (ahead is None or ahead.get("id") != record_id or ahead.get("d") != last.get("d")
+            or digest(_text(ahead["doc"])) != last.get("d")):
+        # Nothing to complete it from: no crash leaves a store so.
+        if strict:
+            raise StoreError(unfinished(record_id, last))
+        return
+    records = dict(block[TABLE]) if block is not None else {}
+    records[record_id] = ahead["doc"]
+    archive.write_block(path, records)
+    archive.clear_write_ahead()
+    log.warning("completed a write a crash cut short", extra={"record_id": record_id})
+
+
+def unfinished(record_id: str, last: dict[str, Any]) -> str:
+    return (f"{record_id}: its last write (ledger entry {last.get('n')}) is not in its block, "
+            "and no write-ahead copy is there to complete it. A crash cannot leave a store "
+            "so: the block was put back or the write erased. Restore from backup")
 
 
 def _migrate_blocks(store: TinyDBStore) -> None:

@@ -18,9 +18,14 @@ Lines hold ids, digests and times, never a child's details, so the ledger
 is plaintext even when the data files are encrypted.
 
 A line is written (and fsynced) before the block it describes, under the
-archive lock. After a crash between the two, the next start finds the last
-line describing a write that did not happen and appends an ``interrupted``
-line for it; verify lists those.
+archive lock, and the record as it will be written is kept first in the
+write-ahead file (:mod:`storage.records`). A write that fails takes its
+line back (:meth:`Ledger.retract`), so the ledger is as it was and the
+number is given out again. After a crash between line and block, the next
+start completes the write from the write-ahead file; a last line whose
+write is neither in its block nor in the write-ahead file was undone by
+someone, not by a crash, and is reported. (Ledgers written before the
+write-ahead file may hold ``interrupted`` lines: verify lists those.)
 """
 
 from __future__ import annotations
@@ -301,8 +306,19 @@ class Ledger:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
                      | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
         try:
-            os.write(fd, line)
-            os.fsync(fd)
+            start = os.fstat(fd).st_size
+            try:
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except BaseException:
+                # A full disk can take part of the line: take it back, so
+                # the next line does not follow a torn one.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)
+                    os.fsync(fd)
+                raise
             st = os.fstat(fd)
         finally:
             os.close(fd)
@@ -310,6 +326,24 @@ class Ledger:
         self._identity = (st.st_dev, st.st_ino)
         self._apply(entry)
         return entry
+
+    def retract(self, entry: Entry) -> None:
+        """Take back ``entry``, the last line this process appended, because
+        the write it describes failed and left its file as it was (caller
+        holds the archive lock, so no other process has read it). The file
+        ends where it did before, so the next write gets the same number."""
+        line = canonical(entry) + b"\n"
+        with open(self.path, "rb+") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - len(line)))
+            if f.read() != line:
+                raise StoreError(f"{self.path} changed under the archive lock")
+            f.truncate(size - len(line))
+            f.flush()
+            os.fsync(f.fileno())
+        changed = self.changed
+        self.load(repair=False)
+        self.changed = changed
 
     def rebuild(self, carry: dict[str, Any], entries: list[Entry]) -> None:
         """Write a whole new ledger atomically: a ``begin`` line carrying what

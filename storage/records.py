@@ -41,11 +41,11 @@ from tinydb import TinyDB
 
 from .atomic import AtomicJSONStorage
 from .base import Doc, Mutator, NotFound, RecordFilters, RecordQuery, RecordSummary, StoreError
-from .crypto import Cipher
-from .files import fsync_dir, make_private_dirs, sweep_temp_files
+from .crypto import Cipher, seal, unseal
+from .files import FILE_MODE, fsync_dir, make_private_dirs, sweep_temp_files
 from .hot import KeyedTable
 from .index import RecordIndex, format_record_id, parse_record_id
-from .jsonfile import JSONFile, clone
+from .jsonfile import JSONFile, clone, encode
 from .ledger import BLOCK_SIZE, Ledger, ranges
 from .locking import lock_for
 from .seal import Sealer, digest
@@ -53,6 +53,8 @@ from .seal import Sealer, digest
 # Block databases kept open (each with its parsed file) for get and update.
 CACHED_BLOCKS = 8
 TABLE = "records"
+# The record about to be written, kept until its block holds it.
+WRITE_AHEAD = "write-ahead.json"
 
 _BLOCK_NAME = re.compile(r"block-(\d{4,})\.json")
 _YEAR_NAME = re.compile(r"\d{4}")
@@ -246,15 +248,86 @@ class Records:
         return cast(dict[str, Any], clone(doc))
 
     def _write(self, op: str, record_id: str, doc: Doc, *, exists: bool) -> None:
-        """Log then write one record (caller holds the archive lock)."""
-        self._ledger.append(op, id=record_id, d=digest(_text(doc)))
+        """Keep the write ahead, log it, then write one record (caller holds
+        the archive lock). A write that fails leaves every file as it was."""
+        d = digest(_text(doc))
+        self.write_ahead(record_id, d, doc)
+        try:
+            entry = self._ledger.append(op, id=record_id, d=d)
+        except BaseException:
+            self.clear_write_ahead()
+            raise
         table = self._table_of(record_id)
         assert table is not None
-        table.put(record_id, doc, exists=exists)
+        try:
+            table.put(record_id, doc, exists=exists)
+        except BaseException:
+            if self._on_disk(record_id) != d:
+                self._ledger.retract(entry)
+                self.clear_write_ahead()
+                raise
+            # The block was replaced; only making that durable failed.
+        self.clear_write_ahead()
         with self._index_lock:
             self._ledger.changed.discard(record_id)
             if self._index is not None:
                 self._index.set(record_id, doc)
+
+    # -- the write-ahead file ---------------------------------------------
+    @property
+    def write_ahead_path(self) -> Path:
+        return self.records_root / WRITE_AHEAD
+
+    def write_ahead(self, record_id: str, d: str, doc: Doc) -> None:
+        """Keep the record about to be written (``d``: its digest), durably,
+        before its ledger line: a crash between line and block then leaves
+        what start-up needs to complete the write. One fsync, no rename: a
+        copy torn by a crash is never named by a ledger line."""
+        data = seal(encode({"id": record_id, "d": d, "doc": doc}), self._cipher)
+        fd = os.open(self.write_ahead_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+                     | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            self.clear_write_ahead()
+            raise
+        os.close(fd)
+
+    def clear_write_ahead(self) -> None:
+        """The write is in its block (or never happened): nothing to
+        complete. Not fsynced: a copy that comes back after a power cut
+        names a write its block already holds."""
+        with contextlib.suppress(OSError):
+            os.unlink(self.write_ahead_path)
+
+    def read_write_ahead(self) -> Doc | None:
+        """The write-ahead copy ({"id", "d", "doc"}) if there is a whole one."""
+        try:
+            raw = self.write_ahead_path.read_bytes()
+        except OSError:
+            return None
+        try:
+            value = json.loads(unseal(raw, self._cipher, self.write_ahead_path))
+        except (ValueError, StoreError):
+            return None
+        return value if isinstance(value, dict) and isinstance(value.get("doc"), dict) \
+            else None
+
+    def _on_disk(self, record_id: str) -> str | None:
+        """The digest of the record as its block file holds it now."""
+        parsed = parse_record_id(record_id)
+        if parsed is None:
+            return None
+        with contextlib.suppress(OSError, StoreError):
+            block = self.read_block(self.block_path(*parsed))
+            record = None if block is None else block[TABLE].get(record_id)
+            return None if record is None else digest(_text(record))
+        return None
 
     def get_record(self, record_id: str) -> Doc | None:
         table = self._table_of(record_id)

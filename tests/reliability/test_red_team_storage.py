@@ -1,0 +1,229 @@
+"""The record store under a failing disk and a crash between a ledger line
+and its block: the real app process, the operating system's own faults.
+
+A nearly full disk is the process's file-size limit set just above the
+ledger's size (``prlimit``): the ledger line and the write-ahead copy fit,
+the block, holding 30 earlier records, does not. A failed write must leave
+the store as it was, every retry must use the same number, and verify must
+be clean once the disk has space again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.service import DecisionService
+from bot.slack.delivery import RECORD_EVENT
+from storage import TinyDBStore, generate_audit_key
+from storage.locking import lock_for
+from tests import scenarios as sc
+from tests.harness.faults import WatchedSlack
+from tests.harness.live import decide_in_process, subprocess_env
+from tests.harness.process import AppProcess
+from tests.harness.process_staff import click, dsl_posts, say, submitted
+from tests.harness.slack_driver import question_step
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="prlimit on another process is Linux only")
+
+STAFF = "UFULL"
+SEEDED = 30
+FAILED = "the record will be made when it can be saved"
+
+
+@pytest.fixture
+def slack() -> Iterator[WatchedSlack]:
+    with WatchedSlack() as fake:
+        yield fake
+
+
+def seed(data: Path, count: int) -> None:
+    """Records made earlier, so the year's block is large."""
+    store = TinyDBStore(data)
+    app = DecisionService(Settings(dsl_channel="CDSL"), store)
+    for _ in range(count):
+        decide_in_process(app, sc.NO_PURPOSE, user="USEED")
+    store.close()
+
+
+def verify(data: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", "verify"], capture_output=True,
+                          text=True, env=subprocess_env(data), cwd=data.parent, timeout=120)
+
+
+def file_limit(app: AppProcess, limit: int | None) -> None:
+    assert app.proc is not None
+    _, hard = resource.prlimit(app.proc.pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(app.proc.pid, resource.RLIMIT_FSIZE,
+                     (hard if limit is None else limit, hard))
+
+
+def wait_logged(app: AppProcess, text: str, times: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while sum(text in line for line in list(app.log)) < times:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} not logged {times} times: {app.tail()}")
+        time.sleep(0.05)
+
+
+def test_a_block_write_failing_after_its_ledger_line_leaves_the_store_as_it_was(
+        slack: WatchedSlack, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    seed(data, SEEDED)
+    app = AppProcess(data, slack.base_url, cwd=tmp_path)
+    app.start()
+    try:
+        q = say(app, slack, STAFF, "hello")
+        for answer in sc.STAFF_CONCERN[:-1]:
+            q = say(app, slack, STAFF, answer)
+        assert question_step(q) == "confirm"
+        ledger = data / "ledger.jsonl"
+        block = data / "records" / str(time.gmtime().tm_year) / "block-0000.json"
+        with lock_for(data / "records").held():  # no write of the outbox's in between
+            before = ledger.read_bytes()
+            limit = len(before) + 2048
+            assert block.stat().st_size > limit  # the block cannot be written, the line can
+            file_limit(app, limit)
+        click(app, q, "submit", STAFF)
+        wait_logged(app, FAILED, 3)  # the held Submit retried, and failed, three times
+        # Each failed write took its line back: the ledger and block are as
+        # they were (looked at between two retries, under the archive lock).
+        with lock_for(data / "records").held():
+            assert ledger.read_bytes() == before
+            assert not (data / "records" / "write-ahead.json").exists()
+        checked = verify(data)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+        mark = slack.mark()
+        file_limit(app, None)
+        told = submitted(slack, mark, STAFF)
+        assert told is not None
+        # The number every retry had: the one after the seeded records.
+        record_id = f"ISD-{time.gmtime().tm_year}-{SEEDED + 1:04d}"
+        assert record_id in str(told.args["text"])
+    finally:
+        app.stop()
+    posted = [p["metadata"]["event_payload"]["record_id"] for p in dsl_posts(slack, RECORD_EVENT)]
+    assert posted.count(record_id) == 1 and len(set(posted)) == len(posted)
+    checked = verify(data)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "cut short" not in checked.stdout
+
+
+# -- a crash between a ledger line and its block -------------------------------
+
+WORKER = Path(__file__).resolve().parents[1] / "storage" / "store_worker.py"
+
+
+def in_the_window(data: Path) -> str | None:
+    """The record id if the store is as a crash between the ledger line and
+    the block leaves it: the last line names a write its block lacks."""
+    *_, last = (json.loads(x) for x in (data / "ledger.jsonl").read_bytes().splitlines())
+    if last.get("op") != "create":
+        return None
+    year = last["id"].split("-")[1]
+    block = json.loads((data / "records" / year / "block-0000.json").read_text())
+    return None if last["id"] in block["_default" if "_default" in block else "records"] \
+        else str(last["id"])
+
+
+def test_a_write_a_sigkill_cut_short_is_completed_at_the_next_start(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    TinyDBStore(data).close()
+    caught: list[str] = []
+    for attempt in range(120):
+        worker = subprocess.Popen([sys.executable, str(WORKER), str(data), f"w{attempt}", "0"],
+                                  stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+                                  env=subprocess_env(data))
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "ready"
+        worker.stdout.readline()
+        started = time.monotonic()
+        worker.stdout.readline()
+        one_write = time.monotonic() - started
+        # Killed at a random point of the next write (where, not when, matters).
+        time.sleep(random.uniform(0.3, 1.0) * one_write)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        cut = in_the_window(data)
+        store = TinyDBStore(data)  # start-up: completes it, or refuses
+        try:
+            if cut is not None:
+                caught.append(cut)
+                assert store.get_record(cut) is not None, cut  # completed, not dropped
+            report = store.verify_integrity()
+            assert report.problems == [], report.problems
+            assert not [n for n in report.notes if "cut short" in n], report.notes
+        finally:
+            store.close()
+        if len(caught) >= 2:
+            break
+    assert caught, "no kill landed between a ledger line and its block"
+
+
+# -- the newest write undone by hand is not a crash -------------------------------
+
+AUDIT_KEY = generate_audit_key()
+
+
+def jigsaw(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
+                          env=subprocess_env(data, JIGSAW_AUDIT_KEY=AUDIT_KEY),
+                          cwd=data.parent, timeout=120)
+
+
+@pytest.fixture
+def acknowledged(tmp_path: Path) -> tuple[Path, bytes]:
+    """Two records; the newest write is the DSL's acknowledgement of the
+    first. Also the block's bytes from just before it."""
+    data = tmp_path / "data"
+    store = TinyDBStore(data, audit_key=AUDIT_KEY.encode())
+    app = DecisionService(Settings(dsl_channel="CDSL"), store)
+    first = decide_in_process(app, sc.POLICE_PREJUDICE)
+    decide_in_process(app, sc.NO_PURPOSE)
+    block = next((data / "records").rglob("block-0000.json"))
+    before = block.read_bytes()
+    app.review(first["id"], "acknowledge", by="UDSL1", allowed=True)
+    store.close()
+    return data, before
+
+
+def refused_and_reported(data: Path) -> None:
+    checked = jigsaw(data, "verify")
+    assert checked.returncode == 1, checked.stdout
+    assert "differs from its last recorded write" in checked.stdout, checked.stdout
+    assert "cut short by a crash" not in checked.stdout
+    started = jigsaw(data, "retention")  # opens the store as the app does
+    assert started.returncode == 2, started.stdout + started.stderr
+    assert "no write-ahead copy" in started.stderr and "Restore from backup" in started.stderr
+
+
+def test_a_block_put_back_one_write_is_caught(acknowledged: tuple[Path, bytes]) -> None:
+    data, before = acknowledged
+    next((data / "records").rglob("block-0000.json")).write_bytes(before)
+    refused_and_reported(data)
+
+
+def test_erasing_the_newest_audit_entry_is_not_taken_for_a_crash(
+        acknowledged: tuple[Path, bytes]) -> None:
+    data, _ = acknowledged
+    block = next((data / "records").rglob("block-0000.json"))
+    doc = json.loads(block.read_text(encoding="utf-8"))
+    [record] = [r for r in doc["records"].values() if r.get("review_status") != "pending"]
+    record["audit"].pop()
+    record.update(review_status="pending", review=None,
+                  updated_at=record["audit"][-1]["at"])
+    block.write_text(json.dumps(doc), encoding="utf-8")
+    refused_and_reported(data)
