@@ -16,7 +16,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -107,6 +107,9 @@ class Settings:
     # and the date a restore from them was last tested (YYYY-MM-DD).
     backup_location: str = ""
     backup_restore_tested: str = ""
+    # Rules of the pack waiting for commencement that the school knows have
+    # started, each (rule, ISO date): ``[guidance] commenced`` in the settings.
+    commenced: tuple[tuple[str, str], ...] = ()
     # What the pack filled in, so a copy for another nation refills it
     # (and never overwrites what the school set).
     pack_filled: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
@@ -131,7 +134,11 @@ class Settings:
     @property
     def pack(self) -> nations.NationPack:
         """The school's nation pack: its words, routes, duties and citations."""
-        return nations.pack(self.nation)
+        return nations.pack(self.nation, commenced=self.commencements)
+
+    @property
+    def commencements(self) -> dict[str, date]:
+        return {key: date.fromisoformat(day) for key, day in self.commenced}
 
     def contact_for(self, role: str) -> Contact:
         """The named person for a routing role (dsl, headteacher, chair, lado)."""
@@ -213,6 +220,9 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
             raise ConfigError(f"records.child_ref_pattern is not a regular expression: {exc}"
                               ) from None
         values["child_ref_pattern"] = pattern
+    if "commenced" in raw.get("guidance", {}):
+        values["commenced"] = _commenced(raw["guidance"]["commenced"],
+                                         values.get("nation", base.nation))
     values.update(_schedule(raw.get("schedule", {})))
     values.update(_access(raw.get("access", {})))
     values.update(_data_protection(raw.get("data_protection", {}), raw.get("backups", {})))
@@ -223,6 +233,22 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
     if "deputy_user_ids" in slack:
         values["deputy_user_ids"] = tuple(str(u) for u in slack["deputy_user_ids"])
     return replace(base, **values)
+
+
+def _commenced(raw: Any, nation: str) -> tuple[tuple[str, str], ...]:
+    """``[guidance] commenced = {rule = 2027-04-01}``: pending rules started."""
+    pending = nations.pending_rules(nations.pack(nation))
+    if not isinstance(raw, dict):
+        raise ConfigError("guidance.commenced must be a table of rule = date")
+    found = []
+    for key, day in raw.items():
+        if key not in pending:
+            raise ConfigError(f"guidance.commenced: {key!r} is not waiting for commencement "
+                              f"in this nation; one of: {', '.join(pending) or 'none'}")
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise ConfigError(f"guidance.commenced.{key} must be a date, e.g. 2027-04-01")
+        found.append((str(key), day.isoformat()))
+    return tuple(sorted(found))
 
 
 def _clock_time(key: str, value: Any) -> str:

@@ -96,6 +96,17 @@ class Prompts:
             return self  # made under the pack this environment speaks
         return _for_snapshot(str(self.directory), name, _frozen(snapshot))
 
+    def on(self, pack: nations.NationPack) -> Prompts:
+        """Wording in ``pack`` (this nation on another day): its editions'
+        citations and terms; this environment when the pack is the same."""
+        if pack is self.pack:
+            return self
+        key = (str(self.directory), id(pack))
+        found = _DATED.get(key)
+        if found is None or found.pack is not pack:
+            found = _DATED[key] = Prompts(self.directory, pack)
+        return found
+
     def has_block(self, name: str, block: str) -> bool:
         return block in self.env.get_template(name).blocks
 
@@ -106,6 +117,11 @@ class Prompts:
         except jinja2.TemplateNotFound:
             return False
         return True
+
+
+# Environments for packs on other days, by pack; each holds its pack, so the
+# id in its key stays that pack's.
+_DATED: dict[tuple[str, int], Prompts] = {}
 
 
 def _frozen(snapshot: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:

@@ -14,10 +14,11 @@ import hashlib
 import json
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot import nations
 from bot.config import Settings
-from bot.flow import GUIDANCE_VERSION, Session
+from bot.flow import Session
 from bot.flow.allegations import routing
 from bot.flow.basis import emergency_basis, suggest
 from bot.flow.engine import iso
@@ -64,20 +65,28 @@ def kind_of(answers: dict[str, str]) -> str:
     return "decision"
 
 
+def school_day(now: datetime, settings: Settings) -> date:
+    """The date at the school when ``now`` happens: the day whose guidance applies."""
+    return now.astimezone(ZoneInfo(settings.timezone)).date() if now.tzinfo else now.date()
+
+
 def build(session: Session, settings: Settings, prompts: Prompts, *, now: datetime) -> Record:
     """The record for a completed session (DOMAIN.md sections 5 and 8)."""
     a = session.known
     kind = kind_of(a)
     path = route(a)
     alert = next((e for e in session.events if e["kind"] == "urgent_alert"), None)
+    # The nation the session began under (its steps were asked in its terms),
+    # with the guidance editions in force on the school's day it was made.
+    pack = nations.pack(a.get(NATION_KEY) or settings.nation, school_day(now, settings),
+                        settings.commencements)
+    prompts = prompts.on(pack)
     decision, rationale = _decision(path, a, prompts, settings)
     suggested = suggest(a, settings.school_type, decision=decision)
     shared = decision in ("share", "share_part")
     signoff = significant_not_shared(a)
     routed = routing(a, settings)
     recipient = _recipient(path, a, decision, settings)
-    # The nation the session began under (its steps were asked in its terms).
-    pack = nations.pack(a.get(NATION_KEY) or settings.nation)
     duties = _duties(path, a, pack)
     record: Record = {
         "id": None,
@@ -86,7 +95,7 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "route": path,
         "path": "tell_dsl" if kind == "concern" else "decision",
         "flow_version": session.flow_version,
-        "guidance_version": pack.guidance_version or GUIDANCE_VERSION,
+        "guidance_version": pack.guidance_version,
         "school": settings.school_name,
         "nation": pack.name,
         # The pack's version and words, so the record renders as it was made.
@@ -190,6 +199,10 @@ def _duties(path: str, a: dict[str, str], pack: nations.NationPack) -> list[str]
     duties = ["fgm_duty"] if fgm_duty(a) else []
     if path == "prevent" and pack.duty("prevent"):
         duties.append("prevent_duty")
+    # Children Act 2004 s.16LA (once commenced): a decision to share or not.
+    if pack.duty("cwsa_duty_to_share") and path in ("concern", "request", "child_on_child",
+                                                     "prevent") and not tell_dsl_path(a):
+        duties.append("cwsa_duty_to_share")
     return duties
 
 

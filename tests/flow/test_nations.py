@@ -28,7 +28,7 @@ ALLEGATION_HARM = [a if a != "low_level" else "harm" for a in sc.ALLEGATION]
 EXPECTED: dict[str, dict[str, Any]] = {
     "england": {"referral": "childrens_social_care", "allegation": "lado", "fgm_duty": True,
                 "school_guidance": "kcsie", "allegation_guidance": "kcsie_part_four",
-                "transfer_guidance": "kcsie_annex_c", "never": set()},
+                "transfer_guidance": "kcsie_cp_file", "never": set()},
     "wales": {"referral": "local_authority_childrens_services",
               "allegation": "designated_officer_for_safeguarding", "fgm_duty": True,
               "school_guidance": "keeping_learners_safe",
