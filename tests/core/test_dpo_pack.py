@@ -325,3 +325,29 @@ def test_doctor_says_when_slack_cannot_be_asked_rather_than_blaming_the_channel(
            "channel CDSL now" in out
     assert "not safe to post to" not in out
     assert "ok    Nothing to check this machine's clock against" in out
+
+
+@pytest.mark.parametrize("nation", ["england", "wales", "scotland", "northern_ireland"])
+@pytest.mark.parametrize(("front", "env"), [
+    ("terminal", {}),
+    ("slack", {"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_SIGNING_SECRET": "s"}),
+    ("teams", {"CLIENT_ID": "c", "CLIENT_SECRET": "s",
+               "JIGSAW_DATABASE_URL": "postgresql://j@db.example/j?sslmode=verify-full"})])
+def test_every_nation_and_front_end_gets_a_whole_pack(
+        tmp_path: Path, nation: str, front: str, env: dict[str, str]) -> None:
+    from bot import dpo_pack
+
+    f = installation(tmp_path, f'[school]\nnation = "{nation}"\n', date(2026, 12, 7), **env)
+    assert f.front_end == front
+    settings = load_settings(tmp_path / "jigsaw.toml", Environment.read(
+        {"JIGSAW_DATA_DIR": str(tmp_path / "data"), **env}))
+    docs = {name: dpo_pack.render(name, f, settings) for name in dpo_pack.DOCUMENTS}
+    lead = settings.pack.term("lead")
+    assert all(lead in text for name, text in docs.items() if name != "staff-privacy-notice")
+    for citation in f.guidance:
+        assert citation.title in docs["dpia"]
+    chat_admins = {"terminal": "own administrators", "slack": "Slack's own administrators",
+                   "teams": "Microsoft 365's own administrators"}[front]
+    assert (chat_admins in docs["security-measures"]) == (front != "terminal")
+    assert ("No national retention guidance" in docs["dpia"]) == (nation in ("scotland",
+                                                                     "northern_ireland"))
