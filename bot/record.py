@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -132,6 +133,7 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "identifiable": a.get("identifiable", ""),
         "confidential": a.get("confidential", ""),
         "family": _family(a, shared),
+        "special_category": _special_category(a, shared),
         "lawful_basis": {
             "suggested": suggested.as_dict() if suggested else None,
             "emergency": (basis_for_emergency.as_dict()
@@ -142,7 +144,9 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         },
         "what_to_share": a.get("what_to_share", "") if shared else "",
         "how": a.get("how", "") if shared else "",
-        "when": a.get("when", "") if shared else "",
+        # At significant harm it is today: not asked, but recorded.
+        "when": (a.get("when", "") or ("today" if a.get("level") == "significant" else ""))
+        if shared else "",
         "barriers": copy.deepcopy(session.barriers),
         "decision": decision,
         "defer_until": a.get("defer_until", "") if decision == "defer" else "",
@@ -282,32 +286,52 @@ def _recipient(path: str, a: dict[str, str], decision: str, settings: Settings
     return {"kind": a.get("recipient", ""), "detail": a.get("recipient_other", "")}
 
 
+# "Only one parent or carer" is neither "the family told" nor its consent.
 _TOLD = {"agreed": True, "refused": True, "told_not_asked": True, "not_told": False}
 _CONSENT = {"agreed": "given", "refused": "refused", "told_not_asked": "not_sought",
             "not_told": "not_sought", NOT_SURE: NOT_SURE}
 
 
 def _family(a: dict[str, str], shared: bool) -> dict[str, Any]:
-    """What the family was told and said, only as the person answered it."""
+    """What the family was told and said, only as the person answered it,
+    and of whom. The para 18 reason is the data subject's, not the
+    family's (see :func:`_special_category`); older records kept it here."""
     tell_risk = a.get("tell_risk", "")
     view = a.get("family_view", "")
     told: bool | None = _TOLD.get(view)
     not_told_reason = ""
-    override = ""
     if telling_adds_risk(a):
         tell_risk = "yes"
-        told, not_told_reason = False, risk_reason(a)
-        override = "c" if shared else ""
-    elif shared and view != "agreed":
-        override = a.get("consent_reason", "")
+        not_told_reason = risk_reason(a)
+        if view != "one_parent":
+            told = False
     return {
         "tell_risk": tell_risk,
         "view": view,
         "told": told,
+        "told_who": a.get("family_told_who", "") if view == "one_parent" else "",
+        "not_to_tell": a.get("not_to_tell", ""),
         "not_told_reason": not_told_reason,
         "consent": _CONSENT.get(view, ""),
-        "override_reason": "" if override == NOT_SURE else override,
-        "override_reason_unsure": override == NOT_SURE,
+        "override_reason": "",
+        "override_reason_unsure": False,
+    }
+
+
+def _special_category(a: dict[str, str], shared: bool) -> dict[str, Any] | None:
+    """What kind of data is shared and, for special category or criminal
+    offence data, the data subject's consent under DPA 2018 Sch.1 para 18
+    (read with para 36 for criminal offence data). None when not asked."""
+    if not shared or not a.get("data_kind"):
+        return None
+    reason = a.get("consent_reason", "")
+    return {
+        "data_kind": a["data_kind"],
+        "subject": "the child" if a.get("pupil_age") != "18_plus" else "the pupil",
+        "para18_reason": "" if reason == NOT_SURE else reason,
+        "para18_unsure": reason == NOT_SURE,
+        "refused_why": (a.get("consent_refused_why") or a.get("child_override", "")
+                        if reason == "refused_risk" else ""),
     }
 
 
@@ -342,6 +366,18 @@ def _route_details(path: str, a: dict[str, str]) -> dict[str, Any]:
     return details
 
 
+# A follow-up that names the DSL team as the one to act ("DSL to chase the
+# Gateway team") is theirs, whoever typed it.
+_DSL_DOES = re.compile(
+    r"^\W*(?:the\s+)?(?:deputy\s+)?(?:dsl|dsp|dsl team|designated (?:safeguarding |teacher)"
+    r"\w*|safeguarding lead|child protection co-?ordinator|cp co-?ordinator)\b"
+    r"(?:\s+or\s+(?:a\s+)?deputy)?\s*(?:to|will|must|should|:)", re.IGNORECASE)
+
+
+def followup_owner(text: str, user: str) -> str:
+    return "dsl" if _DSL_DOES.search(text) else user
+
+
 def _follow_up(path: str, a: dict[str, str], user: str, decision: str, today: date,
                signoff: bool, routed: dict[str, Any]) -> list[dict[str, str]]:
     """What must happen next, only for what actually happened."""
@@ -354,7 +390,7 @@ def _follow_up(path: str, a: dict[str, str], user: str, decision: str, today: da
     if signoff:
         add("second_signoff", "dsl", same_day)
     if a.get("followup"):
-        add(a["followup"], user, a.get("followup_due", ""))
+        add(a["followup"], followup_owner(a["followup"], user), a.get("followup_due", ""))
     if decision == "defer":
         if unverified(a):
             add("verify_requester", user, same_day)
@@ -390,6 +426,7 @@ _DECISION_FIELDS = (
     "route", "decision", "rationale", "recipient", "family", "lawful_basis", "what_to_share",
     "how", "when", "defer_until", "second_signoff", "route_details", "purpose",
     "identifiable", "confidential", "level_of_concern", "child_wishes", "knows_family",
+    "special_category",
     "optimism", "advice", "barriers", "requester", "what_requested", "routing",
     "destination", "duties", "guidance_cited",
 )
@@ -561,7 +598,7 @@ _NEWER_FIELDS: dict[str, Any] = {
     "route": "", "requester": None, "what_requested": "", "route_details": {},
     "routing": None, "child_wishes": {}, "optimism": "", "second_signoff": {},
     "delivery": {}, "nation": "", "pack": None, "destination": "", "duties": [],
-    "guidance_cited": [], "concern": None, "decided_by": None,
+    "guidance_cited": [], "concern": None, "decided_by": None, "special_category": None,
 }
 
 
@@ -603,7 +640,8 @@ def summary(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
         ("immediate_danger", lbl("danger", (r.get("immediate_danger") or {}).get("answer", ""))),
         ("lawful_basis", basis_text(r, prompts)),
         ("family", _family_text(family, prompts)),
-        ("override_reason", lbl("consent_reason", family.get("override_reason", ""))),
+        ("override_reason", lbl("consent_reason", family.get("override_reason", "")
+                                or (r.get("special_category") or {}).get("para18_reason", ""))),
         ("child_wishes", lbl("child_wishes", (r.get("child_wishes") or {}).get("answer", ""))),
         ("rationale", r.get("rationale", "")),
         ("advice", word("advice_needed") if (r.get("advice") or {}).get("needed") else ""),

@@ -53,6 +53,7 @@ TAKE_ON_SHARE = [
     "same",  # barrier check
     "share",
     "Attendance pattern and the family's request for support",
+    "ordinary",  # no special category data: no para 18 question
     "portal", "next_working_day",
     "Mum agreed to an early help referral for support with food and routines.",
     "skip",
@@ -68,6 +69,7 @@ POLICE_PREJUDICE = [
     "significant",
     "yes",  # a safeguarding purpose
     "parent_source",  # telling the family adds risk: a parent may be the source
+    "dad",  # who must not be told
     "same",  # barrier check
     "share",
     "Date, time and description of the injury and the child's words",
@@ -118,6 +120,7 @@ EARLY_HELP_CONSENT = [
     "same",
     "share",
     "Attendance pattern and the family's request for support",
+    "ordinary",  # no special category data: no para 18 question
     "portal", "next_working_day",
     "Mum agreed to an early help referral for support with food and routines.",
     "skip",
@@ -158,8 +161,9 @@ REFUSED_SIGNIFICANT = [
     "refused",
     "same",
     "share",
-    "c",
     "The disclosure, dates and what was observed",
+    "special",  # what is shared: special category data
+    "c",  # para 18(2), about the child's own consent
     "phone_followup",
     "Risk of significant harm outweighs the parent's refusal; referral made today.",
     "skip",
@@ -276,9 +280,11 @@ FGM_CHILD_PROTECTION = [
     "yes", "Child protection referral: FGM disclosed by the girl",
     "yes", "yes",
     "violence",  # telling the family adds risk: violence
+    "her parents and their family",  # who must not be told
     "same",
     "share",
     "The disclosure, when and where, and the child's words",
+    "both", "c",
     "phone_followup",
     "FGM disclosed by a girl under 18: child protection referral today.",
     "skip",
@@ -307,8 +313,9 @@ PREVENT = [
     "told_not_asked",
     "same",
     "share",
-    "a",
     "What was said and shared, with dates",
+    "special",  # political and religious beliefs are special category data
+    "a",
     "secure_email", "today",
     "Views and sharing suggest risk of radicalisation: Prevent referral for support.",
     "skip",
@@ -329,8 +336,9 @@ CHILD_ON_CHILD = [
     "told_not_asked",
     "same",
     "share",
-    "a",
     "What was reported, by whom and when; both children's references",
+    "both",
+    "b",
     "phone_followup",
     "Sexual assault by another pupil; police and social care informed for both children.",
     "skip",

@@ -35,9 +35,12 @@ class Basis:
 
 def criminal_offence_data(a: Answers) -> bool:
     """Allegations or evidence of an offence (Art. 10): the police are asking
-    or receiving, or the route is about a crime against the child."""
+    or receiving, the route is about a crime against the child, or the DSL
+    said what is shared includes it (e.g. about an alleged abuser, to any
+    recipient, not only the police)."""
     return (a.get("requester_agency") == "police" or a.get("recipient") == "police"
-            or route(a) == "fgm" or a.get("coc_kind") == "sexual_violence")
+            or route(a) == "fgm" or a.get("coc_kind") == "sexual_violence"
+            or a.get("data_kind") in ("criminal", "both"))
 
 
 def suggest(a: Answers, school_type: str, *, decision: str = "") -> Basis | None:

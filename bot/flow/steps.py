@@ -55,10 +55,24 @@ def always(_: Answers) -> bool:
 SHARING_ROUTES = ("concern", "request", "prevent", "child_on_child", "fgm")
 # Kinds of concern with their own route, chosen straight from "what prompted this?".
 CONCERN_ROUTES = ("allegation", "fgm", "prevent", "child_on_child", "record_only")
-# Words in a request that ask where someone lives or how to reach them.
+# Words in a request that ask where someone lives or how to reach them, or
+# where and when a child can be found (who collects, which days, routines,
+# timetables): either can lead an abuser to a victim (golden rule 5).
 _LOCATION = re.compile(
     r"address|where (?:\w+ ){0,3}(?:live|lives|living|staying|moved|is now|are now)"
-    r"|whereabouts|contact details|phone number|mobile|postcode|new home|located|location",
+    r"|whereabouts|contact details|phone number|mobile|postcode|new home|located|location"
+    r"|who (?:\w+ ){0,2}(?:collects?|collecting|picks? (?:\w+ )?up|drops? (?:\w+ )?off)"
+    r"|collection|pick[- ]?up|drop[- ]?off|school run"
+    r"|(?:which|what) days?|days (?:she|he|they) (?:is|are|attends?)|routines?|timetables?"
+    r"|what times? (?:\w+ )?(?:she|he|they)|(?:arrival|leaving|finishing|home) times?",
+    re.IGNORECASE)
+# Domestic abuse at home: the parents are not one party (DOMAIN.md section 8).
+_DOMESTIC = re.compile(
+    r"domestic (?:abuse|violence|incident)|\bDV\b|\bDA\b|operation encompass|\bMARAC\b"
+    r"|coercive|controlling behaviour|refuge|non[- ]molestation|restraining order|injunction"
+    r"|(?:hits?|hitting|hurts?|beats?|beating|attacked|strangled|threatens?|threatening)"
+    r" (?:her |his |my |their )?(?:mum|mom|mother|dad|father|wife|partner|girlfriend)"
+    r"|fled|fleeing",
     re.IGNORECASE)
 SWITCHABLE = ("fgm", "prevent", "child_on_child", "transfer")
 
@@ -150,6 +164,13 @@ def unverified(a: Answers) -> bool:
     return is_request(a) and a.get("requester_verified") in ("not_verified", NOT_SURE)
 
 
+def domestic_abuse(a: Answers) -> bool:
+    """Domestic abuse at home, named or described (or notified under
+    Operation Encompass): the parents are separate people."""
+    text = " ".join(a.get(k, "") for k in ("facts", "child_words", "what_requested", "opinion"))
+    return a.get("info_source") == "operation_encompass" or bool(_DOMESTIC.search(text))
+
+
 def location_request(a: Answers) -> bool:
     """Where a parent or child lives now: may put a victim of domestic abuse at
     risk (golden rule 5), so it goes to the DSL. Read from what was asked
@@ -231,10 +252,42 @@ def without_consent(a: Answers) -> bool:
     return personal_data(a) and shares(a) and a.get("family_view") != "agreed"
 
 
+# What is shared: special category data (health, sex life, ethnicity,
+# religion...: UK GDPR Art. 9), criminal offence data (Art. 10), or neither.
+SENSITIVE_DATA = ("special", "criminal", "both", NOT_SURE)
+
+
+def data_kind_asked(a: Answers) -> bool:
+    """Asked of the DSL only, on a share of personal data."""
+    return personal_data(a) and shares(a) and is_dsl(a)
+
+
 def consent_reason_asked(a: Answers) -> bool:
-    """Which DPA 2018 Sch.1 para 18(2) reason applies. When telling the family
-    would add risk the reason is (c), set without asking."""
-    return without_consent(a) and not telling_adds_risk(a)
+    """DPA 2018 Sch.1 para 18 is a condition for special category (and,
+    through para 36, criminal offence) data shared without the consent of
+    the data subject: asked about the child (or adult) the data is about,
+    never about the family, never for ordinary personal data, and never of
+    staff who are not the DSL (DOMAIN.md section 3 step 7, corrected)."""
+    return data_kind_asked(a) and a.get("data_kind") in SENSITIVE_DATA
+
+
+def consent_reason_choices(a: Answers) -> tuple[str, ...]:
+    """Where the data subject was asked and refused, no para 18(2) reason
+    fits as worded: the honest answer is that, and why the risk justifies
+    sharing anyway."""
+    if child_refused(a):
+        return ("refused_risk", NOT_SURE)
+    return ("a", "b", "c", "refused_risk", "consented", NOT_SURE)
+
+
+def family_view_choices(a: Answers) -> tuple[str, ...]:
+    """Where there is domestic abuse, one parent (often the victim) may know
+    while the other must not: never recorded as "the family"."""
+    if telling_adds_risk(a):
+        return ("one_parent", "not_told")
+    if domestic_abuse(a):
+        return ("one_parent", "agreed", "refused", "told_not_asked", "not_told", NOT_SURE)
+    return ("agreed", "refused", "told_not_asked", "not_told", NOT_SURE)
 
 
 def significant_not_shared(a: Answers) -> bool:
@@ -456,7 +509,8 @@ STEPS: tuple[Step, ...] = (
     Step("transfer_receipt", "choice", ("confirmed", "awaiting"), applies=on("transfer")),
     # 5. Recipient and purpose.
     Step("recipient", "choice",
-         ("dsl_only", "social_care", "police", "health", "school", "early_help", "other"),
+         ("dsl_only", "social_care", "social_worker", "police", "health", "school", "early_help",
+          "other"),
          applies=lambda a: sharing(a) and not is_request(a) and route(a) != "prevent"),
     Step("recipient_other", "text", applies=lambda a: sharing(a) and a.get(
         "recipient") == "other", max_len=200),
@@ -473,8 +527,16 @@ STEPS: tuple[Step, ...] = (
          applies=lambda a: personal_data(a) and not is_request(a)),
     # 7. Telling the family, and what they said: asked, never inferred.
     Step("tell_risk", "choice", ("no", *RISK_REASONS, NOT_SURE), applies=personal_data),
-    Step("family_view", "choice", ("agreed", "refused", "told_not_asked", "not_told", NOT_SURE),
-         applies=lambda a: personal_data(a) and not telling_adds_risk(a)),
+    # Domestic abuse: who must not be told, asked of whom was told.
+    Step("not_to_tell", "text", applies=lambda a: personal_data(a) and (
+        domestic_abuse(a) or a.get("tell_risk") in ("parent_source", "violence")),
+         max_len=300),
+    Step("family_view", "choice", ("one_parent", "agreed", "refused", "told_not_asked",
+                                   "not_told", NOT_SURE),
+         applies=lambda a: personal_data(a) and (
+        not telling_adds_risk(a) or domestic_abuse(a)), dynamic_choices=family_view_choices),
+    Step("family_told_who", "text", applies=lambda a: personal_data(a) and a.get(
+        "family_view") == "one_parent", max_len=500),
     # 8. Barrier check, chosen by cues; never where not sharing is right.
     Step("barrier_check", "choice", ("changed", "same"), applies=_reminders_apply),
     # 11. The decision (before what and how, so a record never says how it
@@ -488,9 +550,16 @@ STEPS: tuple[Step, ...] = (
     # Sharing against a competent young person's wishes: the DSL's reason.
     Step("child_override", "text", applies=lambda a: _decided(a) and shares(a)
          and child_refused(a), max_len=1000),
-    Step("consent_reason", "choice", ("a", "b", "c", NOT_SURE), applies=consent_reason_asked),
     # 10. What and how: only for a share.
     Step("what_to_share", "text", applies=lambda a: _decided(a) and shares(a), max_len=2000),
+    # 7 (para 18): only for special category or criminal offence data.
+    Step("data_kind", "choice", ("special", "criminal", "both", "ordinary", NOT_SURE),
+         applies=data_kind_asked),
+    Step("consent_reason", "choice", ("a", "b", "c", "refused_risk", "consented", NOT_SURE),
+         applies=consent_reason_asked,
+         dynamic_choices=consent_reason_choices),
+    Step("consent_refused_why", "text", applies=lambda a: consent_reason_asked(a) and a.get(
+        "consent_reason") == "refused_risk" and not a.get("child_override"), max_len=1000),
     Step("how", "choice", ("secure_email", "portal", "phone_followup", "meeting", "other"),
          applies=lambda a: _decided(a) and shares(a)),
     # At significant harm it is today: not asked.

@@ -45,8 +45,8 @@ def test_scenarios_end_in_a_stored_record(jigsaw: DecisionService, script: list[
 def test_police_request_record_fields(jigsaw: DecisionService) -> None:
     run_console(jigsaw, sc.POLICE_PREJUDICE)
     record = jigsaw.store.get_record(jigsaw.store.list_records()[0]["id"])
-    assert record["family"]["override_reason"] == "c"
-    assert record["family"]["told"] is False
+    assert record["special_category"] is None  # not asked of staff who are not the DSL
+    assert record["family"]["told"] is False and record["family"]["not_to_tell"] == "dad"
     assert record["requester"]["agency"] == "police"
 
 

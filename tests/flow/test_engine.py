@@ -97,7 +97,8 @@ def test_police_request_prejudice_shares_without_consent_reason_c(flow: Flow) ->
                                 "verified": "called_back", "location_request": ""}
     assert rec["family"]["told"] is False
     assert rec["family"]["not_told_reason"] == "parent_source"
-    assert rec["family"]["override_reason"] == "c"
+    # Para 18 is never asked of staff who are not the DSL.
+    assert rec["special_category"] is None and rec["family"]["not_to_tell"] == "dad"
     assert rec["lawful_basis"]["suggested"] == {
         "article6": "public_task", "article9": "safeguarding_condition",
         "article10": "offence_data", "situation": "public_task"}
@@ -150,7 +151,7 @@ def test_consent_refused_but_significant_harm_shares_without_consent(flow: Flow)
     rec = build(flow, session)
     assert rec["decision"] == "share"
     assert rec["family"]["consent"] == "refused"
-    assert rec["family"]["override_reason"] == "c"
+    assert rec["special_category"]["para18_reason"] == "c"
     assert "consent" in rec["barriers"]["shown"]
 
 

@@ -98,8 +98,9 @@ def test_both_levels_are_kept_each_attributed(flow: Flow) -> None:
     session = take_on(flow, concern)
     play(flow, session, ["no", "same", "significant", "social_care", "yes",
                          "Referral to children's social care", "yes", "yes",
-                         "parent_source", "same", "share",
-                         "The mark, when it was seen and what he said", "phone_followup",
+                         "parent_source", "dad", "same", "share",
+                         "The mark, when it was seen and what he said", "special", "c",
+                         "phone_followup",
                          "A blow hard enough to leave a mark: referral today.", "skip",
                          "submit"])
     rec = decide(flow, concern, session)
@@ -158,7 +159,7 @@ SIXTEEN_SAYS_DONT_TELL_MUM = [
     "refuses", "She doesn't want her mum told; she wants it to stop.",
     "skip", "no", "same",
     "significant", "social_care", "yes", "Referral to children's social care",
-    "yes", "yes", "parent_source", "same", "share",
+    "yes", "yes", "parent_source", "mum's boyfriend", "same", "share",
 ]
 
 
@@ -167,4 +168,131 @@ def test_sharing_against_a_young_persons_refusal_needs_the_dsls_reason(flow: Flo
     play(flow, session, SIXTEEN_SAYS_DONT_TELL_MUM)
     question = flow.question(session)
     assert question is not None and question.step == "child_override"
-    play(flow, session, ["Ongoing violence at home; she will be told who we tell and why."])
+    play(flow, session, ["Ongoing violence at home; she will be told who we tell and why.",
+                         "What she told me and when", "special"])
+    # She was asked and refused: no para 18(2) reason fits as worded.
+    question = flow.question(session)
+    assert question is not None and question.step == "consent_reason"
+    assert [v for v, _ in question.choices] == ["refused_risk", "not_sure"]
+    play(flow, session, ["refused_risk", "phone_followup",
+                         "Violence at home outweighs her wish; she knows who is told.",
+                         "skip", "submit"])
+    rec = records.build(session, flow.settings, flow.prompts, now=NOW)
+    assert rec["special_category"]["para18_reason"] == "refused_risk"
+    assert rec["special_category"]["refused_why"].startswith("Ongoing violence")
+    assert rec["child_wishes"]["answer"] == "refuses"
+    assert rec["child_wishes"]["override_reason"].startswith("Ongoing violence")
+    assert rec["family"]["override_reason"] == ""  # the family was never asked
+    assert rec["family"]["not_to_tell"] == "mum's boyfriend"
+    assert rec["when"] == "today"  # significant harm: not asked, but recorded
+    text = records.render_text(rec, flow.prompts)
+    assert "Asked and refused" in text and "(b)" not in text
+
+
+# -- para 18 as the Act has it ------------------------------------------------
+
+ATTENDANCE_TO_EHE = [
+    "no", "dsl_recording", "general", "TU",
+    "Attendance has dropped to 60% this term; parents have given notice of home education.",
+    "skip", "not_discussed", "skip", "no", "same",
+    "child_in_need", "early_help", "yes", "Early help support around attendance",
+    "yes", "no", "no", "told_not_asked", "same", "share",
+    "Attendance figures for this term",
+]
+
+
+def test_para_18_is_not_asked_for_ordinary_personal_data(flow: Flow) -> None:
+    session = flow.start("UDSL", dsl=True)
+    play(flow, session, ATTENDANCE_TO_EHE)
+    play(flow, session, ["ordinary"])
+    question = flow.question(session)
+    assert question is not None and question.step == "how"
+    assert "consent_reason" not in session.answers
+
+
+def test_para_18_is_never_asked_of_staff_who_are_not_the_dsl(flow: Flow) -> None:
+    session = flow.start("USTAFF")
+    asked = play(flow, session, sc.POLICE_PREJUDICE)
+    assert flow.done(session)
+    assert not {"data_kind", "consent_reason"} & set(asked)
+
+
+def test_art_10_offered_for_an_alleged_abusers_data_to_any_recipient(flow: Flow) -> None:
+    session = flow.start("UDSL", dsl=True)
+    play(flow, session, ATTENDANCE_TO_EHE)
+    play(flow, session, ["criminal", "b", "portal", "today",
+                         "Dad's conviction is relevant to the support offered.", "skip",
+                         "submit"])
+    rec = records.build(session, flow.settings, flow.prompts, now=NOW)
+    assert rec["recipient"]["kind"] == "early_help"
+    assert rec["lawful_basis"]["suggested"]["article10"] == "offence_data"
+
+
+# -- parents as separate people ------------------------------------------------
+
+DOMESTIC = [
+    "no", "dsl_recording", "general", "WX",
+    "Operation Encompass call: dad was arrested for hitting mum at home last night.",
+    "skip", "not_discussed", "skip", "no", "same",
+    "significant", "social_care", "yes", "Referral to children's social care",
+    "yes", "yes", "parent_source",
+]
+
+
+def test_domestic_abuse_asks_who_must_not_be_told_and_of_whom(flow: Flow) -> None:
+    session = flow.start("UDSL", dsl=True)
+    play(flow, session, DOMESTIC)
+    play(flow, session, ["dad"])
+    question = flow.question(session)
+    assert question is not None and question.step == "family_view"
+    assert [v for v, _ in question.choices] == ["one_parent", "not_told"]
+    play(flow, session, ["one_parent", "Mum, who agreed to the referral", "same", "share",
+                         "The incident and how the child is in school", "both", "c",
+                         "phone_followup", "Dad is the source of harm; mum knows.", "skip",
+                         "submit"])
+    rec = records.build(session, flow.settings, flow.prompts, now=NOW)
+    family = rec["family"]
+    assert family["told"] is None and family["consent"] == ""  # never "the family"
+    assert family["told_who"] == "Mum, who agreed to the referral"
+    assert family["not_to_tell"] == "dad"
+    text = records.render_text(rec, flow.prompts)
+    assert "Family told" not in text and "Told, and they agreed" not in text
+
+
+@pytest.mark.parametrize("asked", [
+    "Who collects her from school now?", "Which days is he in school?",
+    "Her daily routine and timetable", "What time does she finish on Fridays?",
+])
+def test_where_and_when_a_child_can_be_found_gets_the_address_warning(asked: str) -> None:
+    from bot.flow.steps import location_request
+    assert location_request({"trigger": "request", "what_requested": asked})
+
+
+def test_an_ordinary_request_gets_no_address_warning() -> None:
+    from bot.flow.steps import location_request
+    assert not location_request({"trigger": "request",
+                                 "what_requested": "Her attendance and any concerns"})
+
+
+# -- records true and whole ----------------------------------------------------
+
+def test_a_follow_up_naming_the_dsl_is_the_dsls(flow: Flow) -> None:
+    from bot.record import followup_owner
+    assert followup_owner("DSL to chase the Gateway team on Friday", "USTAFF") == "dsl"
+    assert followup_owner("The deputy DSL will call the social worker", "USTAFF") == "dsl"
+    assert followup_owner("Check in with her on Monday", "USTAFF") == "USTAFF"
+
+
+def test_no_chase_the_referral_when_nothing_was_referred(flow: Flow) -> None:
+    session = flow.start("UDSL", dsl=True)
+    play(flow, session, [
+        "no", "dsl_recording", "general", "YZ",
+        "Parents have given notice of elective home education; child has a social worker.",
+        "skip", "not_discussed", "skip", "no", "same", "child_in_need", "social_worker",
+        "yes", "Tell the allocated social worker about the home education notice",
+        "yes", "no", "no", "told_not_asked", "same", "share", "The notice and its date",
+        "ordinary", "secure_email", "today", "The social worker must know today.", "skip",
+        "submit"])
+    rec = records.build(session, flow.settings, flow.prompts, now=NOW)
+    assert rec["recipient"]["kind"] == "social_worker"
+    assert "chase_referral" not in [f["action"] for f in rec["follow_up"]]

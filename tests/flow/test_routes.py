@@ -161,7 +161,7 @@ def test_changing_the_decision_after_the_challenge_goes_back_to_it(flow: Flow) -
     assert flow.answer(session, "change").accepted
     assert flow.current(session).id == "decision"
     assert "decision" not in session.answers
-    for answer in ("share", "c", "The bruise and what he said", "phone_followup",
+    for answer in ("share", "The bruise and what he said", "special", "c", "phone_followup",
                    "Referred to social care today.", "skip", "submit"):
         assert flow.answer(session, answer).accepted, answer
     rec = build(flow, session)

@@ -141,7 +141,7 @@ def test_a_full_decision_ends_as_a_record_in_the_store_and_the_dsl_channel(
     assert record["recipient"]["kind"] == "police"
     assert record["rationale"] == script[-3]  # then the follow-up, then submit
     assert record["facts"].startswith("Bruise on left cheek")
-    assert record["family"]["told"] is False and record["family"]["override_reason"] == "c"
+    assert record["family"]["told"] is False and record["special_category"] is None
     assert record["review_status"] == "pending"
     assert verify(record) == []
 
