@@ -33,6 +33,8 @@ SENT_KEEP = timedelta(days=8)
 BACKFILLED_KEY = "schedule_backfilled"
 BACKFILL_DAYS = timedelta(days=30)
 CHANNEL = "channel"  # a Send addressed to the DSL channel rather than a person
+TERMINAL = "console:"  # people of the terminal runner: no chat to nudge them in
+SCHEDULE_EVERY = 30.0  # seconds between a ticker's looks at what is due
 
 
 class SendFailed(RuntimeError):
@@ -319,7 +321,7 @@ class Scheduler:
         owners = ([*self.app.settings.dsl_user_ids] or [CHANNEL]
                   if item.owner == followups.DSL_OWNER else [item.owner])
         return [Send(f"{key}:{today.isoformat()}:{to}", key, kind, to, data)
-                for to in owners if to == CHANNEL or to[:1] in "UW"]
+                for to in owners if to == CHANNEL or not to.startswith(TERMINAL)]
 
     def _digest(self, key: str, now: datetime) -> list[Send]:
         numbers = digest.weekly(self.app.store.iter_records(), self.schedule.follow_ups(),
@@ -362,7 +364,7 @@ class Scheduler:
 class Ticker:
     """Calls :meth:`Scheduler.tick` every ``every`` seconds in a thread."""
 
-    def __init__(self, scheduler: Scheduler, every: float = 30.0) -> None:
+    def __init__(self, scheduler: Scheduler, every: float = SCHEDULE_EVERY) -> None:
         self.scheduler = scheduler
         self.every = every
         self._stop = threading.Event()

@@ -11,14 +11,13 @@ from typing import Any
 from bot import collector, logs
 from bot.config import Environment, Settings
 from bot.guard import check_at_start
-from bot.schedule import Ticker
+from bot.schedule import SCHEDULE_EVERY, Ticker
 from bot.service import DecisionService
 from bot.slack.app import JigsawApp, create_app, web_client
 from bot.slack.executor import DeferringExecutor
 from bot.slack.front import SlackFront
 
 log = logging.getLogger("jigsaw")
-SCHEDULE_EVERY = 30.0  # seconds between looks at what reminders are due
 
 
 def health(app: JigsawApp, front: SlackFront, status: dict[str, object]) -> dict[str, object]:

@@ -39,6 +39,7 @@ from bot.prompts import Prompts
 # is cut in the channel card (the whole record is one click away).
 FIELD_LIMIT = 1500
 RECORD_MARK = "jigsaw-record-"
+REMINDER_MARK = "jigsaw-reminder-"
 ALERT_MARK = "jigsaw-alert-"
 MENTIONS_MAX = 20  # people @mentioned on one alert (a DSL team is a handful)
 
@@ -60,6 +61,8 @@ class Verb(StrEnum):
     VIEW = "review.view"
     SUMMARY = "review.summary"
     ALERT_ACK = "alert.acknowledge"
+    FOLLOW_UP_DONE = "followup.done"
+    TAKE_ON = "review.take_on"
 
 
 CONVERSATION = {Verb.ANSWER, Verb.BACK, Verb.PAUSE, Verb.CANCEL, Verb.RESUME, Verb.NEW}
@@ -78,6 +81,7 @@ class Payload(BaseModel):
     e: str = ""  # urgent alert (event) id
     u: str = ""  # who raised the alert (to show it again once acknowledged)
     a: str = ""  # the alert's answer (yes / not sure)
+    f: str = ""  # follow-up id
     note: str = ""
     due: str = ""
 
@@ -146,7 +150,10 @@ class Cards:
         return self.prompts.render(template, s=self.settings, **ctx)
 
     def r(self, block: str, **ctx: Any) -> str:
-        return self.prompts.block("slack/reminders.j2", block, s=self.settings, **ctx)
+        """Wording of scheduled messages: Teams' own, else Slack's."""
+        name = ("teams/reminders.j2" if self.prompts.has_block("teams/reminders.j2", block)
+                else "slack/reminders.j2")
+        return self.prompts.block(name, block, s=self.settings, **ctx)
 
     def text(self, text: str, **style: Any) -> TextBlock:
         return TextBlock(text=text, wrap=True, **style)
@@ -218,13 +225,10 @@ class Cards:
         member by Entra object id, ``mentions`` as (id, name)), so Teams
         notifies them whatever their channel settings; once acknowledged it
         says by whom and when (``acknowledged`` as (name, local time))."""
-        tagged = [(user, mention_name(name)) for user, name in mentions[:MENTIONS_MAX]]
-        tagged = [(user, name) for user, name in tagged if name]
+        shown = card()
         body: list[CardElement] = [
-            self.text(self.t("alert_header"), weight="Bolder", size="Large", color="Attention")]
-        if tagged:
-            body.append(self.text(" ".join(f"<at>{name}</at>" for _, name in tagged)))
-        body += [
+            self.text(self.t("alert_header"), weight="Bolder", size="Large", color="Attention"),
+            *self.mentioning(shown, mentions),
             self.text(self.t("alert", answer=answer, mention=self.t("alert_mention"))),
             literal(who, weight="Bolder"),
         ]
@@ -236,12 +240,7 @@ class Cards:
             body.append(ActionSet(actions=[action(
                 self.r("alert_ack_label"), Verb.ALERT_ACK, style="positive", e=event_id,
                 u=staff, a=answer)]))
-        shown = card(Container(id=f"{ALERT_MARK}{event_id}", items=body))
-        if tagged:
-            shown.msteams = TeamsCardProperties(entities=[
-                Mention(text=f"<at>{name}</at>",
-                        mentioned=MentionedEntity(id=user, name=name, mention_type="Person"))
-                for user, name in tagged])
+        shown.body = [Container(id=f"{ALERT_MARK}{event_id}", items=body)]
         return shown
 
     def record(self, record: dict[str, Any], *, review: bool = True,
@@ -268,6 +267,8 @@ class Cards:
         buttons: list[Action] = []
         if record["review_status"] == records.PENDING:
             buttons.append(action(self.t("ack_label"), Verb.ACKNOWLEDGE, style="positive", r=rid))
+        if record.get("awaiting_dsl_decision"):
+            buttons.append(action(self.t("take_on_label"), Verb.TAKE_ON, r=rid))
         buttons += [
             action(self.t("followup_label"), Verb.FOLLOW_UP, r=rid),
             action(self.t("note_label"), Verb.NOTE, r=rid),
@@ -317,3 +318,63 @@ class Cards:
                                                    r=record["id"]))]),
         )
 
+    # -- scheduled messages ----------------------------------------------------------
+    def mentioning(self, shown: AdaptiveCard, mentions: list[tuple[str, str]]
+                   ) -> list[CardElement]:
+        """The line @mentioning ``mentions`` (id, name), its entities set on
+        ``shown``; nothing for nobody."""
+        tagged = [(user, mention_name(name)) for user, name in mentions[:MENTIONS_MAX]]
+        tagged = [(user, name) for user, name in tagged if name]
+        if not tagged:
+            return []
+        shown.msteams = TeamsCardProperties(entities=[
+            Mention(text=f"<at>{name}</at>",
+                    mentioned=MentionedEntity(id=user, name=name, mention_type="Person"))
+            for user, name in tagged])
+        return [self.text(" ".join(f"<at>{name}</at>" for _, name in tagged))]
+
+    def reminder(self, kind: str, data: dict[str, Any], key: str, *, who: str = "",
+                 mentions: list[tuple[str, str]] | None = None,
+                 times: dict[str, str] | None = None) -> AdaptiveCard:
+        """A message the schedule sends (see :mod:`bot.schedule`); its key is
+        on the card, so after a crash the channel can be searched for it."""
+        shown = card()
+        items: list[CardElement] = []
+        if kind == "escalate":
+            items += [self.text(self.r("escalate_header"), weight="Bolder", size="Large",
+                                color="Attention"),
+                      *self.mentioning(shown, mentions or []),
+                      self.text(self.r("escalate", d=data, who=mention_name(who) or who)),
+                      ActionSet(actions=[action(
+                          self.r("alert_ack_label"), Verb.ALERT_ACK, style="positive",
+                          e=data["event_id"], u=data.get("user", ""),
+                          a=data.get("answer", ""))])]
+        elif kind in ("followup_due", "followup_overdue"):
+            items += [*self.mentioning(shown, mentions or []),
+                      self.text(self.r(kind, d=data), weight="Bolder"),
+                      literal(clip(self.action_text(data["action"]))),
+                      ActionSet(actions=[action(self.r("done_label"), Verb.FOLLOW_UP_DONE,
+                                                style="positive", r=data["record_id"],
+                                                f=data["id"])])]
+        elif kind == "unacked":
+            items += [self.text(self.r("unacked", d=data), weight="Bolder"),
+                      *[literal(self.r("unacked_row", r=r, at=(times or {}).get(r["id"], "")))
+                        for r in data["records"][:40]]]
+        else:
+            items += [self.text(line) for line in self.r(kind, d=data).splitlines()
+                      if line.strip()]
+        shown.body = [Container(id=f"{REMINDER_MARK}{key}", items=items)]
+        return shown
+
+    def action_text(self, action: str) -> str:
+        """A follow-up's action: the flow's wording for a code, else the
+        DSL's own words (shown literally)."""
+        name = f"action_{action}"
+        if self.prompts.has_block("record/labels.j2", name):
+            return self.prompts.block("record/labels.j2", name)
+        return action
+
+    def follow_up_done(self, data: Payload, by: str, at: str) -> AdaptiveCard:
+        """A follow-up reminder once done: who marked it, and when."""
+        return card(literal(self.r("followup_done", by=by, at=at, id=data.r),
+                            weight="Bolder", color="Good"))

@@ -20,11 +20,14 @@ from microsoft_teams.cards import AdaptiveCard
 
 from bot.conversation import Conversation
 from bot.flow import Question, Session, Source
+from bot.followups import UnknownFollowUp, find
 from bot.membership import Membership, MembershipUnknown
+from bot.schedule import Scheduler
 from bot.service import AccessDenied, DecisionService, NotFound
 from bot.teams.cards import Cards, Payload
 from bot.teams.connector import Connector, ConnectorError, Member
 from bot.teams.delivery import ALERT_META, TeamsDelivery
+from bot.teams.reminders import TeamsReminders
 
 log = logging.getLogger("jigsaw.teams")
 
@@ -55,6 +58,11 @@ class TeamsFront(Conversation):
         self.membership = Membership(lambda: self._channel_members(channel),
                                      max_stale=app.settings.membership_max_stale_minutes * 60)
         self.delivery.mentions = self.dsl_mentions
+        self.reminders = TeamsReminders(
+            connector, self.cards, self.delivery.guard, chat_of=self._chat,
+            name_of=self.name_of, mentions=self.dsl_mentions,
+            local=lambda at: local_time(at, app.settings.timezone))
+        self.scheduler = Scheduler(app, self.reminders)
         self.tenant_id = ""
         self._chats: dict[str, dict[str, str]] = {}
         self._chats_lock = threading.Lock()
@@ -351,6 +359,56 @@ class TeamsFront(Conversation):
             except ConnectorError as exc:
                 log.warning("could not update alert card: %s", exc)
         return updated
+
+    # -- follow-ups and taking a concern on -------------------------------------------
+    def complete_follow_up(self, user: str, data: Payload) -> AdaptiveCard:
+        """A follow-up marked done from its reminder (by its owner or the DSL
+        team): the reminder, for the clicker, then says by whom and when."""
+        allowed, why = self._allowed(user)
+        try:
+            record = self.app.complete_follow_up(data.r, data.f, by=user, is_dsl=allowed)
+        except AccessDenied:
+            log.warning("follow-up done refused", extra={"record_id": data.r})
+            return self.cards.plain(why)
+        except (NotFound, UnknownFollowUp):
+            return self.cards.plain(self.t("not_found"))
+        if record is not None:
+            self.refresh_record_message(record)
+        stored = record or self.app.record(data.r) or {}
+        try:
+            done = find(stored, data.f).done or {}
+        except UnknownFollowUp:
+            done = {}
+        by = str(done.get("by") or user)
+        at = (local_time(datetime.fromisoformat(done["at"]), self.app.settings.timezone)
+              if done.get("at") else "")
+        return self.cards.follow_up_done(data, self.name_of(by), at)
+
+    def take_on(self, user: str, record_id: str) -> AdaptiveCard:
+        """"Make the sharing decision": a DSL takes a staff member's concern
+        on, in their own personal chat with the bot (opened if need be),
+        starting from what the staff member said. What the clicker sees."""
+        allowed, why = self._allowed(user)
+        if not allowed:
+            self.review(user, record_id, "take_on")  # records the refusal
+            return self.cards.plain(why)
+        if self._chat(user) is None:
+            return self.cards.plain(self.t("open_chat_first"))
+        try:
+            session = self.app.take_on(record_id, user, source=Source.TEAMS,
+                                       meta=self.chat_meta(user))
+        except NotFound:
+            return self.cards.plain(self.t("not_found"))
+        except ValueError:
+            return self.cards.plain(self.t("already_decided", id=record_id))
+        self.say(user, self.t("taking_on", id=record_id))
+        if session.record_id:
+            self._submitted(session)
+        else:
+            self.post_question(session)
+        record = self.app.record(record_id)
+        return (self.cards.record(record, names=self._names(record)) if record
+                else self.cards.plain(self.t("taking_on", id=record_id)))
 
     def _alert_ts(self, event_id: str) -> str:
         """Where an alert posted before its place was kept apart went."""

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from microsoft_teams.apps import App
 
 from bot.guard import check_at_start
+from bot.schedule import Ticker
 from bot.teams.executor import KeyedExecutor
 from bot.teams.front import TeamsFront
 
@@ -86,8 +87,13 @@ async def serve(app: App, front: TeamsFront, executor: KeyedExecutor, sock: sock
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
+    # The schedule (escalations, reminders, nudges, the digest) runs beside
+    # the outbox; tests tick it themselves with their own clock.
+    ticker = Ticker(front.scheduler) if start_outbox else None
     if start_outbox:
         front.delivery.start()
+    if ticker:
+        ticker.start()
     task = asyncio.create_task(server.serve(sockets=[sock]))
     checking: asyncio.Task[bool] | None = None
     while not server.started and not task.done():
@@ -106,6 +112,8 @@ async def serve(app: App, front: TeamsFront, executor: KeyedExecutor, sock: sock
     finally:
         # Accepted activities finish (their answers are stored) before exit.
         await asyncio.to_thread(executor.shutdown)
+        if ticker:
+            await asyncio.to_thread(ticker.stop)
         front.delivery.stop()
 
 

@@ -4,13 +4,19 @@ its signing keys) on loopback."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from bot.config import TeamsSettings
 from bot.service import DecisionService
+from bot.teams.app import create_app
 from bot.teams.executor import KeyedExecutor
 from bot.teams.front import TeamsFront
+from bot.teams.server import listen, serve
 from tests.harness.faketeams import FakeTeams, Post, card_actions
 from tests.harness.teams_driver import (
     CHANNEL,
@@ -92,3 +98,38 @@ def wait_for_log(caplog: Any, text: str, timeout: float = IDLE) -> str:
                 return str(record.getMessage())
         time.sleep(0.02)
     raise AssertionError(f"no log line with {text!r}")
+
+
+@contextlib.contextmanager
+def running(jigsaw: DecisionService, fake: FakeTeams) -> Iterator[Harness]:
+    """The Teams app for ``jigsaw`` served on a loopback port, until the
+    block ends (its outbox and schedule are driven by the test)."""
+    app, front, executor = create_app(jigsaw, teams_settings(fake))
+    sock = listen("127.0.0.1", 0)
+    ready = threading.Event()
+    held: dict[str, Any] = {}
+
+    def on_ready(server: Any) -> None:
+        held["server"] = server
+        ready.set()
+
+    def main() -> None:
+        loop = asyncio.new_event_loop()
+        held["loop"] = loop
+        try:
+            loop.run_until_complete(serve(app, front, executor, sock, on_ready=on_ready,
+                                          start_outbox=False))
+        finally:
+            ready.set()
+            loop.close()
+
+    thread = threading.Thread(target=main, name="teams-app", daemon=True)
+    thread.start()
+    assert ready.wait(IDLE) and "server" in held, "the Teams app did not start"
+    port = sock.getsockname()[1]
+    client = TeamsClient(fake, f"http://127.0.0.1:{port}/api/messages")
+    try:
+        yield Harness(fake, client, front, jigsaw, executor)
+    finally:
+        held["loop"].call_soon_threadsafe(setattr, held["server"], "should_exit", True)
+        thread.join(30)

@@ -23,6 +23,7 @@ from bot.slack.reminders import REMINDER_EVENT
 from bot.slack.wire import Action
 from storage import TinyDBStore
 from tests import scenarios as sc
+from tests.harness.clock import Clock
 from tests.harness.fakeslack import DSL_CHANNEL_ID, Call, FakeSlack
 from tests.harness.live import decide_in_process
 from tests.harness.slack import SECRET, Harness, build_app, wait_idle
@@ -34,22 +35,6 @@ STAFF, DSL, DEPUTY, OUTSIDER = "U123", "UDSL1", "UDEP1", "U999"
 # The flow's own follow-up, with a staff owner and a date.
 POLICE_WITH_FOLLOW_UP = [*sc.POLICE_PREJUDICE[:-2], "Ring the officer back",
                          "2026-12-02", "submit"]
-
-
-class Clock:
-    """The app's clock, moved on by the test."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def to(self, when: datetime) -> None:
-        self.now = when
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from microsoft_teams.api.models.adaptive_card import (
 )
 from microsoft_teams.api.models.invoke_response import AdaptiveCardInvokeResponse
 from microsoft_teams.apps import ActivityContext, App
+from microsoft_teams.cards import AdaptiveCard
 
 from bot.teams.cards import CONVERSATION, Payload, Verb
 from bot.teams.executor import KeyedExecutor
@@ -25,6 +26,12 @@ Response = AdaptiveCardActionCardResponse | AdaptiveCardActionMessageResponse
 FORMS = {Verb.FOLLOW_UP: "follow_up", Verb.NOTE: "note", Verb.VIEW: "view",
          Verb.SUMMARY: "summary"}
 SAVES = {Verb.FOLLOW_UP_SAVE: "follow_up", Verb.NOTE_SAVE: "note"}
+# Clicks whose answer is the card changed by them.
+AT_ONCE: dict[Verb, Callable[[TeamsFront, str, Payload], AdaptiveCard | None]] = {
+    Verb.ALERT_ACK: lambda front, user, data: front.acknowledge_alert(user, data.e, data),
+    Verb.FOLLOW_UP_DONE: lambda front, user, data: front.complete_follow_up(user, data),
+    Verb.TAKE_ON: lambda front, user, data: front.take_on(user, data.r),
+}
 
 
 def later(front: TeamsFront, verb: Verb, user: str, data: Payload) -> Callable[[], None] | None:
@@ -59,15 +66,15 @@ def register(app: App, front: TeamsFront, executor: KeyedExecutor) -> None:
         if verb is None or data is None:
             return AdaptiveCardActionMessageResponse(value=front.t("unknown_action"))
         activity_id = activity.id
-        if verb == Verb.ALERT_ACK and data.e:
-            # The card changes at once for whoever acknowledged (and, by an
+        if verb in AT_ONCE:
+            # The card changes at once for whoever clicked (and, by an
             # update, for everyone).
-            def acknowledged() -> Response:
+            def changed() -> Response:
                 front.remember(who)
-                shown = front.acknowledge_alert(who.user, data.e, data)
+                shown = AT_ONCE[verb](front, who.user, data)
                 return AdaptiveCardActionCardResponse(value=shown) if shown else DONE
 
-            return await asyncio.to_thread(acknowledged)
+            return await asyncio.to_thread(changed)
         if verb in FORMS or verb in SAVES:
             # The person sees the answer card at once: done before responding.
             def respond() -> Response:
