@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot import nations
 from bot.config import Settings
-from bot.flow import Session
+from bot.flow import Session, situations
 from bot.flow.allegations import routing
 from bot.flow.basis import emergency_basis, suggest
 from bot.flow.engine import iso
@@ -103,7 +103,8 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "pack": pack.snapshot(),
         "destination": _destination(path, recipient, routed, pack),
         "duties": duties,
-        "guidance_cited": pack.cited(path, *duties),
+        "situations": situations.shown(a),
+        "guidance_cited": pack.cited(path, *duties, *situations.shown(a)),
         "created_at": iso(now),
         "updated_at": iso(now),
         "recorded_by": session.user,
@@ -201,6 +202,7 @@ def build_alert_only(session: Session, settings: Settings, prompts: Prompts, *,
 def _duties(path: str, a: dict[str, str], pack: nations.NationPack) -> list[str]:
     """The legal duties this record discharges, by the nation's pack."""
     duties = ["fgm_duty"] if fgm_duty(a) else []
+    duties += situations.duties(a, pack)
     if path == "prevent" and pack.duty("prevent"):
         duties.append("prevent_duty")
     # Children Act 2004 s.16LA (once commenced): a decision to share or not.

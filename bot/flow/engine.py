@@ -14,9 +14,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bot import nations
 from bot.config import Settings
-from bot.flow import barriers, basis, validate
+from bot.flow import barriers, basis, situations, validate
 from bot.flow.allegations import routing
 from bot.flow.steps import (
     BY_ID,
@@ -166,6 +168,8 @@ class Flow:
         knows), so the flow never tells them to seek their own advice."""
         now = stamp(self.clock())
         facts = {NATION_KEY: self.settings.nation}
+        # Duties that start later count from the school's day the session began.
+        facts.update(situations.session_facts(self.pack_today()))
         if dsl:
             facts[ROLE_KEY] = DSL_ROLE
         return Session(id=uuid.uuid4().hex, user=user, source=source, created_at=now,
@@ -449,8 +453,27 @@ class Flow:
             text = self.prompts.render(notice, value=value, **self.context(session)).strip()
             if text:
                 result.notices.append(text)
+        if step.id in situations.CUE_STEPS:
+            result.notices.extend(self._situations(session))
         result.done = self.done(session)
         return result
+
+    def pack_today(self) -> nations.NationPack:
+        """The school's pack on the school's day: the editions and duties in force."""
+        day = self.clock().astimezone(ZoneInfo(self.settings.timezone)).date()
+        return nations.pack(self.settings.nation, day, self.settings.commencements)
+
+    def _situations(self, session: Session) -> list[str]:
+        """A short notice for each situation with its own rules that the
+        words just typed point to, once a session (DOMAIN.md section 8)."""
+        prompts = self.prompts.on(self.pack_today())
+        notices = []
+        for name in situations.new_cues(session.known, prompts.pack):
+            session.facts[situations.SITUATIONS_KEY] = ",".join(
+                [*situations.shown(session.known), name])
+            notices.append(prompts.render(f"notices/situations/{name}.j2",
+                                          **self.context(session)))
+        return notices
 
     def _reminders_after(self, step: Step, session: Session, value: str) -> list[str]:
         """Reminders an answer calls for at once (a child asking for secrecy)."""

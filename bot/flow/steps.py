@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.nations import DEFAULT_NATION, fgm_duty_nations
+from bot.flow.situations import self_harm
+from bot.nations import DEFAULT_NATION, fgm_duty_nations, pack
 
 FLOW_VERSION = "2026.12-4"
 # The guidance the wording was checked against (DOMAIN.md section 2).
@@ -105,9 +106,20 @@ def suggested_route(a: Answers) -> str | None:
     text = " ".join(a.get(k, "") for k in ("facts", "child_words"))
     current = route(a)
     for name, cue in _ROUTE_CUES:
+        if name == "fgm" and self_harm(text):
+            continue  # "cutting again" is self-harm, never FGM
         if name != current and cue.search(text):
             return name
     return None
+
+
+def nation_choices(*choices: str) -> Callable[[Answers], tuple[str, ...]]:
+    """Choices without the services the school's nation does not have (no
+    "early help team" in Scotland or Northern Ireland)."""
+    def offered(a: Answers) -> tuple[str, ...]:
+        nation = pack(a.get(NATION_KEY, DEFAULT_NATION))
+        return tuple(c for c in choices if c != "early_help" or nation.destination("early_help"))
+    return offered
 
 
 def danger_now(a: Answers) -> bool:
@@ -433,7 +445,8 @@ STEPS: tuple[Step, ...] = (
     # A request from another agency: who, and whether they are who they say.
     Step("requester_agency", "choice",
          ("police", "social_care", "health", "school", "early_help", "other"),
-         applies=is_request),
+         applies=is_request, dynamic_choices=nation_choices(
+             "police", "social_care", "health", "school", "early_help", "other")),
     Step("requester_name", "text", applies=is_request, max_len=200),
     Step("requester_verified", "choice",
          ("called_back", "known_contact", "secure_email", "not_verified", NOT_SURE),
@@ -511,7 +524,10 @@ STEPS: tuple[Step, ...] = (
     Step("recipient", "choice",
          ("dsl_only", "social_care", "social_worker", "police", "health", "school", "early_help",
           "other"),
-         applies=lambda a: sharing(a) and not is_request(a) and route(a) != "prevent"),
+         applies=lambda a: sharing(a) and not is_request(a) and route(a) != "prevent",
+         dynamic_choices=nation_choices(
+             "dsl_only", "social_care", "social_worker", "police", "health", "school",
+             "early_help", "other")),
     Step("recipient_other", "text", applies=lambda a: sharing(a) and a.get(
         "recipient") == "other", max_len=200),
     Step("purpose", "choice", YES_NO_UNSURE,
