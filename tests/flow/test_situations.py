@@ -27,7 +27,7 @@ DSL = {**STAFF, "trigger": "dsl_recording", "concern_type": "general", "child_vi
        "recipient": "social_care", "purpose": "yes", "purpose_detail": "Child protection enquiry",
        "identifiable": "yes", "confidential": "yes", "tell_risk": "no",
        "family_view": "told_not_asked", "barrier_check": "same", "decision": "share",
-       "consent_reason": "a", "what_to_share": "What the child said and what we saw",
+       "consent_reason": "a", "data_kind": "special", "what_to_share": "What the child said and what we saw",
        "how": "secure_email", "rationale": "Risk of significant harm: referral made today.",
        "followup": "skip"}
 
@@ -49,7 +49,10 @@ class Walk:
             step = self.flow.current(self.session)
             assert step is not None
             self.offered[step.id] = step.options(self.session.known)
-            answer = self.script[step.id]
+            # Questions the script doesn't name (others' new ones): the first
+            # choice, or skipped when optional; what is tested is named.
+            answer = self.script.get(step.id) or (
+                self.offered[step.id][0] if step.kind == "choice" else "skip")
             result = self.flow.answer(self.session, answer)
             assert result.accepted, (step.id, answer, result.error)
             self.notices += result.notices
