@@ -245,8 +245,8 @@ def export(store: Store, record_ids: list[str], now: datetime, out: TextIO, err:
     if fd is None:
         return 1
     with os.fdopen(fd, "w", encoding="utf-8") as file:
-        copies = [store.update_record(
-            rid, lambda r: records.exported(r, by=by, at=now, reason=reason)) for rid in ids]
+        copies = store.update_records(  # one audited write for the lot
+            ids, lambda r: records.exported(r, by=by, at=now, reason=reason)) if ids else []
         json.dump(copies, file, ensure_ascii=False, indent=2)
         file.write("\n")
         file.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -158,7 +159,9 @@ def chronology_pdf(child_ref: str, found: list[dict[str, Any]], prompts: Prompts
 
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    # Spreadsheets in some locales take a full-width ＝ for =: check the NFKC form.
+    return "'" + text if unicodedata.normalize("NFKC", text).startswith(_FORMULA_START) \
+        else text
 
 
 def records_csv(found: Iterable[dict[str, Any]]) -> str:

@@ -606,7 +606,8 @@ class DecisionService:
             records.append_audit(doc, by=by, action=action, at=now, detail=detail)
             return doc
 
-        return [self.store.update_record(rid, mutate) for rid in record_ids]
+        # One write for the lot: an export of thousands is audited at once.
+        return self.store.update_records(record_ids, mutate) if record_ids else []
 
     def audit_refusal(self, record_id: str, *, by: str, attempted: str) -> None:
         """Record a refused attempt on a record. The first few per person per

@@ -145,6 +145,11 @@ class Store(Protocol):
         """As update_record, but None at once, changing nothing, when another
         writer holds the record (a delivery claim racing another instance's)."""
 
+    def update_records(self, record_ids: list[str], mutate: Mutator) -> list[Doc]:
+        """``mutate`` applied to each record (see update_record) in one
+        write: one ledger line, however many records. NotFound, changing
+        nothing, if one is absent. Returns the records in the order given."""
+
     def list_records(self, **filters: Unpack[RecordFilters]) -> list[RecordSummary]:
         """Record summaries (see :data:`SUMMARY_FIELDS`), newest first,
         filtered as :class:`RecordFilters` says. Served from an index, so it

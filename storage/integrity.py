@@ -131,6 +131,9 @@ def _recover(store: TinyDBStore, *, strict: bool) -> None:
         if left:
             log.warning("finished a purge a crash interrupted", extra={"count": left})
         return
+    if op == "updates":
+        _recover_many(store, last, strict=strict)
+        return
     if op not in ("create", "update"):
         return
     record_id = str(last.get("id"))
@@ -160,6 +163,36 @@ def _recover(store: TinyDBStore, *, strict: bool) -> None:
     archive.write_block(path, records)
     archive.clear_write_ahead()
     log.warning("completed a write a crash cut short", extra={"record_id": record_id})
+
+
+def _recover_many(store: TinyDBStore, last: dict[str, Any], *, strict: bool) -> None:
+    """:func:`_recover` for one write of many records."""
+    ds = {str(k): str(v) for k, v in (last.get("docs") or {}).items()}
+    lacking: dict[Path, dict[str, Doc]] = {}
+    ahead = store.read_write_ahead() or {}
+    kept = ahead.get("docs") if ahead.get("ds") == ds else None
+    for record_id, d in ds.items():
+        parsed = parse_record_id(record_id)
+        if parsed is None:
+            continue
+        path = store.block_path(*parsed)
+        block = store.read_block(path)
+        record = None if block is None else block[TABLE].get(record_id)
+        if record is not None and digest(_text(record)) == d:
+            continue
+        doc = kept.get(record_id) if isinstance(kept, dict) else None
+        if not isinstance(doc, dict) or digest(_text(doc)) != d:
+            if strict:
+                raise StoreError(unfinished(record_id, last))
+            return
+        lacking.setdefault(path, {})[record_id] = doc
+    for path, docs in lacking.items():
+        block = store.read_block(path)
+        store.write_block(path, {**(block[TABLE] if block else {}), **docs})
+    store.clear_write_ahead()
+    if lacking:
+        log.warning("completed a write a crash cut short",
+                    extra={"count": sum(map(len, lacking.values()))})
 
 
 def unfinished(record_id: str, last: dict[str, Any]) -> str:

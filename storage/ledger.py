@@ -123,6 +123,10 @@ class LedgerState:
             if record_id not in self.docs and op != "update":
                 self._issue(record_id, self.n)
             self.docs[record_id] = str(entry.get("d"))
+        elif op == "updates":  # one write of many records (never creates one)
+            self._undo = None
+            for record_id, d in (entry.get("docs") or {}).items():
+                self.docs[str(record_id)] = str(d)
         elif op == "alert":
             self.alerts.update(str(e) for e in entry.get("raised") or ())
             self.alerts.difference_update(str(e) for e in entry.get("sent") or ())
@@ -210,6 +214,8 @@ class Ledger:
             self.changed.update(expand(entry.get("ids")))
         elif "id" in entry:
             self.changed.add(str(entry["id"]))
+        elif entry.get("op") == "updates":
+            self.changed.update(str(k) for k in entry.get("docs") or {})
 
     # -- reading ------------------------------------------------------------
     def catch_up(self) -> None:

@@ -227,3 +227,39 @@ def test_erasing_the_newest_audit_entry_is_not_taken_for_a_crash(
                   updated_at=record["audit"][-1]["at"])
     block.write_text(json.dumps(doc), encoding="utf-8")
     refused_and_reported(data)
+
+
+# -- exports: one audited write, and no formula slips through ------------------
+
+def test_a_csv_export_of_many_records_is_audited_in_one_write(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = TinyDBStore(data, audit_key=AUDIT_KEY.encode())
+    app = DecisionService(Settings(dsl_channel="CDSL"), store)
+    first = decide_in_process(app, sc.NO_PURPOSE)
+    first["child_ref"] = "＝1+1"  # full-width: a formula to some spreadsheets
+    for n in range(259):  # two blocks
+        copy = {k: v for k, v in first.items() if k != "id"}
+        store.create_record({**copy, "session_id": f"copy-{n}"})
+    store.close()
+    ledger = data / "ledger.jsonl"
+    lines = len(ledger.read_bytes().splitlines())
+    day = first["created_at"][:10]
+    out = tmp_path / "records.csv"
+    started = time.monotonic()
+    run = jigsaw(data, "export", "--csv", day, day, "--reason", "termly report",
+                 "--out", str(out))
+    took = time.monotonic() - started
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert len(ledger.read_bytes().splitlines()) == lines + 1, "one ledger line for the export"
+    rows = out.read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 261
+    assert "＝1+1" in rows[1] and "'＝1+1" in rows[1]  # kept as typed, but as text
+    checked = jigsaw(data, "verify")
+    assert checked.returncode == 0, checked.stdout
+    assert "260 records checked" in checked.stdout
+    store = TinyDBStore(data, audit_key=AUDIT_KEY.encode())
+    try:
+        assert all(r["audit"][-1]["action"] == "exported" for r in store.iter_records())
+    finally:
+        store.close()
+    print(f"CSV export of 260 records: {took:.1f} s")

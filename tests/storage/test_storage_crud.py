@@ -408,3 +408,21 @@ def test_settings_an_earlier_version_kept_in_hot_json_move_out(tmp_path: Path) -
     assert again.get_session("S1") is not None
     assert "meta" not in json.loads(hot.read_text(encoding="utf-8"))
     again.close()
+
+
+def test_update_records_is_one_write_for_many(store, make_record) -> None:
+    ids = [store.create_record(make_record(session_id=f"s{n}"))["id"] for n in range(3)]
+    head = store.ledger_head()[0]
+
+    def seen(doc: dict) -> None:
+        doc["audit"] = [*doc.get("audit", []), {"action": "exported"}]
+
+    updated = store.update_records([ids[2], ids[0]], seen)
+    assert [r["id"] for r in updated] == [ids[2], ids[0]]
+    assert store.ledger_head()[0] == head + 1  # one ledger line for both
+    assert store.get_record(ids[0])["audit"][-1]["action"] == "exported"
+    assert store.get_record(ids[1]).get("audit", []) == []
+    with pytest.raises(NotFound):
+        store.update_records([ids[1], "ISD-2026-9999"], seen)
+    assert store.get_record(ids[1]).get("audit", []) == []  # nothing written
+    assert store.verify_integrity().problems == []
