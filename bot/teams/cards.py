@@ -63,6 +63,9 @@ class Verb(StrEnum):
     ALERT_ACK = "alert.acknowledge"
     FOLLOW_UP_DONE = "followup.done"
     TAKE_ON = "review.take_on"
+    HOME = "home"
+    CHRONOLOGY = "dsl.chronology"
+    CSV = "dsl.csv"
 
 
 CONVERSATION = {Verb.ANSWER, Verb.BACK, Verb.PAUSE, Verb.CANCEL, Verb.RESUME, Verb.NEW}
@@ -84,6 +87,9 @@ class Payload(BaseModel):
     f: str = ""  # follow-up id
     note: str = ""
     due: str = ""
+    ref: str = ""  # a child's reference (the chronology form)
+    start: str = ""  # dates (the CSV form)
+    end: str = ""
 
     @classmethod
     def parse(cls, data: Any) -> Payload | None:
@@ -378,3 +384,81 @@ class Cards:
         """A follow-up reminder once done: who marked it, and when."""
         return card(literal(self.r("followup_done", by=by, at=at, id=data.r),
                             weight="Bolder", color="Good"))
+
+    # -- the personal home -----------------------------------------------------------
+    def home(self, *, open_sessions: list[tuple[str, str, str]], mine: list[dict[str, Any]],
+             inbox: list[Any] | None, follow_ups: list[tuple[Any, str]],
+             local: Any) -> AdaptiveCard:
+        """The welcome card in a person's personal chat: Start, their
+        unfinished decisions (Resume), their recent records, their
+        follow-ups; for the DSL team, what waits for them and their tools.
+        ``open_sessions`` as (id, started, status)."""
+        body: list[CardElement] = [
+            self.text(self.t("home_header"), weight="Bolder", size="Large"),
+            self.text(self.t("home_intro")),
+            ActionSet(actions=[action(self.t("start_label"), Verb.NEW, style="positive")]),
+        ]
+        if open_sessions:
+            body.append(self.text(self.t("home_open"), weight="Bolder", separator=True))
+            for session_id, started, status in open_sessions[:10]:
+                body += [self.text(self.t("home_open_row", started=started,
+                                          sess={"status": status}), spacing="Small"),
+                         ActionSet(actions=[action(self.t("resume_label"), Verb.RESUME,
+                                                   s=session_id)])]
+        body.append(self.text(self.t("home_mine"), weight="Bolder", separator=True))
+        rows = [literal(self.t("home_mine_row", r=self._summary(r), at=local(r["created_at"])))
+                for r in mine[:10]]
+        body += rows or [self.text(self.t("home_none"), is_subtle=True)]
+        if follow_ups:
+            body.append(self.text(self.t("home_followups"), weight="Bolder", separator=True))
+            for item, state in follow_ups[:15]:
+                body += [literal(clip(self.t("home_followup_row", f=item, state=state,
+                                             action=self.action_text(item.action)))),
+                         ActionSet(actions=[action(self.r("done_label"), Verb.FOLLOW_UP_DONE,
+                                                   r=item.record_id, f=item.id)])]
+        if inbox is not None:
+            body += self._inbox(inbox)
+        return card(*body)
+
+    def _summary(self, summary: dict[str, Any]) -> dict[str, str]:
+        status = summary.get("review_status") or records.PENDING
+        return {"id": summary["id"],
+                "decision": self.prompts.block("record/labels.j2",
+                                               f"decision_{summary.get('decision')}", default=""),
+                "review": self.prompts.block("record/labels.j2", f"review_{status}",
+                                             default=status)}
+
+    def _inbox(self, inbox: list[Any]) -> list[CardElement]:
+        """What waits for the DSL (each with its buttons), and their tools."""
+        body: list[CardElement] = [
+            self.text(self.t("home_inbox"), weight="Bolder", separator=True)]
+        if not inbox:
+            body.append(self.text(self.t("home_inbox_empty"), is_subtle=True))
+        for item in inbox[:20]:
+            buttons: list[Action] = [action(self.t("view_label"), Verb.VIEW, r=item.id)]
+            if item.awaiting_decision:
+                buttons.append(action(self.t("take_on_label"), Verb.TAKE_ON, r=item.id))
+            body += [literal(f"{item.id}: " + self.t("home_inbox_row", item=item),
+                             color="Attention" if item.urgent else "Default"),
+                     ActionSet(actions=buttons)]
+        body += [
+            self.text(self.t("home_tools"), separator=True),
+            TextInput(id="ref", label=self.r("chronology_ref_label"), max_length=60),
+            ActionSet(actions=[action(self.t("chronology_show"), Verb.CHRONOLOGY,
+                                      inputs=True)]),
+            DateInput(id="start", label=self.r("csv_from_label")),
+            DateInput(id="end", label=self.r("csv_to_label")),
+            ActionSet(actions=[action(self.t("csv_show"), Verb.CSV, inputs=True)]),
+        ]
+        return body
+
+    def long_text(self, title: str, text: str, *, monospace: bool = True) -> AdaptiveCard:
+        """A chronology or an export, as text on a card, for one person."""
+        pieces = [text[i:i + 4000] for i in range(0, min(len(text), 24000), 4000)]
+        style: dict[str, Any] = {"font_type": "Monospace"} if monospace else {}
+        shown: list[CardElement] = [literal(title, weight="Bolder")]
+        shown += [literal(p, **style) for p in pieces or [""]]
+        if len(text) > 24000:
+            shown.append(self.text(self.t("continued"), is_subtle=True))
+        shown.append(ActionSet(actions=[action(self.t("home_header"), Verb.HOME)]))
+        return card(*shown)

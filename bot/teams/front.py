@@ -410,6 +410,59 @@ class TeamsFront(Conversation):
         return (self.cards.record(record, names=self._names(record)) if record
                 else self.cards.plain(self.t("taking_on", id=record_id)))
 
+    # -- the personal home, the DSL's inbox and tools -------------------------------
+    def home_card(self, user: str) -> AdaptiveCard:
+        """What the home card shows this person: the DSL team also sees what
+        waits for them (the inbox), and their tools."""
+        zone = self.app.settings.timezone
+        try:
+            dsl = self.is_dsl(user)
+        except MembershipUnknown:
+            dsl = self.app.is_dsl(user)  # configured ids only, when Teams cannot say
+        today = self.app.schedule.day.today(self.app.clock())
+        return self.cards.home(
+            open_sessions=[(s.id, local_time(datetime.fromisoformat(s.created_at), zone),
+                            s.status) for s in self.app.open_sessions(user)],
+            mine=[dict(r) for r in self.app.my_records(user)],
+            inbox=self.app.inbox() if dsl else None,
+            follow_ups=[(f, f.state(today)) for f in self.app.follow_ups_for(user, is_dsl=dsl)],
+            local=lambda stamp: local_time(datetime.fromisoformat(stamp), zone))
+
+    def show_home(self, user: str) -> None:
+        self._post(user, self.home_card(user))
+
+    def chronology(self, user: str, data: Payload) -> AdaptiveCard:
+        """A child's chronology, on a card for the DSL who asked (audited)."""
+        ref = data.ref.strip()
+        if not ref:
+            return self.cards.plain(self.t("tools_invalid"))
+        allowed, why = self._allowed(user)
+        try:
+            found = self.app.chronology(ref, by=user, allowed=allowed)
+        except AccessDenied:
+            log.warning("chronology refused")
+            return self.cards.plain(why)
+        return self.cards.long_text(self.t("chronology_title", ref=ref),
+                                    self.app.chronology_text(ref, found))
+
+    def export_csv(self, user: str, data: Payload) -> AdaptiveCard:
+        """The records made between two dates as CSV text, on a card for the
+        DSL who asked (audited): a Teams bot cannot put a file in a chat
+        without OneDrive, so the text is shown to copy."""
+        try:
+            start, end = date.fromisoformat(data.start), date.fromisoformat(data.end)
+        except ValueError:
+            return self.cards.plain(self.t("tools_invalid"))
+        if end < start:
+            return self.cards.plain(self.t("tools_invalid"))
+        allowed, why = self._allowed(user)
+        try:
+            _, text = self.app.export_csv(start, end, by=user, allowed=allowed)
+        except AccessDenied:
+            log.warning("export refused")
+            return self.cards.plain(why)
+        return self.cards.long_text(self.t("csv_title", start=start, end=end), text)
+
     def _alert_ts(self, event_id: str) -> str:
         """Where an alert posted before its place was kept apart went."""
         session = self.app.get(event_id.removesuffix(":urgent"))

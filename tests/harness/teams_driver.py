@@ -107,3 +107,11 @@ def choice_button(post: Post, value: str) -> dict[str, Any]:
         if action.get("verb") == "answer" and (action.get("data") or {}).get("v") == value:
             return action
     raise AssertionError(f"no answer {value!r} on the card: {post.text[:200]}")
+
+
+def install_activity(client: TeamsClient, user: str, *, name: str = "Sam Teacher"
+                     ) -> dict[str, Any]:
+    """Teams telling the bot it was installed in someone's personal scope."""
+    activity = client._base(user, chat_of(user), "installationUpdate", name)
+    activity["action"] = "add"
+    return activity

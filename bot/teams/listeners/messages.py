@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from microsoft_teams.api.activities.install_update.add import InstalledActivity
 from microsoft_teams.api.activities.message.message import MessageActivity
 from microsoft_teams.apps import ActivityContext, App
 
 from bot.teams.executor import KeyedExecutor
 from bot.teams.front import TeamsFront
 from bot.teams.listeners.common import person, personal
+
+HOME_WORDS = {"home", "menu", "inbox", "records"}
 
 
 def register(app: App, front: TeamsFront, executor: KeyedExecutor) -> None:
@@ -27,7 +30,26 @@ def register(app: App, front: TeamsFront, executor: KeyedExecutor) -> None:
             if not front.first_activity(activity_id):
                 return
             front.remember(who)
-            front.message(who.user, text)
+            if text.strip().casefold() in HOME_WORDS:
+                front.show_home(who.user)
+            else:
+                front.message(who.user, text)
 
         # Answered at once; the work (store first, then Teams) follows in order.
+        executor.submit(who.user, work)
+
+    @app.on_install_add
+    async def on_install(ctx: ActivityContext[InstalledActivity]) -> None:
+        """Installed in someone's personal scope: the welcome (home) card."""
+        activity = ctx.activity
+        who = person(activity, front)
+        if who is None or not who.personal:
+            return
+
+        def work() -> None:
+            if not front.first_activity(activity.id):
+                return
+            front.remember(who)
+            front.show_home(who.user)
+
         executor.submit(who.user, work)

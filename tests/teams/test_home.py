@@ -1,0 +1,94 @@
+"""The personal home in Teams: a welcome card with Start, Resume, the
+person's own records and follow-ups; for the DSL team what waits for them
+(the inbox), Make the sharing decision (continued in their own personal
+chat), and their tools: a child's chronology and the CSV of records, shown
+only to the DSL who asked and audited."""
+
+from __future__ import annotations
+
+from tests.harness.faketeams import card_actions, card_texts
+from tests.harness.teams import Harness
+from tests.harness.teams_driver import (
+    CHANNEL,
+    DSL,
+    DSL_MEMBER,
+    OUTSIDER,
+    STAFF,
+    button,
+    chat_of,
+    install_activity,
+)
+from tests.scenarios import STAFF_CONCERN
+
+
+def _titles(card: dict) -> set[str]:
+    return {a["title"] for a in card_actions(card)}
+
+
+def test_installing_shows_the_welcome_card_without_the_dsl_inbox(teams: Harness) -> None:
+    teams.send(install_activity(teams.client, STAFF))
+    [home] = teams.chat(STAFF)
+    assert "Start a decision" in _titles(home.card)
+    assert "Waiting for the DSL" not in home.text
+    teams.say(STAFF, "hello")
+    teams.answer(STAFF, "no")
+    teams.say(STAFF, "home")
+    home = teams.chat(STAFF)[-1]
+    assert "Your unfinished decisions" in home.text and "Resume" in _titles(home.card)
+    teams.send(teams.client.execute_activity(STAFF, button(home, "Resume")))
+    assert teams.question(STAFF).id != home.id
+
+
+def test_the_dsl_home_lists_the_inbox_and_takes_a_concern_on(teams: Harness) -> None:
+    teams.decide(STAFF, STAFF_CONCERN)
+    [summary] = teams.jigsaw.store.list_records()
+    teams.say(DSL, "home")
+    home = teams.chat(DSL)[-1]
+    assert "Waiting for the DSL" in home.text
+    assert any(summary["id"] in line for line in card_texts(home.card))
+    assert "Make the sharing decision" in _titles(home.card)
+    reply = teams.send(teams.client.execute_activity(DSL, button(home, "Make the sharing decision"),
+                                                     name="Dana DSL"))
+    assert reply.body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert any(f"Taking on {summary['id']}" in p.text for p in teams.chat(DSL))
+    teams.question(DSL)  # the sharing decision's questions, in the DSL's own chat
+    assert any(a["action"] == "taken_on" and a["by"] == DSL
+               for a in teams.jigsaw.record(summary["id"])["audit"])
+
+
+def test_a_dsl_who_never_wrote_to_the_bot_takes_a_concern_on_from_the_channel(
+        teams: Harness) -> None:
+    teams.decide(STAFF, STAFF_CONCERN)
+    [post] = teams.channel()
+    teams.send(teams.client.execute_activity(DSL_MEMBER, button(post, "Make the sharing decision"),
+                                             conversation=CHANNEL, name="Deputy Dev"))
+    assert teams.fake.chats_opened, "the bot opened a personal chat with the DSL"
+    teams.question(DSL_MEMBER)
+    assert teams.fake.posts_to(chat_of(DSL_MEMBER))
+
+
+def test_chronology_and_csv_are_shown_to_the_dsl_only_and_audited(teams: Harness) -> None:
+    teams.decide(STAFF, STAFF_CONCERN)
+    [summary] = teams.jigsaw.store.list_records()
+    teams.say(DSL, "home")
+    home = teams.chat(DSL)[-1]
+    posts_before = len(teams.fake.posts)
+    shown = teams.send(teams.client.execute_activity(DSL, button(home, "Show chronology"),
+                                                     inputs={"ref": "EF"})).body["value"]
+    text = "\n".join(card_texts(shown))
+    assert "Chronology of EF" in text and summary["id"] in text
+    record = teams.jigsaw.record(summary["id"])
+    assert any(a["action"] == "chronology_viewed" and a["by"] == DSL for a in record["audit"])
+    day = summary["created_at"][:10]
+    csv = teams.send(teams.client.execute_activity(DSL, button(home, "Show records as CSV"),
+                                                   inputs={"start": day, "end": day}))
+    assert summary["id"] in "".join(card_texts(csv.body["value"]))
+    assert len(teams.fake.posts) == posts_before, "shown to the DSL who asked, posted nowhere"
+    bad = teams.send(teams.client.execute_activity(DSL, button(home, "Show records as CSV"),
+                                                   inputs={"start": day, "end": "2000-01-01"}))
+    assert "second not before the first" in "".join(card_texts(bad.body["value"]))
+
+    refused = teams.send(teams.client.execute_activity(OUTSIDER, button(home, "Show chronology"),
+                                                       inputs={"ref": "EF"}))
+    assert summary["id"] not in "".join(card_texts(refused.body["value"]))
+    assert teams.jigsaw.record(summary["id"])["audit"][-1]["action"] == "access_refused"
