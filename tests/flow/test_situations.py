@@ -27,7 +27,8 @@ DSL = {**STAFF, "trigger": "dsl_recording", "concern_type": "general", "child_vi
        "recipient": "social_care", "purpose": "yes", "purpose_detail": "Child protection enquiry",
        "identifiable": "yes", "confidential": "yes", "tell_risk": "no",
        "family_view": "told_not_asked", "barrier_check": "same", "decision": "share",
-       "consent_reason": "a", "data_kind": "special", "what_to_share": "What the child said and what we saw",
+       "consent_reason": "a", "data_kind": "special",
+       "what_to_share": "What the child said and what we saw",
        "how": "secure_email", "rationale": "Risk of significant harm: referral made today.",
        "followup": "skip"}
 
