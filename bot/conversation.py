@@ -27,6 +27,14 @@ COMMAND_WORDS = {
 }
 
 
+# A concern reported from a chat message: its text waits in the session's
+# meta until the facts are asked for.
+OFFERED = "offered_facts"
+OFFERED_STEP = "facts"
+OFFERED_LIMIT = 3000  # the facts step's own limit
+USE_OFFERED = "use_offered"  # the answer of the "Use the message" button
+
+
 class Conversation:
     """One front end's conversation: the flow, through the service."""
 
@@ -122,6 +130,21 @@ class Conversation:
         self.say(user, self.t("dm_intro"))
         self.post_question(session)
 
+    def report(self, user: str, text: str) -> None:
+        """Report a concern from a chat message: a new decision in the
+        person's own chat, the message's text offered as the facts when they
+        are asked for (they confirm it or type their own). Nothing is posted
+        where the message was."""
+        session = self.app.start(user, self.source,
+                                 meta={**self.chat_meta(user), OFFERED: text[:OFFERED_LIMIT]},
+                                 dsl=self.app.is_dsl(user))
+        self.say(user, self.t("report_intro"))
+        self.post_question(session)
+
+    def offered(self, session: Session, question: Question) -> str:
+        """The reported message's text, if this question asks for the facts."""
+        return str(session.meta.get(OFFERED) or "") if question.step == OFFERED_STEP else ""
+
     def resume(self, user: str, session_id: str) -> None:
         session = self.app.get(session_id)
         if session is None or session.user != user or not session.is_open:
@@ -168,6 +191,8 @@ class Conversation:
         if before is None or before.user != user:
             return  # not theirs: show nothing about it
         asked = self.flow.question(before)
+        if raw == USE_OFFERED and not typed and asked is not None:
+            raw = self.offered(before, asked) or raw  # the reported message's text
         outcome = self.app.answer(session_id, raw, step_id=step_id)
         result, session = outcome.result, outcome.session
         if not result.accepted:

@@ -128,10 +128,19 @@ def test_template_is_the_bot_in_personal_and_team_scopes(template: dict[str, Any
     assert bot["botId"] == template["id"] == template["webApplicationInfo"]["id"] == PLACEHOLDER
     assert template["validDomains"]
     # Nothing the bot does needs more than reading its own channel's posts
-    # (the outbox's look before re-posting).
+    # (the outbox's look before re-posting) and what the channel and its team
+    # are (the channel guard: private, not shared, the team not public).
     assert template["authorization"]["permissions"]["resourceSpecific"] == [
-        {"name": "ChannelMessage.Read.Group", "type": "Application"}]
-    assert "staticTabs" not in template and "composeExtensions" not in template
+        {"name": "ChannelMessage.Read.Group", "type": "Application"},
+        {"name": "ChannelSettings.Read.Group", "type": "Application"},
+        {"name": "TeamSettings.Read.Group", "type": "Application"}]
+    assert "staticTabs" not in template
+    # One message action, on any message: Report a concern to the DSL.
+    [extension] = template["composeExtensions"]
+    assert extension["botId"] == PLACEHOLDER
+    [command] = extension["commands"]
+    assert command["type"] == "action" and command["context"] == ["message"]
+    assert command["id"] == "reportConcern" and command["fetchTask"] is True
 
 
 def test_icons_are_the_sizes_teams_asks_for(template: dict[str, Any]) -> None:

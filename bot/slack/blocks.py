@@ -30,6 +30,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import record as records
+from bot.conversation import USE_OFFERED
 from bot.flow import Question, Source
 from bot.prompts import Prompts
 from bot.slack.wire import (
@@ -157,8 +158,8 @@ class Blocks:
         return self.prompts.render(f"slack/{name}.j2", s=self.settings, **ctx)
 
     # -- the conversation --------------------------------------------------
-    def question(self, session_id: str, q: Question, notices: list[str] | None = None
-                 ) -> list[dict[str, Any]]:
+    def question(self, session_id: str, q: Question, notices: list[str] | None = None,
+                 *, offered: str = "") -> list[dict[str, Any]]:
         blocks: list[Block] = []
         for notice in notices or []:
             blocks.append(SectionBlock(text=md(notice)))
@@ -184,6 +185,13 @@ class Blocks:
                           value=ButtonValue(session=session_id, step=q.step, value=value).encode())
             for i, (value, label) in enumerate(q.choices)
         ]
+        if offered:
+            # A reported message's text: used with one click, or typed again.
+            for piece in chunks(self.t("offered", text=escape_within(offered, DRAFT_SHOWN))):
+                blocks.append(SectionBlock(text=md(piece)))
+            buttons.append(ButtonElement(
+                text=self.t("offered_label"), action_id=answer(len(buttons)), style="primary",
+                value=ButtonValue(session=session_id, step=q.step, value=USE_OFFERED).encode()))
         if q.kind == "text":
             blocks.append(ContextBlock(elements=[md(
                 self.t("type_reply", q=q))]))

@@ -107,7 +107,8 @@ class SlackChat(Conversation):
         channel = self.dm(session.user)
         response = self.client.chat_postMessage(
             channel=channel, text=question.text,
-            blocks=self.blocks.question(session.id, question, notices))
+            blocks=self.blocks.question(session.id, question, notices,
+                                        offered=self.offered(session, question)))
         return {"dm": channel, "question_ts": response["ts"]}
 
     def show_answered(self, session: Session, question: Question, answer: str,

@@ -32,6 +32,7 @@ from microsoft_teams.cards import (
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot import record as records
+from bot.conversation import USE_OFFERED
 from bot.flow import Question
 from bot.prompts import Prompts
 
@@ -170,8 +171,8 @@ class Cards:
         it is shown literally throughout."""
         return card(literal(text))
 
-    def question(self, session_id: str, q: Question, notices: list[str] | None = None
-                 ) -> AdaptiveCard:
+    def question(self, session_id: str, q: Question, notices: list[str] | None = None,
+                 *, offered: str = "") -> AdaptiveCard:
         body: list[CardElement] = [self.text(n, color="Attention") for n in notices or []]
         body.append(self.text(self.t("question", q=q), size="Medium"))
         if q.help:
@@ -183,6 +184,13 @@ class Cards:
         ids: dict[str, Any] = {"s": session_id, "st": q.step}
         buttons: list[Action] = [action(label[:75], Verb.ANSWER, v=value, **ids)
                                  for value, label in q.choices]
+        if offered:
+            # A reported message's text: used as it is with one click, or
+            # typed again as the person wants it.
+            body += [self.text(self.t("offered"), weight="Bolder"),
+                     literal(clip(offered, FIELD_LIMIT * 2))]
+            buttons.append(action(self.t("offered_label"), Verb.ANSWER, style="positive",
+                                  v=USE_OFFERED, **ids))
         if q.kind == "text":
             body.append(self.text(self.t("type_reply", q=q), is_subtle=True))
             if q.optional:

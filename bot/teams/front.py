@@ -182,8 +182,8 @@ class TeamsFront(Conversation):
 
     def show_question(self, session: Session, question: Question,
                       notices: list[str] | None) -> dict[str, Any]:
-        activity_id = self._post(session.user, self.cards.question(session.id, question,
-                                                                   notices))
+        activity_id = self._post(session.user, self.cards.question(
+            session.id, question, notices, offered=self.offered(session, question)))
         return {"question_id": activity_id}
 
     def show_answered(self, session: Session, question: Question, answer: str,

@@ -76,6 +76,8 @@ def manifest_for(template: dict[str, Any], *, client_id: str, domains: list[str]
     manifest["id"] = client_id
     manifest["version"] = app_version()
     manifest["bots"][0]["botId"] = client_id
+    for extension in manifest.get("composeExtensions") or []:
+        extension["botId"] = client_id
     manifest["webApplicationInfo"]["id"] = client_id
     manifest["validDomains"] = hosts
     site = f"https://{hosts[0].removeprefix('*.')}/"

@@ -271,6 +271,28 @@ def app_home_opened(
                   api_app_id=api_app_id)
 
 
+def message_shortcut(user: str = "U123", *, text: str, channel: str = "C123",
+                     callback_id: str = "report_concern", team_id: str = TEAM_ID,
+                     api_app_id: str = APP_ID) -> SlackRequest:
+    """A message shortcut chosen on someone's message in ``channel``."""
+    ts = new_ts()
+    payload: dict[str, Any] = {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "user": _user(user, team_id),
+        "api_app_id": api_app_id,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": new_trigger_id(),
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "channel": {"id": channel, "name": "general"},
+        "message_ts": ts,
+        "message": {"type": "message", "user": "U777", "ts": ts, "text": text},
+        "response_url": f"https://hooks.slack.com/actions/{team_id}/1/shortcut",
+        "is_enterprise_install": False,
+    }
+    return _interactive(payload, False)
+
+
 def block_action(
     user: str = "U123",
     *,

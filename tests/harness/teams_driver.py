@@ -115,3 +115,14 @@ def install_activity(client: TeamsClient, user: str, *, name: str = "Sam Teacher
     activity = client._base(user, chat_of(user), "installationUpdate", name)
     activity["action"] = "add"
     return activity
+
+
+def report_activity(client: TeamsClient, user: str, html: str, *, conversation: str,
+                    name: str = "Sam Teacher") -> dict[str, Any]:
+    """"Report a concern to the DSL" chosen on a message in ``conversation``."""
+    activity = client._base(user, conversation, "invoke", name)
+    activity.update({"name": "composeExtension/fetchTask", "value": {
+        "commandId": "reportConcern", "commandContext": "message",
+        "messagePayload": {"id": "1700000000000", "messageType": "message",
+                           "body": {"contentType": "html", "content": html}}}})
+    return activity

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackClientError
 
 from bot.slack.front import SlackFront
-from bot.slack.listeners.guard import AckOnce, failed
+from bot.slack.listeners.guard import AckOnce, failed, guarded_action, user_of
 
 
 def infoshare(ack: Ack, command: dict[str, Any], respond: Respond, front: SlackFront) -> None:
@@ -26,6 +27,23 @@ def infoshare(ack: Ack, command: dict[str, Any], respond: Respond, front: SlackF
     front.begin(user, fresh=isinstance(text, str) and text.strip().lower() == "new")
 
 
+REPORT_SHORTCUT = "report_concern"  # the message shortcut's callback_id (app.yaml)
+
+
+def report(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
+    """"Report a concern to the DSL" on any message: a decision starts in the
+    person's DM with the message's text offered as the facts. Nothing is
+    posted where the message was."""
+    ack()
+    user = user_of(body)
+    message = body.get("message") or {}
+    text = message.get("text") if isinstance(message, dict) else ""
+    if not user or not isinstance(text, str) or not front.first_time(
+            f"shortcut:{body.get('trigger_id') or message.get('ts')}"):
+        return
+    front.report(user, html.unescape(text))
+
+
 def register(app: App, front: SlackFront) -> None:
     def listener(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         once = AckOnce(ack)
@@ -36,3 +54,5 @@ def register(app: App, front: SlackFront) -> None:
             failed(front, command, exc, "infoshare")
 
     app.command("/infoshare")(listener)
+
+    app.shortcut(REPORT_SHORTCUT)(guarded_action(front, report))
