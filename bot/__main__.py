@@ -111,6 +111,12 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
                       help="directory to write them to (made if missing)")
     doctor = sub.add_parser("doctor", help="check this installation (keys, DSL channel, "
                             "retention, clock, backups) and print what to fix")
+    guidance = sub.add_parser("guidance", help="per nation: the guidance editions and duties "
+                              "in force, each rule's start date, and what is unconfirmed")
+    guidance.add_argument("--nation", action="append", default=[], metavar="NAME",
+                          help="only this nation (repeatable; default: every pack)")
+    guidance.add_argument("--on", metavar="YYYY-MM-DD",
+                          help="as on this day (default: today at the school)")
     for installation in (pack, doctor):
         installation.add_argument("--front", choices=("slack", "teams", "terminal"),
                              help="the front end to describe (default: the one these "
@@ -148,6 +154,32 @@ def _installation(args: argparse.Namespace, settings: Settings,
     return 0
 
 
+def _guidance(args: argparse.Namespace, settings: Settings) -> int:
+    """``jigsaw guidance``: what the packs say is in force, for a DSL to check."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot import guidance, nations
+
+    unknown = [n for n in args.nation if n not in nations.available()]
+    if unknown:
+        print(f"jigsaw: no nation pack {unknown[0]!r}; choose one of "
+              f"{', '.join(nations.available())}", file=sys.stderr)
+        return 2
+    try:
+        day = (date.fromisoformat(args.on) if args.on
+               else datetime.now(ZoneInfo(settings.timezone)).date())
+    except ValueError:
+        print(f"jigsaw: --on must be a date like 2026-09-01, not {args.on!r}", file=sys.stderr)
+        return 2
+    names = args.nation or [settings.nation, *(n for n in nations.available()
+                                               if n != settings.nation)]
+    commenced = settings.commencements
+    for name in names:
+        guidance.report(sys.stdout, day, [name], commenced if name == settings.nation else None)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         environment = Environment.read()
@@ -165,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"jigsaw: {exc}", file=sys.stderr)
         return 2
     command = args.command
+    if command == "guidance":
+        return _guidance(args, settings)
     if command in ("pack", "doctor"):
         return _installation(args, settings, environment)
     if command == "teams" and args.action == "package":

@@ -194,8 +194,10 @@ class NationPack:
             if len(facts) == 1 and facts[0].start is None and not facts[0].pending:
                 continue  # undated facts are in the pack's table, not its timeline
             for f in facts:
+                what = {True: "on", False: "off"}.get(f.value, f.value) if isinstance(
+                    f.value, bool) else str(f.value)
                 rows.append({"kind": key.split(".", 1)[0], "key": key.split(".", 1)[1],
-                             "what": str(f.value), "section": "",
+                             "what": what, "section": "",
                              "from": f.start, "pending": f.pending and f.start is None,
                              "in_force": f.in_force(day) and _newest(facts, day) is f,
                              "confirmed": f.confirmed, "source": f.source, "note": f.note})
