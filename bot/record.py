@@ -104,6 +104,13 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "destination": _destination(path, recipient, routed, pack),
         "duties": duties,
         "situations": situations.shown(a),
+        # Children Act 2004 ss.16LA and 16LC, once in force: whether not sharing
+        # was judged more detrimental to the child, and why; the identifier.
+        "duty_to_share": ({"more_detrimental": a.get("more_detrimental", ""),
+                           "why": a.get("more_detrimental_why", "")}
+                          if "cwsa_duty_to_share" in duties else None),
+        "child_identifier": ({"scheme": "upn_or_mis", "value": a.get("child_identifier", "")}
+                             if "cwsa_duty_to_share" in duties and shared else None),
         "guidance_cited": pack.cited(path, *duties, *situations.shown(a)),
         "created_at": iso(now),
         "updated_at": iso(now),

@@ -158,8 +158,17 @@ class Flow:
         self, settings: Settings, prompts: Prompts | None = None, clock: Clock = utcnow
     ) -> None:
         self.settings = settings
-        self.prompts = prompts or default_prompts(settings.nation)
+        self._prompts = prompts or default_prompts(settings.nation)
         self.clock = clock
+
+    @property
+    def prompts(self) -> Prompts:
+        """The wording in the school's pack as it stands on the school's day
+        (a screen on 31 August 2026 speaks the 2025 editions)."""
+        today = self.pack_today()
+        if (self._prompts.pack.name, self._prompts.pack.version) == (today.name, today.version):
+            return self._prompts.on(today)
+        return self._prompts
 
     # -- lifecycle --------------------------------------------------------
     def start(self, user: str, source: str = Source.SLACK, *, dsl: bool = False
@@ -466,7 +475,7 @@ class Flow:
     def _situations(self, session: Session) -> list[str]:
         """A short notice for each situation with its own rules that the
         words just typed point to, once a session (DOMAIN.md section 8)."""
-        prompts = self.prompts.on(self.pack_today())
+        prompts = self.prompts
         notices = []
         for name in situations.new_cues(session.known, prompts.pack):
             session.facts[situations.SITUATIONS_KEY] = ",".join(

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.flow.situations import self_harm
+from bot.flow.situations import in_force, self_harm
 from bot.nations import DEFAULT_NATION, fgm_duty_nations, pack
 
 FLOW_VERSION = "2026.12-4"
@@ -111,6 +111,18 @@ def suggested_route(a: Answers) -> str | None:
         if name != current and cue.search(text):
             return name
     return None
+
+
+def duty_to_share(a: Answers) -> bool:
+    """The duty to share (Children Act 2004 s.16LA, CWSA 2026 s.4) was in
+    force when the session began, and this is a decision to share or not."""
+    return in_force(a, "cwsa_duty_to_share") and _decided(a) and route(a) != "records_request"
+
+
+def not_shared_under_duty(a: Answers) -> bool:
+    """Under the duty, not sharing needs its reason: that sharing would be
+    more detrimental to the child than not."""
+    return duty_to_share(a) and a.get("decision") in ("do_not_share", "defer")
 
 
 def nation_choices(*choices: str) -> Callable[[Answers], tuple[str, ...]]:
@@ -563,11 +575,17 @@ STEPS: tuple[Step, ...] = (
     Step("challenge", "choice", ("change", "keep"),
          applies=significant_not_shared,
          rewind=(("change", "decision"),)),
+    # The duty to share, once in force: not sharing recorded with its reason.
+    Step("more_detrimental", "choice", ("yes", "no", NOT_SURE), applies=not_shared_under_duty),
+    Step("more_detrimental_why", "text", applies=not_shared_under_duty, max_len=1000),
     # Sharing against a competent young person's wishes: the DSL's reason.
     Step("child_override", "text", applies=lambda a: _decided(a) and shares(a)
          and child_refused(a), max_len=1000),
     # 10. What and how: only for a share.
     Step("what_to_share", "text", applies=lambda a: _decided(a) and shares(a), max_len=2000),
+    # The consistent identifier (s.16LC): the school's UPN or MIS id until one is specified.
+    Step("child_identifier", "text", applies=lambda a: duty_to_share(a) and shares(a),
+         max_len=40, optional=True),
     # 7 (para 18): only for special category or criminal offence data.
     Step("data_kind", "choice", ("special", "criminal", "both", "ordinary", NOT_SURE),
          applies=data_kind_asked),

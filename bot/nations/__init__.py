@@ -27,7 +27,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -87,6 +87,7 @@ class Timeline:
     facts: Mapping[str, tuple[Fact, ...]]
     guidance: Mapping[str, tuple[Edition, ...]]
 
+    @cached_property
     def starts(self) -> tuple[date, ...]:
         days = {f.start for fs in self.facts.values() for f in fs if f.start}
         days |= {e.start for es in self.guidance.values() for e in es if e.start}
@@ -216,7 +217,7 @@ def _newest(editions: tuple[_T, ...], day: date) -> _T | None:
 def _boundary(timeline: Timeline, day: date) -> date:
     """The latest start date on or before ``day``: packs on days with the
     same boundary are the same pack (so one object per edition set)."""
-    starts = [d for d in timeline.starts() if d <= day]
+    starts = [d for d in timeline.starts if d <= day]
     return starts[-1] if starts else date.min
 
 

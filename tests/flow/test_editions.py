@@ -18,6 +18,7 @@ from bot.config import ConfigError, Settings, from_mapping
 from bot.flow import Flow
 from bot.prompts import PROMPTS_DIR
 from tests import scenarios as sc
+from tests.flow.test_situations import Walk
 
 TODAY = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 BEFORE = datetime(2026, 8, 31, 10, 0, tzinfo=UTC)
@@ -141,7 +142,8 @@ def test_a_school_setting_commences_both_future_duties_on_their_day(
                                  "cwsa_duty_to_share": date(2027, 4, 1),
                                  "cpa_mandatory_reporting": date(2027, 4, 1),
                                  "mandatory_reporting": date(2027, 4, 1)}}})
-    rec = walk(sc.REFUSED_SIGNIFICANT, now, settings)
+    rec = Walk("england", "Child often arrives hungry; mum says she is struggling.", dsl=True,
+               now=now, config=settings).record
     pack = nations.pack("england", now.date(), settings.commencements)
     assert pack.duty("cwsa_duty_to_share") is on and pack.duty("mandatory_reporting") is on
     assert ("cwsa_duty_to_share" in editions(rec)) is on

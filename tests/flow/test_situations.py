@@ -223,3 +223,65 @@ def test_the_mandatory_reporting_duty_is_a_personal_duty_from_its_day(
 def test_the_mandatory_reporting_duty_is_off_today() -> None:
     w = Walk("england", ABUSE)
     assert "notify the police" not in w.text and "mandatory_reporting" not in w.record["duties"]
+
+
+# -- the duty to share, on by date --------------------------------------------------
+
+COMMENCED = {"guidance": {"commenced": {"cwsa_duty_to_share": date(2027, 4, 1)}}}
+WORRY = "Child often arrives hungry and tired; mum is struggling since losing her job."
+
+
+@pytest.mark.parametrize(("now", "on"), [(datetime(2027, 3, 31, 12, tzinfo=UTC), False),
+                                          (datetime(2027, 4, 1, 12, tzinfo=UTC), True)])
+def test_not_sharing_under_the_duty_records_whether_it_was_more_detrimental(
+        now: datetime, on: bool) -> None:
+    w = Walk("england", WORRY, dsl=True, now=now, config=settings("england", **COMMENCED),
+             level="child_in_need", decision="do_not_share", more_detrimental="yes",
+             more_detrimental_why="Sharing now would tell the father where they are staying.",
+             rationale="Support in school first; sharing would put mum and the child at risk.")
+    assert ("more_detrimental" in w.offered) is on
+    if on:
+        assert w.record["duty_to_share"] == {
+            "more_detrimental": "yes",
+            "why": "Sharing now would tell the father where they are staying."}
+        assert "cwsa_duty_to_share" in w.record["duties"] and "cwsa_duty_to_share" in w.cited()
+    else:
+        assert w.record["duty_to_share"] is None and "cwsa_duty_to_share" not in w.cited()
+
+
+def test_sharing_under_the_duty_keeps_the_childs_identifier() -> None:
+    w = Walk("england", WORRY, dsl=True, now=datetime(2027, 4, 2, 12, tzinfo=UTC),
+             config=settings("england", **COMMENCED), child_identifier="A123456789012")
+    assert "more_detrimental" not in w.offered
+    assert w.record["child_identifier"] == {"scheme": "upn_or_mis", "value": "A123456789012"}
+    assert Walk("england", WORRY, dsl=True).record["child_identifier"] is None
+
+
+# -- KCSIE 2026 on a route ----------------------------------------------------------
+
+@pytest.mark.parametrize(("now", "on"), [(datetime(2026, 8, 31, 12, tzinfo=UTC), False),
+                                          (NOW, True)])
+def test_kcsie_2026_asks_the_dsls_to_talk_when_a_child_with_a_risk_moves(
+        now: datetime, on: bool) -> None:
+    flow = Flow(settings("england"), clock=lambda: now)
+    session = flow.start("U1")
+    notices: list[str] = []
+    for answer in ("no", "moving_school"):
+        notices += flow.answer(session, answer).notices
+    text = "\n".join(notices) + flow.prompts.on(flow.pack_today()).render(
+        "notices/routes/transfer.j2")
+    assert ("talks to the new school's DSL" in text) is on
+
+
+@pytest.mark.parametrize(("now", "on"), [(datetime(2026, 8, 31, 12, tzinfo=UTC), False),
+                                          (NOW, True)])
+def test_kcsie_2026_tells_the_agency_of_an_allegation_about_its_staff(
+        now: datetime, on: bool) -> None:
+    flow = Flow(settings("england"), clock=lambda: now)
+    session = flow.start("U1")
+    for answer in ("no", "allegation"):
+        assert flow.answer(session, answer).accepted
+    prompts = flow.prompts.on(flow.pack_today())
+    text = prompts.render("notices/after/allegation_about.j2", value="staff",
+                          **flow.context(session))
+    assert ("the agency usually leads any disciplinary action" in text) is on
