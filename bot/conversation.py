@@ -3,8 +3,12 @@
 A front end (Slack, Teams) subclasses :class:`Conversation` with the few
 things only it can do: say something in the person's own chat, show a
 question with its choices, show an answered question in its place, offer to
-resume. How a decision starts, is answered, navigated, resumed and handed to
-the DSL is written here once, on the service (:class:`bot.service.DecisionService`).
+resume. How a decision starts (also from a reported chat message), is
+answered, navigated, resumed and handed to the DSL is written here once, on
+the service (:class:`bot.service.DecisionService`). The rest of what a front
+end provides and gets is listed in the README's *Layout*: the outbox
+(:mod:`bot.outbox`), the schedule's sender (:mod:`bot.schedule`) and the
+channel guard (:mod:`bot.guard`).
 """
 
 from __future__ import annotations

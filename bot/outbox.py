@@ -137,8 +137,38 @@ class Outbox:
         """Post an urgent alert to the DSL channel; its message id."""
         raise NotImplementedError
 
+    def post_anchor(self, n: int, mac: str) -> str:
+        """Post the ledger's head (its line count and last MAC) to the DSL
+        channel where the data directory's writers cannot change it; the
+        message id (raising :class:`PostFailed`)."""
+        raise NotImplementedError
+
     def periodic(self) -> None:
-        """Anything else the worker does on each pass."""
+        """Anything else the worker does on each pass: the ledger anchor."""
+        self.anchor_if_due()
+
+    # -- the ledger anchor ----------------------------------------------------
+    def anchor_if_due(self, *, force: bool = False) -> str | None:
+        """Once a day (or ``force``), the ledger head into the checked DSL
+        channel, so ``jigsaw verify`` can tell a store cut back or put back
+        from yesterday's copy; the anchor is then written to the ledger too.
+        The message id when one was posted."""
+        if not (force or self.app.anchor_due()):
+            return None
+        try:
+            self.check_channel()
+            n, mac = self.app.ledger_head()
+            where = self.post_anchor(n, mac)
+        except ChannelUnsafe as exc:
+            log.error("ledger anchor held: %s", exc)
+            self.channel_failed()
+            return None
+        except PostFailed as exc:
+            log.warning("ledger anchor failed: %s", exc.error)
+            return None
+        self.app.anchored(n, where)
+        log.info("ledger anchored in the DSL channel", extra={"count": n})
+        return where
 
     def tell_directly(self, user_id: str, text: str) -> None:
         """A plain message to one person in their own chat with the bot

@@ -4,59 +4,24 @@ Someone who can write the data directory can cut the newest lines off the
 ledger, or put back yesterday's copy of everything: the store would be
 consistent with itself. So once a day the ledger's head (its last line's
 number and MAC) is posted into the DSL channel's message metadata, which the
-data directory's writers cannot change, and ``jigsaw verify`` checks the
-ledger still reaches the latest anchor unchanged.
+data directory's writers cannot change (the outbox posts it: see
+:meth:`bot.outbox.Outbox.anchor_if_due`), and ``jigsaw verify`` checks the
+ledger still reaches the latest anchor unchanged, read back from here.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Environment
-from bot.service import DecisionService
-from bot.slack.blocks import Blocks
 
 log = logging.getLogger("jigsaw.anchor")
 
 ANCHOR_EVENT = "jigsaw_anchor"
-
-
-@dataclass
-class Anchor:
-    """Posts the ledger head to the DSL channel, at most once a day."""
-
-    app: DecisionService
-    client: WebClient
-    blocks: Blocks
-    channel: str
-
-    def due(self) -> bool:
-        return self.app.anchor_due()
-
-    def post(self, *, force: bool = False) -> str | None:
-        """Post the head if a day has passed (or ``force``); the message ts.
-
-        The caller checks the channel is safe first. The anchor itself is
-        then written to the ledger, so the ledger also moves on every day
-        (and the retention check always has a recent time to trust).
-        """
-        if not force and not self.due():
-            return None
-        n, mac = self.app.ledger_head()
-        text = self.blocks.t("anchor", n=n, mac=mac)
-        response = self.client.chat_postMessage(
-            channel=self.channel, text=text, blocks=self.blocks.plain(text),
-            metadata={"event_type": ANCHOR_EVENT, "event_payload": {"n": n, "mac": mac}},
-            unfurl_links=False, unfurl_media=False)
-        ts = str(response["ts"])
-        self.app.anchored(n, ts)
-        log.info("ledger anchored in the DSL channel", extra={"count": n})
-        return ts
 
 
 def latest_anchor(client: WebClient, channel: str, *, pages: int = 20

@@ -2,7 +2,8 @@
 urgent alerts to the DSL channel, and finding an earlier post by the id in
 its message metadata when a reply was lost.
 
-Once a day the ledger's head is anchored in the channel too (:mod:`anchor`).
+Once a day the ledger's head is anchored in the channel too (in its
+metadata, which :mod:`anchor` reads back for ``jigsaw verify``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bot import guard
 from bot.guard import CHANNEL_CHECK_TTL
 from bot.outbox import ChannelUnsafe, Kind, Notify, Outbox, Posted, PostFailed
 from bot.service import DecisionService
-from bot.slack.anchor import Anchor
+from bot.slack.anchor import ANCHOR_EVENT
 from bot.slack.blocks import Blocks
 
 log = logging.getLogger("jigsaw.delivery")
@@ -75,7 +76,6 @@ class Delivery(Outbox):
         self.client = client
         self.blocks = blocks
         self.guard = ChannelGuard(client, self.channel)
-        self.anchor = Anchor(app, client, blocks, self.channel)
 
     def dsl_mention(self) -> str:
         ids = self.app.settings.dsl_user_ids
@@ -171,8 +171,14 @@ class Delivery(Outbox):
             )
         return str(response["ts"])
 
-    def periodic(self) -> None:
-        self.anchor_if_due()
+    def post_anchor(self, n: int, mac: str) -> str:
+        text = self.blocks.t("anchor", n=n, mac=mac)
+        with self._slack():
+            response = self.client.chat_postMessage(
+                channel=self.channel, text=text, blocks=self.blocks.plain(text),
+                metadata={"event_type": ANCHOR_EVENT, "event_payload": {"n": n, "mac": mac}},
+                unfurl_links=False, unfurl_media=False)
+        return str(response["ts"])
 
     @contextmanager
     def _slack(self, *, maybe_posted: bool = True) -> Iterator[None]:
@@ -195,24 +201,5 @@ class Delivery(Outbox):
                              ) from exc
         except (SlackClientError, OSError, TimeoutError) as exc:
             raise PostFailed(type(exc).__name__, maybe_posted=maybe_posted) from exc
-
-    # -- the ledger anchor --------------------------------------------------
-    def anchor_if_due(self, *, force: bool = False) -> str | None:
-        """Post the ledger head to the channel once a day (see
-        :mod:`bot.slack.anchor`); the message ts when one was posted."""
-        if not (force or self.anchor.due()):
-            return None
-        try:
-            self.guard.check()
-            return self.anchor.post(force=force)
-        except ChannelUnsafe as exc:
-            log.error("ledger anchor held: %s", exc)
-            self.guard.reset()
-        except SlackApiError as exc:
-            log.warning("ledger anchor failed: %s", exc.response.get("error"))
-        except (SlackClientError, OSError, TimeoutError) as exc:
-            log.warning("ledger anchor failed: %s", type(exc).__name__)
-        return None
-
 
 _MARKS = {Kind.RECORD: (RECORD_EVENT, "record_id"), Kind.ALERT: (ALERT_EVENT, "event_id")}

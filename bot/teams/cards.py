@@ -41,6 +41,7 @@ from bot.prompts import Prompts
 FIELD_LIMIT = 1500
 RECORD_MARK = "jigsaw-record-"
 REMINDER_MARK = "jigsaw-reminder-"
+ANCHOR_MARK = "jigsaw-anchor-"
 ALERT_MARK = "jigsaw-alert-"
 MENTIONS_MAX = 20  # people @mentioned on one alert (a DSL team is a handful)
 
@@ -470,3 +471,9 @@ class Cards:
             shown.append(self.text(self.t("continued"), is_subtle=True))
         shown.append(ActionSet(actions=[action(self.t("home_header"), Verb.HOME)]))
         return card(*shown)
+
+    def anchor(self, n: int, mac: str) -> AdaptiveCard:
+        """The ledger's head in the DSL channel; the card's id carries it,
+        to be read back through Graph."""
+        return card(Container(id=f"{ANCHOR_MARK}{n}-{mac}", items=[
+            self.text(self.t("anchor", n=n, mac=mac), size="Small", is_subtle=True)]))

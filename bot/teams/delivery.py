@@ -91,6 +91,11 @@ class TeamsDelivery(Outbox):
             self.connector.post(conversation, self.cards.plain(text),
                                 summary=self.cards.t("notification"))
 
+    def post_anchor(self, n: int, mac: str) -> str:
+        with self._teams():
+            return self.connector.post(self.channel, self.cards.anchor(n, mac),
+                                       summary=self.cards.t("notification"))
+
     def posted_alert(self, event_id: str) -> dict[str, str] | None:
         """Where an alert's card is (its activity id) and what it showed."""
         found = self.app.store.get_meta(f"{ALERT_META}{event_id}")

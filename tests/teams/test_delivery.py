@@ -62,3 +62,22 @@ def test_urgent_alert_refused_then_through_once(teams: Harness) -> None:
     _retry_until_through(teams)
     alerts = [p for p in teams.channel() if "immediate danger" in p.text]
     assert len(alerts) == 1
+
+
+def test_the_ledger_is_anchored_in_the_channel_once_a_day(teams: Harness) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = {"at": datetime(2026, 11, 30, 9, tzinfo=UTC)}
+    teams.jigsaw.clock = lambda: now["at"]
+    teams.decide(STAFF, STAFF_CONCERN)
+    delivery = teams.front.delivery
+    assert delivery.anchor_if_due() is None  # a new store's first day starts now
+    now["at"] += timedelta(days=1)
+    posted = delivery.anchor_if_due()
+    assert posted is not None and delivery.anchor_if_due() is None
+    last = teams.jigsaw.store.get_meta("anchor:last")
+    assert last["ts"] == posted
+    [anchor] = [p for p in teams.channel() if p.id == posted]
+    card_id = anchor.card["body"][0]["id"]
+    assert card_id.startswith(f"jigsaw-anchor-{last['n']}-")
+    assert card_id.rsplit("-", 1)[1][:20] in anchor.text  # the MAC, shown and carried
