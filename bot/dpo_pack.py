@@ -114,7 +114,8 @@ def to_pdf(markdown: str, school: str, doc_title: str, *, images: Path) -> bytes
             continue
         if line.startswith("# "):
             pdf.set_font(pdf.family_name, "B", 14)
-            pdf.multi_cell(0, 7, pdf.text_of(_plain(line[2:])), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 7, pdf.text_of(_plain(line[2:])), align="L", new_x="LMARGIN",
+                           new_y="NEXT")
             pdf.ln(2)
         elif line.startswith("## "):
             if pdf.get_y() > pdf.h - pdf.b_margin - 30:  # keep a heading with its text
@@ -130,7 +131,7 @@ def to_pdf(markdown: str, school: str, doc_title: str, *, images: Path) -> bytes
             pdf.set_font(pdf.family_name, "", 9)
             pdf.set_x(pdf.l_margin + indent)
             pdf.multi_cell(pdf.epw - indent, 4.6, pdf.text_of(mark + _plain(line.lstrip()[2:])),
-                           new_x="LMARGIN", new_y="NEXT")
+                           align="L", new_x="LMARGIN", new_y="NEXT")
             pdf.ln(0.8)
         elif line.strip():
             pdf.set_font(pdf.family_name, "", 9)
