@@ -28,16 +28,18 @@ from bot.flow.steps import (
     NOT_SURE,
     fgm_duty,
     final_decision,
+    is_adult,
     is_dsl,
     location_request,
     risk_reason,
     route,
+    second_recipient,
     significant_not_shared,
     tell_dsl_path,
     telling_adds_risk,
     unverified,
 )
-from bot.flow.validate import next_working_day
+from bot.flow.validate import child_role, next_working_day, other_children
 from bot.prompts import Prompts
 
 Record = dict[str, Any]
@@ -122,6 +124,8 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "requester": _requester(a),
         "what_requested": a.get("what_requested", ""),
         "child_ref": a.get("child_ref", ""),
+        "children": children(a),
+        "pupil": _pupil(a),
         "immediate_danger": {
             "answer": a.get("danger", ""),
             "action": a.get("emergency_action", ""),
@@ -138,6 +142,7 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "level_of_concern": _level(path, a),
         "purpose": {"answer": a.get("purpose", ""), "detail": a.get("purpose_detail", "")},
         "recipient": recipient,
+        "recipients": _recipients(path, a, recipient, shared, settings, pack, routed),
         "identifiable": a.get("identifiable", ""),
         "confidential": a.get("confidential", ""),
         "family": _family(a, shared),
@@ -241,6 +246,41 @@ def _destination(path: str, recipient: dict[str, str] | None, routed: dict[str, 
     return kind
 
 
+def _pupil(a: dict[str, str]) -> dict[str, Any] | None:
+    """How old the pupil is, where asked, and whether an adult pupil may be
+    an adult at risk (only with care and support needs)."""
+    if not a.get("pupil_age"):
+        return None
+    return {"age": a["pupil_age"], "adult": is_adult(a),
+            "care_needs": a.get("care_needs", ""),
+            "adult_at_risk": a.get("care_needs") == "yes"}
+
+
+def children(a: dict[str, str]) -> list[dict[str, str]]:
+    """Every child the record is about, each a reference: the first is the
+    subject (``child_ref``); then the other child in child-on-child abuse,
+    siblings and other children involved (DOMAIN.md section 8)."""
+    subject = a.get("child_ref", "")
+    found = [{"ref": subject, "role": "subject", "note": ""}] if subject else []
+    seen = {subject.casefold()}
+    for key in ("other_children", "children_more", "others_at_risk"):
+        default = "at_risk" if key == "others_at_risk" else "other"
+        for ref, note in other_children(a.get(key, "")):
+            if ref.casefold() not in seen:
+                seen.add(ref.casefold())
+                found.append({"ref": ref, "role": child_role(note, default=default),
+                              "note": note})
+    return found
+
+
+def child_refs(record: Record) -> list[str]:
+    """The references a record names (old records: the one child_ref)."""
+    kids = record.get("children")
+    if isinstance(kids, list) and kids:
+        return [str(c.get("ref") or "") for c in kids if isinstance(c, dict)]
+    return [str(record.get("child_ref") or "")]
+
+
 def _urgent(a: dict[str, str]) -> dict[str, str] | None:
     if not tell_dsl_path(a):
         return None
@@ -296,6 +336,31 @@ def _recipient(path: str, a: dict[str, str], decision: str, settings: Settings
 
 
 # "Only one parent or carer" is neither "the family told" nor its consent.
+def _recipients(path: str, a: dict[str, str], first: dict[str, str] | None, shared: bool,
+                settings: Settings, pack: nations.NationPack, routed: dict[str, Any]
+                ) -> list[dict[str, Any]]:
+    """Every recipient, each with its own how, when and suggested basis;
+    the first is ``recipient`` (NOTES.md: record["recipients"])."""
+    if first is None:
+        return []
+    today = "today" if a.get("level") == "significant" else ""
+    found: list[dict[str, Any]] = [{**first, "how": a.get("how", "") if shared else "",
+              "when": (a.get("when", "") or today) if shared else "",
+              "destination": _destination(path, first, routed, pack)}]
+    if shared and second_recipient(a):
+        kind = a["also_to"]
+        second = {"kind": kind, "detail": a.get("also_to_other", "")}
+        basis = suggest({**a, "recipient": kind}, settings.school_type)
+        found.append({**second, "how": a.get("also_how", ""),
+                      "when": a.get("also_when", "") or today,
+                      "destination": _destination(path, second, routed, pack),
+                      "basis": basis.as_dict() if basis else None})
+    if len(found) > 1:
+        basis = suggest(a, settings.school_type)
+        found[0]["basis"] = basis.as_dict() if basis else None
+    return found
+
+
 _TOLD = {"agreed": True, "refused": True, "told_not_asked": True, "not_told": False}
 _CONSENT = {"agreed": "given", "refused": "refused", "told_not_asked": "not_sought",
             "not_told": "not_sought", NOT_SURE: NOT_SURE}
@@ -405,7 +470,8 @@ def _follow_up(path: str, a: dict[str, str], user: str, decision: str, today: da
             add("verify_requester", user, same_day)
         add("decide_deferred", user, a.get("defer_until", ""))
     referral = decision in ("share", "share_part") and (
-        path == "prevent" or (path != "request" and a.get("recipient") == "social_care"))
+        path == "prevent" or (path != "request" and a.get("recipient") == "social_care")
+        or second_recipient(a) and a.get("also_to") == "social_care")
     if referral:
         add("chase_referral", "dsl", next_day)
     if path == "emergency":
@@ -435,7 +501,7 @@ _DECISION_FIELDS = (
     "route", "decision", "rationale", "recipient", "family", "lawful_basis", "what_to_share",
     "how", "when", "defer_until", "second_signoff", "route_details", "purpose",
     "identifiable", "confidential", "level_of_concern", "child_wishes", "knows_family",
-    "special_category",
+    "special_category", "children", "recipients", "pupil",
     "optimism", "advice", "barriers", "requester", "what_requested", "routing",
     "destination", "duties", "guidance_cited",
 )
@@ -608,6 +674,7 @@ _NEWER_FIELDS: dict[str, Any] = {
     "routing": None, "child_wishes": {}, "optimism": "", "second_signoff": {},
     "delivery": {}, "nation": "", "pack": None, "destination": "", "duties": [],
     "guidance_cited": [], "concern": None, "decided_by": None, "special_category": None,
+    "children": [], "recipients": [], "pupil": None,
 }
 
 

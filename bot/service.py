@@ -662,7 +662,16 @@ class DecisionService:
         raise AccessDenied(attempted)
 
     def _child_records(self, child_ref: str) -> list[str]:
-        return chronology.matching_ids(self.store.list_records(), child_ref)
+        """Records about the child: as the subject (from the index), or named
+        as another child involved (read from the records themselves)."""
+        ids = chronology.matching_ids(self.store.list_records(), child_ref)
+        named = set(ids)
+        for record in self.store.iter_records():
+            rid = record.get("id")
+            if rid not in named and any(chronology.same_child(ref, child_ref)
+                                        for ref in records.child_refs(record)[1:]):
+                ids.append(str(rid))
+        return ids
 
     def chronology(self, child_ref: str, *, by: str, allowed: bool) -> list[dict[str, Any]]:
         """Every record about one child, oldest first; each view is audited."""

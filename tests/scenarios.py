@@ -45,6 +45,7 @@ TAKE_ON_SHARE = [
     "no",  # the DSL's own: does she know the family?
     "same",  # her own optimism question
     "child_in_need",  # her own level of concern
+    "skip",  # other children
     "early_help",
     "yes", "Early help assessment to support the family",
     "yes", "no",
@@ -55,6 +56,7 @@ TAKE_ON_SHARE = [
     "Attendance pattern and the family's request for support",
     "ordinary",  # no special category data: no para 18 question
     "portal", "next_working_day",
+    "none",
     "Mum agreed to an early help referral for support with food and routines.",
     "skip",
     "submit",
@@ -112,6 +114,7 @@ EARLY_HELP_CONSENT = [
     "skip", "not_discussed", "skip",
     "no", "same",
     "child_in_need",
+    "skip",  # other children
     "early_help",
     "yes", "Early help assessment to support the family",
     "yes", "no",
@@ -122,6 +125,7 @@ EARLY_HELP_CONSENT = [
     "Attendance pattern and the family's request for support",
     "ordinary",  # no special category data: no para 18 question
     "portal", "next_working_day",
+    "none",  # no one else
     "Mum agreed to an early help referral for support with food and routines.",
     "skip",
     "submit",
@@ -134,6 +138,7 @@ EARLY_HELP_REFUSED = [
     "skip", "not_discussed", "skip",
     "no", "same",
     "child_in_need",
+    "skip",
     "early_help",
     "yes", "Early help support for the family",
     "yes", "no",
@@ -154,6 +159,7 @@ REFUSED_SIGNIFICANT = [
     "skip",
     "no", "same",
     "significant",
+    "skip",
     "social_care",
     "yes", "Referral to children's social care",
     "yes", "yes",
@@ -165,6 +171,7 @@ REFUSED_SIGNIFICANT = [
     "special",  # what is shared: special category data
     "c",  # para 18(2), about the child's own consent
     "phone_followup",
+    "none",
     "Risk of significant harm outweighs the parent's refusal; referral made today.",
     "skip",
     "submit",
@@ -179,6 +186,7 @@ CHILD_SECRET = [
     "secret",
     "skip", "no", "same",
     "significant",
+    "skip",
     "dsl_only",
     "She asked me not to tell; I have told her I must tell the DSL, and why.",
     "skip",
@@ -192,6 +200,7 @@ SIGNIFICANT_NOT_SHARED = [
     "Child came in with a handprint bruise on his arm; said dad grabbed him.",
     "skip", "not_discussed", "skip", "yes", "same",
     "significant",
+    "skip",
     "social_care",
     "yes", "Referral to children's social care",
     "yes", "no", "no",
@@ -211,6 +220,7 @@ NOT_SURE = [
     "skip", "not_discussed", "skip",
     "no", "not_sure",  # optimism
     "not_sure",  # level
+    "skip",
     "social_care",
     "not_sure",  # purpose
     "Possibly a referral, unsure it meets the threshold",
@@ -276,6 +286,7 @@ FGM_CHILD_PROTECTION = [
     "\"They did it to me to become a woman\"",
     "not_discussed", "skip", "no", "same",
     "significant",
+    "skip",
     "social_care",
     "yes", "Child protection referral: FGM disclosed by the girl",
     "yes", "yes",
@@ -286,6 +297,7 @@ FGM_CHILD_PROTECTION = [
     "The disclosure, when and where, and the child's words",
     "both", "c",
     "phone_followup",
+    "none",
     "FGM disclosed by a girl under 18: child protection referral today.",
     "skip",
     "submit",
@@ -308,6 +320,7 @@ PREVENT = [
     "Pupil has been sharing far-right videos in class and praising an attack.",
     "skip", "not_discussed", "skip", "no", "same",
     "child_in_need",
+    "skip",
     "yes", "Prevent referral so the child can be offered support",
     "yes", "no", "no",
     "told_not_asked",
@@ -316,7 +329,7 @@ PREVENT = [
     "What was said and shared, with dates",
     "special",  # political and religious beliefs are special category data
     "a",
-    "secure_email", "today",
+    "secure_email", "today", "none",
     "Views and sharing suggest risk of radicalisation: Prevent referral for support.",
     "skip",
     "submit",
@@ -340,6 +353,7 @@ CHILD_ON_CHILD = [
     "both",
     "b",
     "phone_followup",
+    "none",
     "Sexual assault by another pupil; police and social care informed for both children.",
     "skip",
     "submit",
@@ -360,7 +374,7 @@ RECORD_ONLY = [
     *_CONCERN[:2], "record_only",
     "DD",
     "Child said she was tired because she stayed up late gaming.",
-    "skip", "not_discussed", "skip", "no", "same",
+    "skip", "not_discussed", "skip", "no", "same", "skip",
     "Low-level worry kept for pattern-spotting; nothing else known.",
     "skip",
     "submit",

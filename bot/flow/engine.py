@@ -408,6 +408,11 @@ class Flow:
             text = validate.child_reference(
                 text, pattern=self.settings.child_ref_pattern,
                 confirmed=bool(before) and before.strip() == raw.strip())
+        elif step.check == "child_refs":
+            before = session.drafts.get(step.id, "")
+            text = validate.child_references(
+                text, pattern=self.settings.child_ref_pattern,
+                confirmed=bool(before) and before.strip() == raw.strip())
         elif step.check == "date":
             text = validate.due_date(text, today=self.clock().date())
         return text

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.flow.situations import in_force, self_harm
-from bot.nations import DEFAULT_NATION, fgm_duty_nations, pack
+from bot.nations import DEFAULT_NATION, adult_protection_from, fgm_duty_nations, pack
 
 FLOW_VERSION = "2026.12-4"
 # The guidance the wording was checked against (DOMAIN.md section 2).
@@ -134,6 +134,32 @@ def nation_choices(*choices: str) -> Callable[[Answers], tuple[str, ...]]:
     return offered
 
 
+# Words that suggest the pupil may be 16 or over: asked, never assumed.
+_OLDER = re.compile(
+    r"\b(?:1[6-9]|2[0-4])\s*-?\s*(?:years?[- ]old|yrs?|yo)\b|\baged? (?:1[6-9]|2[0-4])\b"
+    r"|\((?:1[6-9]|2[0-4])\)|\b(?:1[6-9]|2[0-4])(?:th)? birthday|sixth[- ]form|\byear 1[234]\b"
+    r"|\by1[234]\b|\bs[56]\b|\bcollege\b|\bturned (?:1[6-9]|2[0-4])\b|\bover 1[68]\b|\b18\+"
+    r"|\badult (?:pupil|student|learner)|\bapprentice|\bpost-?16\b",
+    re.IGNORECASE)
+
+
+def older_pupil_cue(a: Answers) -> bool:
+    text = " ".join(a.get(k, "") for k in ("facts", "child_words", "what_requested"))
+    return bool(_OLDER.search(text))
+
+
+def is_adult(a: Answers) -> bool:
+    """A pupil aged 18 or over: an adult, whose own consent counts."""
+    return a.get("pupil_age") == "18_plus"
+
+
+def adult_protection_age(a: Answers) -> bool:
+    """Old enough for adult protection law in the school's nation (16 in
+    Scotland under the Adult Support and Protection (Scotland) Act 2007)."""
+    from_age = adult_protection_from(a.get(NATION_KEY, DEFAULT_NATION))
+    return is_adult(a) or (from_age <= 16 and a.get("pupil_age") == "16_17")
+
+
 def danger_now(a: Answers) -> bool:
     return a.get("danger") == "yes"
 
@@ -237,6 +263,12 @@ def personal_data(a: Answers) -> bool:
             and a.get("identifiable") != "no")
 
 
+def family_question(a: Answers) -> bool:
+    """Telling the family is asked about a child; an adult pupil speaks for
+    herself (her own consent is asked as the data subject's)."""
+    return personal_data(a) and not is_adult(a)
+
+
 # Reasons telling the family would add risk, answered in one question.
 RISK_REASONS = ("parent_source", "sexual_abuse", "fabricated_illness", "violence", "silenced",
                 "evidence", "other")
@@ -255,10 +287,17 @@ def risk_reason(a: Answers) -> str:
 def refusal_binds(a: Answers) -> bool:
     """A refusal (the family's, or the child's) binds only for optional support
     when the concern is low-level or child in need; never at significant harm
-    or "not sure", and never for telling the DSL."""
+    or "not sure", and never for telling the DSL. A pupil who is an adult
+    decides for herself, whatever the level, unless she may be an adult at
+    risk (care and support needs), children are at risk, or someone is in
+    danger now (DOMAIN.md section 8)."""
+    if not sharing(a) or to_dsl_only(a):
+        return False
+    if is_adult(a):
+        return (child_refused(a) and a.get("care_needs") not in ("yes", NOT_SURE)
+                and not a.get("others_at_risk") and not danger_now(a))
     refused = a.get("family_view") == "refused" or a.get("child_wishes") == "refuses"
-    return (sharing(a) and refused and not to_dsl_only(a)
-            and a.get("level") in ("low", "child_in_need"))
+    return refused and a.get("level") in ("low", "child_in_need")
 
 
 def no_share_expected(a: Answers) -> bool:
@@ -312,6 +351,30 @@ def family_view_choices(a: Answers) -> tuple[str, ...]:
     if domestic_abuse(a):
         return ("one_parent", "agreed", "refused", "told_not_asked", "not_told", NOT_SURE)
     return ("agreed", "refused", "told_not_asked", "not_told", NOT_SURE)
+
+
+# Who else a decision can go to.
+ALSO_TO = ("social_care", "social_worker", "adult_services", "police", "health", "school",
+           "early_help", "local_authority", "other")
+
+
+def recipient_choices(a: Answers) -> tuple[str, ...]:
+    """Adult safeguarding is offered where adult protection law applies."""
+    kinds = ("dsl_only", "social_care", "social_worker", "police", "health", "school",
+             "early_help", "other")
+    if adult_protection_age(a):
+        kinds = kinds[:3] + ("adult_services",) + kinds[3:]
+    return nation_choices(*kinds)(a)
+
+
+def also_to_asked(a: Answers) -> bool:
+    """The DSL sharing outside school: does it go to anyone else too?"""
+    return (is_dsl(a) and sharing(a) and shares(a) and not to_dsl_only(a)
+            and not no_purpose(a) and route(a) != "transfer")
+
+
+def second_recipient(a: Answers) -> bool:
+    return also_to_asked(a) and a.get("also_to", "none") not in ("", "none")
 
 
 def significant_not_shared(a: Answers) -> bool:
@@ -424,7 +487,7 @@ class Step:
     max_len: int = 500
     min_len: int = 1
     optional: bool = False
-    check: Literal["", "child_ref", "date"] = ""
+    check: Literal["", "child_ref", "child_refs", "date"] = ""
     dynamic_choices: Callable[[Answers], tuple[str, ...]] | None = None
     rewind: tuple[tuple[str, str], ...] = ()
 
@@ -482,12 +545,17 @@ STEPS: tuple[Step, ...] = (
     # 3. The child, and the facts kept apart from opinion.
     Step("child_ref", "text", applies=_not_emergency, max_len=40, check="child_ref"),
     Step("facts", "text", applies=_concern, max_len=3000, min_len=10),
+    # A pupil who may be 16 or over: how old, asked (adults decide for
+    # themselves; adult protection law starts at 18, or 16 in Scotland).
+    Step("pupil_age", "choice", ("under_16", "16_17", "18_plus"),
+         applies=lambda a: _concern(a) and older_pupil_cue(a)),
     Step("route_check", "choice", applies=lambda a: a.get("trigger") in (
         "own_concern", "dsl_recording", *CONCERN_ROUTES) and route(a) in (
         "concern", "child_on_child", "prevent") and suggested_route(a) is not None,
          dynamic_choices=route_check_choices),
     # Child-on-child abuse: every child involved, and the victim's wishes.
-    Step("other_children", "text", applies=on("child_on_child"), max_len=500),
+    Step("other_children", "text", applies=on("child_on_child"), max_len=500,
+         check="child_refs"),
     Step("coc_kind", "choice",
          ("sexual_violence", "sexual_harassment", "physical", "online", "bullying", "other"),
          applies=on("child_on_child")),
@@ -514,6 +582,18 @@ STEPS: tuple[Step, ...] = (
     # 4. Level of concern.
     Step("level", "choice", ("significant", "child_in_need", "low", NOT_SURE),
          applies=lambda a: sharing(a) or tell_dsl_path(a)),
+    # An adult pupil: an adult at risk only with care and support needs;
+    # children at risk from the same harm are concerns of their own.
+    Step("care_needs", "choice", ("yes", "no", NOT_SURE),
+         applies=lambda a: adult_protection_age(a) and full_decision(a) and _concern(a)),
+    Step("others_at_risk", "text", applies=lambda a: is_adult(a) and full_decision(a)
+         and _concern(a), max_len=500, optional=True, check="child_refs"),
+    # Every other child involved (siblings, children in the same MARAC case),
+    # each a reference of their own, found by the chronology.
+    Step("children_more", "text", applies=lambda a: is_dsl(a) and not emergency_only(a) and (
+        route(a) in ("concern", "request", "prevent", "record_only", "info_received")
+        or (route(a) == "fgm" and not fgm_duty(a))), max_len=500, optional=True,
+         check="child_refs"),
     # The short path: anything that cannot wait, and the DSL out of reach.
     Step("urgent", "choice", ("no", "yes"), applies=tell_dsl_path),
     Step("urgent_detail", "text", applies=lambda a: tell_dsl_path(a) and a.get(
@@ -534,12 +614,10 @@ STEPS: tuple[Step, ...] = (
     Step("transfer_receipt", "choice", ("confirmed", "awaiting"), applies=on("transfer")),
     # 5. Recipient and purpose.
     Step("recipient", "choice",
-         ("dsl_only", "social_care", "social_worker", "police", "health", "school", "early_help",
-          "other"),
+         ("dsl_only", "social_care", "social_worker", "adult_services", "police", "health",
+         "school", "early_help", "other"),
          applies=lambda a: sharing(a) and not is_request(a) and route(a) != "prevent",
-         dynamic_choices=nation_choices(
-             "dsl_only", "social_care", "social_worker", "police", "health", "school",
-             "early_help", "other")),
+         dynamic_choices=recipient_choices),
     Step("recipient_other", "text", applies=lambda a: sharing(a) and a.get(
         "recipient") == "other", max_len=200),
     Step("purpose", "choice", YES_NO_UNSURE,
@@ -554,16 +632,16 @@ STEPS: tuple[Step, ...] = (
     Step("confidential", "choice", YES_NO_UNSURE,
          applies=lambda a: personal_data(a) and not is_request(a)),
     # 7. Telling the family, and what they said: asked, never inferred.
-    Step("tell_risk", "choice", ("no", *RISK_REASONS, NOT_SURE), applies=personal_data),
+    Step("tell_risk", "choice", ("no", *RISK_REASONS, NOT_SURE), applies=family_question),
     # Domestic abuse: who must not be told, asked of whom was told.
     Step("not_to_tell", "text", applies=lambda a: personal_data(a) and (
         domestic_abuse(a) or a.get("tell_risk") in ("parent_source", "violence")),
          max_len=300),
     Step("family_view", "choice", ("one_parent", "agreed", "refused", "told_not_asked",
                                    "not_told", NOT_SURE),
-         applies=lambda a: personal_data(a) and (
+         applies=lambda a: family_question(a) and (
         not telling_adds_risk(a) or domestic_abuse(a)), dynamic_choices=family_view_choices),
-    Step("family_told_who", "text", applies=lambda a: personal_data(a) and a.get(
+    Step("family_told_who", "text", applies=lambda a: family_question(a) and a.get(
         "family_view") == "one_parent", max_len=500),
     # 8. Barrier check, chosen by cues; never where not sharing is right.
     Step("barrier_check", "choice", ("changed", "same"), applies=_reminders_apply),
@@ -599,6 +677,17 @@ STEPS: tuple[Step, ...] = (
     # At significant harm it is today: not asked.
     Step("when", "choice", ("today", "next_working_day", "later"),
          applies=lambda a: _decided(a) and shares(a) and a.get("level") != "significant"),
+    # A decision can go to more than one recipient, each with its own how
+    # and when (DOMAIN.md section 8: the social worker and the LA's elective
+    # home education team; the Trust Gateway team and the PSNI).
+    Step("also_to", "choice", ("none", *ALSO_TO), applies=also_to_asked,
+         dynamic_choices=nation_choices("none", *ALSO_TO)),
+    Step("also_to_other", "text", applies=lambda a: also_to_asked(a) and a.get(
+        "also_to") == "other", max_len=200),
+    Step("also_how", "choice", ("secure_email", "portal", "phone_followup", "meeting", "other"),
+         key_="also_how", applies=second_recipient),
+    Step("also_when", "choice", ("today", "next_working_day", "later"),
+         applies=lambda a: second_recipient(a) and a.get("level") != "significant"),
     Step("rationale", "text", applies=_needs_rationale, max_len=3000, min_len=10),
     Step("advice", "text", applies=_advice_asked, max_len=1000, optional=True),
     # 12. Follow-up, then submit.

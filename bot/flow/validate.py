@@ -111,6 +111,34 @@ def child_reference(text: str, *, pattern: str = "", confirmed: bool = False) ->
     raise InvalidAnswer("full_name" if looks_like_name(text) else "child_ref_format")
 
 
+# Words that make another child a sibling of the child the record is about.
+_SIBLING = re.compile(r"sister|brother|sibling|twin", re.IGNORECASE)
+_CHILD_SEP = re.compile(r"\s*(?:[,;\n]|\band\b|&)\s*", re.IGNORECASE)
+
+
+def other_children(text: str) -> list[tuple[str, str]]:
+    """Other children named in one answer, e.g. ``"CD (sister), EF (Year 10)"``:
+    each a reference and a note (what is in brackets or after a dash)."""
+    found: list[tuple[str, str]] = []
+    for part in _CHILD_SEP.split(text.strip()):
+        match = re.match(r"\s*([^()\-–:]+?)\s*(?:[(\-–:]\s*(.*?)\)?\s*)?$", part)
+        if match and match.group(1).strip():
+            found.append((match.group(1).strip(), (match.group(2) or "").strip()))
+    return found
+
+
+def child_references(text: str, *, pattern: str = "", confirmed: bool = False) -> str:
+    """Several children in one answer: each reference checked as
+    :func:`child_reference` checks one."""
+    for ref, _note in other_children(text):
+        child_reference(ref, pattern=pattern, confirmed=confirmed)
+    return text
+
+
+def child_role(note: str, *, default: str = "other") -> str:
+    return "sibling" if _SIBLING.search(note) else default
+
+
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
 
 

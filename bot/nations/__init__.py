@@ -423,6 +423,15 @@ def fgm_duty_nations() -> tuple[str, ...]:
     return tuple(n for n in available() if pack(n).duty("fgm_reporting"))
 
 
+def adult_protection_from(name: str) -> int:
+    """The age adult protection law starts at in a nation (16 in Scotland,
+    Adult Support and Protection (Scotland) Act 2007; 18 elsewhere)."""
+    try:
+        return int(pack(name).term("adult_protection_from"))
+    except (KeyError, ValueError):
+        return 18
+
+
 def from_snapshot(snapshot: Mapping[str, Any] | None, fallback: str = DEFAULT_NATION
                   ) -> NationPack:
     """The pack a record was made under, with the words it stored, so it

@@ -107,6 +107,26 @@ def test_chronology_lists_one_childs_records_in_time_order(
                                        ["audit"]]
 
 
+def test_each_child_a_record_names_has_it_in_their_chronology(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.flow.test_judgement import SIBLINGS_TWO_RECIPIENTS
+    data = tmp_path / "data"
+    store = TinyDBStore(data)
+    app = DecisionService(Settings(school_name=SCHOOL), store,
+                          clock=lambda: datetime(2026, 11, 9, 14, tzinfo=UTC))
+    made = decide_in_process(app, SIBLINGS_TWO_RECIPIENTS, user="UDSL1")
+    decide_in_process(app, sc.EARLY_HELP_CONSENT)
+    store.close()
+    (tmp_path / "jigsaw.toml").write_text(f'[school]\nname = "{SCHOOL}"\n', encoding="utf-8")
+    monkeypatch.setenv("JIGSAW_DATA_DIR", str(data))
+    monkeypatch.chdir(tmp_path)
+    for ref in ("GH", "jk", "LM"):
+        assert main(["chronology", ref]) == 0, ref
+        out = capsys.readouterr().out
+        assert ": 1 record" in out and made["id"] in out, (ref, out)
+
+
 def test_chronology_of_an_unknown_child_says_so(
         school: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["chronology", "ZZ-0000"]) == 1

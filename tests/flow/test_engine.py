@@ -184,7 +184,8 @@ def test_rule_of_optimism_reminder_when_cue_fits(flow: Flow) -> None:
     question = flow.question(session)
     assert question.step == "optimism"
     assert [b for b, _ in question.reminders] == ["optimism"]
-    for answer in ("same", "low", "early_help", "yes", "Support", "yes", "no", "no", "agreed"):
+    for answer in ("same", "low", "skip", "early_help", "yes", "Support", "yes", "no", "no",
+                   "agreed"):
         assert flow.answer(session, answer).accepted
     question = flow.question(session)
     assert question.step == "barrier_check"
@@ -255,7 +256,7 @@ def test_too_long_text_is_kept_as_a_draft(flow: Flow) -> None:
 
 def test_rationale_is_mandatory(flow: Flow) -> None:
     answers = sc.EARLY_HELP_CONSENT
-    session, _ = walk(flow, answers[: answers.index("next_working_day") + 1])
+    session, _ = walk(flow, answers[: answers.index("next_working_day") + 2])
     assert flow.current(session).id == "rationale"
     assert not flow.answer(session, "   ").accepted
     assert not flow.answer(session, "skip").accepted  # "skip" is too short to be a reason

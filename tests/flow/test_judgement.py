@@ -73,8 +73,8 @@ def test_take_on_shows_the_staff_account_first_and_asks_the_dsls_own_level(flow:
     first = flow.question(session)
     assert first is not None
     assert concern["facts"] in first.text and "Dad hit me because I was slow" in first.text
-    asked = play(flow, session, ["no", "same", "significant"])
-    assert asked == ["knows_family", "optimism", "level"]
+    asked = play(flow, session, ["no", "same", "significant", "skip"])
+    assert asked == ["knows_family", "optimism", "level", "children_more"]
     level = flow.question(session)
     assert level is not None and level.step == "recipient"
     assert session.answers["level"] == "significant"
@@ -84,7 +84,7 @@ def test_no_refusal_stands_on_the_staff_members_level(flow: Flow) -> None:
     """The father refused; the DSL judged it significant harm: Share stays."""
     concern = staff_concern(flow, HIT_HARD)
     session = take_on(flow, concern)
-    play(flow, session, ["no", "same", "significant", "social_care", "yes",
+    play(flow, session, ["no", "same", "significant", "skip", "social_care", "yes",
                          "Referral to children's social care", "yes", "yes", "no",
                          "refused", "same"])
     question = flow.question(session)
@@ -96,11 +96,11 @@ def test_no_refusal_stands_on_the_staff_members_level(flow: Flow) -> None:
 def test_both_levels_are_kept_each_attributed(flow: Flow) -> None:
     concern = staff_concern(flow, HIT_HARD)
     session = take_on(flow, concern)
-    play(flow, session, ["no", "same", "significant", "social_care", "yes",
+    play(flow, session, ["no", "same", "significant", "skip", "social_care", "yes",
                          "Referral to children's social care", "yes", "yes",
                          "parent_source", "dad", "same", "share",
                          "The mark, when it was seen and what he said", "special", "c",
-                         "phone_followup",
+                         "phone_followup", "none",
                          "A blow hard enough to leave a mark: referral today.", "skip",
                          "submit"])
     rec = decide(flow, concern, session)
@@ -115,7 +115,7 @@ def test_both_levels_are_kept_each_attributed(flow: Flow) -> None:
 def test_the_dsl_is_addressed_as_the_dsl(flow: Flow) -> None:
     concern = staff_concern(flow, HIT_HARD)
     session = take_on(flow, concern)
-    play(flow, session, ["no", "same", "low"])
+    play(flow, session, ["no", "same", "low", "skip"])
     recipient = flow.question(session)
     assert recipient is not None and recipient.step == "recipient"
     labels = dict(recipient.choices)
@@ -155,10 +155,11 @@ def test_no_screen_says_the_childs_wishes_were_asked_when_they_were_not(flow: Fl
 SIXTEEN_SAYS_DONT_TELL_MUM = [
     "no", "dsl_recording", "general", "RS",
     "Year 11 pupil (16) says her mum's boyfriend hits her when mum is at work.",
+    "16_17",  # how old: asked, because the facts say 16
     "\"Please don't tell my mum, she'll throw me out\"",
     "refuses", "She doesn't want her mum told; she wants it to stop.",
     "skip", "no", "same",
-    "significant", "social_care", "yes", "Referral to children's social care",
+    "significant", "skip", "social_care", "yes", "Referral to children's social care",
     "yes", "yes", "parent_source", "mum's boyfriend", "same", "share",
 ]
 
@@ -174,7 +175,7 @@ def test_sharing_against_a_young_persons_refusal_needs_the_dsls_reason(flow: Flo
     question = flow.question(session)
     assert question is not None and question.step == "consent_reason"
     assert [v for v, _ in question.choices] == ["refused_risk", "not_sure"]
-    play(flow, session, ["refused_risk", "phone_followup",
+    play(flow, session, ["refused_risk", "phone_followup", "none",
                          "Violence at home outweighs her wish; she knows who is told.",
                          "skip", "submit"])
     rec = records.build(session, flow.settings, flow.prompts, now=NOW)
@@ -195,7 +196,7 @@ ATTENDANCE_TO_EHE = [
     "no", "dsl_recording", "general", "TU",
     "Attendance has dropped to 60% this term; parents have given notice of home education.",
     "skip", "not_discussed", "skip", "no", "same",
-    "child_in_need", "early_help", "yes", "Early help support around attendance",
+    "child_in_need", "skip", "early_help", "yes", "Early help support around attendance",
     "yes", "no", "no", "told_not_asked", "same", "share",
     "Attendance figures for this term",
 ]
@@ -220,7 +221,7 @@ def test_para_18_is_never_asked_of_staff_who_are_not_the_dsl(flow: Flow) -> None
 def test_art_10_offered_for_an_alleged_abusers_data_to_any_recipient(flow: Flow) -> None:
     session = flow.start("UDSL", dsl=True)
     play(flow, session, ATTENDANCE_TO_EHE)
-    play(flow, session, ["criminal", "b", "portal", "today",
+    play(flow, session, ["criminal", "b", "portal", "today", "none",
                          "Dad's conviction is relevant to the support offered.", "skip",
                          "submit"])
     rec = records.build(session, flow.settings, flow.prompts, now=NOW)
@@ -234,7 +235,7 @@ DOMESTIC = [
     "no", "dsl_recording", "general", "WX",
     "Operation Encompass call: dad was arrested for hitting mum at home last night.",
     "skip", "not_discussed", "skip", "no", "same",
-    "significant", "social_care", "yes", "Referral to children's social care",
+    "significant", "skip", "social_care", "yes", "Referral to children's social care",
     "yes", "yes", "parent_source",
 ]
 
@@ -248,7 +249,8 @@ def test_domestic_abuse_asks_who_must_not_be_told_and_of_whom(flow: Flow) -> Non
     assert [v for v, _ in question.choices] == ["one_parent", "not_told"]
     play(flow, session, ["one_parent", "Mum, who agreed to the referral", "same", "share",
                          "The incident and how the child is in school", "both", "c",
-                         "phone_followup", "Dad is the source of harm; mum knows.", "skip",
+                         "phone_followup", "none", "Dad is the source of harm; mum knows.",
+                         "skip",
                          "submit"])
     rec = records.build(session, flow.settings, flow.prompts, now=NOW)
     family = rec["family"]
@@ -288,11 +290,126 @@ def test_no_chase_the_referral_when_nothing_was_referred(flow: Flow) -> None:
     play(flow, session, [
         "no", "dsl_recording", "general", "YZ",
         "Parents have given notice of elective home education; child has a social worker.",
-        "skip", "not_discussed", "skip", "no", "same", "child_in_need", "social_worker",
+        "skip", "not_discussed", "skip", "no", "same", "child_in_need", "skip",
+        "social_worker",
         "yes", "Tell the allocated social worker about the home education notice",
         "yes", "no", "no", "told_not_asked", "same", "share", "The notice and its date",
-        "ordinary", "secure_email", "today", "The social worker must know today.", "skip",
+        "ordinary", "secure_email", "today", "none", "The social worker must know today.",
+        "skip",
         "submit"])
     rec = records.build(session, flow.settings, flow.prompts, now=NOW)
     assert rec["recipient"]["kind"] == "social_worker"
     assert "chase_referral" not in [f["action"] for f in rec["follow_up"]]
+
+
+# -- several children, several recipients ----------------------------------------
+
+# A notice of home education for a child with a social worker, two siblings:
+# the social worker and the LA's elective home education team are told.
+SIBLINGS_TWO_RECIPIENTS = [
+    "no", "dsl_recording", "general", "GH",
+    "Parents have given notice of elective home education; child has a social worker.",
+    "skip", "not_discussed", "skip", "no", "same", "child_in_need",
+    "JK (sister), LM (brother)",
+    "social_worker", "yes", "Tell the social worker and the EHE team",
+    "yes", "no", "no", "told_not_asked", "same", "share", "The notice and its date",
+    "ordinary", "secure_email", "today",
+    "local_authority", "secure_email", "next_working_day",
+    "Both must know of the notice.", "skip", "submit"]
+
+
+def test_several_children_and_two_recipients_each_with_how_and_when(flow: Flow) -> None:
+    session = flow.start("UDSL", dsl=True)
+    play(flow, session, SIBLINGS_TWO_RECIPIENTS)
+    rec = records.build(session, flow.settings, flow.prompts, now=NOW)
+    assert rec["child_ref"] == "GH"
+    assert [(c["ref"], c["role"]) for c in rec["children"]] == [
+        ("GH", "subject"), ("JK", "sibling"), ("LM", "sibling")]
+    first, second = rec["recipients"]
+    assert first["kind"] == rec["recipient"]["kind"] == "social_worker"
+    assert (first["how"], first["when"]) == ("secure_email", "today")
+    assert (second["kind"], second["how"], second["when"]) == (
+        "local_authority", "secure_email", "next_working_day")
+    assert second["basis"]["article6"] == "public_task"
+    text = records.render_text(rec, flow.prompts)
+    assert "Also to" in text and "JK (sibling" in text
+
+
+def test_a_full_name_among_other_children_is_questioned(flow: Flow) -> None:
+    session = flow.start("UDSL", dsl=True)
+    play(flow, session, ["no", "dsl_recording", "general", "GH",
+                         "Sibling group concern after a MARAC referral was discussed.",
+                         "skip", "not_discussed", "skip", "no", "same", "child_in_need"])
+    result = flow.answer(session, "Jane Smith")
+    assert not result.accepted and result.code == "full_name"
+
+
+# -- adult pupils -------------------------------------------------------------------
+
+EIGHTEEN = [
+    "no", "dsl_recording", "general", "PQ",
+    "Year 13 student, 18, says her stepdad has been hitting her; her younger half-sisters "
+    "live in the home.",
+    "18_plus",
+    "\"I don't want anyone to know, I'm moving out soon\"",
+    "refuses", "She doesn't want it reported; she plans to leave home.",
+    "skip", "no", "same",
+    "significant",
+]
+
+
+def adult_flow(nation: str = "england") -> Flow:
+    return Flow(Settings(school_name="Hillside College", nation=nation), clock=lambda: NOW)
+
+
+def test_an_adult_pupils_refusal_stands_without_care_needs_or_children_at_risk() -> None:
+    flow = adult_flow()
+    session = flow.start("UDSL", dsl=True)
+    asked = play(flow, session, [*EIGHTEEN, "no", "skip", "skip", "social_care", "yes",
+                                 "Referral", "yes", "yes"])
+    assert not {"tell_risk", "family_view"} & set(asked)  # she speaks for herself
+    question = flow.question(session)
+    assert question is not None and question.step == "decision"
+    assert [v for v, _ in question.choices] == ["do_not_share", "defer"]
+    assert "adult" in question.help
+
+
+def test_children_at_risk_from_an_adult_pupils_case_are_concerns_of_their_own() -> None:
+    flow = adult_flow()
+    session = flow.start("UDSL", dsl=True)
+    play(flow, session, [*EIGHTEEN, "no", "RS (half-sister), TU (half-sister)", "skip",
+                         "social_care", "yes", "Referral for the younger children",
+                         "yes", "yes", "same"])
+    question = flow.question(session)
+    assert question is not None and "share" in [v for v, _ in question.choices]
+    play(flow, session, ["share", "Ongoing violence; her sisters live in the home.",
+                         "What she said about the violence at home", "both", "refused_risk",
+                         "phone_followup", "none",
+                         "Her sisters are at risk: referral for them; she knows who is told.",
+                         "skip", "submit"])
+    rec = records.build(session, flow.settings, flow.prompts, now=NOW)
+    assert rec["pupil"] == {"age": "18_plus", "adult": True, "care_needs": "no",
+                            "adult_at_risk": False}
+    assert [(c["ref"], c["role"]) for c in rec["children"]] == [
+        ("PQ", "subject"), ("RS", "sibling"), ("TU", "sibling")]
+    family = rec["family"]
+    assert family["told"] is None and family["not_told_reason"] == ""  # never asked
+    assert rec["special_category"]["subject"] == "the pupil"
+
+
+@pytest.mark.parametrize(("nation", "asked"), [("scotland", True), ("england", False)])
+def test_adult_protection_from_16_in_scotland_only(nation: str, asked: bool) -> None:
+    flow = adult_flow(nation)
+    session = flow.start("UDSL", dsl=True)
+    steps = play(flow, session, [
+        "no", "dsl_recording", "general", "VW",
+        "S5 pupil, 16, with a learning disability; an older man is taking her money.",
+        "16_17", "skip", "not_discussed", "skip", "no", "same", "significant"])
+    assert steps[-1] == "level"
+    question = flow.question(session)
+    assert question is not None
+    assert (question.step == "care_needs") is asked
+    if asked:
+        play(flow, session, ["yes", "skip"])
+        recipient = flow.question(session)
+        assert recipient is not None and "adult_services" in [v for v, _ in recipient.choices]

@@ -126,11 +126,11 @@ def test_child_asking_for_secrecy_still_reaches_the_dsl(flow: Flow) -> None:
 def test_child_refusal_binds_only_for_optional_support_at_low_levels(flow: Flow) -> None:
     base = [*sc._CONCERN, "AB", "Tearful in class this week; parents separating.", "skip",
             "refuses", "She doesn't want anyone else to know", "skip", "no", "same"]
-    low = play(flow, [*base, "child_in_need", "early_help", "yes", "Support", "yes", "no", "no",
-                      "agreed"])
+    low = play(flow, [*base, "child_in_need", "skip", "early_help", "yes", "Support", "yes", "no",
+                      "no", "agreed"])
     assert choices(flow, low) == ["do_not_share", "defer"]
-    high = play(flow, [*base, "significant", "social_care", "yes", "Referral", "yes", "no", "no",
-                       "agreed", "same"])
+    high = play(flow, [*base, "significant", "skip", "social_care", "yes", "Referral", "yes",
+                       "no", "no", "agreed", "same"])
     assert "share" in choices(flow, high)
 
 
@@ -162,6 +162,7 @@ def test_changing_the_decision_after_the_challenge_goes_back_to_it(flow: Flow) -
     assert flow.current(session).id == "decision"
     assert "decision" not in session.answers
     for answer in ("share", "The bruise and what he said", "special", "c", "phone_followup",
+                   "none",
                    "Referred to social care today.", "skip", "submit"):
         assert flow.answer(session, answer).accepted, answer
     rec = build(flow, session)
@@ -408,7 +409,8 @@ def test_optimism_cues_cover_the_ways_people_say_it(flow: Flow, said: str) -> No
 def test_neglect_facts_at_a_low_level_cue_optimism(flow: Flow) -> None:
     session = play(flow, [*sc._CONCERN, "AB",
                           "Hungry every morning, same clothes all week, smells of alcohol at home",
-                          "skip", "not_discussed", "skip", "no", "same", "low", "early_help",
+                          "skip", "not_discussed", "skip", "no", "same", "low", "skip",
+                          "early_help",
                           "yes", "Support", "yes", "no", "no", "agreed"])
     assert "optimism" in [b for b, _ in flow.question(session).reminders]
 
