@@ -23,17 +23,31 @@ def _phrases(*words: str) -> re.Pattern[str]:
 
 # The ways people say "it's fine": reassurance about the adults, and words
 # that minimise what happened to the child.
+# The people a reassurance is about (never "it's great that she told us").
+_ADULTS = (r"(?:mum|mom|mother|dad|father|step-?dad|step-?mum|stepfather|stepmother|parents?"
+           r"|carers?|nan|gran|grandad|grandma|he|she|they|the family|the parents)")
 _OPTIMISTIC = _phrases(
     r"(?:i'?m |i am )?sure (?:it'?s|it is|they'?re|they are|she'?s|he'?s|she is|he is)"
     r" (?:fine|ok|okay|nothing|alright|all right)",
     r"(?:it'?s |it is )?(?:probably|likely) nothing", r"nothing to worry about",
-    r"\w+'?s (?:lovely|great|brilliant|really nice|so nice|a good (?:mum|dad|parent))",
+    _ADULTS + r"(?:'s|'re| is| are|s are| seems?| seem to be)(?: such| really| so| very| a)*"
+    r" (?:lovely|great|brilliant|nice|kind|caring|loving|decent|devoted|lovely people"
+    r"|good people|nice people|(?:really |very )?nice (?:guy|man|woman|lady|bloke|couple)"
+    r"|good (?:mum|dad|parents?|people|man|woman|family|sort))",
     r"(?:lovely|nice|good|great|caring|loving|decent|devoted|brilliant) (?:family|families"
-    r"|parents?|mum|mother|dad|father|carers?|home)",
+    r"|parents?|mum|mother|dad|father|carers?|home|people|guy|bloke|couple)",
     r"(?:great|lovely|good) (?:with (?:her|his|the) kids)", r"(?:they|she|he) would never",
+    r"(?:wouldn'?t|would not|could never) hurt (?:a fly|anyone|her|him|them)",
+    r"(?<!n't )(?<!not )(?<!never )(?:know|known|knew) (?:the|this|that) (?:family|parents"
+    r"|mum|dad)", r"(?<!n't )(?<!not )(?:know|known) (?:them|him|her) (?:well|for years|from)",
+    r"(?:from|at|through) (?:church|the mosque|the temple|the gurdwara|synagogue|chapel)",
+    r"family friends?", r"pillar of the community", r"salt of the earth", r"means? well",
+    r"out of character", r"(?:a |just a )?one[- ]off", r"(?:had |having )a bad (?:day|week)",
     r"just (?:clumsy|a phase|tired|kids|being kids|playing|messing about|a misunderstanding)",
     r"doing (?:their|her|his) best", r"(?:very |so |really )?mature(?: for (?:her|his) age)?",
-    r"consensual", r"consented", r"(?:just )?banter", r"boys (?:being|will be) boys",
+    # "Consensual" reassures; "non-consensual" and "not consensual" say the opposite.
+    r"(?<!non-)(?<!non )(?<!not )consensual", r"(?<!not )(?<!never )(?<!hadn't )consented",
+    r"(?:just )?banter", r"boys (?:being|will be) boys",
     r"attention[- ]seeking", r"makes? things up", r"(?:give|giving) (?:\w+ ){0,2}a chance",
     r"benefit of the doubt", r"chance to explain", r"(?:don'?t|do not) want to (?:cause|make)"
     r" (?:trouble|a fuss)", r"(?:they'?re|they are|she'?s|he'?s) (?:trying|coping)",
@@ -42,7 +56,9 @@ _OPTIMISTIC = _phrases(
 # Facts that suggest harm, whatever level was picked: injury, sexual harm,
 # fear, neglect and alcohol or drugs at home.
 _HARM = _phrases(
-    r"bruis\w*", r"burns?", r"injur\w*", r"marks?", r"hit", r"hits", r"hitting", r"kick\w*",
+    # "marks" alone is often school marks: a mark on someone, or red marks.
+    r"bruis\w*", r"burns?", r"injur\w*", r"marks? (?:on|across|around)", r"(?:red|hand|finger"
+    r"|belt|slap) ?marks?", r"hit", r"hits", r"hitting", r"kick\w*",
     r"slap\w*", r"punch\w*", r"sexual\w*", r"touch\w*", r"scared", r"afraid", r"frightened",
     r"self[- ]harm\w*", r"blood", r"weapon", r"knife", r"threat\w*",
     r"won'?t go home", r"(?:doesn'?t|does not|didn'?t) want to go home", r"missing",
@@ -50,11 +66,17 @@ _HARM = _phrases(
     r"unwashed", r"dirty", r"smell(?:s|y|ed|ing)?", r"head lice", r"no coat",
     r"same clothes", r"left alone", r"home alone", r"locked", r"neglect\w*",
     r"tooth ?ache", r"untreated",
-    r"drunk", r"alcohol\w*", r"drink(?:ing|s)?", r"hungover", r"vodka", r"wine", r"beer",
-    r"drugs?", r"cannabis", r"weed", r"high", r"passed out", r"asleep on the sofa",
+    r"drunk", r"alcohol\w*", r"drinking", r"hungover", r"vodka", r"wine", r"beer",
+    r"drugs?", r"cannabis", r"weed", r"(?:was|is|seemed|looked|got|getting|gets) high",
+    r"passed out", r"asleep on the sofa",
 )
 # Holding back for the relationship, or for fear of getting it wrong.
-_TRUST = _phrases(r"trust", r"relationship", r"upset (?:them|her|him|mum|dad|the family)",
+# Holding back for the family's trust, not a child trusting an adult.
+_TRUST = _phrases(r"(?:their|the family'?s|the parents'?|parents'|mum'?s|dad'?s|his|her) trust"
+                  r"(?! (?:me|us|school))",
+                  r"relationship with (?:the )?(?:family|parents|mum|dad)",
+                  r"(?:our|my|good|working) relationship",
+                  r"upset (?:them|her|him|mum|dad|the family)",
                   r"(?:lose|losing|break|breaking) (?:their|her|his)? ?(?:trust|confidence)",
                   r"(?:they|she|he)(?:'ll| will) (?:stop|never) (?:talking|speaking|coming)")
 _CONSEQUENCES = _phrases(r"get(?:ting)? it wrong", r"(?:get|be) in trouble", r"complain\w*",

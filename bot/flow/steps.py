@@ -79,9 +79,12 @@ SWITCHABLE = ("fgm", "prevent", "child_on_child", "transfer")
 
 _ROUTE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("fgm", re.compile(
+        # "Cut" alone is mostly self-harm ("cutting again", "cuts on her arm"):
+        # only being cut, or a cutting ceremony, points to FGM.
         r"\bfgm\b|genital|circumcis|\bsunna\b|\bkhitan\b|\btahur\b|become a woman"
-        r"|\bcut(?:ting)?\b(?!\s+(?:her|him|them|my|your|their)sel(?:f|ves))"
-        r"(?!\s+(?:on\s+)?(?:her|his|their)\s+(?:arm|wrist|leg|thigh)s?)",
+        r"|\b(?:was|been|being|be|get|got|getting|gets)\s+cut\b"
+        r"(?!\s+(?:off|out|short|up|down|free|open|her hair|his hair|on\b|by glass|badly))"
+        r"|\bcutting\s+(?:ceremony|season|tradition|party)|\bcut\s+down there",
         re.IGNORECASE)),
     ("prevent", re.compile(
         r"extremis|radicali[sz]|terroris|jihad|\bisis\b|daesh|far[- ]right|neo-?nazi"
