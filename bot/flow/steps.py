@@ -363,8 +363,8 @@ ALSO_TO = ("social_care", "social_worker", "adult_services", "police", "health",
 
 def recipient_choices(a: Answers) -> tuple[str, ...]:
     """Adult safeguarding is offered where adult protection law applies."""
-    kinds = ("dsl_only", "social_care", "social_worker", "police", "health", "school",
-             "early_help", "other")
+    kinds: tuple[str, ...] = ("dsl_only", "social_care", "social_worker", "police", "health",
+                              "school", "early_help", "other")
     if adult_protection_age(a):
         kinds = kinds[:3] + ("adult_services",) + kinds[3:]
     return nation_choices(*kinds)(a)
