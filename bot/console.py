@@ -125,6 +125,8 @@ class Console:
         return 0
 
     def show(self, q: Question) -> None:
+        if q.preface:
+            self.say("\n" + q.preface)
         self.say(f"\n[{q.position}/{q.total}] {q.text}")
         if q.help:
             self.say(q.help)

@@ -137,6 +137,9 @@ class Question:
     can_go_back: bool
     reminders: list[tuple[str, str]] = field(default_factory=list)
     draft: str = ""
+    # What the DSL is judging, typed by someone else: shown as typed, above
+    # the question (only on the first question of a concern taken on).
+    preface: str = ""
 
 
 @dataclass
@@ -312,9 +315,10 @@ class Flow:
         ctx = self.context(session)
         template = f"steps/{step.id}.j2"
         text = self.prompts.block(template, "question", **ctx)
-        if self.taking_on_first(session):
-            preface = self.prompts.render("notices/take_on.j2", **ctx).strip()
-            text = f"{preface}\n\n{text}" if preface else text
+        # Typed text (the staff member's account): apart from the question,
+        # so each front end shows it literally and never in a notification.
+        preface = (self.prompts.render("notices/take_on.j2", **ctx)
+                   if self.taking_on_first(session) else "")
         choices = [
             (value, self.prompts.block(template, f"choice_{value}", **ctx))
             for value in step.options(session.known)
@@ -334,6 +338,7 @@ class Flow:
             can_go_back=bool(session.history),
             reminders=reminders,
             draft=session.drafts.get(step.id, ""),
+            preface=preface,
         )
 
     def reminder(self, barrier: str, ctx: dict[str, Any] | None = None) -> str:

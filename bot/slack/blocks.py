@@ -53,6 +53,7 @@ BLOCKS_PER_VIEW = 100
 # to this many characters of text.
 MESSAGE_TEXT_BUDGET = 12_000
 DRAFT_SHOWN = 6_000  # characters of a draft shown with its question
+PREFACE_SHOWN = 2_900  # a section's text holds 3,000 characters
 _ZWSP = "\u200b"
 _FORMATTING = str.maketrans({c: f"{_ZWSP}{c}{_ZWSP}" for c in "*_~`"})
 
@@ -163,6 +164,8 @@ class Blocks:
         blocks: list[Block] = []
         for notice in notices or []:
             blocks.append(SectionBlock(text=md(notice)))
+        if q.preface:  # typed by the member of staff: shown literally
+            blocks.append(SectionBlock(text=md(escape_within(q.preface, PREFACE_SHOWN))))
         blocks.append(SectionBlock(
             block_id=question_block(q.step),
             text=md(self.t("question", q=q)),

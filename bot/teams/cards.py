@@ -175,6 +175,8 @@ class Cards:
     def question(self, session_id: str, q: Question, notices: list[str] | None = None,
                  *, offered: str = "") -> AdaptiveCard:
         body: list[CardElement] = [self.text(n, color="Attention") for n in notices or []]
+        if q.preface:  # typed by the member of staff: shown as typed
+            body.append(literal(q.preface[:FIELD_LIMIT * 2]))
         body.append(self.text(self.t("question", q=q), size="Medium"))
         if q.help:
             body.append(self.text(q.help, is_subtle=True))

@@ -72,7 +72,8 @@ def test_take_on_shows_the_staff_account_first_and_asks_the_dsls_own_level(flow:
     session = take_on(flow, concern)
     first = flow.question(session)
     assert first is not None
-    assert concern["facts"] in first.text and "Dad hit me because I was slow" in first.text
+    assert concern["facts"] in first.preface and "Dad hit me because I was slow" in first.preface
+    assert concern["facts"] not in first.text  # never in a notification's text
     asked = play(flow, session, ["no", "same", "significant", "skip"])
     assert asked == ["knows_family", "optimism", "level", "children_more"]
     level = flow.question(session)
@@ -141,7 +142,7 @@ def test_old_concerns_without_the_childs_wishes_ask_the_dsl(flow: Flow) -> None:
     session = flow.take_on("UDSL", "console", answers, "ISD-2026-0001")
     first = flow.question(session)
     assert first is not None and first.step == "child_wishes"
-    assert concern["facts"] in first.text
+    assert concern["facts"] in first.preface
 
 
 def test_no_screen_says_the_childs_wishes_were_asked_when_they_were_not(flow: Flow) -> None:

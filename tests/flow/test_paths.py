@@ -84,7 +84,7 @@ def test_the_dsl_taking_a_concern_on_is_not_asked_again() -> None:
     # is, and her first screen shows her what she is judging.
     asked = flow.question(session)
     assert asked is not None and asked.step == "knows_family"
-    assert staff.answers["facts"] in asked.text
+    assert staff.answers["facts"] in asked.preface
     steps = []
     while (q := flow.question(session)) is not None and q.step != "recipient":
         steps.append(q.step)

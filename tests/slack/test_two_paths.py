@@ -49,6 +49,9 @@ def test_a_concern_taken_on_by_the_dsl_into_a_share(slack: Harness) -> None:
     dsl.click(post, action_id=Action.REVIEW_TAKE_ON)
     first = dsl.current()
     assert first.args["channel"] == dsl.dm  # in the DSL's own DM
+    # She sees what the member of staff said before she judges it, never in
+    # the notification's text.
+    assert concern["facts"] in all_text(first) and concern["facts"] not in first.args["text"]
     decide(dsl, sc.TAKE_ON_SHARE)
 
     stored = slack.jigsaw.store.get_record(concern["id"])
