@@ -703,10 +703,13 @@ def summary(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
         ("id", r.get("id") or ""),
         ("kind", word(f"route_{r['route']}") if r.get("route") else word(f"kind_{r['kind']}")),
         ("child_ref", r.get("child_ref", "")),
+        ("other_children", ", ".join(child_refs(r)[1:])),
         ("decision", word(f"decision_{r['decision']}", r["decision"])),
         ("defer_until", r.get("defer_until", "")),
         ("requested_by", _requested_by(r, prompts)),
         ("recipient", _recipient_text(r.get("recipient"), prompts)),
+        ("also_to", "; ".join(prompts.label("also_to", str(x.get("kind") or ""))
+                              for x in (r.get("recipients") or [])[1:])),
         ("routed_to", (r.get("routing") or {}).get("contact", "")
          if (r.get("routing") or {}).get("to", "dsl") != "dsl" else ""),
         ("destination", word(f"destination_{r['destination']}", r["destination"])
@@ -798,8 +801,9 @@ def basis_text(r: Record, prompts: Prompts) -> str:
         return ""
     if "article10" not in basis:  # older records carried bare citations
         return f"Art. {basis['article6']}; Art. {basis['article9']} (suggested)"
-    parts = [prompts.wording(f"basis_{basis['article6']}"),
-             prompts.wording(f"basis_{basis['article9']}")]
+    parts = [prompts.wording(f"basis_{basis['article6']}")]
+    if basis.get("article9"):  # none where the DSL said no special category data
+        parts.append(prompts.wording(f"basis_{basis['article9']}"))
     if basis.get("article10"):
         parts.append(prompts.wording(f"basis_{basis['article10']}"))
     return "; ".join(parts) + " " + prompts.wording("basis_suggested")

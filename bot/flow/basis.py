@@ -55,9 +55,12 @@ def suggest(a: Answers, school_type: str, *, decision: str = "") -> Basis | None
         # The duty binds the teacher personally: a legal obligation.
         return Basis("legal_obligation_fgm", "safeguarding_condition", "offence_data",
                      "fgm_duty")
+    # Art. 9 only where special category data is shared (or may be: the DSL
+    # was not asked, or was not sure).
+    art9 = "" if a.get("data_kind") in ("ordinary", "criminal") else "safeguarding_condition"
     if school_type == "independent":
-        return Basis("independent", "safeguarding_condition", art10, "independent")
-    return Basis("public_task", "safeguarding_condition", art10, "public_task")
+        return Basis("independent", art9, art10, "independent")
+    return Basis("public_task", art9, art10, "public_task")
 
 
 def emergency_basis(a: Answers) -> Basis | None:

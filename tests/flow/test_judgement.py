@@ -332,6 +332,9 @@ def test_several_children_and_two_recipients_each_with_how_and_when(flow: Flow) 
     assert (second["kind"], second["how"], second["when"]) == (
         "local_authority", "secure_email", "next_working_day")
     assert second["basis"]["article6"] == "public_task"
+    # No special category data said to be shared: no Art. 9 condition suggested.
+    assert rec["lawful_basis"]["suggested"]["article9"] == ""
+    assert ("other_children", "Other children", "JK, LM") in records.summary(rec, flow.prompts)
     text = records.render_text(rec, flow.prompts)
     assert "Also to" in text and "JK (sibling" in text
 
