@@ -264,12 +264,13 @@ def children(a: dict[str, str]) -> list[dict[str, str]]:
     found = [{"ref": subject, "role": "subject", "note": ""}] if subject else []
     seen = {subject.casefold()}
     for key in ("other_children", "children_more", "others_at_risk"):
-        default = "at_risk" if key == "others_at_risk" else "other"
         for ref, note in other_children(a.get(key, "")):
             if ref.casefold() not in seen:
                 seen.add(ref.casefold())
-                found.append({"ref": ref, "role": child_role(note, default=default),
-                              "note": note})
+                # A child at risk in an adult pupil's case is a concern of
+                # their own, whatever their relation to the pupil.
+                role = "at_risk" if key == "others_at_risk" else child_role(note)
+                found.append({"ref": ref, "role": role, "note": note})
     return found
 
 

@@ -593,7 +593,8 @@ STEPS: tuple[Step, ...] = (
          and _concern(a), max_len=500, optional=True, check="child_refs"),
     # Every other child involved (siblings, children in the same MARAC case),
     # each a reference of their own, found by the chronology.
-    Step("children_more", "text", applies=lambda a: is_dsl(a) and not emergency_only(a) and (
+    Step("children_more", "text", applies=lambda a: is_dsl(a) and not emergency_only(a)
+         and not is_adult(a) and (
         route(a) in ("concern", "request", "prevent", "record_only", "info_received")
         or (route(a) == "fgm" and not fgm_duty(a))), max_len=500, optional=True,
          check="child_refs"),

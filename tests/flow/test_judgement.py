@@ -369,7 +369,7 @@ def adult_flow(nation: str = "england") -> Flow:
 def test_an_adult_pupils_refusal_stands_without_care_needs_or_children_at_risk() -> None:
     flow = adult_flow()
     session = flow.start("UDSL", dsl=True)
-    asked = play(flow, session, [*EIGHTEEN, "no", "skip", "skip", "social_care", "yes",
+    asked = play(flow, session, [*EIGHTEEN, "no", "skip", "social_care", "yes",
                                  "Referral", "yes", "yes"])
     assert not {"tell_risk", "family_view"} & set(asked)  # she speaks for herself
     question = flow.question(session)
@@ -381,7 +381,7 @@ def test_an_adult_pupils_refusal_stands_without_care_needs_or_children_at_risk()
 def test_children_at_risk_from_an_adult_pupils_case_are_concerns_of_their_own() -> None:
     flow = adult_flow()
     session = flow.start("UDSL", dsl=True)
-    play(flow, session, [*EIGHTEEN, "no", "RS (half-sister), TU (half-sister)", "skip",
+    play(flow, session, [*EIGHTEEN, "no", "RS (half-sister), TU (half-sister)",
                          "social_care", "yes", "Referral for the younger children",
                          "yes", "yes", "same"])
     question = flow.question(session)
@@ -395,7 +395,7 @@ def test_children_at_risk_from_an_adult_pupils_case_are_concerns_of_their_own() 
     assert rec["pupil"] == {"age": "18_plus", "adult": True, "care_needs": "no",
                             "adult_at_risk": False}
     assert [(c["ref"], c["role"]) for c in rec["children"]] == [
-        ("PQ", "subject"), ("RS", "sibling"), ("TU", "sibling")]
+        ("PQ", "subject"), ("RS", "at_risk"), ("TU", "at_risk")]
     family = rec["family"]
     assert family["told"] is None and family["not_told_reason"] == ""  # never asked
     assert rec["special_category"]["subject"] == "the pupil"
