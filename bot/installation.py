@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from bot.config import Contact, Environment, Settings
 from bot.flow.basis import Basis, suggest
+from storage.base import StoreError
 from storage.crypto import Cipher
 from storage.seal import MIN_KEY_CHARS, key_file_inside
 
@@ -123,10 +124,13 @@ class Installation:
     db_host: str
     db_name: str
     db_tls: str  # the URL's sslmode, or ""
+    # What the database keeps outside the encrypted bodies, so it can list
+    # and find them (storage.postgres's own column lists).
+    db_plain_columns: tuple[str, ...]
     school_id: str
     hosting: str
-    encrypted: bool
-    data_key_valid: bool
+    encrypted: bool  # a valid data key is set
+    data_key_set: bool
     audit_key: str  # env | file | none
     audit_key_file: str
     audit_key_inside_data: bool
@@ -225,7 +229,7 @@ def _audit_key_file(settings: Settings, environment: Environment) -> tuple[bool,
 def _valid_key(key: str) -> bool:
     try:
         Cipher(key)
-    except ValueError:  # StoreError is a ValueError
+    except StoreError:
         return False
     return True
 
@@ -263,6 +267,12 @@ def facts(settings: Settings, environment: Environment, *, today: date,
     machine = machine or socket.gethostname()
     db_host = (f"{url.hostname or 'localhost'}:{url.port or 5432}" if url else "")
     db_tls = (parse_qs(url.query).get("sslmode", [""])[0] if url else "")
+    plain: tuple[str, ...] = ()
+    if url:
+        from storage.postgres import RECORD_COLUMNS, SESSION_COLUMNS
+
+        plain = (*(f"records.{c}" for c in ("id", *RECORD_COLUMNS) if c != "body"),
+                 *(f"sessions.{c}" for c in SESSION_COLUMNS if c not in ("body", "school")))
     hosting = settings.hosting
     inside, open_to_others, readable, short = _audit_key_file(settings, environment)
     audit = "env" if environment.audit_key else "file" if environment.audit_key_file else "none"
@@ -284,9 +294,10 @@ def facts(settings: Settings, environment: Environment, *, today: date,
         teams_unauthenticated=environment.teams.allow_unauthenticated,
         backend=backend, data_dir=data_dir, machine=machine,
         db_host=db_host, db_name=(url.path.lstrip("/") if url else ""), db_tls=db_tls,
+        db_plain_columns=plain,
         school_id=environment.school or "default", hosting=hosting,
-        encrypted=bool(environment.data_key),
-        data_key_valid=bool(environment.data_key) and _valid_key(environment.data_key),
+        encrypted=bool(environment.data_key) and _valid_key(environment.data_key),
+        data_key_set=bool(environment.data_key),
         audit_key=audit, audit_key_file=environment.audit_key_file,
         audit_key_inside_data=inside, audit_key_file_open_to_others=open_to_others,
         audit_key_readable=readable, audit_key_short=short, retention=retention,
@@ -316,9 +327,9 @@ def check(f: dict[str, Any]) -> list[Finding]:
     def say(key: str, ok: bool, severity: str = "low", **params: Any) -> None:
         out.append(Finding(key, ok, severity, params))
 
-    if not f["encrypted"]:
+    if not f["data_key_set"]:
         say("data_key", False, "high")
-    elif not f["data_key_valid"]:
+    elif not f["encrypted"]:
         say("data_key_invalid", False, "high")
     else:
         say("data_key", True)

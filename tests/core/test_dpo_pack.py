@@ -135,7 +135,7 @@ def test_an_english_slack_school_and_a_welsh_teams_trust_get_different_packs(
     assert "Records are not encrypted at rest" in eng["dpia"]
     assert "Encrypted at rest by Jigsaw" in wal["security-measures"]
     assert "Encrypted at rest by Jigsaw" not in eng["security-measures"]
-    assert "child reference, who recorded it" in wal["security-measures"]  # PG's plain columns
+    assert "records.child_ref, records.decision" in wal["security-measures"]  # PG's plain columns
     # The nation: its words and the guidance it cites.
     assert "Keeping children safe in education" in eng["dpia"]
     assert "Keeping learners safe" in wal["dpia"] and "Keeping children" not in wal["dpia"]
@@ -351,3 +351,10 @@ def test_every_nation_and_front_end_gets_a_whole_pack(
     assert (chat_admins in docs["security-measures"]) == (front != "terminal")
     assert ("No national retention guidance" in docs["dpia"]) == (nation in ("scotland",
                                                                      "northern_ireland"))
+
+
+def test_a_data_key_that_is_not_a_key_is_a_risk_not_a_crash(tmp_path: Path) -> None:
+    f = installation(tmp_path, "", date(2026, 12, 7), JIGSAW_DATA_KEY="not-a-key")
+    assert "data_key_invalid" in {x.key for x in f.risks}
+    assert not any(x.key == "data_key" for x in f.findings)
+    assert not f.encrypted
