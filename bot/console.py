@@ -8,6 +8,7 @@ record is printed at the end and kept in the store.
 from __future__ import annotations
 
 import getpass
+import pwd
 import sys
 import textwrap
 from typing import TextIO
@@ -47,6 +48,7 @@ class Console:
     def run(self, *, new: bool = False, take_on: str | None = None) -> int:
         prompts = self.app.prompts
         self.say(prompts.render("console/welcome.j2", s=self.app.settings))
+        self.name_once()
         session = None if new or take_on else self.app.latest_open(self.user)
         if take_on:
             try:
@@ -124,6 +126,20 @@ class Console:
         self.stdout.flush()
         return 0
 
+    def name_once(self) -> None:
+        """Records name people: ask this account's name and role once, and
+        remember it. A scripted run (no terminal) takes the account's full
+        name from the system instead of reading an answer meant for a question."""
+        if self.app.person(self.user):
+            return
+        if not self.stdin.isatty():
+            self.app.know_person(self.user, _account_name(self.user))
+            return
+        self.say(self.app.prompts.render("console/ask_name.j2"))
+        line = self.read()
+        name, role = split_name(line or "")
+        self.app.know_person(self.user, name or _account_name(self.user), role)
+
     def show(self, q: Question) -> None:
         if q.preface:
             self.say("\n" + q.preface)
@@ -141,3 +157,24 @@ class Console:
                 self.say(self.app.prompts.render("console/draft.j2", draft=q.draft))
         self.say(self.app.prompts.render("notices/footer.j2", s=self.app.settings)
                  + "  " + self.app.prompts.render("console/commands.j2"))
+
+
+def split_name(text: str) -> tuple[str, str]:
+    """ "Ms J. Smith (TA, Year 4)" or "Ms J. Smith, TA Year 4" as (name, role)."""
+    text = " ".join(text.split())
+    if "(" in text and text.endswith(")"):
+        name, _, role = text[:-1].partition("(")
+        return name.strip(), role.strip()
+    name, _, role = text.partition(",")
+    return name.strip(), role.strip()
+
+
+def _account_name(user: str) -> str:
+    """The system's full name for the account behind ``console:<login>``,
+    else the login itself."""
+    login = user.removeprefix("console:")
+    try:
+        full = pwd.getpwnam(login).pw_gecos.split(",")[0].strip()
+    except KeyError:
+        full = ""
+    return full or login

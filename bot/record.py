@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import nations
+from bot import localtime, nations, people
 from bot.config import Settings
 from bot.flow import Session, situations
 from bot.flow.allegations import routing
@@ -73,8 +73,10 @@ def school_day(now: datetime, settings: Settings) -> date:
     return now.astimezone(ZoneInfo(settings.timezone)).date() if now.tzinfo else now.date()
 
 
-def build(session: Session, settings: Settings, prompts: Prompts, *, now: datetime) -> Record:
-    """The record for a completed session (DOMAIN.md sections 5 and 8)."""
+def build(session: Session, settings: Settings, prompts: Prompts, *, now: datetime,
+          person: people.Person | None = None) -> Record:
+    """The record for a completed session (DOMAIN.md sections 5 and 8).
+    ``person``: the name and role of whoever answered, as they are now."""
     a = session.known
     kind = kind_of(a)
     path = route(a)
@@ -116,6 +118,8 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "guidance_cited": pack.cited(path, *duties, *situations.shown(a)),
         "created_at": iso(now),
         "updated_at": iso(now),
+        # The zone its times are shown in, as the school kept it then.
+        "timezone": settings.timezone,
         "recorded_by": session.user,
         "recorded_by_dsl": is_dsl(a),
         "source": session.source,
@@ -184,21 +188,23 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "notes": [],
         "delivery": {"state": "pending"} if routed["to"] == "dsl" or routed["user_id"]
         else {"state": "held", "to": routed["to"]},
+        "people": {},
         "audit": [],
     }
+    people.note(record, session.user, person)
     append_audit(record, by=session.user, action="submitted", at=now,
                  detail={"decision": decision})
     return record
 
 
 def build_alert_only(session: Session, settings: Settings, prompts: Prompts, *,
-                     now: datetime) -> Record:
+                     now: datetime, person: people.Person | None = None) -> Record:
     """The emergency record kept when someone cancels after the DSL was
     alerted: what is known, so the alert never stands without a record."""
     a = session.answers
     done = {k: v for k, v in a.items() if k in ("danger", "emergency_action", "child_ref")}
     stub = Session(**{**session.to_dict(), "answers": {**done, "emergency_next": "submit"}})
-    record = build(stub, settings, prompts, now=now)
+    record = build(stub, settings, prompts, now=now, person=person)
     record["audit"] = []
     record["decision"] = "alert_only"
     record["rationale"] = prompts.render("record/alert_only_rationale.j2", s=settings,
@@ -661,12 +667,116 @@ def refused(record: Record, *, by: str, at: datetime, attempted: str) -> Record:
 
 # -- rendering ------------------------------------------------------------------
 
-def render_text(record: Record, prompts: Prompts) -> str:
-    """The whole record as plain text, for the terminal and exports."""
+Section = tuple[str, list[tuple[str, str]]]
+
+
+def sections(record: Record, prompts: Prompts) -> list[Section]:
+    """The whole record as ``(heading, [(label, value), ...])`` sections in
+    reading order (``prompts/record/full.txt.j2`` words them): every answer
+    given, people by name, times in the school's time zone. Empty sections
+    are left out."""
     view = {**_NEWER_FIELDS, **record}
     prompts = prompts.for_record(record)
-    return prompts.render("record/full.txt.j2", r=view, guidance_text=guidance_text,
-                          basis_text=lambda r: basis_text(r, prompts))
+    found: list[Section] = []
+
+    def section(title: str) -> str:
+        found.append((title, []))
+        return ""
+
+    def row(label: str, value: Any) -> str:
+        text = "" if value is None else str(value).strip()
+        if text and found:
+            found[-1][1].append((label, text))
+        return ""
+
+    helpers = reading(record, prompts)
+    prompts.render("record/full.txt.j2", r=view, guidance_text=guidance_text,
+                   basis_text=lambda r: basis_text(r, prompts), section=section, row=row,
+                   category=category_text(record, prompts), status=status_text(record, prompts),
+                   other_children=other_children_text(record),
+                   actions=action_rows(record, prompts), **helpers)
+    return [(title, rows) for title, rows in found if rows]
+
+
+def render_text(record: Record, prompts: Prompts) -> str:
+    """The whole record as plain text, for the terminal and the full-record
+    views: a title, then each section with its rows aligned."""
+    words = prompts.for_record(record)
+    lines = [words.block("record/reports.j2", "pdf_record_title", id=record.get("id") or "")]
+    for title, rows in sections(record, prompts):
+        lines += ["", title.upper()]
+        for label, value in rows:
+            first, *rest = value.splitlines() or [""]
+            lines.append(f"{label + ':':<27} {first}")
+            lines += [f"{'':<27} {more}" for more in rest]
+    return "\n".join(lines)
+
+
+def reading(record: Record, prompts: Prompts) -> dict[str, Any]:
+    """What every rendering of a record uses to show people and times:
+    ``who(id)`` (by name, as the record kept it), ``when(iso)`` and
+    ``day(iso)`` in the school's time zone."""
+    zone = str(record.get("timezone") or localtime.DEFAULT_ZONE)
+    team = prompts.for_record(record).pack.term("lead")
+
+    def who(ident: Any) -> str:
+        if str(ident or "") == "dsl":
+            return f"the {team}"
+        return people.shown(record, ident)
+
+    return {"who": who, "when": lambda at: localtime.local_time(at, zone) if at else "",
+            "day": lambda at: localtime.local_date(at, zone) if at else ""}
+
+
+def category_text(record: Record, prompts: Prompts) -> str:
+    """The category of concern in words (the school's own ones included)."""
+    code = str(record.get("category") or "")
+    if not code:
+        return ""
+    own = record.get("category_label")  # a school's own category, as it was named then
+    return str(own) if own else prompts.for_record(record).wording(f"category_{code}", code)
+
+
+def status_text(record: Record, prompts: Prompts) -> str:
+    """Where the record stands, in words: closed, waiting for the DSL's
+    decision, or its review state."""
+    words = prompts.for_record(record)
+    if record.get("status") == CLOSED:
+        return words.wording("status_closed")
+    if record.get("awaiting_dsl_decision"):
+        return words.wording("status_waiting")
+    return words.wording(f"review_{record.get('review_status') or PENDING}")
+
+
+def other_children_text(record: Record) -> str:
+    """Other children involved: the references of ``children`` beyond the
+    first, else what was typed about them on the child-on-child route."""
+    others = [str(c.get("ref")) for c in (record.get("children") or [])[1:]
+              if isinstance(c, dict) and c.get("ref")]
+    if others:
+        return ", ".join(others)
+    return str((record.get("route_details") or {}).get("other_children") or "")
+
+
+def action_rows(record: Record, prompts: Prompts) -> list[dict[str, str]]:
+    """Follow-up actions in words: what, owner, due, open or done (by whom, when)."""
+    words = prompts.for_record(record)
+    helpers = reading(record, prompts)
+    rows = []
+    for n, item in enumerate(record.get("follow_up") or []):
+        if not isinstance(item, dict):
+            continue
+        done = item.get("done") if isinstance(item.get("done"), dict) else None
+        rows.append({
+            "n": str(n + 1),
+            "text": _action_text(str(item.get("action") or ""), words),
+            "owner": helpers["who"](item.get("owner")) or "-",
+            "due": helpers["day"](item.get("due")) or words.wording("no_date"),
+            "state": (words.wording("action_done_by").format(
+                by=helpers["who"](done.get("by")), at=helpers["when"](done.get("at")))
+                if done else words.wording("action_open")),
+        })
+    return rows
 
 
 # Fields older question sets did not have, so their records render the same.
@@ -674,8 +784,10 @@ _NEWER_FIELDS: dict[str, Any] = {
     "route": "", "requester": None, "what_requested": "", "route_details": {},
     "routing": None, "child_wishes": {}, "optimism": "", "second_signoff": {},
     "delivery": {}, "nation": "", "pack": None, "destination": "", "duties": [],
-    "guidance_cited": [], "concern": None, "decided_by": None, "special_category": None,
-    "children": [], "recipients": [], "pupil": None,
+    "guidance_cited": [], "concern": None, "referral": None, "happened": None,
+    "summary_line": "", "category": "", "urgent": None, "decided_by": None,
+    "special_category": None, "children": [], "recipients": [], "pupil": None,
+    "awaiting_dsl_decision": False, "notes": [], "review": None,
 }
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from bot import chronology, followups, inbox
+from bot import chronology, followups, inbox, people
 from bot import record as records
 from bot.config import Settings
 from bot.flow import (
@@ -49,6 +49,7 @@ ACCESS_LOG_KEEP = 2000
 REFUSALS_COUNTED = "refusals:counted"  # meta: refusals beyond the audited few, per hour
 REFUSAL_WINDOW = timedelta(hours=1)
 REPEAT_WINDOW = timedelta(minutes=10)  # the same note twice within this is added once
+PERSON_META = "person:"  # meta key prefix: a person's display name and role, by platform id
 
 
 class AccessDenied(PermissionError):
@@ -80,6 +81,9 @@ class DecisionService:
         self.clock = clock
         self.flow = Flow(settings, self.prompts, clock)
         self.unsaved = Unsaved()
+        # A front end's way to ask the chat service for a person's (name,
+        # role), used when someone not yet named acts on a record.
+        self.namer: Callable[[str], tuple[str, str] | None] | None = None
         self._writing = threading.RLock()
         from bot.schedule import Schedule
 
@@ -204,7 +208,8 @@ class DecisionService:
         alerted = any(e.get("kind") == "urgent_alert" for e in session.events)
         if session.status != CANCELLED or session.record_id or not alerted:
             return session
-        built = records.build_alert_only(session, self.settings, self.prompts, now=self.clock())
+        built = records.build_alert_only(session, self.settings, self.prompts, now=self.clock(),
+                                         person=self.person(session.user))
         stored = self.store.create_record(built)
 
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
@@ -276,7 +281,8 @@ class DecisionService:
         """
         if not session.is_open or not self.flow.done(session):
             return session
-        built = records.build(session, self.settings, self.prompts, now=self.clock())
+        built = records.build(session, self.settings, self.prompts, now=self.clock(),
+                              person=self.person(session.user))
         concern_id = session.facts.get(TAKE_ON_KEY)
         try:
             if concern_id:
@@ -325,6 +331,7 @@ class DecisionService:
         def mutate(record: dict[str, Any]) -> dict[str, Any]:
             if record.get("decided_by"):
                 return record
+            people.note(record, session.user, self.person(session.user))
             return records.decided(record, built, by=session.user, at=now)
 
         return self.store.update_record(record_id, mutate)
@@ -349,7 +356,8 @@ class DecisionService:
         session.meta.update(meta or {})
         self.store.save_session(session.to_dict())
         now = self.clock()
-        self.store.update_record(record_id, lambda r: records.taken_on(r, by=by, at=now))
+        self.store.update_record(record_id, self._named(by, lambda r: records.taken_on(
+            r, by=by, at=now)))
         return session
 
     def prune_sessions(self, *, keep_days: int = SESSION_KEEP_DAYS) -> int:
@@ -454,6 +462,52 @@ class DecisionService:
         request the chat service delivers again is then recognised."""
         return self.store.claim(key)
 
+    # -- people -------------------------------------------------------------
+    def know_person(self, who: str, name: str, role: str = "") -> None:
+        """Remember how a person is named (from the chat service, or asked in
+        the terminal); records they act on from now keep it."""
+        person = {"name": people.clean(name), "role": people.clean(role)}
+        try:
+            if not who or not person["name"] or self.store.get_meta(PERSON_META + who) == person:
+                return
+            self.store.set_meta(PERSON_META + who, person)
+        except OSError:  # a name never stands in the way of anything else
+            log.warning("could not keep a person's name")
+
+    def person(self, who: str) -> people.Person | None:
+        """The name and role remembered for a platform id, if any."""
+        try:
+            found = self.store.get_meta(PERSON_META + who) if who else None
+        except OSError:  # a name never stands in the way of a record
+            return None
+        if isinstance(found, dict) and found.get("name"):
+            return found
+        asked = self.namer(who) if self.namer and who else None
+        if not asked or not asked[0]:
+            return None
+        self.know_person(who, *asked)
+        return {"name": people.clean(asked[0]), "role": people.clean(asked[1])}
+
+    def _named(self, by: str, mutate: Callable[[dict[str, Any]], dict[str, Any]]
+               ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """``mutate`` with the actor's name kept in the record first, so the
+        audit entry it makes seals the name too."""
+        person = self.person(by)
+
+        def named(record: dict[str, Any]) -> dict[str, Any]:
+            entries, kept = len(record.get("audit") or ()), record.get("people")
+            before = copy.deepcopy(kept)
+            people.note(record, by, person)
+            changed = mutate(record)
+            if len(changed.get("audit") or ()) == entries:  # nothing done: nothing to seal
+                if kept is None:
+                    changed.pop("people", None)
+                else:
+                    changed["people"] = before
+            return changed
+
+        return named
+
     # -- records and review ---------------------------------------------------
     def record(self, record_id: str) -> dict[str, Any] | None:
         return self.store.get_record(record_id)
@@ -509,7 +563,7 @@ class DecisionService:
                 return record
             return apply(record)
 
-        stored = self.store.update_record(record_id, mutate)
+        stored = self.store.update_record(record_id, self._named(by, mutate))
         if not changed[0]:
             return None
         if action == "acknowledge":
@@ -548,7 +602,7 @@ class DecisionService:
                     records.append_audit(doc, by=by, action="alert_acknowledged", at=now)
                     return doc
 
-                self.store.update_record(record["id"], audit)
+                self.store.update_record(record["id"], self._named(by, audit))
         return first
 
     # -- follow-ups ---------------------------------------------------------------
@@ -581,7 +635,7 @@ class DecisionService:
             changed[0] = True
             return followups.mark_done(doc, follow_up_id, by=by, at=now)
 
-        stored = self.store.update_record(record_id, mutate)
+        stored = self.store.update_record(record_id, self._named(by, mutate))
         self.schedule.track_record(stored)
         return stored if changed[0] else None
 
@@ -607,7 +661,8 @@ class DecisionService:
             return doc
 
         # One write for the lot: an export of thousands is audited at once.
-        return self.store.update_records(record_ids, mutate) if record_ids else []
+        return (self.store.update_records(record_ids, self._named(by, mutate))
+                if record_ids else [])
 
     def audit_refusal(self, record_id: str, *, by: str, attempted: str) -> None:
         """Record a refused attempt on a record. The first few per person per
@@ -628,7 +683,7 @@ class DecisionService:
             return records.refused(doc, by=by, at=now, attempted=attempted)
 
         try:
-            self.store.update_record(record_id, mutate)
+            self.store.update_record(record_id, self._named(by, mutate))
         except NotFound:
             return
         if over[0]:

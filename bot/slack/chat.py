@@ -38,6 +38,11 @@ class SlackChat(Conversation):
         self.membership = Membership(self._channel_members,
                                      max_stale=app.settings.membership_max_stale_minutes * 60)
         self._dms: dict[str, str] = {}
+        self._named: set[str] = set()
+        # Names are looked up on the way to a record: briefly, never retried.
+        self._lookup = WebClient(token=client.token, base_url=client.base_url, timeout=3,
+                                 retry_handlers=[])
+        app.namer = self.name_of
         self.reminders = SlackReminders(_without_retries(client), self.blocks,
                                         self.delivery.guard, self.delivery.dsl_mention)
         self.scheduler = Scheduler(app, self.reminders)
@@ -82,6 +87,24 @@ class SlackChat(Conversation):
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return members
+
+    def name_of(self, user: str) -> tuple[str, str] | None:
+        """The person's Slack name and title (``users.info``), asked once per
+        person while the app runs, when they first act on a record. A
+        failure is no reason to stop: the record shows the id, marked."""
+        if not user or user in self._named or user[0] not in "UW":
+            return None
+        self._named.add(user)
+        try:
+            found = self._lookup.users_info(user=user)["user"]
+        except (SlackClientError, OSError, KeyError, TypeError) as exc:
+            log.warning("could not look up a name: %s", type(exc).__name__)
+            return None
+        details = found.get("profile") or {}
+        name = (details.get("real_name") or found.get("real_name")
+                or details.get("display_name") or found.get("name") or "")
+        role = details.get("title") or ("DSL" if self.app.is_dsl(user) else "")
+        return str(name), str(role)
 
     def is_dsl(self, user: str) -> bool:
         """Configured DSL ids, or members of the DSL channel; nobody else

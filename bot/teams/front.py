@@ -69,6 +69,7 @@ class TeamsFront(Conversation):
         # Names and conversation ids (``29:…``) of the people seen: in an
         # activity, or in the DSL channel's member list.
         self._people: dict[str, Member] = {}
+        self._known_names: dict[str, str] = {}
 
     def t(self, name: str, **ctx: Any) -> str:
         return self.cards.t(name, **ctx)
@@ -84,8 +85,10 @@ class TeamsFront(Conversation):
 
     # -- people and their chats ----------------------------------------------
     def remember(self, person: Person) -> None:
-        """Keep where to reach someone proactively (a DSL's reply, a late
-        delivery); written only when it changes."""
+        """Keep the person's Teams name for the records they act on, and
+        where to reach them proactively (a DSL's reply, a late delivery);
+        each written only when it changes."""
+        self.know(person)
         if person.name or person.member:
             with self._chats_lock:
                 self._people[person.user] = Member(person.member, person.name)
@@ -98,6 +101,16 @@ class TeamsFront(Conversation):
             self._chats[person.user] = entry
         if self.app.reach(Source.TEAMS, person.user) != entry:
             self.app.keep_reach(Source.TEAMS, person.user, entry)
+
+    def know(self, person: Person) -> None:
+        if not person.name:
+            return
+        with self._chats_lock:
+            if self._known_names.get(person.user) == person.name:
+                return
+            self._known_names[person.user] = person.name
+        self.app.know_person(person.user, person.name,
+                             "DSL" if self.app.is_dsl(person.user) else "")
 
     def _chat(self, user: str) -> dict[str, str] | None:
         with self._chats_lock:

@@ -35,7 +35,7 @@ def test_scenarios_end_in_a_stored_record(jigsaw: DecisionService, script: list[
     [summary] = jigsaw.store.list_records()
     record = jigsaw.store.get_record(summary["id"])
     assert record["decision"] == decision and record["kind"] == kind
-    assert record["id"] in output and "DECISION RECORD" in output
+    assert record["id"] in output and "Decision record" in output
     assert verify(record) == []
     # The finished session leaves the hot store: the record now holds it all.
     assert jigsaw.store.sessions_for_user("console:test") == []

@@ -236,8 +236,11 @@ def test_someone_outside_the_dsl_channel_is_refused(review: Review, action_id: s
     assert record["audit"][:-1] == before["audit"]
     refusal = record["audit"][-1]
     assert refusal["action"] == "access_refused" and refusal["by"] == OUTSIDER
-    unchanged = {k: v for k, v in record.items() if k not in ("audit", "updated_at")}
-    assert unchanged == {k: v for k, v in before.items() if k not in ("audit", "updated_at")}
+    # Only the refused person's name is added, sealed with the refusal.
+    assert set(record["people"]) == {*before["people"], OUTSIDER}
+    kept = ("audit", "updated_at", "people")
+    unchanged = {k: v for k, v in record.items() if k not in kept}
+    assert unchanged == {k: v for k, v in before.items() if k not in kept}
     assert verify(record) == []
     assert review.slack.fake.calls("views.open") == []
     assert review.message_updates() == []

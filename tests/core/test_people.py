@@ -1,0 +1,76 @@
+"""People by name and times in school time, in every record a person reads."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot import record as records
+from bot.config import Settings
+from bot.console import Console, split_name
+from bot.localtime import local_date, local_time
+from bot.record import verify
+from bot.service import DecisionService
+from storage import TinyDBStore
+from tests import scenarios as sc
+
+WINTER = datetime(2026, 12, 7, 10, 49, tzinfo=UTC)
+SUMMER = datetime(2026, 7, 6, 9, 5, tzinfo=UTC)
+SCHOOL = Settings(school_name="Hillside Primary", dsl_channel="CDSL", dsl_user_ids=("UDSL1",))
+ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def test_times_are_written_as_people_write_them_in_the_school_zone() -> None:
+    assert local_time("2026-12-07T10:49:00Z") == "Mon 7 Dec 2026, 10:49"
+    assert local_time(SUMMER) == "Mon 6 Jul 2026, 10:05"  # British Summer Time
+    assert local_time("2026-12-07T10:49:00Z", "Asia/Kolkata") == "Mon 7 Dec 2026, 16:19"
+    assert local_date("2026-12-08") == "Tue 8 Dec 2026"
+    assert local_time("2026-12-01 16:00") == "Tue 1 Dec 2026, 16:00"  # typed: already local
+    assert local_time("tomorrow") == "tomorrow"
+
+
+def test_a_typed_name_and_role_split() -> None:
+    assert split_name("Ms J. Smith (TA, Year 4)") == ("Ms J. Smith", "TA, Year 4")
+    assert split_name("Ms A. Khan, DSL") == ("Ms A. Khan", "DSL")
+    assert split_name("Sam") == ("Sam", "")
+
+
+def test_records_name_who_acted_and_keep_the_name(tmp_path: Path) -> None:
+    store = TinyDBStore(tmp_path / "data")
+    clock = [WINTER]
+    jigsaw = DecisionService(SCHOOL, store, clock=lambda: clock[0])
+    jigsaw.know_person("console:jsmith", "Ms J. Smith", "TA, Year 4")
+    jigsaw.know_person("UDSL1", "Ms A. Khan", "DSL")
+    out = io.StringIO()
+    Console(jigsaw, stdin=io.StringIO("\n".join(sc.STAFF_SELF_REFERRAL) + "\n"), stdout=out,
+            user="console:jsmith").run()
+    [summary] = store.list_records()
+    jigsaw.review(summary["id"], "acknowledge", by="UDSL1", allowed=True)
+    jigsaw.know_person("UDSL1", "Mrs A. Khan-Jones", "DSL")  # renamed later
+    jigsaw.review(summary["id"], "viewed", by="UDSL1", allowed=True)
+    record = store.get_record(summary["id"])
+    assert record["people"] == {"console:jsmith": {"name": "Ms J. Smith", "role": "TA, Year 4"},
+                                "UDSL1": {"name": "Ms A. Khan", "role": "DSL"}}
+    assert verify(record) == []
+    text = records.render_text(record, jigsaw.prompts)
+    assert "Recorded by:                Ms J. Smith (TA, Year 4)" in text
+    assert "Reviewed:                   Ms A. Khan (DSL), Mon 7 Dec 2026, 10:49" in text
+    assert "She goes home to him at 3:15 today" in text  # the can't-wait answer
+    assert "I can't reach either of them" in text and "ref 55120" in text
+    assert not ISO.search(text) and "console:" not in text and "UDSL1" not in text
+
+
+def test_an_old_record_shows_the_id_marked(tmp_path: Path) -> None:
+    store = TinyDBStore(tmp_path / "data")
+    jigsaw = DecisionService(SCHOOL, store, clock=lambda: WINTER)
+    out = io.StringIO()
+    Console(jigsaw, stdin=io.StringIO("\n".join(sc.STAFF_CONCERN) + "\n"), stdout=out,
+            user="console:nobody-here").run()
+    record = store.get_record(store.list_records()[0]["id"])
+    # A scripted run with no name known takes the account's own name.
+    assert record["people"]["console:nobody-here"]["name"] == "nobody-here"
+    del record["people"]
+    assert "console:nobody-here (name not recorded)" in records.render_text(record,
+                                                                              jigsaw.prompts)
