@@ -354,7 +354,7 @@ def check(f: dict[str, Any]) -> list[Finding]:
     if f["front_end"] == "teams" and f["teams_unauthenticated"]:
         say("teams_unauthenticated", False, "high")
     if f["front_end"] == "teams" and not f["teams_team"]:
-        say("teams_team", False, "medium")
+        say("teams_team", False, "high")
     r: Retention = f["retention"]
     if not r.set_by_school:
         say("retention_set", False, "low", years=r.years)
