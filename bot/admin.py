@@ -29,12 +29,16 @@ def parse_anchor(text: str) -> tuple[int, str] | None:
 
 
 def verify(store: Store, out: TextIO, *, anchor: tuple[int, str] | None = None,
-           anchor_note: str = "") -> int:
+           anchor_note: str = "", posted: list[str] | None = None) -> int:
     """Check every record's audit trail (its hash chain and its keyed seal),
     every record against the ledger, the ledger's own chain, that no record
     vanished without a recorded purge, and (given one) the ledger against an
     anchor kept outside the store. Exit 1 if anything is wrong."""
     report = store.verify_integrity(records.verify, anchor)
+    report.problems.extend(_posted_but_gone(store, posted or []))
+    if anchor_note and not anchor_note.startswith(("note:", "anchor:")):
+        report.problems.append(anchor_note)
+        anchor_note = ""
     for line in report.problems:
         out.write(line + "\n")
     for line in [*report.notes, *([anchor_note] if anchor_note else [])]:
@@ -43,6 +47,19 @@ def verify(store: Store, out: TextIO, *, anchor: tuple[int, str] | None = None,
     out.write(f"ledger head: {n}:{mac}\n")
     out.write(f"{report.checked} records checked, {len(report.problems)} problem(s)\n")
     return 1 if report.problems else 0
+
+
+def _posted_but_gone(store: Store, posted: list[str]) -> list[str]:
+    """Records the app posted in the DSL channel that the store neither
+    holds nor purged: the store was put back to a copy from before them
+    (a restore of the backup taken at the last anchor passes the anchor)."""
+    from storage.ledger import expand
+
+    purged = {rid for entry in store.purges() for rid in expand(entry.get("ids"))}
+    gone = [rid for rid in dict.fromkeys(posted)
+            if rid not in purged and store.get_record(rid) is None]
+    return [f"{rid}: posted in the DSL channel but not in the store, and no purge recorded "
+            "(restored from an older copy?)" for rid in sorted(gone)]
 
 
 def verify_schools(db: Any, only: list[str], out: TextIO) -> int:

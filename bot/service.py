@@ -421,18 +421,16 @@ class DecisionService:
 
     # -- the ledger's anchor outside the store -----------------------------------
     def anchor_due(self) -> bool:
-        """A day since the ledger head was last anchored in the DSL channel.
-        The first check on a new store only starts the day, so the channel's
-        first anchor comes a day after."""
-        last = self.store.get_meta(LAST_ANCHOR)
-        if not last:
-            self.store.set_meta(LAST_ANCHOR, {"at": iso(self.clock())})
-            return False
+        """A day since the ledger head was last anchored in the DSL channel
+        (a new store's first day starts with its ledger). Read from the
+        sealed ledger, so editing a settings file cannot put anchoring off;
+        a time a day or more ahead of the clock does not either."""
+        anchored, began = self.store.last_anchor()
         try:
-            posted = datetime.fromisoformat(str(last.get("at", "")).replace("Z", "+00:00"))
+            since = datetime.fromisoformat((anchored or began).replace("Z", "+00:00"))
         except ValueError:
             return True
-        return self.clock() - posted >= ANCHOR_EVERY
+        return abs(self.clock() - since) >= ANCHOR_EVERY
 
     def ledger_head(self) -> tuple[int, str]:
         """The ledger's line count and the MAC of its last line."""
@@ -441,7 +439,7 @@ class DecisionService:
 
     def anchored(self, n: int, where: str) -> None:
         """The ledger head ``n`` is now anchored at ``where`` (a message id)."""
-        self.store.note_anchor(n, where)
+        self.store.note_anchor(n, where, iso(self.clock()))
         self.store.set_meta(LAST_ANCHOR, {"n": n, "ts": where, "at": iso(self.clock())})
 
     def warm_up(self) -> None:

@@ -185,8 +185,16 @@ class Store(Protocol):
     def ledger_head(self) -> tuple[int, str, str]:
         """(number, MAC, time) of the ledger's last line."""
 
-    def note_anchor(self, head: int, where: str) -> None:
-        """Record that the ledger head ``head`` was anchored at ``where``."""
+    def note_anchor(self, head: int, where: str, when: str = "") -> None:
+        """Record that the ledger head ``head`` was anchored at ``where``
+        (at ``when``, the app's time)."""
+
+    def purges(self) -> list[dict[str, Any]]:
+        """Every purge line of the ledger, oldest first (ids as runs)."""
+
+    def last_anchor(self) -> tuple[str, str]:
+        """(when the ledger head was last anchored, or "", when the ledger
+        began), as the sealed ledger says."""
 
     # -- idempotency and delivery state -----------------------------------
     def claim(self, key: str) -> bool:

@@ -121,6 +121,12 @@ class HotStore:
             if self._hot_db.storage.read() is None:
                 self._hot_db.storage.write({})
 
+    def create_meta(self) -> None:
+        """Write meta.json's empty database if it is not there (see create_hot)."""
+        with lock_for(self.meta_path).held():
+            if self._meta_db.storage.read() is None:
+                self._meta_db.storage.write({})
+
     # -- sessions ---------------------------------------------------------
     def get_session(self, session_id: str) -> Doc | None:
         doc = self._sessions.get(doc_id=session_id)  # type: ignore[call-overload]  # string ids (HotTable)

@@ -90,6 +90,7 @@ def open_checks(store: TinyDBStore, *, strict: bool = True) -> None:
                 if ledger.state.blocks < BLOCKS_FORMAT:
                     _migrate_blocks(store)
         if strict:
+            _check_meta(store)
             _check_hot(hot_path, fresh=False)
             _check_blocks(store)
             lost = lost_alerts(store)
@@ -223,7 +224,8 @@ def _migrate_blocks(store: TinyDBStore) -> None:
         moved += 1
     # The old engine's write counter; the ledger does its job now.
     (store.records_root / "generation").unlink(missing_ok=True)
-    ledger.append("format", blocks=BLOCKS_FORMAT, moved=moved)
+    store.create_meta()  # (see _check_meta): told in the same line
+    ledger.append("format", blocks=BLOCKS_FORMAT, moved=moved, meta=True)
     if moved:
         log.warning("record blocks moved to the TinyDB layout", extra={"count": moved})
 
@@ -238,6 +240,29 @@ def _check_hot(path: Path, *, fresh: bool) -> None:
     if blank:
         raise StoreError(f"{path} is empty. {what}: restore it from the latest backup "
                          "(the records are kept elsewhere and are safe)")
+
+
+def meta_problem(store: TinyDBStore) -> str | None:
+    """meta.json (the follow-up and escalation schedule, when the ledger was
+    last anchored) missing or emptied, once the ledger says it exists."""
+    if not store._ledger.state.meta_file:
+        return None
+    blank = _blank(store.meta_path)
+    if blank is False:
+        return None
+    return (f"{store.meta_path} is {'missing' if blank is None else 'empty'}. It holds the "
+            "follow-up and escalation schedule: restore it from the latest backup")
+
+
+def _check_meta(store: TinyDBStore) -> None:
+    """Once, for a store made before this check: meta.json made if it is not
+    there yet, and the ledger told, so from then on its loss is noticed."""
+    if not store._ledger.state.meta_file:
+        store.create_meta()
+        store._ledger.append("format", blocks=store._ledger.state.blocks, meta=True)
+    problem = meta_problem(store)
+    if problem:
+        raise StoreError(problem)
 
 
 def lost_alerts(store: TinyDBStore) -> list[str]:
@@ -331,7 +356,8 @@ def _seal_existing(store: TinyDBStore, *, carry: dict[str, Any], why: str,
         highs[year] = max(highs.get(year, 0), _high(block))
         entries.extend({"op": "seal", "id": rid, "d": digest(_text(doc))}
                        for rid, doc in block["records"].items())
-    carried = {**carry, "why": why, "blocks": BLOCKS_FORMAT}
+    store.create_meta()
+    carried = {**carry, "why": why, "blocks": BLOCKS_FORMAT, "meta": True}
     if highs:
         carried["highs"] = {str(y): h for y, h in sorted(highs.items())}
     store._ledger.rebuild(carried, entries)
@@ -395,6 +421,9 @@ def verify(store: TinyDBStore, check_record: Callable[[Doc], list[str]] | None =
         state, problems = check_chain(store._ledger.entries(), sealer, anchor)
         report = Report(problems=problems, head=(state.n, state.mac))
         _compare(store, sealer, state, check_record, report)
+    problem = meta_problem(store)
+    if problem:
+        report.problems.append(problem)
     for event in lost_alerts(store):
         report.problems.append(f"hot.json: urgent alert {event} is waiting to be sent but "
                                "is no longer held (restore hot.json)")

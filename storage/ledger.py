@@ -100,6 +100,9 @@ class LedgerState:
     interrupted: list[Entry] = field(default_factory=list)
     alerts: set[str] = field(default_factory=set)  # urgent alerts raised, not yet sent
     blocks: int = 1  # layout of the record blocks (see storage.integrity)
+    began: str = ""  # when the ledger began (its first line)
+    meta_file: bool = False  # meta.json is known to exist: from now on missing means lost
+    anchored: str = ""  # when its head was last anchored outside the store (the app's clock)
     # (n, id, digest before) of the last write, so an interrupted line can be undone.
     _undo: tuple[int, str, str | None] | None = None
 
@@ -110,13 +113,19 @@ class LedgerState:
         self.mac = str(entry.get("mac", ""))
         self.last_at = max(self.last_at, str(entry.get("at", "")))
         self.last = entry
+        if self.n == 0:
+            self.began = str(entry.get("at", ""))
+        if op == "anchor":
+            self.anchored = str(entry.get("when") or entry.get("at", ""))
         if op == "begin":
             self.keyed = bool(entry.get("keyed"))
             self.key_id = str(entry.get("key_id", ""))
             self.blocks = int(entry.get("blocks", 1))
+            self.meta_file = bool(entry.get("meta"))
             self._carry(entry)
         elif op == "format":
             self.blocks = int(entry.get("blocks", 1))
+            self.meta_file = self.meta_file or bool(entry.get("meta"))
         elif op in ("create", "update", "seal"):
             record_id = str(entry.get("id"))
             self._undo = (self.n, record_id, self.docs.get(record_id))

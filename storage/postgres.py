@@ -744,9 +744,21 @@ class PostgresStore:
             raise StoreError(f"school {self.school!r} is not in the database")
         return int(row[0]), str(row[1]), str(row[2])
 
-    def note_anchor(self, head: int, where: str) -> None:
+    def note_anchor(self, head: int, where: str, when: str = "") -> None:
         with self.db.tx() as conn:
-            self._append(conn, "anchor", head=head, ts=where)
+            self._append(conn, "anchor", head=head, ts=where, **({"when": when} if when else {}))
+
+    def last_anchor(self) -> tuple[str, str]:
+        """(when the head was last anchored, or "", when the ledger began)."""
+        with self.db.connection() as conn:
+            first = conn.execute("SELECT entry FROM ledger WHERE school = %s ORDER BY n LIMIT 1",
+                                 (self.school,)).fetchone()
+            last = conn.execute("SELECT entry FROM ledger WHERE school = %s AND "
+                                "entry::jsonb->>'op' = 'anchor' ORDER BY n DESC LIMIT 1",
+                                (self.school,)).fetchone()
+        began = str(json.loads(first[0]).get("at", "")) if first else ""
+        entry = json.loads(last[0]) if last else {}
+        return str(entry.get("when") or entry.get("at") or ""), began
 
     def purges(self) -> list[dict[str, Any]]:
         return [e for e in self._ledger_entries() if e.get("op") == "purge"]

@@ -106,11 +106,19 @@ class TinyDBStore(HotStore, Records):
             state = self._ledger.state
             return state.n, state.mac, state.last_at
 
-    def note_anchor(self, head: int, where: str) -> None:
+    def note_anchor(self, head: int, where: str, when: str = "") -> None:
         """Record in the ledger that its head ``head`` was anchored outside
-        the store (``where``: the message ts)."""
+        the store (``where``: the message ts; ``when``: the app's time)."""
         with lock_for(self.records_root).held():
-            self._ledger.append("anchor", head=head, ts=where)
+            self._ledger.append("anchor", head=head, ts=where, **({"when": when} if when else {}))
+
+    def last_anchor(self) -> tuple[str, str]:
+        """(when the head was last anchored, or "", when the ledger began),
+        from the sealed ledger: a settings file cannot put anchoring off."""
+        with lock_for(self.records_root).held():
+            self._ledger.catch_up()
+            state = self._ledger.state
+            return state.anchored, state.began
 
     def purges(self) -> list[dict[str, Any]]:
         """Every purge in the ledger, oldest first (ids as runs)."""

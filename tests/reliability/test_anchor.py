@@ -8,6 +8,7 @@ anchor back from the channel and checks the ledger against it.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -83,3 +84,91 @@ def test_verify_says_when_it_cannot_read_an_anchor(tmp_path: Path, fake: Watched
     checked = verify(data, fake)
     assert checked.returncode == 0
     assert "no anchor found in the DSL channel yet" in checked.stdout
+
+
+# -- round two: restores at the anchor, forged anchors, Slack away, anchoring off --
+
+def anchored_then_more(tmp_path: Path, fake: WatchedSlack) -> tuple[Path, Path, dict[str, object]]:
+    """A store anchored, a backup taken right then, and two records made and
+    posted after it; the anchor's payload."""
+    data, backup = tmp_path / "data", tmp_path / "backup"
+    now = {"at": datetime.now(UTC)}
+    with InProcessApp(data, fake) as running:
+        running.jigsaw.clock = lambda: now["at"]
+        decide_in_process(running.jigsaw, sc.ALLEGATION)
+        assert running.front.delivery.flush(force=True) == 0
+        assert running.front.delivery.anchor_if_due() is None
+        now["at"] += timedelta(days=1)
+        assert running.front.delivery.anchor_if_due() is not None
+        shutil.copytree(data, backup)  # the backup taken at the last anchor
+        decide_in_process(running.jigsaw, sc.NO_PURPOSE, user="U456")
+        decide_in_process(running.jigsaw, sc.POLICE_PREJUDICE, user="U789")
+        assert running.front.delivery.flush(force=True) == 0
+    [anchor] = anchors(fake)
+    return data, backup, anchor
+
+
+def restore(backup: Path, data: Path) -> None:
+    shutil.rmtree(data)
+    shutil.copytree(backup, data)
+
+
+def test_a_restore_of_the_backup_taken_at_the_anchor_is_caught(
+        tmp_path: Path, fake: WatchedSlack) -> None:
+    data, backup, _ = anchored_then_more(tmp_path, fake)
+    assert verify(data, fake).returncode == 0
+    restore(backup, data)
+    rolled = verify(data, fake)
+    assert rolled.returncode == 1, rolled.stdout
+    year = datetime.now(UTC).year
+    for n in (2, 3):  # the two records made after the backup
+        assert (f"ISD-{year}-{n:04d}: posted in the DSL channel but not in the store"
+                in rolled.stdout), rolled.stdout
+
+
+def test_an_anchor_shaped_message_from_someone_else_is_ignored(
+        tmp_path: Path, fake: WatchedSlack) -> None:
+    data, backup, anchor = anchored_then_more(tmp_path, fake)
+    with InProcessApp(data, fake) as running:
+        running.front.delivery.anchor_if_due(force=True)  # a newer anchor of the newer head
+    restore(backup, data)
+    # Someone in the channel posts an anchor naming the old head, to vouch for the copy.
+    fake.add_message(DSL_CHANNEL_ID, "Jigsaw ledger anchor", user="UINSIDER",
+                     metadata={"event_type": ANCHOR_EVENT, "event_payload": anchor})
+    rolled = verify(data, fake)
+    assert rolled.returncode == 1, rolled.stdout
+    assert "was anchored outside the store: the ledger was cut or rolled back" in rolled.stdout
+
+
+def test_verify_fails_when_slack_cannot_be_reached_unless_told_offline(
+        tmp_path: Path, fake: WatchedSlack) -> None:
+    data, backup, _ = anchored_then_more(tmp_path, fake)
+    restore(backup, data)
+    fake.fail_while("conversations.history", lambda call: True, status=503)
+    rolled = verify(data, fake)
+    assert rolled.returncode == 1, rolled.stdout
+    assert "could not read the DSL channel from Slack" in rolled.stdout
+    env = subprocess_env(data, SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake.base_url,
+                         JIGSAW_DSL_CHANNEL=DSL_CHANNEL_ID)
+    offline = subprocess.run([sys.executable, "-m", "bot", "verify", "--offline"],
+                             capture_output=True, text=True, env=env, cwd=data.parent,
+                             timeout=60)
+    assert offline.returncode == 0, offline.stdout
+    assert "--offline" in offline.stdout
+
+
+def test_anchoring_cannot_be_put_off_by_editing_meta_json(tmp_path: Path,
+                                                          fake: WatchedSlack) -> None:
+    data = tmp_path / "data"
+    now = {"at": datetime.now(UTC)}
+    with InProcessApp(data, fake) as running:
+        running.jigsaw.clock = lambda: now["at"]
+        decide_in_process(running.jigsaw, sc.ALLEGATION)
+        assert running.front.delivery.anchor_if_due() is None
+        meta = data / "meta.json"
+        doc = json.loads(meta.read_text(encoding="utf-8"))
+        doc["meta"]["anchor:last"] = {"value": {"at": "2099-01-01T00:00:00Z"}}
+        meta.write_text(json.dumps(doc), encoding="utf-8")
+        now["at"] += timedelta(days=1)
+        assert running.front.delivery.anchor_if_due() is not None
+    assert len(anchors(fake)) == 1

@@ -263,3 +263,20 @@ def test_a_csv_export_of_many_records_is_audited_in_one_write(tmp_path: Path) ->
     finally:
         store.close()
     print(f"CSV export of 260 records: {took:.1f} s")
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied"])
+def test_meta_json_deleted_or_emptied_is_refused(acknowledged: tuple[Path, bytes],
+                                                 how: str) -> None:
+    data, _ = acknowledged
+    meta = data / "meta.json"
+    assert meta.exists()
+    if how == "deleted":
+        meta.unlink()
+    else:
+        meta.write_bytes(b"")
+    checked = jigsaw(data, "verify")
+    assert checked.returncode == 1, checked.stdout
+    assert f"meta.json is {'missing' if how == 'deleted' else 'empty'}" in checked.stdout
+    started = jigsaw(data, "retention")
+    assert started.returncode == 2 and "restore it from the latest backup" in started.stderr
