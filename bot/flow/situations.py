@@ -122,6 +122,13 @@ SITUATIONS: tuple[Situation, ...] = (
         duty="offence_reporting"),
 )
 BY_NAME = {s.name: s for s in SITUATIONS}
+# The route a situation offers (the route check asks; it never switches).
+ROUTES = {"nudes": "child_on_child"}
+
+
+def offered_route(text: str) -> str | None:
+    """The route the first situation cued in ``text`` offers, if any."""
+    return next((r for n, r in ROUTES.items() if BY_NAME[n].cue.search(text)), None)
 
 
 def _text(a: Answers) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.flow.situations import in_force, self_harm
+from bot.flow.situations import in_force, offered_route, self_harm
 from bot.nations import DEFAULT_NATION, adult_protection_from, fgm_duty_nations, pack
 
 FLOW_VERSION = "2026.12-4"
@@ -113,7 +113,8 @@ def suggested_route(a: Answers) -> str | None:
             continue  # "cutting again" is self-harm, never FGM
         if name != current and cue.search(text):
             return name
-    return None
+    offered = offered_route(text)  # e.g. an image shared: the child-on-child route
+    return offered if offered and offered != current else None
 
 
 def duty_to_share(a: Answers) -> bool:

@@ -87,6 +87,17 @@ def test_a_topless_photo_in_a_group_chat_gets_the_images_rule_on_the_staff_path(
     assert "ukcis_nudes" in w.cited()
 
 
+def test_an_image_with_no_other_child_named_still_offers_the_child_on_child_route() -> None:
+    w = Walk("england", "A Year 9 girl's topless photo was forwarded to a group chat.")
+    assert "child_on_child" in w.offered["route_check"] and "don't view" in w.text
+    w = Walk("england", "A Year 9 girl's topless photo was forwarded to a group chat.",
+             route_check="child_on_child", other_children="GH (Year 9)", coc_kind="online",
+             victim_wishes="skip", recipient="dsl_only",
+             rationale="Passed to the DSL today to decide on the police and parents.")
+    assert w.record["route"] == "child_on_child" and "kcsie_part_five" in w.cited()
+    assert "ukcis_nudes" in w.cited()
+
+
 def test_the_dsl_on_an_images_case_sees_her_thresholds_and_report_remove() -> None:
     w = Walk("england", "Sexting: she sent nudes to a boy who has shared them.", dsl=True)
     assert "Report Remove" in w.text and "under 13" in w.text and "coercion" in w.text
