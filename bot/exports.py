@@ -23,10 +23,19 @@ from bot.prompts import Prompts
 
 _FONT_DIR = "fonts/ttf"
 _WORDING = "record/reports.j2"
-CSV_FIELDS = ("id", "created_at", "kind", "child_ref", "decision", "level_of_concern",
-              "recipient", "consent", "recorded_by", "status", "review_status",
-              "reviewed_by", "follow_ups_open", "follow_ups_done", "nation", "pack_version",
-              "destination", "duties")
+# The CSV's columns: (key, header a governor can read).
+CSV_COLUMNS = (
+    ("id", "Reference"), ("created_at", "Recorded (school time)"), ("school", "School"),
+    ("kind", "Type"), ("category", "Category of concern"), ("child_ref", "Child"),
+    ("urgent", "Urgent"), ("level_of_concern", "Level of concern"),
+    ("decision", "Decision"), ("recipient", "Shared with"), ("consent", "Parents or carers"),
+    ("referral", "Referral made"), ("referral_ref", "Referral reference"),
+    ("recorded_by", "Recorded by"), ("decided_by", "Decided by"), ("status", "Status"),
+    ("reviewed_by", "Reviewed by"), ("follow_ups_open", "Actions open"),
+    ("follow_ups_done", "Actions done"), ("nation", "Nation"),
+    ("pack_version", "Guidance pack"), ("destination", "Goes to"), ("duties", "Duties"),
+)
+CSV_FIELDS = tuple(key for key, _ in CSV_COLUMNS)
 # A cell starting with one of these is a formula to a spreadsheet.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -164,27 +173,46 @@ def _cell(value: Any) -> str:
         else text
 
 
-def records_csv(found: Iterable[dict[str, Any]]) -> str:
-    """One row per record, oldest first, codes rather than prose, so the DSL
-    can count and filter in a spreadsheet."""
+def records_csv(found: Iterable[dict[str, Any]], prompts: Prompts, school: str = "") -> str:
+    """One row per record, oldest first, in words under a header a governor
+    can read, so the DSL can count and filter in a spreadsheet. People by
+    name and times in school time, as everywhere a person reads."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_FIELDS)
+    writer.writerow([header for _, header in CSV_COLUMNS])
     for r in sorted(found, key=lambda r: str(r.get("created_at") or "")):
-        items = followups.items(r)
-        row = {
-            "id": r.get("id"), "created_at": r.get("created_at"), "kind": r.get("kind"),
-            "child_ref": r.get("child_ref"), "decision": r.get("decision"),
-            "level_of_concern": r.get("level_of_concern"),
-            "recipient": (r.get("recipient") or {}).get("kind"),
-            "consent": (r.get("family") or {}).get("consent"),
-            "recorded_by": r.get("recorded_by"), "status": r.get("status"),
-            "review_status": r.get("review_status"),
-            "reviewed_by": (r.get("review") or {}).get("by"),
-            "follow_ups_open": sum(1 for f in items if not f.done),
-            "follow_ups_done": sum(1 for f in items if f.done),
-            "nation": r.get("nation"), "pack_version": (r.get("pack") or {}).get("version"),
-            "destination": r.get("destination"), "duties": " ".join(r.get("duties") or ()),
-        }
+        row = csv_row(r, prompts, school)
         writer.writerow([_cell(row[name]) for name in CSV_FIELDS])
     return out.getvalue()
+
+
+def csv_row(r: dict[str, Any], prompts: Prompts, school: str = "") -> dict[str, Any]:
+    """One record's CSV cells, by column key."""
+    words = prompts.for_record(r)
+    see = records.reading(r, prompts)
+    items = followups.items(r)
+    summary = {key: value for key, _, value in records.summary(r, prompts)}
+    referral = records.referral_of(r)
+    decided = r.get("decided_by") or {}
+    return {
+        "id": r.get("id"), "created_at": see["when"](r.get("created_at")),
+        "school": r.get("school") or school,
+        "kind": summary.get("kind", ""), "category": records.category_text(r, prompts),
+        "child_ref": r.get("child_ref"), "urgent": records.urgency_text(r, prompts) or
+        words.wording("urgent_no"),
+        "level_of_concern": words.label("level", r.get("level_of_concern") or ""),
+        "decision": summary.get("decision", ""), "recipient": summary.get("recipient", ""),
+        "consent": summary.get("family", ""),
+        "referral": words.wording("yes" if referral["made"] else "no"),
+        "referral_ref": referral["ref"],
+        "recorded_by": see["who"](r.get("recorded_by")),
+        "decided_by": see["who"](decided.get("by")) if decided else "",
+        "status": records.status_text(r, prompts),
+        "reviewed_by": see["who"]((r.get("review") or {}).get("by")),
+        "follow_ups_open": sum(1 for f in items if not f.done),
+        "follow_ups_done": sum(1 for f in items if f.done),
+        "nation": (r.get("pack") or {}).get("title") or r.get("nation"),
+        "pack_version": (r.get("pack") or {}).get("version"),
+        "destination": summary.get("destination", ""),
+        "duties": "; ".join(words.wording(d) for d in r.get("duties") or ()),
+    }

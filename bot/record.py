@@ -694,6 +694,7 @@ def sections(record: Record, prompts: Prompts) -> list[Section]:
                    basis_text=lambda r: basis_text(r, prompts), section=section, row=row,
                    category=category_text(record, prompts), status=status_text(record, prompts),
                    other_children=other_children_text(record),
+                   destination=destination_text(record, prompts),
                    actions=action_rows(record, prompts), **helpers)
     return [(title, rows) for title, rows in found if rows]
 
@@ -735,6 +736,36 @@ def category_text(record: Record, prompts: Prompts) -> str:
         return ""
     own = record.get("category_label")  # a school's own category, as it was named then
     return str(own) if own else prompts.for_record(record).wording(f"category_{code}", code)
+
+
+def urgency_text(record: Record, prompts: Prompts) -> str:
+    """What makes the record urgent, in words, most pressing first; empty when
+    nothing does."""
+    words = prompts.for_record(record)
+    found = []
+    if (record.get("immediate_danger") or {}).get("answer") == "yes":
+        found.append(words.wording("urgent_danger"))
+    if (record.get("urgent") or {}).get("urgent") == "yes":
+        found.append(words.wording("urgent_cant_wait"))
+    if (record.get("second_signoff") or {}).get("required"):
+        found.append(words.wording("urgent_signoff"))
+    return "; ".join(found)
+
+
+def referral_of(record: Record) -> dict[str, Any]:
+    """Whether a referral (or report) went outside school, and its reference
+    as recorded: the DSL's, the staff member's own, or a police report's."""
+    urgent = record.get("urgent") or {}
+    details = record.get("route_details") or {}
+    kept = record.get("referral") or {}
+    ref = str(kept.get("ref") or urgent.get("self_referral_ref") or
+              details.get("fgm_police_ref") or "")
+    shared = record.get("decision") in ("share", "share_part")
+    made = bool(kept.get("ref") or urgent.get("self_referral") == "referred"
+                or details.get("fgm_reported") == "reported"
+                or (shared and record.get("destination") and record.get("route") not in (
+                    "request", "records_request", "transfer")))
+    return {"made": made, "ref": ref, "outcome": str(kept.get("outcome") or "")}
 
 
 def status_text(record: Record, prompts: Prompts) -> str:
@@ -825,8 +856,7 @@ def summary(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
                               for x in (r.get("recipients") or [])[1:])),
         ("routed_to", (r.get("routing") or {}).get("contact", "")
          if (r.get("routing") or {}).get("to", "dsl") != "dsl" else ""),
-        ("destination", word(f"destination_{r['destination']}", r["destination"])
-         if r.get("destination") else ""),
+        ("destination", destination_text(r, prompts)),
         ("level_of_concern", lbl("level", r.get("level_of_concern", ""))),
         ("trigger", lbl("trigger", r.get("trigger", ""))),
         ("immediate_danger", lbl("danger", (r.get("immediate_danger") or {}).get("answer", ""))),
@@ -848,6 +878,18 @@ def summary(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
         ("review_status", word(f"review_{r.get('review_status', PENDING)}")),
     ]
     return [(key, word(f"field_{key}"), value) for key, value in rows if value]
+
+
+def destination_text(r: Record, prompts: Prompts) -> str:
+    """Where the information goes outside school, in words (an agency
+    without a wording of its own is named as the recipient choice is)."""
+    dest = str(r.get("destination") or "")
+    if not dest:
+        return ""
+    words = prompts.for_record(r)
+    if words.has_block("record/labels.j2", f"destination_{dest}"):
+        return words.wording(f"destination_{dest}")
+    return words.label("recipient", dest)
 
 
 def guidance_text(r: Record) -> str:

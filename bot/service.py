@@ -787,7 +787,7 @@ class DecisionService:
         found = self._audit_each(ids, by=by, action="exported",
                                  detail=_why({"format": "csv"}, reason))
         self.log_access(by, "export_csv", allowed=True, ref=name)
-        return name, exports.records_csv(found)
+        return name, exports.records_csv(found, self.prompts, self.settings.school_name)
 
     # -- access log ------------------------------------------------------------------
     def log_access(self, by: str, action: str, *, allowed: bool, ref: str = "") -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from pypdf import PdfReader
 
 from bot.__main__ import main
 from bot.config import Settings
+from bot.prompts import default_prompts
 from bot.record import verify
 from bot.service import AccessDenied, DecisionService
 from storage import TinyDBStore
@@ -199,10 +201,16 @@ def test_csv_of_records_in_a_date_range(school: dict[str, Any], tmp_path: Path) 
     assert export_csv("2026-10-06", "2026-11-09", "a.csv") == 0
     text = (tmp_path / "a.csv").read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [r["id"] for r in rows] == [ids["other"], ids["second"]]  # both ends included
-    assert rows[0]["child_ref"] == OTHER and rows[0]["decision"] == "share"
-    assert rows[0]["consent"] == "given" and rows[0]["review_status"] == "pending"
-    assert rows[1]["follow_ups_open"] == "1"
+    assert [r["Reference"] for r in rows] == [ids["other"], ids["second"]]  # both ends included
+    assert rows[0]["Child"] == OTHER and rows[0]["Decision"] == "Share"
+    assert rows[0]["Parents or carers"] == "Told, and they agreed"
+    assert rows[0]["Status"] == "Awaiting DSL review"
+    assert rows[1]["Actions open"] == "1"
+    # In words: no codes, no ISO times, people by name or marked.
+    for row in rows:
+        assert not re.search(r"\d{4}-\d{2}-\d{2}T", ",".join(row.values()))
+        assert row["School"] and row["Urgent"] and row["Referral made"] in ("Yes", "No")
+    assert "_" not in text
     assert stored(school, ids["other"])["audit"][-1]["detail"] == {
         "format": "csv", "reason": "termly report"}
     assert "exported" not in [e["action"] for e in stored(school, ids["first"])["audit"]]
@@ -225,8 +233,8 @@ def test_a_spreadsheet_formula_is_never_exported_as_one(school: dict[str, Any]) 
 
     record = stored(school, school["ids"]["first"])
     record["child_ref"] = "=HYPERLINK(\"http://x\")"
-    [row] = list(csv.DictReader(io.StringIO(records_csv([record]))))
-    assert row["child_ref"] == "'=HYPERLINK(\"http://x\")"
+    [row] = list(csv.DictReader(io.StringIO(records_csv([record], default_prompts()))))
+    assert row["Child"] == "'=HYPERLINK(\"http://x\")"
 
 
 def test_someone_not_in_the_dsl_team_is_refused_and_it_is_audited(

@@ -275,10 +275,14 @@ def test_exports_keep_each_records_nation() -> None:
             for n in ("wales", "northern_ireland")}
     for n, rec in made.items():
         rec["id"] = f"ISD-{n}"
-    rows = {r["nation"]: r for r in csv.DictReader(io.StringIO(records_csv(made.values())))}
-    assert rows["wales"]["duties"] == "fgm_duty" and rows["wales"]["destination"] == "police"
-    assert rows["northern_ireland"]["destination"] == "hsc_trust_gateway"
-    assert rows["northern_ireland"]["pack_version"] == nations.pack("northern_ireland").version
+    rows = {r["Reference"]: r for r in csv.DictReader(io.StringIO(
+        records_csv(made.values(), default_prompts())))}
+    wales, ni = rows["ISD-wales"], rows["ISD-northern_ireland"]
+    assert wales["Nation"] == nations.pack("wales").title
+    assert wales["Duties"].startswith("FGM reporting duty") and wales["Goes to"] == "Police"
+    assert ni["Goes to"] == flow_for("northern_ireland").prompts.wording(
+        "destination_hsc_trust_gateway")
+    assert ni["Guidance pack"] == nations.pack("northern_ireland").version
     text = chronology.as_text("JK", chronology.entries([made["northern_ireland"]],
                                                      default_prompts()), default_prompts())
     assert f"Follow-up ({nations.pack('northern_ireland').term('lead_team')}" in text
