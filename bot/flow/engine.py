@@ -34,6 +34,7 @@ from bot.flow.steps import (
     TAKEN_KEY,
     Step,
     is_dsl,
+    location_request,
     no_share_expected,
     route,
     suggested_route,
@@ -305,6 +306,7 @@ class Flow:
             "advice_needed": bool(session.not_sure),
             "routed": routing(a, self.settings),
             "taking_on": bool(a.get(TAKE_ON_KEY)),
+            "location_request": location_request(a),
             "staff_level": a.get(STAFF_LEVEL_KEY, ""),
         }
 

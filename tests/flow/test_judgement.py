@@ -271,6 +271,13 @@ def test_where_and_when_a_child_can_be_found_gets_the_address_warning(asked: str
     assert location_request({"trigger": "request", "what_requested": asked})
 
 
+def test_the_warning_is_shown_when_the_request_is_typed(flow: Flow) -> None:
+    session = flow.start("UDSL", dsl=True)
+    play(flow, session, ["no", "request", "police", "PC Jones, response team", "called_back"])
+    result = flow.answer(session, "Which days she is in school and who collects her")
+    assert result.accepted and any("domestic abuse" in n for n in result.notices)
+
+
 def test_an_ordinary_request_gets_no_address_warning() -> None:
     from bot.flow.steps import location_request
     assert not location_request({"trigger": "request",
