@@ -438,8 +438,10 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
         return admin.retention(store, settings, utcnow(), sys.stdout, purge=args.purge,
                                by=admin.operator(environment), before=args.before, err=sys.stderr)
     if command == "chronology" or (command == "export" and (args.pdf or args.csv)):
-        return admin.followthrough(command, args, DecisionService(settings, store), sys.stdout,
-                                   sys.stderr, by=admin.operator(environment))
+        service = DecisionService(settings, store)
+        by = admin.operator(environment)
+        service.know_person(by, admin.operator_name(), "administrator")
+        return admin.followthrough(command, args, service, sys.stdout, sys.stderr, by=by)
     if command == "export":
         return admin.export(store, args.record, utcnow(), sys.stdout, sys.stderr,
                             by=admin.operator(environment), reason=args.reason, out_path=args.out)

@@ -220,6 +220,16 @@ def retention(store: Store, settings: Settings, now: datetime, out: TextIO, *,
     return 0
 
 
+def operator_name() -> str:
+    """The account's full name as the system knows it (else its login), for
+    records to name whoever ran the command."""
+    try:
+        entry = pwd.getpwuid(os.getuid())
+    except KeyError:
+        return "?"
+    return entry.pw_gecos.split(",")[0].strip() or entry.pw_name
+
+
 def operator(environment: Environment) -> str:
     """Who is running an admin command, as the audit trail names them.
 

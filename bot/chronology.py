@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot import followups
+from bot import followups, localtime
+from bot import record as recs
 from bot.prompts import Prompts
 
 # Review steps worth a line of their own (from the audit trail).
-_EVENTS = ("acknowledged", "follow_up_needed", "note_added", "basis_confirmed", "closed",
-           "follow_up_done", "alert_acknowledged")
+_EVENTS = ("taken_on", "decision_made", "acknowledged", "follow_up_needed", "note_added",
+           "outcome_added", "basis_confirmed", "closed", "follow_up_done", "alert_acknowledged")
 
 
 def same_child(a: str, b: str) -> bool:
@@ -27,34 +28,66 @@ def matching_ids(summaries: Iterable[Mapping[str, Any]], child_ref: str) -> list
 
 
 def entries(records: Iterable[dict[str, Any]], prompts: Prompts) -> list[dict[str, Any]]:
-    """Lines of the chronology, oldest first. Each has ``at``, ``record_id``
-    and ``what`` (record, an audit action, or follow_up) and its details;
-    ``prompts/record/chronology.txt.j2`` words them."""
+    """Lines of the chronology, in time order, as practitioners write one:
+    each has ``when`` (school time), ``source`` (the record and its kind),
+    ``summary`` (one line of what happened), and ``at``/``record_id``/``what``
+    for sorting and filtering."""
     lines: list[dict[str, Any]] = []
     for r in records:
         words = prompts.for_record(r)  # each record in the words it was made in
+        see = recs.reading(r, prompts)
         rid = str(r.get("id") or "")
-        lines.append({"at": str(r.get("created_at") or ""), "record_id": rid, "what": "record",
-                      "kind": words.wording(f"kind_{r.get('kind')}", str(r.get("kind"))),
-                      "decision": words.wording(f"decision_{r.get('decision')}",
-                                                str(r.get("decision"))),
-                      "by": str(r.get("recorded_by") or "")})
+        kind = (words.wording(f"route_{r['route']}") if r.get("route")
+                else words.wording(f"kind_{r.get('kind')}", str(r.get("kind"))))
+        source = f"{rid} ({kind})"
+
+        def add(at: Any, what: str, summary: str, *, see: dict[str, Any] = see,
+                rid: str = rid, source: str = source, **more: Any) -> None:
+            lines.append({"at": localtime.sort_key(at), "when": see["when"](at),
+                          "record_id": rid, "what": what, "source": source,
+                          "summary": summary, **more})
+
+        decision = words.wording(f"decision_{r.get('decision')}", str(r.get("decision")))
+        add(r.get("created_at"), "record", words.wording("chronology_record").format(
+            what=_one_line(r), decision=decision, by=see["who"](r.get("recorded_by"))),
+            kind=kind, decision=decision, by=see["who"](r.get("recorded_by")))
         for entry in r.get("audit") or []:
-            if entry.get("action") not in _EVENTS:
+            action = entry.get("action")
+            if action not in _EVENTS:
                 continue
             detail = entry.get("detail") or {}
-            lines.append({"at": str(entry.get("at") or ""), "record_id": rid,
-                          "what": entry["action"], "by": str(entry.get("by") or ""),
-                          "note": str(detail.get("note") or ""),
-                          "due": str(detail.get("due") or "")})
+            text = words.wording(f"audit_{action}", str(action).replace("_", " "))
+            if action == "decision_made" and detail.get("decision"):
+                text += ": " + words.wording(f"decision_{detail['decision']}")
+            if detail.get("note"):
+                text += ": " + _short(str(detail["note"]))
+            add(entry.get("at"), str(action),
+                words.wording("chronology_event").format(what=text,
+                                                         by=see["who"](entry.get("by"))),
+                by=see["who"](entry.get("by")))
         for item in followups.items(r):
-            lines.append({"at": item.due or str(r.get("created_at") or ""), "record_id": rid,
-                          "what": "follow_up", "owner": item.owner, "due": item.due,
-                          "team": words.pack.term("lead_team"),
-                          "action": words.wording(f"action_{item.action}", item.action),
-                          "done": item.done})
+            owner = see["who"](item.owner)
+            action = words.wording(f"action_{item.action}", item.action)
+            state = (words.wording("action_done_by").format(
+                by=see["who"](item.done.get("by")), at=see["when"](item.done.get("at")))
+                if item.done else words.wording("action_open"))
+            add(item.due or r.get("created_at"), "follow_up",
+                words.wording("chronology_action").format(what=action, owner=owner,
+                                                          state=state))
     lines.sort(key=lambda line: (line["at"], line["record_id"]))
     return lines
+
+
+def _short(text: str, limit: int = 110) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[:limit - 1].rstrip() + "…"
+
+
+def _one_line(r: dict[str, Any]) -> str:
+    """What the record is about in one line: the staff member's own summary,
+    else the start of the facts."""
+    return _short(str(r.get("summary_line") or r.get("facts") or
+                      (r.get("immediate_danger") or {}).get("action") or ""))
 
 
 def as_text(child_ref: str, lines: list[dict[str, Any]], prompts: Prompts) -> str:

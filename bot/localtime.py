@@ -68,12 +68,13 @@ def local_date(value: object, zone: str | None = None) -> str:
 
 
 def sort_key(value: object) -> str:
-    """A stored time as sortable UTC text (dates sort at the start of their day)."""
+    """A stored time as sortable UTC text (a date, such as a due date, sorts
+    at the end of its day)."""
     moment = parse(value)
     if moment is None:
         return str(value or "")
     if not isinstance(moment, datetime):
-        return moment.isoformat() + "T00:00:00"
+        return moment.isoformat() + "T23:59:59"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo("UTC"))
     return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S.%f")

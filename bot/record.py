@@ -718,11 +718,11 @@ def reading(record: Record, prompts: Prompts) -> dict[str, Any]:
     ``who(id)`` (by name, as the record kept it), ``when(iso)`` and
     ``day(iso)`` in the school's time zone."""
     zone = str(record.get("timezone") or localtime.DEFAULT_ZONE)
-    team = prompts.for_record(record).pack.term("lead")
+    team = prompts.for_record(record).pack.term("lead_team")
 
     def who(ident: Any) -> str:
-        if str(ident or "") == "dsl":
-            return f"the {team}"
+        if str(ident or "") == "dsl":  # a follow-up the whole team owns
+            return team
         return people.shown(record, ident)
 
     return {"who": who, "when": lambda at: localtime.local_time(at, zone) if at else "",

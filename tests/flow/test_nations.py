@@ -285,4 +285,4 @@ def test_exports_keep_each_records_nation() -> None:
     assert ni["Guidance pack"] == nations.pack("northern_ireland").version
     text = chronology.as_text("JK", chronology.entries([made["northern_ireland"]],
                                                      default_prompts()), default_prompts())
-    assert f"Follow-up ({nations.pack('northern_ireland').term('lead_team')}" in text
+    assert f"({nations.pack('northern_ireland').term('lead_team')}; open)" in text

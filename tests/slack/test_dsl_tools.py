@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import json
 import struct
 import zlib
@@ -135,8 +136,12 @@ def test_a_record_pdf_and_a_csv_go_to_the_dsls_dm(
     assert pdf["channels"] == table["channels"] == [f"D{DSL}"]
     assert slack.fake.files(DSL_CHANNEL_ID) == []
     assert record_id in pdf_words(pdf["content"])
+    # People by the names Slack gave (users.info), times in school time, in words.
+    for text in (pdf_words(pdf["content"]), table["content"].decode("utf-8")):
+        assert "name not recorded" not in text and not re.search(r"\d{4}-\d{2}-\d{2}T", text)
+        assert not re.search(r"\b(tell_dsl|dsl_only|record_only|share_part)\b", text)
     rows = list(csv.DictReader(io.StringIO(table["content"].decode("utf-8"))))
-    assert [r["id"] for r in rows] == [made["other"]["id"], made["again"]["id"]]
+    assert [r["Reference"] for r in rows] == [made["other"]["id"], made["again"]["id"]]
     record = slack.jigsaw.store.get_record(record_id)
     assert record is not None
     assert [e["detail"].get("format") for e in record["audit"]
