@@ -250,9 +250,12 @@ class TeamsFront(Conversation):
         """The follow-up or note form, the full record, or the summary again:
         a card for the person who clicked only."""
         if kind == "summary":
-            record = self.app.record(record_id)
-            return (self.cards.record(record, names=self._names(record)) if record
-                    else self.cards.plain(self.t("not_found")))
+            # The record's summary is the DSL team's too: a forged click by
+            # anyone else is refused (and recorded), like every review.
+            record, refusal = self._record_for_dsl(user, record_id, kind)
+            if record is None:
+                return refusal
+            return self.cards.record(record, names=self._names(record))
         if kind == "view":
             record, why = self.review(user, record_id, "viewed")
             if record is None:

@@ -113,3 +113,12 @@ def test_membership_check_fails_closed(teams: Harness) -> None:
     # A configured DSL id needs no look-up; the member can once Teams answers.
     _click(teams, DSL_MEMBER, "Acknowledge")
     assert teams.jigsaw.record(record["id"])["review_status"] == "acknowledged"
+
+
+def test_the_record_summary_is_refused_to_anyone_outside_the_dsl_team(teams: Harness) -> None:
+    record = _record(teams)
+    forged = teams.client.execute_activity(OUTSIDER, {"verb": "review.summary",
+                                                      "data": {"r": record["id"]}})
+    shown = teams.send(forged).body
+    assert "Child often arrives late" not in str(shown) and record["id"] not in str(shown)
+    assert teams.jigsaw.record(record["id"])["audit"][-1]["action"] == "access_refused"
