@@ -2,9 +2,10 @@
 Adaptive Card renderer (the npm package ``adaptivecards`` in headless
 Chromium), which evaluates ``{{DATE(..)}}`` in card text as Teams does.
 
-Needs Node, Chromium and a directory with ``adaptivecards`` and
-``puppeteer-core`` installed (``npm install adaptivecards puppeteer-core``),
-named by ``JIGSAW_CARD_RENDERER``; skipped without them.
+Needs Node, Chromium and the npm packages ``adaptivecards`` and
+``puppeteer-core`` of ``teams/package.json`` (``npm ci --prefix teams``;
+another directory holding them may be named by ``JIGSAW_CARD_RENDERER``).
+Skipped without them, except in CI.
 """
 
 from __future__ import annotations
@@ -21,20 +22,38 @@ from bot.config import Settings
 from bot.prompts import Prompts
 from bot.teams.cards import Cards
 
-RENDERER = os.environ.get("JIGSAW_CARD_RENDERER", "")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The renderer comes with the tests' npm packages (``npm ci --prefix teams``).
+RENDERER = os.environ.get("JIGSAW_CARD_RENDERER") or str(PROJECT_ROOT / "teams")
 SCRIPT = Path(__file__).parent / "renderer" / "render.mjs"
 TYPED = ("Seen {{DATE(2017-02-14T06:08:39Z, SHORT)}} at {{TIME(2017-02-14T06:08:39Z)}} "
          "${name} **bold** <at>everyone</at> [x](https://evil.example)")
+CHROMIUM = os.environ.get("CHROMIUM", "chromium")
 
-pytestmark = pytest.mark.skipif(
-    not (RENDERER and shutil.which("node") and shutil.which(os.environ.get("CHROMIUM",
-                                                                           "chromium"))),
-    reason="no Adaptive Card renderer (set JIGSAW_CARD_RENDERER)")
+
+@pytest.fixture(autouse=True)
+def _renderer() -> None:
+    """Node, Chromium and the npm packages, or skip (outside CI only: CI
+    installs them, so there a missing renderer is a failure)."""
+    missing = [what for what, there in (
+        ("node", shutil.which("node")), ("chromium", shutil.which(CHROMIUM)),
+        ("adaptivecards", (Path(RENDERER) / "node_modules" / "adaptivecards").is_dir()),
+        ("puppeteer-core", (Path(RENDERER) / "node_modules" / "puppeteer-core").is_dir()),
+    ) if not there]
+    if missing:
+        message = (f"no Adaptive Card renderer: {', '.join(missing)} missing (npm ci --prefix "
+                   "teams; apt-get install chromium)")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message + ". Skipped outside CI.")
 
 
 def rendered(cards: dict[str, object]) -> dict[str, str]:
+    chromium = shutil.which(CHROMIUM) or CHROMIUM
     done = subprocess.run(["node", str(SCRIPT)], input=json.dumps(cards), capture_output=True,
-                          text=True, timeout=120, check=True)
+                          text=True, timeout=120, check=True,
+                          env={**os.environ, "JIGSAW_CARD_RENDERER": RENDERER,
+                               "CHROMIUM": chromium})
     return dict(json.loads(done.stdout))
 
 
