@@ -17,7 +17,11 @@ from bot.schoolday import SchoolDay
 
 WEEKS = 12
 _WORDING = "record/reports.j2"
-OUTCOMES = ("shared", "shared_in_part", "not_shared", "deferred", "record_only")
+OUTCOMES = ("shared", "shared_in_part", "not_shared", "deferred", "record_only", "waiting")
+# Colours that mean something: shared blue, not shared grey, deferred amber,
+# waiting for the DSL an outline only (nothing decided yet).
+COLOURS = {"shared": "#1f5fa8", "shared_in_part": "#7aa7d9", "not_shared": "#8c8c8c",
+           "deferred": "#e0a100", "record_only": "#d0d0d0", "waiting": "none"}
 CONSENT = ("given", "refused", "not_sought", "not_sure", "not_asked")
 _OUTCOME_OF = {"share": "shared", "share_part": "shared_in_part",
                "do_not_share": "not_shared", "defer": "deferred"}
@@ -25,9 +29,12 @@ _CONSENT_OF = {c: c for c in CONSENT}
 
 
 def outcome(record: dict[str, Any]) -> str:
-    """The digest's bucket for a record's decision; anything that is not a
+    """The digest's bucket for a record's decision: a concern still waiting
+    for the DSL's decision is its own bucket; anything else that is not a
     decision to share or not (a record-only worry, the allegations route)
     counts as record only."""
+    if record.get("awaiting_dsl_decision") or record.get("decision") == "tell_dsl":
+        return "waiting"
     return _OUTCOME_OF.get(str(record.get("decision") or ""), "record_only")
 
 
@@ -85,8 +92,14 @@ def chart_png(numbers: dict[str, Any], prompts: Prompts) -> bytes:
     bottom = [0] * len(weeks)
     for name in OUTCOMES:
         values = [w[name] for w in weeks]
-        axes.bar(labels, values, bottom=bottom,
-                 label=prompts.block(_WORDING, f"outcome_{name}"))
+        outline = COLOURS[name] == "none"
+        bars = axes.bar(labels, values, bottom=bottom,
+                        color="white" if outline else COLOURS[name],
+                        edgecolor="#333333" if outline else COLOURS[name],
+                        linestyle="--" if outline else "-", linewidth=1.2 if outline else 0,
+                        label=prompts.block(_WORDING, f"outcome_{name}"))
+        axes.bar_label(bars, labels=[str(v) if v else "" for v in values],
+                       label_type="center", fontsize=7)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes.set_title(prompts.block(_WORDING, "chart_title"))
     axes.set_ylabel(prompts.block(_WORDING, "chart_ylabel"))

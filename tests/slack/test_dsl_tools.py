@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import json
+import re
 import struct
 import zlib
 from collections.abc import Iterator
