@@ -489,7 +489,8 @@ def _markup_script(tag: str) -> list[str]:
         "no", "request", "police", f"DC Patel {MARKUP}"[:200], "called_back",
         f"Requested: {text}",
         "<!here>*AB*",  # child reference: 40 characters at most
-        f"Bruise seen on arrival. {text}", "significant", "yes", "parent_source", "same",
+        f"Bruise seen on arrival. {text}", "significant", "yes", "parent_source",
+        f"Not to tell: {text}"[:300], "same",
         "share", f"Share: {text}", "secure_email", f"Rationale: {text}",
         f"Follow-up: {text}", "tomorrow", "submit",
     ]
@@ -502,9 +503,9 @@ def _markup_script_own_concern(tag: str) -> list[str]:
     return [
         "no", "dsl_recording", "general", "CD-77`", f"Facts: {text}", f"He said {text}",
         "has_views", f"Views: {text}", f"Opinion: {text}", "no", "same", "child_in_need",
-        "other", f"Recipient: {text}"[:200], "yes", f"Purpose: {text}", "yes", "yes", "no",
-        "told_not_asked", "same", "share", "a", f"Share: {text}", "portal",
-        "next_working_day", f"Rationale: {text}", "skip", "submit",
+        "skip", "other", f"Recipient: {text}"[:200], "yes", f"Purpose: {text}", "yes", "yes",
+        "no", "told_not_asked", "same", "share", f"Share: {text}", "special", "a", "portal",
+        "next_working_day", "none", f"Rationale: {text}", "skip", "submit",
     ]
 
 
@@ -637,6 +638,8 @@ def _valid_text(q: Question) -> str:
     step = BY_ID[q.step]
     if step.check == "child_ref":
         return "AB"
+    if step.check == "child_refs":
+        return "CD (sister), EF"
     if step.check == "date":
         return "tomorrow"
     return "Seen today in class, noted at the time."
