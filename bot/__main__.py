@@ -73,6 +73,8 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="FILE",
                         help="new file to write (created 0600; never overwritten)")
     export.add_argument("--pdf", metavar="ID", help="one record as a printable PDF instead")
+    export.add_argument("--copy", metavar="ID", help="one record as plain text to paste into "
+                        "the school's CP system (CPOMS, MyConcern) instead")
     export.add_argument("--csv", nargs=2, metavar=("FROM", "TO"),
                         help="the records made between two dates (YYYY-MM-DD, both "
                              "included) as CSV instead")
@@ -437,7 +439,7 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
     if command == "retention":
         return admin.retention(store, settings, utcnow(), sys.stdout, purge=args.purge,
                                by=admin.operator(environment), before=args.before, err=sys.stderr)
-    if command == "chronology" or (command == "export" and (args.pdf or args.csv)):
+    if command == "chronology" or (command == "export" and (args.pdf or args.csv or args.copy)):
         service = DecisionService(settings, store)
         by = admin.operator(environment)
         service.know_person(by, admin.operator_name(), "administrator")

@@ -310,8 +310,9 @@ def followthrough(command: str, args: argparse.Namespace, app: DecisionService, 
     if not reason or not args.out:
         err.write("jigsaw: an export needs --reason and --out\n")
         return 2
-    if command == "export" and args.pdf and app.record(args.pdf) is None:
-        err.write(f"jigsaw: no such record: {args.pdf}\n")
+    single = args.pdf or getattr(args, "copy", None)
+    if command == "export" and single and app.record(single) is None:
+        err.write(f"jigsaw: no such record: {single}\n")
         return 1
     span: tuple[date, date] | None = None
     if command == "export" and args.csv:
@@ -331,6 +332,9 @@ def followthrough(command: str, args: argparse.Namespace, app: DecisionService, 
         if command == "chronology":
             _, content = app.export_chronology_pdf(args.ref, by=by, allowed=True,
                                                    reason=reason)
+        elif getattr(args, "copy", None):
+            content = app.copy_for_cp(args.copy, by=by, allowed=True,
+                                      reason=reason).encode("utf-8")
         elif span is None:
             _, content = app.export_record_pdf(args.pdf, by=by, allowed=True, reason=reason)
         else:

@@ -285,6 +285,29 @@ def chronology_pdf(child_ref: str, found: list[dict[str, Any]], prompts: Prompts
     return pdf.output_bytes()
 
 
+def copy_for_cp(record: dict[str, Any], prompts: Prompts) -> str:
+    """The record as plain text to paste into a CP system's "add incident"
+    form (CPOMS, MyConcern: neither has a public API): the fields such a form
+    asks for first, one "Label: value" a line, then every section of the
+    record, so nothing is typed twice."""
+    see = records.reading(record, prompts)
+    happened = record.get("happened") or {}
+    top = [
+        (_words(prompts, "cp_incident_at"), happened.get("when") or see["when"](
+            record.get("created_at"))),
+        (_words(prompts, "cp_student"), record.get("child_ref") or ""),
+        (_words(prompts, "cp_category"), records.category_text(record, prompts)),
+        (_words(prompts, "cp_reported_by"), see["who"](record.get("recorded_by"))),
+        (_words(prompts, "cp_linked"), records.other_children_text(record)),
+        (_words(prompts, "cp_reference"), str(record.get("id") or "")),
+    ]
+    lines = [f"{label}: {value}" for label, value in top if value]
+    for title, rows in records.sections(record, prompts)[1:]:
+        lines += ["", title.upper()]
+        lines += [f"{label}: {value}" for label, value in rows]
+    return "\n".join(lines) + "\n"
+
+
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
     # Spreadsheets in some locales take a full-width ＝ for =: check the NFKC form.

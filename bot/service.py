@@ -755,6 +755,22 @@ class DecisionService:
         return f"{record_id}.pdf", exports.record_pdf(
             record, self.prompts, self.settings.school_name, made_at=self.clock(), made_by=by)
 
+    def copy_for_cp(self, record_id: str, *, by: str, allowed: bool, reason: str = ""
+                    ) -> str:
+        """The record as plain text for the school's CP system (audited like
+        an export); raises NotFound, AccessDenied."""
+        if self.store.get_record(record_id) is None:
+            if not allowed:  # answered as a refusal: no record-id oracle
+                self._refuse([], by=by, attempted="copy_for_cp", ref=record_id)
+            raise NotFound(record_id)
+        if not allowed:
+            self._refuse([record_id], by=by, attempted="copy_for_cp", ref=record_id)
+        from bot import exports
+
+        [record] = self._audit_each([record_id], by=by, action="exported",
+                                    detail=_why({"format": "copy for CP system"}, reason))
+        return exports.copy_for_cp(record, self.prompts)
+
     def export_chronology_pdf(self, child_ref: str, *, by: str, allowed: bool,
                               reason: str = "") -> tuple[str, bytes]:
         from bot import exports

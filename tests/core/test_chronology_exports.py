@@ -261,3 +261,19 @@ def test_someone_not_in_the_dsl_team_is_refused_and_it_is_audited(
             ("U999", "chronology", False), ("U999", "export_pdf", False)]
     finally:
         store.close()
+
+
+def test_a_copy_for_the_cp_system_is_plain_text_in_words(school: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    record_id = school["ids"]["second"]
+    out = tmp_path / "copy.txt"
+    assert main(["export", "--copy", record_id, "--reason", "into CPOMS",
+                 "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    record = stored(school, record_id)
+    assert text.startswith("Date and time of incident: Mon 9 Nov 2026, 14:00\n")
+    assert f"Student: {record['child_ref']}" in text and f"Jigsaw reference: {record_id}" in text
+    assert "WHAT HAPPENED" in text and flat(record["rationale"]) in flat(text)
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T", text)
+    assert record["audit"][-1]["detail"] == {"format": "copy for CP system",
+                                             "reason": "into CPOMS"}
