@@ -67,7 +67,7 @@ def test_urgent_alert_refused_then_through_once(teams: Harness) -> None:
 def test_the_ledger_is_anchored_in_the_channel_once_a_day(teams: Harness) -> None:
     from datetime import UTC, datetime, timedelta
 
-    now = {"at": datetime(2026, 11, 30, 9, tzinfo=UTC)}
+    now = {"at": datetime.now(UTC)}  # a new store's first day starts with its ledger
     teams.jigsaw.clock = lambda: now["at"]
     teams.decide(STAFF, STAFF_CONCERN)
     delivery = teams.front.delivery
