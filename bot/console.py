@@ -114,6 +114,7 @@ class Console:
                                         to_dsl=not routed))
             if routed:
                 self.say(routed)
+            self.app.told(self.user, record["id"])
             # The record keeps its own layout: printed as is, not re-wrapped.
             self.stdout.write(records.render_text(record, prompts) + "\n")
             self.stdout.flush()

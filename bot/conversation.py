@@ -124,6 +124,8 @@ class Conversation:
     # -- starting -----------------------------------------------------------
     def begin(self, user: str, *, fresh: bool = False) -> None:
         """Start a decision in the person's chat, or offer to resume one."""
+        for record_id in self.app.untold(user):  # saved, but never said so
+            self.report_submitted(user, record_id)
         current = None if fresh else self.app.latest_open(user)
         if current is not None:
             self.offer_resume(user, current)
@@ -255,13 +257,16 @@ class Conversation:
         if record and (record.get("decided_by") or {}).get("by") == user and (
                 record["recorded_by"] != user):
             self.decision_added(user, record)
+            self.app.told(user, record_id)
             return
         sent = self.delivery.deliver_record(record_id)
         routed = self.app.routed_notice(record) if record else ""
         if routed:
             self.say(user, self.t("submitted_routed", id=record_id, routed=routed))
-            return
-        self.say(user, self.t("submitted_sent" if sent else "submitted_pending", id=record_id))
+        else:
+            self.say(user, self.t("submitted_sent" if sent else "submitted_pending",
+                                  id=record_id))
+        self.app.told(user, record_id)
 
     def delivered_late(self, kind: str, item: dict[str, Any]) -> None:
         """A held record (or urgent alert) reached the DSL channel at last."""

@@ -169,6 +169,28 @@ class DecisionService:
                 finished.append(session)
         return finished
 
+    def untold(self, user: str) -> list[str]:
+        """Records of the person's own decisions they were never told were
+        saved (the message failed, then the app stopped)."""
+        return [str(d["record_id"]) for d in self.store.sessions_for_user(
+            user, statuses=(SUBMITTED,)) if d.get("told") is False and d.get("record_id")]
+
+    def told(self, user: str, record_id: str) -> None:
+        """The person has been told their record ``record_id`` is saved."""
+        for doc in self.store.sessions_for_user(user, statuses=(SUBMITTED,)):
+            if doc.get("record_id") != record_id or doc.get("told") is not False:
+                continue
+            if all(e.get("delivered") for e in doc.get("events") or ()):
+                # The record now holds everything; the hot store is rewritten
+                # on every click, so it keeps only what is still in play.
+                try:
+                    self.store.delete_session(doc["id"])
+                except OSError:
+                    log.warning("could not drop a finished session",
+                                extra={"session_id": doc["id"]})
+            else:
+                self._write_session(doc["id"], lambda d: d.update(told=True))
+
     def store_writable(self) -> bool:
         """Whether the store takes a write now (for the health check)."""
         try:
@@ -308,19 +330,14 @@ class DecisionService:
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
             doc["status"] = SUBMITTED
             doc["record_id"] = stored["id"]
+            doc["told"] = False  # until the person is told it is saved (see untold)
             doc["updated_at"] = stamp(self.clock())
             return doc
 
-        doc, saved = self._write_session(session.id, mutate)
-        done = Session.from_dict(doc)
-        if saved and all(e.get("delivered") for e in done.events):
-            # The record now holds everything; the hot store is rewritten on
-            # every click, so it keeps only what is still in play.
-            try:
-                self.store.delete_session(done.id)
-            except OSError:
-                log.warning("could not drop a finished session", extra={"session_id": done.id})
-        return done
+        doc, _ = self._write_session(session.id, mutate)
+        # Kept until the person is told (see told), so a restart in between
+        # still tells them.
+        return Session.from_dict(doc)
 
     def _add_decision(self, record_id: str, session: Session, built: dict[str, Any]
                       ) -> dict[str, Any]:

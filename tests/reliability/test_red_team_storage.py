@@ -280,3 +280,36 @@ def test_meta_json_deleted_or_emptied_is_refused(acknowledged: tuple[Path, bytes
     assert f"meta.json is {'missing' if how == 'deleted' else 'empty'}" in checked.stdout
     started = jigsaw(data, "retention")
     assert started.returncode == 2 and "restore it from the latest backup" in started.stderr
+
+
+# -- told, whatever the chat did before a crash -------------------------------------
+
+def test_a_person_whose_submitted_message_failed_before_a_sigkill_is_told_after(
+        slack: WatchedSlack, tmp_path: Path) -> None:
+    app = AppProcess(tmp_path / "data", slack.base_url, cwd=tmp_path)
+    app.start()
+    try:
+        q = say(app, slack, STAFF, "hello")
+        for answer in sc.STAFF_CONCERN[:-1]:
+            q = say(app, slack, STAFF, answer)
+        # Slack refuses the "Submitted" message; then the app is killed.
+        slack.fail_while("chat.postMessage", lambda c: str(c.args.get("text", "")).startswith(
+            "Submitted"), status=500)
+        mark = slack.mark()
+        click(app, q, "submit", STAFF)
+        slack.wait_new(mark, lambda c: c if str(c.args.get("text", "")).startswith(
+            "Submitted") else None)
+        app.kill()
+        slack.clear_faults()
+        app.start()
+        mark = slack.mark()
+        say(app, slack, STAFF, "hello")  # as they would, not knowing it was saved
+        told = submitted(slack, mark, STAFF)
+        assert told is not None, app.tail()
+        year = time.gmtime().tm_year
+        assert f"ISD-{year}-0001" in str(told.args["text"])
+        # Told once: nothing is left that would tell them again.
+        hot = json.loads((tmp_path / "data" / "hot.json").read_text(encoding="utf-8"))
+        assert not [x for x in hot["sessions"].values() if x.get("told") is False]
+    finally:
+        app.stop()
