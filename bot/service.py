@@ -438,16 +438,27 @@ class DecisionService:
 
     # -- the ledger's anchor outside the store -----------------------------------
     def anchor_due(self) -> bool:
-        """A day since the ledger head was last anchored in the DSL channel
-        (a new store's first day starts with its ledger). Read from the
-        sealed ledger, so editing a settings file cannot put anchoring off;
-        a time a day or more ahead of the clock does not either."""
-        anchored, began = self.store.last_anchor()
+        """A day since the ledger head was last anchored in the DSL channel,
+        as the sealed ledger says, so editing a settings file cannot put
+        anchoring off. A new store's first day starts at the first check
+        (kept in meta; a time there a day or more from the clock, either
+        way, is due)."""
+        anchored, _ = self.store.last_anchor()
+        if anchored:
+            try:
+                since = datetime.fromisoformat(anchored.replace("Z", "+00:00"))
+            except ValueError:
+                return True
+            return self.clock() - since >= ANCHOR_EVERY
+        last = self.store.get_meta(LAST_ANCHOR)
+        if not last:
+            self.store.set_meta(LAST_ANCHOR, {"at": iso(self.clock())})
+            return False
         try:
-            since = datetime.fromisoformat((anchored or began).replace("Z", "+00:00"))
+            first = datetime.fromisoformat(str(last.get("at", "")).replace("Z", "+00:00"))
         except ValueError:
             return True
-        return abs(self.clock() - since) >= ANCHOR_EVERY
+        return abs(self.clock() - first) >= ANCHOR_EVERY
 
     def ledger_head(self) -> tuple[int, str]:
         """The ledger's line count and the MAC of its last line."""

@@ -34,6 +34,8 @@ def test_submitted_session_leaves_the_hot_store_unless_an_alert_is_pending(
     for answer in sc.EARLY_HELP_CONSENT:
         outcome = jigsaw.answer(session.id, answer)
     assert outcome.record is not None
+    assert jigsaw.untold("U1") == [outcome.record["id"]]  # kept until they are told
+    jigsaw.told("U1", outcome.record["id"])
     assert jigsaw.get(session.id) is None
     urgent = jigsaw.start("U2")
     for answer in sc.IMMEDIATE_DANGER:
