@@ -253,13 +253,13 @@ def test_app_home_shows_staff_only_their_own_records(live: LiveApp) -> None:
     theirs = live.store.list_records(recorded_by="U456")[0]["id"]
     staff_home = _home_text(live, STAFF)
     assert mine in staff_home and theirs not in staff_home
-    assert "*Awaiting DSL review*" not in staff_home
+    assert "*Waiting for the DSL*" not in staff_home
     assert "NP" not in staff_home and "Resume" not in staff_home
     other_home = _home_text(live, "U456")
     assert theirs in other_home and mine not in other_home
-    assert "*Awaiting DSL review*" not in other_home
+    assert "*Waiting for the DSL*" not in other_home
     dsl_home = _home_text(live, "UDSL2")
-    assert "*Awaiting DSL review*" in dsl_home
+    assert "*Waiting for the DSL*" in dsl_home
     assert mine in dsl_home and theirs in dsl_home
     assert not live.log.errors()
 

@@ -53,4 +53,4 @@ def test_staff_and_the_dsl_see_the_nations_words(slack: Harness) -> None:
     slack.send(app_home_opened("UDSL1"))
     home = slack.fake.home_view("UDSL1")
     assert home is not None
-    assert f"Awaiting {pack.term('lead')} review" in all_text(home["blocks"])
+    assert f"Waiting for the {pack.term('lead')}" in all_text(home["blocks"])
