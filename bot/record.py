@@ -834,6 +834,7 @@ def summary(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
     prompts = prompts.for_record(record)
     lbl, word = prompts.label, prompts.wording
     r = record
+    see = reading(record, prompts)
     requester = r.get("requester") or {}
     family = r.get("family") or {}
     rows: list[tuple[str, str]] = [
@@ -868,13 +869,15 @@ def summary(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
         ("rationale", r.get("rationale", "")),
         ("advice", word("advice_needed") if (r.get("advice") or {}).get("needed") else ""),
         ("follow_up", "; ".join(
-            f"{_action_text(f['action'], prompts)} ({f['owner']}, by {f['due'] or 'no date'})"
-            for f in r.get("follow_up", []))),
+            f"{f['text']} ({f['owner']}, by {f['due']})" for f in action_rows(r, prompts))),
         ("barriers", ", ".join(word(f"barrier_{b}", b)
                                for b in (r.get("barriers") or {}).get("shown", []))),
         ("guidance", guidance_text(r)),
-        ("recorded_by", r.get("recorded_by", "")),
-        ("created_at", r.get("created_at", "")),
+        ("recorded_by", see["who"](r.get("recorded_by"))),
+        ("created_at", see["when"](r.get("created_at"))),
+        ("decided_by", (f"{see['who'](r['decided_by'].get('by'))}, "
+                        f"{see['when'](r['decided_by'].get('at'))}")
+         if isinstance(r.get("decided_by"), dict) else ""),
         ("review_status", word(f"review_{r.get('review_status', PENDING)}")),
     ]
     return [(key, word(f"field_{key}"), value) for key, value in rows if value]

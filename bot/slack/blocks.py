@@ -318,7 +318,8 @@ class Blocks:
         for key, label, value in rows:
             if key == "id":
                 continue
-            shown = (f"<@{value}>" if key == "recorded_by"
+            # Slack shows a mention as the person's current name.
+            shown = (f"<@{record['recorded_by']}>" if key == "recorded_by"
                      and record.get("source") == Source.SLACK else escape(value))
             if len(shown) > 1500:
                 cut = escape_within(value, 1200)

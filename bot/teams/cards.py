@@ -269,8 +269,8 @@ class Cards:
         for key, label, value in records.summary(record, self.prompts):
             if key == "id":
                 continue
-            if key == "recorded_by":
-                value = names.get(value, value)
+            if key == "recorded_by" and "name not recorded" in value:
+                value = names.get(record["recorded_by"], value)
             # Every value may hold typed text: shown literally, never as Markdown.
             items.append(self.text(label, weight="Bolder", spacing="Small"))
             items.append(literal(clip(value)))
