@@ -198,4 +198,5 @@ def install(url: str, *, team_id: str, bot_token: str, bot_user_id: str, client_
         conn.execute("UPDATE schools SET slack_team_id = %s, settings = %s::jsonb "
                      "WHERE id = %s", (team_id, json.dumps(
                          {"school": {"name": "Hillside Primary School", "nation": "england"},
-                          "slack": {"dsl_channel": "CDSL"}}), SCHOOL))
+                          "slack": {"dsl_channel": "CDSL", "dsl_user_ids": ["UDSL1"]}}),
+                     SCHOOL))

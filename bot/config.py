@@ -482,6 +482,8 @@ class Environment:
     slack_client_id: str = ""  # JIGSAW_SLACK_CLIENT_ID
     slack_client_secret: str = field(default="", repr=False)  # JIGSAW_SLACK_CLIENT_SECRET
     slack_redirect_uri: str = ""  # SLACK_REDIRECT_URI (OAuth, when not derived)
+    # Installs from workspaces no administrator registered make new schools.
+    open_installs: bool = False  # JIGSAW_OPEN_INSTALLS
     # Set by sudo: who really ran an admin command.
     sudo_user: str = ""  # SUDO_USER
     sudo_uid: str = ""  # SUDO_UID
@@ -515,6 +517,7 @@ class Environment:
             port=ports["PORT"] or DEFAULT_PORT,
             host=text("HOST", DEFAULT_HOST),
             database_url=database_url,
+            open_installs=_flag(env, "JIGSAW_OPEN_INSTALLS"),
             teams=_teams(env, ports["PORT"]),
         )
 

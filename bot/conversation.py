@@ -209,27 +209,53 @@ class Conversation:
                 return
             self.say(user, result.error)
             return
-        # Immediate danger: the DSL alert goes before anything else.
-        for event in result.events:
-            try:
-                delivered = self.delivery.deliver_alert(session.id, event["id"])
-            except Exception:  # the 999 notice must still be shown; the outbox retries
-                log.exception("urgent alert not sent", extra={"session_id": session.id})
-                delivered = False
-            result.notices.append(self.t("alert_sent" if delivered else "alert_pending"))
+        # Immediate danger: the DSL alert goes before anything else, and the
+        # person's 999 notice beside it, neither waiting for the other.
+        told = (self._alert_and_tell(user, session.id, result.events, result.notices)
+                if result.events else [])
         if not outcome.saved:
             result.notices.append(self.t("not_saved"))
             self.delivery.kick()  # its worker saves what is kept, as soon as it can
         closed = self._close_question(session, asked, self._answer_label(asked, session, raw),
                                       result.notices)
         # Notices (call 999, the alert is not through) must not depend on that update.
-        unshown = [] if closed else result.notices
+        unshown = [] if closed else [n for n in result.notices if n not in told]
         if result.done:
             if unshown:
                 self.say(user, "\n\n".join(unshown))
             self._submitted(session)
         else:
             self.post_question(session, unshown)
+
+    def _alert_and_tell(self, user: str, session_id: str, events: list[dict[str, Any]],
+                        notices: list[str]) -> list[str]:
+        """Post the DSL alerts (each on its own thread) while the person is
+        told to call 999 (``notices``), then add whether the alert is through
+        to ``notices``, shown with the answered question (the 999 notice
+        again, beside their answer). The notices already told."""
+        delivered: dict[str, bool] = {}
+
+        def alert(event_id: str) -> None:
+            try:
+                delivered[event_id] = self.delivery.deliver_alert(session_id, event_id)
+            except Exception:  # the 999 notice must still be shown; the outbox retries
+                log.exception("urgent alert not sent", extra={"session_id": session_id})
+
+        threads = [threading.Thread(target=alert, args=(e["id"],), name="jigsaw-alert",
+                                    daemon=True) for e in events]
+        for thread in threads:
+            thread.start()
+        told = list(notices)
+        try:
+            self.say(user, "\n\n".join(notices))
+        except self.chat_errors as exc:  # shown with the question instead
+            log.warning("999 notice not shown: %s", type(exc).__name__)
+            told = []
+        for thread in threads:
+            thread.join()
+        sent = all(delivered.get(e["id"], False) for e in events)
+        notices.append(self.t("alert_sent" if sent else "alert_pending"))
+        return told
 
     def _answer_label(self, q: Question | None, session: Session, raw: str) -> str:
         if q is None:

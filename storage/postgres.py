@@ -216,11 +216,12 @@ class Database:
 
     def school_for(self, *, team_id: str | None, enterprise_id: str | None,
                    enterprise_install: bool = False) -> str | None:
-        """The school a Slack request belongs to: by its workspace, or by its
-        Grid organisation for an org-wide install (or a workspace of that
-        organisation no school has claimed for itself)."""
+        """The school a Slack request belongs to: by its workspace (a
+        workspace registered as its own school stays with it, even under an
+        org-wide install), else by its Grid organisation for an org-wide
+        install (or a workspace of that organisation no school has claimed)."""
         with self.connection() as conn:
-            if team_id and not enterprise_install:
+            if team_id:
                 row = conn.execute("SELECT id FROM schools WHERE slack_team_id = %s",
                                    (team_id,)).fetchone()
                 if row:

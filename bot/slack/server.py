@@ -140,11 +140,15 @@ class _Handler(BaseHTTPRequestHandler):
         hold = None
         try:
             request = SlackHTTPRequest(body=body, query=url.query, headers=headers)
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
             response = app.unparsable(body, headers)  # e.g. payload= that is not JSON
         else:
             route = getattr(app, "app_for", None)  # many schools: the request's own school
-            target = app if route is None else route(request)
+            try:
+                target = app if route is None else route(request)
+            except Exception as exc:  # a body no school's router can place: refused
+                log.warning("request not routed: %s", type(exc).__name__)
+                target = None
             if target is None:  # unsigned, or from a workspace no school installed
                 response = app.unparsable(body, headers)
             else:

@@ -11,21 +11,28 @@ Nothing a school's app holds can reach another school's rows.
 
 Installs use Bolt's OAuth flow, with slack_sdk's SQLAlchemy installation and
 state stores on the same PostgreSQL database (tables made by
-``jigsaw migrate-db``). A workspace installed for the first time becomes a
-new school with default settings (``jigsaw school set`` gives it its own),
-unless an administrator registered it for a school first.
+``jigsaw migrate-db``). Only a workspace (or Grid organisation) an
+administrator registered for a school (``jigsaw school set --team``) may
+install, unless the trust turns open installs on (``JIGSAW_OPEN_INSTALLS``):
+then a new workspace becomes a new school with no DSL channel and no DSL,
+whose records are held until ``jigsaw school set`` gives it its own. The
+process's own DSL channel and DSL ids (its settings file, ``JIGSAW_DSL_*``)
+belong to the ``default`` school alone. A workspace registered as its own
+school stays with it under an org-wide Grid install.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt.error import BoltError
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_flow import OAuthFlow
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -34,6 +41,7 @@ from slack_bolt.request.internals import (
     extract_is_enterprise_install,
     extract_team_id,
 )
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
@@ -42,12 +50,13 @@ from bot.service import DecisionService
 from bot.slack.app import JigsawApp, create_app, web_client
 from bot.slack.front import SlackFront
 from bot.slack.signature import CHECKED, SlackSignature, refuse
+from storage.postgres import DEFAULT_SCHOOL
 
 log = logging.getLogger("jigsaw.tenants")
 
 # The bot scopes of app.yaml.
 SCOPES = ("chat:write", "commands", "im:history", "im:write", "groups:read",
-          "groups:history", "files:write")
+          "groups:history", "files:write", "users:read")
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_SECONDS = 600
@@ -58,10 +67,45 @@ def sqlalchemy_url(url: str) -> str:
     return "postgresql+psycopg://" + url.split("://", 1)[1]
 
 
-def school_settings(raw: dict[str, Any] | None, base: Settings) -> Settings:
+def school_settings(raw: dict[str, Any] | None, base: Settings, *,
+                    school: str = DEFAULT_SCHOOL) -> Settings:
     """A school's settings: its stored table (the settings file's shape) over
-    the process's defaults."""
+    the process's defaults. The process's DSL channel and DSL ids are the
+    ``default`` school's: another school has only its own."""
+    if school != DEFAULT_SCHOOL:
+        base = replace(base, dsl_channel="", dsl_user_ids=(), deputy_user_ids=())
     return from_mapping(raw or {}, base)
+
+
+class NotRegistered(BoltError):
+    """An install from a workspace no administrator registered for a school."""
+
+
+class TrustOAuthFlow(OAuthFlow):
+    """Bolt's OAuth flow, keeping an installation only if ``admit`` says so."""
+
+    def __init__(self, *, admit: Callable[[Installation], bool], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.admit = admit
+
+    def store_installation(self, request: BoltRequest, installation: Installation) -> None:
+        if not self.admit(installation):
+            raise NotRegistered("workspace not registered for a school")
+        super().store_installation(request, installation)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+SLACK_ID = re.compile(r"[A-Z0-9]{2,32}")
+
+
+def _slack_id(value: Any, first: str) -> bool:
+    """None, or an id of Slack's shape starting with ``first`` (T: workspace,
+    E: Grid organisation): nothing else is looked up in the database."""
+    return value is None or (isinstance(value, str) and value[:1] == first
+                             and SLACK_ID.fullmatch(value) is not None)
 
 
 class Tenant:
@@ -99,7 +143,9 @@ class Tenants:
                                                          engine=self.engine)
         self.states = SQLAlchemyOAuthStateStore(expiration_seconds=STATE_SECONDS,
                                                 engine=self.engine)
-        self.oauth = OAuthFlow(client=web_client(self.environment), settings=OAuthSettings(
+        self.open_installs = environment.open_installs
+        self.oauth = TrustOAuthFlow(admit=self._admit, client=web_client(self.environment),
+                                    settings=OAuthSettings(
             client_id=client_id, client_secret=environment.slack_client_secret,
             scopes=list(SCOPES), install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
             redirect_uri=environment.slack_redirect_uri or None,
@@ -107,6 +153,8 @@ class Tenants:
             state_store=self.states, install_page_rendering_enabled=False,
             callback_options=CallbackOptions(success=self._installed, failure=self._failed)))
         self._tenants: dict[str, Tenant] = {}
+        # (team, organisation, org-wide) -> school, as last found in the database.
+        self._routes: dict[tuple[str | None, str | None, bool], str] = {}
         self._lock = threading.Lock()
         self.on_tenant: Callable[[Tenant], None] | None = None
         # GET pages the HTTP server hands over (Slack's install and redirect).
@@ -119,13 +167,24 @@ class Tenants:
     def callback(self, req: BoltRequest) -> BoltResponse:
         return self.oauth.handle_callback(req)
 
+    def _school_of(self, inst: Installation) -> str | None:
+        org_wide = bool(inst.is_enterprise_install)
+        school: str | None = self.db.school_for(
+            team_id=None if org_wide else inst.team_id, enterprise_id=inst.enterprise_id,
+            enterprise_install=org_wide)
+        return school
+
+    def _admit(self, inst: Installation) -> bool:
+        """Keep this installation: its workspace is registered, or open
+        installs are on."""
+        return self.open_installs or self._school_of(inst) is not None
+
     def _installed(self, args: SuccessArgs) -> BoltResponse:
         inst = args.installation
         org_wide = bool(inst.is_enterprise_install)
         team_id = None if org_wide else inst.team_id
-        school = self.db.school_for(team_id=team_id, enterprise_id=inst.enterprise_id,
-                                    enterprise_install=org_wide)
-        if school is None:
+        school = self._school_of(inst)
+        if school is None:  # open installs: a new school, with nothing of another's
             school = f"slack-{(team_id or inst.enterprise_id or 'unknown').lower()}"
             name = (inst.enterprise_name if org_wide else inst.team_name) or ""
             self.db.add_school(school, name=name)
@@ -133,11 +192,26 @@ class Tenants:
         with self._lock:
             self._tenants.pop(school, None)  # a reinstall brings a new token
         log.info("installed", extra={"school": school, "org_wide": org_wide})
-        return BoltResponse(status=200, body="Jigsaw is installed. Your school's "
-                            "administrator sets the DSL channel and contacts next.",
+        try:
+            ready = bool(school_settings(self.db.school_settings(school), self.base,
+                                         school=school).dsl_channel)
+        except ConfigError:
+            ready = False
+        body = ("Jigsaw is installed." if ready else
+                "Jigsaw is installed, but this school has no DSL channel or DSL yet: its "
+                "records are held, and nobody can review them, until the trust's "
+                f"administrator sets them (jigsaw school set {school} --settings FILE).")
+        return BoltResponse(status=200, body=body,
                             headers={"content-type": "text/plain; charset=utf-8"})
 
     def _failed(self, args: FailureArgs) -> BoltResponse:
+        if isinstance(args.error, NotRegistered):
+            log.warning("install refused: workspace not registered")
+            return BoltResponse(
+                status=403, body="Jigsaw was not installed: this workspace is not registered "
+                "with the trust. Ask the trust's administrator to register it first "
+                "(jigsaw school set ID --team T...).",
+                headers={"content-type": "text/plain; charset=utf-8"})
         log.warning("install failed", extra={"error": args.reason})
         return BoltResponse(status=args.suggested_status_code,
                             body="The installation did not complete. Please try again.",
@@ -152,7 +226,7 @@ class Tenants:
             return refuse(401)
         try:
             body = json.loads(raw_body)
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if isinstance(body, dict) and body.get("type") == "url_verification":
             return BoltResponse(status=200, body=json.dumps({"challenge": body.get("challenge")}),
@@ -170,18 +244,39 @@ class Tenants:
             enterprise_id = extract_enterprise_id(body)
             team_id = extract_team_id(body)
             org_wide = extract_is_enterprise_install(body) or False
-        except (AttributeError, TypeError, KeyError, IndexError):
+            if team_id is None and org_wide:
+                # An org-wide install's event names no workspace in its
+                # authorization: the event's own says which (a workspace
+                # registered as its own school stays with it).
+                event = body.get("event")
+                team_id = _text(body.get("team_id")) or _text(
+                    event.get("team") if isinstance(event, dict) else None)
+        except (AttributeError, TypeError, KeyError, IndexError, RecursionError):
+            return None
+        if not (_slack_id(team_id, "T") and _slack_id(enterprise_id, "E")):
+            log.warning("request refused: not a Slack workspace or organisation id")
             return None
         tenant = self.tenant(team_id=team_id, enterprise_id=enterprise_id, org_wide=org_wide)
         return None if tenant is None else tenant.app
 
     def tenant(self, *, team_id: str | None, enterprise_id: str | None,
                org_wide: bool = False) -> Tenant | None:
-        school = self.db.school_for(team_id=team_id, enterprise_id=enterprise_id,
-                                    enterprise_install=org_wide)
+        where = (team_id, enterprise_id, org_wide)
+        try:
+            school = self.db.school_for(team_id=team_id, enterprise_id=enterprise_id,
+                                        enterprise_install=org_wide)
+        except OSError:
+            # The database is away: the school this workspace was last routed
+            # to, so the 999 path goes on from what the instance knows.
+            with self._lock:
+                school = self._routes.get(where)
+            if school is None:
+                log.warning("request not routed: the database is unavailable")
+                return None
         if school is None:
             return None
         with self._lock:
+            self._routes[where] = school
             found = self._tenants.get(school)
             if found is not None:
                 return found
@@ -199,7 +294,8 @@ class Tenants:
 
     def _build(self, school: str, token: str) -> Tenant | None:
         try:
-            settings = school_settings(self.db.school_settings(school), self.base)
+            settings = school_settings(self.db.school_settings(school), self.base,
+                                       school=school)
         except ConfigError as exc:
             log.error("school settings refused: %s", exc, extra={"school": school})
             return None

@@ -35,17 +35,21 @@ GRID = {"school": {"name": "Ysgol y Bryn", "nation": "wales"},
 
 
 @contextmanager
-def trust(db: Database, fake: WatchedSlack, *, start: bool = True) -> Iterator[str]:
+def trust(db: Database, fake: WatchedSlack, *, start: bool = True, open_installs: bool = True,
+          base: Settings | None = None) -> Iterator[str]:
     """Hillside registered, the Grid school's private DSL channel in the fake,
     and the trust's app (every school, OAuth installs) served on a local
     port, until the block ends; yields its base URL. ``start`` False leaves
-    the schools' outboxes stopped (another process delivers)."""
+    the schools' outboxes stopped (another process delivers);
+    ``open_installs`` lets an unregistered workspace install (the Grid
+    school is made so); ``base``: the process's own settings."""
     db.add_school("hillside", name="Hillside Primary", settings=HILLSIDE)
     db.link_workspace("hillside", team_id="T0001", enterprise_id=None)
     fake.add_channel("CDSLB", name="dsl-b", is_private=True, members=[BOT_USER_ID, "UDSLB"])
-    tenants = Tenants(db, Settings(), Environment(
+    tenants = Tenants(db, base or Settings(), Environment(
         slack_signing_secret=SECRET, slack_client_id=CLIENT_ID,
-        slack_client_secret=CLIENT_SECRET, slack_api_url=fake.base_url), start=start)
+        slack_client_secret=CLIENT_SECRET, slack_api_url=fake.base_url,
+        open_installs=open_installs), start=start)
     server = SlackHTTPServer(("127.0.0.1", 0), tenants, health=lambda: {"ok": True})
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -76,19 +80,19 @@ def get(url: str, cookie: str = "") -> tuple[int, dict[str, str], str]:
 
 def install(base: str, fake: Any, code: str, *, bot_token: str, team_id: str | None,
             enterprise_id: str | None = None, org_wide: bool = False,
-            team_name: str = "") -> str:
+            team_name: str = "", status: int = 200) -> str:
     """Install the app the way an admin does: open /slack/install, follow
     Slack's redirect back with a code and the state (and its cookie).
-    Returns the page the app answers with."""
-    status, headers, _ = get(f"{base}/slack/install")
-    assert status == 302, status
+    Returns the page the app answers with (with HTTP ``status``)."""
+    started, headers, _ = get(f"{base}/slack/install")
+    assert started == 302, started
     state = parse_qs(urlparse(headers["location"]).query)["state"][0]
     cookie = headers["set-cookie"].split(";", 1)[0]
     fake.grant(code, bot_token=bot_token, team_id=team_id, team_name=team_name,
                enterprise_id=enterprise_id, org_wide=org_wide)
     query = urlencode({"code": code, "state": state})
-    status, _, body = get(f"{base}/slack/oauth_redirect?{query}", cookie)
-    assert status == 200, (status, body)
+    answered, _, body = get(f"{base}/slack/oauth_redirect?{query}", cookie)
+    assert answered == status, (answered, body)
     return body
 
 

@@ -163,7 +163,9 @@ def test_a_double_click_at_the_same_moment_counts_once(
         assert session["history"] == ["danger"]
         assert len(session["events"]) == 1
         assert len(fake.dsl_posts("jigsaw_alert")) == 1
-        assert len(dm_posts) == 1  # the next question, once
+        told = [c for c in dm_posts if str(c.args.get("text", "")).startswith("Call 999")]
+        assert len(told) == 1  # the 999 notice, once, at once
+        assert len(dm_posts) == 2  # and the next question, once
     assert_posted_once(fake, app.store, app.data_dir)
     assert len(fake.messages(DSL_CHANNEL_ID)) == 1  # the record, or the alert
 
