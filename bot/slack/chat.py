@@ -43,6 +43,8 @@ class SlackChat(Conversation):
         self._lookup = WebClient(token=client.token, base_url=client.base_url, timeout=3,
                                  retry_handlers=[])
         app.namer = self.name_of
+        self._workspace: tuple[str, str] | None = None  # (team, Grid organisation)
+        self._homes: dict[str, tuple[str, str]] = {}  # user -> their own (team, organisation)
         self.reminders = SlackReminders(_without_retries(client), self.blocks,
                                         self.delivery.guard, self.delivery.dsl_mention)
         self.scheduler = Scheduler(app, self.reminders)
@@ -77,7 +79,10 @@ class SlackChat(Conversation):
         return True
 
     def _channel_members(self) -> set[str]:
-        """Everyone in the DSL channel; raises when Slack cannot say."""
+        """The DSL channel's members of the school's own workspace (or Grid
+        organisation): a channel shared with another organisation shows
+        theirs too, and they are never the DSL team. Raises when Slack
+        cannot say."""
         members: set[str] = set()
         cursor = None
         while True:
@@ -86,7 +91,22 @@ class SlackChat(Conversation):
             members.update(resp.get("members", []))
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
-                return members
+                break
+        return {m for m in members if self._own_member(m)}
+
+    def _own_member(self, user: str) -> bool:
+        if self._workspace is None:
+            auth = self.client.auth_test()
+            self._workspace = (str(auth.get("team_id") or ""),
+                               str(auth.get("enterprise_id") or ""))
+        home = self._homes.get(user)
+        if home is None:
+            info = self.client.users_info(user=user)["user"]
+            home = (str(info.get("team_id") or ""),
+                    str((info.get("enterprise_user") or {}).get("enterprise_id") or ""))
+            self._homes[user] = home  # where someone's account lives does not change
+        team, org = self._workspace
+        return bool(home[0] and home[0] == team) or bool(org and home[1] == org)
 
     def name_of(self, user: str) -> tuple[str, str] | None:
         """The person's Slack name and title (``users.info``), asked once per

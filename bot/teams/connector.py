@@ -117,15 +117,18 @@ class Connector:
 
     def members(self, conversation_id: str) -> set[str]:
         """Entra object ids of a conversation's members (a channel's: its team's
-        or, for a private channel, its own)."""
+        or, for a private channel, its own) of the school's own tenant: a
+        shared channel's external members name their own tenant and never
+        count."""
         return set(self.roster(conversation_id))
 
     def roster(self, conversation_id: str) -> dict[str, Member]:
-        """A conversation's members by Entra object id."""
+        """A conversation's members of the school's own tenant, by Entra object id."""
         found = self._run(self.app.api.conversations.get_members(conversation_id))
         return {m.aad_object_id: Member(m.id, m.name or "", str(getattr(m, "user_role", "")
                                                                 or ""))
-                for m in found if m.aad_object_id}
+                for m in found if m.aad_object_id and (
+                    self.tenant_id is None or (m.tenant_id or self.tenant_id) == self.tenant_id)}
 
     def open_chat(self, member_id: str) -> str:
         """The bot's personal chat with a member (``29:…`` id), opened if need

@@ -21,6 +21,7 @@ from bot.guard import check_at_start
 from bot.schedule import Ticker
 from bot.teams.executor import KeyedExecutor
 from bot.teams.front import TeamsFront
+from bot.teams.gate import Gate
 
 log = logging.getLogger("jigsaw.http")
 READY = "serving Teams activities on /api/messages"
@@ -77,7 +78,9 @@ async def serve(app: App, front: TeamsFront, executor: KeyedExecutor, sock: sock
     front.connector.bind(asyncio.get_running_loop())
     fastapi = app.server.adapter.app  # type: ignore[attr-defined]
     add_health(fastapi, front, executor)
-    config = uvicorn.Config(AnswerFirst(fastapi, executor), log_config=None, access_log=False,
+    gate = Gate(fastapi, path=app.server.messaging_endpoint, app_id=app.id or "",
+                tenant_id=front.tenant_id)
+    config = uvicorn.Config(AnswerFirst(gate, executor), log_config=None, access_log=False,
                             lifespan="off", timeout_graceful_shutdown=20)
     server = uvicorn.Server(config)
     # SIGTERM/SIGINT end the server gracefully (requests in hand finish) and

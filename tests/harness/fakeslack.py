@@ -479,10 +479,15 @@ class FakeSlack:
         is_bot: bool = False,
         deleted: bool = False,
         tz: str = "Europe/London",
+        team_id: str = TEAM_ID,
     ) -> None:
-        """Register a user for users.info (unknown U/W ids get a made-up one)."""
+        """Register a user for users.info (unknown U/W ids get a made-up one);
+        ``team_id``: their home workspace (another's: an external member, as
+        Slack Connect shows one)."""
         with self._lock:
             self._users[user_id] = self._make_user(user_id, name, real_name, is_bot, deleted, tz)
+            self._users[user_id]["team_id"] = team_id
+            self._users[user_id]["profile"]["team"] = team_id
 
     def add_message(
         self,

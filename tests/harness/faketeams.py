@@ -134,7 +134,7 @@ class FakeTeams:
         self._server.server_close()
 
     # -- tokens a test sends the bot ---------------------------------------------
-    def token(self, *, audience: str | None = None, issuer: str = ISSUER,
+    def token(self, *, audience: str | list[str] | None = None, issuer: str = ISSUER,
               expires_in: float = 3600, key: rsa.RSAPrivateKey | None = None,
               service_url: str | None = None, kid: str | None = None) -> str:
         now = int(time.time())
