@@ -219,6 +219,12 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
         except re.error as exc:
             raise ConfigError(f"records.child_ref_pattern is not a regular expression: {exc}"
                               ) from None
+        except RecursionError:
+            raise ConfigError("records.child_ref_pattern is nested too deeply") from None
+        risky = risky_pattern(pattern)
+        if risky:
+            raise ConfigError(f"records.child_ref_pattern could take minutes to check one "
+                              f"reference ({risky}): write it without that") from None
         values["child_ref_pattern"] = pattern
     if "commenced" in raw.get("guidance", {}):
         values["commenced"] = _commenced(raw["guidance"]["commenced"],
@@ -545,16 +551,71 @@ def load_settings(path: str | os.PathLike[str] | None = None,
     return replace(settings, **overrides)
 
 
+def risky_pattern(pattern: str) -> str | None:
+    """Why a school's reference pattern could take minutes to check a short
+    reference (a repeat inside a repeat, alternatives inside a repeat, or
+    many repeats in a row), or None if it is safe. Python's ``re`` cannot
+    be stopped part way, so such a pattern is refused when read."""
+    from re import _constants as sre  # type: ignore[attr-defined]  # no stubs; 3.11+
+    from re import _parser as parser  # type: ignore[attr-defined]
+
+    repeats = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+    count = 0
+
+    def walk(items: Any, inside: bool) -> str | None:
+        nonlocal count
+        for op, arg in items:
+            if op in repeats:
+                low, high, body = arg
+                if high > 1:
+                    if inside:
+                        return "it repeats a part that is itself repeated, like (a+)+"
+                    count += 1
+                    found = walk(body, True)
+                else:
+                    found = walk(body, inside)
+            elif op == sre.BRANCH:
+                if inside:
+                    return "it repeats a choice of alternatives, like (a|ab)+"
+                found = next((f for b in arg[1] if (f := walk(b, inside))), None)
+            elif op in (sre.SUBPATTERN, sre.ATOMIC_GROUP):
+                found = walk(arg[-1], inside)
+            elif op in (sre.ASSERT, sre.ASSERT_NOT):
+                found = walk(arg[1], inside)
+            elif op == sre.GROUPREF_EXISTS:
+                found = walk(arg[1], inside) or (walk(arg[2], inside) if arg[2] else None)
+            else:
+                found = None
+            if found:
+                return found
+        return None
+
+    why = walk(parser.parse(pattern), False)
+    if why is None and count > 4:
+        why = f"it has {count} repeated parts (at most 4)"
+    return why
+
+
 def _read_file(path: str | os.PathLike[str] | None, environment: Environment
                ) -> dict[str, Any]:
     """The settings file's tables (see :func:`load_settings`)."""
     named = path or environment.config_file or None
     file = Path(named) if named else Path("jigsaw.toml")
     if file.exists():
+        if not file.is_file():
+            raise ConfigError(f"settings file {file} is not a file")
         try:
             return tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file} is not UTF-8 text (byte {exc.start}): save it as "
+                              "UTF-8") from None
+        except RecursionError:
+            raise ConfigError(f"{file}: arrays or tables nested too deeply") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read settings file {file}: "
+                              f"{exc.strerror or type(exc).__name__}") from None
     if named:
         raise ConfigError(f"settings file not found: {file}")
     return {}

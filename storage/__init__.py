@@ -49,7 +49,13 @@ def open_store(data_dir: str | Path, *, key: str = "", audit_key: str = "",
             db.close()
             raise
         return PostgresStore(db, school or DEFAULT_SCHOOL, owns_db=True)
-    return TinyDBStore(data_dir, key=key_bytes, audit_key=sealing, strict=strict)
+    try:
+        return TinyDBStore(data_dir, key=key_bytes, audit_key=sealing, strict=strict)
+    except OSError as exc:  # e.g. ledger.jsonl made a directory, a file not readable
+        where = exc.filename or data_dir
+        what = "is a directory, not a file" if isinstance(exc, IsADirectoryError) else (
+            exc.strerror or type(exc).__name__)
+        raise StoreError(f"cannot open the store in {data_dir}: {where} {what}") from None
 
 
 __all__ = [

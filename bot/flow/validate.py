@@ -94,11 +94,28 @@ def looks_like_name(text: str) -> bool:
     return len(named) >= 2
 
 
+# Characters that show nothing, or change how the rest reads, in a child's
+# reference: format characters (zero-width spaces, direction marks such as
+# U+200F and U+061C) and the general combining marks left after NFC (an
+# overlay such as U+0336 strikes the reference through). Marks of scripts that
+# need them (Devanagari, Arabic vowels) are in other blocks and kept.
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def visible(text: str) -> str:
+    """``text`` without invisible or overlaid characters (see above)."""
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return _COMBINING.sub("", text).strip()
+
+
 def child_reference(text: str, *, pattern: str = "", confirmed: bool = False) -> str:
     """A child is named by initials or the school's own reference (``pattern``,
     a regular expression), never a full name, because chat is not a child
     protection file. Anything else is asked about (raising ``full_name`` or
     ``child_ref_format``) and taken only when typed again (``confirmed``)."""
+    text = visible(text)
+    if not text:
+        raise InvalidAnswer("empty")
     if len(text) > 40:
         raise InvalidAnswer("too_long", {"max": 40, "length": len(text)})
     if confirmed or (_INITIALS.match(text) and not looks_like_name(text)):
