@@ -32,8 +32,8 @@ SCRIPTS = [scenarios.ALLEGATION, scenarios.IMMEDIATE_DANGER, scenarios.NO_PURPOS
 
 
 # Fields a record takes from who, when and how it was delivered, not from answers.
-NOT_FROM_ANSWERS = ("id", "session_id", "created_at", "updated_at", "recorded_by", "audit",
-                    "delivery", "immediate_danger", "follow_up")
+NOT_FROM_ANSWERS = ("id", "session_id", "created_at", "updated_at", "recorded_by", "people",
+                    "audit", "delivery", "immediate_danger", "follow_up")
 
 
 def from_answers(record: dict[str, Any]) -> dict[str, Any]:
