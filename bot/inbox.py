@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import people
 from bot.prompts import Prompts
 
 NOT_SURE = "not_sure"
@@ -76,6 +77,7 @@ def items(records: Iterable[dict[str, Any]], prompts: Prompts, *, timezone: str
         at = datetime.fromisoformat(record["created_at"].replace("Z", "+00:00")).astimezone(zone)
         line = prompts.render("inbox/line.j2", r=record, urgent=urgent(record),
                               about=summary(record),
+                              who=people.shown(record, record.get("recorded_by")),
                               local=at.strftime("%a %d %b %H:%M"))
         found.append(InboxItem(id=record["id"], urgent=urgent(record),
                                awaiting_decision=bool(record.get("awaiting_dsl_decision")),

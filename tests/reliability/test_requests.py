@@ -29,6 +29,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from slack_sdk.models.views import View
 
+from bot import inbox
 from bot import record as records
 from bot.config import Settings
 from bot.flow import STEPS, Flow, Question, Session
@@ -786,7 +787,10 @@ def test_dm_and_home_from_any_typed_text_are_valid_block_kit(
     summaries = [{"id": f"ISD-2026-{i:04d}", "child_ref": ref, "created_at": "2026-11-25T10:00Z",
                   "decision": "share", "review_status": "pending", "recorded_by": "U123"}
                  for i, ref in enumerate(child_refs, start=1)]
-    home = BLOCKS.home(open_sessions=[], mine=summaries[:10], awaiting=summaries[:20])
+    waiting = [item.as_dict() for item in inbox.items(
+        summaries[:20], BLOCK_FLOW.prompts, timezone=PROPERTY_SETTINGS.timezone)]
+    assert len(waiting) == len(summaries[:20])
+    home = BLOCKS.home(open_sessions=[], mine=summaries[:10], awaiting=waiting)
     View(**home).validate_json()
     _no_live_markup(home)
     session = BLOCK_FLOW.start("U123")
