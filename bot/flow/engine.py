@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -421,7 +421,7 @@ class Flow:
                 text, pattern=self.settings.child_ref_pattern,
                 confirmed=bool(before) and before.strip() == raw.strip())
         elif step.check == "date":
-            text = validate.due_date(text, today=self.clock().date())
+            text = validate.due_date(text, today=self.school_today())
         return text
 
     def _apply(self, step: Step, session: Session, value: str) -> Result:
@@ -461,7 +461,7 @@ class Flow:
                     "notices/seek_advice.j2", **self.context(session)))
             session.not_sure.append(step.id)
         if step.id == "defer_until":
-            later = value[:10] > now.date().isoformat()
+            later = value[:10] > self.school_today().isoformat()
             session.facts[DEFER_LATER_KEY] = "yes" if later else "no"
         if step.id == "barrier_check":
             session.barriers["view_changed"] = value == "changed"
@@ -478,6 +478,11 @@ class Flow:
             result.notices.extend(self._situations(session))
         result.done = self.done(session)
         return result
+
+    def school_today(self) -> date:
+        """The school's day now, in its time zone (a date typed as "today"
+        at 00:30 in London is the London day, whatever the server's)."""
+        return self.clock().astimezone(ZoneInfo(self.settings.timezone)).date()
 
     def pack_today(self) -> nations.NationPack:
         """The school's pack on the school's day: the editions and duties in force."""

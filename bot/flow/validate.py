@@ -156,27 +156,44 @@ def child_role(note: str, *, default: str = "other") -> str:
     return "sibling" if _SIBLING.search(note) else default
 
 
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m")
+# A day and month in words, with or without the year: "1 Dec", "1st December 2026".
+_WORD_DATE_FORMATS = ("%d %b %Y", "%d %B %Y", "%d %b", "%d %B")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# "14:00", "14.00", "2pm", "2.30pm", "2:30 pm", "9am", "noon", "midday".
+_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?$")
+# Words people put around a date that say nothing about it.
+_FILLER = frozenset({"at", "on", "by", "before", "this", "the", "of", ","})
 
 
 def due_date(text: str, *, today: date) -> str:
     """A date (optionally with a time) that is not in the past, as ISO text.
 
-    Accepts ``today``, ``tomorrow``, ``2026-12-01``, ``01/12/2026``, each
-    optionally followed by ``HH:MM``.
+    Takes dates and times as people type them: ``today``, ``tomorrow``, a
+    weekday (``Friday``: the next one, today if it is Friday; ``next Friday``
+    is never today), ``2026-12-01``, ``01/12/2026``, ``1 Dec``, each with or
+    without a time (``16:00``, ``4pm``, ``4.30pm``); a time alone is today.
+    ``today`` is the school's day (its time zone): the caller's clock.
     """
-    words = text.strip().lower().split()
+    words = [w for w in re.split(r"[\s,]+", text.strip().lower()) if w and w not in _FILLER]
     if not words:
         raise InvalidAnswer("bad_date")
+    # "2 pm" is one time.
+    joined: list[str] = []
+    for word in words:
+        if word in ("am", "pm") and joined and re.fullmatch(r"[\d:.]+", joined[-1]):
+            joined[-1] += word
+        else:
+            joined.append(word)
     when: time | None = None
-    if len(words) == 2:
-        try:
-            when = datetime.strptime(words[1], "%H:%M").time()
-        except ValueError as exc:
-            raise InvalidAnswer("bad_date") from exc
-    elif len(words) > 2:
-        raise InvalidAnswer("bad_date")
-    day = _parse_day(words[0], today)
+    rest: list[str] = []
+    for word in joined:
+        parsed = _parse_time(word)
+        if parsed is not None and when is None:
+            when = parsed
+        else:
+            rest.append(word)
+    day = _parse_day(" ".join(rest), today) if rest else today
     if day < today:
         raise InvalidAnswer("past_date")
     if day > today + timedelta(days=366):
@@ -184,17 +201,53 @@ def due_date(text: str, *, today: date) -> str:
     return f"{day.isoformat()} {when.strftime('%H:%M')}" if when else day.isoformat()
 
 
+def _parse_time(word: str) -> time | None:
+    if word in ("noon", "midday"):
+        return time(12, 0)
+    match = _TIME.match(word)
+    if not match or (not match.group(2) and not match.group(3)):
+        return None  # a bare number is not a time
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    suffix = match.group(3)
+    if suffix:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if suffix == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
 def _parse_day(word: str, today: date) -> date:
     if word == "today":
         return today
     if word == "tomorrow":
         return today + timedelta(days=1)
+    following = word.startswith("next ")
+    name = word.removeprefix("next ")
+    for number, weekday in enumerate(_WEEKDAYS):
+        if len(name) >= 3 and weekday.startswith(name):
+            ahead = (number - today.weekday()) % 7
+            return today + timedelta(days=ahead or (7 if following else 0))
     for fmt in _DATE_FORMATS:
         try:
-            return datetime.strptime(word, fmt).date()
+            parsed = datetime.strptime(word, fmt).date()
         except ValueError:
             continue
+        return _this_year(parsed, today) if "%Y" not in fmt and "%y" not in fmt else parsed
+    for fmt in _WORD_DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(re.sub(r"(\d)(?:st|nd|rd|th)\b", r"\1", word), fmt).date()
+        except ValueError:
+            continue
+        return _this_year(parsed, today) if "%Y" not in fmt else parsed
     raise InvalidAnswer("bad_date")
+
+
+def _this_year(parsed: date, today: date) -> date:
+    """A day and month without a year: the next one from today."""
+    day = parsed.replace(year=today.year)
+    return day if day >= today else day.replace(year=today.year + 1)
 
 
 def next_working_day(day: date) -> date:
