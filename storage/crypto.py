@@ -8,6 +8,10 @@ failed read, so a wrong key cannot overwrite good data.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import unicodedata
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -38,6 +42,10 @@ class Cipher:
                 f"{ENV_KEY} is not a valid key (expected 32 url-safe base64 bytes, "
                 f"as made by storage.crypto.generate_key())"
             ) from exc
+        # Lookups (a keyed hash of a value, to find rows by it without
+        # storing it) use a key of their own, derived from the data key.
+        self._lookup_key = hmac.new(base64.urlsafe_b64decode(raw.strip()),
+                                    b"jigsaw lookup v1", hashlib.sha256).digest()
 
     def encrypt(self, plaintext: bytes) -> bytes:
         """The token to store on disk."""
@@ -51,6 +59,28 @@ class Cipher:
             raise StoreError(
                 f"cannot decrypt {path}: wrong {ENV_KEY}? (or the file is damaged)"
             ) from None
+
+
+    def encrypt_text(self, value: str) -> str:
+        """``value`` encrypted, as text for a database column."""
+        return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
+
+    def decrypt_text(self, value: str, what: str) -> str:
+        """The plaintext of :meth:`encrypt_text`; StoreError if it does not verify."""
+        return self.decrypt(value.encode("ascii"), what).decode("utf-8")
+
+    def lookup(self, field: str, value: str) -> str:
+        """A keyed hash of ``value`` (NFKC, case-folded, trimmed) for finding
+        rows by it: equal values give equal hashes, and without the data key
+        the hash says nothing about the value."""
+        norm = unicodedata.normalize("NFKC", value).strip().casefold()
+        return hmac.new(self._lookup_key, f"{field}\0{norm}".encode(),
+                        hashlib.sha256).hexdigest()
+
+
+def is_encrypted_text(value: str | None) -> bool:
+    """True if ``value`` is a token made by :meth:`Cipher.encrypt_text`."""
+    return bool(value) and str(value).startswith(_FERNET_PREFIX.decode("ascii"))
 
 
 def cipher_for(key: bytes | str | None) -> Cipher | None:

@@ -137,10 +137,10 @@ def move(source: TinyDBStore, db: Database, school: str, *, name: str = "",
             conn.execute("UPDATE schools SET name = coalesce(nullif(%s, ''), name), "
                          "settings = CASE WHEN settings = '{}'::jsonb THEN %s::jsonb "
                          "ELSE settings END WHERE id = %s",
-                         (name, json.dumps(settings or {}), school))
+                         (name, db.settings_json(settings), school))
         else:
             conn.execute("INSERT INTO schools (id, name, settings) VALUES (%s, %s, %s::jsonb)",
-                         (school, name, json.dumps(settings or {})))
+                         (school, name, db.settings_json(settings)))
         cur = conn.cursor()
         with cur.copy("COPY ledger (school, n, entry) FROM STDIN") as copy:
             for entry in entries:

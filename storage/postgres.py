@@ -19,6 +19,11 @@ locks:
 
 Record, session and meta bodies are stored as the exact JSON text (so the
 ledger's digests hold), encrypted with ``JIGSAW_DATA_KEY`` when one is set.
+With the key set, the record columns that could name a child or a person
+(child reference, recorded by, decision, status), each school's settings
+and the Slack tokens (:mod:`bot.slack.tenants`) are encrypted too; rows are
+found by child reference or recorder through a keyed hash of the value
+(``child_ref_mac``, ``recorded_by_mac``), never the value itself.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from .base import (
     RecordSummary,
     StoreError,
 )
-from .crypto import Cipher, cipher_for
+from .crypto import Cipher, cipher_for, is_encrypted_text
 from .hot import CLAIM_TTL, PRUNE_EVERY, alert_states
 from .index import delivery_state, format_record_id, parse_record_id
 from .integrity import Report, record_problems
@@ -157,6 +162,52 @@ class Database:
             raise StoreError(f"{what} in {self.where} is damaged or encrypted with "
                              "another key") from None
 
+    # -- columns ------------------------------------------------------------
+    def seal_text(self, value: str | None) -> str | None:
+        """A column value as stored: encrypted when a data key is set."""
+        if value is None or self.cipher is None:
+            return value
+        return self.cipher.encrypt_text(value)
+
+    def open_text(self, value: str | None, what: str) -> str | None:
+        """A stored column value as written (see :meth:`seal_text`)."""
+        if value is None or self.cipher is None:
+            return value
+        if not is_encrypted_text(value):
+            raise StoreError(f"{what} in {self.where} is not encrypted but "
+                             "JIGSAW_DATA_KEY is set")
+        return self.cipher.decrypt_text(value, what)
+
+    def lookup(self, field: str, value: str | None) -> str | None:
+        """The keyed hash rows are found by, with a data key set (else None)."""
+        if value is None or self.cipher is None:
+            return None
+        return self.cipher.lookup(field, value)
+
+    def settings_json(self, settings: dict[str, Any] | None) -> str:
+        """A school's settings as stored in ``schools.settings`` (jsonb):
+        ``{"sealed": <ciphertext>}`` when a data key is set (no settings
+        stay ``{}``)."""
+        text = json.dumps(settings or {})
+        if self.cipher is None or not settings:
+            return text
+        return json.dumps({"sealed": self.cipher.encrypt_text(text)})
+
+    def settings_of(self, stored: Any, school_id: str) -> dict[str, Any]:
+        """The settings held in a ``schools.settings`` value."""
+        found = dict(stored or {})
+        if set(found) != {"sealed"} or not isinstance(found["sealed"], str):
+            if found and self.cipher is not None:
+                raise StoreError(f"the settings of school {school_id!r} in {self.where} are "
+                                 "not encrypted but JIGSAW_DATA_KEY is set")
+            return found
+        if self.cipher is None:
+            raise StoreError(f"the settings of school {school_id!r} in {self.where} are "
+                             "encrypted: set JIGSAW_DATA_KEY to read them")
+        value = json.loads(self.cipher.decrypt_text(found["sealed"],
+                                                    f"the settings of school {school_id!r}"))
+        return dict(value)
+
     # -- schools ----------------------------------------------------------
     def add_school(self, school_id: str, *, name: str = "",
                    settings: dict[str, Any] | None = None) -> None:
@@ -164,7 +215,7 @@ class Database:
         if not SCHOOL_ID.fullmatch(school_id):
             raise ValueError(f"a school id is letters, digits, '.', '-' or '_' (up to 64), "
                              f"not {school_id!r}")
-        body = json.dumps(settings or {})
+        body = self.settings_json(settings)
         with self.tx() as conn:
             created = conn.execute(
                 "INSERT INTO schools (id, name, settings) VALUES (%s, %s, %s::jsonb) "
@@ -191,13 +242,14 @@ class Database:
         """Every school: id, name and settings."""
         with self.connection() as conn:
             rows = conn.execute("SELECT id, name, settings FROM schools ORDER BY id").fetchall()
-        return [{"id": r[0], "name": r[1], "settings": r[2]} for r in rows]
+        return [{"id": r[0], "name": r[1], "settings": self.settings_of(r[2], r[0])}
+                for r in rows]
 
     def school_settings(self, school_id: str) -> dict[str, Any] | None:
         with self.connection() as conn:
             row = conn.execute("SELECT settings FROM schools WHERE id = %s",
                                (school_id,)).fetchone()
-        return None if row is None else dict(row[0])
+        return None if row is None else self.settings_of(row[0], school_id)
 
     def link_workspace(self, school_id: str, *, team_id: str | None,
                        enterprise_id: str | None) -> None:
@@ -497,11 +549,7 @@ class PostgresStore:
             self.db.sealer.seal_audit(record_id, doc.get("audit"), start=0)
             text = _text(doc)
             inserted = conn.execute(
-                "INSERT INTO records (school, id, year, seq, session_id, created_at, "
-                "updated_at, recorded_by, child_ref, decision, status, review_status, "
-                "delivery, delivery_state, body) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, "
-                "%s, %s, %s, %s, %s, %s) ON CONFLICT (school, session_id) DO NOTHING "
-                "RETURNING id",
+                _INSERT_RECORD,
                 (self.school, record_id, year, seq, *self._record_row(doc, text))).fetchone()
             if inserted is None:
                 raise _Exists(record_id)
@@ -549,12 +597,7 @@ class PostgresStore:
             sealed = len(audit) if isinstance(audit, list) else 0
             self.db.sealer.seal_audit(record_id, new.get("audit"), start=sealed)
             text = _text(new)
-            conn.execute(
-                "UPDATE records SET session_id = %s, created_at = %s, updated_at = %s, "
-                "recorded_by = %s, child_ref = %s, decision = %s, status = %s, "
-                "review_status = %s, delivery = %s, delivery_state = %s, body = %s "
-                "WHERE school = %s AND id = %s",
-                (*self._record_row(new, text), self.school, record_id))
+            conn.execute(_UPDATE_RECORD, (*self._record_row(new, text), self.school, record_id))
             self._append(conn, "update", id=record_id, d=digest(text))
         return new
 
@@ -584,11 +627,7 @@ class PostgresStore:
                 params.append((*self._record_row(new, text), self.school, rid))
             if params:
                 with conn.cursor() as cur:
-                    cur.executemany(
-                        "UPDATE records SET session_id = %s, created_at = %s, updated_at = %s, "
-                        "recorded_by = %s, child_ref = %s, decision = %s, status = %s, "
-                        "review_status = %s, delivery = %s, delivery_state = %s, body = %s "
-                        "WHERE school = %s AND id = %s", params)
+                    cur.executemany(_UPDATE_RECORD, params)
                 self._append(conn, "updates", docs=ds)
         return [clone(news[rid]) for rid in ids]
 
@@ -604,7 +643,10 @@ class PostgresStore:
             return []
         sql = [f"SELECT {_SUMMARY_COLUMNS} FROM records WHERE school = %s"]
         args: list[Any] = [self.school]
-        if recorded_by is not None:
+        if recorded_by is not None and self.db.cipher is not None:
+            sql.append("AND recorded_by_mac = %s")
+            args.append(self.db.lookup("recorded_by", recorded_by))
+        elif recorded_by is not None:
             sql.append("AND recorded_by = %s")
             args.append(recorded_by)
         if review_status is not None:
@@ -624,13 +666,30 @@ class PostgresStore:
             args.append(limit)
         with self.db.connection() as conn:
             rows = conn.execute(" ".join(sql), args).fetchall()
-        out: list[RecordSummary] = []
-        for row in rows:
-            summary: dict[str, Any] = dict(zip(SUMMARY_FIELDS, row, strict=True))
-            delivery = summary.get("delivery")
-            summary["delivery"] = None if delivery is None else json.loads(delivery)
-            out.append(summary)  # type: ignore[arg-type]
-        return out
+        return [self._summary(row) for row in rows]
+
+    def _summary(self, row: tuple[Any, ...]) -> RecordSummary:
+        summary: dict[str, Any] = dict(zip(SUMMARY_FIELDS, row, strict=True))
+        delivery = summary.get("delivery")
+        summary["delivery"] = None if delivery is None else json.loads(delivery)
+        for column in SEALED_COLUMNS:
+            summary[column] = self.db.open_text(summary.get(column),
+                                                f"{column} of record {summary.get('id')}")
+        return summary  # type: ignore[return-value]
+
+    def records_for_child(self, child_ref: str) -> list[RecordSummary]:
+        """Summaries of this school's records about ``child_ref`` (compared
+        NFKC, case-folded and trimmed), newest first. With a data key set
+        they are found by the keyed hash, the reference never in clear."""
+        if self.db.cipher is not None:
+            test, arg = "child_ref_mac = %s", self.db.lookup("child_ref", child_ref)
+        else:
+            test, arg = "lower(btrim(child_ref)) = %s", _folded(child_ref)
+        with self.db.connection() as conn:
+            rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM records WHERE school = %s "
+                                f"AND {test} ORDER BY created_at DESC, year DESC, seq DESC",
+                                (self.school, arg)).fetchall()
+        return [self._summary(row) for row in rows]
 
     def iter_records(self) -> Iterator[Doc]:
         with self.db.connection() as conn, conn.cursor(name="records") as cur:
@@ -823,19 +882,35 @@ def _opt(value: Any) -> str | None:
 # Columns after (school, id, year, seq) of ``records``, and of ``sessions``;
 # shared with storage.move, which copies a data directory in with COPY.
 RECORD_COLUMNS = ("session_id", "created_at", "updated_at", "recorded_by", "child_ref",
-                  "decision", "status", "review_status", "delivery", "delivery_state", "body")
+                  "decision", "status", "review_status", "delivery", "delivery_state", "body",
+                  "child_ref_mac", "recorded_by_mac")
+# ... of which these hold ciphertext when a data key is set.
+SEALED_COLUMNS = ("recorded_by", "child_ref", "decision", "status")
+_INSERT_RECORD = (f"INSERT INTO records (school, id, year, seq, {', '.join(RECORD_COLUMNS)}) "
+                  f"VALUES ({', '.join(['%s'] * (4 + len(RECORD_COLUMNS)))}) "
+                  "ON CONFLICT (school, session_id) DO NOTHING RETURNING id")
+_UPDATE_RECORD = (f"UPDATE records SET {', '.join(f'{c} = %s' for c in RECORD_COLUMNS)} "
+                  "WHERE school = %s AND id = %s")
+
+
+def _folded(value: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", value).strip().casefold()
 SESSION_COLUMNS = ("school", "id", "user_id", "status", "updated_at", "body")
 
 
 def record_row(db: Database, doc: Doc, text: str) -> tuple[Any, ...]:
     """The RECORD_COLUMNS of a record whose stored JSON is ``text``."""
     delivery = doc.get("delivery")
+    recorded_by, child_ref = _opt(doc.get("recorded_by")), _opt(doc.get("child_ref"))
     return (_opt(doc.get("session_id")), str(doc.get("created_at")),
-            _opt(doc.get("updated_at")), _opt(doc.get("recorded_by")),
-            _opt(doc.get("child_ref")), _opt(doc.get("decision")), _opt(doc.get("status")),
+            _opt(doc.get("updated_at")), db.seal_text(recorded_by), db.seal_text(child_ref),
+            db.seal_text(_opt(doc.get("decision"))), db.seal_text(_opt(doc.get("status"))),
             _opt(doc.get("review_status")),
             None if delivery is None else _text(delivery), delivery_state(doc),
-            db.dump(text))
+            db.dump(text), db.lookup("child_ref", child_ref),
+            db.lookup("recorded_by", recorded_by))
 
 
 def session_row(db: Database, school: str, doc: Doc) -> tuple[Any, ...]:

@@ -42,7 +42,6 @@ from slack_bolt.request.internals import (
     extract_team_id,
 )
 from slack_sdk.oauth.installation_store import Installation
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
 from bot.config import ConfigError, Environment, Settings, from_mapping
@@ -50,6 +49,7 @@ from bot.service import DecisionService
 from bot.slack.app import JigsawApp, create_app, web_client
 from bot.slack.front import SlackFront
 from bot.slack.signature import CHECKED, SlackSignature, refuse
+from bot.slack.tokens import SealedInstallationStore
 from storage.postgres import DEFAULT_SCHOOL
 
 log = logging.getLogger("jigsaw.tenants")
@@ -139,8 +139,9 @@ class Tenants:
         self.start_apps = start
         self.engine = sqlalchemy.create_engine(sqlalchemy_url(db.url), pool_size=2,
                                                max_overflow=4, pool_pre_ping=True)
-        self.installations = SQLAlchemyInstallationStore(client_id=client_id,
-                                                         engine=self.engine)
+        # Tokens encrypted with the data key, as the school's records are.
+        self.installations = SealedInstallationStore(cipher=getattr(db, "cipher", None),
+                                                     client_id=client_id, engine=self.engine)
         self.states = SQLAlchemyOAuthStateStore(expiration_seconds=STATE_SECONDS,
                                                 engine=self.engine)
         self.open_installs = environment.open_installs

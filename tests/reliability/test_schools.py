@@ -14,6 +14,8 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
+import psycopg
+
 from bot.config import Settings
 from bot.slack.wire import Action
 from storage.postgres import Database
@@ -143,3 +145,34 @@ def test_one_schools_dsl_cannot_reach_anothers_records(tmp_path: Path) -> None:
             assert "differs from its last recorded write" in tail
             assert "problem" in head and "differs" not in head  # hillside still clean
             assert "2 school(s) checked, 1 with problems" in bad.stdout
+
+
+def test_with_a_data_key_tokens_settings_and_child_refs_are_encrypted_in_the_database(
+        tmp_path: Path) -> None:
+    from storage import generate_key
+
+    with fresh_schema() as url, WatchedSlack() as fake:
+        db = Database(url, key=generate_key(), audit_key=AUDIT_KEY.encode())
+        with closing(db), trust(db, fake) as base:
+            install(base, fake, "code-a", bot_token="xoxb-hillside-secret", team_id="T0001",
+                    team_name="Hillside")
+            link = SchoolLink(f"{base}/slack/events", team_id="T0001")
+            staff = Staff("UA1", fake, link, Settings(nation="england", dsl_channel="CDSL"))
+            made = staff.decide(list(scenarios.STAFF_CONCERN), "KA-SECRET-1")
+            # The school's settings and token were read back: the record went
+            # to Hillside's DSL channel with Hillside's token.
+            posts = [c for c in fake.calls("chat.postMessage") if c.ok
+                     and c.args.get("channel") == "CDSL"]
+            assert posts and all(c.token == "xoxb-hillside-secret" for c in posts)
+            store = db.store("hillside")
+            assert [r["id"] for r in store.records_for_child("ka-secret-1")] == [made.record_id]
+            with psycopg.connect(url) as conn:
+                dump = json.dumps([conn.execute(f"SELECT * FROM {t}").fetchall() for t in
+                                   ("records", "schools", "slack_installations", "slack_bots",
+                                    "sessions", "meta")], default=str)
+                settings = conn.execute("SELECT settings FROM schools WHERE id = "
+                                        "'hillside'").fetchone()
+            assert settings is not None and list(settings[0]) == ["sealed"]
+            # (The record's delivery column names the channel it was posted to.)
+            for secret in ("xoxb-hillside-secret", "KA-SECRET-1", "UDSL1"):
+                assert secret not in dump, secret

@@ -295,3 +295,65 @@ def test_a_database_that_goes_away_refuses_writes_as_a_full_disk_does() -> None:
         finally:
             db.close()
             proxy.close()
+
+
+def test_with_a_data_key_no_child_person_setting_or_token_is_stored_in_clear() -> None:
+    import sqlalchemy
+    from slack_sdk.oauth.installation_store import Installation
+
+    from bot.slack.tenants import sqlalchemy_url
+    from bot.slack.tokens import SealedInstallationStore
+    from storage import generate_key
+
+    with fresh_schema() as url:
+        key = generate_key()
+        db = Database(url, key=key)
+        db.add_school("s", name="Oak", settings={"dsl_channel": "CSECRETCHAN"})
+        store = db.store("s")
+        store.create_record(_record(1, child_ref="SECRET-REF", recorded_by="USECRETBY",
+                                    decision="SECRET-DECISION", status="SECRET-STATUS"))
+        store.create_record(_record(2, child_ref="OTHER", recorded_by="U2"))
+        engine = sqlalchemy.create_engine(sqlalchemy_url(url))
+        tokens = SealedInstallationStore(cipher=db.cipher, client_id="111.222", engine=engine)
+        tokens.save(Installation(app_id="A1", team_id="T1", user_id="U9",
+                                 bot_token="xoxb-SECRET-BOT", bot_id="B1", bot_user_id="UB",
+                                 user_token="xoxp-SECRET-USER",
+                                 bot_refresh_token="xoxe-1-SECRET-REFRESH" + "r" * 150))
+        with psycopg.connect(url) as conn:
+            dump = json.dumps([conn.execute(f"SELECT * FROM {table}").fetchall() for table in
+                               ("records", "schools", "meta", "slack_installations",
+                                "slack_bots")], default=str)
+        assert "SECRET" not in dump and "CSECRETCHAN" not in dump
+        # ... and everything reads back as written.
+        assert db.school_settings("s") == {"dsl_channel": "CSECRETCHAN"}
+        assert [s["settings"] for s in db.schools()] == [{"dsl_channel": "CSECRETCHAN"}]
+        mine = store.list_records(recorded_by="USECRETBY")
+        assert [(r["child_ref"], r["decision"], r["status"]) for r in mine] == [
+            ("SECRET-REF", "SECRET-DECISION", "SECRET-STATUS")]
+        assert [r["id"] for r in store.records_for_child(" secret-ref ")] == [mine[0]["id"]]
+        assert store.records_for_child("SECRET") == []
+        bot = tokens.find_bot(enterprise_id=None, team_id="T1")
+        assert bot is not None and bot.bot_token == "xoxb-SECRET-BOT"
+        inst = tokens.find_installation(enterprise_id=None, team_id="T1")
+        assert inst is not None and inst.user_token == "xoxp-SECRET-USER"
+        assert store.verify_integrity().problems == []
+        db.close()
+        # Without the key nothing is given out in the wrong form.
+        bare = Database(url)
+        with pytest.raises(StoreError, match="encrypted: set JIGSAW_DATA_KEY"):
+            bare.school_settings("s")
+        assert SealedInstallationStore(cipher=None, client_id="111.222", engine=engine).find_bot(
+            enterprise_id=None, team_id="T1").bot_token.startswith("gAAAAA")
+        bare.close()
+        engine.dispose()
+
+
+def test_without_a_data_key_records_are_found_by_child_reference() -> None:
+    with fresh_schema() as url:
+        db = Database(url)
+        store = db.store("s")
+        made = store.create_record(_record(1, child_ref="Ab12"))
+        store.create_record(_record(2, child_ref="Cd34"))
+        assert [r["id"] for r in store.records_for_child("AB12")] == [made["id"]]
+        assert [r["id"] for r in store.list_records(recorded_by="U1")] != []
+        db.close()
