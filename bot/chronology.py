@@ -17,10 +17,15 @@ _EVENTS = ("taken_on", "decision_made", "acknowledged", "follow_up_needed", "not
            "outcome_added", "basis_confirmed", "closed", "follow_up_done", "alert_acknowledged")
 
 
+def ref_key(ref: str) -> str:
+    """A reference as compared: case and spacing forgiven ("ab 1234" is
+    "AB-1234" only if the school writes it so)."""
+    return " ".join(str(ref).split()).casefold()
+
+
 def same_child(a: str, b: str) -> bool:
-    """References match ignoring case and spacing ("ab 1234" is "AB-1234"
-    only if the school writes it so; spacing and case are all we forgive)."""
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold() != ""
+    """References match ignoring case and spacing."""
+    return ref_key(a) == ref_key(b) != ""
 
 
 def matching_ids(summaries: Iterable[Mapping[str, Any]], child_ref: str) -> list[str]:

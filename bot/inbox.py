@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot import people
 from bot.prompts import Prompts
+from bot.record import child_refs
 
 NOT_SURE = "not_sure"
 
@@ -78,6 +79,7 @@ def items(records: Iterable[dict[str, Any]], prompts: Prompts, *, timezone: str
         line = prompts.render("inbox/line.j2", r=record, urgent=urgent(record),
                               about=summary(record),
                               who=people.shown(record, record.get("recorded_by")),
+                              others=[ref for ref in child_refs(record)[1:] if ref],
                               local=at.strftime("%a %d %b %H:%M"))
         found.append(InboxItem(id=record["id"], urgent=urgent(record),
                                awaiting_decision=bool(record.get("awaiting_dsl_decision")),

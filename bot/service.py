@@ -50,6 +50,11 @@ REFUSALS_COUNTED = "refusals:counted"  # meta: refusals beyond the audited few, 
 REFUSAL_WINDOW = timedelta(hours=1)
 REPEAT_WINDOW = timedelta(minutes=10)  # the same note twice within this is added once
 PERSON_META = "person:"  # meta key prefix: a person's display name and role, by platform id
+# meta: every child reference a record names (the subject and the other
+# children) -> the ids of those records, so a chronology or a DSL view finds
+# a second child without reading every record. Absent in a store made before
+# it: built once, from the records, the first time it is needed.
+CHILD_INDEX = "children:index"
 
 
 class AccessDenied(PermissionError):
@@ -233,6 +238,7 @@ class DecisionService:
         built = records.build_alert_only(session, self.settings, self.prompts, now=self.clock(),
                                          person=self.person(session.user))
         stored = self.store.create_record(built)
+        self._index_children(stored)
 
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
             doc["record_id"] = stored["id"]
@@ -319,6 +325,11 @@ class DecisionService:
                       exc.strerror or type(exc).__name__, extra={"session_id": session.id})
             return session
         self.unsaved.unfinished(session.id, done=True)
+        try:
+            self._index_children(stored)
+        except OSError:
+            log.exception("could not index the record's children",
+                          extra={"record_id": stored["id"]})
         # Before the session is marked submitted, so a crash in between is
         # healed the next time the session is touched.
         try:
@@ -742,17 +753,55 @@ class DecisionService:
         self.log_access(by, attempted, allowed=False, ref=ref)
         raise AccessDenied(attempted)
 
+    def _index_children(self, record: dict[str, Any]) -> None:
+        """Keep :data:`CHILD_INDEX` in step with the references ``record``
+        names now (a decision at take-on may name more children)."""
+        rid = str(record.get("id") or "")
+        refs = {key for key in map(chronology.ref_key, records.child_refs(record)) if key}
+
+        def mutate(index: Any) -> Any:
+            if not isinstance(index, dict):
+                return index  # not built yet: the first reader builds it whole
+            for key in list(index):
+                if rid in index[key] and key not in refs:
+                    index[key] = [i for i in index[key] if i != rid]
+                    if not index[key]:
+                        del index[key]
+            for key in refs:
+                if rid not in index.setdefault(key, []):
+                    index[key].append(rid)
+            return index
+
+        if rid:
+            self.store.update_meta(CHILD_INDEX, mutate)
+
+    def _children_index(self) -> dict[str, list[str]]:
+        index = self.store.get_meta(CHILD_INDEX)
+        if isinstance(index, dict):
+            return index
+
+        def build(current: Any) -> Any:
+            if isinstance(current, dict):
+                return current
+            made: dict[str, list[str]] = {}
+            for record in self.store.iter_records():
+                for key in {chronology.ref_key(ref) for ref in records.child_refs(record)}:
+                    if key:
+                        made.setdefault(key, []).append(str(record.get("id")))
+            return made
+
+        built = self.store.update_meta(CHILD_INDEX, build)
+        return built if isinstance(built, dict) else {}
+
     def _child_records(self, child_ref: str) -> list[str]:
-        """Records about the child: as the subject (from the index), or named
-        as another child involved (read from the records themselves)."""
-        ids = chronology.matching_ids(self.store.list_records(), child_ref)
-        named = set(ids)
-        for record in self.store.iter_records():
-            rid = record.get("id")
-            if rid not in named and any(chronology.same_child(ref, child_ref)
-                                        for ref in records.child_refs(record)[1:]):
-                ids.append(str(rid))
-        return ids
+        """Records about the child: as the subject (from the store's summary
+        index) or named as another child involved (from :data:`CHILD_INDEX`),
+        oldest first; ids of records since deleted are left out."""
+        ids = dict.fromkeys(chronology.matching_ids(self.store.list_records(), child_ref))
+        for rid in self._children_index().get(chronology.ref_key(child_ref), []):
+            if rid not in ids and self.store.get_record(rid) is not None:
+                ids[rid] = None
+        return list(ids)
 
     def chronology(self, child_ref: str, *, by: str, allowed: bool) -> list[dict[str, Any]]:
         """Every record about one child, oldest first; each view is audited."""

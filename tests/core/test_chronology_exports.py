@@ -131,6 +131,33 @@ def test_each_child_a_record_names_has_it_in_their_chronology(
         assert ": 1 record" in out and made["id"] in out, (ref, out)
 
 
+def test_other_children_are_found_through_the_index_the_service_keeps(
+        tmp_path: Path) -> None:
+    """Each reference a record names is kept against its id as the record is
+    made; a store made before that index builds it once, from the records."""
+    from bot.service import CHILD_INDEX
+    from tests.flow.test_judgement import SIBLINGS_TWO_RECIPIENTS
+    store = TinyDBStore(tmp_path / "data")
+    app = DecisionService(Settings(school_name=SCHOOL), store,
+                          clock=lambda: datetime(2026, 11, 9, 14, tzinfo=UTC))
+    try:
+        first = decide_in_process(app, SIBLINGS_TWO_RECIPIENTS, user="UDSL1")
+        assert store.get_meta(CHILD_INDEX) is None  # not built until first needed
+        assert [r["id"] for r in app.chronology("lm", by="UDSL1", allowed=True)] == [
+            first["id"]]
+        second = decide_in_process(app, SIBLINGS_TWO_RECIPIENTS, user="UDSL1")
+        index = store.get_meta(CHILD_INDEX)
+        assert index == {"gh": [first["id"], second["id"]], "jk": [first["id"], second["id"]],
+                         "lm": [first["id"], second["id"]]}
+        assert [r["id"] for r in app.chronology("JK", by="UDSL1", allowed=True)] == [
+            first["id"], second["id"]]
+        store.delete_records([first["id"]], note={"by": "admin", "why": "retention"})
+        assert [r["id"] for r in app.chronology("JK", by="UDSL1", allowed=True)] == [
+            second["id"]]
+    finally:
+        store.close()
+
+
 def test_chronology_of_an_unknown_child_says_so(
         school: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["chronology", "ZZ-0000"]) == 1

@@ -36,3 +36,11 @@ def test_a_closed_record_leaves_the_inbox(jigsaw: DecisionService) -> None:
     assert not jigsaw.inbox()[0].awaiting_decision
     jigsaw.review(decided["id"], "close", by="UDSL1", allowed=True)
     assert jigsaw.inbox() == []
+
+
+def test_a_line_names_the_other_children_a_record_is_about(jigsaw: DecisionService) -> None:
+    from tests.flow.test_judgement import SIBLINGS_TWO_RECIPIENTS
+    decided = _submit(jigsaw, "UDSL1", SIBLINGS_TWO_RECIPIENTS, dsl=True)
+    [item] = jigsaw.inbox()
+    assert item.id == decided["id"]
+    assert "child GH (also JK, LM)" in item.line
