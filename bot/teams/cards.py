@@ -23,6 +23,7 @@ from microsoft_teams.cards import (
     ExecuteAction,
     Mention,
     MentionedEntity,
+    RefreshDefinition,
     RichTextBlock,
     TeamsCardProperties,
     TextBlock,
@@ -44,6 +45,10 @@ REMINDER_MARK = "jigsaw-reminder-"
 ANCHOR_MARK = "jigsaw-anchor-"
 ALERT_MARK = "jigsaw-alert-"
 MENTIONS_MAX = 20  # people @mentioned on one alert (a DSL team is a handful)
+# Teams gives a card its own view for at most 60 people (``refresh.userIds``):
+# https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/
+# universal-actions-for-adaptive-cards/user-specific-views
+VIEWERS_MAX = 60
 
 
 class Verb(StrEnum):
@@ -68,6 +73,7 @@ class Verb(StrEnum):
     HOME = "home"
     CHRONOLOGY = "dsl.chronology"
     CSV = "dsl.csv"
+    REFRESH = "review.refresh"  # a record card asking for its viewer's own view
 
 
 CONVERSATION = {Verb.ANSWER, Verb.BACK, Verb.PAUSE, Verb.CANCEL, Verb.RESUME, Verb.NEW}
@@ -278,6 +284,19 @@ class Cards:
             items.append(self.review_actions(record))
         items.append(self.text(self.t("record_footer", r=record), size="Small", is_subtle=True))
         return card(Container(id=f"{RECORD_MARK}{record['id']}", items=items))
+
+    def viewed_by(self, shown: AdaptiveCard, record_id: str, viewers: list[str]
+                  ) -> AdaptiveCard:
+        """``shown`` (a record card) refreshing to each viewer's own view
+        (Universal Actions' user-specific views): Teams asks the bot, with
+        :attr:`Verb.REFRESH`, for the card each of ``viewers`` (their Teams
+        ids, ``29:…``) sees when the card is shown to them; everyone else
+        sees ``shown``. With no viewers known, Teams asks for everyone in a
+        conversation of up to 60 people; the bot still decides who gets what."""
+        shown.refresh = RefreshDefinition(
+            action=ExecuteAction(verb=Verb.REFRESH.value, data={"r": record_id}),
+            user_ids=list(dict.fromkeys(viewers))[:VIEWERS_MAX] or None)
+        return shown
 
     def review_actions(self, record: dict[str, Any]) -> ActionSet:
         rid = record["id"]

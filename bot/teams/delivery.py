@@ -77,6 +77,9 @@ class TeamsDelivery(Outbox):
         self.chat_of = chat_of
         self.guard = ChannelGuard(connector, channel, team)
         self.mentions: Callable[[], list[tuple[str, str]]] = lambda: []
+        # The DSL team's Teams ids (``29:…``): they see the record card with
+        # its review buttons, everyone else without (see Cards.viewed_by).
+        self.viewers: Callable[[], list[str]] = lambda: []
 
     # -- the outbox's calls -------------------------------------------------
     def check_channel(self) -> None:
@@ -127,7 +130,12 @@ class TeamsDelivery(Outbox):
     def post_record(self, record: dict[str, Any], conversation: str | None, *,
                     review: bool) -> Posted:
         author = record.get("recorded_by", "")
-        card = self.cards.record(record, review=review, names={author: self.names(author)})
+        names = {author: self.names(author)}
+        if review:  # in the channel: read-only, the buttons in the DSL team's own view
+            card = self.cards.viewed_by(self.cards.record(record, review=False, names=names),
+                                        record["id"], self.viewers())
+        else:
+            card = self.cards.record(record, review=False, names=names)
         target = conversation or self.channel
         with self._teams():
             activity_id = self.connector.post(

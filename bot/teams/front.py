@@ -58,6 +58,7 @@ class TeamsFront(Conversation):
         self.membership = Membership(lambda: self._channel_members(channel),
                                      max_stale=app.settings.membership_max_stale_minutes * 60)
         self.delivery.mentions = self.dsl_mentions
+        self.delivery.viewers = self.record_viewers
         self.reminders = TeamsReminders(
             connector, self.cards, self.delivery.guard, chat_of=self._chat,
             name_of=self.name_of, mentions=self.dsl_mentions,
@@ -255,7 +256,7 @@ class TeamsFront(Conversation):
             record, refusal = self._record_for_dsl(user, record_id, kind)
             if record is None:
                 return refusal
-            return self.cards.record(record, names=self._names(record))
+            return self.record_card(record)
         if kind == "view":
             record, why = self.review(user, record_id, "viewed")
             if record is None:
@@ -298,21 +299,57 @@ class TeamsFront(Conversation):
         if stored is None and why:
             return self.cards.plain(why)
         latest = stored or self.app.record(record_id) or record
-        return self.cards.record(latest, names=self._names(latest))
+        return self.record_card(latest)
 
     def _names(self, record: dict[str, Any]) -> dict[str, str]:
         by = record.get("recorded_by", "")
         return {by: self.name_of(by)}
 
+    def record_viewers(self) -> list[str]:
+        """The Teams ids (``29:…``) of the DSL team as far as Jigsaw knows
+        them (the DSL channel's members, and configured DSL ids seen in an
+        activity): each of them sees the record card with its buttons."""
+        ids = list(self.app.settings.dsl_user_ids)
+        with contextlib.suppress(MembershipUnknown):
+            ids += sorted(self.membership.members() - set(ids))
+        with self._chats_lock:
+            seen = [self._people.get(user) for user in ids]
+        return [member.id for member in seen if member and member.id]
+
+    def record_card(self, record: dict[str, Any], *, review: bool = True) -> AdaptiveCard:
+        """The record card: with the review buttons (the DSL team's view) or
+        read-only (what the channel post shows anyone else); either way
+        asking Teams for each DSL member's own view when it is shown."""
+        shown = self.cards.record(record, review=review, names=self._names(record))
+        return self.cards.viewed_by(shown, record["id"], self.record_viewers())
+
+    def record_view(self, user: str, record_id: str) -> AdaptiveCard | None:
+        """What a record card refreshes to for this person (Teams asks as
+        it shows them the card): the DSL team's view, with the review
+        buttons. Anyone else keeps the read-only card (None), and the
+        attempt is audited; when Teams cannot say who is in the DSL
+        channel, the read-only card stays too."""
+        try:
+            dsl = self.is_dsl(user)
+        except MembershipUnknown:
+            return None
+        if not dsl:
+            with contextlib.suppress(AccessDenied, NotFound):
+                self.app.review(record_id, "viewed", by=user, allowed=False)
+            return None
+        record = self.app.record(record_id)
+        return self.record_card(record) if record else None
+
     def refresh_record_message(self, record: dict[str, Any]) -> None:
-        """The channel card, updated in place for everyone."""
+        """The channel card, updated in place for everyone (read-only; the
+        DSL team's view refreshes with it)."""
         delivery = record.get("delivery") or {}
         if delivery.get("state") != "posted":
             self.delivery.kick()
             return
         try:
             self.connector.update(delivery["channel"], delivery["ts"],
-                                  self.cards.record(record, names=self._names(record)),
+                                  self.record_card(record, review=False),
                                   summary=self.t("record_fallback", r=record))
         except ConnectorError as exc:
             log.warning("could not update record card: %s", exc,
@@ -423,7 +460,7 @@ class TeamsFront(Conversation):
         else:
             self.post_question(session)
         record = self.app.record(record_id)
-        return (self.cards.record(record, names=self._names(record)) if record
+        return (self.record_card(record) if record
                 else self.cards.plain(self.t("taking_on", id=record_id)))
 
     # -- the personal home, the DSL's inbox and tools -------------------------------

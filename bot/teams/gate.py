@@ -61,6 +61,7 @@ class Gate:
             if len(body) > self.max_body:
                 await _answer(send, 413, "the body is too large")
                 return
+        body = as_sdk_reads(body)
         refused = self.refusal(body, headers.get("authorization", ""))
         if refused is not None:
             status, why = refused
@@ -106,6 +107,28 @@ class Gate:
                         extra={"action": str(activity.get("type"))[:40]})
             return 200, ""
         return None
+
+
+def as_sdk_reads(body: bytes) -> bytes:
+    """The body, with what the SDK cannot read yet made readable: a card's
+    automatic ``refresh`` (``value.trigger`` "automatic", sent as Teams
+    shows a user-specific view, see
+    https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/
+    universal-actions-for-adaptive-cards/user-specific-views) loses its
+    trigger, which the SDK's model (microsoft-teams-api 2.1) allows only as
+    "manual". Jigsaw tells a refresh by its verb, not its trigger."""
+    try:
+        activity = json.loads(body)
+    except (ValueError, RecursionError):
+        return body
+    if not isinstance(activity, dict):
+        return body
+    value = activity.get("value")
+    if (activity.get("type") != "invoke" or activity.get("name") != "adaptiveCard/action"
+            or not isinstance(value, dict) or value.get("trigger") != "automatic"):
+        return body
+    del value["trigger"]
+    return json.dumps(activity).encode()
 
 
 def _tenants(activity: dict[str, Any]) -> set[Any]:

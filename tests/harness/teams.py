@@ -28,6 +28,7 @@ from tests.harness.teams_driver import (
 )
 
 IDLE = 15.0
+CARD = "application/vnd.microsoft.card.adaptive"
 
 
 def teams_settings(fake: FakeTeams, **overrides: Any) -> TeamsSettings:
@@ -63,6 +64,22 @@ class Harness:
 
     def channel(self) -> list[Post]:
         return self.fake.posts_to(CHANNEL)
+
+    def view(self, user: str, post: Post, *, name: str = "Dana DSL") -> Post:
+        """The card as Teams shows it to ``user``: the post's card, or the
+        view the bot answers its ``refresh`` with when ``user`` is one of
+        its ``userIds`` (Universal Actions' user-specific views)."""
+        card = post.card
+        refresh = card.get("refresh") or {}
+        if f"29:{user}" not in (refresh.get("userIds") or [f"29:{user}"]):
+            return post
+        reply = self.send(self.client.execute_activity(
+            user, refresh["action"], conversation=post.conversation, name=name,
+            trigger="automatic"))
+        if not reply.body or reply.body.get("type") != CARD:
+            return post
+        return Post(post.conversation, post.id, {"attachments": [
+            {"contentType": CARD, "content": reply.body["value"]}]})
 
     def question(self, user: str) -> Post:
         """The question card waiting for an answer (its buttons still there)."""

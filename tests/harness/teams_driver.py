@@ -82,11 +82,13 @@ class TeamsClient:
 
     def execute_activity(self, user: str, action: dict[str, Any], *,
                          inputs: dict[str, str] | None = None, conversation: str | None = None,
-                         name: str = "Sam Teacher") -> dict[str, Any]:
+                         name: str = "Sam Teacher", trigger: str = "manual") -> dict[str, Any]:
+        """A click on ``action``; ``trigger="automatic"`` for a card's
+        ``refresh`` as Teams sends it when it shows someone the card."""
         activity = self._base(user, conversation or chat_of(user), "invoke", name)
         activity.update({"name": "adaptiveCard/action", "value": {"action": {
             "type": "Action.Execute", "verb": action.get("verb"),
-            "data": {**(action.get("data") or {}), **(inputs or {})}}, "trigger": "manual"}})
+            "data": {**(action.get("data") or {}), **(inputs or {})}}, "trigger": trigger}})
         return activity
 
     def click(self, user: str, post: Post, title: str, **kw: Any) -> Reply:

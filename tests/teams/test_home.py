@@ -60,6 +60,7 @@ def test_a_dsl_who_never_wrote_to_the_bot_takes_a_concern_on_from_the_channel(
         teams: Harness) -> None:
     teams.decide(STAFF, STAFF_CONCERN)
     [post] = teams.channel()
+    post = teams.view(DSL_MEMBER, post, name="Deputy Dev")
     teams.send(teams.client.execute_activity(DSL_MEMBER, button(post, "Make the sharing decision"),
                                              conversation=CHANNEL, name="Deputy Dev"))
     assert teams.fake.chats_opened, "the bot opened a personal chat with the DSL"

@@ -39,9 +39,9 @@ class Clock:
 
 def test_a_removed_member_cannot_review_once_the_member_list_is_too_old(
         teams: Harness) -> None:
-    record = _record(teams)
     clock = Clock()
-    teams.front.membership.clock = clock
+    teams.front.membership.clock = clock  # from before the record's post reads the list
+    record = _record(teams)
     _invoke(teams, DSL_MEMBER, "review.view", record["id"])
     assert teams.jigsaw.record(record["id"])["audit"][-1]["action"] == "viewed"
     # Removed from the channel; Teams cannot be asked from now on.

@@ -135,6 +135,7 @@ def test_an_external_member_of_a_shared_dsl_channel_is_not_the_dsl_team(
     teams.decide(STAFF, STAFF_CONCERN)
     [summary] = teams.jigsaw.store.list_records()
     [post] = teams.channel()
+    post = teams.view(DSL, post)  # the buttons, as the DSL sees them
     for title in ("View full record", "Acknowledge"):
         reply = teams.send(teams.client.execute_activity(external, button(post, title),
                                                          conversation=CHANNEL))

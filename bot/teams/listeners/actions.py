@@ -34,6 +34,7 @@ AT_ONCE: dict[Verb, Callable[[TeamsFront, str, Payload], AdaptiveCard | None]] =
     Verb.HOME: lambda front, user, data: front.home_card(user),
     Verb.CHRONOLOGY: lambda front, user, data: front.chronology(user, data),
     Verb.CSV: lambda front, user, data: front.export_csv(user, data),
+    Verb.REFRESH: lambda front, user, data: front.record_view(user, data.r) if data.r else None,
 }
 
 
