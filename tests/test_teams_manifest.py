@@ -123,7 +123,7 @@ def test_template_is_the_bot_in_personal_and_team_scopes(template: dict[str, Any
     assert (major, minor) >= (1, 19)
     [bot] = template["bots"]
     assert set(bot["scopes"]) == {"personal", "team"}
-    assert bot["supportsFiles"] is False
+    assert bot["supportsFiles"] is True  # PDFs are sent to the DSL in their personal chat
     assert bot["isNotificationOnly"] is False
     assert bot["botId"] == template["id"] == template["webApplicationInfo"]["id"] == PLACEHOLDER
     assert template["validDomains"]

@@ -13,6 +13,7 @@ import re
 from enum import StrEnum
 from typing import Any, cast
 
+from microsoft_teams.api.models import Attachment
 from microsoft_teams.cards import (
     Action,
     ActionSet,
@@ -44,6 +45,8 @@ RECORD_MARK = "jigsaw-record-"
 REMINDER_MARK = "jigsaw-reminder-"
 ANCHOR_MARK = "jigsaw-anchor-"
 ALERT_MARK = "jigsaw-alert-"
+FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
+FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
 MENTIONS_MAX = 20  # people @mentioned on one alert (a DSL team is a handful)
 # Teams gives a card its own view for at most 60 people (``refresh.userIds``):
 # https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/
@@ -73,6 +76,7 @@ class Verb(StrEnum):
     HOME = "home"
     CHRONOLOGY = "dsl.chronology"
     CSV = "dsl.csv"
+    PDF = "dsl.pdf"  # a record's (r) or a chronology's (ref) PDF, as a file
     REFRESH = "review.refresh"  # a record card asking for its viewer's own view
 
 
@@ -351,7 +355,8 @@ class Cards:
             self.text(self.t("record_title"), weight="Bolder", size="Medium"),
             *[literal(p, font_type="Monospace") for p in pieces],
             ActionSet(actions=[cast(Action, action(self.t("summary_label"), Verb.SUMMARY,
-                                                   r=record["id"]))]),
+                                                   r=record["id"])),
+                               action(self.t("pdf_label"), Verb.PDF, r=record["id"])]),
         )
 
     # -- scheduled messages ----------------------------------------------------------
@@ -475,23 +480,44 @@ class Cards:
             self.text(self.t("home_tools"), separator=True),
             TextInput(id="ref", label=self.r("chronology_ref_label"), max_length=60),
             ActionSet(actions=[action(self.t("chronology_show"), Verb.CHRONOLOGY,
-                                      inputs=True)]),
+                                      inputs=True),
+                               action(self.t("chronology_pdf"), Verb.PDF, inputs=True)]),
             DateInput(id="start", label=self.r("csv_from_label")),
             DateInput(id="end", label=self.r("csv_to_label")),
             ActionSet(actions=[action(self.t("csv_show"), Verb.CSV, inputs=True)]),
         ]
         return body
 
-    def long_text(self, title: str, text: str, *, monospace: bool = True) -> AdaptiveCard:
-        """A chronology or an export, as text on a card, for one person."""
+    def long_text(self, title: str, text: str, *, monospace: bool = True,
+                  pdf_of: str | None = None) -> AdaptiveCard:
+        """A chronology or an export, as text on a card, for one person;
+        with ``pdf_of`` (a child's reference), their chronology as a PDF too."""
         pieces = [text[i:i + 4000] for i in range(0, min(len(text), 24000), 4000)]
         style: dict[str, Any] = {"font_type": "Monospace"} if monospace else {}
         shown: list[CardElement] = [literal(title, weight="Bolder")]
         shown += [literal(p, **style) for p in pieces or [""]]
         if len(text) > 24000:
             shown.append(self.text(self.t("continued"), is_subtle=True))
-        shown.append(ActionSet(actions=[action(self.t("home_header"), Verb.HOME)]))
+        buttons: list[Action] = [action(self.t("home_header"), Verb.HOME)]
+        if pdf_of is not None:
+            buttons.append(action(self.t("pdf_label"), Verb.PDF, ref=pdf_of))
+        shown.append(ActionSet(actions=buttons))
         return card(*shown)
+
+    def file_offer(self, name: str, size: int, key: str) -> Attachment:
+        """A file consent card: Teams asks the person to allow the file into
+        their OneDrive, then tells the bot where to put it
+        (https://learn.microsoft.com/microsoftteams/platform/resources/bot-v3/bots-files).
+        ``key`` names the offer: the file itself stays with Jigsaw."""
+        return Attachment(content_type=FILE_CONSENT, name=name, content={
+            "description": self.t("pdf_description"), "sizeInBytes": size,
+            "acceptContext": {"k": key}, "declineContext": {"k": key}})
+
+    @staticmethod
+    def file_sent(name: str, content_url: str, unique_id: str, file_type: str) -> Attachment:
+        """The file once in the person's OneDrive, as Teams shows a file."""
+        return Attachment(content_type=FILE_INFO, name=name, content_url=content_url,
+                          content={"uniqueId": unique_id, "fileType": file_type})
 
     def anchor(self, n: int, mac: str) -> AdaptiveCard:
         """The ledger's head in the DSL channel; the card's id carries it,

@@ -100,6 +100,35 @@ class Connector:
             conversation_id, activity, service_url=service_url or self.service_url))
         return str(sent.id)
 
+    def post_file(self, conversation_id: str, attachment: Attachment, *, summary: str,
+                  service_url: str | None = None) -> str:
+        """Post one file attachment (a file consent card, or the file once
+        uploaded) to a personal chat; the new activity's id."""
+        activity = MessageActivityInput(summary=summary)  # type: ignore[call-arg]
+        activity.add_attachments(attachment)
+        sent = self._run(self.app.api.conversations.create_activity(
+            conversation_id, activity, service_url=service_url or self.service_url))
+        return str(sent.id)
+
+    def upload(self, upload_url: str, content: bytes) -> None:
+        """Put a file's bytes at the upload session Teams gave when the
+        person accepted it (their OneDrive: the URL itself is the
+        permission, so no token goes with it). Only over HTTPS, or to the
+        configured connector's own host (a local test connector)."""
+        url = httpx.URL(upload_url)
+        local = httpx.URL(self.service_url)
+        if url.scheme != "https" and (url.scheme, url.host, url.port) != (
+                local.scheme, local.host, local.port):
+            raise ConnectorError(None, error="refused: an upload URL that is not HTTPS")
+        self._run(self._upload(upload_url, content))
+
+    async def _upload(self, upload_url: str, content: bytes) -> None:
+        size = len(content)
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            response = await client.put(upload_url, content=content, headers={
+                "Content-Length": str(size), "Content-Range": f"bytes 0-{size - 1}/{size}"})
+            response.raise_for_status()
+
     def say(self, conversation_id: str, text: str, *, service_url: str | None = None) -> str:
         activity = MessageActivityInput(text=text, text_format="plain")
         sent = self._run(self.app.api.conversations.create_activity(

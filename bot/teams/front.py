@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -65,6 +68,7 @@ class TeamsFront(Conversation):
             local=lambda at: local_time(at, app.settings.timezone))
         self.scheduler = Scheduler(app, self.reminders)
         self.tenant_id = ""
+        self.files = Offers()
         self._chats: dict[str, dict[str, str]] = {}
         self._chats_lock = threading.Lock()
         # Names and conversation ids (``29:…``) of the people seen: in an
@@ -496,7 +500,75 @@ class TeamsFront(Conversation):
             log.warning("chronology refused")
             return self.cards.plain(why)
         return self.cards.long_text(self.t("chronology_title", ref=ref),
-                                    self.app.chronology_text(ref, found))
+                                    self.app.chronology_text(ref, found), pdf_of=ref)
+
+    # -- files: PDFs, in the DSL's personal chat ----------------------------------
+    def offer_pdf(self, user: str, data: Payload) -> AdaptiveCard:
+        """A record's PDF (``data.r``) or a child's chronology as a PDF
+        (``data.ref``), for the DSL who asked (audited): offered in their
+        personal chat as a file, which Teams asks them to allow into their
+        OneDrive (a bot sends files only in a personal chat:
+        https://learn.microsoft.com/microsoftteams/platform/resources/bot-v3/bots-files).
+        What the clicker sees."""
+        ref = data.ref.strip()
+        if not data.r and not ref:
+            return self.cards.plain(self.t("tools_invalid"))
+        allowed, why = self._allowed(user)
+        chat = self._chat(user) if allowed else None
+        if allowed and chat is None:
+            return self.cards.plain(self.t("pdf_open_chat_first"))
+        try:
+            name, content = (
+                self.app.export_record_pdf(data.r, by=user, allowed=allowed) if data.r
+                else self.app.export_chronology_pdf(ref, by=user, allowed=allowed))
+        except AccessDenied:
+            log.warning("export refused")
+            return self.cards.plain(why)
+        except NotFound:
+            return self.cards.plain(self.t("not_found"))
+        assert chat is not None
+        key = self.files.offer(user, name, content)
+        try:
+            self.connector.post_file(chat["chat"], self.cards.file_offer(name, len(content), key),
+                                     summary=self.t("notification"), service_url=chat["url"])
+        except ConnectorError as exc:
+            self.files.take(user, key)
+            log.warning("could not offer a file: %s", exc)
+            return self.cards.plain(self.t("pdf_failed"))
+        return self.cards.plain(self.t("pdf_offered"))
+
+    def file_answered(self, user: str, accepted: bool, context: Any, upload: Any) -> None:
+        """The DSL allowed (or declined) an offered file: its bytes go to
+        the upload session Teams gave, then the file is shown in the chat.
+        Only the person it was offered to can take it, once, while they
+        are still in the DSL team."""
+        key = context.get("k") if isinstance(context, dict) else None
+        offered = self.files.take(user, key) if isinstance(key, str) else None
+        if not accepted:
+            if offered is not None:
+                self.say_quietly(user, self.cards.plain(self.t("pdf_declined")))
+            return
+        allowed, _ = self._allowed(user)
+        upload_url = getattr(upload, "upload_url", None)
+        if offered is None or not allowed or not upload_url:
+            if offered is not None and not allowed:
+                log.warning("file refused: no longer in the DSL team")
+            self.say_quietly(user, self.cards.plain(self.t("pdf_expired")))
+            return
+        name, content = offered
+        chat = self._chat(user)
+        try:
+            self.connector.upload(upload_url, content)
+            if chat is not None:
+                self.connector.post_file(chat["chat"], self.cards.file_sent(
+                    getattr(upload, "name", None) or name,
+                    getattr(upload, "content_url", None) or "",
+                    getattr(upload, "unique_id", None) or "",
+                    getattr(upload, "file_type", None) or "pdf"),
+                    summary=self.t("notification"), service_url=chat["url"])
+        except ConnectorError as exc:
+            log.warning("could not send a file: %s", exc)
+            self.say_quietly(user, self.cards.plain(self.t("pdf_failed")))
 
     def export_csv(self, user: str, data: Payload) -> AdaptiveCard:
         """The records made between two dates as CSV text, on a card for the
@@ -522,6 +594,39 @@ class TeamsFront(Conversation):
         event = next((e for e in (session.events if session else []) if e["id"] == event_id),
                      None)
         return str((event or {}).get("ts") or "")
+
+
+class Offers:
+    """Files offered and not yet allowed or declined, by a one-time key,
+    in memory only (a restart drops them: the DSL asks again)."""
+
+    TTL = 30 * 60.0  # seconds
+    MAX = 50
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._offers: dict[str, tuple[str, str, bytes, float]] = {}
+        self._lock = threading.Lock()
+
+    def offer(self, user: str, name: str, content: bytes) -> str:
+        key = secrets.token_urlsafe(18)
+        with self._lock:
+            now = self.clock()
+            self._offers = {k: o for k, o in self._offers.items() if now - o[3] < self.TTL}
+            while len(self._offers) >= self.MAX:
+                del self._offers[next(iter(self._offers))]
+            self._offers[key] = (user, name, content, now)
+        return key
+
+    def take(self, user: str, key: str) -> tuple[str, bytes] | None:
+        """(name, PDF) offered to ``user`` under ``key``, once, if not expired."""
+        with self._lock:
+            found = self._offers.get(key)
+            if found is None or found[0] != user:
+                return None
+            del self._offers[key]
+        _, name, content, at = found
+        return (name, content) if self.clock() - at < self.TTL else None
 
 
 def local_time(now: datetime, timezone: str) -> str:

@@ -117,6 +117,9 @@ class FakeTeams:
         self.issued: set[str] = set()
         self.calls: list[tuple[str, str]] = []
         self.refused: list[tuple[str, str]] = []
+        # A person's OneDrive upload sessions (a file consent's ``uploadUrl``):
+        # what was put there, by session name, with its request headers.
+        self.uploads: dict[str, tuple[dict[str, str], bytes]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -156,6 +159,10 @@ class FakeTeams:
             self.fault_on = conversation
 
     # -- what the bot did ---------------------------------------------------------------
+    def upload_url(self, name: str) -> str:
+        """An upload session, as Teams hands one over when a file is allowed."""
+        return f"{self.base_url}/upload/{name}"
+
     def posts_to(self, conversation: str) -> list[Post]:
         with self.lock:
             return [p for p in self.posts if p.conversation == conversation]
@@ -314,7 +321,13 @@ def _handler(fake: FakeTeams) -> type[BaseHTTPRequestHandler]:
         def do_PUT(self) -> None:  # noqa: N802
             parts = self._parts()
             raw = self._body()
-            if _is(parts, 5, "activities"):
+            if len(parts) == 2 and parts[0] == "upload":
+                # The URL is the permission (as OneDrive's is): no token.
+                with fake.lock:
+                    fake.uploads[parts[1]] = (dict(self.headers), raw)
+                    fake.lock.notify_all()
+                self._send(201, {"id": parts[1], "name": parts[1], "size": len(raw)})
+            elif _is(parts, 5, "activities"):
                 if self._guard():
                     self._send(*fake._update(parts[2], parts[4], json.loads(raw)))
             else:

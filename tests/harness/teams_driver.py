@@ -128,3 +128,23 @@ def report_activity(client: TeamsClient, user: str, html: str, *, conversation: 
         "messagePayload": {"id": "1700000000000", "messageType": "message",
                            "body": {"contentType": "html", "content": html}}}})
     return activity
+
+
+def file_consent_activity(client: TeamsClient, user: str, *, accept: bool, context: Any,
+                          upload_url: str = "", name: str = "file.pdf") -> dict[str, Any]:
+    """The person allowing (or declining) a file offered in their personal
+    chat; when allowed, Teams names the upload session in their OneDrive."""
+    activity = client._base(user, chat_of(user), "invoke", "Dana DSL")
+    value: dict[str, Any] = {"type": "fileUpload", "action": "accept" if accept else "decline",
+                             "context": context}
+    if accept:
+        value["uploadInfo"] = {
+            "name": name, "uploadUrl": upload_url, "fileType": "pdf", "uniqueId": "file-1",
+            "contentUrl": f"https://school-my.sharepoint.com/personal/dsl/Documents/{name}"}
+    activity.update({"name": "fileConsent/invoke", "value": value})
+    return activity
+
+
+def attachments(post: Post, content_type: str) -> list[dict[str, Any]]:
+    latest = post.updates[-1] if post.updates else post.activity
+    return [a for a in latest.get("attachments") or [] if a.get("contentType") == content_type]

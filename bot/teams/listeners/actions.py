@@ -8,6 +8,8 @@ from collections.abc import Callable
 from microsoft_teams.api.activities.invoke.adaptive_card.action import (
     AdaptiveCardInvokeActivity,
 )
+from microsoft_teams.api.activities.invoke.file_consent import FileConsentInvokeActivity
+from microsoft_teams.api.models import Action
 from microsoft_teams.api.models.adaptive_card import (
     AdaptiveCardActionCardResponse,
     AdaptiveCardActionMessageResponse,
@@ -34,6 +36,7 @@ AT_ONCE: dict[Verb, Callable[[TeamsFront, str, Payload], AdaptiveCard | None]] =
     Verb.HOME: lambda front, user, data: front.home_card(user),
     Verb.CHRONOLOGY: lambda front, user, data: front.chronology(user, data),
     Verb.CSV: lambda front, user, data: front.export_csv(user, data),
+    Verb.PDF: lambda front, user, data: front.offer_pdf(user, data),
     Verb.REFRESH: lambda front, user, data: front.record_view(user, data.r) if data.r else None,
 }
 
@@ -54,6 +57,18 @@ def later(front: TeamsFront, verb: Verb, user: str, data: Payload) -> Callable[[
 
 
 def register(app: App, front: TeamsFront, executor: KeyedExecutor) -> None:
+    @app.on_file_consent
+    async def on_file_consent(ctx: ActivityContext[FileConsentInvokeActivity]) -> None:
+        """A file offered in a personal chat, allowed or declined there."""
+        activity = ctx.activity
+        who = person(activity, front)
+        if who is None or not who.personal:
+            return
+        value = activity.value
+        accepted = value.action == Action.ACCEPT
+        await asyncio.to_thread(front.file_answered, who.user, accepted, value.context,
+                                value.upload_info)
+
     @app.on_card_action_execute
     async def on_execute(ctx: ActivityContext[AdaptiveCardInvokeActivity]
                          ) -> AdaptiveCardInvokeResponse:
