@@ -78,6 +78,16 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     export.add_argument("--csv", nargs=2, metavar=("FROM", "TO"),
                         help="the records made between two dates (YYYY-MM-DD, both "
                              "included) as CSV instead")
+    rotate = sub.add_parser("rotate-key", help="replace the data key and/or the audit key "
+                            "(JIGSAW_NEW_DATA_KEY, JIGSAW_NEW_AUDIT_KEY or "
+                            "JIGSAW_NEW_AUDIT_KEY_FILE); stop the app first")
+    rotate.add_argument("--data", action="store_true",
+                        help="re-encrypt with JIGSAW_NEW_DATA_KEY (empty: no encryption)")
+    rotate.add_argument("--audit", action="store_true",
+                        help="re-seal with the new audit key, after verifying under the old one")
+    rotate.add_argument("--audit-key-lost", action="store_true",
+                        help="the old audit key is lost: re-seal with the new one without "
+                             "verifying first (records are read with the data key alone)")
     migrate = sub.add_parser("migrate-db", help="bring the PostgreSQL database "
                              "(JIGSAW_DATABASE_URL) up to this version's schema")
     migrate.add_argument("--url", help="database URL (default JIGSAW_DATABASE_URL)")
@@ -214,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return migrate_db(args.url or environment.database_url, sys.stdout, sys.stderr)
     if command == "move-store":
         return _move_store(args, settings, environment)
+    if command == "rotate-key":
+        return _rotate_key(args, settings, environment)
     if command == "school":
         return _school(args, settings, environment)
     if command is None:
@@ -359,6 +371,63 @@ def _school(args: argparse.Namespace, settings: Settings, environment: Environme
                                 settings=tables, team=args.team, enterprise=args.enterprise)
     finally:
         db.close()
+
+
+def _rotate_key(args: argparse.Namespace, settings: Settings,
+                environment: Environment) -> int:
+    """``jigsaw rotate-key``: new keys for the data directory or the database
+    (see storage.rotate). Exit 1 if refused (nothing changed), 2 on errors."""
+    import os
+
+    from storage import StoreError, load_audit_key
+    from storage.rotate import RotateRefused, rotate_database, rotate_directory
+
+    if not (args.data or args.audit or args.audit_key_lost):
+        print("jigsaw: say what to rotate: --data, --audit (or --audit-key-lost)",
+              file=sys.stderr)
+        return 2
+    try:
+        old_audit = (None if args.audit_key_lost else
+                     load_audit_key(settings.data_dir, environment.audit_key,
+                                    environment.audit_key_file))
+        new_audit = old_audit
+        if args.audit or args.audit_key_lost:
+            new_audit = load_audit_key(settings.data_dir,
+                                       os.environ.get("JIGSAW_NEW_AUDIT_KEY", ""),
+                                       os.environ.get("JIGSAW_NEW_AUDIT_KEY_FILE", ""))
+            if new_audit is None:
+                print("jigsaw: set JIGSAW_NEW_AUDIT_KEY (or JIGSAW_NEW_AUDIT_KEY_FILE) to the "
+                      "new audit key (`jigsaw keygen --audit` makes one)", file=sys.stderr)
+                return 2
+        old_key = environment.data_key or None
+        new_key = ((os.environ.get("JIGSAW_NEW_DATA_KEY", "").strip() or None) if args.data
+                   else old_key)
+        if environment.database_url:
+            done = rotate_database(environment.database_url, key=old_key, new_key=new_key,
+                                   audit_key=old_audit, new_audit_key=new_audit,
+                                   audit_key_lost=args.audit_key_lost)
+            kept = ""
+        else:
+            done, where = rotate_directory(settings.data_dir, key=old_key, new_key=new_key,
+                                           audit_key=old_audit, new_audit_key=new_audit,
+                                           audit_key_lost=args.audit_key_lost)
+            kept = (f"; the previous copy (old keys) is in {where}: delete it once the app "
+                    "runs with the new keys")
+    except RotateRefused as exc:
+        print(f"jigsaw: not rotated: {exc}", file=sys.stderr)
+        return 1
+    except StoreError as exc:
+        print(f"jigsaw: {exc}", file=sys.stderr)
+        return 2
+    for note in done.notes:
+        print(f"note: {note}")
+    changed = " and ".join(k for k, on in (("data key", args.data),
+                                          ("audit key", args.audit or args.audit_key_lost))
+                           if on)
+    print(f"rotated the {changed}: {done.schools} school(s), {done.records} record(s), "
+          f"{done.sessions} session(s), {done.tokens} Slack token(s){kept}. Now give the app "
+          "the new key(s) as JIGSAW_DATA_KEY / JIGSAW_AUDIT_KEY before starting it.")
+    return 0
 
 
 def _move_store(args: argparse.Namespace, settings: Settings,

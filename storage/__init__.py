@@ -49,6 +49,11 @@ def open_store(data_dir: str | Path, *, key: str = "", audit_key: str = "",
             db.close()
             raise
         return PostgresStore(db, school or DEFAULT_SCHOOL, owns_db=True)
+    from .rotate import rotating_copy
+
+    if not Path(data_dir).exists() and rotating_copy(Path(data_dir).absolute()).exists():
+        raise StoreError(f"{data_dir} is missing but a key rotation's new copy is beside it: "
+                         "run `jigsaw rotate-key` again to finish it")
     try:
         return TinyDBStore(data_dir, key=key_bytes, audit_key=sealing, strict=strict)
     except OSError as exc:  # e.g. ledger.jsonl made a directory, a file not readable

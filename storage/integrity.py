@@ -103,7 +103,10 @@ def _check_key(store: TinyDBStore, *, strict: bool) -> None:
     state, sealer = store._ledger.state, store._sealer
     if state.keyed and not sealer.keyed:
         raise StoreError(f"this data directory is sealed with an audit key: set "
-                         f"{ENV_AUDIT_KEY} (or {ENV_AUDIT_KEY_FILE}) to open it")
+                         f"{ENV_AUDIT_KEY} (or {ENV_AUDIT_KEY_FILE}) to open it "
+                         "(if it is lost, the records are not: `jigsaw rotate-key "
+                         "--audit-key-lost` reads them with the data key alone and seals "
+                         "them with a new audit key)")
     if state.keyed and state.key_id != sealer.key_id:
         raise StoreError(f"wrong {ENV_AUDIT_KEY}: the data directory was sealed with "
                          "a different audit key")
@@ -433,6 +436,10 @@ def verify(store: TinyDBStore, check_record: Callable[[Doc], list[str]] | None =
     for entry in state.interrupted:
         report.notes.append(f"note: ledger entry {entry.get('of')} ({entry.get('id')}) was "
                             f"cut short by a crash and not applied (found at {entry.get('at')})")
+    if state.lost_key_at >= 0:
+        report.notes.append(f"note: the audit key was lost and replaced at ledger entry "
+                            f"{state.lost_key_at}: what was written before then was sealed "
+                            "again without being checked")
     if state.keyed is not None and state.keyed != sealer.keyed:
         report.problems.append("ledger: sealed with a different kind of key")
     return report

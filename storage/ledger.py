@@ -103,6 +103,10 @@ class LedgerState:
     began: str = ""  # when the ledger began (its first line)
     meta_file: bool = False  # meta.json is known to exist: from now on missing means lost
     anchored: str = ""  # when its head was last anchored outside the store (the app's clock)
+    # line -> its MAC under the audit key before the last key rotation (jigsaw
+    # rotate-key), for the lines anchored outside the store before it.
+    rekeyed: dict[int, str] = field(default_factory=dict)
+    lost_key_at: int = -1  # the line sealing it again after its audit key was lost
     # (n, id, digest before) of the last write, so an interrupted line can be undone.
     _undo: tuple[int, str, str | None] | None = None
 
@@ -134,6 +138,10 @@ class LedgerState:
             self.docs[record_id] = str(entry.get("d"))
         elif op == "updates":  # one write of many records (never creates one)
             self._undo = None
+            for line, old_mac in (entry.get("anchors") or {}).items():
+                self.rekeyed[int(line)] = str(old_mac)
+            if entry.get("old_key_lost"):
+                self.lost_key_at = self.n
             for record_id, d in (entry.get("docs") or {}).items():
                 self.docs[str(record_id)] = str(d)
         elif op == "alert":
@@ -415,7 +423,8 @@ def check_chain(entries: Iterator[Entry], sealer: Sealer,
         if anchored_mac is None:
             problems.append(f"ledger: ends at entry {state.n}, but entry {anchor[0]} was "
                             "anchored outside the store: the ledger was cut or rolled back")
-        elif not sealer.same(anchored_mac, anchor[1]):
+        elif not sealer.same(anchored_mac, anchor[1]) and not sealer.same(
+                state.rekeyed.get(anchor[0], ""), anchor[1]):
             problems.append(f"ledger: entry {anchor[0]} differs from its anchor: the ledger "
                             "was rewritten")
     return state, problems

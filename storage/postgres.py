@@ -153,9 +153,13 @@ class Database:
             return text
         return self.cipher.encrypt(text.encode("utf-8")).decode("ascii")
 
-    def load(self, body: str, what: str) -> Any:
-        text = (body if self.cipher is None
+    def load_text(self, body: str, what: str) -> str:
+        """The JSON text a stored body holds, exactly as written."""
+        return (body if self.cipher is None
                 else self.cipher.decrypt(body.encode("ascii"), what).decode("utf-8"))
+
+    def load(self, body: str, what: str) -> Any:
+        text = self.load_text(body, what)
         try:
             return json.loads(text)
         except ValueError:
@@ -343,7 +347,10 @@ class PostgresStore:
         sealer = self.db.sealer
         if begin.get("keyed") and not sealer.keyed:
             raise StoreError(f"school {self.school!r} is sealed with an audit key: set "
-                             f"{ENV_AUDIT_KEY} (or {ENV_AUDIT_KEY_FILE}) to open it")
+                             f"{ENV_AUDIT_KEY} (or {ENV_AUDIT_KEY_FILE}) to open it "
+                         "(if it is lost, the records are not: `jigsaw rotate-key "
+                         "--audit-key-lost` reads them with the data key alone and seals "
+                         "them with a new audit key)")
         if begin.get("keyed") and begin.get("key_id") != sealer.key_id:
             raise StoreError(f"wrong {ENV_AUDIT_KEY}: school {self.school!r} was sealed with a "
                              "different audit key")
@@ -597,7 +604,7 @@ class PostgresStore:
             sealed = len(audit) if isinstance(audit, list) else 0
             self.db.sealer.seal_audit(record_id, new.get("audit"), start=sealed)
             text = _text(new)
-            conn.execute(_UPDATE_RECORD, (*self._record_row(new, text), self.school, record_id))
+            conn.execute(UPDATE_RECORD, (*self._record_row(new, text), self.school, record_id))
             self._append(conn, "update", id=record_id, d=digest(text))
         return new
 
@@ -627,7 +634,7 @@ class PostgresStore:
                 params.append((*self._record_row(new, text), self.school, rid))
             if params:
                 with conn.cursor() as cur:
-                    cur.executemany(_UPDATE_RECORD, params)
+                    cur.executemany(UPDATE_RECORD, params)
                 self._append(conn, "updates", docs=ds)
         return [clone(news[rid]) for rid in ids]
 
@@ -763,6 +770,10 @@ class PostgresStore:
         if not sealer.keyed:
             report.notes.append(f"note: no audit key is set ({ENV_AUDIT_KEY}), so someone who "
                                 "can write the database could rewrite it undetected")
+        if state.lost_key_at >= 0:
+            report.notes.append(f"note: the audit key was lost and replaced at ledger entry "
+                                f"{state.lost_key_at}: what was written before then was sealed "
+                                "again without being checked")
         if state.keyed is not None and state.keyed != sealer.keyed:
             report.problems.append("ledger: sealed with a different kind of key")
         return report
@@ -889,7 +900,7 @@ SEALED_COLUMNS = ("recorded_by", "child_ref", "decision", "status")
 _INSERT_RECORD = (f"INSERT INTO records (school, id, year, seq, {', '.join(RECORD_COLUMNS)}) "
                   f"VALUES ({', '.join(['%s'] * (4 + len(RECORD_COLUMNS)))}) "
                   "ON CONFLICT (school, session_id) DO NOTHING RETURNING id")
-_UPDATE_RECORD = (f"UPDATE records SET {', '.join(f'{c} = %s' for c in RECORD_COLUMNS)} "
+UPDATE_RECORD = (f"UPDATE records SET {', '.join(f'{c} = %s' for c in RECORD_COLUMNS)} "
                   "WHERE school = %s AND id = %s")
 
 
