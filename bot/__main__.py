@@ -78,6 +78,13 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     export.add_argument("--csv", nargs=2, metavar=("FROM", "TO"),
                         help="the records made between two dates (YYYY-MM-DD, both "
                              "included) as CSV instead")
+    backup = sub.add_parser("backup", help="copy the store (data directory or database) to "
+                            "one private file; the app may be running")
+    backup.add_argument("--out", required=True, metavar="FILE",
+                        help="new file to write (created 0600; never overwritten)")
+    restore = sub.add_parser("restore", help="restore a backup into an empty data directory "
+                             "or an empty, migrated database; then run `jigsaw verify`")
+    restore.add_argument("file", metavar="FILE", help="a file made by `jigsaw backup`")
     rotate = sub.add_parser("rotate-key", help="replace the data key and/or the audit key "
                             "(JIGSAW_NEW_DATA_KEY, JIGSAW_NEW_AUDIT_KEY or "
                             "JIGSAW_NEW_AUDIT_KEY_FILE); stop the app first")
@@ -226,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _move_store(args, settings, environment)
     if command == "rotate-key":
         return _rotate_key(args, settings, environment)
+    if command in ("backup", "restore"):
+        return _backup(args, settings, environment)
     if command == "school":
         return _school(args, settings, environment)
     if command is None:
@@ -371,6 +380,43 @@ def _school(args: argparse.Namespace, settings: Settings, environment: Environme
                                 settings=tables, team=args.team, enterprise=args.enterprise)
     finally:
         db.close()
+
+
+def _backup(args: argparse.Namespace, settings: Settings, environment: Environment) -> int:
+    """``jigsaw backup`` and ``jigsaw restore`` (see storage.backup)."""
+    from pathlib import Path
+
+    from storage import StoreError, load_audit_key
+    from storage.backup import (
+        backup_database,
+        backup_directory,
+        restore_database,
+        restore_directory,
+    )
+
+    url = environment.database_url
+    try:
+        if args.command == "backup":
+            made = (backup_database(url, args.out) if url
+                    else backup_directory(settings.data_dir, args.out))
+            print(f"backed up {made.backend} ({made.files} part(s), "
+                  f"{len(made.heads)} school(s)) to {args.out} at {made.taken_at}: keep it "
+                  "with the same care as the store (it is as encrypted as the store is)")
+            return 0
+        key = environment.data_key or None
+        audit_key = load_audit_key(settings.data_dir, environment.audit_key,
+                                   environment.audit_key_file)
+        made = (restore_database(Path(args.file), url, key=key, audit_key=audit_key) if url
+                else restore_directory(Path(args.file), settings.data_dir, key=key,
+                                       audit_key=audit_key))
+    except StoreError as exc:
+        print(f"jigsaw: {exc}", file=sys.stderr)
+        return 1
+    heads = ", ".join(f"{school} at ledger entry {head[0]}" for school, head in made.heads.items())
+    print(f"restored the backup taken at {made.taken_at} ({heads}). Records written after "
+          "it are not in it: run `jigsaw verify` now (it checks the ledger against the DSL "
+          "channel's newest anchor and lists what was lost) before starting the app")
+    return 0
 
 
 def _rotate_key(args: argparse.Namespace, settings: Settings,
