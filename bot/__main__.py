@@ -54,8 +54,8 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
                         help="the ledger head last anchored outside the store (as posted in "
                              "the DSL channel); the ledger must still reach it unchanged")
     verify.add_argument("--offline", action="store_true",
-                        help="check without Slack: do not fail because the anchor in the DSL "
-                             "channel cannot be read")
+                        help="check without Slack or Teams: do not fail because the anchor "
+                             "in the DSL channel cannot be read")
     retention = sub.add_parser("retention", help="list (or purge) records past retention")
     retention.add_argument("--purge", action="store_true", help="delete them (default: dry run)")
     retention.add_argument("--before", metavar="YYYY-MM-DD",
@@ -548,6 +548,15 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
                 admin.verify(store, sys.stdout, anchor_note=note)
                 return 1
             anchor, posted = evidence.anchor, evidence.posted
+        elif (anchor is None and not args.offline and environment.teams.configured
+              and environment.teams.dsl_channel):
+            from bot.teams.anchor import fetch_for_verify as from_teams
+
+            found, note = from_teams(environment.teams)
+            if found is None:  # unreachable: not a pass
+                admin.verify(store, sys.stdout, anchor_note=note)
+                return 1
+            anchor, posted = found.anchor, found.posted
         elif args.offline:
             note = "note: --offline: the ledger was not checked against the DSL channel"
         return admin.verify(store, sys.stdout, anchor=anchor, anchor_note=note, posted=posted)

@@ -86,6 +86,16 @@ def create_app(jigsaw: DecisionService, teams: TeamsSettings, *,
                executor: KeyedExecutor | None = None) -> tuple[App, TeamsFront, KeyedExecutor]:
     """Build the SDK app, the front end its listeners call, and the pool the
     work after each response runs in."""
+    app, connector = sdk_app(teams)
+    front = TeamsFront(jigsaw, connector, channel=teams.dsl_channel, team=teams.dsl_team)
+    front.tenant_id = teams.tenant_id
+    executor = executor or KeyedExecutor()
+    register(app, front, executor)
+    return app, front, executor
+
+
+def sdk_app(teams: TeamsSettings) -> tuple[App, Connector]:
+    """The SDK's app (no listeners yet) and the connector that uses its client."""
     options: dict[str, Any] = {
         "client_id": teams.client_id or None,
         "tenant_id": teams.tenant_id or None,
@@ -108,8 +118,4 @@ def create_app(jigsaw: DecisionService, teams: TeamsSettings, *,
     connector = Connector(app, service_url=service_url,
                           graph_url=f"{teams.connector_url}/graph/v1.0" if teams.connector_url
                           else GRAPH_URL, tenant_id=teams.tenant_id)
-    front = TeamsFront(jigsaw, connector, channel=teams.dsl_channel, team=teams.dsl_team)
-    front.tenant_id = teams.tenant_id
-    executor = executor or KeyedExecutor()
-    register(app, front, executor)
-    return app, front, executor
+    return app, connector

@@ -199,13 +199,17 @@ class Connector:
         return None
 
     # -- Graph: the channel's recent posts -------------------------------------
-    def channel_posts(self, team_id: str, channel_id: str) -> list[tuple[str, str]]:
+    def channel_posts(self, team_id: str, channel_id: str, *, only_own: bool = False
+                      ) -> list[tuple[str, str]]:
         """(message id, card content) of the channel's recent top-level
         posts, newest first (Graph, with the ``ChannelMessage.Read.Group``
-        permission the app package asks for)."""
-        return list(self._run(self._channel_posts(team_id, channel_id)))
+        permission the app package asks for); ``only_own``: only those this
+        app posted itself (Graph's ``from.application.id``)."""
+        return list(self._run(self._channel_posts(team_id, channel_id,
+                                                  self.app.id if only_own else None)))
 
-    async def _channel_posts(self, team_id: str, channel_id: str) -> list[tuple[str, str]]:
+    async def _channel_posts(self, team_id: str, channel_id: str, sender: str | None
+                             ) -> list[tuple[str, str]]:
         token = await self.app.token_provider.get_app_token(GRAPH_SCOPE, self.tenant_id)
         url: str | None = f"{self.graph_url}/teams/{team_id}/channels/{channel_id}/messages?$top=50"
         contents: list[tuple[str, str]] = []
@@ -217,12 +221,22 @@ class Connector:
                 response.raise_for_status()
                 page = response.json()
                 for message in page.get("value", []):
+                    if sender is not None and _application(message) != sender:
+                        continue
                     for attachment in message.get("attachments") or []:
                         content = attachment.get("content")
                         contents.append((str(message.get("id", "")), content
                                          if isinstance(content, str) else json.dumps(content)))
                 url = page.get("@odata.nextLink")
         return contents
+
+
+def _application(message: dict[str, Any]) -> str | None:
+    """The app a Graph channel message is from (None for a person's)."""
+    sent_by = message.get("from")
+    application = sent_by.get("application") if isinstance(sent_by, dict) else None
+    found = application.get("id") if isinstance(application, dict) else None
+    return str(found) if found else None
 
 
 def _refused(response: httpx.Response) -> ConnectorError:

@@ -120,6 +120,8 @@ class FakeTeams:
         # A person's OneDrive upload sessions (a file consent's ``uploadUrl``):
         # what was put there, by session name, with its request headers.
         self.uploads: dict[str, tuple[dict[str, str], bytes]] = {}
+        # Channel messages people posted (as Graph lists them), newest first.
+        self.people_posts: dict[str, list[dict[str, Any]]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -237,10 +239,12 @@ class FakeTeams:
         with self.lock:
             if self.graph_faults:
                 return self.graph_faults.popleft(), {"error": {"code": "ServiceError"}}
-            value = [{"id": p.id, "attachments": [
+            value = [{"id": p.id, "from": {"application": {"id": self.app_id}, "user": None},
+                      "attachments": [
                 {"contentType": a.get("contentType"), "content": json.dumps(a.get("content"))}
                 for a in (p.updates[-1] if p.updates else p.activity).get("attachments") or []]}
                 for p in reversed(self.posts) if p.conversation == channel]
+            value = [*self.people_posts.get(channel, []), *value]
         return 200, {"value": value}
 
 
