@@ -13,6 +13,7 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -522,9 +523,17 @@ def taken_on(record: Record, *, by: str, at: datetime) -> Record:
     return record
 
 
-def decided(record: Record, decision: Record, *, by: str, at: datetime) -> Record:
+def decided(record: Record, decision: Record, *, by: str, at: datetime,
+            answers: Mapping[str, str] | None = None) -> Record:
     """Add the DSL's sharing decision to a staff member's concern: one record,
-    one audit trail, the concern kept as it was raised."""
+    one audit trail, the concern kept as it was raised. ``answers``: the
+    DSL's session answers; those she gave herself (not the staff member's,
+    carried over unchanged) are kept in ``answered_by_dsl``, so each line of
+    the record says whose answer it is."""
+    staff = record.get("concern_answers") or {}
+    record["answered_by_dsl"] = sorted(
+        key for key, value in (answers or {}).items()
+        if not key.startswith("_") and staff.get(key) != value)
     record["concern"] = {"decision": record["decision"], "rationale": record["rationale"],
                          **{key: copy.deepcopy(record.get(key)) for key in _STAFF_JUDGEMENT},
                          "by": record["recorded_by"], "at": record["created_at"]}
@@ -683,10 +692,15 @@ def sections(record: Record, prompts: Prompts) -> list[Section]:
         found.append((title, []))
         return ""
 
-    def row(label: str, value: Any) -> str:
+    given = answered_by(record, prompts)
+
+    def row(label: str, value: Any, key: str = "") -> str:
+        """``key``: the answer the line shows (or "@dsl", "@staff"), for
+        whose it is and when on a record two people made."""
         text = "" if value is None else str(value).strip()
         if text and found:
-            found[-1][1].append((label, text))
+            by = given(key)
+            found[-1][1].append((label, f"{text}\n{by}" if by else text))
         return ""
 
     helpers = reading(record, prompts)
@@ -697,6 +711,30 @@ def sections(record: Record, prompts: Prompts) -> list[Section]:
                    destination=destination_text(record, prompts),
                    actions=action_rows(record, prompts), **helpers)
     return [(title, rows) for title, rows in found if rows]
+
+
+def answered_by(record: Record, prompts: Prompts) -> Callable[[str], str]:
+    """For a record two people made (a concern the DSL took on): the line
+    saying whose an answer is and when ("given by ..., ..."), by the
+    answer's key ("@dsl", "@staff" for lines that are always one's). Empty
+    for a record one person made: "Recorded by" already says it."""
+    concern, decided_by = record.get("concern") or {}, record.get("decided_by") or {}
+    if not concern or not decided_by:
+        return lambda key: ""
+    words, see = prompts.for_record(record), reading(record, prompts)
+    theirs = set(record.get("answered_by_dsl") or ())
+    known = "answered_by_dsl" in record  # older records: only the always-one lines
+
+    def given(key: str) -> str:
+        if key == "@dsl" or (known and key in theirs):
+            by, at = decided_by.get("by"), decided_by.get("at")
+        elif key == "@staff" or (known and key):
+            by, at = concern.get("by"), concern.get("at")
+        else:
+            return ""
+        return words.wording("answered_by").format(who=see["who"](by), when=see["when"](at))
+
+    return given
 
 
 def render_text(record: Record, prompts: Prompts) -> str:

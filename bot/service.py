@@ -360,7 +360,8 @@ class DecisionService:
             if record.get("decided_by"):
                 return record
             people.note(record, session.user, self.person(session.user))
-            return records.decided(record, built, by=session.user, at=now)
+            return records.decided(record, built, by=session.user, at=now,
+                                   answers=session.answers)
 
         return self.store.update_record(record_id, mutate)
 

@@ -7,7 +7,7 @@ what the person is shown and the record's fields.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -111,6 +111,49 @@ def test_both_levels_are_kept_each_attributed(flow: Flow) -> None:
     assert rec["destination"] == "childrens_social_care"  # "Goes to" kept after take-on
     text = records.render_text(rec, flow.prompts)
     assert "Staff level of concern" in text and "USTAFF" in text
+
+
+def test_each_line_says_whose_answer_it_is_and_when(flow: Flow) -> None:
+    """On a concern the DSL took on, the staff member's answers are theirs
+    (when raised), the DSL's own answers and decision hers (when decided)."""
+    concern = staff_concern(flow, HIT_HARD)
+    session = take_on(flow, concern)
+    play(flow, session, ["no", "same", "significant", "skip", "social_care", "yes",
+                         "Referral to children's social care", "yes", "yes",
+                         "parent_source", "dad", "same", "share",
+                         "The mark, when it was seen and what he said", "special", "c",
+                         "phone_followup", "none",
+                         "A blow hard enough to leave a mark: referral today.", "skip",
+                         "submit"])
+    built = records.build(session, flow.settings, flow.prompts, now=NOW)
+    later = NOW + timedelta(hours=2)
+    rec = records.decided(dict(concern), built, by="UDSL", at=later, answers=session.answers)
+    assert "level" in rec["answered_by_dsl"] and "rationale" in rec["answered_by_dsl"]
+    assert "facts" not in rec["answered_by_dsl"] and "child_words" not in rec["answered_by_dsl"]
+    see = records.reading(rec, flow.prompts)
+    staff = f"(given by {see['who']('USTAFF')}, {see['when'](concern['created_at'])})"
+    dsl = f"(given by {see['who']('UDSL')}, {see['when'](records.iso(later))})"
+    rows = {(label, value) for _, found in records.sections(rec, flow.prompts)
+            for label, value in found}
+    assert (("Facts", f"{concern['facts']}\n{staff}") in rows)
+    assert any(label.endswith("level of concern") and value.endswith(dsl)
+               and value.startswith("Significant") for label, value in rows), rows
+    assert any(label == "Staff level of concern" and value.endswith(staff) for label, value in rows)
+    assert any(label == "Reasons" and value.endswith(dsl) for label, value in rows)
+    text = records.render_text(rec, flow.prompts)
+    assert staff in text and dsl in text
+    import io
+
+    from pypdf import PdfReader
+
+    from bot import exports
+    rec["id"] = "ISD-2026-0001"
+    pdf = exports.record_pdf(rec, flow.prompts, "Hillside", made_at=later, made_by="UDSL")
+    printed = " ".join(" ".join(page.extract_text() for page in
+                                PdfReader(io.BytesIO(pdf)).pages).split())
+    assert staff in printed and dsl in printed
+    # A record one person made says so once ("Recorded by"), not on every line.
+    assert "given by" not in records.render_text(concern, flow.prompts)
 
 
 def test_the_dsl_is_addressed_as_the_dsl(flow: Flow) -> None:
@@ -406,6 +449,36 @@ def test_children_at_risk_from_an_adult_pupils_case_are_concerns_of_their_own() 
     family = rec["family"]
     assert family["told"] is None and family["not_told_reason"] == ""  # never asked
     assert rec["special_category"]["subject"] == "the pupil"
+
+
+@pytest.mark.parametrize(("nation", "law"), [
+    ("england", "Care Act 2014 s.42"), ("wales", "SSWBA 2014 s.126"),
+    ("scotland", "ASP(S)A 2007 s.3"),
+    ("northern_ireland", "Prevention and Protection in Partnership")])
+def test_an_adult_pupils_level_speaks_of_an_adult_at_risk_in_the_nations_law(
+        nation: str, law: str) -> None:
+    flow = adult_flow(nation)
+    session = flow.start("UDSL", dsl=True)
+    play(flow, session, EIGHTEEN[:-1])
+    question = flow.question(session)
+    assert question is not None and question.step == "level"
+    choices = dict(question.choices)
+    assert law in choices["significant"] and "adult" in choices["significant"]
+    assert "adult" in choices["child_in_need"]
+    assert "Significant harm" not in " ".join(choices.values())
+    assert "adult" in question.help and "without delay" not in question.help
+    play(flow, session, ["significant", "no", "skip", "social_care", "yes", "Referral",
+                         "yes", "yes"])
+    rec = records.build(session, flow.settings, flow.prompts, now=NOW)
+    rows = dict(row for _, found in records.sections(rec, flow.prompts) for row in found)
+    assert law in rows["Level of concern"]
+    # A child's level stays a child's.
+    child = flow.start("UDSL", dsl=True)
+    play(flow, child, ["no", "dsl_recording", "general", "GH", "A bruise on his arm.",
+                       "skip", "not_discussed", "skip", "no", "same"])
+    level = flow.question(child)
+    assert level is not None and level.step == "level"
+    assert "adult" not in dict(level.choices)["significant"]
 
 
 @pytest.mark.parametrize(("nation", "asked"), [("scotland", True), ("england", False)])
