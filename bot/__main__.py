@@ -29,7 +29,13 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     console.add_argument("--new", action="store_true", help="start afresh, pausing any open one")
     decide = sub.add_parser("decide", help="as the DSL, take a staff member's concern on into "
                             "the sharing decision")
-    decide.add_argument("record", help="the concern's record id, e.g. ISD-2026-0042")
+    decide.add_argument("record", help="the record's id, e.g. ISD-2026-0042 (any record not yet "
+                        "decided: a concern or request waiting, or a low-level worry)")
+    close = sub.add_parser("close", help="as the DSL, close a record")
+    close.add_argument("record", help="the record's id, e.g. ISD-2026-0042")
+    basis = sub.add_parser("confirm-basis", help="as the DSL, confirm the lawful basis "
+                           "suggested on a record")
+    basis.add_argument("record", help="the record's id, e.g. ISD-2026-0042")
     sub.add_parser("inbox", help="what waits for the DSL, urgent first")
     sub.add_parser("socket", help="run in Slack Socket Mode (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)")
     http = sub.add_parser("http", help="serve Slack HTTP events at /slack/events")
@@ -576,6 +582,10 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
         from bot.console import Console
 
         return Console(app).inbox()
+    if command in ("close", "confirm-basis"):
+        from bot.console import Console
+
+        return Console(app).settle(args.record, command.replace("-", "_"))
     if command in ("console", "decide"):
         from bot.console import Console
 

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from bot import record as records
 from bot.flow import Question, Source
-from bot.service import DecisionService, NotFound
+from bot.service import AccessDenied, AlreadyDecided, DecisionService, NotFound, clean_id
 
 COMMANDS = {"back", "pause", "cancel", "help", "quit", "exit"}
 WIDTH = 78
@@ -53,10 +53,14 @@ class Console:
         if take_on:
             try:
                 session = self.app.take_on(take_on, self.user, source=Source.CONSOLE)
-            except (NotFound, ValueError):
-                self.say(prompts.render("console/cannot_take_on.j2", id=take_on))
+            except NotFound:
+                self.say(prompts.render("console/not_found.j2", id=clean_id(take_on)))
                 return 2
-            self.say(prompts.render("console/taking_on.j2", id=take_on))
+            except AlreadyDecided as exc:
+                self.say(prompts.render("console/cannot_take_on.j2", id=exc.record_id,
+                                        closed=exc.closed))
+                return 2
+            self.say(prompts.render("console/taking_on.j2", id=clean_id(take_on)))
         elif session:
             session = self.app.resume(session.id)
             self.say(prompts.render("console/resumed.j2", started=session.created_at))
@@ -127,6 +131,26 @@ class Console:
         self.stdout.flush()
         return 0
 
+    def settle(self, record_id: str, action: str) -> int:
+        """Close a record, or confirm the lawful basis suggested on it, as
+        the DSL. Where the settings name the DSL team's terminal accounts,
+        anyone else is refused (and the attempt recorded)."""
+        prompts = self.app.prompts
+        named = [u for u in self.app.settings.dsl_user_ids if u.startswith("console:")]
+        allowed = not named or self.app.is_dsl(self.user)
+        rid = clean_id(record_id)
+        try:
+            done = self.app.review(rid, action, by=self.user, allowed=allowed)
+        except NotFound:
+            self.say(prompts.render("console/not_found.j2", id=rid))
+            return 2
+        except AccessDenied:
+            self.say(prompts.render("console/refused.j2", s=self.app.settings))
+            return 1
+        template = {"close": "console/closed.j2", "confirm_basis": "console/basis_confirmed.j2"}
+        self.say(prompts.render(template[action], id=rid, already=done is None))
+        return 0
+
     def name_once(self) -> None:
         """Records name people: ask this account's name and role once, and
         remember it. A scripted run (no terminal) takes the account's full
@@ -151,6 +175,8 @@ class Console:
             self.say(" * " + reminder)
         for number, (_, label) in enumerate(q.choices, start=1):
             self.say(f"  {number}. {label}")
+        if q.earlier:
+            self.say(self.app.prompts.render("console/earlier.j2", earlier=q.earlier))
         if q.kind == "text":
             if q.optional:
                 self.say(self.app.prompts.render("console/optional.j2"))

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot import people
 from bot.prompts import Prompts
-from bot.record import child_refs
+from bot.record import can_take_on, child_refs
 
 NOT_SURE = "not_sure"
 
@@ -32,11 +32,13 @@ class InboxItem:
     awaiting_decision: bool  # a concern or request the DSL has still to decide
     created_at: str  # UTC, as stored
     line: str
+    can_take_on: bool = False  # the DSL may take it on into a sharing decision
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "urgent": self.urgent,
                 "awaiting_decision": self.awaiting_decision,
-                "created_at": self.created_at, "line": self.line}
+                "created_at": self.created_at, "line": self.line,
+                "can_take_on": self.can_take_on}
 
 
 def summary(record: dict[str, Any], limit: int = 90) -> str:
@@ -83,6 +85,7 @@ def items(records: Iterable[dict[str, Any]], prompts: Prompts, *, timezone: str
                               local=at.strftime("%a %d %b %H:%M"))
         found.append(InboxItem(id=record["id"], urgent=urgent(record),
                                awaiting_decision=bool(record.get("awaiting_dsl_decision")),
-                               created_at=record["created_at"], line=" ".join(line.split())))
+                               created_at=record["created_at"], line=" ".join(line.split()),
+                               can_take_on=can_take_on(record)))
     found.sort(key=lambda i: (not i.urgent, not i.awaiting_decision, i.created_at))
     return found

@@ -518,6 +518,49 @@ _DECISION_FIELDS = (
 _STAFF_JUDGEMENT = ("level_of_concern", "knows_family", "optimism", "child_wishes")
 
 
+# What a record without the staff member's own answers (a low-level worry,
+# an older record) still says, as the answers a take-on starts from.
+_TAKE_ON_FIELDS = ("child_ref", "facts", "child_words", "opinion")
+
+
+def can_take_on(record: Record) -> bool:
+    """Whether the DSL can still take the record on into a sharing decision:
+    one waiting for her, or one nobody on the DSL team has decided (a
+    low-level worry, a staff member's own decision). Not once decided."""
+    if record.get("decided_by") or record.get("status") == CLOSED:
+        return False
+    if record.get("awaiting_dsl_decision"):
+        return True
+    return not record.get("recorded_by_dsl") and record.get("kind") != "emergency"
+
+
+def basis_to_confirm(record: Record) -> bool:
+    """A lawful basis is suggested on the record and the DSL has not yet
+    confirmed it."""
+    basis = record.get("lawful_basis") or {}
+    return bool((basis.get("suggested") or {}).get("article6")) and not basis.get("confirmed")
+
+
+def take_on_answers(record: Record) -> dict[str, str]:
+    """The answers a take-on starts from: the staff member's own where the
+    record kept them, else what the record says of the worry, told to the
+    DSL as a concern of theirs."""
+    if record.get("concern_answers"):
+        return dict(record["concern_answers"])
+    answers = {"danger": (record.get("immediate_danger") or {}).get("answer") or "no",
+               "trigger": "own_concern"}
+    for key in _TAKE_ON_FIELDS:
+        if isinstance(record.get(key), str) and (record[key] or key in ("child_words",
+                                                                        "opinion")):
+            answers[key] = record[key]
+    wishes = record.get("child_wishes") or {}
+    if wishes.get("answer"):
+        answers["child_wishes"] = wishes["answer"]
+        if wishes.get("views"):
+            answers["child_views"] = wishes["views"]
+    return answers
+
+
 def taken_on(record: Record, *, by: str, at: datetime) -> Record:
     append_audit(record, by=by, action="taken_on", at=at)
     return record

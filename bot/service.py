@@ -36,7 +36,8 @@ from bot.prompts import Prompts, default_prompts
 from bot.unsaved import Unsaved
 from storage import NotFound, RecordSummary, SessionEvent, Store
 
-__all__ = ["AccessDenied", "DecisionService", "NotFound", "Outcome"]
+__all__ = ["AccessDenied", "AlreadyDecided", "DecisionService", "NotFound", "Outcome",
+           "clean_id"]
 
 log = logging.getLogger("jigsaw.service")
 Clock = Callable[[], datetime]
@@ -59,6 +60,22 @@ CHILD_INDEX = "children:index"
 
 class AccessDenied(PermissionError):
     """The person may not do this; the attempt has been recorded."""
+
+
+class AlreadyDecided(ValueError):
+    """The record has its sharing decision already, or is closed: there is
+    nothing left to take on. ``closed`` says which."""
+
+    def __init__(self, record_id: str, *, closed: bool = False) -> None:
+        super().__init__(f"{record_id} is {'closed' if closed else 'decided already'}")
+        self.record_id = record_id
+        self.closed = closed
+
+
+def clean_id(text: str) -> str:
+    """A record id as people type or paste it: any case, stray spaces
+    (``" isd-2026-0001 "`` is ``ISD-2026-0001``)."""
+    return "".join(str(text or "").split()).upper()
 
 
 @dataclass
@@ -367,21 +384,26 @@ class DecisionService:
 
     def take_on(self, record_id: str, by: str, *, source: str = Source.SLACK,
                 meta: dict[str, Any] | None = None) -> Session:
-        """The DSL continues a staff member's concern into the sharing decision,
-        in a session of their own; an open one for the same record carries on.
-        Raises :class:`storage.NotFound`, or ``ValueError`` when the record is
-        not a concern waiting for a decision."""
+        """The DSL takes a record on into the sharing decision, in a session
+        of their own: a staff member's concern or request waiting for her,
+        or any other record not yet decided (a low-level worry escalated to
+        a decision). It starts from what was said; an open session for the
+        same record carries on. Raises :class:`storage.NotFound`, or
+        :class:`AlreadyDecided`."""
+        record_id = clean_id(record_id)
         record = self.store.get_record(record_id)
         if record is None:
             raise NotFound(record_id)
-        if not record.get("awaiting_dsl_decision") or not record.get("concern_answers"):
-            raise ValueError(f"{record_id} is not waiting for a sharing decision")
+        if record.get("status") == records.CLOSED:
+            raise AlreadyDecided(record_id, closed=True)
+        if not records.can_take_on(record):
+            raise AlreadyDecided(record_id)
         for open_session in self.open_sessions(by):
             if open_session.facts.get(TAKE_ON_KEY) == record_id:
                 return self._set_status(open_session.id, IN_PROGRESS)
         for old in self.open_sessions(by):
             self._set_status(old.id, PAUSED)
-        session = self.flow.take_on(by, source, record["concern_answers"], record_id)
+        session = self.flow.take_on(by, source, records.take_on_answers(record), record_id)
         session.meta.update(meta or {})
         self.store.save_session(session.to_dict())
         now = self.clock()
@@ -548,7 +570,7 @@ class DecisionService:
 
     # -- records and review ---------------------------------------------------
     def record(self, record_id: str) -> dict[str, Any] | None:
-        return self.store.get_record(record_id)
+        return self.store.get_record(clean_id(record_id))
 
     def record_for_session(self, session_id: str) -> dict[str, Any] | None:
         """The record a finished session made, if any."""
@@ -577,6 +599,7 @@ class DecisionService:
         under the store's lock, so it holds across threads and processes).
         A refused attempt is audited and raises :class:`AccessDenied`."""
         now = self.clock()
+        record_id = clean_id(record_id)
         if not allowed:
             self.audit_refusal(record_id, by=by, attempted=action)
             raise AccessDenied(action)
@@ -586,7 +609,7 @@ class DecisionService:
                 r, by=by, at=now, note=params["note"], due=params["due"]),
             "note": lambda r: records.add_note(r, by=by, at=now, note=params["note"]),
             "confirm_basis": lambda r: records.confirm_basis(
-                r, by=by, at=now, article6=params["article6"], article9=params["article9"]),
+                r, by=by, at=now, **_basis_to_confirm(r, params)),
             "close": lambda r: records.close(r, by=by, at=now),
             "viewed": lambda r: records.viewed(r, by=by, at=now),
         }[action]
@@ -598,6 +621,14 @@ class DecisionService:
                 return record
             if action in ("note", "follow_up") and _repeated(record, by, action, params, now):
                 changed[0] = False  # the same form sent twice (a retry, a double submit)
+                return record
+            if action == "close" and record.get("status") == records.CLOSED:
+                changed[0] = False
+                return record
+            if action == "confirm_basis" and (
+                    (record.get("lawful_basis") or {}).get("confirmed")
+                    or not _basis_to_confirm(record, params)["article6"]):
+                changed[0] = False  # confirmed already, or nothing to confirm
                 return record
             return apply(record)
 
@@ -940,6 +971,14 @@ def _repeated(record: dict[str, Any], by: str, action: str, params: dict[str, An
     return any(e.get("action") == kind and e.get("by") == by and e.get("detail") == want
                and _within(e.get("at"), now, REPEAT_WINDOW)
                for e in record.get("audit") or ())
+
+
+def _basis_to_confirm(record: dict[str, Any], params: dict[str, Any]) -> dict[str, str]:
+    """The lawful basis the DSL confirms: as given, else the one suggested
+    on the record ("" when there is none to confirm)."""
+    suggested = (record.get("lawful_basis") or {}).get("suggested") or {}
+    return {"article6": str(params.get("article6") or suggested.get("article6") or ""),
+            "article9": str(params.get("article9") or suggested.get("article9") or "")}
 
 
 def _why(detail: dict[str, Any], reason: str) -> dict[str, Any]:

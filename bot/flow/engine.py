@@ -141,6 +141,9 @@ class Question:
     # What the DSL is judging, typed by someone else: shown as typed, above
     # the question (only on the first question of a concern taken on).
     preface: str = ""
+    # The answer given before the person went back to this question (a
+    # choice's label; a text answer comes back as the draft).
+    earlier: str = ""
 
 
 @dataclass
@@ -327,6 +330,8 @@ class Flow:
         ]
         reminders = [(b, self.reminder(b, ctx)) for b in self._reminders_at(step, session)]
         position, total = self.progress(session)
+        kept = session.drafts.get(step.id, "")
+        earlier = "" if step.kind == "text" else dict(choices).get(kept, "")
         return Question(
             step=step.id,
             kind=step.kind,
@@ -339,8 +344,9 @@ class Flow:
             total=total,
             can_go_back=bool(session.history),
             reminders=reminders,
-            draft=session.drafts.get(step.id, ""),
+            draft=kept if step.kind == "text" else "",
             preface=preface,
+            earlier=earlier,
         )
 
     def reminder(self, barrier: str, ctx: dict[str, Any] | None = None) -> str:
@@ -523,7 +529,9 @@ class Flow:
         if not session.history:
             return False
         step = BY_ID[session.history.pop()]
-        session.answers.pop(step.key, None)
+        previous = session.answers.pop(step.key, None)
+        if previous:  # shown again with the question, to keep or change
+            session.drafts[step.id] = previous
         if step.id in session.not_sure:
             session.not_sure.remove(step.id)
         if step.id == "defer_until":

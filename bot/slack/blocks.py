@@ -53,7 +53,6 @@ BLOCKS_PER_VIEW = 100
 # to this many characters of text.
 MESSAGE_TEXT_BUDGET = 12_000
 DRAFT_SHOWN = 6_000  # characters of a draft shown with its question
-PREFACE_SHOWN = 2_900  # a section's text holds 3,000 characters
 _ZWSP = "\u200b"
 _FORMATTING = str.maketrans({c: f"{_ZWSP}{c}{_ZWSP}" for c in "*_~`"})
 
@@ -164,14 +163,17 @@ class Blocks:
         blocks: list[Block] = []
         for notice in notices or []:
             blocks.append(SectionBlock(text=md(notice)))
-        if q.preface:  # typed by the member of staff: shown literally
-            blocks.append(SectionBlock(text=md(escape_within(q.preface, PREFACE_SHOWN))))
+        if q.preface:  # typed by the member of staff: shown literally, and whole
+            for piece in chunks(escape(q.preface)):
+                blocks.append(SectionBlock(text=md(piece)))
         blocks.append(SectionBlock(
             block_id=question_block(q.step),
             text=md(self.t("question", q=q)),
         ))
         if q.help:
             blocks.append(ContextBlock(elements=[md(q.help)]))
+        if q.earlier:
+            blocks.append(ContextBlock(elements=[md(self.t("earlier", earlier=escape(q.earlier)))]))
         for _, reminder in q.reminders:
             blocks.append(SectionBlock(text=md(f"> {reminder}")))
         if q.draft:
@@ -345,8 +347,8 @@ class Blocks:
         if record["review_status"] == records.PENDING:
             elements.append(ButtonElement(text=self.t("ack_label"), action_id=Action.REVIEW_ACK,
                                           value=value, style="primary"))
-        if record.get("awaiting_dsl_decision"):
-            elements.append(ButtonElement(text=self.t("take_on_label"),
+        if records.can_take_on(record):
+            elements.append(ButtonElement(text=self.t("take_on_label", r=record),
                                           action_id=Action.REVIEW_TAKE_ON, value=value))
         elements += [
             ButtonElement(text=self.t("followup_label"), action_id=Action.REVIEW_FOLLOWUP,
@@ -354,6 +356,12 @@ class Blocks:
             ButtonElement(text=self.t("note_label"), action_id=Action.REVIEW_NOTE, value=value),
             ButtonElement(text=self.t("view_label"), action_id=Action.REVIEW_VIEW, value=value),
         ]
+        if records.basis_to_confirm(record):
+            elements.append(ButtonElement(text=self.t("basis_label"),
+                                          action_id=Action.REVIEW_BASIS, value=value))
+        if record.get("status") != records.CLOSED:
+            elements.append(ButtonElement(text=self.t("close_record_label"),
+                                          action_id=Action.REVIEW_CLOSE, value=value))
         return ActionsBlock(block_id=BlockId.REVIEW, elements=elements)
 
     # -- modals ----------------------------------------------------------------

@@ -10,11 +10,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.flow import Source
 from bot.followups import UnknownFollowUp
-from bot.service import AccessDenied, NotFound
+from bot.service import AccessDenied, AlreadyDecided, NotFound, clean_id
 from bot.slack.blocks import escape
 from bot.slack.home import SlackHome
 
 log = logging.getLogger("jigsaw.slack")
+# What the DSL is told when a review action typed or clicked is done.
+DONE_WORDS = {"close": "closed", "confirm_basis": "basis_confirmed"}
 
 
 class SlackReview(SlackHome):
@@ -38,7 +40,7 @@ class SlackReview(SlackHome):
         try:
             record = self.app.review(record_id, action, by=user, allowed=allowed, **params)
         except NotFound:
-            self._tell(user, channel, self.t("not_found"))
+            self._tell(user, channel, self.t("not_found", id=clean_id(record_id)))
             return None
         except AccessDenied:
             log.warning("review refused", extra={"record_id": record_id, "user": user,
@@ -46,10 +48,16 @@ class SlackReview(SlackHome):
             self._tell(user, channel, self.t("refused"))
             return None
         if record is None:
+            if action in DONE_WORDS:  # said, for a command typed with an id
+                self._tell(user, channel, self.t(DONE_WORDS[action], id=clean_id(record_id),
+                                                 already=True))
             return None  # a double click or a stale button: it was done already
         if action != "viewed":
             self.refresh_record_message(record)
             self._tell_staff(record, action, user, **params)
+        if action in DONE_WORDS:
+            self._tell(user, channel, self.t(DONE_WORDS[action], id=record["id"],
+                                             already=False))
         return record
 
     def take_on(self, user: str, record_id: str, *, channel: str | None = None) -> None:
@@ -62,10 +70,11 @@ class SlackReview(SlackHome):
             session = self.app.take_on(record_id, user, source=Source.SLACK,
                                        meta={"dm": self.dm(user)})
         except NotFound:
-            self._tell(user, channel, self.t("not_found"))
+            self._tell(user, channel, self.t("not_found", id=clean_id(record_id)))
             return
-        except ValueError:
-            self._tell(user, channel, self.t("already_decided", id=record_id))
+        except AlreadyDecided as exc:
+            self._tell(user, channel, self.t("already_decided", id=exc.record_id,
+                                             closed=exc.closed))
             return
         self.say(user, self.t("taking_on", id=record_id))
         if session.record_id:

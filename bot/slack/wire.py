@@ -29,6 +29,8 @@ class Action(StrEnum):
     REVIEW_FOLLOWUP = "review_followup"
     REVIEW_NOTE = "review_note"
     REVIEW_VIEW = "review_view"
+    REVIEW_BASIS = "review_confirm_basis"
+    REVIEW_CLOSE = "review_close"
     RECORD_PDF = "record_pdf"
     RECORD_CHRONOLOGY = "record_chronology"
     CHRONOLOGY_PDF = "chronology_pdf"
@@ -41,7 +43,7 @@ class Action(StrEnum):
 ANSWER_PREFIX = "answer_"
 NAVIGATION = (Action.NAV_BACK, Action.NAV_PAUSE, Action.NAV_CANCEL)
 REVIEW = (Action.REVIEW_ACK, Action.REVIEW_TAKE_ON, Action.REVIEW_FOLLOWUP,
-          Action.REVIEW_NOTE, Action.REVIEW_VIEW)
+          Action.REVIEW_NOTE, Action.REVIEW_VIEW, Action.REVIEW_BASIS, Action.REVIEW_CLOSE)
 EXPORTS = (Action.RECORD_PDF, Action.RECORD_CHRONOLOGY, Action.CHRONOLOGY_PDF)
 DSL_TOOLS = (Action.DSL_CHRONOLOGY, Action.DSL_CSV)
 

@@ -73,6 +73,8 @@ class Verb(StrEnum):
     ALERT_ACK = "alert.acknowledge"
     FOLLOW_UP_DONE = "followup.done"
     TAKE_ON = "review.take_on"
+    CONFIRM_BASIS = "review.confirm_basis"
+    CLOSE = "review.close"
     HOME = "home"
     CHRONOLOGY = "dsl.chronology"
     CSV = "dsl.csv"
@@ -186,7 +188,7 @@ class Cards:
                  *, offered: str = "") -> AdaptiveCard:
         body: list[CardElement] = [self.text(n, color="Attention") for n in notices or []]
         if q.preface:  # typed by the member of staff: shown as typed
-            body.append(literal(q.preface[:FIELD_LIMIT * 2]))
+            body.append(literal(q.preface))
         body.append(self.text(self.t("question", q=q), size="Medium"))
         if q.help:
             body.append(self.text(q.help, is_subtle=True))
@@ -194,6 +196,8 @@ class Cards:
                  for _, reminder in q.reminders]
         if q.draft:
             body.append(literal(self.t("draft", draft=q.draft)[:FIELD_LIMIT * 2]))
+        if q.earlier:
+            body.append(literal(self.t("earlier", earlier=q.earlier)))
         ids: dict[str, Any] = {"s": session_id, "st": q.step}
         buttons: list[Action] = [action(label[:75], Verb.ANSWER, v=value, **ids)
                                  for value, label in q.choices]
@@ -307,13 +311,17 @@ class Cards:
         buttons: list[Action] = []
         if record["review_status"] == records.PENDING:
             buttons.append(action(self.t("ack_label"), Verb.ACKNOWLEDGE, style="positive", r=rid))
-        if record.get("awaiting_dsl_decision"):
-            buttons.append(action(self.t("take_on_label"), Verb.TAKE_ON, r=rid))
+        if records.can_take_on(record):
+            buttons.append(action(self.t("take_on_label", r=record), Verb.TAKE_ON, r=rid))
         buttons += [
             action(self.t("followup_label"), Verb.FOLLOW_UP, r=rid),
             action(self.t("note_label"), Verb.NOTE, r=rid),
             action(self.t("view_label"), Verb.VIEW, r=rid),
         ]
+        if records.basis_to_confirm(record):
+            buttons.append(action(self.t("basis_label"), Verb.CONFIRM_BASIS, r=rid))
+        if record.get("status") != records.CLOSED:
+            buttons.append(action(self.t("close_record_label"), Verb.CLOSE, r=rid))
         return ActionSet(actions=buttons)
 
     def follow_up_form(self, record: dict[str, Any], error: str = "") -> AdaptiveCard:
@@ -471,8 +479,9 @@ class Cards:
             body.append(self.text(self.t("home_inbox_empty"), is_subtle=True))
         for item in inbox[:20]:
             buttons: list[Action] = [action(self.t("view_label"), Verb.VIEW, r=item.id)]
-            if item.awaiting_decision:
-                buttons.append(action(self.t("take_on_label"), Verb.TAKE_ON, r=item.id))
+            if item.can_take_on:
+                buttons.append(action(self.t("take_on_label", r={
+                    "awaiting_dsl_decision": item.awaiting_decision}), Verb.TAKE_ON, r=item.id))
             body += [literal(f"{item.id}: " + self.t("home_inbox_row", item=item),
                              color="Attention" if item.urgent else "Default"),
                      ActionSet(actions=buttons)]

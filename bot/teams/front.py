@@ -26,12 +26,14 @@ from bot.flow import Question, Session, Source
 from bot.followups import UnknownFollowUp, find
 from bot.membership import Membership, MembershipUnknown
 from bot.schedule import Scheduler
-from bot.service import AccessDenied, DecisionService, NotFound
+from bot.service import AccessDenied, AlreadyDecided, DecisionService, NotFound, clean_id
 from bot.teams.cards import Cards, Payload
 from bot.teams.connector import Connector, ConnectorError, Member
 from bot.teams.delivery import ALERT_META, TeamsDelivery
 from bot.teams.reminders import TeamsReminders
 
+# What the DSL is told when a review action clicked or typed is done.
+DONE_WORDS = {"close": "closed", "confirm_basis": "basis_confirmed"}
 log = logging.getLogger("jigsaw.teams")
 
 @dataclass(frozen=True)
@@ -235,7 +237,7 @@ class TeamsFront(Conversation):
         try:
             record = self.app.review(record_id, action, by=user, allowed=allowed, **params)
         except NotFound:
-            return None, self.t("not_found")
+            return None, self.t("not_found", id=clean_id(record_id))
         except AccessDenied:
             log.warning("review refused", extra={"record_id": record_id, "action": action})
             return None, why
@@ -455,9 +457,10 @@ class TeamsFront(Conversation):
             session = self.app.take_on(record_id, user, source=Source.TEAMS,
                                        meta=self.chat_meta(user))
         except NotFound:
-            return self.cards.plain(self.t("not_found"))
-        except ValueError:
-            return self.cards.plain(self.t("already_decided", id=record_id))
+            return self.cards.plain(self.t("not_found", id=clean_id(record_id)))
+        except AlreadyDecided as exc:
+            return self.cards.plain(self.t("already_decided", id=exc.record_id,
+                                           closed=exc.closed))
         self.say(user, self.t("taking_on", id=record_id))
         if session.record_id:
             self._submitted(session)
@@ -466,6 +469,19 @@ class TeamsFront(Conversation):
         record = self.app.record(record_id)
         return (self.record_card(record) if record
                 else self.cards.plain(self.t("taking_on", id=record_id)))
+
+    def settle(self, user: str, record_id: str, action: str) -> AdaptiveCard:
+        """Confirm the lawful basis suggested on a record, or close it (the
+        DSL team only): what the clicker sees, the record card refreshed."""
+        record, why = self.review(user, record_id, action)
+        if why:
+            return self.cards.plain(why)
+        done = self.t(DONE_WORDS[action], id=clean_id(record_id), already=record is None)
+        latest = record or self.app.record(record_id)
+        if latest is None:
+            return self.cards.plain(done)
+        self.say_quietly(user, self.cards.plain(done))
+        return self.cards.record(latest, names=self._names(latest))
 
     # -- the personal home, the DSL's inbox and tools -------------------------------
     def home_card(self, user: str) -> AdaptiveCard:

@@ -174,7 +174,7 @@ def test_the_dsl_takes_a_concern_on_in_the_terminal(jigsaw: DecisionService,
     again = io.StringIO()
     code = Console(jigsaw, stdin=io.StringIO(""), stdout=again, user="console:dsl").run(
         take_on=summary["id"])
-    assert code == 2 and "not a concern waiting" in again.getvalue()
+    assert code == 2 and "already has its sharing decision" in again.getvalue()
 
 
 def test_decide_command_runs_the_terminal_for_the_dsl(tmp_path: Path) -> None:
@@ -190,3 +190,65 @@ def test_decide_command_runs_the_terminal_for_the_dsl(tmp_path: Path) -> None:
                              capture_output=True, text=True, timeout=60)
     assert decided.returncode == 0, decided.stderr
     assert record_id.group(0) in decided.stdout and "Decision:" in decided.stdout
+
+
+def test_the_dsl_confirms_the_basis_and_closes_by_id_in_the_terminal(tmp_path: Path) -> None:
+    env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path / "data"), "JIGSAW_CONFIG": ""}
+
+    def jigsaw(*args: str, answers: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
+                              input="\n".join(answers or []) + "\n", capture_output=True,
+                              text=True, timeout=60)
+
+    first = jigsaw("console", answers=sc.STAFF_CONCERN)
+    found = re.search(r"ISD-\d{4}-\d{4}", first.stdout)
+    assert first.returncode == 0 and found is not None, first.stderr
+    record_id = found.group(0)
+    typed = f" {record_id.lower()} "  # any case, stray spaces
+    assert jigsaw("decide", typed, answers=sc.TAKE_ON_SHARE).returncode == 0
+    confirmed = jigsaw("confirm-basis", typed)
+    assert confirmed.returncode == 0 and f"lawful basis on {record_id} is confirmed" in (
+        confirmed.stdout)
+    assert "confirmed already" in jigsaw("confirm-basis", record_id).stdout
+    closed = jigsaw("close", typed)
+    assert closed.returncode == 0 and f"{record_id} is closed." in closed.stdout
+    assert "closed already" in jigsaw("close", record_id).stdout
+    again = jigsaw("decide", record_id)
+    assert again.returncode == 2 and "is closed: there is nothing left to decide" in again.stdout
+    missing = jigsaw("close", "isd-1999-0001")
+    assert missing.returncode == 2 and "There is no record ISD-1999-0001" in missing.stdout
+    missing = jigsaw("decide", "ISD-1999-0001")
+    assert missing.returncode == 2 and "There is no record ISD-1999-0001" in missing.stdout
+    store = TinyDBStore(tmp_path / "data")
+    record = store.get_record(record_id)
+    assert record is not None and record["status"] == "closed"
+    assert record["lawful_basis"]["confirmed"]["article6"] == (
+        record["lawful_basis"]["suggested"]["article6"])
+    assert verify(record) == []
+
+
+def test_a_low_level_worry_is_taken_on_and_shown_whole(jigsaw: DecisionService) -> None:
+    long_facts = ("Child said she was tired because she stayed up late gaming. " * 30).strip()
+    staff = ["no", "record_only", "DD", long_facts, "skip", "not_discussed", "skip", "no",
+             "same", "Low-level worry kept for pattern-spotting; nothing else known.", "skip",
+             "submit"]
+    run_console(jigsaw, staff, user="console:ta")
+    [summary] = jigsaw.store.list_records()
+    out = io.StringIO()
+    Console(jigsaw, stdin=io.StringIO("back\n"), stdout=out, user="console:dsl").run(
+        take_on=summary["id"].lower())
+    shown = " ".join(out.getvalue().split())
+    assert long_facts in shown  # whole, not cut
+    record = jigsaw.store.get_record(summary["id"])
+    assert record["audit"][-1]["action"] == "taken_on"
+
+
+def test_back_shows_the_earlier_answer(jigsaw: DecisionService) -> None:
+    out = io.StringIO()
+    Console(jigsaw, stdin=io.StringIO("no\nown_concern\nEF\nback\nback\n"), stdout=out,
+            user="console:ta").run()
+    after_back = out.getvalue().split("> back")
+    assert "Your earlier answer" not in after_back[0]
+    assert "What you typed last time is kept here so you can copy it: EF" in " ".join(
+        after_back[1].split())
+    assert "Your answer before you went back:" in after_back[2]

@@ -110,6 +110,10 @@ def review(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
         front.open_review_modal(user, record_id, "note", trigger, channel)
     elif action_id == Action.REVIEW_TAKE_ON:
         front.take_on(user, record_id, channel=channel)
+    elif action_id == Action.REVIEW_BASIS:
+        front.review(user, record_id, "confirm_basis", channel=channel)
+    elif action_id == Action.REVIEW_CLOSE:
+        front.review(user, record_id, "close", channel=channel)
 
 
 def _message(body: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:

@@ -24,8 +24,23 @@ def infoshare(ack: Ack, command: dict[str, Any], respond: Respond, front: SlackF
         # No DM to talk in: say so where the command was typed.
         respond(response_type="ephemeral", replace_original=True, text=front.t("dm_failed"))
         return
-    front.begin(user, fresh=isinstance(text, str) and text.strip().lower() == "new")
+    word, _, rest = (text if isinstance(text, str) else "").strip().partition(" ")
+    channel = command.get("channel_id") if isinstance(command.get("channel_id"), str) else None
+    if word.casefold() in BY_ID and rest.strip():
+        # The DSL's work on a record by its id (any case, stray spaces).
+        action = BY_ID[word.casefold()]
+        if action == "take_on":
+            front.take_on(user, rest, channel=channel)
+        else:
+            front.review(user, rest, action, channel=channel)
+        return
+    front.begin(user, fresh=word.casefold() == "new")
 
+
+# ``/infoshare take ISD-2026-0001``, ``close ...``, ``basis ...``: the DSL's
+# actions on a record named by its id.
+BY_ID = {"take": "take_on", "decide": "take_on", "close": "close",
+         "basis": "confirm_basis", "confirm": "confirm_basis"}
 
 REPORT_SHORTCUT = "report_concern"  # the message shortcut's callback_id (app.yaml)
 

@@ -33,6 +33,8 @@ AT_ONCE: dict[Verb, Callable[[TeamsFront, str, Payload], AdaptiveCard | None]] =
     Verb.ALERT_ACK: lambda front, user, data: front.acknowledge_alert(user, data.e, data),
     Verb.FOLLOW_UP_DONE: lambda front, user, data: front.complete_follow_up(user, data),
     Verb.TAKE_ON: lambda front, user, data: front.take_on(user, data.r),
+    Verb.CONFIRM_BASIS: lambda front, user, data: front.settle(user, data.r, "confirm_basis"),
+    Verb.CLOSE: lambda front, user, data: front.settle(user, data.r, "close"),
     Verb.HOME: lambda front, user, data: front.home_card(user),
     Verb.CHRONOLOGY: lambda front, user, data: front.chronology(user, data),
     Verb.CSV: lambda front, user, data: front.export_csv(user, data),
