@@ -37,6 +37,11 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
                            "suggested on a record")
     basis.add_argument("record", help="the record's id, e.g. ISD-2026-0042")
     sub.add_parser("inbox", help="what waits for the DSL, urgent first")
+    cover = sub.add_parser("cover", help="as the DSL, mark yourself away (staff are told who "
+                           "covers; alerts and concerns go to the deputies too) or back")
+    cover.add_argument("state", choices=("on", "off", "status"))
+    cover.add_argument("--name", default="", help="who covers, by name (default: the "
+                       "[cover] setting, else the deputy DSL)")
     sub.add_parser("socket", help="run in Slack Socket Mode (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)")
     http = sub.add_parser("http", help="serve Slack HTTP events at /slack/events")
     http.add_argument("--port", type=int, default=environment.port)
@@ -582,6 +587,10 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
         from bot.console import Console
 
         return Console(app).inbox()
+    if command == "cover":
+        from bot.console import Console
+
+        return Console(app).cover(args.state, args.name)
     if command in ("close", "confirm-basis"):
         from bot.console import Console
 

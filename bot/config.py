@@ -78,6 +78,12 @@ class Settings:
     dsl_channel: str = ""
     dsl_user_ids: tuple[str, ...] = ()
     deputy_user_ids: tuple[str, ...] = ()
+    # DSL cover (the ``[cover]`` table; the DSL team can also switch it from
+    # the App Home, the Teams home or ``jigsaw cover``): while the DSL is
+    # away, staff are told who covers, by name (else the deputy's), and
+    # alerts and concerns go to the deputies at once.
+    dsl_away: bool = False
+    covering: str = ""
     data_dir: str = "data"
     # School hours and the follow-through schedule (local times in ``timezone``).
     timezone: str = "Europe/London"
@@ -145,6 +151,20 @@ class Settings:
         contact: Contact = getattr(self, role)
         return contact
 
+
+
+def _cover(raw: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(raw) - {"dsl_away", "covering"}
+    if unknown:
+        raise ConfigError(f"unknown cover setting(s): {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    if "dsl_away" in raw:
+        if not isinstance(raw["dsl_away"], bool):
+            raise ConfigError("cover.dsl_away must be true or false")
+        values["dsl_away"] = raw["dsl_away"]
+    if "covering" in raw:
+        values["covering"] = str(raw["covering"]).strip()
+    return values
 
 
 def unknown_nation(name: str) -> str:
@@ -229,6 +249,7 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
     if "commenced" in raw.get("guidance", {}):
         values["commenced"] = _commenced(raw["guidance"]["commenced"],
                                          values.get("nation", base.nation))
+    values.update(_cover(raw.get("cover", {})))
     values.update(_schedule(raw.get("schedule", {})))
     values.update(_access(raw.get("access", {})))
     values.update(_data_protection(raw.get("data_protection", {}), raw.get("backups", {})))

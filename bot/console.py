@@ -48,6 +48,8 @@ class Console:
     def run(self, *, new: bool = False, take_on: str | None = None) -> int:
         prompts = self.app.prompts
         self.say(prompts.render("console/welcome.j2", s=self.app.settings))
+        if notice := self.app.cover_notice(terminal=True):
+            self.say(notice)
         self.name_once()
         session = None if new or take_on else self.app.latest_open(self.user)
         if take_on:
@@ -131,13 +133,31 @@ class Console:
         self.stdout.flush()
         return 0
 
+    def cover(self, state: str, name: str = "") -> int:
+        """``jigsaw cover on|off|status``: mark the DSL away (who covers, by
+        name) or back, as the DSL team."""
+        prompts = self.app.prompts
+        if state in ("on", "off"):
+            try:
+                self.app.set_cover(state == "on", by=self.user, allowed=self._dsl(), name=name)
+            except AccessDenied:
+                self.say(prompts.render("console/refused.j2", s=self.app.settings))
+                return 1
+        self.say(prompts.render("console/cover.j2", cover=self.app.cover()))
+        return 0
+
+    def _dsl(self) -> bool:
+        """The DSL team, in the terminal: the accounts the settings name
+        (``console:<login>``), or anyone where they name none."""
+        named = [u for u in self.app.settings.dsl_user_ids if u.startswith("console:")]
+        return not named or self.app.is_dsl(self.user)
+
     def settle(self, record_id: str, action: str) -> int:
         """Close a record, or confirm the lawful basis suggested on it, as
         the DSL. Where the settings name the DSL team's terminal accounts,
         anyone else is refused (and the attempt recorded)."""
         prompts = self.app.prompts
-        named = [u for u in self.app.settings.dsl_user_ids if u.startswith("console:")]
-        allowed = not named or self.app.is_dsl(self.user)
+        allowed = self._dsl()
         rid = clean_id(record_id)
         try:
             done = self.app.review(rid, action, by=self.user, allowed=allowed)

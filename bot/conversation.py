@@ -134,6 +134,7 @@ class Conversation:
         session = self.app.start(user, self.source, meta=self.chat_meta(user),
                                  dsl=self.app.is_dsl(user))
         self.say(user, self.t("dm_intro"))
+        self._tell_cover(user)
         self.post_question(session)
 
     def report(self, user: str, text: str) -> None:
@@ -292,7 +293,14 @@ class Conversation:
         else:
             self.say(user, self.t("submitted_sent" if sent else "submitted_pending",
                                   id=record_id))
+            self._tell_cover(user)
         self.app.told(user, record_id)
+
+    def _tell_cover(self, user: str) -> None:
+        """While the DSL is away: who covers, by name."""
+        notice = self.app.cover_notice()
+        if notice:
+            self.say(user, notice)
 
     def delivered_late(self, kind: str, item: dict[str, Any]) -> None:
         """A held record (or urgent alert) reached the DSL channel at last."""

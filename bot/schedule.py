@@ -47,7 +47,7 @@ class Send:
 
     key: str
     job: str
-    kind: str  # escalate | unacked | followup_due | followup_overdue | digest
+    kind: str  # escalate | cover | unacked | followup_due | followup_overdue | digest
     to: str  # CHANNEL or a user id
     data: dict[str, Any] = field(default_factory=dict)
     files: list[tuple[str, bytes]] = field(default_factory=list)
@@ -110,7 +110,9 @@ class Schedule:
 
     # -- urgent alerts -----------------------------------------------------
     def alert_raised(self, session_id: str, event: dict[str, Any]) -> None:
-        at = _parse(event["at"]) + self.day.escalation
+        # While the DSL is away, the deputies have it at once.
+        at = _parse(event["at"]) + (timedelta(0) if self.app.cover().away
+                                    else self.day.escalation)
         key = f"escalate:{event['id']}"
 
         def change(jobs: dict[str, dict[str, Any]]) -> None:
@@ -118,6 +120,18 @@ class Schedule:
                                   "session_id": session_id, "event_id": event["id"],
                                   "user": event.get("user", ""),
                                   "answer": event.get("answer", ""), "sent": {}})
+
+        self._edit(change)
+
+    def covered(self, record: dict[str, Any]) -> None:
+        """A record for the DSL made while the DSL is away: the deputies
+        covering are told at once (its id, nothing about the child)."""
+        key = f"cover:{record['id']}"
+        at = iso(self.app.clock())
+
+        def change(jobs: dict[str, dict[str, Any]]) -> None:
+            jobs.setdefault(key, {"kind": "cover", "next_at": at, "record_id": record["id"],
+                                  "urgent": bool(record.get("urgent")), "sent": {}})
 
         self._edit(change)
 
@@ -275,6 +289,10 @@ class Scheduler:
             return [], False
         if kind == "escalate":
             return self._escalate(key, job), None
+        if kind == "cover":
+            data = {"record_id": job.get("record_id", ""), "covering": self.app.cover().name}
+            return [Send(f"{key}:dm:{deputy}", key, "cover", deputy, data)
+                    for deputy in self.app.settings.deputy_user_ids], None
         if kind == "unacked":
             return self._unacked(key, job, now), iso(self.day.next_end(now))
         if kind == "digest":
@@ -289,6 +307,9 @@ class Scheduler:
                 "answer": job.get("answer", ""),
                 "record_id": record["id"] if record else "",
                 "minutes": int(self.day.escalation.total_seconds() // 60)}
+        cover = self.app.cover()
+        if cover.away:
+            data["covering"] = cover.name
         messages = [Send(f"{key}:channel", key, "escalate", CHANNEL, data)]
         for deputy in self.app.settings.deputy_user_ids:
             messages.append(Send(f"{key}:dm:{deputy}", key, "escalate", deputy, data))

@@ -51,6 +51,7 @@ REFUSALS_COUNTED = "refusals:counted"  # meta: refusals beyond the audited few, 
 REFUSAL_WINDOW = timedelta(hours=1)
 REPEAT_WINDOW = timedelta(minutes=10)  # the same note twice within this is added once
 PERSON_META = "person:"  # meta key prefix: a person's display name and role, by platform id
+COVER_META = "cover"  # meta: the DSL marked away (or back) from a front end
 # meta: every child reference a record names (the subject and the other
 # children) -> the ids of those records, so a chronology or a DSL view finds
 # a second child without reading every record. Absent in a store made before
@@ -76,6 +77,16 @@ def clean_id(text: str) -> str:
     """A record id as people type or paste it: any case, stray spaces
     (``" isd-2026-0001 "`` is ``ISD-2026-0001``)."""
     return "".join(str(text or "").split()).upper()
+
+
+@dataclass(frozen=True)
+class Cover:
+    """Whether the DSL is away, and who covers (by name)."""
+
+    away: bool
+    name: str
+    by: str = ""  # who marked it, from a front end ("" from the settings)
+    at: str = ""
 
 
 @dataclass
@@ -350,6 +361,9 @@ class DecisionService:
         # Before the session is marked submitted, so a crash in between is
         # healed the next time the session is touched.
         try:
+            if (not concern_id and self.cover().away
+                    and (stored.get("routing") or {}).get("to", "dsl") == "dsl"):
+                self.schedule.covered(stored)
             self.schedule.track_record(stored)
         except OSError:
             log.exception("could not schedule the record's follow-through",
@@ -567,6 +581,38 @@ class DecisionService:
             return changed
 
         return named
+
+    # -- DSL cover ------------------------------------------------------------
+    def cover(self) -> Cover:
+        """The DSL's cover as it stands: as last marked from a front end,
+        else as the settings say."""
+        s = self.settings
+        name = s.covering or s.deputy.name or self.prompts.render("notices/cover_default.j2")
+        try:
+            kept = self.store.get_meta(COVER_META)
+        except OSError:
+            kept = None
+        if isinstance(kept, dict) and isinstance(kept.get("away"), bool):
+            return Cover(kept["away"], str(kept.get("name") or name), str(kept.get("by", "")),
+                         str(kept.get("at", "")))
+        return Cover(s.dsl_away, name)
+
+    def set_cover(self, away: bool, *, by: str, allowed: bool, name: str = "") -> Cover:
+        """Mark the DSL away (or back): the DSL team only; a refusal is
+        logged and raises :class:`AccessDenied`."""
+        self.log_access(by, "cover", allowed=allowed, ref="away" if away else "back")
+        if not allowed:
+            raise AccessDenied("cover")
+        self.store.set_meta(COVER_META, {"away": away, "name": people.clean(name),
+                                         "by": by, "at": stamp(self.clock())})
+        return self.cover()
+
+    def cover_notice(self, *, terminal: bool = False) -> str:
+        """What staff are told while the DSL is away ("" when not). In the
+        terminal nothing reaches anyone: they are told whom to go to."""
+        cover = self.cover()
+        return (self.prompts.render("notices/cover.j2", cover=cover, s=self.settings,
+                                    terminal=terminal) if cover.away else "")
 
     # -- records and review ---------------------------------------------------
     def record(self, record_id: str) -> dict[str, Any] | None:

@@ -444,10 +444,13 @@ class Blocks:
     def home(self, *, open_sessions: list[dict[str, Any]], mine: Sequence[Mapping[str, Any]],
              awaiting: Sequence[Mapping[str, Any]] | None,
              my_follow_ups: list[Any] | None = None, overdue: list[Any] | None = None,
-             today: Any = None) -> dict[str, Any]:
+             today: Any = None, cover: str = "", away: bool | None = None) -> dict[str, Any]:
+        """``cover``: who covers while the DSL is away, for everyone; ``away``:
+        the DSL team's switch (None for anyone else)."""
         blocks: list[Block] = [
             HeaderBlock(text=self.t("home_header")),
             SectionBlock(text=md(self.t("home_intro"))),
+            *([SectionBlock(text=md(escape(cover)))] if cover else []),
             ActionsBlock(block_id=BlockId.HOME_START, elements=[ButtonElement(
                 text=self.t("start_label"), action_id=Action.HOME_START, value="start",
                 style="primary")]),
@@ -482,6 +485,10 @@ class Blocks:
                                   value="chronology"),
                     ButtonElement(text=self.r("csv_label"), action_id=Action.DSL_CSV,
                                   value="csv")])]
+        if away is not None:
+            blocks.append(ActionsBlock(block_id=BlockId.COVER, elements=[ButtonElement(
+                text=self.t("cover_label", away=away), action_id=Action.HOME_COVER,
+                value=ButtonValue(value="off" if away else "on").encode())]))
         return View(type="home", blocks=blocks[:BLOCKS_PER_VIEW]).to_dict()
 
     def _follow_up_rows(self, items: list[Any], today: Any, title: str, empty: str, *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.service import AccessDenied
 from bot.slack.chat import SlackChat
 
 
@@ -17,4 +18,14 @@ class SlackHome(SlackChat):
             open_sessions=open_sessions, mine=mine, awaiting=awaiting,
             my_follow_ups=self.app.follow_ups_for(user, is_dsl=dsl),
             overdue=self.app.overdue_follow_ups() if dsl else None,
-            today=self.app.schedule.day.today(self.app.clock())))
+            today=self.app.schedule.day.today(self.app.clock()),
+            cover=self.app.cover_notice(), away=self.app.cover().away if dsl else None))
+
+    def set_cover(self, user: str, away: bool) -> None:
+        """The DSL marks herself away (or back) from the App Home."""
+        try:
+            self.app.set_cover(away, by=user, allowed=self.is_dsl(user))
+        except AccessDenied:
+            self.say(user, self.t("refused"))
+            return
+        self.publish_home(user)

@@ -75,6 +75,7 @@ class Verb(StrEnum):
     TAKE_ON = "review.take_on"
     CONFIRM_BASIS = "review.confirm_basis"
     CLOSE = "review.close"
+    COVER = "dsl.cover"
     HOME = "home"
     CHRONOLOGY = "dsl.chronology"
     CSV = "dsl.csv"
@@ -431,7 +432,7 @@ class Cards:
     # -- the personal home -----------------------------------------------------------
     def home(self, *, open_sessions: list[tuple[str, str, str]], mine: list[dict[str, Any]],
              inbox: list[Any] | None, follow_ups: list[tuple[Any, str]],
-             local: Any) -> AdaptiveCard:
+             local: Any, cover: str = "", away: bool | None = None) -> AdaptiveCard:
         """The welcome card in a person's personal chat: Start, their
         unfinished decisions (Resume), their recent records, their
         follow-ups; for the DSL team, what waits for them and their tools.
@@ -439,8 +440,12 @@ class Cards:
         body: list[CardElement] = [
             self.text(self.t("home_header"), weight="Bolder", size="Large"),
             self.text(self.t("home_intro")),
+            *([literal(cover)] if cover else []),  # who covers while the DSL is away
             ActionSet(actions=[action(self.t("start_label"), Verb.NEW, style="positive")]),
         ]
+        if away is not None:  # the DSL team's switch
+            body.append(ActionSet(actions=[action(self.t("cover_label", away=away), Verb.COVER,
+                                                  v="off" if away else "on")]))
         if open_sessions:
             body.append(self.text(self.t("home_open"), weight="Bolder", separator=True))
             for session_id, started, status in open_sessions[:10]:

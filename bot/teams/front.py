@@ -499,7 +499,19 @@ class TeamsFront(Conversation):
             mine=[dict(r) for r in self.app.my_records(user)],
             inbox=self.app.inbox() if dsl else None,
             follow_ups=[(f, f.state(today)) for f in self.app.follow_ups_for(user, is_dsl=dsl)],
-            local=lambda stamp: local_time(datetime.fromisoformat(stamp), zone))
+            local=lambda stamp: local_time(datetime.fromisoformat(stamp), zone),
+            cover=self.app.cover_notice(), away=self.app.cover().away if dsl else None)
+
+    def set_cover(self, user: str, state: str) -> AdaptiveCard:
+        """The DSL marks herself away (or back) from the home card."""
+        if state not in ("on", "off"):
+            return self.cards.plain(self.t("unknown_action"))
+        allowed, why = self._allowed(user)
+        try:
+            self.app.set_cover(state == "on", by=user, allowed=allowed)
+        except AccessDenied:
+            return self.cards.plain(why)
+        return self.home_card(user)
 
     def show_home(self, user: str) -> None:
         self._post(user, self.home_card(user))

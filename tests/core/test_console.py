@@ -252,3 +252,20 @@ def test_back_shows_the_earlier_answer(jigsaw: DecisionService) -> None:
     assert "What you typed last time is kept here so you can copy it: EF" in " ".join(
         after_back[1].split())
     assert "Your answer before you went back:" in after_back[2]
+
+
+def test_the_dsl_marks_herself_away_in_the_terminal(tmp_path: Path) -> None:
+    env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path / "data"), "JIGSAW_CONFIG": ""}
+
+    def jigsaw(*args: str, answers: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
+                              input="\n".join(answers or []) + "\n", capture_output=True,
+                              text=True, timeout=60)
+
+    marked = jigsaw("cover", "on", "--name", "Mr B. Evans")
+    assert marked.returncode == 0 and "Mr B. Evans is covering" in marked.stdout
+    staff = jigsaw("console", answers=sc.STAFF_CONCERN)
+    assert "is away: Mr B. Evans is covering" in " ".join(staff.stdout.split())
+    assert "is not marked away" in jigsaw("cover", "off").stdout
+    staff = jigsaw("console", "--new", answers=["pause"])
+    assert "is covering" not in staff.stdout

@@ -20,7 +20,7 @@ from bot.record import verify
 from bot.service import DecisionService
 from bot.slack.delivery import ALERT_EVENT
 from bot.slack.reminders import REMINDER_EVENT
-from bot.slack.wire import Action
+from bot.slack.wire import Action, ButtonValue
 from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.harness.clock import Clock
@@ -403,3 +403,46 @@ def decide_in_process_at(jigsaw: DecisionService, clock: Clock, when: datetime, 
         return decide_in_process(jigsaw, script, user=STAFF)
     finally:
         clock.to(now)
+
+
+# -- DSL cover ------------------------------------------------------------------------
+def test_the_dsl_marks_herself_away_and_staff_and_deputies_hear_at_once(
+        slack: Harness, settings: Settings, clock: Clock) -> None:
+    slack.send(app_home_opened(DSL))
+    view = slack.fake.home_view(DSL)
+    assert view is not None
+    [away] = [b for b in buttons(view["blocks"]) if b["action_id"] == Action.HOME_COVER]
+    slack.send(block_action(DSL, action_id=Action.HOME_COVER, value=away["value"], view=view))
+    assert slack.jigsaw.cover().away
+    # Staff are told who covers, by name, as they start and at the end.
+    record = decide(slack, sc.STAFF_CONCERN)
+    name = settings.deputy.name or "the deputy DSL"
+    staff_dm = "\n".join(all_text(c) for c in Driver(slack, STAFF).dm_posts())
+    assert staff_dm.count(f"is away: {name} is covering") >= 2
+    # The concern reaches the deputy at once, by its id and nothing about the child.
+    assert slack.front.scheduler.tick() >= 1
+    [told] = [c for c in reminders(slack.fake) if c.args.get("channel") != DSL_CHANNEL_ID
+              and kinds([c]) == ["cover"]]
+    assert record["id"] in all_text(told) and record["facts"] not in all_text(told)
+    # An urgent alert goes to the deputy at once too, not after 15 minutes.
+    raise_alert(slack)
+    slack.front.scheduler.tick()
+    escalated = [c for c in reminders(slack.fake) if kinds([c]) == ["escalate"]]
+    assert escalated and "you are covering" in all_text(escalated[-1])
+    # Back: staff are no longer told so.
+    view = slack.fake.home_view(DSL)
+    assert view is not None
+    [back] = [b for b in buttons(view["blocks"]) if b["action_id"] == Action.HOME_COVER]
+    slack.send(block_action(DSL, action_id=Action.HOME_COVER, value=back["value"], view=view))
+    assert not slack.jigsaw.cover().away
+
+
+def test_only_the_dsl_team_can_mark_the_dsl_away(slack: Harness) -> None:
+    slack.send(app_home_opened(OUTSIDER))
+    view = slack.fake.home_view(OUTSIDER)
+    assert view is not None
+    assert Action.HOME_COVER not in [b["action_id"] for b in buttons(view["blocks"])]
+    forged = ButtonValue(value="on").encode()
+    slack.send(block_action(OUTSIDER, action_id=Action.HOME_COVER, value=forged, view=view))
+    assert not slack.jigsaw.cover().away
+    assert (slack.jigsaw.store.get_meta("access_log") or [])[-1]["allowed"] is False

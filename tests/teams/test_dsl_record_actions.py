@@ -8,7 +8,7 @@ from __future__ import annotations
 from bot.record import verify
 from tests.harness.faketeams import card_actions
 from tests.harness.teams import Harness
-from tests.harness.teams_driver import CHANNEL, DSL, OUTSIDER, STAFF, button
+from tests.harness.teams_driver import CHANNEL, DSL, OUTSIDER, STAFF, button, install_activity
 from tests.scenarios import STAFF_CONCERN
 
 
@@ -69,3 +69,23 @@ def test_not_found_is_told_apart_from_already_decided(teams: Harness) -> None:
     assert "I can't find a record ISD-1999-0001" in str(reply.body)
     reply = _verb(teams, DSL, "review.close", "isd-1999-0001")
     assert "I can't find a record ISD-1999-0001" in str(reply.body)
+
+
+def test_the_dsl_marks_herself_away_from_the_home_card(teams: Harness) -> None:
+    teams.send(install_activity(teams.client, STAFF))
+    teams.say(DSL, "home")
+    home = teams.chat(DSL)[-1]
+    reply = teams.send(teams.client.execute_activity(DSL, button(home, "I'm away: deputies cover"),
+                                                     name="Dana DSL"))
+    assert teams.jigsaw.cover().away
+    assert "I'm back (end cover)" in {str(a.get("title")) for a in card_actions(
+        reply.body["value"])}
+    # Staff are told who covers, by name.
+    teams.say(STAFF, "home")
+    assert "is away:" in teams.chat(STAFF)[-1].text
+    assert "is covering" in teams.chat(STAFF)[-1].text
+    # Anyone else's click is refused, and logged.
+    forged = teams.send(teams.client.execute_activity(
+        OUTSIDER, {"verb": "dsl.cover", "data": {"v": "off"}}))
+    assert "Your attempt has been recorded" in str(forged.body)
+    assert teams.jigsaw.cover().away

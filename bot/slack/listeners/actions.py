@@ -155,6 +155,15 @@ def followup_done(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
                              shown=shown, from_home=from_home)
 
 
+def cover(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
+    ack()
+    user, value = _user(body), _value(body).value
+    if user and value in ("on", "off"):
+        front.set_cover(user, value == "on")
+    else:
+        _unusable(body, front)
+
+
 def dsl_tool(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
     user = _user(body)
@@ -202,6 +211,7 @@ HANDLERS: tuple[tuple[str, Callable[[Ack, dict[str, Any], SlackFront], None]], .
     (_any(Action.ALERT_ACK), alert_ack),
     (_any(Action.FOLLOWUP_DONE), followup_done),
     (_any(*DSL_TOOLS), dsl_tool),
+    (_any(Action.HOME_COVER), cover),
     (_any(*EXPORTS), export),
 )
 OWNED = re.compile("|".join(f"(?:{pattern})" for pattern, _ in HANDLERS))

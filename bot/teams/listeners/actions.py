@@ -35,6 +35,7 @@ AT_ONCE: dict[Verb, Callable[[TeamsFront, str, Payload], AdaptiveCard | None]] =
     Verb.TAKE_ON: lambda front, user, data: front.take_on(user, data.r),
     Verb.CONFIRM_BASIS: lambda front, user, data: front.settle(user, data.r, "confirm_basis"),
     Verb.CLOSE: lambda front, user, data: front.settle(user, data.r, "close"),
+    Verb.COVER: lambda front, user, data: front.set_cover(user, data.v),
     Verb.HOME: lambda front, user, data: front.home_card(user),
     Verb.CHRONOLOGY: lambda front, user, data: front.chronology(user, data),
     Verb.CSV: lambda front, user, data: front.export_csv(user, data),
