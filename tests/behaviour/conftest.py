@@ -1,0 +1,145 @@
+"""The same person, doing the same things, through each front end: the
+in-memory stub (the shared conversation alone), Slack (signed requests
+against the fake Slack Web API) and Teams (Bot Framework activities against
+the fake connector). Each driver answers the same few questions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pytest
+
+from bot.config import Settings
+from bot.outbox import Kind
+from bot.service import DecisionService
+from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
+from bot.teams.cards import ALERT_MARK, RECORD_MARK
+from tests.harness.fakeslack import FakeSlack
+from tests.harness.faketeams import FakeTeams
+from tests.harness.slack import SECRET, build_app, wait_idle
+from tests.harness.slack import Harness as SlackHarness
+from tests.harness.slack_driver import Driver, all_text
+from tests.harness.slackreq import open_transport
+from tests.harness.stub import StubFront
+from tests.harness.teams import Harness as TeamsHarness
+from tests.harness.teams import running
+from tests.harness.teams_driver import CHANNEL
+
+FRONTS = ("stub", "slack", "teams")
+STAFF = {"stub": "staff-1", "slack": "U123", "teams": "00000000-0000-0000-0000-0000000000a1"}
+
+
+class Front(Protocol):
+    name: str
+    staff: str
+    jigsaw: DecisionService
+
+    def say(self, text: str) -> None: ...
+    def answer(self, value: str) -> None: ...
+    def shown(self) -> str: ...  # everything shown to the member of staff
+    def channel(self) -> list[tuple[Kind, str]]: ...  # what reached the DSL channel
+
+
+@dataclass
+class Stub:
+    front: StubFront
+    jigsaw: DecisionService
+    name: str = "stub"
+    staff: str = STAFF["stub"]
+
+    def say(self, text: str) -> None:
+        self.front.message(self.staff, text)
+
+    def answer(self, value: str) -> None:
+        self.front.answer_with(self.staff, value)
+
+    def shown(self) -> str:
+        return "\n".join(self.front.shown[self.staff])
+
+    def channel(self) -> list[tuple[Kind, str]]:
+        return [(k, i) for k, i in self.front.delivery.channel_posts
+                if not i.startswith("anchor:")]
+
+
+@dataclass
+class Slack:
+    driver: Driver
+    jigsaw: DecisionService
+    name: str = "slack"
+    staff: str = STAFF["slack"]
+
+    def say(self, text: str) -> None:
+        self.driver.type(text)
+
+    def answer(self, value: str) -> None:
+        self.driver.answer(value)
+
+    def shown(self) -> str:
+        return "\n".join(all_text(c) for c in self.driver.dm_posts())
+
+    def channel(self) -> list[tuple[Kind, str]]:
+        found: list[tuple[Kind, str]] = []
+        for post in self.driver.dsl_posts():
+            meta: dict[str, Any] = post.args.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == RECORD_EVENT:
+                found.append((Kind.RECORD, payload["record_id"]))
+            elif meta.get("event_type") == ALERT_EVENT:
+                found.append((Kind.ALERT, payload.get("event_id", "")))
+        return found
+
+
+@dataclass
+class Teams:
+    harness: TeamsHarness
+    jigsaw: DecisionService
+    name: str = "teams"
+    staff: str = STAFF["teams"]
+
+    def say(self, text: str) -> None:
+        self.harness.say(self.staff, text)
+
+    def answer(self, value: str) -> None:
+        self.harness.answer(self.staff, value)
+
+    def shown(self) -> str:
+        return "\n".join(p.text for p in self.harness.chat(self.staff))
+
+    def channel(self) -> list[tuple[Kind, str]]:
+        found: list[tuple[Kind, str]] = []
+        for post in self.harness.channel():
+            mark = str((post.card.get("body") or [{}])[0].get("id", ""))
+            if mark.startswith(RECORD_MARK):
+                found.append((Kind.RECORD, mark.removeprefix(RECORD_MARK)))
+            elif mark.startswith(ALERT_MARK):
+                found.append((Kind.ALERT, mark.removeprefix(ALERT_MARK)))
+        return found
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(school_name="Hillside Primary", dsl_channel="CDSL", dsl_user_ids=("UDSL1",))
+
+
+@pytest.fixture(params=FRONTS)
+def front(request: pytest.FixtureRequest, jigsaw: DecisionService) -> Iterator[Front]:
+    if request.param == "stub":
+        yield Stub(StubFront(jigsaw), jigsaw)
+    elif request.param == "slack":
+        with FakeSlack() as fake:
+            app, slack_front, executor = build_app(jigsaw, fake)
+            with open_transport("http", app, signing_secret=SECRET) as transport:
+                harness = SlackHarness(fake, transport, slack_front, jigsaw, app, executor)
+                yield Slack(Driver(harness, STAFF["slack"]), jigsaw)
+                wait_idle(executor)
+            slack_front.delivery.stop()
+            executor.shutdown(wait=True)
+    else:
+        with FakeTeams() as fake_teams:
+            fake_teams.members[CHANNEL] = [
+                {"id": "29:dsl", "aadObjectId": "00000000-0000-0000-0000-0000000000d1",
+                 "name": "Dana DSL"}]
+            with running(jigsaw, fake_teams) as teams_harness:
+                yield Teams(teams_harness, jigsaw)

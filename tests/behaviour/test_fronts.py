@@ -1,0 +1,88 @@
+"""One behaviour, every front end: the same scripted conversations through
+the in-memory stub, Slack and Teams end in the same record, the same posts
+in the DSL channel, and the same things said to the member of staff."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.outbox import Kind
+from bot.service import DecisionService
+from storage import TinyDBStore
+from tests import scenarios as sc
+from tests.behaviour.conftest import Front, Stub
+from tests.harness.stub import StubFront
+
+# What a record says that no front end may change (who made it, and where,
+# differ by service; ids and times by run).
+SAME = ("kind", "decision", "route", "child_ref", "facts", "review_status",
+        "level_of_concern", "urgent", "immediate_danger", "knows_family", "optimism",
+        "awaiting_dsl_decision", "what_to_share")
+
+
+def run(front: Front, answers: list[str]) -> dict[str, Any]:
+    front.say("hello")
+    for value in answers:
+        front.answer(value)
+    [summary] = front.jigsaw.store.list_records()
+    record = front.jigsaw.record(summary["id"])
+    assert record is not None
+    return record
+
+
+def essence(record: dict[str, Any]) -> dict[str, Any]:
+    """The record's front-independent fields, times inside them left out."""
+    def timeless(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: timeless(v) for k, v in value.items() if not k.endswith("_at")}
+        return value
+
+    return {key: timeless(record.get(key)) for key in SAME}
+
+
+def reference(tmp_path: Path, settings: Settings, answers: list[str]) -> dict[str, Any]:
+    """The same answers through the stub, on a store of its own."""
+    store = TinyDBStore(tmp_path / "reference")
+    try:
+        jigsaw = DecisionService(settings, store, clock=lambda: datetime.now(UTC))
+        return essence(run(Stub(StubFront(jigsaw), jigsaw), answers))
+    finally:
+        store.close()
+
+
+def test_a_staff_concern_reaches_the_dsl_once(front: Front, tmp_path: Path,
+                                              settings: Settings) -> None:
+    record = run(front, sc.STAFF_CONCERN)
+    assert essence(record) == reference(tmp_path, settings, sc.STAFF_CONCERN)
+    assert front.channel() == [(Kind.RECORD, record["id"])]
+    assert record["delivery"]["state"] == "posted"
+    assert record["id"] in front.shown()  # the member of staff is told it went
+    assert record["recorded_by"] == front.staff
+
+
+def test_immediate_danger_alerts_the_dsl_before_the_record(front: Front, tmp_path: Path,
+                                                           settings: Settings) -> None:
+    record = run(front, sc.IMMEDIATE_DANGER)
+    assert essence(record) == reference(tmp_path, settings, sc.IMMEDIATE_DANGER)
+    kinds = [kind for kind, _ in front.channel()]
+    assert kinds == [Kind.ALERT, Kind.RECORD]
+    assert "999" in front.shown()
+
+
+def test_pause_then_resume_ends_in_the_same_record(front: Front, tmp_path: Path,
+                                                   settings: Settings) -> None:
+    front.say("hello")
+    for value in sc.STAFF_CONCERN[:3]:
+        front.answer(value)
+    front.say("pause")
+    front.say("resume")
+    for value in sc.STAFF_CONCERN[3:]:
+        front.answer(value)
+    [summary] = front.jigsaw.store.list_records()
+    record = front.jigsaw.record(summary["id"])
+    assert record is not None
+    assert essence(record) == reference(tmp_path, settings, sc.STAFF_CONCERN)
+    assert front.channel() == [(Kind.RECORD, record["id"])]
