@@ -1,6 +1,7 @@
 """One behaviour, every front end: the same scripted conversations through
 the in-memory stub, Slack and Teams end in the same record, the same posts
-in the DSL channel, and the same things said to the member of staff."""
+in the DSL channel, and the member of staff told the same; the terminal
+(no DSL channel) in the same record."""
 
 from __future__ import annotations
 
@@ -86,3 +87,21 @@ def test_pause_then_resume_ends_in_the_same_record(front: Front, tmp_path: Path,
     assert record is not None
     assert essence(record) == reference(tmp_path, settings, sc.STAFF_CONCERN)
     assert front.channel() == [(Kind.RECORD, record["id"])]
+
+
+def test_the_terminal_ends_in_the_same_record(jigsaw: DecisionService, tmp_path: Path,
+                                              settings: Settings) -> None:
+    """The terminal has no DSL channel; its record is the same all the same."""
+    import io
+
+    from bot.console import Console
+
+    for answers in (sc.STAFF_CONCERN, sc.IMMEDIATE_DANGER):
+        before = {r["id"] for r in jigsaw.store.list_records()}
+        out = io.StringIO()
+        Console(jigsaw, stdin=io.StringIO("\n".join(answers) + "\n"), stdout=out,
+                user="console:staff").run()
+        [made] = {r["id"] for r in jigsaw.store.list_records()} - before
+        record = jigsaw.record(made)
+        assert record is not None and record["id"] in out.getvalue()
+        assert essence(record) == reference(tmp_path / record["id"], settings, answers)
