@@ -20,7 +20,9 @@ import pytest
 
 from bot.config import Settings
 from bot.prompts import Prompts
+from bot.service import DecisionService
 from bot.teams.cards import Cards
+from tests import scenarios as sc
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The renderer comes with the tests' npm packages (``npm ci --prefix teams``).
@@ -73,3 +75,26 @@ def test_typed_text_is_shown_as_typed_by_the_renderer() -> None:
     assert TYPED in shown["typed"]
     assert TYPED in shown["alert"]
     assert "{{DATE" not in shown["control"], "the renderer evaluates text functions"
+
+
+def test_the_channel_card_is_read_only_and_the_dsl_view_has_the_buttons(
+        jigsaw: DecisionService) -> None:
+    """The record card as posted (what anyone without a view of their own
+    sees) and the DSL team's view it refreshes to, as the renderer shows
+    them: the buttons only in the DSL's."""
+    from tests.harness.live import decide_in_process
+
+    record = decide_in_process(jigsaw, sc.STAFF_CONCERN)
+    cards = Cards(jigsaw.prompts, jigsaw.settings)
+
+    def dump(card: object) -> object:
+        return card.model_dump(by_alias=True, exclude_none=True)  # type: ignore[attr-defined]
+
+    shown = rendered({
+        "posted": dump(cards.viewed_by(cards.record(record, review=False), record["id"],
+                                       ["29:dsl"])),
+        "dsl": dump(cards.viewed_by(cards.record(record), record["id"], ["29:dsl"])),
+    })
+    assert record["id"] in shown["posted"] and record["id"] in shown["dsl"]
+    assert "Acknowledge" not in shown["posted"] and "View full record" not in shown["posted"]
+    assert "Acknowledge" in shown["dsl"] and "View full record" in shown["dsl"]
