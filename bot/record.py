@@ -27,14 +27,15 @@ from bot.flow.engine import iso
 from bot.flow.steps import (
     NATION_KEY,
     NOT_SURE,
+    also_key,
     fgm_duty,
     final_decision,
     is_adult,
     is_dsl,
     location_request,
+    recipients_named,
     risk_reason,
     route,
-    second_recipient,
     significant_not_shared,
     tell_dsl_path,
     telling_adds_risk,
@@ -355,13 +356,13 @@ def _recipients(path: str, a: dict[str, str], first: dict[str, str] | None, shar
     found: list[dict[str, Any]] = [{**first, "how": a.get("how", "") if shared else "",
               "when": (a.get("when", "") or today) if shared else "",
               "destination": _destination(path, first, routed, pack)}]
-    if shared and second_recipient(a):
-        kind = a["also_to"]
-        second = {"kind": kind, "detail": a.get("also_to_other", "")}
+    for n in recipients_named(a) if shared else ():
+        kind = a[also_key("also_to", n)]
+        more = {"kind": kind, "detail": a.get(also_key("also_to_other", n), "")}
         basis = suggest({**a, "recipient": kind}, settings.school_type)
-        found.append({**second, "how": a.get("also_how", ""),
-                      "when": a.get("also_when", "") or today,
-                      "destination": _destination(path, second, routed, pack),
+        found.append({**more, "how": a.get(also_key("also_how", n), ""),
+                      "when": a.get(also_key("also_when", n), "") or today,
+                      "destination": _destination(path, more, routed, pack),
                       "basis": basis.as_dict() if basis else None})
     if len(found) > 1:
         basis = suggest(a, settings.school_type)
@@ -479,7 +480,7 @@ def _follow_up(path: str, a: dict[str, str], user: str, decision: str, today: da
         add("decide_deferred", user, a.get("defer_until", ""))
     referral = decision in ("share", "share_part") and (
         path == "prevent" or (path != "request" and a.get("recipient") == "social_care")
-        or second_recipient(a) and a.get("also_to") == "social_care")
+        or any(a.get(also_key("also_to", n)) == "social_care" for n in recipients_named(a)))
     if referral:
         add("chase_referral", "dsl", next_day)
     if path == "emergency":

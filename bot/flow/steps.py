@@ -381,6 +381,72 @@ def second_recipient(a: Answers) -> bool:
     return also_to_asked(a) and a.get("also_to", "none") not in ("", "none")
 
 
+# Recipients beyond the second are asked one at a time ("anyone else as
+# well?"), only after one more was named: the one-recipient case answers
+# "No one else" once, as before. ``also_to_3`` ... ``also_to_{MAX_RECIPIENTS}``.
+MAX_RECIPIENTS = 6
+
+
+def also_key(base: str, n: int) -> str:
+    """The answer key of recipient ``n`` (2 is the second, kept as before)."""
+    return base if n == 2 else f"{base}_{n}"
+
+
+def nth_recipient_asked(n: int) -> Callable[[Answers], bool]:
+    def asked(a: Answers) -> bool:
+        return all(a.get(also_key("also_to", m), "none") not in ("", "none")
+                   for m in range(2, n)) and second_recipient(a)
+    return asked
+
+
+def nth_recipient(n: int) -> Callable[[Answers], bool]:
+    def named(a: Answers) -> bool:
+        return nth_recipient_asked(n)(a) and a.get(also_key("also_to", n), "none") not in (
+            "", "none")
+    return named
+
+
+def recipients_named(a: Answers) -> list[int]:
+    """The numbers (2, 3...) of the further recipients named."""
+    return [n for n in range(2, MAX_RECIPIENTS + 1) if nth_recipient(n)(a)]
+
+
+def _more_choices(n: int) -> Callable[[Answers], tuple[str, ...]]:
+    def choices(a: Answers) -> tuple[str, ...]:
+        named = {a.get("recipient"), *(a.get(also_key("also_to", m)) for m in range(2, n))}
+        return tuple(c for c in nation_choices("none", *ALSO_TO)(a)
+                     if c == "other" or c not in named)
+    return choices
+
+
+def _other_named(n: int) -> Callable[[Answers], bool]:
+    def asked(a: Answers) -> bool:
+        return nth_recipient(n)(a) and a.get(f"also_to_{n}") == "other"
+    return asked
+
+
+def _when_asked(n: int) -> Callable[[Answers], bool]:
+    def asked(a: Answers) -> bool:
+        return nth_recipient(n)(a) and a.get("level") != "significant"
+    return asked
+
+
+def _more_recipient_steps() -> list[Step]:
+    steps: list[Step] = []
+    for n in range(3, MAX_RECIPIENTS + 1):
+        steps += [
+            Step(f"also_to_{n}", "choice", ("none", *ALSO_TO), applies=nth_recipient_asked(n),
+                 dynamic_choices=_more_choices(n)),
+            Step(f"also_to_other_{n}", "text", max_len=200, applies=_other_named(n)),
+            Step(f"also_how_{n}", "choice",
+                 ("secure_email", "portal", "phone_followup", "meeting", "other"),
+                 applies=nth_recipient(n)),
+            Step(f"also_when_{n}", "choice", ("today", "next_working_day", "later"),
+                 applies=_when_asked(n)),
+        ]
+    return steps
+
+
 def significant_not_shared(a: Answers) -> bool:
     """Significant harm, but not shared (or put off past today)."""
     if not sharing(a) or a.get("level") != "significant" or to_dsl_only(a):
@@ -693,6 +759,7 @@ STEPS: tuple[Step, ...] = (
          key_="also_how", applies=second_recipient),
     Step("also_when", "choice", ("today", "next_working_day", "later"),
          applies=lambda a: second_recipient(a) and a.get("level") != "significant"),
+    *_more_recipient_steps(),
     Step("rationale", "text", applies=_needs_rationale, max_len=3000, min_len=10),
     Step("advice", "text", applies=_advice_asked, max_len=1000, optional=True),
     # 12. Follow-up, then submit.

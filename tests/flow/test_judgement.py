@@ -365,7 +365,7 @@ SIBLINGS_TWO_RECIPIENTS = [
     "social_worker", "yes", "Tell the social worker and the EHE team",
     "yes", "no", "no", "told_not_asked", "same", "share", "The notice and its date",
     "ordinary", "secure_email", "today",
-    "local_authority", "secure_email", "next_working_day",
+    "local_authority", "secure_email", "next_working_day", "none",
     "Both must know of the notice.", "skip", "submit"]
 
 
@@ -387,6 +387,40 @@ def test_several_children_and_two_recipients_each_with_how_and_when(flow: Flow) 
     assert ("other_children", "Other children", "JK, LM") in records.summary(rec, flow.prompts)
     text = records.render_text(rec, flow.prompts)
     assert "Also to" in text and "JK (sibling" in text
+
+
+def test_a_decision_goes_to_as_many_recipients_as_it_needs(flow: Flow) -> None:
+    """Social worker, the LA's elective home education team and the police:
+    each asked one at a time, each with its own how and when; no one chosen
+    twice is offered again."""
+    session = flow.start("UDSL", dsl=True)
+    script = SIBLINGS_TWO_RECIPIENTS[:SIBLINGS_TWO_RECIPIENTS.index("none")]
+    asked = play(flow, session, script)
+    assert asked[-3:] == ["also_to", "also_how", "also_when"]
+    more = flow.question(session)
+    assert more is not None and more.step == "also_to_3"
+    offered = [v for v, _ in more.choices]
+    assert offered[0] == "none" and "social_worker" not in offered
+    assert "local_authority" not in offered and "police" in offered
+    asked = play(flow, session, ["police", "phone_followup", "today", "none",
+                                 "All three must know of the notice.", "skip", "submit"])
+    assert asked[:4] == ["also_to_3", "also_how_3", "also_when_3", "also_to_4"]
+    rec = records.build(session, flow.settings, flow.prompts, now=NOW)
+    assert [(r["kind"], r["how"], r["when"]) for r in rec["recipients"]] == [
+        ("social_worker", "secure_email", "today"),
+        ("local_authority", "secure_email", "next_working_day"),
+        ("police", "phone_followup", "today")]
+    assert all(r.get("basis") for r in rec["recipients"])
+    text = records.render_text(rec, flow.prompts)
+    assert text.count("Also to") == 2 and "Police" in text
+
+
+def test_one_recipient_is_asked_about_others_once(flow: Flow) -> None:
+    session = flow.start("UDSL", dsl=True)
+    script = SIBLINGS_TWO_RECIPIENTS[:SIBLINGS_TWO_RECIPIENTS.index("local_authority")]
+    play(flow, session, [*script, "none"])
+    question = flow.question(session)
+    assert question is not None and question.step == "rationale"
 
 
 def test_a_full_name_among_other_children_is_questioned(flow: Flow) -> None:
