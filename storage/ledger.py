@@ -107,6 +107,7 @@ class LedgerState:
     # rotate-key), for the lines anchored outside the store before it.
     rekeyed: dict[int, str] = field(default_factory=dict)
     lost_key_at: int = -1  # the line sealing it again after its audit key was lost
+    school: str = ""  # on PostgreSQL, the school the chain was begun for
     # (n, id, digest before) of the last write, so an interrupted line can be undone.
     _undo: tuple[int, str, str | None] | None = None
 
@@ -126,6 +127,7 @@ class LedgerState:
             self.key_id = str(entry.get("key_id", ""))
             self.blocks = int(entry.get("blocks", 1))
             self.meta_file = bool(entry.get("meta"))
+            self.school = str(entry.get("school") or "")
             self._carry(entry)
         elif op == "format":
             self.blocks = int(entry.get("blocks", 1))

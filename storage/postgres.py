@@ -233,9 +233,11 @@ class Database:
 
     def _begin(self, conn: psycopg.Connection, school_id: str) -> None:
         """The school's ledger starts with a line naming the audit key's kind."""
+        # The school's id is in its sealed first line: a chain copied over
+        # another school's is caught (PostgresStore.verify_integrity).
         entry = {"n": 0, "at": now_iso(), "op": "begin", "format": FORMAT,
                  "keyed": self.sealer.keyed, "key_id": self.sealer.key_id, "why": "new",
-                 "prev": ""}
+                 "school": school_id, "prev": ""}
         entry["mac"] = self.sealer.mac("ledger", entry)
         conn.execute("INSERT INTO ledger (school, n, entry) VALUES (%s, 0, %s)",
                      (school_id, canonical(entry).decode("utf-8")))
@@ -746,6 +748,9 @@ class PostgresStore:
         sealer = self.db.sealer
         state, problems = check_chain(self._ledger_entries(), sealer, anchor)
         report = Report(problems=problems, head=(state.n, state.mac))
+        if state.school and state.school != self.school:
+            report.problems.append(f"ledger: begun for school {state.school!r}, not "
+                                   f"{self.school!r}: copied from another school")
         seen: set[str] = set()
         for doc in self._raw_records(report):
             record_id = str(doc.get("id"))

@@ -357,3 +357,31 @@ def test_without_a_data_key_records_are_found_by_child_reference() -> None:
         assert [r["id"] for r in store.records_for_child("AB12")] == [made["id"]]
         assert [r["id"] for r in store.list_records(recorded_by="U1")] != []
         db.close()
+
+
+def test_a_schools_chain_copied_over_anothers_is_caught() -> None:
+    with fresh_schema() as url:
+        db = Database(url, audit_key=AUDIT_KEY.encode())
+        a, b = db.store("a"), db.store("b")
+        a.create_record(_record(1))
+        a.create_record(_record(2))
+        b.create_record(_record(3))
+        assert b.verify_integrity().problems == []
+        # Everything of school a's put in place of school b's, consistently.
+        with psycopg.connect(url) as conn:
+            for table in ("records", "ledger", "counters"):
+                conn.execute(f"DELETE FROM {table} WHERE school = 'b'")
+                columns = [r[0] for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                    "AND table_schema = current_schema() ORDER BY ordinal_position",
+                    (table,)).fetchall()]
+                rest = ", ".join(c for c in columns if c != "school")
+                conn.execute(f"INSERT INTO {table} (school, {rest}) SELECT 'b', {rest} "
+                             f"FROM {table} WHERE school = 'a'")
+            conn.execute("UPDATE schools SET (ledger_n, ledger_mac, ledger_at, live) = "
+                         "(SELECT ledger_n, ledger_mac, ledger_at, live FROM schools "
+                         "WHERE id = 'a') WHERE id = 'b'")
+        problems = b.verify_integrity().problems
+        assert problems == ["ledger: begun for school 'a', not 'b': copied from another school"]
+        assert a.verify_integrity().problems == []
+        db.close()
