@@ -35,6 +35,10 @@ BACKFILL_DAYS = timedelta(days=30)
 CHANNEL = "channel"  # a Send addressed to the DSL channel rather than a person
 TERMINAL = "console:"  # people of the terminal runner: no chat to nudge them in
 SCHEDULE_EVERY = 30.0  # seconds between a ticker's looks at what is due
+# A message claimed but not yet marked sent is taken as still being sent (by
+# this or another instance, e.g. a slow chat service) for this long; after,
+# as a send a crash cut short, looked for in the chat service before a retry.
+IN_FLIGHT = timedelta(minutes=2)
 
 
 class SendFailed(RuntimeError):
@@ -91,6 +95,11 @@ class Schedule:
     def __init__(self, app: DecisionService) -> None:
         self.app = app
         self.day = SchoolDay(app.settings)
+        # Escalations the store did not take when their alert was raised
+        # (disk full, database away): kept here, so the escalation never
+        # depends on that write, and written at each tick until it is taken.
+        self._held: dict[str, dict[str, Any]] = {}
+        self._held_lock = threading.Lock()
 
     @property
     def store(self) -> Any:
@@ -98,7 +107,33 @@ class Schedule:
 
     def jobs(self) -> dict[str, dict[str, Any]]:
         jobs = _state(self.store.get_meta(SCHEDULE_KEY)).get("jobs", {})
-        return jobs if isinstance(jobs, dict) else {}
+        jobs = jobs if isinstance(jobs, dict) else {}
+        with self._held_lock:
+            for key, job in self._held.items():
+                jobs.setdefault(key, dict(job))
+        return jobs
+
+    def keep_held(self) -> int:
+        """Write the escalations held in memory to the store; returns how
+        many are still held (the store refused again)."""
+        with self._held_lock:
+            held = {k: dict(v) for k, v in self._held.items()}
+        if not held:
+            return 0
+        def change(jobs: dict[str, dict[str, Any]]) -> None:
+            for key, job in held.items():
+                jobs.setdefault(key, job)
+
+        try:
+            self._edit(change)
+        except Exception:
+            log.warning("escalations still held in memory: the store refused the write",
+                        extra={"count": len(held)})
+            return len(held)
+        with self._held_lock:
+            for key in held:
+                self._held.pop(key, None)
+            return len(self._held)
 
     def _edit(self, change: Callable[[dict[str, dict[str, Any]]], None]) -> None:
         def mutate(raw: Any) -> dict[str, Any]:
@@ -115,13 +150,19 @@ class Schedule:
                                     else self.day.escalation)
         key = f"escalate:{event['id']}"
 
-        def change(jobs: dict[str, dict[str, Any]]) -> None:
-            jobs.setdefault(key, {"kind": "escalate", "next_at": iso(at),
-                                  "session_id": session_id, "event_id": event["id"],
-                                  "user": event.get("user", ""),
-                                  "answer": event.get("answer", ""), "sent": {}})
+        job = {"kind": "escalate", "next_at": iso(at), "session_id": session_id,
+               "event_id": event["id"], "user": event.get("user", ""),
+               "answer": event.get("answer", ""), "sent": {}}
 
-        self._edit(change)
+        def change(jobs: dict[str, dict[str, Any]]) -> None:
+            jobs.setdefault(key, dict(job))
+
+        try:
+            self._edit(change)
+        except Exception:
+            with self._held_lock:
+                self._held.setdefault(key, job)
+            raise
 
     def covered(self, record: dict[str, Any]) -> None:
         """A record for the DSL made while the DSL is away: the deputies
@@ -138,10 +179,11 @@ class Schedule:
     def alert_acknowledged(self, event_id: str) -> bool:
         """Stop the escalation; False if there was none waiting."""
         key = f"escalate:{event_id}"
-        found = [False]
+        with self._held_lock:
+            found = [self._held.pop(key, None) is not None]
 
         def change(jobs: dict[str, dict[str, Any]]) -> None:
-            found[0] = jobs.pop(key, None) is not None
+            found[0] = jobs.pop(key, None) is not None or found[0]
 
         self._edit(change)
         return found[0]
@@ -188,6 +230,27 @@ class Schedule:
 
         self._edit(change)
 
+    def sending(self, job_key: str, send_key: str, now: datetime) -> None:
+        """Note that this message is being sent now (see :data:`IN_FLIGHT`)."""
+        def change(jobs: dict[str, dict[str, Any]]) -> None:
+            job = jobs.get(job_key)
+            if job is not None:
+                job.setdefault("sending", {})[send_key] = iso(now)
+
+        self._edit(change)
+
+    def in_flight(self, job_key: str, send_key: str, now: datetime) -> bool | None:
+        """True if the message is being sent (claimed within
+        :data:`IN_FLIGHT` of ``now``, either way, so a clock set back does not
+        make it look stale), None if it was sent meanwhile, else False."""
+        job = self.jobs().get(job_key) or {}
+        if send_key in (job.get("sent") or {}):
+            return None
+        started = (job.get("sending") or {}).get(send_key)
+        if not isinstance(started, str):
+            return False
+        return abs(now - _parse(started)) < IN_FLIGHT
+
     def attempts(self, job_key: str, send_key: str) -> int:
         job = self.jobs().get(job_key) or {}
         return int((job.get("attempts") or {}).get(send_key, 0))
@@ -218,6 +281,7 @@ class Schedule:
                 else:
                     jobs[key]["next_at"] = next_at
                     jobs[key]["attempts"] = {}
+                    jobs[key].pop("sending", None)
             jobs.setdefault("unacked", {"kind": "unacked",
                                         "next_at": iso(self.day.next_end(now)), "sent": {}})
             jobs.setdefault("digest", {"kind": "digest",
@@ -253,6 +317,7 @@ class Scheduler:
         """Send whatever is due now; returns how many messages went."""
         with self._lock:
             now = self.app.clock()
+            self.schedule.keep_held()
             self.schedule.backfill(now)
             self.schedule.settle(now, {})  # the recurring jobs exist from the first tick
             sent = 0
@@ -362,8 +427,14 @@ class Scheduler:
             return True
         claim = f"send:{message.key}" + (f"#{attempt}" if attempt else "")
         if not self.app.store.claim(claim):
-            # Claimed before but not marked sent: a crash mid-send, or a
-            # failed try. Look before sending again.
+            # Claimed but not marked sent: being sent now (by another
+            # instance, to a slow chat service), or a crash mid-send.
+            flying = self.schedule.in_flight(message.job, message.key, now)
+            if flying is None:
+                return True  # sent meanwhile
+            if flying:
+                return False  # the sender will mark it; look again next tick
+            # A crash mid-send, or a failed try: look before sending again.
             if self.sender.was_sent(message):
                 self.schedule.mark_sent(message.job, message.key, now)
                 return True
@@ -371,6 +442,10 @@ class Scheduler:
             claim = f"send:{message.key}#{attempt + 1}"
             if not self.app.store.claim(claim):
                 return False
+        try:
+            self.schedule.sending(message.job, message.key, now)
+        except Exception:  # the send never waits on this note being kept
+            log.warning("could not note a send in progress", extra={"kind": message.kind})
         try:
             self.sender.send(message)
         except SendFailed as exc:

@@ -446,3 +446,64 @@ def test_only_the_dsl_team_can_mark_the_dsl_away(slack: Harness) -> None:
     slack.send(block_action(OUTSIDER, action_id=Action.HOME_COVER, value=forged, view=view))
     assert not slack.jigsaw.cover().away
     assert (slack.jigsaw.store.get_meta("access_log") or [])[-1]["allowed"] is False
+
+
+def test_the_escalation_does_not_depend_on_the_store_taking_its_write(
+        slack: Harness, clock: Clock, store: TinyDBStore) -> None:
+    # The schedule's file refuses writes while the alert is raised (its write
+    # lock cannot be taken; reads still work).
+    lock = Path(f"{store.meta_path}.lock")
+    lock.unlink(missing_ok=True)
+    lock.mkdir()
+    try:
+        raise_alert(slack)
+        assert "escalate:" not in repr(store.get_meta("schedule"))
+    finally:
+        lock.rmdir()
+    clock.advance(minutes=5)
+    assert slack.front.scheduler.tick() == 0
+    assert "escalate:" in repr(store.get_meta("schedule"))  # taken by the store now
+    clock.advance(minutes=10)
+    assert slack.front.scheduler.tick() == 2
+    assert kinds(reminders(slack.fake)) == ["escalate", "escalate"]
+    clock.advance(minutes=20)
+    assert slack.front.scheduler.tick() == 0
+
+
+def test_two_instances_send_one_escalation_while_slack_answers_late(
+        fake: FakeSlack, settings: Settings, clock: Clock) -> None:
+    import threading
+    from contextlib import ExitStack
+
+    from storage.postgres import Database
+    from tests.harness.pg import fresh_schema
+
+    with fresh_schema() as url, ExitStack() as stack:
+        dbs = [Database(url), Database(url)]
+        for db in dbs:
+            stack.callback(db.close)
+        apps = [DecisionService(settings, db.store("default"), clock=clock) for db in dbs]
+        first, second = (stack.enter_context(_harness(app, fake)) for app in apps)
+        raise_alert(first)
+        clock.advance(minutes=15)
+        # The first instance's escalation post is answered late, and the
+        # second cannot read the channel's history meanwhile.
+        fake.fail_next("chat.postMessage", delay=4.0, times=1)
+        ticking = threading.Thread(target=first.front.scheduler.tick)
+        ticking.start()
+        fake.wait_until(lambda f: any(c.fault for c in f.calls("chat.postMessage")))
+        fake.fail_next("conversations.history", status=500, error="internal_error", times=5)
+        second.front.scheduler.tick()
+        fake.release_delayed()
+        ticking.join(timeout=10)
+        for _ in range(2):
+            second.front.scheduler.tick()
+            first.front.scheduler.tick()
+        assert len(reminders(fake, DSL_CHANNEL_ID)) == 1
+        assert len(reminders(fake, f"D{DEPUTY}")) == 1
+
+
+def _harness(app: DecisionService, fake: FakeSlack):  # type: ignore[no-untyped-def]
+    from contextlib import contextmanager
+
+    return contextmanager(running)(app, fake)
