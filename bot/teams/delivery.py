@@ -108,15 +108,16 @@ class TeamsDelivery(Outbox):
         return self.cards.t("dsl_channel_unsafe", problem=problem)
 
     def find_posted(self, kind: Kind, item_id: str) -> str | None:
-        """The activity id of an earlier post whose card carries the item's
-        id. When it cannot look, nothing is posted: a duplicate is worse than
-        a delay."""
+        """The activity id of an earlier post of the app's own (a person's
+        post is never taken for it) whose card carries the item's id. When
+        it cannot look, nothing is posted: a duplicate is worse than a delay."""
         if not self.team:
             raise PostFailed("JIGSAW_TEAMS_TEAM is not set: cannot check the channel "
                              "before posting again")
         mark = f'"{_MARKS[kind]}{item_id}"'
         with self._teams():
-            for message_id, content in self.connector.channel_posts(self.team, self.channel):
+            for message_id, content in self.connector.channel_posts(self.team, self.channel,
+                                                                    only_own=True):
                 if mark in content:
                     return message_id
         return None

@@ -53,6 +53,25 @@ def test_lost_reply_and_graph_down_waits_rather_than_duplicates(teams: Harness) 
     assert len(teams.channel()) == 1
 
 
+def test_a_card_a_person_posted_is_not_taken_for_the_record(teams: Harness) -> None:
+    """Before posting again, only the app's own posts count: a person who
+    pastes a card carrying a record's key cannot keep the record out."""
+    import json
+
+    teams.fake.fail_posts(Fault(500, after_post=False), conversation=CHANNEL)
+    teams.decide(STAFF, STAFF_CONCERN)
+    [summary] = teams.jigsaw.store.list_records()
+    teams.fake.people_posts[CHANNEL] = [{
+        "id": "by-a-person", "from": {"user": {"id": "someone"}, "application": None},
+        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
+                         "content": json.dumps({"id": f"jigsaw-record-{summary['id']}"})}]}]
+    _retry_until_through(teams)
+    record = teams.jigsaw.record(summary["id"])
+    assert record["delivery"]["state"] == "posted"
+    assert record["delivery"]["ts"] != "by-a-person"
+    assert len([p for p in teams.channel() if summary["id"] in p.text]) == 1
+
+
 def test_urgent_alert_refused_then_through_once(teams: Harness) -> None:
     teams.fake.fail_posts(Fault(500), Fault(429, retry_after=1), conversation=CHANNEL)
     teams.say(STAFF, "hello")
