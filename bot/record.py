@@ -481,7 +481,12 @@ def _follow_up(path: str, a: dict[str, str], user: str, decision: str, today: da
     referral = decision in ("share", "share_part") and (
         path == "prevent" or (path != "request" and a.get("recipient") == "social_care")
         or any(a.get(also_key("also_to", n)) == "social_care" for n in recipients_named(a)))
-    if referral:
+    # A private fostering notice tells the local authority of an arrangement:
+    # nothing was referred, so nothing is chased as a referral.
+    notice_only = "private_fostering" in situations.shown(a) and a.get("level") != "significant"
+    if referral and notice_only:
+        add("confirm_notice", "dsl", next_day)
+    elif referral:
         add("chase_referral", "dsl", next_day)
     if path == "emergency":
         add("emergency_followup", "dsl", same_day)

@@ -296,3 +296,17 @@ def test_kcsie_2026_tells_the_agency_of_an_allegation_about_its_staff(
     text = prompts.render("notices/after/allegation_about.j2", value="staff",
                           **flow.context(session))
     assert ("the agency usually leads any disciplinary action" in text) is on
+
+
+def test_a_private_fostering_notice_is_not_chased_as_a_referral() -> None:
+    """Telling the local authority of an arrangement refers nothing: the
+    follow-up checks the notice arrived; at significant harm it is a referral."""
+    facts = "He has been living with a family friend since September while mum works abroad."
+    notice = Walk("england", facts, dsl=True, level="child_in_need", tell_risk="no",
+                  consent_reason="", data_kind="ordinary",
+                  rationale="The local authority must be told of the arrangement.")
+    actions = [f["action"] for f in notice.record["follow_up"]]
+    assert "confirm_notice" in actions and "chase_referral" not in actions
+    referral = Walk("england", facts, dsl=True)
+    actions = [f["action"] for f in referral.record["follow_up"]]
+    assert "chase_referral" in actions and "confirm_notice" not in actions
