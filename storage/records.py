@@ -40,12 +40,22 @@ from typing import Any, Unpack, cast
 
 from tinydb import TinyDB
 
+from . import index_cache
 from .atomic import AtomicJSONStorage
-from .base import Doc, Mutator, NotFound, RecordFilters, RecordQuery, RecordSummary, StoreError
+from .base import (
+    SUMMARY_FIELDS,
+    Doc,
+    Mutator,
+    NotFound,
+    RecordFilters,
+    RecordQuery,
+    RecordSummary,
+    StoreError,
+)
 from .crypto import Cipher, seal, unseal
 from .files import FILE_MODE, fsync_dir, make_private_dirs, sweep_temp_files
 from .hot import KeyedTable
-from .index import RecordIndex, format_record_id, parse_record_id
+from .index import RecordIndex, format_record_id, parse_record_id, row
 from .jsonfile import JSONFile, clone, encode
 from .ledger import BLOCK_SIZE, Ledger, ranges
 from .locking import lock_for
@@ -142,6 +152,8 @@ class Records:
         self._sealer = sealer
         make_private_dirs(root)
         self._index: RecordIndex | None = None
+        # The index changed since records/index.json was last written.
+        self._index_dirty = False
         self._index_lock = threading.RLock()
         self._block = functools.lru_cache(maxsize=CACHED_BLOCKS)(self._open)
 
@@ -211,6 +223,7 @@ class Records:
                 self._index = self._build()
                 return self._index
             index = self._index
+            self._index_dirty = self._index_dirty or bool(changed)
             for record_id in changed:
                 table = self._table_of(record_id)
                 doc = None if table is None else table.get(doc_id=record_id)  # type: ignore[call-overload]
@@ -220,14 +233,77 @@ class Records:
                     index.set(record_id, doc)
             return index
 
+    @property
+    def index_path(self) -> Path:
+        return self.records_root / index_cache.INDEX_NAME
+
     def _build(self) -> RecordIndex:
+        """The index, from ``records/index.json`` for every block it still
+        describes (see :mod:`storage.index_cache`), reading the others; the
+        file is rewritten if any block had to be read. Caller holds the
+        archive lock, with the ledger caught up."""
+        cached = index_cache.load(self.index_path, self._cipher, self._sealer)
+        digests = self._ledger.state.docs
+        width = len(SUMMARY_FIELDS) + 2
         index = RecordIndex()
-        for path, _, _ in self.blocks_on_disk():
+        rows: list[tuple[str, list[Any]]] = []
+        read = 0
+        names = set()
+        for path, year, _ in self.blocks_on_disk():
+            name = f"{year}/{path.name}"
+            try:
+                key = index_cache.block_key(os.stat(path))
+            except FileNotFoundError:
+                continue
+            names.add(name)
+            hit = cached.get(name)
+            if hit is not None and hit[0] == key and all(
+                    isinstance(r, list) and len(r) == width and isinstance(r[0], str)
+                    and digests.get(r[0]) == r[1] for r in hit[1]):
+                rows.extend((r[0], r[2:]) for r in hit[1])
+                continue
+            read += 1
             block = self.read_block(path)
-            for record_id, doc in (block or {}).get(TABLE, {}).items():
-                if isinstance(doc, dict):
-                    index.set(record_id, doc)
+            rows.extend((record_id, [doc.get(f) for f in SUMMARY_FIELDS])
+                        for record_id, doc in (block or {}).get(TABLE, {}).items()
+                        if isinstance(doc, dict))
+        index.add_many(rows)
+        self._index_dirty = bool(read) or names != set(cached)
+        if self._index_dirty:
+            self._save_index(index)
         return index
+
+    def _save_index(self, index: RecordIndex) -> None:
+        """Write ``records/index.json`` for ``index`` (caller holds the
+        archive lock, with the index in step with the ledger)."""
+        digests = self._ledger.state.docs
+        blocks: index_cache.Blocks = {}
+        for record_id, frozen in index.frozen_items():
+            parsed = parse_record_id(record_id)
+            if parsed is None:
+                continue
+            path = self.block_path(*parsed)
+            name = f"{parsed[0]}/{path.name}"
+            entry = blocks.get(name)
+            if entry is None:
+                try:
+                    key = index_cache.block_key(os.stat(path))
+                except FileNotFoundError:
+                    continue
+                entry = blocks[name] = (key, [])
+            entry[1].append([record_id, digests.get(record_id), *row(frozen)])
+        index_cache.save(self.index_path, blocks, self._cipher, self._sealer)
+        self._index_dirty = False
+
+    def save_index(self) -> None:
+        """Bring ``records/index.json`` up to date if the index changed."""
+        if self._index is None or not (self._index_dirty or self._ledger.changed
+                                       or self._ledger.behind()):
+            return
+        with lock_for(self.records_root).held(), self._index_lock:
+            index = self._synced()
+            if self._index_dirty:
+                self._save_index(index)
 
     # -- records ----------------------------------------------------------
     def create_record(self, record: Doc) -> Doc:
@@ -275,6 +351,7 @@ class Records:
             self._ledger.changed.discard(record_id)
             if self._index is not None:
                 self._index.set(record_id, doc)
+                self._index_dirty = True
 
     # -- the write-ahead file ---------------------------------------------
     @property
@@ -427,6 +504,7 @@ class Records:
             if self._index is not None:
                 for rid, doc in docs.items():
                     self._index.set(rid, doc)
+                self._index_dirty = True
 
     def _put_block(self, path: Path, docs: dict[str, Doc]) -> dict[str, Doc]:
         """Replace some records of one block in one write; the old ones."""
@@ -477,6 +555,7 @@ class Records:
             if self._index is not None:
                 for record_id in record_ids:
                     self._index.remove(record_id)
+                self._index_dirty = True
             self._ledger.changed.difference_update(record_ids)
         return removed
 
@@ -543,6 +622,10 @@ class Records:
                 yield found
 
     def close_archive(self) -> None:
+        try:
+            self.save_index()
+        except (OSError, StoreError) as exc:
+            log.warning("record index not saved at close: %s", exc)
         self._block.cache_clear()
         with self._index_lock:
             self._index = None
