@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 LEDGER_NAME = "ledger.jsonl"
 BLOCK_SIZE = 256  # records a block file holds
 FORMAT = 1
+PARSE_BATCH = 2048  # ledger lines parsed at once when reading
 
 Entry = dict[str, Any]
 
@@ -262,8 +263,12 @@ class Ledger:
             f.seek(self._offset)
             chunk = f.read()
         complete = chunk.rfind(b"\n") + 1
-        for entry in self._parse_lines(chunk[:complete]):
-            self._apply(entry)
+        lines = [line for line in chunk[:complete].splitlines() if line.strip()]
+        del chunk
+        # In batches, so a long ledger is never all parsed at once (peak memory).
+        for at in range(0, len(lines), PARSE_BATCH):
+            for entry in self._parse_lines(lines[at:at + PARSE_BATCH]):
+                self._apply(entry)
         self._offset += complete
         self._identity = identity
 
@@ -297,11 +302,9 @@ class Ledger:
             f.flush()
             os.fsync(f.fileno())
 
-    def _parse_lines(self, chunk: bytes) -> list[Entry]:
-        """Every non-blank line of ``chunk``, parsed: as one JSON array (a
-        50,000-line ledger in a tenth of the time), else line by line to
-        name the damage."""
-        lines = [line for line in chunk.splitlines() if line.strip()]
+    def _parse_lines(self, lines: list[bytes]) -> list[Entry]:
+        """Non-blank lines, parsed: as one JSON array (several times faster
+        than line by line), else line by line to name the damage."""
         if len(lines) > 1:
             try:
                 entries = json.loads(b"[" + b",".join(lines) + b"]")
