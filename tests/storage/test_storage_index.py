@@ -80,3 +80,92 @@ def test_only_changed_blocks_are_read_again(tiny, tiny_other, make_record, monke
     before = jsonfile.JSONFile.parses
     assert [s["id"] for s in fresh.list_records(review_status="done")] == ["ISD-2026-0300"]
     assert parses() == 1  # the one block the ledger's new line names
+
+
+def _ids(store) -> list[str]:
+    return [s["id"] for s in store.list_records()]
+
+
+def test_a_reopened_store_lists_from_its_index_file(tiny, make_record) -> None:
+    for i in range(600):  # three blocks
+        tiny.create_record(make_record(created_at=f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z"))
+    listed = tiny.list_records()
+    tiny.close()
+    assert (tiny.records_root / "index.json").is_file()
+    reopened = TinyDBStore(tiny.data_dir)
+    try:
+        before = jsonfile.JSONFile.parses
+        assert reopened.list_records() == listed
+        assert reopened.count_records() == 600
+        reopened.check_counts()
+        assert jsonfile.JSONFile.parses == before  # no block read to build the index
+    finally:
+        reopened.close()
+
+
+def test_an_out_of_date_index_file_never_hides_a_write(tiny, make_record) -> None:
+    created = [tiny.create_record(make_record()) for _ in range(3)]
+    tiny.close()
+    kept = (tiny.records_root / "index.json").read_bytes()
+    other = TinyDBStore(tiny.data_dir)
+    other.update_record(created[1]["id"], lambda d: d.update(review_status="done"))
+    other.create_record(make_record(session_id="later"))
+    other.close()
+    (tiny.records_root / "index.json").write_bytes(kept)  # as if killed before saving
+    reopened = TinyDBStore(tiny.data_dir)
+    try:
+        assert [s["id"] for s in reopened.list_records(review_status="done")] == [
+            created[1]["id"]]
+        assert reopened.record_for_session("later") is not None
+        assert reopened.count_records() == 4
+    finally:
+        reopened.close()
+
+
+@pytest.mark.parametrize("damage", [b"", b"not json", b'{"mac":"x","index":{}}'])
+def test_a_damaged_index_file_is_rebuilt(tiny, make_record, damage: bytes) -> None:
+    created = [tiny.create_record(make_record()) for _ in range(3)]
+    listed = tiny.list_records()
+    tiny.close()
+    (tiny.records_root / "index.json").write_bytes(damage)
+    reopened = TinyDBStore(tiny.data_dir)
+    try:
+        assert reopened.list_records() == listed
+        assert len(created) == reopened.count_records()
+    finally:
+        reopened.close()
+
+
+def test_an_index_file_edited_by_hand_is_ignored(data_dir, make_record) -> None:
+    key = b"k" * 32
+    store = TinyDBStore(data_dir, audit_key=key)
+    created = store.create_record(make_record(review_status="pending"))
+    store.close()
+    path = store.records_root / "index.json"
+    path.write_bytes(path.read_bytes().replace(b'"pending"', b'"done"'))
+    reopened = TinyDBStore(data_dir, audit_key=key)
+    try:
+        assert [s["id"] for s in reopened.list_records(review_status="pending")] == [
+            created["id"]]
+        assert reopened.list_records(review_status="done") == []
+    finally:
+        reopened.close()
+
+
+def test_a_record_taken_out_of_its_block_by_hand_is_still_caught(tiny, make_record) -> None:
+    import json
+
+    from storage import StoreError
+
+    created = [tiny.create_record(make_record()) for _ in range(3)]
+    tiny.close()
+    block = tiny.block_path(2026, 1)
+    data = json.loads(block.read_text(encoding="utf-8"))
+    del data["records"][created[1]["id"]]
+    block.write_text(json.dumps(data), encoding="utf-8")
+    reopened = TinyDBStore(tiny.data_dir)
+    try:
+        with pytest.raises(StoreError):
+            reopened.check_counts()
+    finally:
+        reopened.close()
