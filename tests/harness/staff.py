@@ -213,6 +213,12 @@ class Staff:
         while True:
             if seen.kind == "no_session":
                 raise AssertionError(f"{self.user}: decision {session_id} vanished")
+            if seen.kind == "submitted" and not session_id and seen.record_id in {
+                    d.record_id for d in self.tally.decisions}:
+                # An earlier decision's "saved" message, said again because
+                # the app was killed before it noted that it had gone.
+                seen = self._recover("")
+                continue
             if seen.kind == "submitted":
                 decision = Decision(session_id, seen.record_id, child, answers)
                 self.tally.decisions.append(decision)
