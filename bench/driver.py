@@ -223,6 +223,9 @@ class Staff:
         asked = self.question.question_step()
         posted = self.fake.wait(lambda s: _is_question_for(self.dm)(s) or _is_plain_dm(
             self.dm)(s), mark)
+        if not posted.question_step() and asked == "danger":
+            # The 999 notice goes out first, on its own; the next question follows.
+            posted = self.fake.wait(_is_question_for(self.dm), mark)
         if not posted.question_step():
             text = str(posted.args.get("text", ""))[:120]
             raise BenchError(f"{self.user}: answer {raw!r} to {asked} was refused: {text}")
