@@ -73,7 +73,10 @@ _DOMESTIC = re.compile(
     r"|coercive|controlling behaviour|refuge|non[- ]molestation|restraining order|injunction"
     r"|(?:hits?|hitting|hurts?|beats?|beating|attacked|strangled|threatens?|threatening)"
     r" (?:her |his |my |their )?(?:mum|mom|mother|dad|father|wife|partner|girlfriend)"
-    r"|fled|fleeing",
+    r"|fled|fleeing"
+    r"|(?:dad|father|stepdad|step-dad|partner|boyfriend|husband|mum|mother)'?s? (?:is |was |gets |"
+    r"can be )?(?:violent|abusive|aggressive) (?:to|towards|with) (?:her|him|mum|mom|mother"
+    r"|dad|father)",
     re.IGNORECASE)
 SWITCHABLE = ("fgm", "prevent", "child_on_child", "transfer")
 

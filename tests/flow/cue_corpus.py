@@ -150,11 +150,14 @@ CORPUS: dict[str, dict[str, tuple[str, ...]]] = {
             "Mum has fled to a refuge with the children",
             "There is a non-molestation order against dad",
             "He is controlling and coercive towards her mum",
+            "Mum says dad is violent to her at home",
+            "Her stepdad can be aggressive towards mum when he drinks",
         ),
         "no": (
             "Mum's partner picks him up on Fridays",
             "Dad lives in Leeds",
             "She was upset about a domestic science lesson",
+            "He was violent to another pupil at break",
         ),
     },
     # Where a child or parent can be found: the address warning.
