@@ -451,8 +451,12 @@ def _more_recipient_steps() -> list[Step]:
 
 
 def significant_not_shared(a: Answers) -> bool:
-    """Significant harm, but not shared (or put off past today)."""
+    """Significant harm, but not shared (or put off past today). Not an adult
+    pupil's own lawful refusal (see :func:`refusal_binds`): nothing there is
+    a child's significant harm to challenge or sign off."""
     if not sharing(a) or a.get("level") != "significant" or to_dsl_only(a):
+        return False
+    if is_adult(a) and refusal_binds(a):
         return False
     decision = a.get("decision")
     return decision == "do_not_share" or (decision == "defer" and a.get(DEFER_LATER_KEY) == "yes")

@@ -460,6 +460,11 @@ def test_an_adult_pupils_refusal_stands_without_care_needs_or_children_at_risk()
     assert question is not None and question.step == "decision"
     assert [v for v, _ in question.choices] == ["do_not_share", "defer"]
     assert "adult" in question.help
+    # Her lawful refusal is not a child's significant harm left unshared.
+    asked = play(flow, session, ["do_not_share"])
+    assert "challenge" not in [*asked, getattr(flow.question(session), "step", "")]
+    from bot.flow.steps import significant_not_shared
+    assert not significant_not_shared(session.known)  # no second sign-off either
 
 
 def test_children_at_risk_from_an_adult_pupils_case_are_concerns_of_their_own() -> None:
