@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import localtime, nations, people
+from bot import derive, localtime, nations, people
 from bot.config import Settings
 from bot.flow import Session, situations
 from bot.flow.allegations import routing
@@ -110,6 +110,11 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "destination": _destination(path, recipient, routed, pack),
         "duties": duties,
         "situations": situations.shown(a),
+        # Read from the answers (bot.derive): the DSL may correct them.
+        "category": derive.category(a, path, situations.shown(a)),
+        "category_derived": True,
+        "summary_line": derive.summary_line(a),
+        "happened": derive.happened(a),
         # Children Act 2004 ss.16LA and 16LC, once in force: whether not sharing
         # was judged more detrimental to the child, and why; the identifier.
         "duty_to_share": ({"more_detrimental": a.get("more_detrimental", ""),
@@ -864,6 +869,63 @@ def status_text(record: Record, prompts: Prompts) -> str:
     if record.get("awaiting_dsl_decision"):
         return words.wording("status_waiting")
     return words.wording(f"review_{record.get('review_status') or PENDING}")
+
+
+def headline(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
+    """What the DSL channel post and card show, in this order, as
+    ``(field, label, value)``: what makes it urgent, the child, the category,
+    the one-line summary, who raised it and when (school time), what is asked
+    of the DSL, the decision and who made it, and the status. Everything else
+    is in the full record. Values are plain text; front ends escape them.
+    Older records (no category or summary line kept) read them from their
+    answers as a new record would."""
+    words = prompts.for_record(record)
+    see = reading(record, prompts)
+    r = record
+    code = str(r.get("category") or "") or (derive.category(
+        _answers_of(r), str(r.get("route") or ""), list(r.get("situations") or []))
+        if "category" not in r else "")
+    shown_category = category_text({**r, "category": code}, prompts)
+    if shown_category and r.get("category_derived", "category" not in r):
+        shown_category = words.block("record/labels.j2", "category_derived",
+                                     category=shown_category)
+    line = str(r.get("summary_line") or "") or derive.summary_line(_answers_of(r))
+    requester = r.get("requester") or {}
+    asked = (words.wording("signoff_needed") if (r.get("second_signoff") or {}).get("required")
+             else words.wording("verification_missing")
+             if r.get("route") == "request" and requester
+             and requester.get("verified", "") in ("not_verified", NOT_SURE, "")
+             else words.wording("awaiting_decision") if r.get("awaiting_dsl_decision")
+             else words.wording("asked_review")
+             if (r.get("review_status") or PENDING) == PENDING and r.get("status") != CLOSED
+             else "")
+    decision = str(r.get("decision") or "")
+    decided = r.get("decided_by") if isinstance(r.get("decided_by"), dict) else None
+    rows = [
+        ("urgency", urgency_text(r, prompts)),
+        ("child_ref", str(r.get("child_ref") or "")),
+        ("category", shown_category or words.wording("category_none")),
+        ("summary_line", line),
+        ("kind", words.wording(f"route_{r['route']}") if r.get("route")
+         else words.wording(f"kind_{r.get('kind', '')}")),
+        ("recorded_by", see["who"](r.get("recorded_by"))),
+        ("created_at", see["when"](r.get("created_at"))),
+        ("asked", asked),
+        ("decision", words.wording(f"decision_{decision}", decision)
+         if decision and not r.get("awaiting_dsl_decision") else ""),
+        ("recipient", _recipient_text(r.get("recipient"), words)
+         if decision in ("share", "share_part") else ""),
+        ("requested_by", _requested_by(r, words)),
+        ("decided_by", f"{see['who'](decided.get('by'))}, {see['when'](decided.get('at'))}"
+         if decided else ""),
+        ("status", status_text(r, prompts)),
+    ]
+    return [(key, words.wording(f"headline_{key}"), value) for key, value in rows if value]
+
+
+def _answers_of(record: Record) -> dict[str, str]:
+    return {step: str(record.get(step) or "") for step in ("facts", "child_words", "opinion",
+                                                           "what_requested")}
 
 
 def other_children_text(record: Record) -> str:

@@ -40,7 +40,6 @@ from bot.slack.wire import (
     Modal,
     answer,
     choices_block,
-    more_block,
     question_block,
 )
 
@@ -312,34 +311,40 @@ class Blocks:
 
     def record_message(self, record: dict[str, Any], *, review: bool = True
                        ) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
-        """The channel message for a record, and thread replies for anything
-        that would break Slack's limits in one message."""
-        rows = records.summary(record, self.prompts)
+        """The channel message for a record, one phone screen: what makes it
+        urgent, then the essentials (:func:`bot.record.headline`) in two
+        columns, the one-line summary, what is asked of the DSL, the buttons
+        ("View full record" opens the rest). The second item (thread
+        replies) is kept for callers and is always empty now."""
+        rows = {key: (label, value) for key, label, value in records.headline(
+            record, self.prompts)}
         blocks: list[Block] = [HeaderBlock(text=self.t("record_header", r=record)[:150])]
-        overflow: list[Block] = []
-        for key, label, value in rows:
-            if key == "id":
-                continue
-            # Slack shows a mention as the person's current name.
-            shown = (f"<@{record['recorded_by']}>" if key == "recorded_by"
-                     and record.get("source") == Source.SLACK else escape(value))
-            if len(shown) > 1500:
-                cut = escape_within(value, 1200)
-                blocks.append(SectionBlock(text=md(
-                    f"*{label}*\n{cut}… {self.t('continued')}")))
-                for i, piece in enumerate(chunks(f"*{label}*\n{escape(value)}")):
-                    overflow.append(SectionBlock(text=md(piece),
-                                                 block_id=more_block(key, i)))
-            else:
-                blocks.append(SectionBlock(text=md(f"*{label}*\n{shown}")))
+        if "urgency" in rows:  # trusted wording
+            blocks.append(SectionBlock(block_id=BlockId.RECORD_URGENT, text=md(
+                self.t("record_urgent", urgency=rows["urgency"][1]))))
+        shown = {key: escape_within(value, 600) for key, (_, value) in rows.items()}
+        if record.get("source") == Source.SLACK and "recorded_by" in shown:
+            # Slack shows a mention as the person's name, and notifies them.
+            shown["recorded_by"] = f"<@{record['recorded_by']}>"
+        fields = [md(f"*{label}*\n{shown[key]}")
+                  for key, (label, _) in rows.items() if key in self.HEADLINE_FIELDS]
+        blocks.append(SectionBlock(block_id=BlockId.RECORD_FIELDS, fields=fields[:10]))
+        if "summary_line" in rows:
+            label, value = rows["summary_line"]
+            blocks.append(SectionBlock(block_id=BlockId.RECORD_SUMMARY, text=md(
+                f"*{label}*\n{escape_within(value, 1200)}")))
+        if "asked" in rows:
+            label, value = rows["asked"]
+            blocks.append(SectionBlock(block_id=BlockId.RECORD_ASKED, text=md(
+                f"*{label}:* {escape_within(value, 1200)}")))
         if review:
             blocks.append(self.review_actions(record))
-        blocks.append(ContextBlock(elements=[md(self.t("record_footer",
-                                                                              r=record))]))
-        main = to_dicts(blocks)
-        if len(main) > BLOCKS_PER_MESSAGE:  # never in practice, but never break
-            main = main[: BLOCKS_PER_MESSAGE - 2] + main[-2:]
-        return main, split_messages(to_dicts(overflow))
+        blocks.append(ContextBlock(elements=[md(self.t("record_footer", r=record))]))
+        return to_dicts(blocks), []
+
+    # The two-column part of the post, in reading order.
+    HEADLINE_FIELDS = ("child_ref", "category", "recorded_by", "created_at", "decision",
+                       "recipient", "requested_by", "decided_by", "status")
 
     def review_actions(self, record: dict[str, Any]) -> ActionsBlock:
         value = ButtonValue(record=record["id"]).encode()

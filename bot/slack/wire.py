@@ -91,6 +91,10 @@ class BlockId(StrEnum):
     CHRONOLOGY_EXPORT = "chronology_export"
     HOME_START = "home_start"
     DSL_TOOLS = "dsl_tools"
+    RECORD_URGENT = "record_urgent"
+    RECORD_FIELDS = "record_fields"
+    RECORD_SUMMARY = "record_summary"
+    RECORD_ASKED = "record_asked"
 
 
 def question_block(step: str) -> str:

@@ -19,6 +19,8 @@ from microsoft_teams.cards import (
     ActionSet,
     AdaptiveCard,
     CardElement,
+    Column,
+    ColumnSet,
     Container,
     DateInput,
     ExecuteAction,
@@ -134,6 +136,12 @@ def literal(text: str, **style: Any) -> RichTextBlock:
     :func:`runs` keeps text functions, templates and mentions from being read."""
     inlines: list[CardElement] = [TextRun(text=piece, **style) for piece in runs(text)]
     return RichTextBlock(inlines=inlines)
+
+
+def tight(block: RichTextBlock) -> RichTextBlock:
+    """A value right under its label, with no gap between them."""
+    block.spacing = "None"
+    return block
 
 
 def mention_name(name: str) -> str:
@@ -275,20 +283,42 @@ class Cards:
         shown.body = [Container(id=f"{ALERT_MARK}{event_id}", items=body)]
         return shown
 
+    # The two-column part of the card, in reading order (the same fields
+    # as the Slack post: bot.slack.blocks.Blocks.HEADLINE_FIELDS).
+    HEADLINE_FIELDS = ("child_ref", "category", "recorded_by", "created_at", "decision",
+                       "recipient", "requested_by", "decided_by", "status")
+
     def record(self, record: dict[str, Any], *, review: bool = True,
                names: dict[str, str] | None = None) -> AdaptiveCard:
-        """The channel card for a record: what the DSL needs to act."""
+        """The channel card for a record, one phone screen: what makes it
+        urgent, the essentials (:func:`bot.record.headline`) in two columns,
+        the one-line summary, what is asked of the DSL, then the buttons
+        ("View full record" shows the rest)."""
         names = names or {}
+        rows = {key: (label, value) for key, label, value in records.headline(
+            record, self.prompts)}
+        if "recorded_by" in rows and "name not recorded" in rows["recorded_by"][1]:
+            label, value = rows["recorded_by"]
+            rows["recorded_by"] = (label, names.get(record["recorded_by"], value))
         items: list[CardElement] = [
             self.text(self.t("record_header", r=record), weight="Bolder", size="Large")]
-        for key, label, value in records.summary(record, self.prompts):
-            if key == "id":
-                continue
-            if key == "recorded_by" and "name not recorded" in value:
-                value = names.get(record["recorded_by"], value)
-            # Every value may hold typed text: shown literally, never as Markdown.
-            items.append(self.text(label, weight="Bolder", spacing="Small"))
-            items.append(literal(clip(value)))
+        if "urgency" in rows:  # trusted wording
+            items.append(self.text(rows["urgency"][1].upper(), weight="Bolder",
+                                   color="Attention"))
+        cells = [(label, value) for key, (label, value) in rows.items()
+                 if key in self.HEADLINE_FIELDS]
+        for pair in range(0, len(cells), 2):
+            items.append(ColumnSet(spacing="Small", columns=[
+                Column(width="stretch", items=[
+                    self.text(label, weight="Bolder", size="Small", is_subtle=True),
+                    tight(literal(clip(value, 600)))])
+                for label, value in cells[pair:pair + 2]]))
+        for key in ("summary_line", "asked"):
+            if key in rows:
+                label, value = rows[key]
+                items += [self.text(label, weight="Bolder", size="Small", is_subtle=True,
+                                    spacing="Medium"),
+                          tight(literal(clip(value, 1200)))]
         if review:
             items.append(self.review_actions(record))
         items.append(self.text(self.t("record_footer", r=record), size="Small", is_subtle=True))

@@ -219,8 +219,11 @@ def test_view_full_record_opens_a_modal_from_the_store_and_is_audited(slack: Har
     record = review.record()
     # Built from the store: it has what the channel message leaves out.
     assert record["id"] in text
-    assert record["facts"] in text
-    assert "Bruise on left cheek" not in all_text(review.post)
+    assert record["facts"] in text and record["rationale"] in text
+    # The channel has the one-line summary only, never the facts in full.
+    assert record["summary_line"] and record["summary_line"] in all_text(review.post)
+    assert record["facts"] == record["summary_line"] or record["facts"] not in all_text(review.post)
+    assert record["rationale"] not in all_text(review.post)
     assert record["audit"][-1]["action"] == "viewed" and record["audit"][-1]["by"] == "UDSL1"
     assert verify(record) == []
     assert review.message_updates() == []

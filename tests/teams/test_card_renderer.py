@@ -98,3 +98,18 @@ def test_the_channel_card_is_read_only_and_the_dsl_view_has_the_buttons(
     assert record["id"] in shown["posted"] and record["id"] in shown["dsl"]
     assert "Acknowledge" not in shown["posted"] and "View full record" not in shown["posted"]
     assert "Acknowledge" in shown["dsl"] and "View full record" in shown["dsl"]
+
+
+def test_the_record_card_shows_the_essentials_in_the_renderer() -> None:
+    """The DSL channel card in Microsoft's renderer: the essentials, in
+    order; the lawful basis and guidance only in the full record."""
+    from tests.reliability.test_requests import BASE_RECORD, BLOCK_FLOW
+
+    cards = Cards(BLOCK_FLOW.prompts, Settings(school_name="Hillside Primary"))
+    shown = rendered({"card": cards.record(BASE_RECORD).model_dump(by_alias=True,
+                                                                    exclude_none=True)})["card"]
+    order = [shown.index(f"\n{label}\n") for label in (
+        "Child", "Category", "Raised by", "When", "Decision", "Status", "In one line")]
+    assert order == sorted(order), shown
+    assert BASE_RECORD["summary_line"] in shown
+    assert "Lawful basis" not in shown and "Guidance" not in shown

@@ -15,7 +15,7 @@ const browser = await puppeteer.launch({
 });
 try {
   const page = await browser.newPage();
-  await page.setViewport({ width: 700, height: 900 });
+  await page.setViewport({ width: Number(process.env.JIGSAW_VIEWPORT_WIDTH || 700), height: 900 });
   await page.setContent("<html><body style='font-family:sans-serif'><div id=c></div></body></html>");
   await page.addScriptTag({ content: lib });
   const texts = await page.evaluate((cards) => {
