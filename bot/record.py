@@ -882,6 +882,7 @@ def headline(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
     words = prompts.for_record(record)
     see = reading(record, prompts)
     r = record
+    requester = r.get("requester") or {}
     code = str(r.get("category") or "") or (derive.category(
         _answers_of(r), str(r.get("route") or ""), list(r.get("situations") or []))
         if "category" not in r else "")
@@ -890,19 +891,22 @@ def headline(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
         shown_category = words.block("record/labels.j2", "category_derived",
                                      category=shown_category)
     line = str(r.get("summary_line") or "") or derive.summary_line(_answers_of(r))
-    requester = r.get("requester") or {}
+    unverified = (r.get("route") == "request" and bool(requester)
+                  and requester.get("verified", "") in ("not_verified", NOT_SURE, ""))
     asked = (words.wording("signoff_needed") if (r.get("second_signoff") or {}).get("required")
-             else words.wording("verification_missing")
-             if r.get("route") == "request" and requester
-             and requester.get("verified", "") in ("not_verified", NOT_SURE, "")
+             else words.wording("verification_missing") if unverified
              else words.wording("awaiting_decision") if r.get("awaiting_dsl_decision")
              else words.wording("asked_review")
              if (r.get("review_status") or PENDING) == PENDING and r.get("status") != CLOSED
              else "")
     decision = str(r.get("decision") or "")
     decided = r.get("decided_by") if isinstance(r.get("decided_by"), dict) else None
+    warnings = [urgency_text(r, prompts),
+                words.wording("verification_missing") if unverified else "",
+                words.wording("location_warning")
+                if requester.get("location_request") in ("yes", NOT_SURE) else ""]
     rows = [
-        ("urgency", urgency_text(r, prompts)),
+        ("urgency", "; ".join(w for w in warnings if w)),
         ("child_ref", str(r.get("child_ref") or "")),
         ("category", shown_category or words.wording("category_none")),
         ("summary_line", line),
@@ -920,6 +924,13 @@ def headline(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
          if decided else ""),
         ("status", status_text(r, prompts)),
     ]
+    still_open = words.wording("action_open")
+    open_actions = [a for a in action_rows(r, prompts) if a["state"] == still_open]
+    if open_actions:
+        latest = open_actions[-1]
+        more = len(open_actions) - 1
+        rows.append(("next", f"{latest['text']} ({latest['owner']}, by {latest['due']})"
+                     + (words.block("record/labels.j2", "headline_more", n=more) if more else "")))
     return [(key, words.wording(f"headline_{key}"), value) for key, value in rows if value]
 
 

@@ -333,10 +333,10 @@ class Blocks:
             label, value = rows["summary_line"]
             blocks.append(SectionBlock(block_id=BlockId.RECORD_SUMMARY, text=md(
                 f"*{label}*\n{escape_within(value, 1200)}")))
-        if "asked" in rows:
-            label, value = rows["asked"]
-            blocks.append(SectionBlock(block_id=BlockId.RECORD_ASKED, text=md(
-                f"*{label}:* {escape_within(value, 1200)}")))
+        asked = [f"*{label}:* {escape_within(value, 1200)}" for key, (label, value)
+                 in rows.items() if key in ("asked", "next")]
+        if asked:
+            blocks.append(SectionBlock(block_id=BlockId.RECORD_ASKED, text=md("\n".join(asked))))
         if review:
             blocks.append(self.review_actions(record))
         blocks.append(ContextBlock(elements=[md(self.t("record_footer", r=record))]))

@@ -313,7 +313,7 @@ class Cards:
                     self.text(label, weight="Bolder", size="Small", is_subtle=True),
                     tight(literal(clip(value, 600)))])
                 for label, value in cells[pair:pair + 2]]))
-        for key in ("summary_line", "asked"):
+        for key in ("summary_line", "asked", "next"):
             if key in rows:
                 label, value = rows[key]
                 items += [self.text(label, weight="Bolder", size="Small", is_subtle=True,
