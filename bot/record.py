@@ -13,7 +13,7 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -578,16 +578,20 @@ def taken_on(record: Record, *, by: str, at: datetime) -> Record:
 
 
 def decided(record: Record, decision: Record, *, by: str, at: datetime,
-            answers: Mapping[str, str] | None = None) -> Record:
+            answers: Mapping[str, str] | None = None,
+            carried: Collection[str] | None = None) -> Record:
     """Add the DSL's sharing decision to a staff member's concern: one record,
     one audit trail, the concern kept as it was raised. ``answers``: the
     DSL's session answers; those she gave herself (not the staff member's,
     carried over unchanged) are kept in ``answered_by_dsl``, so each line of
-    the record says whose answer it is."""
+    the record says whose answer it is. ``carried``: the keys the take-on
+    filled from the staff member's answers (without it, any answer equal to
+    the staff member's is taken as theirs)."""
     staff = record.get("concern_answers") or {}
     record["answered_by_dsl"] = sorted(
         key for key, value in (answers or {}).items()
-        if not key.startswith("_") and staff.get(key) != value)
+        if not key.startswith("_") and (staff.get(key) != value
+                                        or (carried is not None and key not in carried)))
     record["concern"] = {"decision": record["decision"], "rationale": record["rationale"],
                          **{key: copy.deepcopy(record.get(key)) for key in _STAFF_JUDGEMENT},
                          "by": record["recorded_by"], "at": record["created_at"]}

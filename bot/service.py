@@ -31,7 +31,7 @@ from bot.flow import (
     Source,
 )
 from bot.flow.engine import IN_PROGRESS, iso, stamp, utcnow
-from bot.flow.steps import TAKE_ON_KEY
+from bot.flow.steps import BY_ID, TAKE_ON_KEY, TAKEN_KEY
 from bot.prompts import Prompts, default_prompts
 from bot.unsaved import Unsaved
 from storage import NotFound, RecordSummary, SessionEvent, Store
@@ -386,13 +386,16 @@ class DecisionService:
         """The DSL's decision joins the concern's record, exactly once (under
         the store's lock: a session finished twice adds it once)."""
         now = self.clock()
+        taken = session.facts.get(TAKEN_KEY, "0")
+        carried = {BY_ID[step].key for step in session.history[:int(taken) if taken.isdigit()
+                                                               else 0] if step in BY_ID}
 
         def mutate(record: dict[str, Any]) -> dict[str, Any]:
             if record.get("decided_by"):
                 return record
             people.note(record, session.user, self.person(session.user))
             return records.decided(record, built, by=session.user, at=now,
-                                   answers=session.answers)
+                                   answers=session.answers, carried=carried)
 
         return self.store.update_record(record_id, mutate)
 

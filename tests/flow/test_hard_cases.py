@@ -86,6 +86,8 @@ def test_a_mark_from_a_blow_under_read_by_staff_is_the_dsls_to_judge(
     assert rec["destination"], "Goes to kept after take-on"
     assert rec["when"] == "today"  # at significant harm
     assert "level" in rec["answered_by_dsl"] and "facts" not in rec["answered_by_dsl"]
+    # Her own answer even where it is the same as the staff member's.
+    assert "knows_family" in rec["answered_by_dsl"] and "child_ref" not in rec["answered_by_dsl"]
     assert rec["family"]["told"] is False and rec["family"]["consent"] == ""
 
 
