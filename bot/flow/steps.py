@@ -29,7 +29,7 @@ GUIDANCE_VERSION = (
 )
 
 Answers = Mapping[str, str]
-Kind = Literal["choice", "text", "confirm"]
+QuestionKind = Literal["choice", "text", "confirm"]
 NOT_SURE = "not_sure"
 # Answers the engine sets, not the person (names start with "_"): the user is
 # on the DSL team; the school's nation; a deferral runs past the day it was set.
@@ -557,7 +557,7 @@ class Step:
     itself is not kept)."""
 
     id: str
-    kind: Kind
+    kind: QuestionKind
     choices: tuple[str, ...] = ()
     applies: Callable[[Answers], bool] = always
     key_: str | None = None

@@ -17,7 +17,7 @@ from bot.membership import Membership, MembershipUnknown
 from bot.schedule import Scheduler
 from bot.service import DecisionService
 from bot.slack.blocks import Blocks
-from bot.slack.delivery import Delivery
+from bot.slack.delivery import SlackDelivery
 from bot.slack.reminders import SlackReminders
 
 log = logging.getLogger("jigsaw.slack")
@@ -28,11 +28,11 @@ class SlackChat(Conversation):
     chat_errors = (SlackClientError, OSError)
 
     def __init__(self, app: DecisionService, client: WebClient, *, blocks: Blocks | None = None,
-                 delivery: Delivery | None = None) -> None:
+                 delivery: SlackDelivery | None = None) -> None:
         super().__init__(app)
         self.client = client
         self.blocks = blocks or Blocks(app.prompts, app.settings)
-        self.delivery: Delivery = delivery or Delivery(
+        self.delivery: SlackDelivery = delivery or SlackDelivery(
             app, _without_retries(client), self.blocks, on_delivered=self.delivered_late,
             on_saved=self.saved_late)
         self.membership = Membership(self._channel_members,

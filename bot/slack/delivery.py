@@ -65,7 +65,7 @@ class ChannelGuard(guard.ChannelGuard):
             raise ChannelUnsafe(f"the bot is not a member of DSL channel {self.channel}")
 
 
-class Delivery(Outbox):
+class SlackDelivery(Outbox):
     """Posts to the DSL channel; retries whatever could not be posted."""
 
     def __init__(self, app: DecisionService, client: WebClient, blocks: Blocks,

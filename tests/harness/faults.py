@@ -131,7 +131,7 @@ class WatchedSlack(FakeSlack):
 class InProcessApp:
     """The app built by the production factory and served by the production
     HTTP server in this process; :meth:`restart` is a clean stop and a new
-    app (new store object, SlackFront and Delivery) on the same data dir.
+    app (new store object, SlackFront and SlackDelivery) on the same data dir.
 
     The outbox worker is not started: tests drive retries with
     ``front.delivery.flush`` so nothing depends on timing.

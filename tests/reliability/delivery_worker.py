@@ -3,7 +3,7 @@
 Usage: delivery_worker.py DATA_DIR API_URL
 
 Opens the store as the app does and builds the real Slack front end (its
-``Delivery``) against the fake Slack at API_URL, prints "ready", waits for
+``SlackDelivery``) against the fake Slack at API_URL, prints "ready", waits for
 a line on stdin so both workers start together, then runs the outbox until
 nothing is left to post, and prints "done".
 """
