@@ -36,6 +36,14 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     basis = sub.add_parser("confirm-basis", help="as the DSL, confirm the lawful basis "
                            "suggested on a record")
     basis.add_argument("record", help="the record's id, e.g. ISD-2026-0042")
+    outcome = sub.add_parser("outcome", help="as the DSL, record what happened after "
+                             "(a referral accepted, no further action, early help...)")
+    outcome.add_argument("record", help="the record's id, e.g. ISD-2026-0042")
+    from bot.record import OUTCOMES
+
+    outcome.add_argument("outcome", choices=OUTCOMES)
+    outcome.add_argument("--ref", default="", help="the referral's reference, if any")
+    outcome.add_argument("--note", default="", help="a short note")
     sub.add_parser("inbox", help="what waits for the DSL, urgent first")
     cover = sub.add_parser("cover", help="as the DSL, mark yourself away (staff are told who "
                            "covers; alerts and concerns go to the deputies too) or back")
@@ -591,6 +599,11 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
         from bot.console import Console
 
         return Console(app).cover(args.state, args.name)
+    if command == "outcome":
+        from bot.console import Console
+
+        return Console(app).settle(args.record, "outcome", outcome=args.outcome,
+                                   ref=args.ref.strip()[:100], note=args.note.strip()[:2000])
     if command in ("close", "confirm-basis"):
         from bot.console import Console
 

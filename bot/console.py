@@ -152,7 +152,7 @@ class Console:
         named = [u for u in self.app.settings.dsl_user_ids if u.startswith("console:")]
         return not named or self.app.is_dsl(self.user)
 
-    def settle(self, record_id: str, action: str) -> int:
+    def settle(self, record_id: str, action: str, **params: str) -> int:
         """Close a record, or confirm the lawful basis suggested on it, as
         the DSL. Where the settings name the DSL team's terminal accounts,
         anyone else is refused (and the attempt recorded)."""
@@ -160,14 +160,15 @@ class Console:
         allowed = self._dsl()
         rid = clean_id(record_id)
         try:
-            done = self.app.review(rid, action, by=self.user, allowed=allowed)
+            done = self.app.review(rid, action, by=self.user, allowed=allowed, **params)
         except NotFound:
             self.say(prompts.render("console/not_found.j2", id=rid))
             return 2
         except AccessDenied:
             self.say(prompts.render("console/refused.j2", s=self.app.settings))
             return 1
-        template = {"close": "console/closed.j2", "confirm_basis": "console/basis_confirmed.j2"}
+        template = {"close": "console/closed.j2", "confirm_basis": "console/basis_confirmed.j2",
+                    "outcome": "console/outcome_recorded.j2"}
         self.say(prompts.render(template[action], id=rid, already=done is None))
         return 0
 

@@ -698,6 +698,45 @@ def add_note(record: Record, *, by: str, at: datetime, note: str) -> Record:
     return record
 
 
+# What happened after, as the DSL hears it from the follow-up.
+OUTCOMES = ("referral_accepted", "child_protection", "child_in_need", "early_help",
+            "nfa", "police", "advice_only", "other")
+
+
+def add_outcome(record: Record, *, by: str, at: datetime, outcome: str, ref: str = "",
+                note: str = "") -> Record:
+    """The outcome the DSL records after the decision (a referral accepted,
+    no further action, early help...), with who and when; each one added is
+    kept, the latest shown, and sealed in the audit trail."""
+    if outcome not in OUTCOMES:
+        raise ValueError(outcome)
+    kept = dict(record.get("referral") or {})
+    entry = {"outcome": outcome, "ref": ref, "note": note, "by": by, "at": iso(at)}
+    kept["outcomes"] = [*kept.get("outcomes", []), entry]
+    kept["outcome"] = outcome
+    if ref and not kept.get("ref"):
+        kept["ref"] = ref
+    record["referral"] = kept
+    append_audit(record, by=by, action="outcome_added", at=at,
+                 detail={"outcome": outcome, "ref": ref, "note": note})
+    return record
+
+
+def outcome_text(record: Record, prompts: Prompts) -> str:
+    """The latest outcome in words, with who recorded it and when; empty
+    when none is recorded."""
+    found = ((record.get("referral") or {}).get("outcomes") or [])
+    if not found:
+        return ""
+    last = found[-1]
+    see = reading(record, prompts)
+    words = prompts.for_record(record)
+    text = words.wording(f"outcome_{last.get('outcome')}", str(last.get("outcome") or ""))
+    if last.get("ref"):
+        text += f" (ref {last['ref']})"
+    return f"{text}: {see['who'](last.get('by'))}, {see['when'](last.get('at'))}"
+
+
 def confirm_basis(record: Record, *, by: str, at: datetime, article6: str, article9: str
                   ) -> Record:
     record["lawful_basis"]["confirmed"] = {"article6": article6, "article9": article9,
@@ -766,6 +805,7 @@ def sections(record: Record, prompts: Prompts) -> list[Section]:
                    basis_text=lambda r: basis_text(r, prompts), section=section, row=row,
                    category=category_text(record, prompts), status=status_text(record, prompts),
                    other_children=other_children_text(record),
+                   outcome=outcome_text(record, prompts),
                    destination=destination_text(record, prompts),
                    actions=action_rows(record, prompts), **helpers)
     return [(title, rows) for title, rows in found if rows]
@@ -926,6 +966,7 @@ def headline(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
         ("requested_by", _requested_by(r, words)),
         ("decided_by", f"{see['who'](decided.get('by'))}, {see['when'](decided.get('at'))}"
          if decided else ""),
+        ("outcome", outcome_text(r, prompts)),
         ("status", status_text(r, prompts)),
     ]
     still_open = words.wording("action_open")

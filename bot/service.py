@@ -660,6 +660,9 @@ class DecisionService:
             "confirm_basis": lambda r: records.confirm_basis(
                 r, by=by, at=now, **_basis_to_confirm(r, params)),
             "close": lambda r: records.close(r, by=by, at=now),
+            "outcome": lambda r: records.add_outcome(
+                r, by=by, at=now, outcome=params["outcome"], ref=params.get("ref", ""),
+                note=params.get("note", "")),
             "viewed": lambda r: records.viewed(r, by=by, at=now),
         }[action]
         changed = [True]

@@ -344,7 +344,7 @@ class Blocks:
 
     # The two-column part of the post, in reading order.
     HEADLINE_FIELDS = ("child_ref", "category", "recorded_by", "created_at", "decision",
-                       "recipient", "requested_by", "decided_by", "status")
+                       "recipient", "requested_by", "decided_by", "outcome", "status")
 
     def review_actions(self, record: dict[str, Any]) -> ActionsBlock:
         value = ButtonValue(record=record["id"]).encode()

@@ -286,7 +286,7 @@ class Cards:
     # The two-column part of the card, in reading order (the same fields
     # as the Slack post: bot.slack.blocks.Blocks.HEADLINE_FIELDS).
     HEADLINE_FIELDS = ("child_ref", "category", "recorded_by", "created_at", "decision",
-                       "recipient", "requested_by", "decided_by", "status")
+                       "recipient", "requested_by", "decided_by", "outcome", "status")
 
     def record(self, record: dict[str, Any], *, review: bool = True,
                names: dict[str, str] | None = None) -> AdaptiveCard:

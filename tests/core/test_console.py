@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.console import Console
-from bot.record import verify
+from bot.prompts import Prompts
+from bot.record import render_text, verify
 from bot.service import DecisionService
 from storage import TinyDBStore
 from tests import scenarios as sc
@@ -269,3 +270,32 @@ def test_the_dsl_marks_herself_away_in_the_terminal(tmp_path: Path) -> None:
     assert "is not marked away" in jigsaw("cover", "off").stdout
     staff = jigsaw("console", "--new", answers=["pause"])
     assert "is covering" not in staff.stdout
+
+
+def test_the_dsl_records_an_outcome_by_id_in_the_terminal(tmp_path: Path) -> None:
+    """What happened after (here: early help) is kept on the record with who
+    and when, sealed in the audit trail, and shown in the full record."""
+    env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path / "data"), "JIGSAW_CONFIG": ""}
+
+    def jigsaw(*args: str, answers: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
+                              input="\n".join(answers or []) + "\n", capture_output=True,
+                              text=True, timeout=60)
+
+    first = jigsaw("console", answers=sc.STAFF_CONCERN)
+    found = re.search(r"ISD-\d{4}-\d{4}", first.stdout)
+    assert first.returncode == 0 and found is not None, first.stderr
+    record_id = found.group(0)
+    done = jigsaw("outcome", record_id.lower(), "early_help", "--ref", "EH-881")
+    assert done.returncode == 0 and f"The outcome on {record_id} is recorded" in done.stdout
+    assert jigsaw("outcome", record_id, "adopted").returncode == 2  # not an outcome
+    assert jigsaw("outcome", "ISD-1999-0001", "nfa").returncode == 2
+    record = TinyDBStore(tmp_path / "data").get_record(record_id)
+    assert record is not None
+    [kept] = record["referral"]["outcomes"]
+    assert kept["outcome"] == "early_help" and kept["ref"] == "EH-881" and kept["by"]
+    assert kept["at"] and record["referral"]["ref"] == "EH-881"
+    assert record["audit"][-1]["action"] == "outcome_added"
+    assert verify(record) == []
+    text = render_text(record, Prompts())
+    assert "Early help (ref EH-881)" in text
