@@ -1,58 +1,122 @@
-"""Questions asked and words of bot text, per route, on both paths.
+"""Screens and words, per route, as a person reads them in the terminal.
 
-Walks each route with typical answers (``tests/scenarios.py``) through the
-real engine and counts what a person is asked and reads: each question, its
-help, its choices, reminders and notices (not the footer and commands every
-screen repeats). ``python -m bench.paths`` prints the table the README shows.
+Plays each route with typical answers (``tests/scenarios.py``) through the
+real terminal (:class:`bot.console.Console` on a real store) and counts what
+a person sees before the record: every screen (each answer read), and every
+word the terminal shows, the welcome and help included, each line counted
+once (the footer and commands every screen repeats count once).
+``python -m bench.paths`` prints the table the README shows;
+``tests/flow/test_paths.py`` checks the README holds it and the limits.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
-from bot import record as records
 from bot.config import Settings
+from bot.console import Console
 from bot.flow import Flow, Session
+from bot.service import DecisionService
+from storage import TinyDBStore
 from tests import scenarios as sc
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 # What a legal citation looks like: none are shown to staff on the short path.
 CITATION = re.compile(r"KCSIE|GDPR|DPA 2018|Art\. ?\d|para(?:graph)? ?\d|\bs\.\d|Schedule \d"
                       r"|Act \d{4}|Annex [A-Z]", re.IGNORECASE)
+# Where the record itself begins in the terminal: what comes before is read.
+RECORD_START = re.compile(r"^Decision record ", re.MULTILINE)
+# A staff member's worry reaches the DSL within these (issue 21).
+STAFF_SCREENS, STAFF_WORDS = 10, 450
 
 
 @dataclass(frozen=True)
 class Walk:
     route: str
     path: str
-    questions: int
+    staff: bool  # walked by a member of staff (not the DSL)
+    screens: int
     words: int
     citations: tuple[str, ...]
     decision: str
+    transcript: str = ""
+
+    @property
+    def questions(self) -> int:
+        return self.screens
 
 
-# (route name, path, script, played by the DSL)
+# (route name, path, script, walked by a member of staff)
 ROUTES: tuple[tuple[str, str, list[str], bool], ...] = (
-    ("A worry about a child", "tell the DSL", sc.STAFF_CONCERN, False),
-    ("Urgent, DSL unreachable: staff refer", "tell the DSL", sc.STAFF_SELF_REFERRAL, False),
-    ("Agency request, verified", "sharing decision", sc.POLICE_PREJUDICE, False),
-    ("Agency request, not verified", "sharing decision", sc.UNVERIFIED_POLICE, False),
-    ("The DSL takes a concern on", "sharing decision", sc.TAKE_ON_SHARE, True),
-    ("The DSL's own decision (early help)", "sharing decision", sc.EARLY_HELP_CONSENT, True),
-    ("Significant harm, not shared", "sharing decision", sc.SIGNIFICANT_NOT_SHARED, True),
-    ("Records request (solicitor)", "sharing decision", sc.NO_PURPOSE, False),
-    ("Allegation about staff (low level)", "allegations", sc.ALLEGATION, False),
-    ("Allegation about the DSL", "allegations", sc.ALLEGATION_DSL, False),
+    ("A worry about a child", "tell the DSL", sc.STAFF_CONCERN, True),
+    ("A worry: the child asked for secrecy", "tell the DSL", sc.STAFF_SECRET, True),
+    ("Urgent, DSL unreachable: staff refer", "tell the DSL", sc.STAFF_SELF_REFERRAL, True),
+    ("Agency request, verified", "sharing decision", sc.POLICE_PREJUDICE, True),
+    ("Agency request, not verified", "sharing decision", sc.UNVERIFIED_POLICE, True),
+    ("Records request (solicitor)", "sharing decision", sc.NO_PURPOSE, True),
+    ("Allegation about staff (low level)", "allegations", sc.ALLEGATION, True),
+    ("Allegation about the DSL", "allegations", sc.ALLEGATION_DSL, True),
     ("FGM disclosed to a teacher", "duty", sc.FGM_DISCLOSED, False),
-    ("Radicalisation (Prevent)", "sharing decision", sc.PREVENT, True),
-    ("Child-on-child sexual assault", "sharing decision", sc.CHILD_ON_CHILD, True),
-    ("Operation Encompass received", "information received", sc.OPERATION_ENCOMPASS, False),
-    ("Child moving school", "CP file transfer", sc.CP_TRANSFER, False),
+    ("Operation Encompass received", "information received", sc.OPERATION_ENCOMPASS, True),
+    ("Child moving school", "CP file transfer", sc.CP_TRANSFER, True),
     ("Low-level worry, record only", "record only", sc.RECORD_ONLY, False),
-    ("Immediate danger", "emergency", sc.IMMEDIATE_DANGER, False),
+    ("Immediate danger", "emergency", sc.IMMEDIATE_DANGER, True),
+    ("The DSL takes a concern on", "sharing decision", sc.TAKE_ON_SHARE, False),
+    ("The DSL's own decision (early help)", "sharing decision", sc.EARLY_HELP_CONSENT, False),
+    ("Significant harm, not shared", "sharing decision", sc.SIGNIFICANT_NOT_SHARED, False),
+    ("Radicalisation (Prevent)", "sharing decision", sc.PREVENT, False),
+    ("Child-on-child sexual assault", "sharing decision", sc.CHILD_ON_CHILD, False),
 )
+
+
+def read(transcript: str) -> tuple[int, int]:
+    """Screens and words a person reads in a terminal transcript, up to the
+    record: each answer read is a screen; each line shown counts once."""
+    before = RECORD_START.split(transcript, maxsplit=1)[0]
+    screens, words, seen = 0, 0, set()
+    for line in before.splitlines():
+        if line.startswith("> "):  # the prompt and the answer typed
+            screens += 1
+            continue
+        text = " ".join(line.split())
+        if text and text not in seen:
+            seen.add(text)
+            words += len(text.split())
+    return screens, words
+
+
+def terminal(script: list[str], *, take_on: bool = False, clock: datetime = NOW,
+             settings: Settings | None = None) -> tuple[str, dict[str, object] | None]:
+    """Play ``script`` in the real terminal on a fresh store: the transcript
+    and the record it made. ``take_on``: a member of staff's worry is told
+    first (not counted), then the DSL takes it on with ``script``."""
+    with tempfile.TemporaryDirectory() as data:
+        store = TinyDBStore(Path(data) / "data")
+        try:
+            app = DecisionService(settings or Settings(), store, clock=lambda: clock)
+            record_id = None
+            if take_on:
+                _play(app, sc.STAFF_CONCERN, "console:ta")
+                record_id = store.list_records()[0]["id"]
+            out = _play(app, script, "console:dsl" if take_on else "console:staff",
+                        take_on=record_id)
+            made = [app.record(r["id"]) for r in store.list_records()]
+            return out, made[-1] if made else None
+        finally:
+            store.close()
+
+
+def _play(app: DecisionService, script: list[str], user: str, *,
+          take_on: str | None = None) -> str:
+    out = io.StringIO()
+    Console(app, stdin=io.StringIO("\n".join(script) + "\n"), stdout=out, user=user).run(
+        take_on=take_on)
+    return out.getvalue()
 
 
 def _words(text: str) -> int:
@@ -79,32 +143,26 @@ def walk(flow: Flow, script: list[str], session: Session | None = None,
     return session, asked, words, shown
 
 
-def _take_on(flow: Flow) -> tuple[Session, int, int, list[str]]:
-    """The DSL's part only: what the staff member said is not asked again."""
-    staff, _, _, _ = walk(flow, sc.STAFF_CONCERN)
-    concern = records.build(staff, flow.settings, flow.prompts, now=NOW)
-    session = flow.take_on("UDSL1", "console", concern["concern_answers"], "ISD-2026-0001")
-    return walk(flow, sc.TAKE_ON_SHARE, session)
-
-
 def measure(settings: Settings | None = None) -> list[Walk]:
-    flow = Flow(settings or Settings(), clock=lambda: NOW)
     rows = []
-    for route, path, script, dsl in ROUTES:
-        if script is sc.TAKE_ON_SHARE:
-            session, asked, words, shown = _take_on(flow)
-        else:
-            session, asked, words, shown = walk(flow, script, dsl=dsl)
-        rec = records.build(session, flow.settings, flow.prompts, now=NOW)
-        cited = tuple(sorted({m.group(0) for t in shown for m in CITATION.finditer(t)}))
-        rows.append(Walk(route, path, asked, words, cited, rec["decision"]))
+    for route, path, script, staff in ROUTES:
+        transcript, rec = terminal(script, take_on=script is sc.TAKE_ON_SHARE,
+                                   settings=settings)
+        if rec is None or "Paused and saved" in transcript:
+            raise AssertionError(f"{route}: the script did not reach a record")
+        screens, words = read(transcript)
+        before = RECORD_START.split(transcript, maxsplit=1)[0]
+        cited = tuple(sorted({m.group(0) for m in CITATION.finditer(before)}))
+        rows.append(Walk(route, path, staff, screens, words, cited,
+                         str((rec or {}).get("decision", "")), transcript))
     return rows
 
 
 def table(rows: list[Walk]) -> str:
-    lines = ["| route | path | questions | words of bot text |",
-             "| --- | --- | --- | --- |"]
-    lines += [f"| {r.route} | {r.path} | {r.questions} | {r.words} |" for r in rows]
+    lines = ["| route | path | who | screens | words read |",
+             "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {r.route} | {r.path} | {'staff' if r.staff else 'the DSL'} | {r.screens} "
+              f"| {r.words} |" for r in rows]
     return "\n".join(lines)
 
 

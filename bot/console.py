@@ -86,6 +86,9 @@ class Console:
                     session = self.app.back(session.id)
                     continue
                 if command == "help":
+                    # What this question means, then how to answer.
+                    if question.explain:
+                        self.say("\n" + question.explain)
                     self.say(prompts.render("console/help.j2", s=self.app.settings))
                     continue
                 if command == "cancel":
@@ -189,7 +192,7 @@ class Console:
     def show(self, q: Question) -> None:
         if q.preface:
             self.say("\n" + q.preface)
-        self.say(f"\n[{q.position}/{q.total}] {q.text}")
+        self.say("\n" + self.app.prompts.render("notices/progress.j2", q=q) + " " + q.text)
         if q.help:
             self.say(q.help)
         for _, reminder in q.reminders:

@@ -16,11 +16,22 @@ STAFF_CONCERN = [
     "EF",
     "Child often arrives late and hungry; mum says she is struggling since losing her job.",
     "skip", "not_discussed", "skip",
-    "no",  # knows the family
-    "same",  # the rule-of-optimism question
+    "same_unknown",  # the rule-of-optimism question, and does not know the family
     "child_in_need",
-    "no",  # nothing that can't wait
-    "submit",
+    "no",  # nothing that can't wait: this answer sends it
+]
+
+# A member of staff's worry where the child asked them not to tell.
+STAFF_SECRET = [
+    "no", "own_concern",
+    "MN",
+    "Child has a burn mark on her wrist; said it happened at home and went quiet.",
+    "\"Please don't tell my mum I told you\"",
+    "secret",
+    "skip",
+    "same_unknown",
+    "not_sure",
+    "no",
 ]
 
 # Urgent, and neither the DSL nor a deputy can be reached: anyone can refer.
@@ -31,13 +42,11 @@ STAFF_SELF_REFERRAL = [
     "\"Please don't tell anyone, he'll do it again\"",
     "secret",
     "skip",
-    "no",
-    "same",
+    "same_unknown",
     "significant",
     "yes", "She goes home to him at 3:15 today",
     "cannot_reach",
     "referred", "MASH duty social worker J. Bloggs, 14:40, ref 55120",
-    "submit",
 ]
 
 # The DSL takes STAFF_CONCERN on: the questions the sharing decision still needs.

@@ -37,6 +37,7 @@ from bot.flow.steps import (
     location_request,
     no_share_expected,
     route,
+    shares,
     suggested_route,
     tell_dsl_path,
     unverified,
@@ -56,6 +57,16 @@ _ABOUT_THE_STAFF_MEMBER = frozenset({"route_check"})
 # member's answers to these stay on the concern, never become hers
 # (DOMAIN.md section 8, "The DSL judges for herself").
 THE_DSLS_OWN = frozenset({"knows_family", "optimism", "level"})
+
+
+def _answered_keys(history: list[str], answers: dict[str, str]) -> set[str]:
+    """Keys the answers so far fill, those one answer gave at once included."""
+    keys: set[str] = set()
+    for step_id in history:
+        step = BY_ID[step_id]
+        keys.add(step.key)
+        keys.update(k for k in step.derived_keys if k in answers)
+    return keys
 
 
 def utcnow() -> datetime:
@@ -144,6 +155,8 @@ class Question:
     # The answer given before the person went back to this question (a
     # choice's label; a text answer comes back as the draft).
     earlier: str = ""
+    # What the question means, with examples: said when the person asks for help.
+    explain: str = ""
 
 
 @dataclass
@@ -265,7 +278,7 @@ class Flow:
             self.upgrade(session)
             index = len(session.history)
         start = STEPS.index(BY_ID[session.history[index - 1]]) + 1 if index else 0
-        answered_keys = {BY_ID[s].key for s in session.history}
+        answered_keys = _answered_keys(session.history, session.answers)
         known = session.known
         for step in STEPS[start:]:
             if step.key in answered_keys:
@@ -275,21 +288,33 @@ class Flow:
         return None
 
     def remaining(self, session: Session) -> int:
-        """Steps still to come if the answers so far hold (an estimate: later
-        answers can open or close branches)."""
-        answered = {BY_ID[s].key for s in session.history}
+        """Steps still to come on the path the person is on (an estimate:
+        later answers can open or close branches). Before they have said
+        what it is about, the path is the commonest one: no danger, and
+        (for staff) their own worry to the DSL; the DSL's own decision
+        for the DSL."""
+        answered = _answered_keys(session.history, session.answers)
         current = self.current(session)
         if current is None:
             return 0
-        known = session.known
-        return sum(
-            1 for step in STEPS[STEPS.index(current):]
-            if step.key not in answered and step.applies(known)
-        )
+        known = dict(session.known)
+        known.setdefault("danger", "no")
+        known.setdefault("trigger", "dsl_recording" if is_dsl(known) else "own_concern")
+        if known["trigger"] == "dsl_recording":
+            known.setdefault("concern_type", "general")
+        count = 0
+        for step in STEPS[STEPS.index(current):]:
+            if step.key not in answered and step.applies(known):
+                count += 1
+                # One answer can fill others (optimism, and knowing the family).
+                answered |= {step.key, *step.derived_keys}
+        return count
 
     def progress(self, session: Session) -> tuple[int, int]:
+        """Question n of about m on this path: n goes up one a screen."""
         done = len(session.history)
-        return done + (1 if self.current(session) else 0), done + self.remaining(session)
+        here = done + (1 if self.current(session) else 0)
+        return here, max(here, done + self.remaining(session))
 
     # -- asking -----------------------------------------------------------
     def context(self, session: Session) -> dict[str, Any]:
@@ -332,11 +357,12 @@ class Flow:
         position, total = self.progress(session)
         kept = session.drafts.get(step.id, "")
         earlier = "" if step.kind == "text" else dict(choices).get(kept, "")
+        help_text = self.prompts.block(template, "help", default="", **ctx)
         return Question(
             step=step.id,
             kind=step.kind,
             text=text,
-            help=self.prompts.block(template, "help", default="", **ctx),
+            help=help_text,
             choices=choices,
             optional=step.optional,
             max_len=step.max_len,
@@ -347,6 +373,7 @@ class Flow:
             draft=kept if step.kind == "text" else "",
             preface=preface,
             earlier=earlier,
+            explain=self.prompts.block(template, "explain", default="", **ctx) or help_text,
         )
 
     def reminder(self, barrier: str, ctx: dict[str, Any] | None = None) -> str:
@@ -358,11 +385,11 @@ class Flow:
             return barriers.reminders_for(a)
         if step.id == "what_to_share":
             return ["oversharing"]
-        if step.id == "optimism" and barriers.optimism_cue(a):
+        if step.key == "optimism" and barriers.optimism_cue(a):
             return ["optimism"]
         if step.id == "coc_kind":
             return ["minimising"]
-        if step.id == "confirm" and barriers.rationale_optimism(a) and (
+        if step.id == "confirm" and barriers.rationale_optimism(a) and not shares(a) and (
                 "optimism" not in session.barriers["shown"]):
             return ["optimism", "fears"]
         return []
@@ -442,6 +469,7 @@ class Flow:
             result.done = self.done(session)
             return result
         session.answers[step.key] = value
+        session.answers.update(step.derived(value))
         session.history.append(step.id)
         session.drafts.pop(step.id, None)
         after = self._reminders_after(step, session, value)
@@ -471,7 +499,7 @@ class Flow:
             session.facts[DEFER_LATER_KEY] = "yes" if later else "no"
         if step.id == "barrier_check":
             session.barriers["view_changed"] = value == "changed"
-        if step.id == "optimism" and value == "more_worried":
+        if step.key == "optimism" and value == "more_worried":
             session.barriers["view_changed"] = True
         for barrier in after:
             result.notices.append(self.reminder(barrier, self.context(session)))
@@ -509,7 +537,8 @@ class Flow:
 
     def _reminders_after(self, step: Step, session: Session, value: str) -> list[str]:
         """Reminders an answer calls for at once (a child asking for secrecy)."""
-        if step.id == "child_wishes" and value == "secret":
+        if step.id == "child_wishes" and value == "secret" and (
+                "secrecy" not in session.barriers["shown"]):
             return ["secrecy"]
         if step.id == "child_words" and barriers.secrecy_cue(session.known) and (
                 "secrecy" not in session.barriers["shown"]):
@@ -532,6 +561,8 @@ class Flow:
         previous = session.answers.pop(step.key, None)
         if previous:  # shown again with the question, to keep or change
             session.drafts[step.id] = previous
+        for key in step.derived_keys - _answered_keys(session.history, session.answers):
+            session.answers.pop(key, None)
         if step.id in session.not_sure:
             session.not_sure.remove(step.id)
         if step.id == "defer_until":

@@ -21,7 +21,7 @@ from typing import Literal
 from bot.flow.situations import in_force, offered_route, self_harm
 from bot.nations import DEFAULT_NATION, adult_protection_from, fgm_duty_nations, pack
 
-FLOW_VERSION = "2026.12-4"
+FLOW_VERSION = "2026.12-5"
 # The guidance the wording was checked against (DOMAIN.md section 2).
 GUIDANCE_VERSION = (
     "HMG Information sharing 2024; KCSIE 2025; WT 2023; ICO 10-step 2023; "
@@ -249,6 +249,14 @@ def fgm_known(a: Answers) -> bool:
 def fgm_duty(a: Answers) -> bool:
     """The personal duty to report to the police applies to this person."""
     return fgm_known(a) and a.get("fgm_role") == "teacher" and fgm_nation(a)
+
+
+# Recipients a named child is referred to: the referral identifies the child.
+REFERRAL_TO = ("social_care", "social_worker", "adult_services", "police")
+
+
+def referral(a: Answers) -> bool:
+    return a.get("recipient") in REFERRAL_TO
 
 
 def to_dsl_only(a: Answers) -> bool:
@@ -510,6 +518,32 @@ def _reflective(a: Answers) -> bool:
             and not is_request(a))
 
 
+# Harm from someone outside the family, met online or a stranger: "would
+# you read it the same about a family you didn't know?" does not fit.
+_OUTSIDE_FAMILY = re.compile(
+    r"\bstranger\b|(?:met|talk(?:s|ing|ed)? to|chat(?:s|ting|ted)? (?:to|with)|messag\w+) "
+    r"(?:\w+ ){0,3}online|(?:a |an |some )?(?:man|men|adult|someone|person|guy) (?:\w+ ){0,2}"
+    r"(?:online|on (?:snapchat|instagram|tiktok|discord|roblox|fortnite|whatsapp|xbox|a game))"
+    r"|online (?:friend|boyfriend|girlfriend|stranger)", re.IGNORECASE)
+
+
+def outside_family(a: Answers) -> bool:
+    text = " ".join(a.get(k, "") for k in ("facts", "child_words"))
+    return bool(_OUTSIDE_FAMILY.search(text))
+
+
+def _judges_the_family(a: Answers) -> bool:
+    """The rule-of-optimism questions, asked of a concern in the person's own
+    words unless the harm comes from outside the family (a stranger online)."""
+    return _reflective(a) and not (outside_family(a) and not is_dsl(a))
+
+
+def _short_family(a: Answers) -> bool:
+    """Staff answer the optimism question and whether they know the family
+    on one screen; the DSL, judging for herself, answers both."""
+    return _judges_the_family(a) and not is_dsl(a)
+
+
 def child_refused(a: Answers) -> bool:
     """The child (or young person) asked for secrecy or does not want it
     passed on: their wishes, not the family's consent."""
@@ -567,10 +601,20 @@ class Step:
     check: Literal["", "child_ref", "child_refs", "date"] = ""
     dynamic_choices: Callable[[Answers], tuple[str, ...]] | None = None
     rewind: tuple[tuple[str, str], ...] = ()
+    # Answers one choice gives at once ("yes, the same, and I don't know the
+    # family" answers the optimism question and whether they know the family).
+    sets: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     @property
     def key(self) -> str:
         return self.key_ or self.id
+
+    def derived(self, value: str) -> dict[str, str]:
+        return dict(dict(self.sets).get(value, ()))
+
+    @property
+    def derived_keys(self) -> frozenset[str]:
+        return frozenset(k for _, pairs in self.sets for k, _ in pairs)
 
     def options(self, answers: Answers) -> tuple[str, ...]:
         return self.dynamic_choices(answers) if self.dynamic_choices else self.choices
@@ -653,9 +697,15 @@ STEPS: tuple[Step, ...] = (
     Step("child_views", "text", applies=lambda a: _reflective(a) and a.get(
         "child_wishes") in ("has_views", "refuses"), max_len=1000),
     Step("opinion", "text", applies=_reflective, max_len=2000, optional=True),
-    Step("knows_family", "choice", ("yes", "no"), applies=_reflective),
-    # The rule of optimism is asked on every concern; cues only make it louder.
-    Step("optimism", "choice", ("same", "more_worried", NOT_SURE), applies=_reflective),
+    # The rule of optimism is asked on every concern; cues only make it
+    # louder. Staff: one screen that also says whether they know the family
+    # (asked after only when the answer did not say).
+    Step("family", "choice", ("same_unknown", "same_known", "more_worried", NOT_SURE),
+         applies=_short_family, key_="optimism", sets=(
+             ("same_unknown", (("optimism", "same"), ("knows_family", "no"))),
+             ("same_known", (("optimism", "same"), ("knows_family", "yes"))))),
+    Step("knows_family", "choice", ("yes", "no"), applies=_judges_the_family),
+    Step("optimism", "choice", ("same", "more_worried", NOT_SURE), applies=_judges_the_family),
     # 4. Level of concern.
     Step("level", "choice", ("significant", "child_in_need", "low", NOT_SURE),
          applies=lambda a: sharing(a) or tell_dsl_path(a)),
@@ -775,7 +825,9 @@ STEPS: tuple[Step, ...] = (
          max_len=1000, optional=True),
     Step("followup_due", "text", applies=lambda a: _not_emergency(a) and not tell_dsl_path(a)
          and bool(a.get("followup")), max_len=40, check="date"),
-    Step("confirm", "confirm", ("submit",), applies=_not_emergency),
+    # The short path sends on its last answer (its last question says so).
+    Step("confirm", "confirm", ("submit",),
+         applies=lambda a: _not_emergency(a) and not tell_dsl_path(a)),
 )
 
 BY_ID: dict[str, Step] = {s.id: s for s in STEPS}

@@ -54,7 +54,7 @@ def test_police_request_record_fields(jigsaw: DecisionService) -> None:
 def test_immediate_danger_safety_message_comes_first(jigsaw: DecisionService) -> None:
     output = run_console(jigsaw, sc.IMMEDIATE_DANGER)
     first_answer = output.index("> yes")
-    assert output.index("Call 999 now", first_answer) < output.index("[2/", first_answer)
+    assert output.index("Call 999 now", first_answer) < output.index("[2 of", first_answer)
     # No chat service here: the terminal never claims the DSL was alerted.
     assert "has been alerted" not in output and "has not been told" in output
 
@@ -104,7 +104,7 @@ def test_python_m_bot_runs_piped_script_to_a_record(tmp_path: Path) -> None:
         [sys.executable, "-m", "bot"], input="\n".join(sc.EARLY_HELP_CONSENT) + "\n",
         capture_output=True, text=True, env=_env(data), cwd=tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert "Is a child, or anyone, in immediate danger" in proc.stdout
+    assert "Is anyone in immediate danger" in proc.stdout
     store = TinyDBStore(data)
     assert store.count_records() == 1
     assert store.list_records()[0]["decision"] == "share"
@@ -125,7 +125,7 @@ def test_killed_mid_session_resumes_after_restart(tmp_path: Path) -> None:
         answered += 1
     # Wait (by reading, not sleeping) until the seventh question is on screen.
     seen = ""
-    while f"[{answered + 1}/" not in seen:
+    while f"[{answered + 1} of" not in seen:
         line = proc.stdout.readline()
         assert line, "the runner ended early"
         seen += line

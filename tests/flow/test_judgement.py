@@ -60,10 +60,9 @@ HIT_HARD = [
     "Red hand-shaped mark on his cheek this morning; he said dad hit him hard last night.",
     "\"Dad hit me because I was slow\"",
     "not_discussed",
-    "skip", "no", "same",
+    "skip", "same_unknown",
     "child_in_need",  # the teacher's level
     "no",
-    "submit",
 ]
 
 
@@ -176,7 +175,7 @@ def test_the_dsl_is_addressed_as_the_dsl(flow: Flow) -> None:
 def test_the_childs_wishes_are_asked_on_the_short_path(flow: Flow) -> None:
     session = flow.start("USTAFF")
     asked = play(flow, session, sc.STAFF_CONCERN)
-    assert "child_wishes" in asked and "knows_family" in asked
+    assert "child_wishes" in asked and "family" in asked  # optimism and knowing the family
 
 
 def test_old_concerns_without_the_childs_wishes_ask_the_dsl(flow: Flow) -> None:

@@ -1,36 +1,71 @@
-"""Two paths, one engine, one record (DOMAIN.md section 10), measured."""
+"""Two paths, one engine, one record (DOMAIN.md section 10), measured as a
+person reads them in the terminal."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bench.paths import CITATION, measure, walk
+from bench.paths import (
+    CITATION,
+    STAFF_SCREENS,
+    STAFF_WORDS,
+    Walk,
+    measure,
+    read,
+    table,
+    terminal,
+    walk,
+)
 from bot import record as records
 from bot.config import Settings
 from bot.flow import Flow
 from tests import scenarios as sc
+from tests.conftest import ROOT
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+# The staff routes a worry takes to the DSL: within the two-minute budget.
+STAFF_WORRIES = ("A worry about a child", "A worry: the child asked for secrecy",
+                 "Records request (solicitor)",
+                 "Operation Encompass received", "Allegation about staff (low level)",
+                 "Allegation about the DSL", "Child moving school", "Immediate danger")
 
 
-def by_route() -> dict[str, object]:
+def by_route() -> dict[str, Walk]:
     return {row.route: row for row in measure()}
 
 
-def test_tell_the_dsl_is_short_and_cites_no_law() -> None:
-    row = by_route()["A worry about a child"]
-    # Twelve: the child's wishes and "do you know the family?" are asked on
-    # the short path too (DOMAIN.md section 8).
-    assert row.questions <= 12 and row.words <= 450, row
-    assert row.citations == () and row.decision == "tell_dsl"
+def test_a_staff_worry_reaches_the_dsl_in_ten_screens_and_450_words() -> None:
+    rows = by_route()
+    for name in STAFF_WORRIES:
+        row = rows[name]
+        assert row.staff and row.screens <= STAFF_SCREENS and row.words <= STAFF_WORDS, (
+            name, row.screens, row.words)
+    worry = rows["A worry about a child"]
+    assert worry.citations == () and worry.decision == "tell_dsl"
 
 
-def test_an_agency_request_is_at_most_19_questions() -> None:
+def test_words_are_counted_as_read_each_line_once() -> None:
+    transcript = ("Welcome to it.\n\n[1 of about 2] First?\nDanger now? Call 999.\n> no\n"
+                  "[2 of about 2] Second?\nDanger now? Call 999.\n> yes\n"
+                  "Submitted.\nDecision record ISD-1\nnot counted at all\n")
+    # Welcome (3) + two questions (5 + 5) + the footer once (4) + Submitted (1).
+    assert read(transcript) == (2, 18)
+
+
+def test_help_typed_is_counted_too() -> None:
+    plain, _ = terminal(sc.STAFF_CONCERN)
+    helped, _ = terminal(["help", *sc.STAFF_CONCERN])
+    assert read(helped)[1] > read(plain)[1]
+
+
+def test_the_readme_shows_the_measured_table() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert table(measure()) in readme, "run python -m bench.paths and paste the table"
+
+
+def test_an_agency_request_is_at_most_19_screens() -> None:
     row = by_route()["Agency request, verified"]
-    # Nineteen: a parent who may be the source of harm brings "who must not
-    # be told?" (DOMAIN.md section 8, parents are not one party).
-    assert row.questions <= 19 and row.words <= 900, row
-    assert row.decision == "share"
+    assert row.screens <= 19 and row.words <= 900, row.words
 
 
 def test_the_short_path_never_shows_a_citation_even_when_urgent() -> None:
@@ -41,6 +76,24 @@ def test_the_short_path_never_shows_a_citation_even_when_urgent() -> None:
 
 def test_every_route_walks_to_a_record() -> None:
     assert all(row.decision for row in measure())
+
+
+def test_the_counter_never_jumps_on_a_worry() -> None:
+    transcript, _ = terminal(sc.STAFF_CONCERN)
+    import re
+    seen = [(int(n), int(m)) for n, m in re.findall(r"\[(\d+) of about (\d+)\]", transcript)]
+    assert [n for n, _ in seen] == list(range(1, len(seen) + 1))
+    assert {m for _, m in seen} == {len(seen)}  # honest from the first screen
+
+
+def test_the_counter_grows_honestly_on_a_longer_path() -> None:
+    transcript, _ = terminal(sc.STAFF_SELF_REFERRAL)
+    import re
+    seen = [(int(n), int(m)) for n, m in re.findall(r"\[(\d+) of about (\d+)\]", transcript)]
+    assert [n for n, _ in seen] == list(range(1, len(seen) + 1))
+    assert all(m >= n for n, m in seen)
+    totals = [m for _, m in seen]
+    assert totals == sorted(totals) and totals[-1] - totals[0] <= 5, totals
 
 
 def test_staff_concern_record_waits_for_the_dsl() -> None:
@@ -92,13 +145,38 @@ def test_the_dsl_taking_a_concern_on_is_not_asked_again() -> None:
     assert steps == ["knows_family", "optimism", "level", "children_more"]
 
 
-def test_the_dsl_on_the_full_path_is_never_put_on_the_short_one() -> None:
+def test_one_screen_answers_the_optimism_question_and_knowing_the_family() -> None:
     flow = Flow(Settings(), clock=lambda: NOW)
-    session = flow.start("UDSL1", dsl=True)
-    for answer in ("no", "own_concern", "AB", "Some facts about the child here."):
+    session, _, _, _ = walk(flow, sc.STAFF_CONCERN)
+    assert "family" in session.history and "knows_family" not in session.history
+    assert (session.answers["knows_family"], session.answers["optimism"]) == ("no", "same")
+    rec = records.build(session, flow.settings, flow.prompts, now=NOW)
+    assert "confirm" not in session.history  # the last answer sends it
+    assert rec["decision"] == "tell_dsl"
+
+
+def test_more_worried_still_asks_whether_they_know_the_family_and_back_undoes_both() -> None:
+    flow = Flow(Settings(), clock=lambda: NOW)
+    session = flow.start("U1")
+    at = sc.STAFF_CONCERN.index("same_unknown")
+    for answer in sc.STAFF_CONCERN[:at]:
         assert flow.answer(session, answer).accepted
-    steps = []
-    while (q := flow.question(session)) is not None and len(steps) < 4:
-        steps.append(q.step)
-        flow.answer(session, q.choices[0][0] if q.choices else "skip")
-    assert "urgent" not in steps and "child_wishes" in steps
+    assert flow.answer(session, "more_worried").accepted
+    assert flow.current(session).id == "knows_family"
+    assert session.barriers["view_changed"] is True
+    flow.back(session)
+    assert flow.answer(session, "same_known").accepted
+    assert session.answers["knows_family"] == "yes" and flow.current(session).id == "level"
+    flow.back(session)
+    assert "knows_family" not in session.answers and "optimism" not in session.answers
+
+
+def test_a_stranger_online_is_not_asked_about_a_family_they_did_not_know() -> None:
+    flow = Flow(Settings(), clock=lambda: NOW)
+    session = flow.start("U1")
+    for answer in ("no", "own_concern", "AB",
+                   "She has been messaging a man she met online who asks to meet her.",
+                   "skip", "not_discussed", "skip"):
+        assert flow.answer(session, answer).accepted, answer
+    assert flow.current(session).id == "level"
+
