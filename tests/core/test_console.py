@@ -230,9 +230,9 @@ def test_the_dsl_confirms_the_basis_and_closes_by_id_in_the_terminal(tmp_path: P
 
 def test_a_low_level_worry_is_taken_on_and_shown_whole(jigsaw: DecisionService) -> None:
     long_facts = ("Child said she was tired because she stayed up late gaming. " * 30).strip()
-    staff = ["no", "record_only", "DD", long_facts, "skip", "not_discussed", "skip", "no",
-             "same", "Low-level worry kept for pattern-spotting; nothing else known.", "skip",
-             "submit"]
+    staff = ["no", "record_only", "DD", long_facts, "skip", "not_discussed", "skip",
+             "same_unknown", "Low-level worry kept for pattern-spotting; nothing else known.",
+             "skip", "submit"]
     run_console(jigsaw, staff, user="console:ta")
     [summary] = jigsaw.store.list_records()
     out = io.StringIO()
