@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot import record as records
 from bot.followups import FollowUp
 from bot.prompts import Prompts
 from bot.schoolday import SchoolDay
@@ -43,7 +44,7 @@ def consent_position(record: dict[str, Any]) -> str:
     return _CONSENT_OF.get(str(family.get("consent") or ""), "not_asked")
 
 
-def weekly(records: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp], *,
+def weekly(found: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp], *,
            now: datetime, day: SchoolDay) -> dict[str, Any]:
     """The digest's numbers for the week ending ``now``."""
     today = day.today(now)
@@ -54,7 +55,11 @@ def weekly(records: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp
     consent = dict.fromkeys(CONSENT, 0)
     by_week = {s.isoformat(): dict.fromkeys(OUTCOMES, 0) for s in starts}
     unacknowledged = 0
-    for record in records:
+    referrals = 0
+    to_taken: list[float] = []
+    to_decided: list[float] = []
+    children: dict[str, int] = {}
+    for record in found:
         try:
             made = day.today(datetime.fromisoformat(record["created_at"]))
         except (KeyError, TypeError, ValueError):
@@ -65,6 +70,15 @@ def weekly(records: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp
         if week_from <= made < today:
             outcomes[bucket] += 1
             consent[consent_position(record)] += 1
+            referrals += records.referral_of(record)["made"]
+            taken, decided = response_minutes(record)
+            if taken is not None:
+                to_taken.append(taken)
+            if decided is not None:
+                to_decided.append(decided)
+            ref = " ".join(str(record.get("child_ref") or "").split()).upper()
+            if ref:
+                children[ref] = children.get(ref, 0) + 1
         start = (made - timedelta(days=made.weekday())).isoformat()
         if start in by_week:
             by_week[start][bucket] += 1
@@ -73,8 +87,43 @@ def weekly(records: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp
         "from": week_from.isoformat(), "to": (today - timedelta(days=1)).isoformat(),
         "total": sum(outcomes.values()), "outcomes": outcomes, "consent": consent,
         "unacknowledged": unacknowledged, "overdue": overdue,
+        # Counts and medians only: no child reference leaves this function.
+        "referrals": referrals,
+        "repeat_children": sum(1 for n in children.values() if n > 1),
+        "median_to_taken": _median(to_taken), "median_to_decided": _median(to_decided),
         "weeks": [{"start": s, **counts} for s, counts in by_week.items()],
     }
+
+
+def response_minutes(record: dict[str, Any]) -> tuple[float | None, float | None]:
+    """Minutes from raised to first taken on or acknowledged by the DSL, and
+    to decided (by the DSL team, or when the staff member's own decision
+    was made at once, not counted)."""
+    try:
+        raised = datetime.fromisoformat(record["created_at"])
+    except (KeyError, TypeError, ValueError):
+        return None, None
+
+    def first(*actions: str) -> float | None:
+        for entry in record.get("audit") or []:
+            if isinstance(entry, dict) and entry.get("action") in actions:
+                try:
+                    at = datetime.fromisoformat(str(entry.get("at")))
+                except ValueError:
+                    return None
+                return max((at - raised).total_seconds() / 60, 0.0)
+        return None
+
+    return first("taken_on", "acknowledged"), first("decision_made")
+
+
+def _median(values: list[float]) -> int | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    middle = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return round(middle)
 
 
 def chart_png(numbers: dict[str, Any], prompts: Prompts) -> bytes:

@@ -230,6 +230,10 @@ def test_the_weekly_digest_counts_and_charts_without_child_details(
     # Unacknowledged: two earlier records and this week's three. Overdue:
     # Thursday's two (an agency's request answered is not a referral to chase).
     assert "5 records unacknowledged, 2 follow-ups overdue" in text
+    # The same child twice this week (the two NOT_SURE decisions): counted, never named.
+    assert "Children with more than one record this week:* 1" in text
+    assert "*Referrals made:* 0" in text
+    assert "raised to taken on none yet" in text  # nothing of this week's taken on yet
     children = {r["child_ref"] for r in slack.jigsaw.store.iter_records()}
     words = {r["facts"] for r in slack.jigsaw.store.iter_records()} | {
         r["rationale"] for r in slack.jigsaw.store.iter_records()}
