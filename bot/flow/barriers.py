@@ -147,3 +147,29 @@ def reminders_for(a: Answers) -> list[str]:
     shown.append("someone_else")
     shown.append("fears")  # belongs in every reminder set
     return shown
+
+
+# "I already promised not to tell": said to the bot at any question, in the
+# person's own words. Not a child asking for secrecy: the adult promised.
+_PROMISED = re.compile(
+    r"\bi(?:'ve|\u2019ve| have| had)? (?:already |just )?promised\b"
+    r"|\bi (?:told|said to|swore to|gave my word to) (?:her|him|them|the (?:child|pupil|girl|boy))"
+    r" (?:that )?i (?:wouldn'?t|would not|won'?t|will not|wasn'?t going to) (?:tell|say|pass)"
+    r"|\bpromised (?:her|him|them|the (?:child|pupil|girl|boy)) (?:that )?i (?:wouldn'?t|would not"
+    r"|won'?t|will not) (?:tell|say)"
+    r"|\bpromised (?:to keep (?:it|this|that) (?:a )?secret|not to tell|i'?d keep (?:it|this) "
+    r"(?:a )?secret)"
+    r"|\bi said i'?d keep (?:it|this|that) (?:a )?secret|\b(?:she|he|they) made me promise",
+    re.IGNORECASE)
+# An aside rather than an answer: the promise and little else.
+_ASIDE_WORDS = 14
+
+
+def promised(text: str) -> bool:
+    """The person says they promised the child not to tell."""
+    return bool(_PROMISED.search(text))
+
+
+def promise_aside(text: str) -> bool:
+    """Said instead of an answer (short, and about the promise)."""
+    return promised(text) and len(text.split()) <= _ASIDE_WORDS

@@ -422,6 +422,13 @@ class Flow:
             return Result(False, self.error("finished"), "finished")
         if step_id is not None and step_id != step.id:
             return Result(False, self.error("stale"), "stale")
+        if isinstance(raw, str) and barriers.promised(raw):
+            promise = self._promised(session)
+            if barriers.promise_aside(raw) or step.kind != "text":
+                # An aside, not an answer: what to do, then the same question.
+                return Result(False, promise, "promised")
+        else:
+            promise = ""
         try:
             value = self._accept(step, session, raw)
         except validate.InvalidAnswer as exc:
@@ -429,7 +436,18 @@ class Flow:
                 # Never lose it: kept whole, up to more than a chat message can hold.
                 session.drafts[step.id] = validate.storable(raw[:validate.DRAFT_LIMIT])
             return Result(False, self.error(exc.code, **exc.params), exc.code)
-        return self._apply(step, session, value)
+        result = self._apply(step, session, value)
+        if promise and result.accepted:
+            result.notices.insert(0, promise)
+        return result
+
+    def _promised(self, session: Session) -> str:
+        """What to do having promised a child not to tell: go back to them,
+        kindly, and say who you must tell and why (KCSIE Part one: never
+        promise confidentiality). Kept on the record as the secrecy reminder."""
+        if "secrecy" not in session.barriers["shown"]:
+            session.barriers["shown"].append("secrecy")
+        return self.prompts.render("notices/promised.j2", **self.context(session)).strip()
 
     def _accept(self, step: Step, session: Session, raw: Any) -> str:
         if step.kind in ("choice", "confirm"):
