@@ -16,7 +16,11 @@ from tests.harness.slack_driver import Driver, all_text, buttons
 
 STAFF, DSL, OUTSIDER = "U123", "UDSL1", "U999"
 # A member of staff keeps a low-level worry on record (no DSL decision asked).
-STAFF_LOW_LEVEL = ["no", "record_only", *sc.RECORD_ONLY[3:10], *sc.RECORD_ONLY[11:]]
+STAFF_LOW_LEVEL = ["no", "record_only", "DD",
+                   "Child said she was tired because she stayed up late gaming.",
+                   "skip", "not_discussed", "skip", "same_unknown",
+                   "Low-level worry kept for pattern-spotting; nothing else known.",
+                   "skip", "submit"]
 
 
 def record_post(driver: Driver) -> Call:
