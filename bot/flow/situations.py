@@ -80,7 +80,16 @@ SITUATIONS: tuple[Situation, ...] = (
         r"\bnudes?\b|semi[- ]?nudes?|\btopless\b|\bnaked\b|sexting|\bsexts?\b"
         r"|(?:explicit|intimate|sexual|rude|dirty) (?:photo|picture|image|pic|video|selfie)s?"
         r"|(?:photo|picture|image|pic|video|selfie)s? of (?:her|his|their) (?:body|breasts|chest)"
-        r"|(?:send|sent|sending) (?:me |him |her )?(?:pics|photos) of|sextort|upskirt")),
+        r"|(?:send|sent|sending) (?:me |him |her )?(?:pics|photos) of|sextort|upskirt"
+        # Images passed on, as people say it: "shared photos of her", "sent the
+        # pics round", "on Snapchat", "he'll send them to everyone".
+        r"|(?:shared|sharing|sent|posted|posting|forwarded|forwarding|spread|spreading|leaked|"
+        r"screenshot(?:ted|ed)?|airdropped) (?:\w+ ){0,3}(?:photos?|pictures?|pics|images?|videos?)"
+        r"\b(?! (?:of the (?:trip|match|play|concert|class)|from (?:the )?(?:trip|sports day)))"
+        r"|(?:photos?|pictures?|pics|images?|videos?) (?:\w+ ){0,3}(?:on|over|via) snap(?:chat)?\b"
+        r"|\bsnap(?:chat|ped|s)?\b[^.]{0,40}(?:photos?|pics|pictures?|images?|videos?|body|naked)"
+        r"|send (?:them|it|those|these|the (?:pics|photos|pictures|videos?)) "
+        r"(?:round |out |on )?to (?:everyone|the whole|all (?:her|his|their) )")),
     Situation("forced_marriage", _words(
         r"forced (?:to )?marr|forced marriage|made to marry|(?:marry|marrying|married off to) "
         r"(?:a |an |her |his )?(?:cousin|older man|man she|stranger|someone (?:she|he) "
