@@ -479,9 +479,17 @@ class Blocks:
                                            "home_no_followups", with_done=True)
         if awaiting is not None:
             blocks.append(DividerBlock())
-            for piece in chunks(self.t("home_awaiting", rows=[
-                    {**item, "line": escape(item["line"])} for item in awaiting])):
-                blocks.append(SectionBlock(text=md(piece)))
+            if not awaiting:
+                blocks.append(SectionBlock(text=md(self.t("home_awaiting", rows=[]))))
+            else:  # each opens its record (the view is audited), urgent first
+                blocks.append(SectionBlock(text=md(self.t("home_awaiting_header"))))
+            for item in awaiting[:20]:
+                blocks.append(SectionBlock(
+                    text=md(self.t("home_awaiting_row", r={
+                        **item, "line": escape_within(item["line"], 1500)})),
+                    accessory=ButtonElement(
+                        text=self.t("view_label"), action_id=Action.REVIEW_VIEW,
+                        value=ButtonValue(record=item["id"]).encode())))
             blocks += self._follow_up_rows(overdue or [], today, "home_overdue",
                                            "home_no_overdue", with_done=True)
             blocks += [DividerBlock(), SectionBlock(text=md(

@@ -28,7 +28,32 @@ def sections(view: dict[str, Any]) -> list[str]:
 
 
 def awaiting_section(view: dict[str, Any]) -> str | None:
-    return next((t for t in sections(view) if t.startswith(AWAITING_HEADING)), None)
+    """The DSL's list: its heading and each item's line, to the next divider."""
+    found: list[str] | None = None
+    for block in view["blocks"]:
+        if found is None and block.get("type") == "section" and block["text"]["text"].startswith(
+                AWAITING_HEADING):
+            found = []
+        if found is not None:
+            if block.get("type") == "divider":
+                break
+            if block.get("type") == "section":
+                found.append(block["text"]["text"])
+    return None if found is None else "\n".join(found)
+
+
+def test_an_item_waiting_for_the_dsl_opens_its_record_from_app_home(slack: Harness) -> None:
+    record = decide(slack, "U123", sc.ALLEGATION)
+    view = open_home(slack, "UDSL1")
+    [button] = [b for b in buttons(view["blocks"]) if b["action_id"] == Action.REVIEW_VIEW
+                and value_of(b).record == record["id"]]
+    slack.send(block_action("UDSL1", action_id=Action.REVIEW_VIEW, value=button["value"],
+                            view=view))
+    opened = slack.fake.last("views.open")
+    assert record["id"] in all_text(opened.args["view"]["blocks"])
+    stored = slack.jigsaw.store.get_record(record["id"])
+    assert stored is not None and stored["audit"][-1]["action"] == "viewed"
+    assert stored["audit"][-1]["by"] == "UDSL1"
 
 
 def decide(slack: Harness, user: str, script: list[str]) -> dict[str, Any]:
