@@ -122,9 +122,10 @@ def test_slack_encoded_characters_are_stored_as_typed_and_shown_once_escaped(
     on_the_wire = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     driver = Driver(slack)
     driver.start()
-    record = driver.run(script_with(rationale=on_the_wire))
+    record = driver.run(script_with(facts=on_the_wire))
 
-    assert record is not None and record["rationale"] == typed
+    assert record is not None and record["facts"] == typed
+    assert record["summary_line"] == typed  # one sentence: the post's one line
     text = all_text(record_post(driver))
     assert on_the_wire in text
     assert "&amp;lt;" not in text and "&amp;amp;" not in text
