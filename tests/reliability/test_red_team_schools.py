@@ -224,6 +224,9 @@ def _event(**fields: Any) -> str:
     _event(team_id="T0001", enterprise_id="E1'; DROP TABLE schools; --",
            authorizations=[{"enterprise_id": "E1'; DROP TABLE schools; --", "team_id": None,
                             "is_enterprise_install": True}]),
+    _event(team_id="T" + "9" * 5000),
+    "[" * 50_000 + "]" * 50_000,
+    '{"type": "event_callback", "team_id": ' + "[" * 50_000 + "]" * 50_000 + "}",
 ])
 def test_injection_shaped_input_to_the_router_is_a_clean_400(
         hillside: tuple[SchoolApp, Proxy], body: str) -> None:
