@@ -22,7 +22,7 @@ from tests.harness.slack import Harness
 from tests.harness.slack_driver import Driver, all_text, buttons, question_step, value_of
 from tests.harness.slackreq import app_home_opened, block_action, message_event
 
-PROGRESS = re.compile(r"\*(\d+)/(\d+)\*")
+PROGRESS = re.compile(r"\*(\d+) of about (\d+)\*")
 
 
 def channels_posted_to(slack: Harness) -> set[str]:
