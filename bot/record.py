@@ -951,6 +951,7 @@ def headline(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
                 if requester.get("location_request") in ("yes", NOT_SURE) else ""]
     rows = [
         ("urgency", "; ".join(w for w in warnings if w)),
+        ("urgent_detail", _urgent_text(r.get("urgent"), words)),
         ("child_ref", str(r.get("child_ref") or "")),
         ("category", shown_category or words.wording("category_none")),
         ("summary_line", line),

@@ -321,7 +321,9 @@ class Blocks:
         blocks: list[Block] = [HeaderBlock(text=self.t("record_header", r=record)[:150])]
         if "urgency" in rows:  # trusted wording
             blocks.append(SectionBlock(block_id=BlockId.RECORD_URGENT, text=md(
-                self.t("record_urgent", urgency=rows["urgency"][1]))))
+                self.t("record_urgent", urgency=rows["urgency"][1]) + (
+                    "\n" + escape_within(rows["urgent_detail"][1], 1500)
+                    if "urgent_detail" in rows else ""))))
         shown = {key: escape_within(value, 600) for key, (_, value) in rows.items()}
         if record.get("source") == Source.SLACK and "recorded_by" in shown:
             # Slack shows a mention as the person's name, and notifies them.

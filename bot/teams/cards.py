@@ -305,6 +305,9 @@ class Cards:
         if "urgency" in rows:  # trusted wording
             items.append(self.text(rows["urgency"][1].upper(), weight="Bolder",
                                    color="Attention"))
+            if "urgent_detail" in rows:  # typed by the member of staff, in part
+                items.append(tight(literal(clip(rows["urgent_detail"][1], 1500),
+                                           color="Attention")))
         cells = [(label, value) for key, (label, value) in rows.items()
                  if key in self.HEADLINE_FIELDS]
         for pair in range(0, len(cells), 2):
