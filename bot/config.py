@@ -84,6 +84,10 @@ class Settings:
     # alerts and concerns go to the deputies at once.
     dsl_away: bool = False
     covering: str = ""
+    # The terminal: the login names of the DSL team's accounts (``[console]
+    # dsl_accounts``). Anyone else on the terminal is staff, unless they say
+    # "I am the DSL" (kept on the record).
+    console_dsl_accounts: tuple[str, ...] = ()
     data_dir: str = "data"
     # School hours and the follow-through schedule (local times in ``timezone``).
     timezone: str = "Europe/London"
@@ -259,6 +263,12 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
         values["dsl_user_ids"] = tuple(str(u) for u in slack["dsl_user_ids"])
     if "deputy_user_ids" in slack:
         values["deputy_user_ids"] = tuple(str(u) for u in slack["deputy_user_ids"])
+    console = raw.get("console", {})
+    if "dsl_accounts" in console:
+        accounts = console["dsl_accounts"]
+        if not isinstance(accounts, list):
+            raise ConfigError("console.dsl_accounts must be a list of login names")
+        values["console_dsl_accounts"] = tuple(str(u).strip() for u in accounts if str(u).strip())
     return replace(base, **values)
 
 

@@ -46,6 +46,23 @@ class Console:
         return line
 
     def run(self, *, new: bool = False, take_on: str | None = None) -> int:
+        """The conversation; Ctrl-C pauses it (saved) and says so."""
+        self._session_id: str | None = None
+        try:
+            return self._run(new=new, take_on=take_on)
+        except KeyboardInterrupt:
+            session = self.app.get(self._session_id) if self._session_id else None
+            what, record_id = "", ""
+            if session is not None and session.is_open:
+                self.app.pause(session.id)
+                what = self.app.describe(session)
+            elif session is not None:
+                record_id = session.record_id or ""
+            self.say("\n" + self.app.prompts.render("console/interrupted.j2", what=what,
+                                                     id=record_id))
+            return 130
+
+    def _run(self, *, new: bool, take_on: str | None) -> int:
         prompts = self.app.prompts
         self.say(prompts.render("console/welcome.j2", s=self.app.settings))
         if notice := self.app.cover_notice(terminal=True):
@@ -65,9 +82,10 @@ class Console:
             self.say(prompts.render("console/taking_on.j2", id=clean_id(take_on)))
         elif session:
             session = self.app.resume(session.id)
-            self.say(prompts.render("console/resumed.j2", started=session.created_at))
+            self.say(prompts.render("console/resumed.j2", what=self.app.describe(session)))
         else:
-            session = self.app.start(self.user, source=Source.CONSOLE)
+            session = self.app.start(self.user, source=Source.CONSOLE, dsl=self.is_dsl())
+        self._session_id = session.id
         while True:
             question = self.app.flow.question(session)
             if question is None:
@@ -95,7 +113,7 @@ class Console:
                     session = self.app.cancel(session.id)
                     if session.record_id:
                         self.say(prompts.render("console/cancelled_kept.j2",
-                                                id=session.record_id))
+                                                id=session.record_id, s=self.app.settings))
                     else:
                         self.say(prompts.render("console/cancelled.j2"))
                     return 0
@@ -120,7 +138,8 @@ class Console:
                 self.say(prompts.render("console/decision_added.j2", id=record["id"]))
             else:
                 self.say(prompts.render("console/submitted.j2", id=record["id"],
-                                        to_dsl=not routed))
+                                        to_dsl=not routed, s=self.app.settings,
+                                        next=records.what_next(record)))
             if routed:
                 self.say(routed)
             self.app.told(self.user, record["id"])
@@ -128,6 +147,11 @@ class Console:
             self.stdout.write(records.render_text(record, prompts) + "\n")
             self.stdout.flush()
         return 0
+
+    def is_dsl(self) -> bool:
+        """One of the DSL team's accounts (``[console] dsl_accounts``)."""
+        login = self.user.removeprefix("console:")
+        return login in self.app.settings.console_dsl_accounts or self.app.is_dsl(self.user)
 
     def inbox(self) -> int:
         """What waits for the DSL, urgent first, each with its id."""

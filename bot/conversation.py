@@ -17,6 +17,7 @@ import logging
 import threading
 from typing import Any, ClassVar
 
+from bot import record as records
 from bot.flow import Flow, Question, Session, Source
 from bot.flow.steps import BY_ID
 from bot.outbox import Kind, Outbox
@@ -121,7 +122,22 @@ class Conversation:
         except Exception as exc:
             log.warning("could not tell the person of a failure: %s", type(exc).__name__)
 
+    def say_resumed(self, user: str, session: Session) -> None:
+        """Picking a decision up again, named (child, route, when begun)."""
+        what = self.shown_literally(self.app.describe(session))
+        self.say(user, self.t("resumed", what=what), private=True)
+
+    def shown_literally(self, text: str) -> str:
+        """Text for a message, escaped where the chat service reads markup."""
+        return text
+
     # -- starting -----------------------------------------------------------
+    def on_dsl_team(self, user: str) -> bool:
+        """Whether a new decision is the DSL team's to make (DOMAIN.md section
+        10): configured DSL ids here; a chat service adds the members of the
+        DSL channel. Anyone else passes what they take on to the DSL."""
+        return self.app.is_dsl(user)
+
     def begin(self, user: str, *, fresh: bool = False) -> None:
         """Start a decision in the person's chat, or offer to resume one."""
         for record_id in self.app.untold(user):  # saved, but never said so
@@ -130,9 +146,8 @@ class Conversation:
         if current is not None:
             self.offer_resume(user, current)
             return
-        # Configured DSL ids only: starting never waits on a membership lookup.
         session = self.app.start(user, self.source, meta=self.chat_meta(user),
-                                 dsl=self.app.is_dsl(user))
+                                 dsl=self.on_dsl_team(user))
         self.say(user, self.t("dm_intro"))
         self._tell_cover(user)
         self.post_question(session)
@@ -144,7 +159,7 @@ class Conversation:
         where the message was."""
         session = self.app.start(user, self.source,
                                  meta={**self.chat_meta(user), OFFERED: text[:OFFERED_LIMIT]},
-                                 dsl=self.app.is_dsl(user))
+                                 dsl=self.on_dsl_team(user))
         self.say(user, self.t("report_intro"))
         self.post_question(session)
 
@@ -292,7 +307,7 @@ class Conversation:
             self.say(user, self.t("submitted_routed", id=record_id, routed=routed))
         else:
             self.say(user, self.t("submitted_sent" if sent else "submitted_pending",
-                                  id=record_id))
+                                  id=record_id, next=records.what_next(record or {})))
             self._tell_cover(user)
         self.app.told(user, record_id)
 
@@ -348,7 +363,7 @@ class Conversation:
             self.begin(user, fresh=word == "start")
             return
         if session.status != "in_progress" or word == "resume":
-            self.say(user, self.t("resumed", started=session.created_at))
+            self.say_resumed(user, session)
             self.resume(user, session.id)
             return
         if word in ("back", "pause", "cancel"):
@@ -361,7 +376,7 @@ class Conversation:
         if session.meta.get("unshown") == step.id:
             # The question was never shown (posting it failed): show it
             # rather than take this text as its answer unseen.
-            self.say(user, self.t("resumed", started=session.created_at))
+            self.say_resumed(user, session)
             self.post_question(session)
             return
         self.answer(user, session.id, step.id, text, typed=True)

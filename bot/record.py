@@ -30,9 +30,11 @@ from bot.flow.steps import (
     also_key,
     fgm_duty,
     final_decision,
+    hands_over,
     is_adult,
     is_dsl,
     location_request,
+    passes_to_dsl,
     recipients_named,
     risk_reason,
     route,
@@ -65,7 +67,7 @@ def kind_of(answers: dict[str, str]) -> str:
         return "emergency"
     if route(answers) == "allegation":
         return "allegation"
-    if tell_dsl_path(answers):
+    if passes_to_dsl(answers):  # a concern, or a request, for the DSL to decide
         return "concern"
     return "decision"
 
@@ -140,7 +142,9 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "immediate_danger": {
             "answer": a.get("danger", ""),
             "action": a.get("emergency_action", ""),
-            "alerted_at": alert["at"] if alert else None,
+            # The terminal alerts no one: never recorded as an alert raised.
+            "alerted_at": alert["at"] if alert and not _reached_no_one(alert) else None,
+            "reached_no_one": bool(alert and _reached_no_one(alert)),
         },
         "allegation_against_adult": "yes" if path == "allegation" else "",
         "facts": a.get("facts", ""),
@@ -188,7 +192,8 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "urgent": _urgent(a),
         # The staff member's answers, for the DSL to take the concern on from.
         "concern_answers": dict(session.answers) if kind == "concern" else None,
-        "awaiting_dsl_decision": kind == "concern" and decision == "tell_dsl",
+        "awaiting_dsl_decision": kind == "concern" and (decision == "tell_dsl"
+                                                        or hands_over(a)),
         "decided_by": None,
         "review_status": PENDING,
         "review": None,
@@ -295,8 +300,13 @@ def child_refs(record: Record) -> list[str]:
     return [str(record.get("child_ref") or "")]
 
 
+def _reached_no_one(event: dict[str, Any]) -> bool:
+    """An urgent alert shown only on the terminal that raised it."""
+    return event.get("channel") == "console"
+
+
 def _urgent(a: dict[str, str]) -> dict[str, str] | None:
-    if not tell_dsl_path(a):
+    if not passes_to_dsl(a):
         return None
     return {key: a.get(key, "") for key in ("urgent", "urgent_detail", "dsl_reached",
                                             "self_referral", "self_referral_ref")}
@@ -316,11 +326,12 @@ def _requester(a: dict[str, str]) -> dict[str, str] | None:
             "name_role": a.get("requester_name", ""),
             "verified": a.get("requester_verified", ""),
             "location_request": "yes" if location_request(a) else "",
+            "needed_by": a.get("needed_by", ""),
         }
     if path == "records_request":
         return {"agency": a.get("records_requester", ""),
                 "name_role": a.get("requester_name", ""), "verified": "",
-                "location_request": ""}
+                "location_request": "", "needed_by": a.get("needed_by", "")}
     return None
 
 
@@ -342,6 +353,8 @@ def _recipient(path: str, a: dict[str, str], decision: str, settings: Settings
         return None
     if path == "request":
         return {"kind": a.get("requester_agency", ""), "detail": a.get("requester_name", "")}
+    if hands_over(a):  # the minimum shared, the DSL unreachable: whom with is typed
+        return {"kind": "other", "detail": a.get("self_referral_ref", "")}
     if tell_dsl_path(a):  # the member of staff referred, the DSL unreachable
         return {"kind": "social_care", "detail": a.get("self_referral_ref", "")}
     if path == "prevent":
@@ -428,8 +441,9 @@ def _decision(path: str, a: dict[str, str], prompts: Prompts, settings: Settings
     decision = final_decision(a)
     if path == "emergency":
         return decision, a.get("emergency_action", "")
-    if tell_dsl_path(a):
-        return decision, prompts.render("record/tell_dsl_rationale.j2", s=settings, a=a)
+    if passes_to_dsl(a):
+        return decision, prompts.render("record/tell_dsl_rationale.j2", s=settings, a=a,
+                                        route=path)
     if path in ("allegation", "transfer") or fgm_duty(a):
         name = "fgm" if fgm_duty(a) else path
         return decision, prompts.render(f"record/{name}_rationale.j2", s=settings, a=a,
@@ -495,21 +509,41 @@ def _follow_up(path: str, a: dict[str, str], user: str, decision: str, today: da
         add("chase_referral", "dsl", next_day)
     if path == "emergency":
         add("emergency_followup", "dsl", same_day)
-    if tell_dsl_path(a):
+    if passes_to_dsl(a):
         if decision == "share":
             add("follow_up_staff_referral", "dsl", same_day)
-        elif decision == "tell_dsl":
-            pressing = a.get("urgent") == "yes" or a.get("level") in ("significant", NOT_SURE)
-            add("dsl_decide", "dsl", same_day if pressing else next_day)
+        pressing = a.get("urgent") == "yes" or a.get("level") in ("significant", NOT_SURE)
+        if decision == "tell_dsl" or hands_over(a):  # a request still waits for the answer
+            add("dsl_decide", "dsl", a.get("needed_by", "") or (
+                same_day if pressing or hands_over(a) else next_day))
     if path == "allegation" and routed["to"] != "dsl":  # the record itself tells the DSL
         add(f"tell_{routed['to']}", user, same_day)
     if path == "transfer" and a.get("transfer_receipt") != "confirmed":
         add("confirm_receipt", "dsl", a.get("transfer_due", "") or same_day)
     if fgm_duty(a) and a.get("fgm_reported") != "reported":
         add("report_fgm_police", user, next_day)
-    if path == "info_received" and a.get("info_next") in ("refer_now", "dsl_consider_referral"):
+    if path == "info_received" and not hands_over(a) and a.get("info_next") in (
+            "refer_now", "dsl_consider_referral"):
         add("dsl_consider_referral", "dsl", same_day)
     return actions
+
+
+def what_next(record: Record) -> dict[str, Any]:
+    """What happens next to a record just submitted, for the last screen:
+    whether it waits for the DSL's decision and by when they look at it,
+    whether it cannot wait, and whether the person made a decision."""
+    decide = next((f for f in record.get("follow_up") or []
+                   if f.get("action") == "dsl_decide" and f.get("due")), None)
+    urgent = record.get("urgent") or {}
+    return {
+        "waiting": bool(record.get("awaiting_dsl_decision")),
+        "by": localtime.local_time(decide["due"], record.get("timezone")) if decide else "",
+        "pressing": urgent.get("urgent") == "yes" or record.get("level_of_concern") == (
+            "significant"),
+        "request": record.get("route") in ("request", "records_request"),
+        "decided": bool(record.get("recorded_by_dsl")) and record.get("kind") == "decision",
+        "shared_minimum": urgent.get("self_referral") == "referred",
+    }
 
 
 # -- the DSL takes a concern on ---------------------------------------------
@@ -595,8 +629,12 @@ def decided(record: Record, decision: Record, *, by: str, at: datetime,
     record["concern"] = {"decision": record["decision"], "rationale": record["rationale"],
                          **{key: copy.deepcopy(record.get(key)) for key in _STAFF_JUDGEMENT},
                          "by": record["recorded_by"], "at": record["created_at"]}
+    asked_by = (record.get("requester") or {}).get("needed_by", "")
     for key in _DECISION_FIELDS:
         record[key] = copy.deepcopy(decision.get(key))
+    requester = record.get("requester")
+    if asked_by and isinstance(requester, dict) and not requester.get("needed_by"):
+        requester["needed_by"] = asked_by  # when the requester asked for an answer
     record["follow_up"] = [f for f in record["follow_up"] if f["action"] != "dsl_decide"] + [
         f for f in decision["follow_up"] if f not in record["follow_up"]]
     record["path"] = "decision"

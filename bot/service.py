@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from bot import chronology, followups, inbox, people
+from bot import chronology, followups, inbox, localtime, people
 from bot import record as records
 from bot.config import Settings
 from bot.flow import (
@@ -31,7 +31,7 @@ from bot.flow import (
     Source,
 )
 from bot.flow.engine import IN_PROGRESS, iso, stamp, utcnow
-from bot.flow.steps import BY_ID, TAKE_ON_KEY, TAKEN_KEY
+from bot.flow.steps import BY_ID, TAKE_ON_KEY, TAKEN_KEY, route
 from bot.prompts import Prompts, default_prompts
 from bot.unsaved import Unsaved
 from storage import NotFound, RecordSummary, SessionEvent, Store
@@ -254,6 +254,15 @@ class DecisionService:
 
     def pause(self, session_id: str) -> Session:
         return self._set_status(session_id, PAUSED)
+
+    def describe(self, session: Session) -> str:
+        """What an unfinished decision was, for offering to resume it: the
+        child's reference, the route and when it began, in school time."""
+        a = session.known
+        return self.prompts.render(
+            "notices/unfinished.j2", child=a.get("child_ref", ""),
+            route=route(a) if a.get("trigger") or a.get("danger") == "yes" else "",
+            started=localtime.local_time(session.created_at, self.settings.timezone))
 
     def cancel(self, session_id: str) -> Session:
         """Cancel a decision. Once an urgent alert has been raised, a record

@@ -71,20 +71,28 @@ TAKE_ON_SHARE = [
     "submit",
 ]
 
+# The DSL (or a deputy) answers an agency's request: the sharing decision.
+# The DSL's scripts say "I am the DSL" (so any front end, any account, plays
+# them as the DSL); as_dsl_team() gives the form for an account the front
+# end already knows is on the DSL team.
 POLICE_PREJUDICE = [
     "no",  # danger
-    "request", "police", "DC Patel, Child Abuse Investigation Team", "called_back",
+    "dsl_recording", "request", "police", "DC Patel, Child Abuse Investigation Team", "called_back",
     "What we know about the injury and what the child said",
     "AB-1234",
     "Bruise on left cheek seen 08:50 on arrival; child said dad hit him.",
     "significant",
+    "skip",  # other children
     "yes",  # a safeguarding purpose
     "parent_source",  # telling the family adds risk: a parent may be the source
     "dad",  # who must not be told
     "same",  # barrier check
     "share",
     "Date, time and description of the injury and the child's words",
+    "both",  # health (the injury) and an alleged offence
+    "c",  # para 18(2)(c): consent would prejudice the police investigation
     "secure_email",  # today: significant harm
+    "none",  # nobody else
     "Police are investigating; telling the father could put the child at risk.",
     "skip",  # follow-up
     "submit",
@@ -93,11 +101,12 @@ POLICE_PREJUDICE = [
 # An unverified caller: Share is never offered.
 UNVERIFIED_POLICE = [
     "no",
-    "request", "police", "DC Smith, withheld number", "not_verified",
+    "dsl_recording", "request", "police", "DC Smith, withheld number", "not_verified",
     "The child's and mother's current address",  # where they live now
     "GH",
     "Caller says he needs the address urgently for a welfare check.",
     "not_sure",  # level
+    "skip",  # other children
     "not_sure",  # purpose
     "defer", "today 16:00",
     "Not verified: calling back through the force switchboard before anything is shared.",
@@ -107,7 +116,7 @@ UNVERIFIED_POLICE = [
 
 NO_PURPOSE = [
     "no",
-    "records_request", "solicitor", "Solicitor acting for the father, by email",
+    "dsl_recording", "records_request", "solicitor", "Solicitor acting for the father, by email",
     "Attendance and behaviour notes for a custody hearing",
     "CD",
     "do_not_share",
@@ -369,10 +378,11 @@ CHILD_ON_CHILD = [
 ]
 
 OPERATION_ENCOMPASS = [
-    "no", "info_received", "operation_encompass",
+    "no", "dsl_recording", "info_received", "operation_encompass",
     "CC",
     "Police notified a domestic abuse incident at home last night; child was present.",
     "skip",
+    "skip",  # other children
     "support_in_school",
     "Key adult will check in with the child today; DSL keeps it under review.",
     "skip",
@@ -398,14 +408,68 @@ OPTIMISM = [
     "yes",  # knows family
 ]
 
-# Each script with the decision and kind of record it must end in.
+# A member of staff takes a request or notification: recorded and passed to
+# the DSL, never decided (no decision, reasons, lawful basis or follow-ups).
+STAFF_POLICE_REQUEST = [
+    "no", "request", "police", "DC Patel, Child Abuse Investigation Team", "called_back",
+    "What we know about the injury and what the child said",
+    "AB-1234",
+    "Bruise on left cheek seen 08:50 on arrival; child said dad hit him.",
+    "tomorrow",  # by when they need an answer
+    "no",  # nothing that can't wait for the DSL
+    "submit",
+]
+
+STAFF_UNVERIFIED_REQUEST = [
+    "no", "request", "police", "DC Smith, withheld number", "not_verified",
+    "The child's and mother's current address",  # where they live now
+    "GH",
+    "Caller says he needs the address urgently for a welfare check.",
+    "skip",  # no date given
+    "no",
+    "submit",
+]
+
+# Urgent, and neither the DSL nor a deputy can be reached: the minimum shared.
+STAFF_REQUEST_CANNOT_WAIT = [
+    "no", "request", "police", "DC Patel, Child Abuse Investigation Team", "called_back",
+    "Whether the child is in school today: officers are looking for her",
+    "AB-1234",
+    "Police say mum's ex-partner, who is on bail, was seen near the school.",
+    "today",
+    "yes",  # it cannot wait
+    "cannot_reach",
+    "referred", "Told DC Patel at 10:05 that she is in school and safe; nothing else",
+    "submit",
+]
+
+STAFF_RECORDS_REQUEST = [
+    "no", "records_request", "solicitor", "Solicitor acting for the father, by email",
+    "Attendance and behaviour notes for a custody hearing",
+    "CD",
+    "skip",  # no date given
+    "submit",
+]
+
+STAFF_ENCOMPASS = [
+    "no", "info_received", "operation_encompass",
+    "CC",
+    "Police notified a domestic abuse incident at home last night; child was present.",
+    "skip",
+    "no",  # nothing that can't wait for the DSL
+    "submit",
+]
+
+# Each script with the decision and kind of record it must end in, as a
+# member of staff (not on the DSL team) answers it.
 OUTCOMES = {
     "staff_concern": (STAFF_CONCERN, "tell_dsl", "concern"),
     "staff_self_referral": (STAFF_SELF_REFERRAL, "share", "concern"),
     "danger": (IMMEDIATE_DANGER, "share", "emergency"),
-    "police": (POLICE_PREJUDICE, "share", "decision"),
-    "unverified": (UNVERIFIED_POLICE, "defer", "decision"),
-    "no_purpose": (NO_PURPOSE, "do_not_share", "decision"),
+    "police": (STAFF_POLICE_REQUEST, "tell_dsl", "concern"),
+    "unverified": (STAFF_UNVERIFIED_REQUEST, "tell_dsl", "concern"),
+    "request_cannot_wait": (STAFF_REQUEST_CANNOT_WAIT, "share", "concern"),
+    "records_request": (STAFF_RECORDS_REQUEST, "tell_dsl", "concern"),
     "eh_consent": (EARLY_HELP_CONSENT, "share", "decision"),
     "eh_refused": (EARLY_HELP_REFUSED, "do_not_share", "decision"),
     "refused_sig": (REFUSED_SIGNIFICANT, "share", "decision"),
@@ -418,6 +482,21 @@ OUTCOMES = {
     "transfer": (CP_TRANSFER, "share", "decision"),
     "prevent": (PREVENT, "share", "decision"),
     "child_on_child": (CHILD_ON_CHILD, "share", "decision"),
-    "encompass": (OPERATION_ENCOMPASS, "received", "decision"),
+    "encompass": (STAFF_ENCOMPASS, "tell_dsl", "concern"),
     "record_only": (RECORD_ONLY, "record_only", "decision"),
+}
+
+def as_dsl_team(script: list[str]) -> list[str]:
+    """A DSL script without "I am the DSL": for an account the front end
+    knows is on the DSL team (DSL channel, configured ids, DSL accounts)."""
+    assert script[1] == "dsl_recording", script[:3]
+    return [script[0], *script[2:]]
+
+
+# Scripts only the DSL team answers (they say "I am the DSL").
+DSL_OUTCOMES = {
+    "police": (POLICE_PREJUDICE, "share", "decision"),
+    "unverified": (UNVERIFIED_POLICE, "defer", "decision"),
+    "no_purpose": (NO_PURPOSE, "do_not_share", "decision"),
+    "encompass": (OPERATION_ENCOMPASS, "received", "decision"),
 }

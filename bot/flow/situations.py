@@ -49,7 +49,9 @@ def _duty(name: str) -> Callable[[NationPack, Answers], bool]:
 def _learnt(a: Answers) -> bool:
     """Staff learnt of it themselves: not an agency's request or notification
     (the police asking already know)."""
-    return a.get("trigger") not in ("request", "records_request", "info_received")
+    told = ("request", "records_request", "info_received")
+    return a.get("trigger") not in told and not (
+        a.get("trigger") == "dsl_recording" and a.get("concern_type") in told)
 
 
 @dataclass(frozen=True)

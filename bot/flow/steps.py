@@ -189,7 +189,7 @@ def route(a: Answers) -> str:
     if trigger == "moving_school":
         return "transfer"
     kind = a.get("concern_type", "")
-    return kind if kind in CONCERN_ROUTES else "concern"
+    return kind if kind in (*CONCERN_ROUTES, *HANDOVER_ROUTES) else "concern"
 
 
 def tell_dsl_path(a: Answers) -> bool:
@@ -198,8 +198,24 @@ def tell_dsl_path(a: Answers) -> bool:
     return route(a) == "concern" and a.get("trigger") == "own_concern" and not is_dsl(a)
 
 
+# Routes whose decision is the DSL's: taken by a member of staff, they are
+# recorded and passed on, never decided (DOMAIN.md section 10).
+HANDOVER_ROUTES = ("request", "records_request", "info_received")
+
+
+def hands_over(a: Answers) -> bool:
+    """A member of staff took a request or a notification that is the DSL's
+    to decide: they record who, what and by when, and pass it on."""
+    return route(a) in HANDOVER_ROUTES and not is_dsl(a) and not emergency_only(a)
+
+
+def passes_to_dsl(a: Answers) -> bool:
+    """The record goes to the DSL to decide on (a concern or a request)."""
+    return tell_dsl_path(a) or hands_over(a)
+
+
 def full_decision(a: Answers) -> bool:
-    return not tell_dsl_path(a)
+    return not passes_to_dsl(a)
 
 
 def on(*routes: str) -> Callable[[Answers], bool]:
@@ -207,6 +223,9 @@ def on(*routes: str) -> Callable[[Answers], bool]:
 
 
 def is_dsl(a: Answers) -> bool:
+    """On the DSL team: the front end knows (DSL channel members, configured
+    ids, the terminal's DSL accounts), or the person said so ("I am the DSL",
+    kept on the record as the trigger)."""
     return a.get(ROLE_KEY) == DSL_ROLE or a.get("trigger") == "dsl_recording"
 
 
@@ -266,7 +285,7 @@ def to_dsl_only(a: Answers) -> bool:
 
 def sharing(a: Answers) -> bool:
     """On the generic sharing decision (not cut short by a duty route)."""
-    return route(a) in SHARING_ROUTES and not fgm_duty(a) and not tell_dsl_path(a)
+    return route(a) in SHARING_ROUTES and not fgm_duty(a) and not passes_to_dsl(a)
 
 
 def no_purpose(a: Answers) -> bool:
@@ -478,11 +497,13 @@ _ROUTE_DECISIONS = {"emergency": "share", "allegation": "allegations_route", "tr
 def final_decision(a: Answers) -> str:
     """The decision the answers amount to: the route's own, or the one chosen."""
     path = route(a)
+    if hands_over(a):  # the DSL's to decide; the minimum shared if it could not wait
+        return "share" if a.get("self_referral") == "referred" else "tell_dsl"
     if path in _ROUTE_DECISIONS:
         return _ROUTE_DECISIONS[path]
     if fgm_duty(a):
         return "share"  # the teacher's report to the police
-    if tell_dsl_path(a):  # anyone can refer when the DSL cannot be reached
+    if passes_to_dsl(a):  # anyone can refer when the DSL cannot be reached
         return "share" if a.get("self_referral") == "referred" else "tell_dsl"
     if sharing(a) and to_dsl_only(a):
         return "tell_dsl"
@@ -550,8 +571,14 @@ def child_refused(a: Answers) -> bool:
     return a.get("child_wishes") in ("secret", "refuses")
 
 
+def urgent_asked(a: Answers) -> bool:
+    """Anything that cannot wait for the DSL: on the short path, and on a
+    request or notification passed on (not a records request)."""
+    return tell_dsl_path(a) or (hands_over(a) and route(a) != "records_request")
+
+
 def urgent_or_serious(a: Answers) -> bool:
-    return tell_dsl_path(a) and (a.get("urgent") == "yes" or a.get("level") == "significant")
+    return urgent_asked(a) and (a.get("urgent") == "yes" or a.get("level") == "significant")
 
 
 def cannot_reach_dsl(a: Answers) -> bool:
@@ -560,13 +587,13 @@ def cannot_reach_dsl(a: Answers) -> bool:
 
 def _decided(a: Answers) -> bool:
     """Routes that end in a decision the person makes (and must explain)."""
-    return (sharing(a) and not to_dsl_only(a) and not no_purpose(a)) or route(a) == (
-        "records_request")
+    return ((sharing(a) and not to_dsl_only(a) and not no_purpose(a))
+            or (route(a) == "records_request" and not hands_over(a)))
 
 
 def _needs_rationale(a: Answers) -> bool:
     return (route(a) not in ("emergency", "allegation", "transfer") and not fgm_duty(a)
-            and not tell_dsl_path(a))
+            and not passes_to_dsl(a))
 
 
 def _advice_asked(a: Answers) -> bool:
@@ -636,7 +663,8 @@ STEPS: tuple[Step, ...] = (
          applies=_not_emergency),
     # The DSL recording a decision of their own: what is it about?
     Step("concern_type", "choice",
-         ("general", "allegation", "fgm", "prevent", "child_on_child", "record_only", NOT_SURE),
+         ("general", "request", "records_request", "info_received", "allegation", "fgm",
+          "prevent", "child_on_child", "record_only", NOT_SURE),
          applies=lambda a: _not_emergency(a) and a.get("trigger") == "dsl_recording"),
     # A request from another agency: who, and whether they are who they say.
     Step("requester_agency", "choice",
@@ -723,7 +751,10 @@ STEPS: tuple[Step, ...] = (
         or (route(a) == "fgm" and not fgm_duty(a))), max_len=500, optional=True,
          check="child_refs"),
     # The short path: anything that cannot wait, and the DSL out of reach.
-    Step("urgent", "choice", ("no", "yes"), applies=tell_dsl_path),
+    # A request passed on: by when the requester needs an answer.
+    Step("needed_by", "text", applies=lambda a: hands_over(a) and route(a) != "info_received",
+         max_len=40, optional=True, check="date"),
+    Step("urgent", "choice", ("no", "yes"), applies=urgent_asked),
     Step("urgent_detail", "text", applies=lambda a: tell_dsl_path(a) and a.get(
         "urgent") == "yes", max_len=1000),
     Step("dsl_reached", "choice", ("spoken", "going_now", "cannot_reach"),
@@ -733,7 +764,7 @@ STEPS: tuple[Step, ...] = (
         "self_referral") == "referred", max_len=300),
     # Information received: the DSL decides on support or referral.
     Step("info_next", "choice", ("support_in_school", "dsl_consider_referral", "refer_now"),
-         applies=on("info_received")),
+         applies=lambda a: on("info_received")(a) and not hands_over(a)),
     # A child moving school: the whole CP file, securely, within 5 days.
     Step("new_school", "text", applies=on("transfer"), max_len=200),
     Step("transfer_how", "choice", ("secure_system", "secure_email", "by_hand", "other"),
@@ -821,9 +852,9 @@ STEPS: tuple[Step, ...] = (
     Step("advice", "text", applies=_advice_asked, max_len=1000, optional=True),
     # 12. Follow-up, then submit.
     # Follow-up is the DSL's to set on the short path.
-    Step("followup", "text", applies=lambda a: _not_emergency(a) and not tell_dsl_path(a),
+    Step("followup", "text", applies=lambda a: _not_emergency(a) and not passes_to_dsl(a),
          max_len=1000, optional=True),
-    Step("followup_due", "text", applies=lambda a: _not_emergency(a) and not tell_dsl_path(a)
+    Step("followup_due", "text", applies=lambda a: _not_emergency(a) and not passes_to_dsl(a)
          and bool(a.get("followup")), max_len=40, check="date"),
     # The short path sends on its last answer (its last question says so).
     Step("confirm", "confirm", ("submit",),

@@ -236,9 +236,9 @@ class Blocks:
     def plain(self, text: str) -> list[dict[str, Any]]:
         return to_dicts([SectionBlock(text=md(p)) for p in chunks(text)])
 
-    def resume_offer(self, session_id: str, started: str) -> list[dict[str, Any]]:
+    def resume_offer(self, session_id: str, what: str) -> list[dict[str, Any]]:
         return to_dicts([
-            SectionBlock(text=md(self.t("resume_offer", started=started))),
+            SectionBlock(text=md(self.t("resume_offer", what=escape(what)))),
             ActionsBlock(block_id=BlockId.RESUME, elements=[
                 ButtonElement(text=self.t("resume_label"), action_id=Action.SESSION_RESUME,
                               value=ButtonValue(session=session_id).encode(), style="primary"),

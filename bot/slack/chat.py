@@ -16,7 +16,7 @@ from bot.flow import Question, Session, Source
 from bot.membership import Membership, MembershipUnknown
 from bot.schedule import Scheduler
 from bot.service import DecisionService
-from bot.slack.blocks import Blocks
+from bot.slack.blocks import Blocks, escape
 from bot.slack.delivery import SlackDelivery
 from bot.slack.reminders import SlackReminders
 
@@ -37,6 +37,10 @@ class SlackChat(Conversation):
             on_saved=self.saved_late)
         self.membership = Membership(self._channel_members,
                                      max_stale=app.settings.membership_max_stale_minutes * 60)
+        # Who starts as the DSL team: a list of its own, so starting a decision
+        # never changes what a review click is checked against.
+        self.starting = Membership(self._channel_members,
+                                   max_stale=app.settings.membership_max_stale_minutes * 60)
         self._dms: dict[str, str] = {}
         self._named: set[str] = set()
         # Names are looked up on the way to a record: briefly, never retried.
@@ -136,14 +140,27 @@ class SlackChat(Conversation):
         except MembershipUnknown:
             return False
 
+    def shown_literally(self, text: str) -> str:
+        return escape(text)
+
+    def on_dsl_team(self, user: str) -> bool:
+        """The DSL channel's members too (the list is cached briefly; when
+        Slack cannot say, staff: the record then waits for the DSL)."""
+        if self.app.is_dsl(user):
+            return True
+        try:
+            return user in self.starting.members()
+        except MembershipUnknown:
+            return False
+
     # -- the conversation's calls ------------------------------------------
     def chat_meta(self, user: str) -> dict[str, Any]:
         return {"dm": self.dm(user)}
 
     def offer_resume(self, user: str, session: Session) -> None:
         self.client.chat_postMessage(
-            channel=self.dm(user), text=self.t("resume_offer", started=session.created_at),
-            blocks=self.blocks.resume_offer(session.id, session.created_at))
+            channel=self.dm(user), text=self.t("attention_text"),
+            blocks=self.blocks.resume_offer(session.id, self.app.describe(session)))
 
     def show_question(self, session: Session, question: Question,
                       notices: list[str] | None) -> dict[str, Any]:

@@ -247,8 +247,8 @@ class Cards:
         body += [self.text(n, color="Attention") for n in notices or []]
         return card(*body)
 
-    def resume_offer(self, session_id: str, started: str) -> AdaptiveCard:
-        return card(self.text(self.t("resume_offer", started=started)), ActionSet(actions=[
+    def resume_offer(self, session_id: str, what: str) -> AdaptiveCard:
+        return card(self.text(self.t("resume_offer", what=what)), ActionSet(actions=[
             action(self.t("resume_label"), Verb.RESUME, style="positive", s=session_id),
             action(self.t("new_label"), Verb.NEW, s=session_id),
         ]))

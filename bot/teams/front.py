@@ -62,6 +62,10 @@ class TeamsFront(Conversation):
             chat_of=self.chat_of, on_delivered=self.delivered_late)
         self.membership = Membership(lambda: self._channel_members(channel),
                                      max_stale=app.settings.membership_max_stale_minutes * 60)
+        # Who starts as the DSL team: a list of its own, so starting a decision
+        # never changes what a review click is checked against.
+        self.starting = Membership(lambda: self._channel_members(channel),
+                                   max_stale=app.settings.membership_max_stale_minutes * 60)
         self.delivery.mentions = self.dsl_mentions
         self.delivery.viewers = self.record_viewers
         self.reminders = TeamsReminders(
@@ -174,6 +178,14 @@ class TeamsFront(Conversation):
         MembershipUnknown when Teams cannot say (callers refuse)."""
         return self.app.is_dsl(user) or user in self.membership.members()
 
+    def on_dsl_team(self, user: str) -> bool:
+        """The DSL channel's members too, by Entra id; when Teams cannot say,
+        staff (the record then waits for the DSL)."""
+        try:
+            return self.app.is_dsl(user) or user in self.starting.members()
+        except MembershipUnknown:
+            return False
+
     def _post(self, user: str, card: AdaptiveCard) -> str:
         chat = self._chat(user)
         if chat is None:
@@ -198,7 +210,7 @@ class TeamsFront(Conversation):
         return {"chat": self.chat_of(user) or ""}
 
     def offer_resume(self, user: str, session: Session) -> None:
-        self._post(user, self.cards.resume_offer(session.id, session.created_at))
+        self._post(user, self.cards.resume_offer(session.id, self.app.describe(session)))
 
     def show_question(self, session: Session, question: Question,
                       notices: list[str] | None) -> dict[str, Any]:

@@ -9,10 +9,12 @@ import re
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from bot.console import Console
 from bot.prompts import Prompts
 from bot.record import render_text, verify
@@ -43,12 +45,60 @@ def test_scenarios_end_in_a_stored_record(jigsaw: DecisionService, script: list[
     assert jigsaw.store.record_for_session(record["session_id"])["id"] == record["id"]
 
 
-def test_police_request_record_fields(jigsaw: DecisionService) -> None:
-    run_console(jigsaw, sc.POLICE_PREJUDICE)
+@pytest.mark.parametrize(("script", "decision", "kind"), list(sc.DSL_OUTCOMES.values()),
+                         ids=list(sc.DSL_OUTCOMES))
+def test_the_dsl_teams_accounts_decide_in_the_terminal(
+        settings: Settings, store: TinyDBStore, script: list[str], decision: str,
+        kind: str) -> None:
+    jigsaw = DecisionService(replace(settings, console_dsl_accounts=("khan",)), store)
+    run_console(jigsaw, sc.as_dsl_team(script), user="console:khan")
     record = jigsaw.store.get_record(jigsaw.store.list_records()[0]["id"])
-    assert record["special_category"] is None  # not asked of staff who are not the DSL
+    assert (record["decision"], record["kind"]) == (decision, kind)
+    assert record["recorded_by_dsl"] is True
+
+
+def test_police_request_record_fields(settings: Settings, store: TinyDBStore) -> None:
+    jigsaw = DecisionService(replace(settings, console_dsl_accounts=("khan",)), store)
+    run_console(jigsaw, sc.as_dsl_team(sc.POLICE_PREJUDICE), user="console:khan")
+    record = jigsaw.store.get_record(jigsaw.store.list_records()[0]["id"])
+    assert record["special_category"]["para18_reason"] == "c"  # asked of the DSL
     assert record["family"]["told"] is False and record["family"]["not_to_tell"] == "dad"
     assert record["requester"]["agency"] == "police"
+
+
+def test_staff_at_the_terminal_pass_a_request_on_and_decide_nothing(
+        jigsaw: DecisionService) -> None:
+    output = run_console(jigsaw, sc.STAFF_POLICE_REQUEST)
+    record = jigsaw.store.get_record(jigsaw.store.list_records()[0]["id"])
+    assert record["decision"] == "tell_dsl" and record["awaiting_dsl_decision"] is True
+    asked = output.split("Decision record")[0].casefold()  # the screens, not the record
+    assert "your decision" not in asked and "reasons" not in asked
+    assert "lawful basis" not in asked and "follow-up" not in asked
+
+
+def test_i_am_the_dsl_at_the_terminal_decides_and_the_record_keeps_it(
+        jigsaw: DecisionService) -> None:
+    run_console(jigsaw, sc.POLICE_PREJUDICE)
+    record = jigsaw.store.get_record(jigsaw.store.list_records()[0]["id"])
+    assert record["decision"] == "share" and record["recorded_by_dsl"] is True
+    assert record["trigger"] == "dsl_recording" and record["route"] == "request"
+
+
+def test_the_dsl_takes_a_staff_request_on_and_decides_on_the_same_id(
+        jigsaw: DecisionService) -> None:
+    run_console(jigsaw, sc.STAFF_POLICE_REQUEST)
+    [summary] = jigsaw.store.list_records()
+    out = io.StringIO()
+    rest = sc.POLICE_PREJUDICE[sc.POLICE_PREJUDICE.index("significant"):]
+    Console(jigsaw, stdin=io.StringIO("\n".join(rest) + "\n"), stdout=out,
+            user="console:khan").run(take_on=summary["id"])
+    [after] = jigsaw.store.list_records()
+    record = jigsaw.store.get_record(summary["id"])
+    assert after["id"] == summary["id"] and record["decision"] == "share"
+    assert record["decided_by"]["by"] == "console:khan" and not record["awaiting_dsl_decision"]
+    assert [e["action"] for e in record["audit"]] == ["submitted", "taken_on", "decision_made"]
+    assert record["concern"]["by"] == "console:test"
+    assert verify(record) == []
 
 
 def test_immediate_danger_safety_message_comes_first(jigsaw: DecisionService) -> None:
@@ -142,6 +192,43 @@ def test_killed_mid_session_resumes_after_restart(tmp_path: Path) -> None:
     assert "Picking up your unfinished decision" in rest.stdout
     assert TinyDBStore(data).count_records() == 1
 
+
+
+def test_ctrl_c_pauses_says_so_and_resumes_named(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) part-way: saved and paused, said so, no traceback; the
+    next run names what it picks up (child, route, when begun)."""
+    data = tmp_path / "data"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=_env(data), cwd=tmp_path, bufsize=1)
+    assert proc.stdin and proc.stdout and proc.stderr
+    answered = sc.STAFF_POLICE_REQUEST[:8]
+    proc.stdin.write("\n".join(answered) + "\n")
+    proc.stdin.flush()
+    seen = ""
+    while "By when do they need an answer" not in seen:  # read, never sleep
+        line = proc.stdout.readline()
+        assert line, "the runner ended early"
+        seen += line
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert "Paused and saved" in out and "AB-1234" in out
+    store = TinyDBStore(data)
+    [session] = store.sessions_for_user(f"console:{getpass.getuser()}")
+    assert session["status"] == "paused" and len(session["history"]) == len(answered)
+    store.close()
+    rest = subprocess.run(
+        [sys.executable, "-m", "bot"], input="\n".join(sc.STAFF_POLICE_REQUEST[8:]) + "\n",
+        capture_output=True, text=True, env=_env(data), cwd=tmp_path, timeout=60)
+    assert rest.returncode == 0, rest.stderr
+    words = " ".join(rest.stdout.split())  # the terminal wraps lines
+    resumed = words[words.index("Picking up"):][:160]
+    assert "request from a safeguarding agency" in resumed and "AB-1234" in resumed
+    assert re.search(r"started \w{3} \d{1,2} \w{3} \d{4}, \d{2}:\d{2}", resumed)
+    assert "UTC" not in resumed
+    assert "Nobody has been told by Jigsaw" in words
 
 
 @pytest.mark.parametrize("nation", ["wales", "scotland", "northern_ireland"])

@@ -21,8 +21,8 @@ def flow() -> Flow:
     return Flow(Settings(school_name="Hillside Primary"), clock=lambda: NOW)
 
 
-def walk(flow: Flow, answers: list[str]) -> tuple[Session, list]:
-    session = flow.start("U1")
+def walk(flow: Flow, answers: list[str], *, dsl: bool = False) -> tuple[Session, list]:
+    session = flow.start("U1", dsl=dsl)
     results = []
     for answer in answers:
         step = flow.current(session)
@@ -89,16 +89,18 @@ def test_alert_is_sent_once_even_after_going_back(flow: Flow) -> None:
 
 
 def test_police_request_prejudice_shares_without_consent_reason_c(flow: Flow) -> None:
-    session, _ = walk(flow, sc.POLICE_PREJUDICE)
+    session, _ = walk(flow, sc.POLICE_PREJUDICE, dsl=True)
     rec = build(flow, session)
     assert rec["decision"] == "share"
     assert rec["requester"] == {"agency": "police",
                                 "name_role": "DC Patel, Child Abuse Investigation Team",
-                                "verified": "called_back", "location_request": ""}
+                                "verified": "called_back", "location_request": "",
+                                "needed_by": ""}
     assert rec["family"]["told"] is False
     assert rec["family"]["not_told_reason"] == "parent_source"
-    # Para 18 is never asked of staff who are not the DSL.
-    assert rec["special_category"] is None and rec["family"]["not_to_tell"] == "dad"
+    # The data subject's consent would prejudice the investigation: para 18(2)(c).
+    assert rec["special_category"]["para18_reason"] == "c"
+    assert rec["family"]["not_to_tell"] == "dad"
     assert rec["lawful_basis"]["suggested"] == {
         "article6": "public_task", "article9": "safeguarding_condition",
         "article10": "offence_data", "situation": "public_task"}
@@ -108,10 +110,10 @@ def test_police_request_prejudice_shares_without_consent_reason_c(flow: Flow) ->
 
 
 def test_no_safeguarding_purpose_means_do_not_share(flow: Flow) -> None:
-    script = [*sc.POLICE_PREJUDICE[:sc.POLICE_PREJUDICE.index("significant") + 1], "no",
+    script = [*sc.POLICE_PREJUDICE[:sc.POLICE_PREJUDICE.index("significant") + 1], "skip", "no",
               "Wanted for a custody dispute: not a safeguarding purpose.",
               "skip", "submit"]
-    session, results = walk(flow, script)
+    session, results = walk(flow, script, dsl=True)
     rec = build(flow, session)
     assert rec["decision"] == "do_not_share"
     assert "custody" in rec["rationale"]
@@ -271,7 +273,7 @@ def test_past_due_date_rejected(flow: Flow) -> None:
 
 
 def test_record_text_and_summary_render(flow: Flow) -> None:
-    session, _ = walk(flow, sc.POLICE_PREJUDICE)
+    session, _ = walk(flow, sc.POLICE_PREJUDICE, dsl=True)
     rec = build(flow, session)
     rec["id"] = "ISD-2026-0001"
     text = records.render_text(rec, flow.prompts)

@@ -52,8 +52,8 @@ def flow_for(nation: str) -> Flow:
     return Flow(Settings(school_name="Hillside Primary", nation=nation), clock=lambda: NOW)
 
 
-def walk(flow: Flow, answers: list[str]) -> dict[str, Any]:
-    session = flow.start("U1")
+def walk(flow: Flow, answers: list[str], *, dsl: bool = False) -> dict[str, Any]:
+    session = flow.start("U1", dsl=dsl)
     for answer in answers:
         step = flow.current(session)
         result = flow.answer(session, answer)
@@ -88,7 +88,7 @@ def test_a_concern_is_referred_to_the_nations_destination(nation: str) -> None:
 
 @pytest.mark.parametrize("nation", NATIONS)
 def test_an_agency_request_goes_back_to_the_requester(nation: str) -> None:
-    rec = walk(flow_for(nation), sc.POLICE_PREJUDICE)
+    rec = walk(flow_for(nation), sc.POLICE_PREJUDICE, dsl=True)
     check_common(rec, nation)
     assert rec["destination"] == "police" and rec["duties"] == []
 

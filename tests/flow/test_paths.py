@@ -25,8 +25,8 @@ from tests.conftest import ROOT
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 # The staff routes a worry takes to the DSL: within the two-minute budget.
 STAFF_WORRIES = ("A worry about a child", "A worry: the child asked for secrecy",
-                 "Records request (solicitor)",
-                 "Operation Encompass received", "Allegation about staff (low level)",
+                 "Records request taken by staff",
+                 "Operation Encompass taken by staff", "Allegation about staff (low level)",
                  "Allegation about the DSL", "Child moving school", "Immediate danger")
 
 
@@ -64,8 +64,17 @@ def test_the_readme_shows_the_measured_table() -> None:
 
 
 def test_an_agency_request_is_at_most_19_screens() -> None:
-    row = by_route()["Agency request, verified"]
-    assert row.screens <= 19 and row.words <= 900, row.words
+    row = by_route()["Agency request taken by staff"]
+    assert row.screens <= 12 and row.words <= 600, row.words
+    row = by_route()["Agency request, verified (the DSL)"]
+    assert row.screens <= 25 and row.words <= 1300, row.words
+
+
+def test_staff_pass_a_request_on_in_a_few_questions() -> None:
+    for name in ("Agency request taken by staff", "Records request taken by staff",
+                 "Operation Encompass taken by staff"):
+        row = by_route()[name]
+        assert row.questions <= 11 and row.decision == "tell_dsl", row
 
 
 def test_the_short_path_never_shows_a_citation_even_when_urgent() -> None:

@@ -68,10 +68,10 @@ def actions(rec: dict[str, Any]) -> list[str]:
 # -- the unverified requester ------------------------------------------------
 
 def test_unverified_requester_is_never_offered_share(flow: Flow) -> None:
-    session = until(flow, sc.UNVERIFIED_POLICE, "decision")
+    session = until(flow, sc.UNVERIFIED_POLICE, "decision", dsl=True)
     assert choices(flow, session) == ["defer", "do_not_share"]
     assert not flow.answer(session, "share").accepted
-    rec = build(flow, play(flow, sc.UNVERIFIED_POLICE))
+    rec = build(flow, play(flow, sc.UNVERIFIED_POLICE, dsl=True))
     assert rec["decision"] == "defer"
     assert rec["requester"]["verified"] == "not_verified"
     assert rec["recipient"] is None  # "requested by", never "recipient"
@@ -91,13 +91,13 @@ def test_location_request_is_warned_and_goes_to_the_dsl(flow: Flow) -> None:
     verified = [*sc.POLICE_PREJUDICE]
     verified[verified.index("What we know about the injury and what the child said")] = (
         "Where mum and the children are living now, and her phone number")
-    session = until(flow, verified, "decision")
+    session = until(flow, verified, "decision", dsl=True)
     assert choices(flow, session) == ["defer", "do_not_share"]
     assert location_request(session.known)
 
 
 def test_verified_request_shows_verification_but_offers_share(flow: Flow) -> None:
-    rec = build(flow, play(flow, sc.POLICE_PREJUDICE))
+    rec = build(flow, play(flow, sc.POLICE_PREJUDICE, dsl=True))
     fields = dict((key, value) for key, _, value in records.summary(rec, flow.prompts))
     assert fields["requester_verified"] and list(fields)[0] == "requester_verified"
     assert rec["decision"] == "share"
@@ -227,8 +227,76 @@ def test_vital_interests_only_for_the_emergency_itself(flow: Flow) -> None:
 
 
 def test_staff_are_not_asked_to_pick_a_basis(flow: Flow) -> None:
-    session = play(flow, sc.POLICE_PREJUDICE)
+    session = play(flow, sc.POLICE_PREJUDICE, dsl=True)
     assert "lawful_basis" not in session.history
+
+
+@pytest.mark.parametrize("script", [sc.STAFF_POLICE_REQUEST, sc.STAFF_UNVERIFIED_REQUEST,
+                                    sc.STAFF_RECORDS_REQUEST, sc.STAFF_ENCOMPASS],
+                         ids=["request", "unverified", "records", "encompass"])
+def test_staff_pass_every_request_to_the_dsl_and_decide_nothing(
+        flow: Flow, script: list[str]) -> None:
+    session = play(flow, script)
+    rec = build(flow, session)
+    decided = {"decision", "defer_until", "rationale", "data_kind", "consent_reason",
+               "lawful_basis", "followup", "followup_due", "info_next", "purpose", "level",
+               "challenge", "what_to_share", "how", "when"}
+    assert not set(session.history) & decided
+    assert rec["kind"] == "concern" and rec["path"] == "tell_dsl"
+    assert rec["decision"] == "tell_dsl" and rec["awaiting_dsl_decision"] is True
+    assert rec["lawful_basis"]["suggested"] is None and rec["special_category"] is None
+    assert all(f["owner"] == "dsl" for f in rec["follow_up"])
+    assert rec["concern_answers"]["child_ref"] == rec["child_ref"]
+    assert not rec["recorded_by_dsl"]
+
+
+def test_a_request_passed_on_keeps_who_what_and_by_when(flow: Flow) -> None:
+    rec = build(flow, play(flow, sc.STAFF_POLICE_REQUEST))
+    assert rec["requester"]["agency"] == "police" and rec["requester"]["verified"] == (
+        "called_back")
+    assert rec["requester"]["needed_by"] and rec["what_requested"].startswith("What we know")
+    [decide] = rec["follow_up"]
+    assert decide["action"] == "dsl_decide" and decide["due"] == rec["requester"]["needed_by"]
+    text = records.render_text(rec, flow.prompts)
+    assert "Answer needed by" in text and "Recording why" not in text
+
+
+def test_staff_taking_a_request_for_an_address_are_warned_and_pass_it_on(flow: Flow) -> None:
+    session = flow.start("U1")
+    results = [flow.answer(session, a) for a in sc.STAFF_UNVERIFIED_REQUEST]
+    assert all(r.accepted for r in results)
+    notices = " ".join(n for r in results for n in r.notices)
+    assert "victim of domestic abuse" in notices and "Don't share anything" in notices
+    rec = build(flow, session)
+    assert rec["requester"]["location_request"] == "yes" and rec["decision"] == "tell_dsl"
+
+
+def test_urgent_and_dsl_unreachable_staff_may_share_the_minimum(flow: Flow) -> None:
+    session = flow.start("U1")
+    results = [flow.answer(session, a) for a in sc.STAFF_REQUEST_CANNOT_WAIT]
+    assert all(r.accepted for r in results)
+    notices = " ".join(n for r in results for n in r.notices)
+    assert "share the minimum needed to protect the child now" in notices
+    rec = build(flow, session)
+    assert rec["decision"] == "share" and rec["awaiting_dsl_decision"] is True
+    assert rec["urgent"]["dsl_reached"] == "cannot_reach"
+    assert "shared the minimum" in rec["rationale"]
+    assert "Minimum shared by staff" in records.render_text(rec, flow.prompts)
+    assert {f["owner"] for f in rec["follow_up"]} == {"dsl"}
+
+
+def test_the_same_request_taken_by_the_dsl_ends_in_a_decision(flow: Flow) -> None:
+    session = play(flow, sc.as_dsl_team(sc.POLICE_PREJUDICE), dsl=True)
+    rec = build(flow, session)
+    assert rec["kind"] == "decision" and rec["decision"] == "share"
+    assert {"decision", "rationale", "data_kind"} <= set(session.history)
+    assert not rec["awaiting_dsl_decision"]
+
+
+def test_the_dsl_says_so_where_the_front_end_cannot_tell(flow: Flow) -> None:
+    rec = build(flow, play(flow, sc.POLICE_PREJUDICE))
+    assert rec["route"] == "request" and rec["decision"] == "share"
+    assert rec["recorded_by_dsl"] and rec["trigger"] == "dsl_recording"
 
 
 # -- routes with their own duties -----------------------------------------------------
@@ -327,13 +395,13 @@ def test_child_on_child_keeps_every_child_and_never_banter(flow: Flow) -> None:
 
 
 def test_information_received_does_not_replace_a_referral(flow: Flow) -> None:
-    session = play(flow, sc.OPERATION_ENCOMPASS)
+    session = play(flow, sc.OPERATION_ENCOMPASS, dsl=True)
     rec = build(flow, session)
     assert rec["route"] == "info_received" and rec["decision"] == "received"
     assert rec["recipient"] is None and rec["lawful_basis"]["suggested"] is None
     refer = [*sc.OPERATION_ENCOMPASS]
     refer[refer.index("support_in_school")] = "refer_now"
-    assert "dsl_consider_referral" in actions(build(flow, play(flow, refer)))
+    assert "dsl_consider_referral" in actions(build(flow, play(flow, refer, dsl=True)))
 
 
 def test_record_only_has_no_recipient_or_basis_but_asks_optimism(flow: Flow) -> None:
@@ -350,15 +418,15 @@ def test_records_requests_go_to_the_dpo_without_pro_sharing_reminders(
         flow: Flow, requester: str) -> None:
     script = [*sc.NO_PURPOSE]
     script[script.index("solicitor")] = requester
-    session = until(flow, script, "records_requester_name")
+    session = until(flow, script, "records_requester_name", dsl=True)
     assert flow.question(session).reminders == []
-    session = play(flow, script)
+    session = play(flow, script, dsl=True)
     rec = build(flow, session)
     assert rec["route"] == "records_request" and rec["recipient"] is None
     assert rec["requester"]["agency"] == requester
     assert rec["barriers"]["shown"] == []
     assert not set(session.history) & {"hesitation", "barrier_check", "level"}
-    assert "share" not in choices(flow, until(flow, script, "decision"))
+    assert "share" not in choices(flow, until(flow, script, "decision", dsl=True))
 
 
 # -- allegations about adults ------------------------------------------------------------

@@ -42,8 +42,8 @@ EXTRA = 6
 # holds the reply to a DSL post it has already made (the worst moment).
 STRIKES = ["alert_post", "calls", "record_post", "calls", "calls", "record_post", "calls"]
 FIRST = [scenarios.IMMEDIATE_DANGER, scenarios.ALLEGATION]
-POOL = [scenarios.IMMEDIATE_DANGER, scenarios.ALLEGATION, scenarios.NO_PURPOSE,
-        scenarios.EARLY_HELP_REFUSED, scenarios.POLICE_PREJUDICE]
+POOL = [scenarios.IMMEDIATE_DANGER, scenarios.ALLEGATION, scenarios.STAFF_RECORDS_REQUEST,
+        scenarios.EARLY_HELP_REFUSED, scenarios.STAFF_POLICE_REQUEST]
 
 
 def strike(kind: str, fake: WatchedSlack, rng: random.Random, done: threading.Event) -> bool:

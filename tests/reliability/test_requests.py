@@ -484,15 +484,16 @@ PAIRS = ("*bold*", "_it_", "~gone~", "`code`", "```block```")
 
 
 def _markup_script(tag: str) -> list[str]:
-    """POLICE_PREJUDICE with Slack markup in every free-text answer."""
+    """POLICE_PREJUDICE, answered by the DSL ("I am the DSL"), with Slack
+    markup in every free-text answer."""
     text = f"{tag} {MARKUP}"
     return [
-        "no", "request", "police", f"DC Patel {MARKUP}"[:200], "called_back",
+        "no", "dsl_recording", "request", "police", f"DC Patel {MARKUP}"[:200], "called_back",
         f"Requested: {text}",
         "<!here>*AB*",  # child reference: 40 characters at most
-        f"Bruise seen on arrival. {text}", "significant", "yes", "parent_source",
+        f"Bruise seen on arrival. {text}", "significant", "skip", "yes", "parent_source",
         f"Not to tell: {text}"[:300], "same",
-        "share", f"Share: {text}", "secure_email", f"Rationale: {text}",
+        "share", f"Share: {text}", "both", "c", "secure_email", "none", f"Rationale: {text}",
         f"Follow-up: {text}", "tomorrow", "submit",
     ]
 
@@ -731,7 +732,7 @@ def test_escape_leaves_nothing_slack_would_interpret(text: str) -> None:
 
 def _finished_record() -> tuple[dict[str, Any], Blocks, Flow]:
     flow = Flow(PROPERTY_SETTINGS, clock=lambda: FIXED_NOW)
-    session = flow.start("U123")
+    session = flow.start("U123", dsl=True)
     for answer in sc.POLICE_PREJUDICE[:-2] + ["Chase the police", "tomorrow", "submit"]:
         assert flow.answer(session, answer).accepted, answer
     record = records.build(session, PROPERTY_SETTINGS, flow.prompts, now=FIXED_NOW)

@@ -137,11 +137,13 @@ def test_a_full_decision_ends_as_a_record_in_the_store_and_the_dsl_channel(
     assert record["child_ref"] == "AB-1234"
     assert record["requester"] == {"agency": "police",
                                    "name_role": "DC Patel, Child Abuse Investigation Team",
-                                   "verified": "called_back", "location_request": ""}
+                                   "verified": "called_back", "location_request": "",
+                                   "needed_by": ""}
     assert record["recipient"]["kind"] == "police"
     assert record["rationale"] == script[-3]  # then the follow-up, then submit
     assert record["facts"].startswith("Bruise on left cheek")
-    assert record["family"]["told"] is False and record["special_category"] is None
+    assert record["family"]["told"] is False  # the DSL's decision: para 18(2)(c)
+    assert record["special_category"]["para18_reason"] == "c"
     assert record["review_status"] == "pending"
     assert verify(record) == []
 

@@ -13,7 +13,7 @@ from bot.slack.wire import Action
 from tests import scenarios as sc
 from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
 from tests.harness.slack import Harness
-from tests.harness.slack_driver import Driver, all_text, buttons
+from tests.harness.slack_driver import Driver, all_text, buttons, question_step
 
 STAFF, DSL, OUTSIDER = "U123", "UDSL1", "U999"
 
@@ -118,3 +118,71 @@ def test_staff_who_cannot_reach_the_dsl_refer_and_the_dsl_hears(slack: Harness) 
     post = record_post(staff)
     assert slack.jigsaw.prompts.wording("staff_referred") in all_text(post)
     assert record["follow_up"][0]["action"] == "follow_up_staff_referral"
+
+
+# -- requests: staff pass them on; the DSL team decides ----------------------------
+
+DECIDING = {"decision", "defer_until", "rationale", "data_kind", "consent_reason", "followup",
+            "followup_due", "info_next", "purpose", "level", "what_to_share", "how", "when"}
+
+
+def asked(driver: Driver) -> set[str]:
+    return {step for q in driver.questions() if (step := question_step(q))}
+
+
+def test_a_request_taken_by_staff_never_asks_for_a_decision_and_waits_for_the_dsl(
+        slack: Harness) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    request = staff.run(sc.STAFF_POLICE_REQUEST)
+    assert request is not None
+    assert not asked(staff) & DECIDING
+    assert (request["kind"], request["path"], request["decision"]) == (
+        "concern", "tell_dsl", "tell_dsl")
+    assert request["awaiting_dsl_decision"] is True
+    assert request["lawful_basis"]["suggested"] is None
+    assert {f["owner"] for f in request["follow_up"]} == {"dsl"}
+    post = record_post(staff)
+    take_on_button(post)  # in the DSL channel, waiting for the DSL's decision
+    assert slack.jigsaw.prompts.wording("awaiting_decision") in all_text(post)
+    [item] = slack.jigsaw.inbox()
+    assert item.id == request["id"] and item.awaiting_decision
+    assert item.line.startswith("Request from")
+    told = staff.last_dm_text()
+    assert request["id"] in told and "waiting for" in told
+    assert "why you decided" not in told
+
+
+def test_the_same_request_taken_by_the_dsl_ends_in_a_decision(slack: Harness) -> None:
+    for user in (DSL, "UDSL2"):  # a configured id; a member of the DSL channel
+        dsl = Driver(slack, user)
+        dsl.start()
+        record = dsl.run(sc.as_dsl_team(sc.POLICE_PREJUDICE))
+        assert record is not None and record["recorded_by"] == user
+        assert (record["kind"], record["decision"]) == ("decision", "share")
+        assert {"decision", "rationale", "data_kind"} <= asked(dsl)
+        assert record["awaiting_dsl_decision"] is False
+        assert "why you decided" in dsl.last_dm_text()
+
+
+def test_the_dsl_takes_a_staff_request_on_and_decides_on_the_same_id(slack: Harness) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    request = staff.run(sc.STAFF_POLICE_REQUEST)
+    assert request is not None
+    dsl = Driver(slack, DSL)
+    dsl.click(record_post(staff), action_id=Action.REVIEW_TAKE_ON)
+    assert request["facts"] in all_text(dsl.current())
+    decide(dsl, sc.POLICE_PREJUDICE[sc.POLICE_PREJUDICE.index("significant"):])
+    stored = slack.jigsaw.store.get_record(request["id"])
+    assert stored is not None
+    assert [r["id"] for r in slack.jigsaw.store.list_records()] == [request["id"]]
+    assert stored["decision"] == "share" and stored["decided_by"]["by"] == DSL
+    assert stored["concern"]["decision"] == "tell_dsl" and stored["concern"]["by"] == STAFF
+    assert stored["requester"]["needed_by"] == request["requester"]["needed_by"]
+    actions = [e["action"] for e in stored["audit"]]
+    assert actions[0] == "submitted" and "taken_on" in actions
+    assert actions[-1] == "decision_made"
+    assert verify(stored) == []
+    assert slack.jigsaw.inbox() == [] or all(i.id != request["id"] or not i.awaiting_decision
+                                             for i in slack.jigsaw.inbox())
