@@ -104,4 +104,9 @@ def test_the_terminal_ends_in_the_same_record(jigsaw: DecisionService, tmp_path:
         [made] = {r["id"] for r in jigsaw.store.list_records()} - before
         record = jigsaw.record(made)
         assert record is not None and record["id"] in out.getvalue()
+        # ...except that an urgent alert raised here reached no one, and says so.
+        alerted = answers is sc.IMMEDIATE_DANGER
+        assert record["immediate_danger"]["reached_no_one"] is alerted
+        assert record["immediate_danger"]["alerted_at"] is None  # never "alert raised"
+        record["immediate_danger"]["reached_no_one"] = False
         assert essence(record) == reference(tmp_path / record["id"], settings, answers)
