@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.wire import Modal
+from bot.slack.wire import Action, Modal
 from tests import scenarios as sc
 from tests.harness.fakeslack import FakeSlack
 from tests.harness.live import DSL_CHANNEL, STAFF, LiveApp
@@ -65,34 +65,24 @@ def _long_record(web: LiveApp) -> str:
 def test_a_very_long_record_reaches_the_channel_in_full(web: LiveApp) -> None:
     record_id = _long_record(web)
     assert web.only_record()["delivery"]["state"] == "posted"
-    refused = [c for c in web.fake.calls("chat.postMessage") if not c.ok]
-    assert not refused, [c.response.get("error") for c in refused]
-    replies = _thread(web)
-    assert len(replies) >= 2  # split to stay inside Slack's limits
-    shown = html.unescape("".join(t for r in replies for t in texts(r.get("blocks"))))
+    refused = [c for c in web.fake.calls() if not c.ok]
+    assert not refused, [(c.method, c.response.get("error")) for c in refused]
+    # One phone screen in the channel, nothing spilled into its thread; the
+    # three notes are whole in "View full record".
+    assert [c for c in web.posts_to(DSL_CHANNEL)
+            if "record_id" in str(c.args.get("metadata"))]
+    assert not _thread(web)
+    web.review_click("UDSL1", Action.REVIEW_VIEW, record_id)
+    refused = [c for c in web.fake.calls() if not c.ok]
+    assert not refused, [(c.method, c.response.get("error")) for c in refused]
+    [opened] = web.fake.calls("views.open")
+    shown = html.unescape("".join(texts(opened.args["view"])))
     for n in (1, 2, 3):
         assert f"END{n}" in shown
     assert shown.replace("\u200b", "").count("&") >= 3 * _note(1).count("&")
     # The staff member heard it is through.
     assert any(record_id in t for t in web.dm_said())
-    assert not [e for e in web.log.errors() if "rest of a record" in e]
-
-
-def test_a_thread_reply_slack_refuses_is_reported_not_left_pending(web: LiveApp) -> None:
-    web.fake.fail_while("chat.postMessage", lambda c: bool(c.args.get("thread_ts"))
-                         and "could not be shown" not in str(c.args.get("text")),
-                         error="msg_blocks_too_long")
-    record_id = _long_record(web)
-    record = web.only_record()
-    assert record["delivery"]["state"] == "posted"  # the record itself is in the channel
-    # Logged, and said in the record's thread (no child details there); the
-    # staff member is told it reached the DSL.
-    assert any("rest of a record was not posted" in e for e in web.log.errors())
-    notes = [r for r in _thread(web) if "could not be shown" in str(r.get("text"))]
-    assert len(notes) == 1 and record_id in notes[0]["text"]
-    assert "&" not in notes[0]["text"]
-    said = web.dm_said(STAFF)
-    assert any(record_id in t and "has" in t for t in said[-1:]), said[-1:]
+    assert not web.log.errors()
 
 
 # -- point 8: a 40,000-character answer ---------------------------------------------------

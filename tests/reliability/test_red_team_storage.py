@@ -88,7 +88,7 @@ def test_a_block_write_failing_after_its_ledger_line_leaves_the_store_as_it_was(
         q = say(app, slack, STAFF, "hello")
         for answer in sc.STAFF_CONCERN[:-1]:
             q = say(app, slack, STAFF, answer)
-        assert question_step(q) == "confirm"
+        assert question_step(q) == "urgent"  # its answer sends the worry
         ledger = data / "ledger.jsonl"
         block = data / "records" / str(time.gmtime().tm_year) / "block-0000.json"
         with lock_for(data / "records").held():  # no write of the outbox's in between
@@ -96,7 +96,7 @@ def test_a_block_write_failing_after_its_ledger_line_leaves_the_store_as_it_was(
             limit = len(before) + 2048
             assert block.stat().st_size > limit  # the block cannot be written, the line can
             file_limit(app, limit)
-        click(app, q, "submit", STAFF)
+        click(app, q, sc.STAFF_CONCERN[-1], STAFF)
         wait_logged(app, FAILED, 3)  # the held Submit retried, and failed, three times
         # Each failed write took its line back: the ledger and block are as
         # they were (looked at between two retries, under the archive lock).
@@ -296,7 +296,7 @@ def test_a_person_whose_submitted_message_failed_before_a_sigkill_is_told_after(
         slack.fail_while("chat.postMessage", lambda c: str(c.args.get("text", "")).startswith(
             "Submitted"), status=500)
         mark = slack.mark()
-        click(app, q, "submit", STAFF)
+        click(app, q, sc.STAFF_CONCERN[-1], STAFF)
         slack.wait_new(mark, lambda c: c if str(c.args.get("text", "")).startswith(
             "Submitted") else None)
         app.kill()
