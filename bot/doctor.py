@@ -1,7 +1,8 @@
 """``jigsaw doctor``: this installation checked against the facts the DPO
 pack states (:mod:`bot.installation`), plus what only the running pieces can
 say: whether the store opens with these keys, whether the DSL channel is
-private (asking Slack, through the same check that guards every post), and
+private (asking Slack, or Microsoft Graph for Teams, through the same check that
+guards every post), and
 whether this machine's clock agrees with the data and with the chat service.
 It prints what holds and what to fix; exit 1 while anything high or medium
 is left to fix. ``/health`` is untouched: this runs once, by hand.
@@ -93,7 +94,8 @@ def _slack(f: Installation, environment: Environment, now: datetime,
     except ChannelUnsafe as exc:
         # Slack not reached says nothing about the channel itself.
         key = "channel_unreachable" if " now: " in str(exc) else "channel_private"
-        found.append(Finding(key, False, "high", {"detail": str(exc)}, live=True))
+        found.append(Finding(key, False, "high", {"detail": str(exc), "front": "slack"},
+                             live=True))
     try:
         answer = client.auth_test()
         stamp = answer.headers.get("date") or answer.headers.get("Date")
@@ -110,6 +112,45 @@ def _slack(f: Installation, environment: Environment, now: datetime,
     return found
 
 
+def _teams(f: Installation, environment: Environment) -> list[Finding]:
+    """The DSL channel checked through Graph and the Bot Connector, as at
+    start-up and before every post (bot.teams.delivery.ChannelGuard)."""
+    import asyncio
+    import threading
+
+    from bot.outbox import ChannelUnsafe
+    from bot.teams.app import sdk_app
+    from bot.teams.connector import ConnectorError
+    from bot.teams.delivery import ChannelGuard
+
+    teams = environment.teams
+    if not f.dsl_channel or not f.teams_team or not teams.client_id:
+        return []  # already a finding, or no app registration to ask with
+    app, connector = sdk_app(teams)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="jigsaw-doctor", daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(app.initialize(), loop).result(connector.timeout)
+        connector.bind(loop)
+        ChannelGuard(connector, f.dsl_channel, f.teams_team).check(force=True)
+        return [Finding("channel_private", True, params={"channel": f.dsl_channel},
+                        live=True)]
+    except ChannelUnsafe as exc:
+        # Microsoft not reached says nothing about the channel itself.
+        key = "channel_unreachable" if " now: " in str(exc) else "channel_private"
+        return [Finding(key, False, "high", {"detail": str(exc), "front": "teams"},
+                        live=True)]
+    except (ConnectorError, OSError, TimeoutError) as exc:
+        return [Finding("channel_unreachable", False, "high",
+                        {"detail": str(exc) or type(exc).__name__, "front": "teams"},
+                        live=True)]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
 def findings(f: Installation, settings: Settings, environment: Environment, *,
              now: datetime, slack_client: Any = None) -> list[Finding]:
     """The pack's findings and the live ones."""
@@ -117,9 +158,8 @@ def findings(f: Installation, settings: Settings, environment: Environment, *,
     found += _store(f, settings, environment, now)
     if f.front_end == "slack":
         found += _slack(f, environment, now, slack_client)
-    elif f.front_end == "teams" and f.dsl_channel:
-        found.append(Finding("channel_teams", False, "low", {"team": f.teams_team},
-                             live=True))
+    elif f.front_end == "teams":
+        found += _teams(f, environment)
     if not any(x.key == "clock" for x in found):
         found.append(Finding("clock_unchecked", True, params={
             "now": now.isoformat(timespec="seconds")}, live=True))

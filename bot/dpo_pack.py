@@ -199,12 +199,12 @@ def diagram(f: Installation, path: Path) -> Path:
                     color="#333333")
 
     ax.text(0.1, 5.95, label("title"), fontsize=11, weight="bold")
-    box(0.2, 2.6, 1.9, 1.1, label("staff"), plain)
+    box(0.2, 2.6, 1.7, 1.1, label("staff"), plain)
     box(2.7, 2.6, 2.3, 1.1, label("chat"), plain)
     box(5.6, 2.6, 2.0, 1.1, label("jigsaw"), good if f.hosting else weak)
     store_ok = f.encrypted and f.sealed
     box(8.2, 2.3, 2.6, 1.7, label("store"), good if store_ok else weak)
-    arrow(2.1, 3.15, 2.7, 3.15, label("arrow_staff"))
+    arrow(1.9, 3.15, 2.7, 3.15, label("arrow_staff"))
     arrow(5.0, 3.15, 5.6, 3.15, label("arrow_chat"))
     arrow(7.6, 3.15, 8.2, 3.15, label("arrow_store"))
     if f.front_end != "terminal":

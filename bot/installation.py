@@ -110,6 +110,8 @@ class Installation:
     headteacher: Contact
     dpo: Contact
     dsl_user_count: int
+    deputy_user_count: int  # ids an unacknowledged urgent alert is sent to
+    escalation_minutes: int
     child_ref_pattern: str
     lead_team: str  # the nation's word for the DSL team
     front_end: str  # slack | teams | terminal
@@ -287,6 +289,8 @@ def facts(settings: Settings, environment: Environment, *, today: date,
                          else settings.local_authority), dsl=settings.dsl, deputy=settings.deputy,
         headteacher=settings.headteacher, dpo=settings.dpo,
         dsl_user_count=len(settings.dsl_user_ids),
+        deputy_user_count=len(settings.deputy_user_ids),
+        escalation_minutes=settings.escalation_minutes,
         child_ref_pattern=settings.child_ref_pattern, lead_team=settings.pack.term("lead_team"),
         front_end=front, slack_mode=_slack_mode(environment) if front == "slack" else "",
         slack_api_host=urlsplit(environment.slack_api_url).hostname or "",
@@ -351,6 +355,9 @@ def check(f: dict[str, Any]) -> list[Finding]:
         say("dsl_channel", False, "high", front=f["front_end"])
     else:
         say("dsl_channel", True, front=f["front_end"], channel=f["dsl_channel"])
+    if f["front_end"] != "terminal":
+        say("deputies", bool(f["deputy_user_count"]), "medium", front=f["front_end"],
+            count=f["deputy_user_count"], minutes=f["escalation_minutes"])
     if f["front_end"] == "teams" and f["teams_unauthenticated"]:
         say("teams_unauthenticated", False, "high")
     if f["front_end"] == "teams" and not f["teams_team"]:

@@ -151,6 +151,11 @@ def test_an_english_slack_school_and_a_welsh_teams_trust_get_different_packs(
     assert "longer than the toolkit's period" in eng["appropriate-policy-document"]
     assert "can come up for deletion before the toolkit's period" in (
         wal["appropriate-policy-document"])
+    # Each fact on its own line, nested where it belongs (the PDF sets them so).
+    assert "\n- Where the data is:\n  - The record of truth: files in" in eng["dpia"]
+    assert "- Integrity and confidentiality:\n  - Encrypted at rest by Jigsaw" in (
+        wal["appropriate-policy-document"])
+    assert "Schedule 1, Part 2, para 5" in wal["appropriate-policy-document"]
     # Citations say whether they were confirmed.
     assert "*(unconfirmed" in eng["dpia"]
     assert "s.164A" in eng["staff-privacy-notice"]
@@ -259,7 +264,8 @@ def test_doctor_asks_slack_whether_the_channel_is_private_and_checks_the_clock(
     (keys / "audit.key").chmod(0o400)
     env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test",
            "SLACK_API_URL": fake.base_url, "JIGSAW_DSL_CHANNEL": "CDSL",
-           "JIGSAW_DATA_KEY": generate_key(), "JIGSAW_AUDIT_KEY_FILE": str(keys / "audit.key")}
+           "JIGSAW_DATA_KEY": generate_key(), "JIGSAW_AUDIT_KEY_FILE": str(keys / "audit.key"),
+           "JIGSAW_DEPUTY_USERS": "UDEP"}
     now = datetime.now(UTC)
     code, out = run_doctor(tmp_path, ENGLISH + "[records]\nretention_years = 20\n", now, **env)
     assert code == 0, out
@@ -358,3 +364,67 @@ def test_a_data_key_that_is_not_a_key_is_a_risk_not_a_crash(tmp_path: Path) -> N
     assert "data_key_invalid" in {x.key for x in f.risks}
     assert not any(x.key == "data_key" for x in f.findings)
     assert not f.encrypted
+
+
+def teams_env(fake: Any, **more: str) -> dict[str, str]:
+    from tests.harness.teams_driver import CHANNEL, TEAM
+
+    return {"CLIENT_ID": fake.app_id, "CLIENT_SECRET": fake.secret, "TENANT_ID": fake.tenant,
+            "JIGSAW_TEAMS_CHANNEL": CHANNEL, "JIGSAW_TEAMS_TEAM": TEAM,
+            "JIGSAW_TEAMS_CONNECTOR_URL": fake.base_url, **more}
+
+
+def test_doctor_asks_microsoft_graph_whether_the_teams_channel_is_private(
+        tmp_path: Path) -> None:
+    from tests.harness.faketeams import FakeTeams
+    from tests.harness.teams_driver import CHANNEL
+
+    with FakeTeams() as fake:
+        fake.members[CHANNEL] = [{"id": "29:dsl", "aadObjectId": "dsl", "name": "Dana DSL"}]
+        fake.channels[CHANNEL] = "private"
+        code, out = run_doctor(tmp_path, WELSH, datetime.now(UTC), **teams_env(fake))
+        assert f"ok    The DSP team channel {CHANNEL} is private to the school" in out
+        assert "does not yet ask Microsoft Graph" not in out
+
+        fake.channels[CHANNEL] = "shared"
+        code, out = run_doctor(tmp_path, WELSH, datetime.now(UTC), **teams_env(fake))
+        assert code == 1
+        assert f"FIX   The DSP team channel is not safe to post to: DSL channel {CHANNEL}" in out
+        assert "-> Use a private channel (or a standard channel of a private team)" in out
+
+        code, out = run_doctor(tmp_path, WELSH, datetime.now(UTC),
+                               **teams_env(fake, JIGSAW_TEAMS_CHANNEL="19:wrong@thread.tacv2"))
+        assert "was not found (HTTP 404)" in out and "Get link to channel" in out
+
+        fake.members[CHANNEL].append({"id": "29:guest", "aadObjectId": "g", "name": "Visitor",
+                                      "userRole": "guest"})
+        fake.channels[CHANNEL] = "private"
+        code, out = run_doctor(tmp_path, WELSH, datetime.now(UTC), **teams_env(fake))
+        assert "has guests (people from outside the school) in it" in out
+        url = fake.base_url
+    code, out = run_doctor(tmp_path, WELSH, datetime.now(UTC),
+                           **teams_env(type("Gone", (), {"app_id": "a", "secret": "s",
+                                                         "tenant": "t", "base_url": url})))
+    assert "FIX   Microsoft Teams could not be asked about the DSP team channel" in out
+    assert "client secrets expire" in out
+
+
+def test_escalation_to_deputies_is_stated_only_when_deputy_ids_are_set(tmp_path: Path) -> None:
+    from bot import dpo_pack
+
+    env = {"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_SIGNING_SECRET": "s",
+           "JIGSAW_DSL_CHANNEL": "CDSL"}
+    config = '[schedule]\nescalation_minutes = 10\n'
+    without = installation(tmp_path, config, date(2026, 12, 7), **env)
+    settings = load_settings(tmp_path / "jigsaw.toml", Environment.read(env))
+    dpia = dpo_pack.render("dpia", without, settings)
+    assert "deputies" in {x.key for x in without.risks}
+    assert "posted again in the channel after 10 minutes unacknowledged; no deputy is " \
+           "messaged directly" in dpia
+    assert "Slack member ids" in dpia
+
+    with_deputies = installation(tmp_path, config, date(2026, 12, 7),
+                                 JIGSAW_DEPUTY_USERS="U1,U2", **env)
+    dpia = dpo_pack.render("dpia", with_deputies, settings)
+    assert "deputies" not in {x.key for x in with_deputies.risks}
+    assert "and sent then to the 2 configured deputy id(s) by direct message" in dpia
