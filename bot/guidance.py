@@ -40,11 +40,12 @@ def report(out: TextIO, day: date, names: Sequence[str] = (),
         pack = nations.pack(name, day, commenced if name in names else None)
         out.write(f"{pack.title} (pack {pack.version}), on {day.isoformat()}\n")
         out.write("  Guidance in force:\n")
-        for gid, g in pack.guidance.items():
+        for g in pack.guidance.values():
             since = f", from {g['from']}" if g.get("from") else ""
             section = f", {g['section']}" if g.get("section") else ""
             mark = "" if g.get("confirmed") else f" {UNCONFIRMED}"
-            out.write(f"    {pack.citation(gid).split(', ')[0]}{section}{since}{mark}\n")
+            edition = " ".join(str(p) for p in (g["title"], g.get("year", "")) if p)
+            out.write(f"    {edition}{section}{since}{mark}\n")
         out.write("  Duties in force: " + (", ".join(
             k for k, v in pack.duties.items() if v is True) or "none") + "\n")
         rows = [r for r in pack.rules() if r["kind"] != "guidance" or len(

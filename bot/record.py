@@ -97,6 +97,7 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
     routed = routing(a, settings)
     recipient = _recipient(path, a, decision, settings)
     duties = _duties(path, a, pack)
+    cited = pack.cited(path, *duties, *situations.shown(a))
     record: Record = {
         "id": None,
         "session_id": session.id,
@@ -104,7 +105,8 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "route": path,
         "path": "tell_dsl" if kind == "concern" else "decision",
         "flow_version": session.flow_version,
-        "guidance_version": pack.guidance_version,
+        # Named briefly: only what this record cites.
+        "guidance_version": pack.version_of(g["id"] for g in cited),
         "school": settings.school_name,
         "nation": pack.name,
         # The pack's version and words, so the record renders as it was made.
@@ -124,7 +126,7 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
                           if "cwsa_duty_to_share" in duties else None),
         "child_identifier": ({"scheme": "upn_or_mis", "value": a.get("child_identifier", "")}
                              if "cwsa_duty_to_share" in duties and shared else None),
-        "guidance_cited": pack.cited(path, *duties, *situations.shown(a)),
+        "guidance_cited": cited,
         "created_at": iso(now),
         "updated_at": iso(now),
         # The zone its times are shown in, as the school kept it then.
@@ -556,7 +558,7 @@ _DECISION_FIELDS = (
     "identifiable", "confidential", "level_of_concern", "child_wishes", "knows_family",
     "special_category", "children", "recipients", "pupil",
     "optimism", "advice", "barriers", "requester", "what_requested", "routing",
-    "destination", "duties", "guidance_cited",
+    "destination", "duties", "guidance_cited", "guidance_version",
 )
 # The staff member's own judgement, kept beside the DSL's (each attributed:
 # the concern's "by", and the record's "decided_by").

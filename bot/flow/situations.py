@@ -73,7 +73,10 @@ SELF_HARM = _words(
     r"|at\s+(?:her|his|their))"
     r"|\bcut\s+(?:her|him|them|my|your)sel(?:f|ves)|\bcuts?\s+(?:on|up)\s+(?:her|his|their|my)\s+"
     r"(?:arms?|wrists?|legs?|thighs?|stomach)|\bcuts?\s+(?:on|to)\s+(?:the|both)\s+(?:arms?|wrists?)"
-    r"|burning (?:her|him|them)sel(?:f|ves)|overdos|suicid|kill (?:her|him|them|my)sel(?:f|ves)"
+    # "Hurting herself" is self-harm; "hurt himself in PE" is not, unless on purpose.
+    r"|(?:burning|hurting|harming|harmed|harms|burnt|burned|burns) (?:her|him|them|my|your)"
+    r"sel(?:f|ves)|\bhurts? (?:her|him|them|my|your)sel(?:f|ves) (?:on purpose|deliberately|again)"
+    r"|overdos|suicid|kill (?:her|him|them|my)sel(?:f|ves)"
     r"|wants? to die|end (?:her|his|their|my) life")
 
 SITUATIONS: tuple[Situation, ...] = (

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
@@ -135,8 +135,14 @@ class NationPack:
     @property
     def guidance_version(self) -> str:
         """The editions in force, named briefly: what the wording follows."""
+        return self.version_of(self.guidance)
+
+    def version_of(self, ids: Iterable[str]) -> str:
+        """These pieces of guidance, as in force, named briefly (a record's
+        line says only what it cites)."""
+        found = (self.guidance[g] for g in ids if g in self.guidance)
         names = (" ".join(p for p in (str(g.get("short") or g["title"]), str(g.get("year", "")))
-                          if p) for g in self.guidance.values())
+                          if p) for g in found)
         return "; ".join(dict.fromkeys(names))
 
     def on(self, day: date) -> NationPack:
@@ -341,6 +347,8 @@ def _guidance(raw: dict[str, Any], name: str) -> dict[str, tuple[Edition, ...]]:
                 raise PackError(f"{where} needs a title and a url or section")
             if not isinstance(edition.get("confirmed"), bool):
                 raise PackError(f"{where} must say confirmed = true or false")
+            if not str(edition.get("source", "")).strip():
+                raise PackError(f"{where} has no source")
             start, pending = _dating(edition, where)
             fields = {k: str(edition[k]) for k in (*CITATION_FIELDS, "short") if edition.get(k)}
             found.append(Edition(gid, fields, edition["confirmed"],

@@ -75,3 +75,19 @@ def test_the_readme_table_is_made_from_the_packs() -> None:
     table = guidance.readme_table()
     assert "| England | Keeping children safe in education 2026 |" in table
     assert "| Wales | Wales Safeguarding Procedures" not in table  # undated: not a dated rule
+
+
+def test_each_edition_is_printed_with_its_whole_title(
+        school: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["guidance", "--nation", "wales", "--on", "2026-12-07"]) == 0
+    out = capsys.readouterr().out
+    assert ("Keeping learners safe (Welsh Government statutory guidance, Education Act 2002 "
+            "s.175) 2022") in out
+
+
+def test_every_citation_in_every_pack_names_its_source() -> None:
+    from bot import nations
+
+    for name in nations.available():
+        for gid, editions in nations.load(name).timeline.guidance.items():
+            assert all(e.source.strip() for e in editions), (name, gid)

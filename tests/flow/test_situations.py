@@ -115,6 +115,8 @@ def test_images_in_wales_cite_the_welsh_advice() -> None:
     "She's cutting again, fresh cuts on her arm she tried to hide.",
     "He told me he has been cutting himself at night.",
     "Her friend says she is self-harming and cutting at her wrists.",
+    "She is hurting herself again and won't say why.",
+    "He told his friend he wants to self harm.",
 ])
 @pytest.mark.parametrize("nation", ["england", "wales"])
 def test_self_harm_words_never_offer_the_fgm_route(nation: str, facts: str) -> None:
