@@ -17,7 +17,7 @@ from bot import record as records
 from bot.flow import Question, Source
 from bot.service import AccessDenied, AlreadyDecided, DecisionService, NotFound, clean_id
 
-COMMANDS = {"back", "pause", "cancel", "help", "quit", "exit"}
+COMMANDS = {"back", "pause", "cancel", "help", "?", "quit", "exit"}
 WIDTH = 78
 
 
@@ -103,11 +103,13 @@ class Console:
                         self.say(prompts.render("console/no_back.j2"))
                     session = self.app.back(session.id)
                     continue
-                if command == "help":
-                    # What this question means, then how to answer.
-                    if question.explain:
-                        self.say("\n" + question.explain)
-                    self.say(prompts.render("console/help.j2", s=self.app.settings))
+                if command in ("help", "?"):
+                    # What this question means, then how to answer; the
+                    # question is asked again, its draft kept.
+                    usage = prompts.render("console/help.j2", s=self.app.settings)
+                    self.say("\n" + (self.app.flow.prompts.render(
+                        "notices/help.j2", q=question, usage=usage)
+                        if question.explain else usage))
                     continue
                 if command == "cancel":
                     session = self.app.cancel(session.id)

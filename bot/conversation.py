@@ -28,6 +28,7 @@ log = logging.getLogger("jigsaw.conversation")
 # Words typed in the chat that are commands rather than answers.
 COMMAND_WORDS = {
     "back": "back", "pause": "pause", "stop": "pause", "cancel": "cancel", "help": "help",
+    "?": "help",
     "start": "start", "new": "start", "resume": "resume", "continue": "resume",
 }
 
@@ -338,6 +339,8 @@ class Conversation:
                 return
             self._close_question(session, current, self.t("went_back"))
             self.post_question(self.app.back(session_id))
+        elif command == "help":
+            self.explain(user, current)
         elif command == "pause":
             self._close_question(session, current, self.t("paused_short"))
             self.app.pause(session_id)
@@ -351,13 +354,25 @@ class Conversation:
             else:
                 self.say(user, self.t("cancelled"))
 
+    def explain(self, user: str, question: Question | None) -> None:
+        """Help on the question asked: what it means, with examples (from
+        its step's template), then how to answer. Nothing changes: the
+        person is still on the same question, with its draft kept."""
+        usage = self.t("help")
+        if question is None or not question.explain:
+            self.say(user, usage)
+            return
+        self.say(user, self.flow.prompts.render("notices/help.j2", q=question, usage=usage))
+
     def message(self, user: str, text: str) -> None:
         """A message typed in the person's chat: a command, an answer, or a
         way in."""
         word = COMMAND_WORDS.get(text.strip().casefold())
         session = self.app.latest_open(user)
         if word == "help":
-            self.say(user, self.t("help"))
+            asked = (self.flow.question(session)
+                     if session is not None and session.status == "in_progress" else None)
+            self.explain(user, asked)
             return
         if word == "start" or session is None:
             self.begin(user, fresh=word == "start")

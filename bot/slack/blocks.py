@@ -214,8 +214,9 @@ class Blocks:
     def nav(self, session_id: str, q: Question) -> ActionsBlock:
         value = ButtonValue(session=session_id, step=q.step).encode()
         # Always all four, in the same place: at the first question Back
-        # just says there is nothing to go back to.
+        # just says there is nothing to go back to; Help explains this question.
         elements = [
+            ButtonElement(text=self.t("help_label"), action_id=Action.NAV_HELP, value=value),
             ButtonElement(text=self.t("back_label"), action_id=Action.NAV_BACK, value=value),
             ButtonElement(text=self.t("pause_label"), action_id=Action.NAV_PAUSE, value=value),
             ButtonElement(text=self.t("cancel_label"), action_id=Action.NAV_CANCEL, value=value,

@@ -18,6 +18,7 @@ class Action(StrEnum):
     NAV_BACK = "nav_back"
     NAV_PAUSE = "nav_pause"
     NAV_CANCEL = "nav_cancel"
+    NAV_HELP = "nav_help"
     SESSION_RESUME = "session_resume"
     SESSION_NEW = "session_new"
     HOME_START = "home_start"
@@ -42,7 +43,7 @@ class Action(StrEnum):
 
 
 ANSWER_PREFIX = "answer_"
-NAVIGATION = (Action.NAV_BACK, Action.NAV_PAUSE, Action.NAV_CANCEL)
+NAVIGATION = (Action.NAV_BACK, Action.NAV_PAUSE, Action.NAV_CANCEL, Action.NAV_HELP)
 REVIEW = (Action.REVIEW_ACK, Action.REVIEW_TAKE_ON, Action.REVIEW_FOLLOWUP,
           Action.REVIEW_NOTE, Action.REVIEW_VIEW, Action.REVIEW_BASIS, Action.REVIEW_CLOSE)
 EXPORTS = (Action.RECORD_PDF, Action.RECORD_CHRONOLOGY, Action.CHRONOLOGY_PDF)

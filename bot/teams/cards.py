@@ -63,6 +63,7 @@ class Verb(StrEnum):
     BACK = "back"
     PAUSE = "pause"
     CANCEL = "cancel"
+    HELP = "help"
     RESUME = "resume"
     NEW = "new"
     ACKNOWLEDGE = "review.acknowledge"
@@ -85,7 +86,8 @@ class Verb(StrEnum):
     REFRESH = "review.refresh"  # a record card asking for its viewer's own view
 
 
-CONVERSATION = {Verb.ANSWER, Verb.BACK, Verb.PAUSE, Verb.CANCEL, Verb.RESUME, Verb.NEW}
+CONVERSATION = {Verb.ANSWER, Verb.BACK, Verb.PAUSE, Verb.CANCEL, Verb.HELP, Verb.RESUME,
+                Verb.NEW}
 
 
 class Payload(BaseModel):
@@ -231,6 +233,7 @@ class Cards:
     def nav(self, session_id: str, q: Question) -> ActionSet:
         ids: dict[str, Any] = {"s": session_id, "st": q.step}
         return ActionSet(actions=[
+            action(self.t("help_label"), Verb.HELP, **ids),
             action(self.t("back_label"), Verb.BACK, **ids),
             action(self.t("pause_label"), Verb.PAUSE, **ids),
             action(self.t("cancel_label"), Verb.CANCEL, style="destructive", **ids),

@@ -386,3 +386,20 @@ def test_the_dsl_records_an_outcome_by_id_in_the_terminal(tmp_path: Path) -> Non
     assert verify(record) == []
     text = render_text(record, Prompts())
     assert "Early help (ref EH-881)" in text
+
+
+@pytest.mark.parametrize("typed", ["help", "?"])
+def test_help_explains_the_question_and_asks_it_again(jigsaw: DecisionService,
+                                                      typed: str) -> None:
+    """At the level of concern: what significant harm means against a child
+    in need, with examples; then the same question, and the answer after
+    help is taken as its answer."""
+    at = sc.STAFF_CONCERN.index("child_in_need")
+    output = run_console(jigsaw, [*sc.STAFF_CONCERN[:at], typed, *sc.STAFF_CONCERN[at:]])
+    helped = output.split(f"> {typed}\n", 1)[1]
+    explained, asked_again = helped.split("How serious is the concern?", 1)
+    flat = " ".join(explained.split())
+    assert "serious harm" in flat and "young carer" in flat and '"back"' in flat
+    assert "Significant harm" in asked_again.split("> ", 1)[0]
+    record = jigsaw.store.get_record(jigsaw.store.list_records()[0]["id"])
+    assert record["level_of_concern"] == "child_in_need"

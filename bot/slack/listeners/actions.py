@@ -70,7 +70,7 @@ def navigate(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
     ack()
     value = _value(body)
     command = {Action.NAV_BACK: "back", Action.NAV_PAUSE: "pause",
-               Action.NAV_CANCEL: "cancel"}[Action(_action_id(body))]
+               Action.NAV_CANCEL: "cancel", Action.NAV_HELP: "help"}[Action(_action_id(body))]
     if value.has("session", "step"):
         front.navigate(_user(body), value.session, value.step, command)
     else:

@@ -48,7 +48,7 @@ def later(front: TeamsFront, verb: Verb, user: str, data: Payload) -> Callable[[
     """The work for a click answered at once (its effect shows by an update)."""
     if verb == Verb.ANSWER and data.s and data.st:
         return lambda: front.answer(user, data.s, data.st, data.v)
-    if verb in (Verb.BACK, Verb.PAUSE, Verb.CANCEL) and data.s:
+    if verb in (Verb.BACK, Verb.PAUSE, Verb.CANCEL, Verb.HELP) and data.s:
         return lambda: front.navigate(user, data.s, data.st or None, verb.value)
     if verb == Verb.RESUME and data.s:
         return lambda: front.resume(user, data.s)
