@@ -34,8 +34,18 @@ def verify(store: Store, out: TextIO, *, anchor: tuple[int, str] | None = None,
     every record against the ledger, the ledger's own chain, that no record
     vanished without a recorded purge, and (given one) the ledger against an
     anchor kept outside the store. Exit 1 if anything is wrong."""
+    from bot.schedule import lost_escalations
+
     report = store.verify_integrity(records.verify, anchor)
     report.problems.extend(_posted_but_gone(store, posted or []))
+    try:
+        lost = lost_escalations(store)
+    except Exception:  # a damaged schedule file is reported by the store's own checks
+        lost = []
+    report.problems.extend(
+        f"schedule: the escalation of urgent alert {event} was deleted while still waiting "
+        "(the app raises it again when it starts; restore meta.json or find who changed it)"
+        for event in lost)
     if anchor_note and not anchor_note.startswith(("note:", "anchor:")):
         report.problems.append(anchor_note)
         anchor_note = ""

@@ -89,6 +89,25 @@ def _state(raw: Any) -> dict[str, Any]:
     return state
 
 
+def stored_escalations(store: Any) -> set[str]:
+    """Event ids of the escalations the stored schedule holds."""
+    jobs = _state(store.get_meta(SCHEDULE_KEY)).get("jobs", {})
+    return {str(job.get("event_id")) for job in (jobs.values() if isinstance(jobs, dict)
+                                                  else ()) if isinstance(job, dict)
+            and job.get("kind") == "escalate"}
+
+
+def lost_escalations(store: Any) -> list[str]:
+    """Urgent alerts whose escalation the ledger says is waiting but the
+    stored schedule no longer holds: deleted while still pending. The
+    ledger is read before and after the schedule, so a job finished or
+    added meanwhile is not taken for one deleted."""
+    before = store.pending_escalations()
+    stored = stored_escalations(store)
+    after = store.pending_escalations()
+    return sorted((before & after) - stored)
+
+
 class Schedule:
     """The jobs kept in the store, changed atomically."""
 
@@ -99,6 +118,9 @@ class Schedule:
         # (disk full, database away): kept here, so the escalation never
         # depends on that write, and written at each tick until it is taken.
         self._held: dict[str, dict[str, Any]] = {}
+        # Escalations in the schedule the ledger has not been told of yet
+        # (its write failed): told at each tick.
+        self._unnoted: set[str] = set()
         self._held_lock = threading.Lock()
 
     @property
@@ -133,7 +155,74 @@ class Schedule:
         with self._held_lock:
             for key in held:
                 self._held.pop(key, None)
+                self._unnoted.add(str(held[key].get("event_id", "")))
             return len(self._held)
+
+    def note_raised(self) -> None:
+        """Tell the ledger of escalations now in the store (after the
+        store took them: a crash between leaves the ledger behind the
+        schedule, which :meth:`recover` puts right, never ahead of it)."""
+        with self._held_lock:
+            events = sorted(e for e in self._unnoted if e)
+        if not events:
+            return
+        try:
+            self.store.note_escalations(raised=events)
+        except Exception:
+            log.warning("the ledger could not be told of an escalation yet",
+                        extra={"count": len(events)})
+            return
+        with self._held_lock:
+            self._unnoted.difference_update(events)
+
+    def _note_done(self, events: list[str]) -> None:
+        """Tell the ledger these escalations are finished with, before they
+        leave the schedule (so one missing from it while the ledger says it
+        waits was deleted, not finished)."""
+        if events:
+            self.store.note_escalations(done=sorted(events))
+
+    def _stored_escalations(self) -> set[str]:
+        return stored_escalations(self.store)
+
+    def lost(self) -> list[str]:
+        return lost_escalations(self.store)
+
+    def recover(self, now: datetime) -> list[str]:
+        """At start-up: an escalation deleted from the schedule while still
+        waiting is raised again (due when it always was) and logged; one in
+        the schedule the ledger was not told of (a crash between the two
+        writes) is told now. Returns the event ids raised again."""
+        lost = self.lost()
+        with self._held_lock:
+            self._unnoted.update(self._stored_escalations() - self.store.pending_escalations())
+        self.note_raised()
+        if not lost:
+            return []
+        jobs = {f"escalate:{event}": self._job_again(event, now) for event in lost}
+
+        def change(stored: dict[str, dict[str, Any]]) -> None:
+            for key, job in jobs.items():
+                stored.setdefault(key, job)
+
+        self._edit(change)
+        log.error("urgent alert escalations were deleted from the schedule while still "
+                  "waiting: raised again (restore meta.json or look at who changed it)",
+                  extra={"count": len(lost)})
+        return lost
+
+    def _job_again(self, event_id: str, now: datetime) -> dict[str, Any]:
+        """The escalation job of ``event_id`` again, from the alert its
+        session still holds (or due now if the session is gone)."""
+        session_id = event_id.removesuffix(":urgent")
+        session = self.store.get_session(session_id) or {}
+        event = next((e for e in session.get("events") or ()
+                      if isinstance(e, dict) and e.get("id") == event_id), {})
+        at = (_parse(event["at"]) + self.day.escalation if isinstance(event.get("at"), str)
+              else now)
+        return {"kind": "escalate", "next_at": iso(at), "session_id": session_id,
+                "event_id": event_id, "user": event.get("user", ""),
+                "answer": event.get("answer", ""), "sent": {}, "raised_again": iso(now)}
 
     def _edit(self, change: Callable[[dict[str, dict[str, Any]]], None]) -> None:
         def mutate(raw: Any) -> dict[str, Any]:
@@ -163,6 +252,9 @@ class Schedule:
             with self._held_lock:
                 self._held.setdefault(key, job)
             raise
+        with self._held_lock:
+            self._unnoted.add(event["id"])
+        self.note_raised()
 
     def covered(self, record: dict[str, Any]) -> None:
         """A record for the DSL made while the DSL is away: the deputies
@@ -179,8 +271,11 @@ class Schedule:
     def alert_acknowledged(self, event_id: str) -> bool:
         """Stop the escalation; False if there was none waiting."""
         key = f"escalate:{event_id}"
+        if event_id in self._stored_escalations():
+            self._note_done([event_id])
         with self._held_lock:
             found = [self._held.pop(key, None) is not None]
+            self._unnoted.discard(event_id)
 
         def change(jobs: dict[str, dict[str, Any]]) -> None:
             found[0] = jobs.pop(key, None) is not None or found[0]
@@ -271,6 +366,14 @@ class Schedule:
         cutoff = iso(now - SENT_KEEP)
         if not finished and self._settled(cutoff):
             return  # most ticks: nothing to change, so no copy of the schedule to make
+        ending = [k for k, after in finished.items() if after is None and k.startswith("escalate:")]
+        if ending:
+            try:
+                self._note_done([k.removeprefix("escalate:") for k in ending])
+            except Exception:  # kept until the ledger can be told (sent marks stay)
+                log.warning("escalations kept: the ledger could not be told they are done",
+                            extra={"count": len(ending)})
+                finished = {k: v for k, v in finished.items() if k not in ending}
 
         def change(jobs: dict[str, dict[str, Any]]) -> None:
             for key, next_at in finished.items():
@@ -312,12 +415,20 @@ class Scheduler:
         self.day = self.schedule.day
         self.sender = sender
         self._lock = threading.Lock()
+        self._recovered = False  # the first tick looks for escalations deleted meanwhile
 
     def tick(self) -> int:
         """Send whatever is due now; returns how many messages went."""
         with self._lock:
             now = self.app.clock()
+            if not self._recovered:
+                try:
+                    self.schedule.recover(now)
+                    self._recovered = True
+                except Exception:  # the store is away: what is due still goes
+                    log.warning("could not look for escalations deleted from the schedule")
             self.schedule.keep_held()
+            self.schedule.note_raised()
             self.schedule.backfill(now)
             self.schedule.settle(now, {})  # the recurring jobs exist from the first tick
             sent = 0

@@ -18,7 +18,7 @@ Two kinds of data, kept apart on purpose:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict, Unpack, runtime_checkable
 
@@ -195,6 +195,16 @@ class Store(Protocol):
     def last_anchor(self) -> tuple[str, str]:
         """(when the ledger head was last anchored, or "", when the ledger
         began), as the sealed ledger says."""
+
+    def note_escalations(self, *, raised: Iterable[str] = (),
+                         done: Iterable[str] = ()) -> None:
+        """Tell the ledger that the escalations of these urgent alerts
+        (event ids) were put in the schedule, or finished with (sent,
+        acknowledged, no longer needed)."""
+
+    def pending_escalations(self) -> set[str]:
+        """Event ids whose escalation the ledger says is still in the
+        schedule: one missing from it was deleted, not finished."""
 
     # -- idempotency and delivery state -----------------------------------
     def claim(self, key: str) -> bool:

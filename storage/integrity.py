@@ -389,7 +389,8 @@ def _rekey(store: TinyDBStore) -> None:
                          f"{ENV_AUDIT_KEY} to see them")
     carry = {"highs": {str(y): h for y, h in state.highs.items()},
              "purged": ranges(list(state.purged)), "void": ranges(list(state.void)),
-             "alerts": sorted(state.alerts), "rekeyed_from": [state.n, state.mac]}
+             "alerts": sorted(state.alerts), "escalations": sorted(state.escalations),
+             "rekeyed_from": [state.n, state.mac]}
     _seal_existing(store, carry=carry, why="rekeyed", restart=True)
 
 

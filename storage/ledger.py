@@ -100,6 +100,8 @@ class LedgerState:
     last: Entry | None = None
     interrupted: list[Entry] = field(default_factory=list)
     alerts: set[str] = field(default_factory=set)  # urgent alerts raised, not yet sent
+    # Urgent alerts whose escalation is in the schedule, not yet finished with.
+    escalations: set[str] = field(default_factory=set)
     blocks: int = 1  # layout of the record blocks (see storage.integrity)
     began: str = ""  # when the ledger began (its first line)
     meta_file: bool = False  # meta.json is known to exist: from now on missing means lost
@@ -150,6 +152,9 @@ class LedgerState:
         elif op == "alert":
             self.alerts.update(str(e) for e in entry.get("raised") or ())
             self.alerts.difference_update(str(e) for e in entry.get("sent") or ())
+        elif op == "escalation":
+            self.escalations.update(str(e) for e in entry.get("raised") or ())
+            self.escalations.difference_update(str(e) for e in entry.get("done") or ())
         elif op == "counter":
             year, high = int(entry["year"]), int(entry["high"])
             self.highs[year] = max(self.highs.get(year, 0), high)
@@ -194,6 +199,7 @@ class LedgerState:
         for record_id in expand(entry.get("void")):
             self.void[record_id] = self.n
         self.alerts.update(str(e) for e in entry.get("alerts") or ())
+        self.escalations.update(str(e) for e in entry.get("escalations") or ())
 
     def high(self, year: int) -> int:
         return self.highs.get(year, 0)

@@ -34,7 +34,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Unpack
 
@@ -58,7 +58,7 @@ from .hot import CLAIM_TTL, PRUNE_EVERY, alert_states
 from .index import delivery_state, format_record_id, parse_record_id
 from .integrity import Report, record_problems
 from .jsonfile import clone
-from .ledger import FORMAT, Entry, check_chain, now_iso, ranges
+from .ledger import FORMAT, Entry, LedgerState, check_chain, now_iso, ranges
 from .migrate import require_current
 from .records import _text, mutated, year_of
 from .seal import ENV_AUDIT_KEY, ENV_AUDIT_KEY_FILE, Sealer, canonical, digest
@@ -835,6 +835,25 @@ class PostgresStore:
         began = str(json.loads(first[0]).get("at", "")) if first else ""
         entry = json.loads(last[0]) if last else {}
         return str(entry.get("when") or entry.get("at") or ""), began
+
+    def note_escalations(self, *, raised: Iterable[str] = (),
+                         done: Iterable[str] = ()) -> None:
+        with self.db.tx() as conn:
+            self._append(conn, "escalation", raised=sorted(raised), done=sorted(done))
+
+    def pending_escalations(self) -> set[str]:
+        state = LedgerState()
+        with self.db.connection() as conn:
+            rows = conn.execute("SELECT entry FROM ledger WHERE school = %s AND "
+                                "entry::jsonb->>'op' IN ('begin', 'escalation') ORDER BY n",
+                                (self.school,)).fetchall()
+        for (text,) in rows:
+            entry = json.loads(text)
+            if entry.get("op") == "begin":
+                state.escalations.update(str(e) for e in entry.get("escalations") or ())
+            else:
+                state.apply(entry)
+        return state.escalations
 
     def purges(self) -> list[dict[str, Any]]:
         return [e for e in self._ledger_entries() if e.get("op") == "purge"]

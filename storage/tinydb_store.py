@@ -17,7 +17,7 @@ digests and times, and is sealed with the audit key instead.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,16 @@ class TinyDBStore(HotStore, Records):
             self._ledger.catch_up()
             state = self._ledger.state
             return state.anchored, state.began
+
+    def note_escalations(self, *, raised: Iterable[str] = (),
+                         done: Iterable[str] = ()) -> None:
+        with lock_for(self.records_root).held():
+            self._ledger.append("escalation", raised=sorted(raised), done=sorted(done))
+
+    def pending_escalations(self) -> set[str]:
+        with lock_for(self.records_root).held():
+            self._ledger.catch_up()
+            return set(self._ledger.state.escalations)
 
     def purges(self) -> list[dict[str, Any]]:
         """Every purge in the ledger, oldest first (ids as runs)."""

@@ -507,3 +507,31 @@ def _harness(app: DecisionService, fake: FakeSlack):  # type: ignore[no-untyped-
     from contextlib import contextmanager
 
     return contextmanager(running)(app, fake)
+
+
+def test_an_escalation_deleted_while_waiting_is_sent_after_a_restart(
+        jigsaw: DecisionService, fake: FakeSlack, clock: Clock, tmp_path: Path,
+        settings: Settings) -> None:
+    first = running(jigsaw, fake)
+    raise_alert(next(first))
+    first.close()
+
+    def delete(value: Any) -> Any:
+        value["jobs"] = {k: v for k, v in value["jobs"].items() if not k.startswith("escalate:")}
+        return value
+
+    jigsaw.store.update_meta("schedule", delete)  # as someone editing meta.json would
+    jigsaw.store.close()
+
+    clock.advance(minutes=15)
+    store = TinyDBStore(tmp_path / "data")
+    again = running(DecisionService(settings, store, clock=clock), fake)
+    slack = next(again)
+    try:
+        assert slack.front.scheduler.tick() == 2  # raised again, and due: sent
+        assert slack.front.scheduler.tick() == 0
+        assert store.pending_escalations() == set()  # finished with, in the ledger
+    finally:
+        again.close()
+        store.close()
+    assert kinds(reminders(fake)) == ["escalate", "escalate"]

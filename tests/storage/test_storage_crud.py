@@ -426,3 +426,16 @@ def test_update_records_is_one_write_for_many(store, make_record) -> None:
         store.update_records([ids[1], "ISD-2026-9999"], seen)
     assert store.get_record(ids[1]).get("audit", []) == []  # nothing written
     assert store.verify_integrity().problems == []
+
+
+def test_the_ledger_knows_which_escalations_are_waiting(store, backend) -> None:
+    assert store.pending_escalations() == set()
+    store.note_escalations(raised=["S1:urgent", "S2:urgent"])
+    store.note_escalations(done=["S1:urgent"])
+    assert store.pending_escalations() == {"S2:urgent"}
+    again = backend.open()  # another process reads it from the ledger
+    try:
+        assert again.pending_escalations() == {"S2:urgent"}
+    finally:
+        again.close()
+    assert store.verify_integrity().problems == []
