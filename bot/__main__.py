@@ -44,6 +44,13 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     outcome.add_argument("outcome", choices=OUTCOMES)
     outcome.add_argument("--ref", default="", help="the referral's reference, if any")
     outcome.add_argument("--note", default="", help="a short note")
+    correct = sub.add_parser("correct", help="as the DSL, correct the category or the "
+                             "one-line summary read from the answers (both are kept)")
+    correct.add_argument("record", help="the record's id, e.g. ISD-2026-0042")
+    from bot.record import CATEGORIES
+
+    correct.add_argument("--category", choices=CATEGORIES)
+    correct.add_argument("--summary", default="", help="the one-line summary, in your words")
     sub.add_parser("inbox", help="what waits for the DSL, urgent first")
     cover = sub.add_parser("cover", help="as the DSL, mark yourself away (staff are told who "
                            "covers; alerts and concerns go to the deputies too) or back")
@@ -604,6 +611,21 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
 
         return Console(app).settle(args.record, "outcome", outcome=args.outcome,
                                    ref=args.ref.strip()[:100], note=args.note.strip()[:2000])
+    if command == "correct":
+        from bot.console import Console
+
+        fixes = [("category", args.category or ""), ("summary_line", args.summary)]
+        fixes = [(field, value) for field, value in fixes if value.strip()]
+        if not fixes:
+            print("Say what to correct: --category CATEGORY and/or --summary TEXT.",
+                  file=sys.stderr)
+            return 2
+        console = Console(app)
+        for field, value in fixes:
+            done = console.settle(args.record, "correct", field=field, value=value)
+            if done:
+                return done
+        return 0
     if command in ("close", "confirm-basis"):
         from bot.console import Console
 

@@ -14,7 +14,9 @@ import textwrap
 from typing import TextIO
 
 from bot import record as records
+from bot.derive import SUMMARY_MAX
 from bot.flow import Question, Source
+from bot.flow.validate import InvalidAnswer, clean_text
 from bot.service import AccessDenied, AlreadyDecided, DecisionService, NotFound, clean_id
 
 COMMANDS = {"back", "pause", "cancel", "help", "?", "quit", "exit"}
@@ -189,7 +191,12 @@ class Console:
         allowed = self._dsl()
         rid = clean_id(record_id)
         try:
+            if action == "correct" and params.get("field") == "summary_line":
+                params["value"] = clean_text(params["value"], max_len=SUMMARY_MAX, min_len=1)
             done = self.app.review(rid, action, by=self.user, allowed=allowed, **params)
+        except InvalidAnswer as exc:
+            self.say(self.app.flow.error(exc.code, **exc.params))
+            return 2
         except NotFound:
             self.say(prompts.render("console/not_found.j2", id=rid))
             return 2
@@ -197,8 +204,9 @@ class Console:
             self.say(prompts.render("console/refused.j2", s=self.app.settings))
             return 1
         template = {"close": "console/closed.j2", "confirm_basis": "console/basis_confirmed.j2",
-                    "outcome": "console/outcome_recorded.j2"}
-        self.say(prompts.render(template[action], id=rid, already=done is None))
+                    "outcome": "console/outcome_recorded.j2", "correct": "console/corrected.j2"}
+        self.say(prompts.render(template[action], id=rid, already=done is None,
+                                field=params.get("field", "")))
         return 0
 
     def name_once(self) -> None:

@@ -30,6 +30,7 @@ CSV_COLUMNS = (
     ("urgent", "Urgent"), ("level_of_concern", "Level of concern"),
     ("decision", "Decision"), ("recipient", "Shared with"), ("consent", "Parents or carers"),
     ("referral", "Referral made"), ("referral_ref", "Referral reference"),
+    ("outcome", "Outcome"),
     ("recorded_by", "Recorded by"), ("decided_by", "Decided by"), ("status", "Status"),
     ("reviewed_by", "Reviewed by"), ("follow_ups_open", "Actions open"),
     ("follow_ups_done", "Actions done"), ("nation", "Nation"),
@@ -194,6 +195,21 @@ def audit_lines(record: dict[str, Any], prompts: Prompts) -> list[tuple[str, str
 
 def _audit_detail(detail: dict[str, Any], words: Prompts, see: dict[str, Any]) -> str:
     parts = []
+    if detail.get("outcome"):
+        parts.append(words.wording(f"outcome_{detail['outcome']}", str(detail["outcome"]))
+                     + (f" (ref {detail['ref']})" if detail.get("ref") else ""))
+    if detail.get("field") in records.CORRECTABLE:
+        field = str(detail["field"])
+
+        def shown(value: Any) -> str:
+            if field == "category":
+                return words.wording(f"category_{value}", str(value)) if value else \
+                    words.wording("category_none")
+            return f"\u201c{value}\u201d"
+
+        parts.append(words.block("record/labels.j2", "audit_correction",
+                                 field=words.wording(f"headline_{field}"),
+                                 was=shown(detail.get("from")), now=shown(detail.get("to"))))
     if detail.get("decision"):
         parts.append(words.wording(f"decision_{detail['decision']}", str(detail["decision"])))
     if detail.get("format"):
@@ -347,6 +363,9 @@ def csv_row(r: dict[str, Any], prompts: Prompts, school: str = "") -> dict[str, 
         "consent": summary.get("family", ""),
         "referral": words.wording("yes" if referral["made"] else "no"),
         "referral_ref": referral["ref"],
+        "outcome": "; ".join(records.outcomes_text(r, prompts)) or (
+            words.wording(f"outcome_{referral['outcome']}", referral["outcome"])
+            if referral["outcome"] else ""),
         "recorded_by": see["who"](r.get("recorded_by")),
         "decided_by": see["who"](decided.get("by")) if decided else "",
         "status": records.status_text(r, prompts),

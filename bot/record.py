@@ -762,6 +762,116 @@ def add_outcome(record: Record, *, by: str, at: datetime, outcome: str, ref: str
     return record
 
 
+def outcomes_text(record: Record, prompts: Prompts) -> list[str]:
+    """Every outcome recorded, oldest first, each in words with its
+    reference and note, who recorded it and when (the full record)."""
+    see = reading(record, prompts)
+    words = prompts.for_record(record)
+    shown = []
+    for entry in (record.get("referral") or {}).get("outcomes") or []:
+        text = words.wording(f"outcome_{entry.get('outcome')}", str(entry.get("outcome") or ""))
+        if entry.get("ref"):
+            text += f" (ref {entry['ref']})"
+        if entry.get("note"):
+            text += f": {entry['note']}"
+        shown.append(f"{text} ({see['who'](entry.get('by'))}, {see['when'](entry.get('at'))})")
+    return shown
+
+
+# The categories of concern a DSL records: KCSIE's abuse and neglect, and
+# exploitation, online, child-on-child, domestic abuse, mental health.
+CATEGORIES = ("physical_abuse", "emotional_abuse", "sexual_abuse", "neglect", "exploitation",
+              "online", "child_on_child", "domestic_abuse", "mental_health", "fgm",
+              "radicalisation", "other")
+# What was read from the answers (bot.derive) and the DSL may correct.
+CORRECTABLE = ("category", "summary_line")
+
+
+def shown_category(record: Record) -> str:
+    """The category code the record shows: kept, else (an older record that
+    never kept one) read from its answers as a new record would be."""
+    if "category" in record:
+        return str(record.get("category") or "")
+    return derive.category(_answers_of(record), str(record.get("route") or ""),
+                           list(record.get("situations") or []))
+
+
+def shown_summary(record: Record) -> str:
+    return str(record.get("summary_line") or "") or derive.summary_line(_answers_of(record))
+
+
+def correct(record: Record, *, by: str, at: datetime, field: str, value: str,
+            label: str = "") -> Record:
+    """The DSL corrects what was read from the answers (the category, the
+    one-line summary). The record shows hers; what was read first is kept
+    under ``derived``, and each correction (from, to, who, when) under
+    ``corrections`` and in the audit trail. ``label``: a school's own
+    category, as it is named now."""
+    if field not in CORRECTABLE or not value:
+        raise ValueError(field)
+    if field == "category" and value not in CATEGORIES and not label:
+        raise ValueError(value)
+    before = shown_category(record) if field == "category" else shown_summary(record)
+    derived = dict(record.get("derived") or {})
+    if field not in derived:  # the first value, before anyone corrected it
+        derived[field] = before if record.get(f"{field}_derived", True) else ""
+    record["derived"] = derived
+    record[field] = value
+    record[f"{field}_derived"] = False
+    if field == "category":
+        if label:
+            record["category_label"] = label
+        else:
+            record.pop("category_label", None)
+    record["corrections"] = [*(record.get("corrections") or []), {
+        "field": field, "from": before, "to": value, "by": by, "at": iso(at)}]
+    append_audit(record, by=by, action="corrected", at=at,
+                 detail={"field": field, "from": before, "to": value})
+    return record
+
+
+def corrections_wanted(record: Record, **values: str) -> dict[str, str]:
+    """Of the values a DSL's correction form sent back (``category``,
+    ``summary_line``), those that change the record: a different value, or
+    a category she kept as it was read from the answers (now hers). A
+    summary left as it was is no correction."""
+    wanted = {}
+    for field, value in values.items():
+        if field not in CORRECTABLE or not value:
+            continue
+        now = shown_category(record) if field == "category" else shown_summary(record)
+        if value != now or (field == "category" and record.get(
+                "category_derived", "category" not in record)):
+            wanted[field] = value
+    return wanted
+
+
+def corrections_text(record: Record, prompts: Prompts) -> list[str]:
+    """Each correction in words: the field, what it was, what it is now,
+    who and when (the full record, under the summary)."""
+    see = reading(record, prompts)
+    words = prompts.for_record(record)
+
+    def shown(field: str, value: str) -> str:
+        if field == "category":
+            return words.wording(f"category_{value}", value) if value else words.wording(
+                "category_none")
+        return f"\u201c{value}\u201d"
+
+    return [words.block("record/labels.j2", "correction_row",
+                        field=words.wording(f"headline_{c.get('field')}"),
+                        was=shown(str(c.get("field")), str(c.get("from") or "")),
+                        now=shown(str(c.get("field")), str(c.get("to") or "")),
+                        by=see["who"](c.get("by")), at=see["when"](c.get("at")))
+            for c in record.get("corrections") or [] if isinstance(c, dict)]
+
+
+def outcome_due(record: Record) -> bool:
+    """Whether the DSL may record what happened after: once decided (not
+    while it waits for her decision), until the record is closed."""
+    return not record.get("awaiting_dsl_decision") and record.get("status") != CLOSED
+
+
 def outcome_text(record: Record, prompts: Prompts) -> str:
     """The latest outcome in words, with who recorded it and when; empty
     when none is recorded."""
@@ -843,9 +953,12 @@ def sections(record: Record, prompts: Prompts) -> list[Section]:
     helpers = reading(record, prompts)
     prompts.render("record/full.txt.j2", r=view, guidance_text=guidance_text,
                    basis_text=lambda r: basis_text(r, prompts), section=section, row=row,
-                   category=category_text(record, prompts), status=status_text(record, prompts),
+                   category=category_shown(record, prompts),
+                   summary_line=shown_summary(record),
+                   corrections=corrections_text(record, prompts),
+                   status=status_text(record, prompts),
                    other_children=other_children_text(record),
-                   outcome=outcome_text(record, prompts),
+                   outcomes=outcomes_text(record, prompts),
                    destination=destination_text(record, prompts),
                    actions=action_rows(record, prompts), **helpers)
     return [(title, rows) for title, rows in found if rows]
@@ -914,6 +1027,17 @@ def category_text(record: Record, prompts: Prompts) -> str:
     return str(own) if own else prompts.for_record(record).wording(f"category_{code}", code)
 
 
+def category_shown(record: Record, prompts: Prompts) -> str:
+    """The category in words as the record shows it, marked "read from the
+    answers" until someone chose or corrected it; empty when none."""
+    r = record
+    category = category_text({**r, "category": shown_category(r)}, prompts)
+    if category and r.get("category_derived", "category" not in r):
+        category = prompts.for_record(r).block("record/labels.j2", "category_derived",
+                                               category=category)
+    return category
+
+
 def urgency_text(record: Record, prompts: Prompts) -> str:
     """What makes the record urgent, in words, most pressing first; empty when
     nothing does."""
@@ -967,14 +1091,8 @@ def headline(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
     see = reading(record, prompts)
     r = record
     requester = r.get("requester") or {}
-    code = str(r.get("category") or "") or (derive.category(
-        _answers_of(r), str(r.get("route") or ""), list(r.get("situations") or []))
-        if "category" not in r else "")
-    shown_category = category_text({**r, "category": code}, prompts)
-    if shown_category and r.get("category_derived", "category" not in r):
-        shown_category = words.block("record/labels.j2", "category_derived",
-                                     category=shown_category)
-    line = str(r.get("summary_line") or "") or derive.summary_line(_answers_of(r))
+    category = category_shown(r, prompts)
+    line = shown_summary(r)
     unverified = (r.get("route") == "request" and bool(requester)
                   and requester.get("verified", "") in ("not_verified", NOT_SURE, ""))
     asked = (words.wording("signoff_needed") if (r.get("second_signoff") or {}).get("required")
@@ -993,7 +1111,7 @@ def headline(record: Record, prompts: Prompts) -> list[tuple[str, str, str]]:
         ("urgency", "; ".join(w for w in warnings if w)),
         ("urgent_detail", _urgent_text(r.get("urgent"), words)),
         ("child_ref", str(r.get("child_ref") or "")),
-        ("category", shown_category or words.wording("category_none")),
+        ("category", category or words.wording("category_none")),
         ("summary_line", line),
         ("kind", words.wording(f"route_{r['route']}") if r.get("route")
          else words.wording(f"kind_{r.get('kind', '')}")),

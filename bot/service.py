@@ -672,6 +672,9 @@ class DecisionService:
             "outcome": lambda r: records.add_outcome(
                 r, by=by, at=now, outcome=params["outcome"], ref=params.get("ref", ""),
                 note=params.get("note", "")),
+            "correct": lambda r: records.correct(
+                r, by=by, at=now, field=params["field"], value=params["value"],
+                label=params.get("label", "")),
             "viewed": lambda r: records.viewed(r, by=by, at=now),
         }[action]
         changed = [True]
@@ -680,8 +683,12 @@ class DecisionService:
             if action == "acknowledge" and record["review_status"] != records.PENDING:
                 changed[0] = False
                 return record
-            if action in ("note", "follow_up") and _repeated(record, by, action, params, now):
+            if action in ("note", "follow_up", "outcome") and _repeated(
+                    record, by, action, params, now):
                 changed[0] = False  # the same form sent twice (a retry, a double submit)
+                return record
+            if action == "correct" and _already_so(record, params):
+                changed[0] = False  # chosen so already (a retry, a double submit)
                 return record
             if action == "close" and record.get("status") == records.CLOSED:
                 changed[0] = False
@@ -1026,12 +1033,24 @@ def _within(at: Any, now: datetime, window: timedelta) -> bool:
 def _repeated(record: dict[str, Any], by: str, action: str, params: dict[str, Any],
               now: datetime) -> bool:
     """The same note (or follow-up) by the same person moments ago."""
-    kind = "note_added" if action == "note" else "follow_up_needed"
-    want = {"note": params.get("note")} if action == "note" else {
-        "note": params.get("note"), "due": params.get("due")}
+    kind = {"note": "note_added", "outcome": "outcome_added"}.get(action, "follow_up_needed")
+    want = ({"note": params.get("note")} if action == "note" else
+            {"outcome": params.get("outcome"), "ref": params.get("ref", ""),
+             "note": params.get("note", "")} if action == "outcome" else
+            {"note": params.get("note"), "due": params.get("due")})
     return any(e.get("action") == kind and e.get("by") == by and e.get("detail") == want
                and _within(e.get("at"), now, REPEAT_WINDOW)
                for e in record.get("audit") or ())
+
+
+def _already_so(record: dict[str, Any], params: dict[str, Any]) -> bool:
+    """A correction to what the record already shows, and not as read
+    from the answers (confirming a derived value is a change: it is hers)."""
+    field = params["field"]
+    now = records.shown_category(record) if field == "category" else records.shown_summary(
+        record)
+    return now == params["value"] and record.get(f"{field}_derived") is False and (
+        field != "category" or record.get("category_label", "") == params.get("label", ""))
 
 
 def _basis_to_confirm(record: dict[str, Any], params: dict[str, Any]) -> dict[str, str]:

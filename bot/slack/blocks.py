@@ -23,14 +23,17 @@ from slack_sdk.models.blocks import (
     HeaderBlock,
     InputBlock,
     MarkdownTextObject,
+    Option,
     PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
+    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
 from bot import record as records
 from bot.conversation import USE_OFFERED
+from bot.derive import SUMMARY_MAX
 from bot.flow import Question, Source
 from bot.prompts import Prompts
 from bot.slack.wire import (
@@ -362,6 +365,13 @@ class Blocks:
             ButtonElement(text=self.t("followup_label"), action_id=Action.REVIEW_FOLLOWUP,
                           value=value),
             ButtonElement(text=self.t("note_label"), action_id=Action.REVIEW_NOTE, value=value),
+        ]
+        if records.outcome_due(record):
+            elements.append(ButtonElement(text=self.t("outcome_label"),
+                                          action_id=Action.REVIEW_OUTCOME, value=value))
+        elements += [
+            ButtonElement(text=self.t("correct_label"), action_id=Action.REVIEW_CORRECT,
+                          value=value),
             ButtonElement(text=self.t("view_label"), action_id=Action.REVIEW_VIEW, value=value),
         ]
         if records.basis_to_confirm(record):
@@ -388,6 +398,40 @@ class Blocks:
             InputBlock(block_id=BlockId.NOTE, label=self.t("note_field_label"),
                        element=PlainTextInputElement(action_id=Action.INPUT, multiline=True,
                                                      max_length=2000)))
+
+    def outcome_modal(self, record_id: str) -> dict[str, Any]:
+        """What happened after the decision: the outcome (a menu), the
+        referral's reference and a note, both optional."""
+        words = self.prompts.wording
+        return self._review_modal(
+            Modal.REVIEW_OUTCOME, record_id, "outcome_title",
+            InputBlock(block_id=BlockId.OUTCOME, label=self.t("outcome_field_label"),
+                       element=StaticSelectElement(action_id=Action.INPUT, options=[
+                           Option(value=code, text=words(f"outcome_{code}")[:75])
+                           for code in records.OUTCOMES])),
+            InputBlock(block_id=BlockId.REF, label=self.t("outcome_ref_label"), optional=True,
+                       element=PlainTextInputElement(action_id=Action.INPUT, max_length=100)),
+            InputBlock(block_id=BlockId.NOTE, label=self.t("note_field_label"), optional=True,
+                       element=PlainTextInputElement(action_id=Action.INPUT, multiline=True,
+                                                     max_length=2000)))
+
+    def correct_modal(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The category and the one-line summary, as the record shows them
+        now, for the DSL to correct (what was read first is kept)."""
+        words = self.prompts.for_record(record).wording
+        options = [Option(value=code, text=words(f"category_{code}")[:75])
+                   for code in records.CATEGORIES]
+        now = records.shown_category(record)
+        initial = next((o for o in options if o.value == now), None)
+        return self._review_modal(
+            Modal.REVIEW_CORRECT, record["id"], "correct_title",
+            InputBlock(block_id=BlockId.CATEGORY, label=self.t("correct_category_label"),
+                       element=StaticSelectElement(action_id=Action.INPUT, options=options,
+                                                   initial_option=initial)),
+            InputBlock(block_id=BlockId.SUMMARY, label=self.t("correct_summary_label"),
+                       element=PlainTextInputElement(
+                           action_id=Action.INPUT, max_length=SUMMARY_MAX,
+                           initial_value=records.shown_summary(record)[:SUMMARY_MAX] or None)))
 
     def _review_modal(self, callback: Modal, record_id: str, title: str,
                       *inputs: InputBlock) -> dict[str, Any]:

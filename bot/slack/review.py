@@ -87,8 +87,15 @@ class SlackReview(SlackHome):
         if not self.is_dsl(user):
             self.review(user, record_id, kind, channel=channel)  # records the refusal
             return
-        view = (self.blocks.followup_modal(record_id) if kind == "follow_up"
-                else self.blocks.note_modal(record_id))
+        if kind == "correct":
+            record = self.app.record(record_id)
+            if record is None:
+                self._tell(user, channel, self.t("not_found", id=clean_id(record_id)))
+                return
+            view = self.blocks.correct_modal(record)
+        else:
+            view = {"follow_up": self.blocks.followup_modal, "note": self.blocks.note_modal,
+                    "outcome": self.blocks.outcome_modal}[kind](record_id)
         self.client.views_open(trigger_id=trigger_id, view=view)
 
     def view_record(self, user: str, record_id: str, trigger_id: str,

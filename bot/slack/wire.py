@@ -33,6 +33,8 @@ class Action(StrEnum):
     REVIEW_VIEW = "review_view"
     REVIEW_BASIS = "review_confirm_basis"
     REVIEW_CLOSE = "review_close"
+    REVIEW_OUTCOME = "review_outcome"
+    REVIEW_CORRECT = "review_correct"
     RECORD_PDF = "record_pdf"
     RECORD_CHRONOLOGY = "record_chronology"
     CHRONOLOGY_PDF = "chronology_pdf"
@@ -45,7 +47,8 @@ class Action(StrEnum):
 ANSWER_PREFIX = "answer_"
 NAVIGATION = (Action.NAV_BACK, Action.NAV_PAUSE, Action.NAV_CANCEL, Action.NAV_HELP)
 REVIEW = (Action.REVIEW_ACK, Action.REVIEW_TAKE_ON, Action.REVIEW_FOLLOWUP,
-          Action.REVIEW_NOTE, Action.REVIEW_VIEW, Action.REVIEW_BASIS, Action.REVIEW_CLOSE)
+          Action.REVIEW_NOTE, Action.REVIEW_VIEW, Action.REVIEW_BASIS, Action.REVIEW_CLOSE,
+          Action.REVIEW_OUTCOME, Action.REVIEW_CORRECT)
 EXPORTS = (Action.RECORD_PDF, Action.RECORD_CHRONOLOGY, Action.CHRONOLOGY_PDF)
 DSL_TOOLS = (Action.DSL_CHRONOLOGY, Action.DSL_CSV)
 
@@ -68,6 +71,8 @@ class Modal(StrEnum):
 
     REVIEW_FOLLOWUP = "review_followup_submit"
     REVIEW_NOTE = "review_note_submit"
+    REVIEW_OUTCOME = "review_outcome_submit"
+    REVIEW_CORRECT = "review_correct_submit"
     RECORD = "record_view"
     CHRONOLOGY_ASK = "chronology_submit"
     CHRONOLOGY = "chronology_view"
@@ -85,6 +90,10 @@ class BlockId(StrEnum):
     COVER = "cover"
     NOTE = "note"
     DUE = "due"
+    OUTCOME = "outcome"
+    REF = "ref"
+    CATEGORY = "category"
+    SUMMARY = "summary_line"
     CHILD_REF = "child_ref"
     FROM = "from"
     TO = "to"

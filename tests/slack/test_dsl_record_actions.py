@@ -6,13 +6,16 @@ and recorded."""
 
 from __future__ import annotations
 
-from bot.record import verify
+import re
+
+from bot.record import OUTCOMES, verify
 from bot.slack.delivery import RECORD_EVENT
-from bot.slack.wire import Action
+from bot.slack.wire import Action, BlockId, Modal
 from tests import scenarios as sc
 from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
 from tests.harness.slack import Harness
 from tests.harness.slack_driver import Driver, all_text, buttons
+from tests.harness.slackreq import text_input, view_submission
 
 STAFF, DSL, OUTSIDER = "U123", "UDSL1", "U999"
 # A member of staff keeps a low-level worry on record (no DSL decision asked).
@@ -129,3 +132,93 @@ def test_not_found_is_told_apart_from_already_decided(slack: Harness) -> None:
     before = told(slack, DSL).count("can't find a record *ISD-1999-0001*")
     dsl.start(text="close isd-1999-0001")
     assert told(slack, DSL).count("can't find a record *ISD-1999-0001*") > before
+
+
+def _submit(slack: Harness, user: str, values: dict) -> None:
+    view = slack.fake.last("views.open").response["view"]
+    ack = slack.send(view_submission(user, callback_id=view["callback_id"], values=values,
+                                     private_metadata=view["private_metadata"],
+                                     view_id=view["id"]))
+    assert ack.status == 200 and not (ack.json() or {}).get("errors"), ack.body
+
+
+def test_the_dsl_records_the_outcome_from_the_post(slack: Harness) -> None:
+    """After the decision: Record outcome, a menu of outcomes with the
+    reference and a note; kept with who and when, on the post, sealed."""
+    concern, post = decided_concern(slack)
+    card = latest_card(slack, post)
+    assert Action.REVIEW_OUTCOME in action_ids(card)
+    dsl = Driver(slack, DSL)
+    dsl.click(card, action_id=Action.REVIEW_OUTCOME)
+    view = slack.fake.last("views.open").response["view"]
+    assert view["callback_id"] == Modal.REVIEW_OUTCOME
+    [menu] = [b for b in view["blocks"] if b["block_id"] == BlockId.OUTCOME]
+    assert {o["value"] for o in menu["element"]["options"]} == set(OUTCOMES)
+    assert "Early help" in [o["text"]["text"] for o in menu["element"]["options"]]
+    values = {BlockId.OUTCOME: {Action.INPUT: {"type": "static_select", "selected_option": {
+                  "value": "early_help", "text": {"type": "plain_text", "text": "Early help"}}}},
+              BlockId.REF: {Action.INPUT: text_input("EH-881")},
+              BlockId.NOTE: {Action.INPUT: text_input("Family agreed <b>support</b>")}}
+    _submit(slack, DSL, values)
+    stored = slack.jigsaw.store.get_record(concern["id"])
+    assert stored is not None
+    [kept] = stored["referral"]["outcomes"]
+    assert (kept["outcome"], kept["ref"], kept["by"]) == ("early_help", "EH-881", DSL)
+    assert stored["audit"][-1]["action"] == "outcome_added" and verify(stored) == []
+    shown = all_text(latest_card(slack, post))
+    # By name, at school time (not an id, not ISO UTC).
+    assert re.search(r"Early help \(ref EH-881\): Dana Lead \(DSL\), \w{3} \d{1,2} \w{3} \d{4}, "
+                     r"\d{2}:\d{2}", shown), shown
+    # The same form sent again (a retry): one outcome.
+    _submit(slack, DSL, values)
+    stored = slack.jigsaw.store.get_record(concern["id"])
+    assert stored is not None and len(stored["referral"]["outcomes"]) == 1
+    # Nothing chosen: told, nothing stored.
+    view = slack.fake.last("views.open").response["view"]
+    ack = slack.send(view_submission(DSL, callback_id=view["callback_id"], values={},
+                                     private_metadata=view["private_metadata"]))
+    assert BlockId.OUTCOME in ((ack.json() or {}).get("errors") or {})
+
+
+def test_the_dsl_corrects_the_category_and_summary_from_the_post(slack: Harness) -> None:
+    """The form opens on what the post shows; each change is kept with the
+    value read from the answers, who and when."""
+    staff = Driver(slack, STAFF)
+    staff.start()
+    concern = staff.run(sc.STAFF_CONCERN)
+    assert concern is not None and concern["category"] == "neglect"
+    post = record_post(staff)
+    assert "Neglect (read from the answers)" in all_text(post)
+    dsl = Driver(slack, DSL)
+    dsl.click(post, action_id=Action.REVIEW_CORRECT)
+    view = slack.fake.last("views.open").response["view"]
+    assert view["callback_id"] == Modal.REVIEW_CORRECT
+    blocks = {b["block_id"]: b for b in view["blocks"]}
+    assert blocks[BlockId.CATEGORY]["element"]["initial_option"]["value"] == "neglect"
+    assert blocks[BlockId.SUMMARY]["element"]["initial_value"] == concern["summary_line"]
+    _submit(slack, DSL, {
+        BlockId.CATEGORY: {Action.INPUT: {"type": "static_select", "selected_option": {
+            "value": "emotional_abuse", "text": {"type": "plain_text", "text": "x"}}}},
+        BlockId.SUMMARY: {Action.INPUT: text_input("Late & hungry most days; mum struggling")}})
+    stored = slack.jigsaw.store.get_record(concern["id"])
+    assert stored is not None
+    assert stored["category"] == "emotional_abuse" and stored["category_derived"] is False
+    assert stored["summary_line"] == "Late & hungry most days; mum struggling"
+    assert stored["derived"] == {"category": "neglect", "summary_line": concern["summary_line"]}
+    assert [(c["field"], c["from"], c["to"], c["by"]) for c in stored["corrections"]] == [
+        ("category", "neglect", "emotional_abuse", DSL),
+        ("summary_line", concern["summary_line"], "Late & hungry most days; mum struggling",
+         DSL)]
+    assert [e["action"] for e in stored["audit"]][-2:] == ["corrected", "corrected"]
+    assert verify(stored) == []
+    shown = all_text(latest_card(slack, post))
+    assert "Emotional abuse" in shown and "read from the answers" not in shown
+    assert "Late &amp; hungry most days" in shown  # escaped
+    # Outsiders cannot open the form, and are recorded.
+    outsider = Driver(slack, OUTSIDER)
+    opened = len(slack.fake.calls("views.open"))
+    outsider.click(post, action_id=Action.REVIEW_CORRECT)
+    assert len(slack.fake.calls("views.open")) == opened
+    stored = slack.jigsaw.store.get_record(concern["id"])
+    assert stored is not None and stored["audit"][-1]["action"] == "access_refused"
+    assert stored["audit"][-1]["detail"]["attempted"] == "correct"

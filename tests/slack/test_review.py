@@ -96,10 +96,11 @@ def test_an_enterprise_grid_user_is_mentioned_and_told(slack: Harness) -> None:
 def test_the_record_starts_pending_with_all_review_buttons(review: Review) -> None:
     assert review.record()["review_status"] == "pending"
     # A record nobody on the DSL team decided can be taken on (re-decided by
-    # her), and closed (no lawful basis is suggested to confirm on this one).
+    # her), and closed (no lawful basis is suggested to confirm on this one);
+    # the member of staff decided it, so what happened after can be recorded.
     assert [b["action_id"] for b in buttons(review.post)] == [
         Action.REVIEW_ACK, Action.REVIEW_TAKE_ON, Action.REVIEW_FOLLOWUP, Action.REVIEW_NOTE,
-        Action.REVIEW_VIEW, Action.REVIEW_CLOSE]
+        Action.REVIEW_OUTCOME, Action.REVIEW_CORRECT, Action.REVIEW_VIEW, Action.REVIEW_CLOSE]
 
 
 @pytest.mark.parametrize("dsl", ["UDSL1", "UDSL2"])  # configured, and by channel membership

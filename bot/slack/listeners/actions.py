@@ -108,6 +108,10 @@ def review(ack: Ack, body: dict[str, Any], front: SlackFront) -> None:
         front.open_review_modal(user, record_id, "follow_up", trigger, channel)
     elif action_id == Action.REVIEW_NOTE:
         front.open_review_modal(user, record_id, "note", trigger, channel)
+    elif action_id == Action.REVIEW_OUTCOME:
+        front.open_review_modal(user, record_id, "outcome", trigger, channel)
+    elif action_id == Action.REVIEW_CORRECT:
+        front.open_review_modal(user, record_id, "correct", trigger, channel)
     elif action_id == Action.REVIEW_TAKE_ON:
         front.take_on(user, record_id, channel=channel)
     elif action_id == Action.REVIEW_BASIS:

@@ -7,7 +7,9 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.derive import SUMMARY_MAX
 from bot.flow.validate import InvalidAnswer, clean_text
+from bot.record import CATEGORIES, OUTCOMES, corrections_wanted
 from bot.slack.front import SlackFront
 from bot.slack.listeners.guard import guarded_view
 from bot.slack.wire import Action, BlockId, ButtonValue, Modal
@@ -21,7 +23,9 @@ def _table(parent: Any, key: str) -> dict[str, Any]:
 def _field(view: dict[str, Any], block: str) -> str | None:
     """A submitted input's text (or date); None if absent or not text."""
     value = _table(_table(_table(_table(view, "state"), "values"), block), Action.INPUT)
-    found = value.get("value") if "value" in value else value.get("selected_date")
+    found = (value.get("value") if "value" in value else
+             _table(value, "selected_option").get("value") if "selected_option" in value
+             else value.get("selected_date"))
     return found if isinstance(found, str) else None
 
 
@@ -39,8 +43,9 @@ def _note(front: SlackFront, view: dict[str, Any], errors: dict[str, str]) -> st
 
 
 def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], front: SlackFront,
-            action: str, errors: dict[str, str], **params: str) -> None:
-    """Answer the modal (with its field errors, if any), then apply the review."""
+            errors: dict[str, str], *reviews: tuple[str, dict[str, str]]) -> None:
+    """Answer the modal (with its field errors, if any), then apply the
+    reviews, as (action, params), in order."""
     if errors:
         ack(response_action="errors", errors=errors)
         return
@@ -52,7 +57,7 @@ def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], front: SlackFr
     if isinstance(view_id, str) and view_id and not front.first_time(
             f"view:{view_id}:{view.get('hash') or ''}"):
         return
-    if _user(body):
+    for action, params in reviews if _user(body) else ():
         front.review(_user(body), record_id, action, **params)
 
 
@@ -66,14 +71,50 @@ def followup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
             errors[BlockId.DUE] = front.flow.error("past_date")
     except ValueError:
         errors[BlockId.DUE] = front.flow.error("bad_date")
-    _submit(ack, body, view, front, "follow_up", errors, note=note, due=due)
+    _submit(ack, body, view, front, errors, ("follow_up", {"note": note, "due": due}))
 
 
 def note_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                    front: SlackFront) -> None:
     errors: dict[str, str] = {}
     note = _note(front, view, errors)
-    _submit(ack, body, view, front, "note", errors, note=note)
+    _submit(ack, body, view, front, errors, ("note", {"note": note}))
+
+
+def outcome_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                      front: SlackFront) -> None:
+    errors: dict[str, str] = {}
+    outcome = _field(view, BlockId.OUTCOME) or ""
+    if outcome not in OUTCOMES:
+        errors[BlockId.OUTCOME] = front.flow.error("not_a_choice")
+    texts = {}
+    for block, limit in ((BlockId.REF, 100), (BlockId.NOTE, 2000)):
+        try:
+            texts[block] = clean_text(_field(view, block) or "", max_len=limit, min_len=0)
+        except InvalidAnswer as exc:
+            errors[block] = front.flow.error(exc.code, **exc.params)
+    _submit(ack, body, view, front, errors, ("outcome", {
+        "outcome": outcome, "ref": texts.get(BlockId.REF, ""),
+        "note": texts.get(BlockId.NOTE, "")}))
+
+
+def correct_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                      front: SlackFront) -> None:
+    """Category and one-line summary: each one changed is a correction of
+    its own (see :func:`bot.record.corrections_wanted`)."""
+    errors: dict[str, str] = {}
+    category = _field(view, BlockId.CATEGORY) or ""
+    if category not in CATEGORIES:
+        errors[BlockId.CATEGORY] = front.flow.error("not_a_choice")
+    try:
+        line = clean_text(_field(view, BlockId.SUMMARY) or "", max_len=SUMMARY_MAX, min_len=1)
+    except InvalidAnswer as exc:
+        errors[BlockId.SUMMARY] = front.flow.error(exc.code, **exc.params)
+        line = ""
+    record = front.app.record(ButtonValue.decode(view.get("private_metadata", "")).record)
+    wanted = corrections_wanted(record, category=category, summary_line=line) if record else {}
+    _submit(ack, body, view, front, errors,
+            *[("correct", {"field": field, "value": value}) for field, value in wanted.items()])
 
 
 def chronology_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
@@ -120,3 +161,7 @@ def register(app: App, front: SlackFront) -> None:
         guarded_view(front, followup_submitted))
     app.view(Modal.REVIEW_NOTE)(
         guarded_view(front, note_submitted))
+    app.view(Modal.REVIEW_OUTCOME)(
+        guarded_view(front, outcome_submitted))
+    app.view(Modal.REVIEW_CORRECT)(
+        guarded_view(front, correct_submitted))
