@@ -560,7 +560,7 @@ class Cards:
         (https://learn.microsoft.com/microsoftteams/platform/resources/bot-v3/bots-files).
         ``key`` names the offer: the file itself stays with Jigsaw."""
         return Attachment(content_type=FILE_CONSENT, name=name, content={
-            "description": self.t("pdf_description"), "sizeInBytes": size,
+            "description": self.t("file_description"), "sizeInBytes": size,
             "acceptContext": {"k": key}, "declineContext": {"k": key}})
 
     @staticmethod

@@ -542,25 +542,31 @@ class TeamsFront(Conversation):
         return self.cards.long_text(self.t("chronology_title", ref=ref),
                                     self.app.chronology_text(ref, found), pdf_of=ref)
 
-    # -- files: PDFs, in the DSL's personal chat ----------------------------------
+    # -- files: PDFs and CSV, in the DSL's personal chat ------------------------------
     def offer_pdf(self, user: str, data: Payload) -> AdaptiveCard:
         """A record's PDF (``data.r``) or a child's chronology as a PDF
-        (``data.ref``), for the DSL who asked (audited): offered in their
-        personal chat as a file, which Teams asks them to allow into their
-        OneDrive (a bot sends files only in a personal chat:
-        https://learn.microsoft.com/microsoftteams/platform/resources/bot-v3/bots-files).
-        What the clicker sees."""
+        (``data.ref``), for the DSL who asked (audited)."""
         ref = data.ref.strip()
         if not data.r and not ref:
             return self.cards.plain(self.t("tools_invalid"))
+        return self._offer_file(user, lambda allowed: (
+            self.app.export_record_pdf(data.r, by=user, allowed=allowed) if data.r
+            else self.app.export_chronology_pdf(ref, by=user, allowed=allowed)))
+
+    def _offer_file(self, user: str, make: Callable[[bool], tuple[str, bytes]]
+                    ) -> AdaptiveCard:
+        """A file made by ``make(allowed)`` (which audits it, and refuses it
+        to anyone outside the DSL team), offered in the asker's personal chat
+        as a file, which Teams asks them to allow into their OneDrive (a bot
+        sends files only in a personal chat:
+        https://learn.microsoft.com/microsoftteams/platform/resources/bot-v3/bots-files).
+        What the clicker sees."""
         allowed, why = self._allowed(user)
         chat = self._chat(user) if allowed else None
         if allowed and chat is None:
-            return self.cards.plain(self.t("pdf_open_chat_first"))
+            return self.cards.plain(self.t("file_open_chat_first"))
         try:
-            name, content = (
-                self.app.export_record_pdf(data.r, by=user, allowed=allowed) if data.r
-                else self.app.export_chronology_pdf(ref, by=user, allowed=allowed))
+            name, content = make(allowed)
         except AccessDenied:
             log.warning("export refused")
             return self.cards.plain(why)
@@ -574,8 +580,8 @@ class TeamsFront(Conversation):
         except ConnectorError as exc:
             self.files.take(user, key)
             log.warning("could not offer a file: %s", exc)
-            return self.cards.plain(self.t("pdf_failed"))
-        return self.cards.plain(self.t("pdf_offered"))
+            return self.cards.plain(self.t("file_failed"))
+        return self.cards.plain(self.t("file_offered"))
 
     def file_answered(self, user: str, accepted: bool, context: Any, upload: Any) -> None:
         """The DSL allowed (or declined) an offered file: its bytes go to
@@ -586,14 +592,14 @@ class TeamsFront(Conversation):
         offered = self.files.take(user, key) if isinstance(key, str) else None
         if not accepted:
             if offered is not None:
-                self.say_quietly(user, self.cards.plain(self.t("pdf_declined")))
+                self.say_quietly(user, self.cards.plain(self.t("file_declined")))
             return
         allowed, _ = self._allowed(user)
         upload_url = getattr(upload, "upload_url", None)
         if offered is None or not allowed or not upload_url:
             if offered is not None and not allowed:
                 log.warning("file refused: no longer in the DSL team")
-            self.say_quietly(user, self.cards.plain(self.t("pdf_expired")))
+            self.say_quietly(user, self.cards.plain(self.t("file_expired")))
             return
         name, content = offered
         chat = self._chat(user)
@@ -604,29 +610,27 @@ class TeamsFront(Conversation):
                     getattr(upload, "name", None) or name,
                     getattr(upload, "content_url", None) or "",
                     getattr(upload, "unique_id", None) or "",
-                    getattr(upload, "file_type", None) or "pdf"),
+                    getattr(upload, "file_type", None) or name.rsplit(".", 1)[-1]),
                     summary=self.t("notification"), service_url=chat["url"])
         except ConnectorError as exc:
             log.warning("could not send a file: %s", exc)
-            self.say_quietly(user, self.cards.plain(self.t("pdf_failed")))
+            self.say_quietly(user, self.cards.plain(self.t("file_failed")))
 
     def export_csv(self, user: str, data: Payload) -> AdaptiveCard:
-        """The records made between two dates as CSV text, on a card for the
-        DSL who asked (audited): a Teams bot cannot put a file in a chat
-        without OneDrive, so the text is shown to copy."""
+        """The records made between two dates as a CSV file for the DSL who
+        asked (audited), offered in their personal chat as the PDFs are."""
         try:
             start, end = date.fromisoformat(data.start), date.fromisoformat(data.end)
         except ValueError:
             return self.cards.plain(self.t("tools_invalid"))
         if end < start:
             return self.cards.plain(self.t("tools_invalid"))
-        allowed, why = self._allowed(user)
-        try:
-            _, text = self.app.export_csv(start, end, by=user, allowed=allowed)
-        except AccessDenied:
-            log.warning("export refused")
-            return self.cards.plain(why)
-        return self.cards.long_text(self.t("csv_title", start=start, end=end), text)
+
+        def make(allowed: bool) -> tuple[str, bytes]:
+            name, text = self.app.export_csv(start, end, by=user, allowed=allowed)
+            return name, text.encode("utf-8")
+
+        return self._offer_file(user, make)
 
     def _alert_ts(self, event_id: str) -> str:
         """Where an alert posted before its place was kept apart went."""

@@ -139,7 +139,8 @@ def file_consent_activity(client: TeamsClient, user: str, *, accept: bool, conte
                              "context": context}
     if accept:
         value["uploadInfo"] = {
-            "name": name, "uploadUrl": upload_url, "fileType": "pdf", "uniqueId": "file-1",
+            "name": name, "uploadUrl": upload_url, "fileType": name.rsplit(".", 1)[-1],
+            "uniqueId": "file-1",
             "contentUrl": f"https://school-my.sharepoint.com/personal/dsl/Documents/{name}"}
     activity.update({"name": "fileConsent/invoke", "value": value})
     return activity

@@ -1,4 +1,5 @@
-"""PDFs for the DSL in Teams: a record's, or a child's chronology, offered
+"""Files for the DSL in Teams: a record's PDF, a child's chronology as a PDF, or
+the records made between two dates as CSV (as Slack uploads them), offered
 as a file in the DSL's personal chat (a file consent card), put in their
 OneDrive once they allow it, then shown there as the file. Refused (and
 audited) for anyone else; an offer is taken once, by its own person."""
@@ -128,3 +129,36 @@ def test_a_chronology_pdf_from_the_home_card(teams: Harness) -> None:
                                      context=offer["content"]["acceptContext"],
                                      upload_url=teams.fake.upload_url("c1")))
     assert teams.fake.uploads["c1"][1].startswith(b"%PDF")
+
+
+def test_the_records_between_two_dates_are_a_csv_file_as_in_slack(teams: Harness) -> None:
+    record = _record(teams)
+    home = teams.chat(DSL)[0]
+    day = record["created_at"][:10]
+    before = len(teams.fake.posts)
+    reply = teams.send(teams.client.execute_activity(DSL, button(home, "Export records as CSV"),
+                                                     inputs={"start": day, "end": day}))
+    assert "personal chat" in str(reply.body["value"])
+    assert record["child_ref"] not in str(reply.body), "the card shows no child's details"
+    [offer] = [a for p in teams.fake.posts[before:] for a in attachments(p, FILE_CONSENT)]
+    assert offer["name"] == f"records-{day}-to-{day}.csv"
+    assert not [p for p in teams.channel() if attachments(p, FILE_CONSENT)], "never in the channel"
+    teams.send(file_consent_activity(teams.client, DSL, accept=True,
+                                     context=offer["content"]["acceptContext"],
+                                     upload_url=teams.fake.upload_url("x1"), name=offer["name"]))
+    body = teams.fake.uploads["x1"][1].decode("utf-8")
+    assert record["id"] in body and record["child_ref"] in body
+    assert len(body.encode("utf-8")) == offer["content"]["sizeInBytes"]
+    [shown] = [a for p in teams.chat(DSL) for a in attachments(p, FILE_INFO)]
+    assert (shown["name"], shown["content"]["fileType"]) == (offer["name"], "csv")
+    exported = [a for a in teams.jigsaw.record(record["id"])["audit"] if a["action"] == "exported"]
+    assert [(a["by"], a["detail"]["format"]) for a in exported] == [(DSL, "csv")]
+
+    teams.say(OUTSIDER, "home")
+    before = len(teams.fake.posts)
+    refused = teams.send(teams.client.execute_activity(
+        OUTSIDER, {"verb": "dsl.csv", "data": {"start": day, "end": day}}))
+    assert record["id"] not in str(refused.body)
+    assert not [p for p in teams.fake.posts[before:] if attachments(p, FILE_CONSENT)]
+    last = teams.jigsaw.record(record["id"])["audit"][-1]
+    assert (last["action"], last["by"]) == ("access_refused", OUTSIDER)
