@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 from microsoft_teams.api.models import Attachment
 from microsoft_teams.cards import (
@@ -396,12 +396,15 @@ class Cards:
         """The whole record, shown only to the DSL who asked (audited)."""
         text = records.render_text(record, self.prompts)
         pieces = [text[i:i + 4000] for i in range(0, min(len(text), 24000), 4000)]
+        buttons: list[Action] = [action(self.t("summary_label"), Verb.SUMMARY, r=record["id"]),
+                                 action(self.t("pdf_label"), Verb.PDF, r=record["id"])]
+        if record.get("child_ref"):  # the child's chronology, as Slack's record view offers
+            buttons.append(action(self.r("chronology_label"), Verb.CHRONOLOGY,
+                                  ref=record["child_ref"]))
         return card(
             self.text(self.t("record_title"), weight="Bolder", size="Medium"),
             *[literal(p, font_type="Monospace") for p in pieces],
-            ActionSet(actions=[cast(Action, action(self.t("summary_label"), Verb.SUMMARY,
-                                                   r=record["id"])),
-                               action(self.t("pdf_label"), Verb.PDF, r=record["id"])]),
+            ActionSet(actions=buttons),
         )
 
     # -- scheduled messages ----------------------------------------------------------

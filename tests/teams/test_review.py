@@ -91,6 +91,13 @@ def test_add_note_and_view_full_record(teams: Harness) -> None:
     shown = "\n".join(str(n.get("text", "")) for n in view["body"][1]["inlines"])
     assert "arrives late and hungry" in shown
     assert teams.jigsaw.record(record["id"])["audit"][-1]["action"] == "viewed"
+    # The child's chronology from the record, as in Slack's record view.
+    chronology = next(a for a in card_actions(view) if a["title"] == "Chronology")
+    assert chronology["data"]["ref"] == record["child_ref"]
+    shown = teams.send(teams.client.execute_activity(DSL, chronology, conversation=CHANNEL))
+    text = str(shown.body["value"])
+    assert f"Chronology of {record['child_ref']}" in text and record["id"] in text
+    assert teams.jigsaw.record(record["id"])["audit"][-1]["action"] == "chronology_viewed"
 
 
 @pytest.mark.parametrize("title", ["Acknowledge", "Follow-up needed", "Add note",
