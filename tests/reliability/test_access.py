@@ -280,6 +280,7 @@ def test_forged_buttons_cannot_touch_someone_elses_decision(live: LiveApp) -> No
         (Action.NAV_BACK, value(s=victim.id, st=step.id)),
         (Action.NAV_PAUSE, value(s=victim.id, st=step.id)),
         (Action.NAV_CANCEL, value(s=victim.id, st=step.id)),
+        (Action.NAV_HELP, value(s=victim.id, st=step.id)),
         (Action.SESSION_RESUME, value(s=victim.id)),
         (Action.HOME_RESUME, value(s=victim.id)),
     ]
