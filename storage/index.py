@@ -117,45 +117,63 @@ class RecordIndex:
         self.remove(record_id)
         self._add(record_id, summary, delivery_state(record))
 
-    def add_many(self, rows: Iterable[tuple[str, list[Any]]]) -> None:
-        """Index records not yet indexed, from their summary values in
-        :data:`SUMMARY_FIELDS` order: what :meth:`set` does, in one pass
-        with the order sorted once (start-up from ``records/index.json``)."""
+    def add_many(self, rows: Iterable[list[Any]], skip: int = 0, *, sort: bool = True) -> None:
+        """Index records not yet indexed, from rows holding their summary
+        values in :data:`SUMMARY_FIELDS` order after ``skip`` leading
+        values: what :meth:`set` does, in one pass with the order sorted
+        once, or not at all without ``sort`` (then call :meth:`sort`). Kept tight: it runs
+        once for every record at start-up."""
         summaries, keys, order = self.summaries, self._keys, self._order
         highs, by_session = self._highs, self.by_session
-        interned = sorted(_INTERNED)
+        by_recorder, by_review, by_delivery = self._by_recorder, self._by_review, \
+            self._by_delivery
         at_created, at_session = _FIELD_AT["created_at"], _FIELD_AT["session_id"]
         at_recorder, at_review = _FIELD_AT["recorded_by"], _FIELD_AT["review_status"]
-        at_delivery = _FIELD_AT["delivery"]
-        intern, match = sys.intern, RECORD_ID.fullmatch
-        for record_id, values in rows:
+        at_delivery, at_id = _FIELD_AT["delivery"], _ID_AT
+        at_decision, at_status = _FIELD_AT["decision"], _FIELD_AT["status"]
+        intern, match, dumps = sys.intern, RECORD_ID.fullmatch, pickle.dumps
+        atomic = (str, type(None), int, float, bool)
+        for values in rows:
+            frozen = values[skip:] if skip else list(values)
+            record_id = frozen[at_id]
             if record_id in summaries:
                 self.remove(record_id)
-            frozen = [v if v is None or type(v) is str else _freeze_value(v) for v in values]
-            for at in interned:
-                value = frozen[at]
-                if type(value) is str:
-                    frozen[at] = intern(value)
-            frozen[_ID_AT] = record_id
+            delivery = frozen[at_delivery]
+            for at, value in enumerate(frozen):
+                if type(value) not in atomic:
+                    frozen[at] = dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            recorder, review = frozen[at_recorder], frozen[at_review]
+            if type(recorder) is str:
+                frozen[at_recorder] = recorder = intern(recorder)
+            if type(review) is str:
+                frozen[at_review] = review = intern(review)
+            if type(frozen[at_decision]) is str:
+                frozen[at_decision] = intern(frozen[at_decision])
+            if type(frozen[at_status]) is str:
+                frozen[at_status] = intern(frozen[at_status])
             summary = tuple(frozen)
             parsed = match(record_id)
             year, seq = (int(parsed[1]), int(parsed[2])) if parsed else (0, 0)
             if seq > highs.get(year, 0):
                 highs[year] = seq
             created = summary[at_created]
-            key: SortKey = (created if isinstance(created, str) else "", year, seq)
+            key: SortKey = (created if type(created) is str else "", year, seq)
             summaries[record_id] = summary
             keys[record_id] = key
             order.append((key, record_id))
             session_id = summary[at_session]
-            if isinstance(session_id, str):
+            if type(session_id) is str:
                 by_session[session_id] = record_id
-            _bucket(self._by_recorder, summary[at_recorder]).add(record_id)
-            _bucket(self._by_review, summary[at_review]).add(record_id)
-            delivery = values[at_delivery]
-            state = delivery.get("state") if isinstance(delivery, dict) else None
-            _bucket(self._by_delivery, state if isinstance(state, str) else None).add(record_id)
-        order.sort()
+            _bucket(by_recorder, recorder).add(record_id)
+            _bucket(by_review, review).add(record_id)
+            state = delivery.get("state") if type(delivery) is dict else None
+            _bucket(by_delivery, state if type(state) is str else None).add(record_id)
+        if sort:
+            order.sort()
+
+    def sort(self) -> None:
+        """Put the order right after :meth:`add_many` calls with ``sort=False``."""
+        self._order.sort()
 
     def frozen_items(self) -> Iterable[tuple[str, Frozen]]:
         return self.summaries.items()

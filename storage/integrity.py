@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .base import Doc, StoreError
-from .files import read_file
+from .checkpoint import REPLAYED_ENOUGH
 from .hot import alert_states
 from .index import format_record_id, parse_record_id
 from .ledger import LedgerState, check_chain, expand, ranges
@@ -55,12 +55,16 @@ class Report:
 
 def _blank(path: Path) -> bool | None:
     """None if ``path`` is missing, True if it holds nothing but whitespace."""
-    loaded = read_file(path)
-    if loaded is None:
+    # Read only until something that is not whitespace: start-up checks
+    # every block, and reading each whole file cost more than the rest.
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(65536):
+                if chunk.strip():
+                    return False
+    except FileNotFoundError:
         return None
-    raw, snapshot = loaded
-    snapshot.release()
-    return not raw.strip()
+    return True
 
 
 def open_checks(store: TinyDBStore, *, strict: bool = True) -> None:
@@ -311,11 +315,11 @@ def _check_blocks(store: TinyDBStore) -> None:
 
 
 def check_counts(store: TinyDBStore) -> None:
-    """Each block holds as many records as the ledger says (uses the index,
-    which the app builds at start-up anyway)."""
-    store._ledger.catch_up()
+    """Each block holds as many records as the ledger says (the counts of
+    blocks unchanged since the ledger checkpoint come from it). A long
+    replay since the checkpoint is saved as a new one."""
+    held = {k: v for k, v in store.counted_blocks().items() if v > 0}
     live = {k: v for k, v in store._ledger.state.live.items() if v > 0}
-    held = {k: v for k, v in store.block_counts().items() if v > 0}
     wrong = [f"records/{year}/block-{number:04d}.json holds {held.get((year, number), 0)} "
              f"record(s), the ledger says {live.get((year, number), 0)}"
              for year, number in sorted(live.keys() | held.keys())
@@ -323,6 +327,8 @@ def check_counts(store: TinyDBStore) -> None:
     if wrong:
         raise StoreError(f"{'; '.join(wrong[:SHOWN])}: restore from backup "
                          "(`jigsaw verify` lists each record)")
+    if store._ledger.replayed > REPLAYED_ENOUGH:
+        store.save_checkpoint()
 
 
 # -- sealing a store --------------------------------------------------------

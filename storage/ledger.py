@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+from . import checkpoint
 from .base import StoreError
 from .files import FILE_MODE
 from .index import format_record_id, parse_record_id
@@ -204,6 +205,41 @@ class LedgerState:
     def high(self, year: int) -> int:
         return self.highs.get(year, 0)
 
+    def dump(self) -> dict[str, Any]:
+        """The state as JSON (see :mod:`storage.checkpoint`)."""
+        return {"n": self.n, "mac": self.mac, "keyed": self.keyed, "key_id": self.key_id,
+                "last_at": self.last_at, "docs": self.docs, "created": self.created,
+                "purged": self.purged, "void": self.void,
+                "highs": {str(k): v for k, v in self.highs.items()},
+                "live": [[y, b, c] for (y, b), c in self.live.items()],
+                "last": self.last, "interrupted": self.interrupted,
+                "alerts": sorted(self.alerts), "blocks": self.blocks, "began": self.began,
+                "meta_file": self.meta_file, "anchored": self.anchored,
+                "rekeyed": {str(k): v for k, v in self.rekeyed.items()},
+                "lost_key_at": self.lost_key_at, "school": self.school,
+                "undo": None if self._undo is None else list(self._undo)}
+
+    @classmethod
+    def restored(cls, value: dict[str, Any]) -> LedgerState:
+        """The state :meth:`dump` gave (raises KeyError, TypeError or
+        ValueError if it is not one)."""
+        undo = value["undo"]
+        state = cls(
+            n=int(value["n"]), mac=str(value["mac"]), keyed=value["keyed"],
+            key_id=str(value["key_id"]), last_at=str(value["last_at"]),
+            docs=dict(value["docs"]), created=dict(value["created"]),
+            purged=dict(value["purged"]), void=dict(value["void"]),
+            highs={int(k): int(v) for k, v in value["highs"].items()},
+            live={(int(y), int(b)): int(c) for y, b, c in value["live"]},
+            last=value["last"], interrupted=list(value["interrupted"]),
+            alerts=set(value["alerts"]), blocks=int(value["blocks"]),
+            began=str(value["began"]), meta_file=bool(value["meta_file"]),
+            anchored=str(value["anchored"]),
+            rekeyed={int(k): str(v) for k, v in value["rekeyed"].items()},
+            lost_key_at=int(value["lost_key_at"]), school=str(value["school"]))
+        state._undo = None if undo is None else (int(undo[0]), str(undo[1]), undo[2])
+        return state
+
 
 class Ledger:
     """The ledger file as this process knows it (see module docstring).
@@ -221,6 +257,12 @@ class Ledger:
         self._identity: tuple[int, int] | None = None
         # Records named by lines applied since the list index last looked.
         self.changed: set[str] = set()
+        self.checkpoint_path = path.parent / checkpoint.CHECKPOINT_NAME
+        # Block files as last counted (see storage.checkpoint).
+        self.counted: checkpoint.Counted = {}
+        # (ledger offset, counted) the checkpoint on disk was written for.
+        self._checkpointed: tuple[int, checkpoint.Counted] = (0, {})
+        self.replayed = 0  # lines replayed by the last load
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -275,6 +317,7 @@ class Ledger:
         for at in range(0, len(lines), PARSE_BATCH):
             for entry in self._parse_lines(lines[at:at + PARSE_BATCH]):
                 self._apply(entry)
+        self.replayed += len(lines)
         self._offset += complete
         self._identity = identity
 
@@ -286,9 +329,41 @@ class Ledger:
         self._offset = 0
         self._identity = None
         self.changed = set()
+        self.replayed = 0
         if repair:
             self._drop_torn_tail()
+        self._from_checkpoint()
         self.catch_up()
+
+    def _from_checkpoint(self) -> None:
+        """Start from the checkpoint if the ledger still begins with what
+        it was read from (see :mod:`storage.checkpoint`)."""
+        found = checkpoint.load(self.checkpoint_path, self.sealer, self.path)
+        if found is None:
+            return
+        offset, state, counted = found
+        try:
+            self.state = LedgerState.restored(state)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            self.state = LedgerState()
+            return
+        self._offset = offset
+        self.counted = {name: list(entry) for name, entry in counted.items()
+                        if isinstance(entry, list) and len(entry) == 3}
+        self._checkpointed = (offset, self.counted)
+
+    def save_checkpoint(self) -> None:
+        """Write the checkpoint for the ledger as read so far, unless the
+        one on disk already says the same (caller holds the archive lock)."""
+        if self._offset <= 0 or self._checkpointed == (self._offset, self.counted):
+            return
+        prefix = checkpoint.prefix_digest(self.path, self._offset)
+        if prefix is None:
+            return
+        counted = {name: list(entry) for name, entry in self.counted.items()}
+        checkpoint.save(self.checkpoint_path, self.sealer, offset=self._offset, prefix=prefix,
+                        state=self.state.dump(), counted=counted)
+        self._checkpointed = (self._offset, counted)
 
     def _drop_torn_tail(self) -> None:
         try:

@@ -52,6 +52,7 @@ from .base import (
     RecordSummary,
     StoreError,
 )
+from .checkpoint import Counted
 from .crypto import Cipher, seal, unseal
 from .files import FILE_MODE, fsync_dir, make_private_dirs, sweep_temp_files
 from .hot import KeyedTable
@@ -65,6 +66,8 @@ from .seal import Sealer, digest
 log = logging.getLogger(__name__)
 
 CACHED_BLOCKS = 8
+# Changed block files counted by reading them; beyond this the index counts.
+READ_TO_COUNT = 16
 TABLE = "records"
 # The record about to be written, kept until its block holds it.
 WRITE_AHEAD = "write-ahead.json"
@@ -243,10 +246,11 @@ class Records:
         file is rewritten if any block had to be read. Caller holds the
         archive lock, with the ledger caught up."""
         cached = index_cache.load(self.index_path, self._cipher, self._sealer)
+        blocks_cached = len(cached)
         digests = self._ledger.state.docs
         width = len(SUMMARY_FIELDS) + 2
+        id_at = SUMMARY_FIELDS.index("id") + 2
         index = RecordIndex()
-        rows: list[tuple[str, list[Any]]] = []
         read = 0
         names = set()
         for path, year, _ in self.blocks_on_disk():
@@ -256,19 +260,20 @@ class Records:
             except FileNotFoundError:
                 continue
             names.add(name)
-            hit = cached.get(name)
+            hit = cached.pop(name, None)
+            # Cached rows: [id, ledger digest, *summary values (id again)].
             if hit is not None and hit[0] == key and all(
-                    isinstance(r, list) and len(r) == width and isinstance(r[0], str)
-                    and digests.get(r[0]) == r[1] for r in hit[1]):
-                rows.extend((r[0], r[2:]) for r in hit[1])
+                    type(r) is list and len(r) == width and type(r[0]) is str
+                    and r[id_at] == r[0] and digests.get(r[0]) == r[1] for r in hit[1]):
+                index.add_many(hit[1], skip=2, sort=False)
                 continue
             read += 1
             block = self.read_block(path)
-            rows.extend((record_id, [doc.get(f) for f in SUMMARY_FIELDS])
-                        for record_id, doc in (block or {}).get(TABLE, {}).items()
-                        if isinstance(doc, dict))
-        index.add_many(rows)
-        self._index_dirty = bool(read) or names != set(cached)
+            index.add_many(([doc.get(f) if f != "id" else record_id for f in SUMMARY_FIELDS]
+                            for record_id, doc in (block or {}).get(TABLE, {}).items()
+                            if isinstance(doc, dict)), sort=False)
+        index.sort()
+        self._index_dirty = bool(read) or bool(cached) or len(names) != blocks_cached
         if self._index_dirty:
             self._save_index(index)
         return index
@@ -598,6 +603,58 @@ class Records:
         return dict(Counter((p[0], (p[1] - 1) // BLOCK_SIZE)
                             for p in map(parse_record_id, ids) if p))
 
+    def counted_blocks(self) -> dict[tuple[int, int], int]:
+        """Records per (year, block number) as the block files hold them:
+        a block unchanged (size and time) since it was last counted keeps
+        that count (:mod:`storage.checkpoint`); a changed one is read, or,
+        if many changed, counted from the index."""
+        with lock_for(self.records_root).held():
+            self._ledger.catch_up()
+            counted, counts = self._count_files(use_index=True)
+            self._ledger.counted = counted
+            return counts
+
+    def _count_files(self, *, use_index: bool
+                     ) -> tuple[Counted, dict[tuple[int, int], int]]:
+        """(counted, counts) of the block files now (caller holds the archive
+        lock). Without ``use_index``, changed blocks beyond
+        :data:`READ_TO_COUNT` are left uncounted."""
+        known = self._ledger.counted
+        files: list[tuple[Path, int, int, str, list[int]]] = []
+        for path, year, number in self.blocks_on_disk():
+            try:
+                key = index_cache.block_key(os.stat(path))
+            except FileNotFoundError:
+                continue
+            files.append((path, year, number, f"{year}/{path.name}", key))
+        changed = sum(1 for *_, name, key in files if (known.get(name) or [])[:2] != key)
+        from_index = None
+        if changed > READ_TO_COUNT and (use_index or self._index is not None):
+            from_index = self.block_counts()
+        counted: Counted = {}
+        counts: dict[tuple[int, int], int] = {}
+        for path, year, number, name, key in files:
+            hit = known.get(name)
+            if hit is not None and hit[:2] == key:
+                held = hit[2]
+            elif from_index is not None:
+                held = from_index.get((year, number), 0)
+            elif changed <= READ_TO_COUNT:
+                held = len((self.read_block(path) or {}).get(TABLE, {}))
+            else:
+                continue
+            counted[name] = [*key, held]
+            counts[(year, number)] = held
+        return counted, counts
+
+    def save_checkpoint(self) -> None:
+        """Write the ledger checkpoint with the block files' counts, if the
+        ledger or the blocks changed since it was last written."""
+        with lock_for(self.records_root).held():
+            self._ledger.catch_up()
+            self._ledger.counted, _ = self._count_files(use_index=False)
+            self._ledger.save_checkpoint()
+
     def iter_records(self) -> Iterator[Doc]:
         """Every record, oldest first, each a private copy.
 
@@ -626,6 +683,10 @@ class Records:
             self.save_index()
         except (OSError, StoreError) as exc:
             log.warning("record index not saved at close: %s", exc)
+        try:
+            self.save_checkpoint()
+        except (OSError, StoreError) as exc:
+            log.warning("ledger checkpoint not saved at close: %s", exc)
         self._block.cache_clear()
         with self._index_lock:
             self._index = None
