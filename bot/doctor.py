@@ -23,9 +23,10 @@ from bot.prompts import default_prompts
 
 FINDINGS = "pack/findings.j2"
 LEDGER = "ledger.jsonl"
-# Seconds this machine's clock may differ from Slack's: Slack refuses
-# requests signed more than five minutes off, and Jigsaw notices at one.
-SLACK_CLOCK_LIMIT = 60.0
+# Seconds this machine's clock may differ from the chat service's: Slack
+# refuses requests signed more than five minutes off, Bot Framework tokens
+# carry their own times, and Jigsaw notices at one.
+CLOCK_LIMIT = 60.0
 
 
 def _store(f: Installation, settings: Settings, environment: Environment, now: datetime
@@ -102,19 +103,34 @@ def _slack(f: Installation, environment: Environment, now: datetime,
     except (SlackApiError, SlackClientError, OSError):
         stamp = None
     if stamp:
-        theirs = parsedate_to_datetime(str(stamp))
-        skew = (now - theirs).total_seconds()
-        if abs(skew) > SLACK_CLOCK_LIMIT:
-            found.append(Finding("clock", False, "high", {
-                "detail": f"{skew:+.0f} s from Slack's clock"}, live=True))
-        else:
-            found.append(Finding("clock", True, params={"against": "Slack's"}, live=True))
+        found.append(_skew(now, parsedate_to_datetime(str(stamp)), "Slack's"))
     return found
 
 
-def _teams(f: Installation, environment: Environment) -> list[Finding]:
+def _skew(now: datetime, theirs: datetime, whose: str) -> Finding:
+    skew = (now - theirs).total_seconds()
+    if abs(skew) > CLOCK_LIMIT:
+        return Finding("clock", False, "high", {"detail": f"{skew:+.0f} s from {whose} clock"},
+                       live=True)
+    return Finding("clock", True, params={"against": whose}, live=True)
+
+
+def _clock_of(url: str, timeout: float) -> datetime | None:
+    """The time a web service says it is (its ``Date`` header, sent with
+    any answer, a refusal too)."""
+    import httpx
+
+    try:
+        stamp = httpx.get(url, timeout=timeout).headers.get("date")
+        return parsedate_to_datetime(stamp) if stamp else None
+    except (httpx.HTTPError, ValueError, TypeError):
+        return None
+
+
+def _teams(f: Installation, environment: Environment, now: datetime) -> list[Finding]:
     """The DSL channel checked through Graph and the Bot Connector, as at
-    start-up and before every post (bot.teams.delivery.ChannelGuard)."""
+    start-up and before every post (bot.teams.delivery.ChannelGuard), and
+    Microsoft's clock (Graph's)."""
     import asyncio
     import threading
 
@@ -127,6 +143,8 @@ def _teams(f: Installation, environment: Environment) -> list[Finding]:
     if not f.dsl_channel or not f.teams_team or not teams.client_id:
         return []  # already a finding, or no app registration to ask with
     app, connector = sdk_app(teams)
+    theirs = _clock_of(connector.graph_url, connector.timeout)
+    clock = [_skew(now, theirs, "Microsoft's")] if theirs else []
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="jigsaw-doctor", daemon=True)
     thread.start()
@@ -135,16 +153,16 @@ def _teams(f: Installation, environment: Environment) -> list[Finding]:
         connector.bind(loop)
         ChannelGuard(connector, f.dsl_channel, f.teams_team).check(force=True)
         return [Finding("channel_private", True, params={"channel": f.dsl_channel},
-                        live=True)]
+                        live=True), *clock]
     except ChannelUnsafe as exc:
         # Microsoft not reached says nothing about the channel itself.
         key = "channel_unreachable" if " now: " in str(exc) else "channel_private"
         return [Finding(key, False, "high", {"detail": str(exc), "front": "teams"},
-                        live=True)]
+                        live=True), *clock]
     except (ConnectorError, OSError, TimeoutError) as exc:
         return [Finding("channel_unreachable", False, "high",
                         {"detail": str(exc) or type(exc).__name__, "front": "teams"},
-                        live=True)]
+                        live=True), *clock]
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
@@ -159,7 +177,7 @@ def findings(f: Installation, settings: Settings, environment: Environment, *,
     if f.front_end == "slack":
         found += _slack(f, environment, now, slack_client)
     elif f.front_end == "teams":
-        found += _teams(f, environment)
+        found += _teams(f, environment, now)
     if not any(x.key == "clock" for x in found):
         found.append(Finding("clock_unchecked", True, params={
             "now": now.isoformat(timespec="seconds")}, live=True))

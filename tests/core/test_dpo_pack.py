@@ -385,6 +385,10 @@ def test_doctor_asks_microsoft_graph_whether_the_teams_channel_is_private(
         code, out = run_doctor(tmp_path, WELSH, datetime.now(UTC), **teams_env(fake))
         assert f"ok    The DSP team channel {CHANNEL} is private to the school" in out
         assert "does not yet ask Microsoft Graph" not in out
+        assert "ok    This machine's clock agrees with Microsoft's." in out
+        code, out = run_doctor(tmp_path, WELSH, datetime.now(UTC) + timedelta(minutes=10),
+                               **teams_env(fake))
+        assert code == 1 and "from Microsoft's clock" in out
 
         fake.channels[CHANNEL] = "shared"
         code, out = run_doctor(tmp_path, WELSH, datetime.now(UTC), **teams_env(fake))
