@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 
 import pytest
@@ -15,20 +16,33 @@ from bot.config import Settings
 from bot.outbox import Kind
 from bot.service import DecisionService
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
-from bot.teams.cards import ALERT_MARK, RECORD_MARK
+from bot.slack.wire import Action, Modal
+from bot.teams.cards import ALERT_MARK, FILE_CONSENT, RECORD_MARK
 from tests.harness.fakeslack import FakeSlack
 from tests.harness.faketeams import FakeTeams
 from tests.harness.slack import SECRET, build_app, wait_idle
 from tests.harness.slack import Harness as SlackHarness
-from tests.harness.slack_driver import Driver, all_text
-from tests.harness.slackreq import open_transport
+from tests.harness.slack_driver import Driver, all_text, buttons
+from tests.harness.slackreq import (
+    app_home_opened,
+    block_action,
+    open_transport,
+    view_submission,
+)
 from tests.harness.stub import StubFront
 from tests.harness.teams import Harness as TeamsHarness
 from tests.harness.teams import running
-from tests.harness.teams_driver import CHANNEL
+from tests.harness.teams_driver import (
+    CHANNEL,
+    attachments,
+    button,
+    chat_of,
+    file_consent_activity,
+)
 
 FRONTS = ("stub", "slack", "teams")
 STAFF = {"stub": "staff-1", "slack": "U123", "teams": "00000000-0000-0000-0000-0000000000a1"}
+DSL = {"stub": "dsl-1", "slack": "UDSL1", "teams": "00000000-0000-0000-0000-0000000000d1"}
 
 
 class Front(Protocol):
@@ -40,6 +54,9 @@ class Front(Protocol):
     def answer(self, value: str) -> None: ...
     def shown(self) -> str: ...  # everything shown to the member of staff
     def channel(self) -> list[tuple[Kind, str]]: ...  # what reached the DSL channel
+    # The DSL's CSV of the records made on ``day``, as the file the DSL is
+    # given privately: (file name, where it went, its bytes).
+    def dsl_csv(self, day: str) -> tuple[str, str, bytes]: ...
 
 
 @dataclass
@@ -61,6 +78,11 @@ class Stub:
     def channel(self) -> list[tuple[Kind, str]]:
         return [(k, i) for k, i in self.front.delivery.channel_posts
                 if not i.startswith("anchor:")]
+
+    def dsl_csv(self, day: str) -> tuple[str, str, bytes]:
+        name, text = self.jigsaw.export_csv(date.fromisoformat(day), date.fromisoformat(day),
+                                            by=DSL["stub"], allowed=True)
+        return name, "private", text.encode("utf-8")
 
 
 @dataclass
@@ -90,6 +112,24 @@ class Slack:
                 found.append((Kind.ALERT, payload.get("event_id", "")))
         return found
 
+    def dsl_csv(self, day: str) -> tuple[str, str, bytes]:
+        """*Export CSV* on the DSL's App Home, the dates in its modal."""
+        h, dsl = self.driver.h, DSL["slack"]
+        h.send(app_home_opened(dsl))
+        home = h.fake.home_view(dsl)
+        assert home is not None
+        [button] = [b for b in buttons(home["blocks"]) if b["action_id"] == Action.DSL_CSV]
+        h.send(block_action(dsl, action_id=Action.DSL_CSV, value=button.get("value"),
+                            view={"id": "V1", **home}))
+        form = h.fake.last("views.open").response["view"]
+        picked = {"type": "datepicker", "selected_date": day}
+        h.send(view_submission(dsl, callback_id=Modal.CSV_ASK, view_id=form["id"],
+                               values={"from": {"value": picked}, "to": {"value": picked}}))
+        wait_idle(h.executor)
+        [upload] = [f for f in h.fake.files() if f["name"].endswith(".csv")]
+        where = "private" if upload["channels"] == [f"D{dsl}"] else str(upload["channels"])
+        return upload["name"], where, upload["content"]
+
 
 @dataclass
 class Teams:
@@ -116,6 +156,23 @@ class Teams:
             elif mark.startswith(ALERT_MARK):
                 found.append((Kind.ALERT, mark.removeprefix(ALERT_MARK)))
         return found
+
+    def dsl_csv(self, day: str) -> tuple[str, str, bytes]:
+        """*Export records as CSV* on the DSL's home card: a file offered in
+        their personal chat, allowed into their OneDrive."""
+        h, dsl = self.harness, DSL["teams"]
+        h.say(dsl, "home")
+        home = h.chat(dsl)[-1]
+        before = len(h.fake.posts)
+        h.send(h.client.execute_activity(dsl, button(home, "Export records as CSV"),
+                                         inputs={"start": day, "end": day}))
+        offers = [(p, a) for p in h.fake.posts[before:] for a in attachments(p, FILE_CONSENT)]
+        [(post, offer)] = offers
+        where = "private" if post.conversation == chat_of(dsl) else post.conversation
+        h.send(file_consent_activity(h.client, dsl, accept=True,
+                                     context=offer["content"]["acceptContext"],
+                                     upload_url=h.fake.upload_url("csv"), name=offer["name"]))
+        return offer["name"], where, h.fake.uploads["csv"][1]
 
 
 @pytest.fixture

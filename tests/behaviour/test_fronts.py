@@ -1,10 +1,13 @@
 """One behaviour, every front end: the same scripted conversations through
 the in-memory stub, Slack and Teams end in the same record, the same posts
 in the DSL channel, and the member of staff told the same; the terminal
-(no DSL channel) in the same record."""
+(no DSL channel) in the same record. The DSL's CSV export is the same file,
+given to the DSL privately, from every front."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -110,3 +113,30 @@ def test_the_terminal_ends_in_the_same_record(jigsaw: DecisionService, tmp_path:
         assert record["immediate_danger"]["alerted_at"] is None  # never "alert raised"
         record["immediate_danger"]["reached_no_one"] = False
         assert essence(record) == reference(tmp_path / record["id"], settings, answers)
+
+
+def test_the_dsl_gets_the_same_csv_file_privately_from_every_front(
+        front: Front, tmp_path: Path, settings: Settings) -> None:
+    record = run(front, sc.STAFF_CONCERN)
+    day = record["created_at"][:10]
+    name, where, content = front.dsl_csv(day)
+    assert (name, where) == (f"records-{day}-to-{day}.csv", "private")
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+    assert [r["Reference"] for r in rows] == [record["id"]]
+    # The same columns and the same record as the shared export gives.
+    store = TinyDBStore(tmp_path / "reference")
+    try:
+        jigsaw = DecisionService(settings, store, clock=lambda: datetime.now(UTC))
+        reference = Stub(StubFront(jigsaw), jigsaw)
+        made = run(reference, sc.STAFF_CONCERN)
+        _, _, expected = reference.dsl_csv(made["created_at"][:10])
+    finally:
+        store.close()
+    [row] = rows
+    [same] = csv.DictReader(io.StringIO(expected.decode("utf-8")))
+    assert list(row) == list(same)
+    differ = {k for k in row if row[k] != same[k]}
+    # Ids, times and who made it (each service names people its own way).
+    assert differ <= {"Reference", "Recorded (school time)", "Recorded by"}, differ
+    exported = [a for a in front.jigsaw.record(record["id"])["audit"] if a["action"] == "exported"]
+    assert [a["detail"]["format"] for a in exported] == ["csv"]
