@@ -8,16 +8,22 @@ which names every record any process writes.
 from __future__ import annotations
 
 import heapq
-import pickle
+import json
 import re
 import sys
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping
+from itertools import compress
+from operator import itemgetter
 from typing import Any
 
 from .base import SUMMARY_FIELDS, Doc, RecordQuery
 
 RECORD_ID = re.compile(r"ISD-(\d{4})-(\d{4,})")
+# Distinct values up to which a column is bucketed one value at a time.
+_FEW = 8
+# The year and the sequence of an id RECORD_ID matches.
+_YEAR, _SEQ = itemgetter(slice(4, 8)), itemgetter(slice(9, None))
 
 # (created_at, year, sequence): newest-first order that also sorts
 # ISD-2026-10000 after ISD-2026-9999.
@@ -36,7 +42,7 @@ def format_record_id(year: int, seq: int) -> str:
 
 
 # A summary is held as a tuple in SUMMARY_FIELDS order, with nested values
-# (``delivery``) pickled. Tuples of atomic values are not tracked by the
+# (``delivery``) as their JSON text, in bytes. Tuples of atomic values are not tracked by the
 # garbage collector, so 50,000 summaries do not lengthen its full passes
 # (which otherwise pause every thread for tens of milliseconds).
 Frozen = tuple[Any, ...]
@@ -52,13 +58,19 @@ _INTERNED = {
 
 def _freeze_value(value: Any) -> Any:
     if isinstance(value, dict | list):
-        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        return frozen_json(value)
     return value
 
 
+def frozen_json(value: Any) -> bytes:
+    """A value as the index holds a nested one: its JSON text (ASCII, so
+    any string survives), in bytes."""
+    return json.dumps(value, separators=(",", ":")).encode("ascii")
+
+
 def _thaw_value(value: Any) -> Any:
-    # JSON has no bytes, so bytes always mean a pickled nested value.
-    return pickle.loads(value) if isinstance(value, bytes) else value
+    # JSON has no bytes, so bytes always mean a nested value's JSON text.
+    return json.loads(value) if isinstance(value, bytes) else value
 
 
 def freeze(record: Mapping[str, Any], record_id: str) -> Frozen:
@@ -131,7 +143,7 @@ class RecordIndex:
         at_recorder, at_review = _FIELD_AT["recorded_by"], _FIELD_AT["review_status"]
         at_delivery, at_id = _FIELD_AT["delivery"], _ID_AT
         at_decision, at_status = _FIELD_AT["decision"], _FIELD_AT["status"]
-        intern, match, dumps = sys.intern, RECORD_ID.fullmatch, pickle.dumps
+        intern, match = sys.intern, RECORD_ID.fullmatch
         atomic = (str, type(None), int, float, bool)
         for values in rows:
             frozen = values[skip:] if skip else list(values)
@@ -141,7 +153,7 @@ class RecordIndex:
             delivery = frozen[at_delivery]
             for at, value in enumerate(frozen):
                 if type(value) not in atomic:
-                    frozen[at] = dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+                    frozen[at] = frozen_json(value)
             recorder, review = frozen[at_recorder], frozen[at_review]
             if type(recorder) is str:
                 frozen[at_recorder] = recorder = intern(recorder)
@@ -171,12 +183,74 @@ class RecordIndex:
         if sort:
             order.sort()
 
+    def add_columns(self, columns: list[list[Any]], states: list[Any]) -> None:
+        """Index records not yet indexed from their summaries by column
+        (:data:`SUMMARY_FIELDS` order, each value as :func:`freeze` holds
+        it) and their delivery states: :meth:`add_many` with the work per
+        record done by the interpreter's own loops (start-up from
+        ``records/index.json``). Call :meth:`sort` after."""
+        ids = columns[_ID_AT]
+        if not ids:
+            return
+        summaries = self.summaries
+        if not summaries.keys().isdisjoint(ids):
+            for record_id in ids:
+                self.remove(record_id)
+        intern = sys.intern
+        for at in _INTERNED:
+            column = columns[at]
+            columns[at] = list(map(intern, column)) if _all_str(column) else [
+                intern(v) if type(v) is str else v for v in column]
+        summaries.update(zip(ids, zip(*columns, strict=True), strict=True))
+        if all(map(RECORD_ID.fullmatch, ids)):
+            years = list(map(int, map(_YEAR, ids)))
+            seqs = list(map(int, map(_SEQ, ids)))
+        else:
+            parsed = [parse_record_id(rid) or (0, 0) for rid in ids]
+            years, seqs = [p[0] for p in parsed], [p[1] for p in parsed]
+        highs = self._highs
+        for year in set(years):
+            high = max(seq for y, seq in zip(years, seqs, strict=True) if y == year)
+            if high > highs.get(year, 0):
+                highs[year] = high
+        created = columns[_FIELD_AT["created_at"]]
+        if not _all_str(created):
+            created = [c if type(c) is str else "" for c in created]
+        keys = list(zip(created, years, seqs, strict=True))
+        self._keys.update(zip(ids, keys, strict=True))
+        self._order.extend(zip(keys, ids, strict=True))
+        sessions = columns[_FIELD_AT["session_id"]]
+        if _all_str(sessions):
+            self.by_session.update(zip(sessions, ids, strict=True))
+        else:
+            self.by_session.update((session_id, record_id) for session_id, record_id
+                                   in zip(sessions, ids, strict=True)
+                                   if type(session_id) is str)
+        for buckets, values in ((self._by_recorder, columns[_FIELD_AT["recorded_by"]]),
+                                (self._by_review, columns[_FIELD_AT["review_status"]]),
+                                (self._by_delivery, states)):
+            distinct = set(values)
+            if len(distinct) <= _FEW:  # one pass of the column each
+                for value in distinct:
+                    _bucket(buckets, value).update(compress(ids, map(value.__eq__, values)))
+                continue
+            for value, record_id in zip(values, ids, strict=True):
+                found = buckets.get(value)
+                if found is None:
+                    buckets[value] = {record_id}
+                else:
+                    found.add(record_id)
+
     def sort(self) -> None:
         """Put the order right after :meth:`add_many` calls with ``sort=False``."""
         self._order.sort()
 
     def frozen_items(self) -> Iterable[tuple[str, Frozen]]:
         return self.summaries.items()
+
+    def delivery_states(self) -> dict[str, Any]:
+        """Record id -> its delivery state, as indexed."""
+        return {rid: state for state, ids in self._by_delivery.items() for rid in ids}
 
     def high(self, year: int) -> int:
         """The highest sequence number of a record indexed for ``year``."""
@@ -280,6 +354,10 @@ def _unbucket(buckets: dict[Any, set[str]], key: Any, record_id: str) -> None:
         found.discard(record_id)
         if not found:
             del buckets[key]
+
+
+def _all_str(values: list[Any]) -> bool:
+    return set(map(type, values)) <= {str}
 
 
 def _take(items: Iterable[tuple[SortKey, str]], limit: int) -> list[tuple[SortKey, str]]:

@@ -3,7 +3,10 @@
 Building the index means parsing every block (5 s at 50,000 records). The
 file keeps, for each block, the block file's size and modification time
 and the summary of each record in it with the ledger's digest of the write
-it summarises. At start-up a block's summaries are taken from the file only
+it summarises, by column (so reading it back is the JSON parser's and the
+interpreter's own loops, not Python code run for each record; nested
+values such as ``delivery`` are kept as their JSON text, as the index
+holds them). At start-up a block's summaries are taken from the file only
 if the block is still the same file (size and time) and the ledger still
 names the same digest for each of its records; any other block is read.
 So the file only ever saves reads: a stale, missing or damaged one costs a
@@ -21,6 +24,7 @@ import hmac
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +36,29 @@ from .seal import Sealer
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.json"
-VERSION = 1
+VERSION = 2
+_ATOMIC = {str, int, float, bool, type(None)}
+_ID_AT = SUMMARY_FIELDS.index("id")
 
-# rows of one block: [record id, ledger digest, *SUMMARY_FIELDS values]
-Rows = list[list[Any]]
-# block path relative to the records root -> ((size, mtime_ns), rows)
-Blocks = dict[str, tuple[list[int], Rows]]
+
+@dataclass
+class Block:
+    """One block's summaries: the ledger digest of each record's last write,
+    the :data:`SUMMARY_FIELDS` columns (values as the index freezes them)
+    and each record's delivery state."""
+
+    key: list[int]
+    digests: list[Any]
+    columns: list[list[Any]]
+    states: list[Any]
+
+    @property
+    def ids(self) -> list[Any]:
+        return self.columns[_ID_AT]
+
+
+# block path relative to the records root -> its summaries
+Blocks = dict[str, Block]
 
 
 def block_key(st: os.stat_result) -> list[int]:
@@ -81,16 +102,55 @@ def load(path: Path, cipher: Cipher | None, sealer: Sealer) -> Blocks:
         return {}
     blocks: Blocks = {}
     for name, entry in value["blocks"].items():
-        if (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list)
-                and isinstance(entry[1], list)):
-            blocks[name] = (entry[0], entry[1])
+        block = _block(entry)
+        if block is not None:
+            blocks[name] = block
     return blocks
+
+
+def _block(entry: Any) -> Block | None:
+    """A block's entry as written by :func:`save`, or None if it is not one."""
+    if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[0], list)
+            and all(isinstance(e, list) for e in (entry[1], entry[3]))
+            and isinstance(entry[2], list) and len(entry[2]) == len(SUMMARY_FIELDS)):
+        return None
+    key, digests, encoded, states = entry
+    n = len(digests)
+    columns: list[list[Any]] = []
+    for column in encoded:
+        if isinstance(column, dict):
+            texts = column.get("json")
+            if not (isinstance(texts, list) and len(texts) == n
+                    and set(map(type, texts)) <= {str}):
+                return None
+            try:
+                columns.append([text.encode("ascii") for text in texts])
+            except UnicodeEncodeError:
+                return None
+        elif isinstance(column, list) and len(column) == n and set(map(type, column)) <= _ATOMIC:
+            columns.append(column)
+        else:
+            return None
+    if not (len(states) == n and set(map(type, states)) <= {str, type(None)}
+            and set(map(type, columns[_ID_AT])) <= {str}):
+        return None
+    return Block(key, digests, columns, states)
+
+
+def _encoded(column: list[Any]) -> Any:
+    """A column as the file holds it: as it is, or, holding a nested value
+    (bytes of JSON text), every value as JSON text."""
+    if not any(type(v) is bytes for v in column):
+        return column
+    return {"json": [v.decode("ascii") if type(v) is bytes
+                     else json.dumps(v, separators=(",", ":")) for v in column]}
 
 
 def save(path: Path, blocks: Blocks, cipher: Cipher | None, sealer: Sealer) -> None:
     """Replace the file atomically; a failure only loses the cache."""
     payload = json.dumps({"v": VERSION, "fields": list(SUMMARY_FIELDS),
-                          "blocks": {name: [key, rows] for name, (key, rows) in blocks.items()}},
+                          "blocks": {name: [b.key, b.digests, [_encoded(c) for c in b.columns],
+                                            b.states] for name, b in blocks.items()}},
                          ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     data = seal(b'{"mac":"' + _mac(sealer, payload).encode("ascii") + b'","index":' + payload
                 + b"}", cipher)

@@ -56,7 +56,7 @@ from .checkpoint import Counted
 from .crypto import Cipher, seal, unseal
 from .files import FILE_MODE, fsync_dir, make_private_dirs, sweep_temp_files
 from .hot import KeyedTable
-from .index import RecordIndex, format_record_id, parse_record_id, row
+from .index import Frozen, RecordIndex, format_record_id, parse_record_id
 from .jsonfile import JSONFile, clone, encode
 from .ledger import BLOCK_SIZE, Ledger, ranges
 from .locking import lock_for
@@ -72,6 +72,7 @@ TABLE = "records"
 # The record about to be written, kept until its block holds it.
 WRITE_AHEAD = "write-ahead.json"
 
+_ID_AT = SUMMARY_FIELDS.index("id")
 _BLOCK_NAME = re.compile(r"block-(\d{4,})\.json")
 _YEAR_NAME = re.compile(r"\d{4}")
 _CREATED_YEAR = re.compile(r"(\d{4})(?:-.*)?", re.DOTALL)
@@ -248,8 +249,6 @@ class Records:
         cached = index_cache.load(self.index_path, self._cipher, self._sealer)
         blocks_cached = len(cached)
         digests = self._ledger.state.docs
-        width = len(SUMMARY_FIELDS) + 2
-        id_at = SUMMARY_FIELDS.index("id") + 2
         index = RecordIndex()
         read = 0
         names = set()
@@ -261,11 +260,9 @@ class Records:
                 continue
             names.add(name)
             hit = cached.pop(name, None)
-            # Cached rows: [id, ledger digest, *summary values (id again)].
-            if hit is not None and hit[0] == key and all(
-                    type(r) is list and len(r) == width and type(r[0]) is str
-                    and r[id_at] == r[0] and digests.get(r[0]) == r[1] for r in hit[1]):
-                index.add_many(hit[1], skip=2, sort=False)
+            if hit is not None and hit.key == key and list(map(digests.get, hit.ids)) == \
+                    hit.digests:
+                index.add_columns(hit.columns, hit.states)
                 continue
             read += 1
             block = self.read_block(path)
@@ -282,21 +279,25 @@ class Records:
         """Write ``records/index.json`` for ``index`` (caller holds the
         archive lock, with the index in step with the ledger)."""
         digests = self._ledger.state.docs
-        blocks: index_cache.Blocks = {}
+        states = index.delivery_states()
+        rows: dict[str, tuple[list[int], list[Frozen]]] = {}
         for record_id, frozen in index.frozen_items():
             parsed = parse_record_id(record_id)
             if parsed is None:
                 continue
             path = self.block_path(*parsed)
             name = f"{parsed[0]}/{path.name}"
-            entry = blocks.get(name)
+            entry = rows.get(name)
             if entry is None:
                 try:
                     key = index_cache.block_key(os.stat(path))
                 except FileNotFoundError:
                     continue
-                entry = blocks[name] = (key, [])
-            entry[1].append([record_id, digests.get(record_id), *row(frozen)])
+                entry = rows[name] = (key, [])
+            entry[1].append(frozen)
+        blocks = {name: index_cache.Block(
+            key, [digests.get(f[_ID_AT]) for f in held], [list(c) for c in zip(*held, strict=True)],
+            [states.get(f[_ID_AT]) for f in held]) for name, (key, held) in rows.items()}
         index_cache.save(self.index_path, blocks, self._cipher, self._sealer)
         self._index_dirty = False
 
