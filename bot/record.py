@@ -28,6 +28,7 @@ from bot.flow.steps import (
     NATION_KEY,
     NOT_SURE,
     also_key,
+    csa_duty,
     fgm_duty,
     final_decision,
     hands_over,
@@ -126,6 +127,12 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
                           if "cwsa_duty_to_share" in duties else None),
         "child_identifier": ({"scheme": "upn_or_mis", "value": a.get("child_identifier", "")}
                              if "cwsa_duty_to_share" in duties and shared else None),
+        # The personal duty to report child sexual abuse, once commenced:
+        # the person's own notification, or why it waits.
+        "mandatory_report": ({"notified": a.get("csa_notified", ""),
+                              "ref": a.get("csa_notified_ref", ""),
+                              "delay_reason": a.get("csa_delay_reason", "")}
+                             if "mandatory_reporting" in duties else None),
         "guidance_cited": cited,
         "created_at": iso(now),
         "updated_at": iso(now),
@@ -190,7 +197,8 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
             "not_sure_at": list(session.not_sure),
             "sought": a.get("advice", ""),
         },
-        "follow_up": _follow_up(path, a, session.user, decision, now.date(), signoff, routed),
+        "follow_up": _follow_up(path, a, session.user, decision, now.date(), signoff, routed,
+                                pack),
         "urgent": _urgent(a),
         # The staff member's answers, for the DSL to take the concern on from.
         "concern_answers": dict(session.answers) if kind == "concern" else None,
@@ -483,7 +491,8 @@ def followup_owner(text: str, user: str) -> str:
 
 
 def _follow_up(path: str, a: dict[str, str], user: str, decision: str, today: date,
-               signoff: bool, routed: dict[str, Any]) -> list[dict[str, str]]:
+               signoff: bool, routed: dict[str, Any], pack: nations.NationPack
+               ) -> list[dict[str, str]]:
     """What must happen next, only for what actually happened."""
     same_day, next_day = today.isoformat(), next_working_day(today).isoformat()
     actions: list[dict[str, str]] = []
@@ -522,8 +531,14 @@ def _follow_up(path: str, a: dict[str, str], user: str, decision: str, today: da
         add(f"tell_{routed['to']}", user, same_day)
     if path == "transfer" and a.get("transfer_receipt") != "confirmed":
         add("confirm_receipt", "dsl", a.get("transfer_due", "") or same_day)
+    if path == "transfer" and pack.duty("dsl_transfer_conversation"):
+        add("talk_to_new_dsl", "dsl", a.get("transfer_due", "") or same_day)
     if fgm_duty(a) and a.get("fgm_reported") != "reported":
         add("report_fgm_police", user, next_day)
+    if csa_duty(a) and a.get("csa_notified") == "will_notify":
+        add("notify_csa", user, same_day)
+    elif csa_duty(a) and a.get("csa_notified") == "delay":
+        add("notify_csa_delayed", user, next_day)
     if path == "info_received" and not hands_over(a) and a.get("info_next") in (
             "refer_now", "dsl_consider_referral"):
         add("dsl_consider_referral", "dsl", same_day)
@@ -558,7 +573,8 @@ _DECISION_FIELDS = (
     "identifiable", "confidential", "level_of_concern", "child_wishes", "knows_family",
     "special_category", "children", "recipients", "pupil",
     "optimism", "advice", "barriers", "requester", "what_requested", "routing",
-    "destination", "duties", "guidance_cited", "guidance_version",
+    "destination", "duties", "guidance_cited", "guidance_version", "mandatory_report",
+    "duty_to_share", "child_identifier", "situations",
 )
 # The staff member's own judgement, kept beside the DSL's (each attributed:
 # the concern's "by", and the record's "decided_by").
@@ -1058,11 +1074,13 @@ def referral_of(record: Record) -> dict[str, Any]:
     urgent = record.get("urgent") or {}
     details = record.get("route_details") or {}
     kept = record.get("referral") or {}
+    reported = record.get("mandatory_report") or {}
     ref = str(kept.get("ref") or urgent.get("self_referral_ref") or
-              details.get("fgm_police_ref") or "")
+              details.get("fgm_police_ref") or reported.get("ref") or "")
     shared = record.get("decision") in ("share", "share_part")
     made = bool(kept.get("ref") or urgent.get("self_referral") == "referred"
                 or details.get("fgm_reported") == "reported"
+                or reported.get("notified") in ("police", "local_authority")
                 or (shared and record.get("destination") and record.get("route") not in (
                     "request", "records_request", "transfer")))
     return {"made": made, "ref": ref, "outcome": str(kept.get("outcome") or "")}
@@ -1262,7 +1280,8 @@ def destination_text(r: Record, prompts: Prompts) -> str:
 def guidance_text(r: Record) -> str:
     """The guidance the record cites, as it stored it (nation and year)."""
     return "; ".join(
-        f"{g['title']} {g['year']}" + (f", {g['section']}" if g.get("section") else "")
+        " ".join(p for p in (g["title"], g.get("year", "")) if p)
+        + (f", {g['section']}" if g.get("section") else "")
         for g in r.get("guidance_cited") or [])
 
 

@@ -226,6 +226,11 @@ class Flow:
             session.answers[step.key] = answers[step.key]
             session.history.append(step.id)
         session.facts[TAKEN_KEY] = str(len(session.history))
+        # The situations the staff member's words point to bear on the DSL's
+        # decision too (its notice, in the DSL's words, and its citations).
+        cued = situations.cued(session.known, self.prompts.pack)
+        if cued:
+            session.facts[situations.SITUATIONS_KEY] = ",".join(cued)
         # Answers the full decision does not ask stay with the record, not here.
         return session
 
@@ -352,6 +357,11 @@ class Flow:
         # so each front end shows it literally and never in a notification.
         preface = (self.prompts.render("notices/take_on.j2", **ctx)
                    if self.taking_on_first(session) else "")
+        if preface and situations.shown(session.known):
+            # Situations with their own rules: what the DSL decides on, once.
+            preface = "\n\n".join([preface, *(
+                self.prompts.render(f"notices/situations/{name}.j2", **ctx)
+                for name in situations.shown(session.known))])
         choices = [
             (value, self.prompts.block(template, f"choice_{value}", **ctx))
             for value in step.options(session.known)

@@ -127,7 +127,8 @@ SITUATIONS: tuple[Situation, ...] = (
         r"sexual(?:ly)? abus|sexual(?:ly)? assault|\brap(?:e|ed)\b|touched (?:her|him|me|them)"
         r"[^.]{0,20}(?:private|inappropriate|where)|indecent|groom(?:ed|ing)\b|"
         r"(?:made|forced) (?:her|him|them|me) (?:to )?(?:touch|watch)"),
-        applies=_duty("mandatory_reporting"), duty="mandatory_reporting"),
+        applies=lambda pack, a: _learnt(a) and has_duty(pack, a, "mandatory_reporting"),
+        duty="mandatory_reporting"),
     # Northern Ireland: failing to report a relevant offence is an offence.
     Situation("offence_reporting", _words(
         r"assault|\babus(?:e|ed|ing)\b|\brap(?:e|ed)\b|sexual|\bhit\b|\bhits\b|punch|kick|"

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.flow.situations import in_force, offered_route, self_harm
+from bot.flow.situations import in_force, offered_route, self_harm, shown
 from bot.nations import DEFAULT_NATION, adult_protection_from, fgm_duty_nations, pack
 
 FLOW_VERSION = "2026.12-5"
@@ -118,6 +118,13 @@ def suggested_route(a: Answers) -> str | None:
             return name
     offered = offered_route(text)  # e.g. an image shared: the child-on-child route
     return offered if offered and offered != current else None
+
+
+def csa_duty(a: Answers) -> bool:
+    """The personal duty to report child sexual abuse (Crime and Policing
+    Act 2026, once commenced) bears on what this person was told or saw:
+    like FGM s.5B, telling the DSL does not discharge it."""
+    return "sexual_abuse" in shown(a) and in_force(a, "mandatory_reporting")
 
 
 def duty_to_share(a: Answers) -> bool:
@@ -762,6 +769,14 @@ STEPS: tuple[Step, ...] = (
     Step("self_referral", "choice", ("referred", "not_yet"), applies=cannot_reach_dsl),
     Step("self_referral_ref", "text", applies=lambda a: cannot_reach_dsl(a) and a.get(
         "self_referral") == "referred", max_len=300),
+    # Child sexual abuse, once the duty to report commences: the person's own
+    # notification to the police or the local authority, or why it waits.
+    Step("csa_notified", "choice", ("police", "local_authority", "will_notify", "delay"),
+         applies=csa_duty),
+    Step("csa_notified_ref", "text", applies=lambda a: csa_duty(a) and a.get(
+        "csa_notified") in ("police", "local_authority"), max_len=300),
+    Step("csa_delay_reason", "text", applies=lambda a: csa_duty(a) and a.get(
+        "csa_notified") == "delay", max_len=1000),
     # Information received: the DSL decides on support or referral.
     Step("info_next", "choice", ("support_in_school", "dsl_consider_referral", "refer_now"),
          applies=lambda a: on("info_received")(a) and not hands_over(a)),
