@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot import digest, followups
 from bot.flow.engine import iso
 from bot.schoolday import SchoolDay
+from bot.steady import SteadyClock
 
 if TYPE_CHECKING:
     from bot.service import DecisionService
@@ -114,6 +115,9 @@ class Schedule:
     def __init__(self, app: DecisionService) -> None:
         self.app = app
         self.day = SchoolDay(app.settings)
+        # Due times are kept by this clock: set the wall clock back and an
+        # escalation still goes once, on time (see bot.steady).
+        self.now = SteadyClock(app.clock, app.monotonic, floor=self._ledger_time)
         # Escalations the store did not take when their alert was raised
         # (disk full, database away): kept here, so the escalation never
         # depends on that write, and written at each tick until it is taken.
@@ -126,6 +130,11 @@ class Schedule:
     @property
     def store(self) -> Any:
         return self.app.store
+
+    def _ledger_time(self) -> datetime | None:
+        """The newest time the ledger holds: real time was at least that."""
+        stamp = self.store.ledger_head()[2]
+        return _parse(stamp.replace("Z", "+00:00")) if stamp else None
 
     def jobs(self) -> dict[str, dict[str, Any]]:
         jobs = _state(self.store.get_meta(SCHEDULE_KEY)).get("jobs", {})
@@ -235,8 +244,10 @@ class Schedule:
     # -- urgent alerts -----------------------------------------------------
     def alert_raised(self, session_id: str, event: dict[str, Any]) -> None:
         # While the DSL is away, the deputies have it at once.
-        at = _parse(event["at"]) + (timedelta(0) if self.app.cover().away
-                                    else self.day.escalation)
+        # From the schedule's own time, not the event's stamp: a wall clock
+        # set back before the alert must not make its escalation early.
+        at = max(_parse(event["at"]), self.now()) + (timedelta(0) if self.app.cover().away
+                                                     else self.day.escalation)
         key = f"escalate:{event['id']}"
 
         job = {"kind": "escalate", "next_at": iso(at), "session_id": session_id,
@@ -260,7 +271,7 @@ class Schedule:
         """A record for the DSL made while the DSL is away: the deputies
         covering are told at once (its id, nothing about the child)."""
         key = f"cover:{record['id']}"
-        at = iso(self.app.clock())
+        at = iso(self.now())
 
         def change(jobs: dict[str, dict[str, Any]]) -> None:
             jobs.setdefault(key, {"kind": "cover", "next_at": at, "record_id": record["id"],
@@ -420,7 +431,7 @@ class Scheduler:
     def tick(self) -> int:
         """Send whatever is due now; returns how many messages went."""
         with self._lock:
-            now = self.app.clock()
+            now = self.schedule.now()
             if not self._recovered:
                 try:
                     self.schedule.recover(now)

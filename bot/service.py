@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -107,11 +108,13 @@ class DecisionService:
         *,
         prompts: Prompts | None = None,
         clock: Clock = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.store = store
         self.prompts = prompts or default_prompts(settings.nation)
         self.clock = clock
+        self.monotonic = monotonic  # for intervals: it never goes back
         self.flow = Flow(settings, self.prompts, clock)
         self.unsaved = Unsaved()
         # A front end's way to ask the chat service for a person's (name,

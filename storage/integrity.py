@@ -443,6 +443,9 @@ def verify(store: TinyDBStore, check_record: Callable[[Doc], list[str]] | None =
     for entry in state.interrupted:
         report.notes.append(f"note: ledger entry {entry.get('of')} ({entry.get('id')}) was "
                             f"cut short by a crash and not applied (found at {entry.get('at')})")
+    for n, was, now in state.clock_back:
+        report.notes.append(f"note: the wall clock was set back at ledger entry {n}, from "
+                            f"{was} to {now} (the schedule keeps time by the monotonic clock)")
     if state.lost_key_at >= 0:
         report.notes.append(f"note: the audit key was lost and replaced at ledger entry "
                             f"{state.lost_key_at}: what was written before then was sealed "

@@ -34,7 +34,8 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,8 +57,16 @@ PARSE_BATCH = 2048  # ledger lines parsed at once when reading
 Entry = dict[str, Any]
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def now_iso(epoch: float | None = None) -> str:
+    when = datetime.now(UTC) if epoch is None else datetime.fromtimestamp(epoch, UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def clock_back(at: str, last_at: str) -> dict[str, str]:
+    """The field a line carries when the wall clock is behind the line
+    before's time: the clock was set back (lines stay in order by
+    number; the jump is recorded where the seal covers it)."""
+    return {"clock_back_from": last_at} if last_at and at < last_at else {}
 
 
 def ranges(ids: list[str]) -> list[list[int]]:
@@ -110,6 +119,7 @@ class LedgerState:
     # line -> its MAC under the audit key before the last key rotation (jigsaw
     # rotate-key), for the lines anchored outside the store before it.
     rekeyed: dict[int, str] = field(default_factory=dict)
+    clock_back: list[tuple[int, str, str]] = field(default_factory=list)  # (n, from, to)
     lost_key_at: int = -1  # the line sealing it again after its audit key was lost
     school: str = ""  # on PostgreSQL, the school the chain was begun for
     # (n, id, digest before) of the last write, so an interrupted line can be undone.
@@ -120,6 +130,9 @@ class LedgerState:
         n = entry.get("n")
         self.n = n if isinstance(n, int) else self.n + 1
         self.mac = str(entry.get("mac", ""))
+        if entry.get("clock_back_from"):
+            self.clock_back.append((self.n, str(entry["clock_back_from"]),
+                                    str(entry.get("at", ""))))
         self.last_at = max(self.last_at, str(entry.get("at", "")))
         self.last = entry
         if self.n == 0:
@@ -249,9 +262,11 @@ class Ledger:
     order.
     """
 
-    def __init__(self, path: Path, sealer: Sealer) -> None:
+    def __init__(self, path: Path, sealer: Sealer,
+                 clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.sealer = sealer
+        self.clock = clock  # the wall clock, seconds since the epoch
         self.state = LedgerState()
         self._offset = 0
         self._identity: tuple[int, int] | None = None
@@ -422,8 +437,9 @@ class Ledger:
     def append(self, op: str, **fields: Any) -> Entry:
         """Seal and durably append one line (caller holds the archive lock)."""
         self.catch_up()
-        entry: Entry = {"n": self.state.n + 1, "at": now_iso(), "op": op, **fields,
-                        "prev": self.state.mac}
+        at, before = now_iso(self.clock()), str((self.state.last or {}).get("at", ""))
+        entry: Entry = {"n": self.state.n + 1, "at": at, "op": op, **fields,
+                        **clock_back(at, before), "prev": self.state.mac}
         entry["mac"] = self.sealer.mac("ledger", entry)
         line = canonical(entry) + b"\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
@@ -478,7 +494,7 @@ class Ledger:
         head: Entry = {"op": "begin", "format": FORMAT, "keyed": self.sealer.keyed,
                        "key_id": self.sealer.key_id, **carry}
         for n, item in enumerate([head, *entries]):
-            entry = {"n": n, "at": now_iso(), **item, "prev": prev}
+            entry = {"n": n, "at": now_iso(self.clock()), **item, "prev": prev}
             entry["mac"] = self.sealer.mac("ledger", entry)
             prev = entry["mac"]
             lines.append(canonical(entry) + b"\n")

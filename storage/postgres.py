@@ -58,7 +58,7 @@ from .hot import CLAIM_TTL, PRUNE_EVERY, alert_states
 from .index import delivery_state, format_record_id, parse_record_id
 from .integrity import Report, record_problems
 from .jsonfile import clone
-from .ledger import FORMAT, Entry, LedgerState, check_chain, now_iso, ranges
+from .ledger import FORMAT, Entry, LedgerState, check_chain, clock_back, now_iso, ranges
 from .migrate import require_current
 from .records import _text, mutated, year_of
 from .seal import ENV_AUDIT_KEY, ENV_AUDIT_KEY_FILE, Sealer, canonical, digest
@@ -366,12 +366,13 @@ class PostgresStore:
     def _append(self, conn: psycopg.Connection, op: str, **fields: Any) -> Entry:
         """Seal and append one ledger line (takes the school's row lock, so
         lines from every instance come in order; committed with the write)."""
-        row = conn.execute("SELECT ledger_n, ledger_mac FROM schools WHERE id = %s FOR UPDATE",
-                           (self.school,)).fetchone()
+        row = conn.execute("SELECT ledger_n, ledger_mac, ledger_at FROM schools WHERE id = %s "
+                           "FOR UPDATE", (self.school,)).fetchone()
         if row is None:
             raise StoreError(f"school {self.school!r} is not in the database")
-        n, prev = int(row[0]) + 1, str(row[1])
-        entry: Entry = {"n": n, "at": now_iso(), "op": op, **fields, "prev": prev}
+        n, prev, at = int(row[0]) + 1, str(row[1]), now_iso()
+        entry: Entry = {"n": n, "at": at, "op": op, **fields,
+                        **clock_back(at, str(row[2] or "")), "prev": prev}
         entry["mac"] = self.db.sealer.mac("ledger", entry)
         conn.execute("INSERT INTO ledger (school, n, entry) VALUES (%s, %s, %s)",
                      (self.school, n, canonical(entry).decode("utf-8")))
@@ -775,6 +776,9 @@ class PostgresStore:
         if not sealer.keyed:
             report.notes.append(f"note: no audit key is set ({ENV_AUDIT_KEY}), so someone who "
                                 "can write the database could rewrite it undetected")
+        for n, was, now in state.clock_back:
+            report.notes.append(f"note: the wall clock was set back at ledger entry {n}, from "
+                                f"{was} to {now} (the schedule keeps time by the monotonic clock)")
         if state.lost_key_at >= 0:
             report.notes.append(f"note: the audit key was lost and replaced at ledger entry "
                                 f"{state.lost_key_at}: what was written before then was sealed "

@@ -68,7 +68,7 @@ class TinyDBStore(HotStore, Records):
         sealer = Sealer(audit_key)
         self.keyed = sealer.keyed
         HotStore.__init__(self, root / "hot.json", cipher, clock)
-        Records.__init__(self, root / "records", cipher, Ledger(root / LEDGER_NAME, sealer),
+        Records.__init__(self, root / "records", cipher, Ledger(root / LEDGER_NAME, sealer, clock),
                          sealer)
         self.sweep_archive()
         self.check_hot()

@@ -14,12 +14,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.config import Settings
+from bot.service import DecisionService
 from bot.slack.delivery import ALERT_EVENT
+from storage import TinyDBStore
+from tests.harness.clock import Clock
+from tests.harness.fakeslack import FakeSlack
 from tests.harness.faults import WatchedSlack
 from tests.harness.live import subprocess_env
 from tests.harness.process import AppProcess
@@ -144,3 +150,105 @@ def test_an_escalation_finished_with_is_not_taken_for_one_deleted(
         assert DELETED not in checked.stdout
     finally:
         app.close()
+
+
+# -- the wall clock set back ------------------------------------------------------------
+
+class Monotonic:
+    """The injected monotonic clock: only ever moved on."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Clocks:
+    """The wall clock and the monotonic clock, moved on together by real
+    time; the wall clock alone can be set back."""
+
+    def __init__(self) -> None:
+        from tests.slack.test_schedule import MONDAY_9AM
+
+        self.wall = Clock(MONDAY_9AM)
+        self.monotonic = Monotonic()
+
+    def later(self, **delta: float) -> None:
+        self.wall.advance(**delta)
+        self.monotonic.now += timedelta(**delta).total_seconds()
+
+    def epoch(self) -> float:
+        return self.wall().timestamp()
+
+
+def _service(clocks: Clocks, data: Path) -> DecisionService:
+    store = TinyDBStore(data, audit_key=AUDIT_KEY.encode(), clock=clocks.epoch)
+    settings = Settings(school_name="Hillside Primary", dsl_channel="CDSL",
+                        dsl_user_ids=("UDSL1",), deputy_user_ids=("UDEP1",))
+    return DecisionService(settings, store, clock=clocks.wall, monotonic=clocks.monotonic)
+
+
+def test_the_wall_clock_set_back_an_hour_after_an_alert_escalates_once_on_time(
+        fake: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from tests.slack.test_schedule import kinds, raise_alert, reminders, running
+
+    clocks = Clocks()
+    app = _service(clocks, tmp_path / "data")
+    harness = running(app, fake)
+    slack = next(harness)
+    try:
+        raise_alert(slack)
+        clocks.later(minutes=5)
+        clocks.wall.advance(hours=-1)  # an administrator, or a bad time server
+        assert slack.front.scheduler.tick() == 0
+        clocks.later(minutes=9, seconds=59)
+        assert slack.front.scheduler.tick() == 0
+        clocks.later(seconds=1)  # 15 minutes after the alert, in real time
+        assert slack.front.scheduler.tick() == 2
+        for _ in range(4):  # the wall clock passes the old due time again: nothing
+            clocks.later(minutes=20)
+            assert slack.front.scheduler.tick() == 0
+    finally:
+        harness.close()
+        app.store.close()
+    assert kinds(reminders(fake)) == ["escalate", "escalate"]
+    moved = [r for r in caplog.records if "wall clock moved back" in r.getMessage()]
+    assert len(moved) == 1 and moved[0].levelname == "ERROR"
+    # The jump is in the sealed ledger, and verify says so.
+    checked = jigsaw(tmp_path / "data", "verify", "--offline")
+    assert checked.returncode == 0, checked.stdout
+    assert "the wall clock was set back at ledger entry" in checked.stdout, checked.stdout
+
+
+def test_a_restart_after_the_clock_was_set_back_does_not_make_the_escalation_late(
+        fake: FakeSlack, tmp_path: Path) -> None:
+    from tests.slack.test_schedule import kinds, raise_alert, reminders, running
+
+    clocks = Clocks()
+    app = _service(clocks, tmp_path / "data")
+    harness = running(app, fake)
+    raise_alert(next(harness))
+    harness.close()
+    app.store.close()
+
+    # Restarted after the wall clock was set back an hour (the monotonic
+    # clock of the new process knows nothing of the old one's).
+    clocks.later(minutes=2)
+    clocks.wall.advance(hours=-1)
+    clocks.monotonic.now = 5.0
+    app = _service(clocks, tmp_path / "data")
+    harness = running(app, fake)
+    slack = next(harness)
+    try:
+        assert slack.front.scheduler.tick() == 0
+        # The new process counts from the ledger's newest time, so it is at
+        # most as late as the app was down (2 minutes), not an hour late.
+        clocks.later(minutes=15)  # 17 minutes after the alert
+        assert slack.front.scheduler.tick() == 2
+        clocks.later(hours=2)
+        assert slack.front.scheduler.tick() == 0
+    finally:
+        harness.close()
+        app.store.close()
+    assert kinds(reminders(fake)) == ["escalate", "escalate"]
