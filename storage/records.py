@@ -54,7 +54,7 @@ from .base import (
 )
 from .checkpoint import Counted
 from .crypto import Cipher, seal, unseal
-from .files import FILE_MODE, fsync_dir, make_private_dirs, sweep_temp_files
+from .files import fsync_dir, make_private_dirs, sweep_temp_files, write_atomic
 from .hot import KeyedTable
 from .index import Frozen, RecordIndex, format_record_id, parse_record_id
 from .jsonfile import JSONFile, clone, encode
@@ -206,7 +206,10 @@ class Records:
             return
 
     def sweep_archive(self) -> None:
-        """Remove temporary files left by writers that crashed."""
+        """Remove temporary files left by writers that crashed (the
+        write-ahead copy's among them)."""
+        if self.records_root.is_dir():
+            sweep_temp_files(self.records_root)
         for year_entry in _scan(self.records_root):
             if year_entry.is_dir():
                 sweep_temp_files(Path(year_entry.path))
@@ -367,25 +370,18 @@ class Records:
     def write_ahead(self, record_id: str, d: str, doc: Doc) -> None:
         """Keep the record about to be written (``d``: its digest), durably,
         before its ledger line: a crash between line and block then leaves
-        what start-up needs to complete the write. One fsync, no rename: a
-        copy torn by a crash is never named by a ledger line."""
+        what start-up needs to complete the write. Written atomically (a
+        temporary file, fsync, rename, the directory fsynced), so the copy
+        is whole or absent, and a link put in its place is replaced, never
+        written through."""
         self._keep_ahead({"id": record_id, "d": d, "doc": doc})
 
     def _keep_ahead(self, value: Doc) -> None:
-        data = seal(encode(value), self._cipher)
-        fd = os.open(self.write_ahead_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-                     | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
         try:
-            os.fchmod(fd, FILE_MODE)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
+            write_atomic(self.write_ahead_path, seal(encode(value), self._cipher)).release()
         except BaseException:
-            os.close(fd)
             self.clear_write_ahead()
             raise
-        os.close(fd)
 
     def write_ahead_many(self, ds: dict[str, str], docs: dict[str, Doc]) -> None:
         """:meth:`write_ahead` for one write of many records."""

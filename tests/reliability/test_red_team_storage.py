@@ -313,3 +313,37 @@ def test_a_person_whose_submitted_message_failed_before_a_sigkill_is_told_after(
         assert not [x for x in hot["sessions"].values() if x.get("told") is False]
     finally:
         app.stop()
+
+
+# -- the write-ahead copy is written atomically ------------------------------------------
+
+def test_the_write_ahead_copy_is_replaced_never_written_through(
+        slack: WatchedSlack, tmp_path: Path) -> None:
+    """Someone who can write the data directory leaves a link where the
+    write-ahead copy goes, pointing at a file of theirs choosing (here the
+    ledger, whose loss would hide every record): the copy is written to a
+    temporary file and renamed over the link, so the file linked to is
+    untouched and the record is made."""
+    data = tmp_path / "data"
+    app = AppProcess(data, slack.base_url, cwd=tmp_path)
+    app.start()
+    try:
+        q = say(app, slack, STAFF, "hello")
+        for answer in sc.STAFF_CONCERN[:-1]:
+            q = say(app, slack, STAFF, answer)
+        victim = tmp_path / "elsewhere.txt"
+        victim.write_text("not the app's to write\n", encoding="utf-8")
+        ahead = data / "records" / "write-ahead.json"
+        ahead.parent.mkdir(parents=True, exist_ok=True)
+        ahead.symlink_to(victim)
+        mark = slack.mark()
+        click(app, q, sc.STAFF_CONCERN[-1], STAFF)
+        assert submitted(slack, mark, STAFF) is not None, app.tail()
+        assert victim.read_text(encoding="utf-8") == "not the app's to write\n"
+        assert not ahead.is_symlink()
+        assert not ahead.exists()  # cleared once the block held the record
+    finally:
+        app.stop()
+    checked = verify(data)
+    assert checked.returncode == 0, checked.stdout
+    assert "1 records checked" in checked.stdout
