@@ -89,6 +89,8 @@ class Gate:
             return 400, "the body is not an activity"
         if not _valid(activity):
             return 400, "the body is not an activity"
+        if not _plain_ids(activity):
+            return 400, "the activity's ids are not ids"
         if authorization.startswith("Bearer ") and self.app_id:
             try:
                 claims = jwt.decode(authorization.removeprefix("Bearer "),
@@ -138,6 +140,32 @@ def _tenants(activity: dict[str, Any]) -> set[Any]:
     tenant = data.get("tenant") if isinstance(data, dict) else None
     return {conversation.get("tenantId") if isinstance(conversation, dict) else None,
             tenant.get("id") if isinstance(tenant, dict) else None}
+
+
+# Where an activity names who and where: Bot Framework ids are short tokens
+# ("29:1a2b…", "a:1…", "19:…@thread.tacv2;messageid=…", GUIDs). The cap is
+# ours, well above any id Teams sends (none seen over 200 characters).
+ID_FIELDS = (("id",), ("replyToId",), ("from", "id"), ("from", "aadObjectId"),
+             ("recipient", "id"), ("conversation", "id"), ("conversation", "tenantId"),
+             ("channelData", "tenant", "id"))
+MAX_ID = 512
+NOT_IN_IDS = frozenset("'\"`\\<>")
+
+
+def _plain_ids(activity: dict[str, Any]) -> bool:
+    """Every id present is a short string of printable characters, with no
+    quotes, brackets or spaces: anything else is not from Teams, and is
+    never looked up, stored or logged."""
+    for path in ID_FIELDS:
+        node: Any = activity
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            continue
+        if (not isinstance(node, str) or len(node) > MAX_ID
+                or any(c in NOT_IN_IDS or not c.isprintable() or c.isspace() for c in node)):
+            return False
+    return True
 
 
 def _valid(activity: dict[str, Any]) -> bool:

@@ -6,10 +6,13 @@ they were."""
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -142,3 +145,68 @@ def test_an_external_member_of_a_shared_dsl_channel_is_not_the_dsl_team(
         assert "arrives late" not in repr(reply.body)
     stored = teams.jigsaw.record(summary["id"])
     assert stored is not None and stored["review_status"] == "pending"
+
+
+# -- injection-shaped activities, as the Slack router is given them ---------------------
+
+def _hello(teams: Harness) -> dict[str, Any]:
+    return teams.client.message_activity(STAFF, "hello")
+
+
+LONG = "9" * 5000
+DEEP = "[" * 50_000 + "]" * 50_000
+
+
+def _set(path: str, value: Any) -> Any:
+    def change(activity: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = activity
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return change
+
+
+INJECTED = {
+    "from.id 5,000 characters": _set("from.id", "29:" + LONG),
+    "from.aadObjectId 5,000 characters": _set("from.aadObjectId", LONG),
+    "conversation.id 5,000 characters": _set("conversation.id", "a:" + LONG),
+    "activity id 5,000 characters": _set("id", "f:" + LONG),
+    "from.id with a NUL": _set("from.id", "29:USTAFF\x00"),
+    "from.id an object": _set("from.id", {"$ne": None}),
+    "from.id a list": _set("from.id", ["29:USTAFF"]),
+    "conversation.id quoted SQL": _set("conversation.id", "a:1' OR '1'='1"),
+    "tenant quoted SQL": _set("conversation.tenantId", "t'; DROP TABLE schools; --"),
+}
+
+
+@pytest.mark.parametrize("name", list(INJECTED))
+def test_injection_shaped_activities_are_refused_cleanly(
+        teams: Harness, name: str, caplog: pytest.LogCaptureFixture) -> None:
+    activity = _hello(teams)
+    INJECTED[name](activity)
+    reply = teams.client.send(activity)
+    teams.idle()
+    assert reply.status == 400, reply  # refused: never an error, never served
+    assert _state(teams) == (0, 0, 0)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors, [r.getMessage() for r in errors]
+    teams.say(STAFF, "hello")  # and the app still answers
+    assert len(teams.chat(STAFF)) == 2
+
+
+@pytest.mark.parametrize("where", ["body", "channelData", "value", "entities"])
+def test_50000_deep_arrays_are_a_clean_400(teams: Harness, where: str,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    if where == "body":
+        body = DEEP.encode()
+    else:
+        activity = _hello(teams)
+        activity[where] = "@DEEP@"
+        body = json.dumps(activity).replace('"@DEEP@"', DEEP).encode()
+    status, answer = _raw(teams, body)
+    assert status == 400, (status, answer[:200])
+    teams.idle()
+    assert _state(teams) == (0, 0, 0)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors, [r.getMessage() for r in errors]
