@@ -55,7 +55,8 @@ def open_store(data_dir: str | Path, *, key: str = "", audit_key: str = "",
         raise StoreError(f"{data_dir} is missing but a key rotation's new copy is beside it: "
                          "run `jigsaw rotate-key` again to finish it")
     try:
-        return TinyDBStore(data_dir, key=key_bytes, audit_key=sealing, strict=strict)
+        return TinyDBStore(data_dir, key=key_bytes, audit_key=sealing, strict=strict,
+                           school=school)
     except OSError as exc:  # e.g. ledger.jsonl made a directory, a file not readable
         where = exc.filename or data_dir
         what = "is a directory, not a file" if isinstance(exc, IsADirectoryError) else (

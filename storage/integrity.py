@@ -94,6 +94,7 @@ def open_checks(store: TinyDBStore, *, strict: bool = True) -> None:
                 if ledger.state.blocks < BLOCKS_FORMAT:
                     _migrate_blocks(store)
         if strict:
+            bind_school(store)
             _check_meta(store)
             _check_hot(hot_path, fresh=False)
             _check_blocks(store)
@@ -261,6 +262,30 @@ def meta_problem(store: TinyDBStore) -> str | None:
             "follow-up and escalation schedule: restore it from the latest backup")
 
 
+def school_problem(store: TinyDBStore, state: LedgerState) -> str | None:
+    """The ledger bound to another school than the one this process serves
+    (``JIGSAW_SCHOOL``): the directory was copied from another school."""
+    expected = store.school
+    if expected and state.school and state.school != expected:
+        return (f"ledger: this data directory is bound to school {state.school!r}, not "
+                f"{expected!r}: it was copied from another school; restore this school's "
+                "own from backup")
+    return None
+
+
+def bind_school(store: TinyDBStore) -> None:
+    """Once, under the archive lock: a data directory not yet bound to a
+    school is bound to the one this process serves, in the sealed ledger.
+    One bound to another is refused."""
+    if not store.school:
+        return
+    problem = school_problem(store, store._ledger.state)
+    if problem:
+        raise StoreError(problem)
+    if not store._ledger.state.school:
+        store._ledger.append("school", id=store.school)
+
+
 def _check_meta(store: TinyDBStore) -> None:
     """Once, for a store made before this check: meta.json made if it is not
     there yet, and the ledger told, so from then on its loss is noticed."""
@@ -396,6 +421,7 @@ def _rekey(store: TinyDBStore) -> None:
     carry = {"highs": {str(y): h for y, h in state.highs.items()},
              "purged": ranges(list(state.purged)), "void": ranges(list(state.void)),
              "alerts": sorted(state.alerts), "escalations": sorted(state.escalations),
+             **({"school": state.school} if state.school else {}),
              "rekeyed_from": [state.n, state.mac]}
     _seal_existing(store, carry=carry, why="rekeyed", restart=True)
 
@@ -432,6 +458,9 @@ def verify(store: TinyDBStore, check_record: Callable[[Doc], list[str]] | None =
         report = Report(problems=problems, head=(state.n, state.mac))
         _compare(store, sealer, state, check_record, report)
     problem = meta_problem(store)
+    if problem:
+        report.problems.append(problem)
+    problem = school_problem(store, state)
     if problem:
         report.problems.append(problem)
     for event in lost_alerts(store):

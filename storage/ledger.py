@@ -121,7 +121,7 @@ class LedgerState:
     rekeyed: dict[int, str] = field(default_factory=dict)
     clock_back: list[tuple[int, str, str]] = field(default_factory=list)  # (n, from, to)
     lost_key_at: int = -1  # the line sealing it again after its audit key was lost
-    school: str = ""  # on PostgreSQL, the school the chain was begun for
+    school: str = ""  # the school the chain was begun for, or bound to
     # (n, id, digest before) of the last write, so an interrupted line can be undone.
     _undo: tuple[int, str, str | None] | None = None
 
@@ -146,6 +146,8 @@ class LedgerState:
             self.meta_file = bool(entry.get("meta"))
             self.school = str(entry.get("school") or "")
             self._carry(entry)
+        elif op == "school":  # a data directory bound to its school (see TinyDBStore)
+            self.school = str(entry.get("id") or "")
         elif op == "format":
             self.blocks = int(entry.get("blocks", 1))
             self.meta_file = self.meta_file or bool(entry.get("meta"))

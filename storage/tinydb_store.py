@@ -47,7 +47,7 @@ class TinyDBStore(HotStore, Records):
 
     def __init__(self, data_dir: str | Path, *, key: bytes | str | None = None,
                  audit_key: bytes | None = None, strict: bool = True,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, school: str = "") -> None:
         """Open (creating if needed) the store in ``data_dir``.
 
         ``key`` is a Fernet key (see :func:`storage.crypto.generate_key`);
@@ -59,6 +59,10 @@ class TinyDBStore(HotStore, Records):
         unless not ``strict`` (verify opens so, to report them all).
         """
         self.data_dir = Path(data_dir)
+        # The school this directory is for (JIGSAW_SCHOOL), bound in the
+        # sealed ledger at the first start, so a copy of another school's
+        # directory sealed with the same audit key is caught.
+        self.school = school
         # Absolute, so a later chdir cannot point the store elsewhere.
         root = self.data_dir.absolute()
         make_private_dirs(root)

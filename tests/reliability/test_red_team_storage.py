@@ -347,3 +347,38 @@ def test_the_write_ahead_copy_is_replaced_never_written_through(
     checked = verify(data)
     assert checked.returncode == 0, checked.stdout
     assert "1 records checked" in checked.stdout
+
+
+# -- a data directory bound to its school --------------------------------------------
+
+def test_a_data_directory_copied_from_another_school_is_caught(tmp_path: Path) -> None:
+    """Two schools of one trust, one audit key: Oakfield's directory
+    replaced by a copy of Hillside's is caught by verify and refused at
+    start-up; each school's own directory passes."""
+    import shutil
+
+    def school_dir(name: str) -> Path:
+        data = tmp_path / name
+        store = TinyDBStore(data, audit_key=AUDIT_KEY.encode(), school=name)
+        decide_in_process(DecisionService(Settings(dsl_channel="CDSL"), store), sc.NO_PURPOSE)
+        store.close()
+        return data
+
+    def as_school(name: str, data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=120,
+                              env=subprocess_env(data, JIGSAW_AUDIT_KEY=AUDIT_KEY,
+                                                 JIGSAW_SCHOOL=name))
+
+    hillside, oakfield = school_dir("hillside"), school_dir("oakfield")
+    for name, data in (("hillside", hillside), ("oakfield", oakfield)):
+        checked = as_school(name, data, "verify", "--offline")
+        assert checked.returncode == 0, checked.stdout
+    shutil.rmtree(oakfield)
+    shutil.copytree(hillside, oakfield)
+    checked = as_school("oakfield", oakfield, "verify", "--offline")
+    assert checked.returncode == 1, checked.stdout
+    assert "bound to school 'hillside', not 'oakfield'" in checked.stdout, checked.stdout
+    started = as_school("oakfield", oakfield, "retention")
+    assert started.returncode == 2, started.stdout + started.stderr
+    assert "copied from another school" in started.stderr
