@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Environment, Settings, load_settings
 
@@ -275,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve_schools(settings, environment, args)
     if command == "verify" and environment.database_url and not args.anchor and (
             args.school or not environment.school):
-        return _verify_schools(settings, environment, args.school)
+        return _verify_schools(settings, environment, args.school, offline=args.offline)
     try:
         # verify opens whatever is there, to report every problem itself.
         store = open_store(settings.data_dir, key=environment.data_key,
@@ -363,8 +363,11 @@ def _school_of(args: argparse.Namespace, environment: Environment) -> str:
     return named[0] if isinstance(named, list) and len(named) == 1 else environment.school
 
 
-def _verify_schools(settings: Settings, environment: Environment, only: list[str]) -> int:
-    """``jigsaw verify`` on PostgreSQL: each school's chain checked apart."""
+def _verify_schools(settings: Settings, environment: Environment, only: list[str], *,
+                    offline: bool = False) -> int:
+    """``jigsaw verify`` on PostgreSQL: each school's chain checked apart,
+    each against the anchors in its own DSL channel, read with its own bot
+    token (as a data directory's verify reads its channel)."""
     from bot import admin
     from storage import StoreError
 
@@ -374,9 +377,57 @@ def _verify_schools(settings: Settings, environment: Environment, only: list[str
         print(f"jigsaw: {exc}", file=sys.stderr)
         return 2
     try:
-        return admin.verify_schools(db, only, sys.stdout)
+        evidence = None if offline else _school_channels(db, settings, environment)
+        return admin.verify_schools(db, only, sys.stdout, evidence=evidence, offline=offline)
     finally:
         db.close()
+
+
+def _school_channels(db: Any, settings: Settings, environment: Environment
+                     ) -> Callable[[str], tuple[Any, str] | None]:
+    """For each school: what its DSL channel holds (see
+    :func:`bot.slack.anchor.fetch_for_verify`), or None if it has no Slack
+    to read (no DSL channel, or no bot token)."""
+    from dataclasses import replace
+
+    from bot.slack.anchor import fetch_for_verify
+    from bot.slack.tenants import school_settings
+
+    installations = None
+    if environment.slack_client_id:
+        import sqlalchemy
+
+        from bot.slack.tenants import sqlalchemy_url
+        from bot.slack.tokens import SealedInstallationStore
+
+        installations = SealedInstallationStore(
+            cipher=getattr(db, "cipher", None), client_id=environment.slack_client_id,
+            engine=sqlalchemy.create_engine(sqlalchemy_url(db.url), pool_size=1))
+
+    def token_of(school: str) -> str:
+        if installations is not None:
+            team, enterprise = db.workspace_of(school)
+            bot = (installations.find_bot(enterprise_id=enterprise, team_id=team,
+                                          is_enterprise_install=False) if team else None)
+            if bot is None and enterprise:
+                bot = installations.find_bot(enterprise_id=enterprise, team_id=None,
+                                             is_enterprise_install=True)
+            if bot is not None and bot.bot_token:
+                return str(bot.bot_token)
+        return environment.slack_bot_token if school == "default" else ""
+
+    def read(school: str) -> tuple[Any, str] | None:
+        token = token_of(school)
+        try:
+            channel = school_settings(db.school_settings(school), settings,
+                                      school=school).dsl_channel
+        except Exception:  # settings refused: verify reports the school's store anyway
+            channel = ""
+        if not token or not channel:
+            return None
+        return fetch_for_verify(channel, replace(environment, slack_bot_token=token))
+
+    return read
 
 
 def _school(args: argparse.Namespace, settings: Settings, environment: Environment) -> int:

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import pwd
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
 
@@ -72,9 +73,14 @@ def _posted_but_gone(store: Store, posted: list[str]) -> list[str]:
             "(restored from an older copy?)" for rid in sorted(gone)]
 
 
-def verify_schools(db: Any, only: list[str], out: TextIO) -> int:
+def verify_schools(db: Any, only: list[str], out: TextIO, *,
+                   evidence: Callable[[str], tuple[Any, str] | None] | None = None,
+                   offline: bool = False) -> int:
     """Verify each school's records and ledger apart (PostgreSQL): a problem
-    in one school is reported under its name and never hides another's."""
+    in one school is reported under its name and never hides another's.
+    ``evidence`` reads a school's DSL channel (its anchor and the records
+    posted, and a line saying so; None if it has none to read): a school
+    whose channel cannot be read fails, as a data directory's verify does."""
     from storage import StoreError
 
     schools = only or [s["id"] for s in db.schools()]
@@ -90,7 +96,19 @@ def verify_schools(db: Any, only: list[str], out: TextIO) -> int:
             out.write(f"{exc}\n")
             failed += 1
             continue
-        failed += verify(store, out)
+        found = evidence(school) if evidence is not None else None
+        if found is None:
+            note = ("note: --offline: the ledger was not checked against the DSL channel"
+                    if offline else "")
+            failed += verify(store, out, anchor_note=note)
+            continue
+        channel, note = found
+        if channel is None:  # unreachable: not a pass
+            verify(store, out, anchor_note=note)
+            failed += 1
+            continue
+        failed += verify(store, out, anchor=channel.anchor, anchor_note=note,
+                         posted=channel.posted)
     out.write(f"{len(schools)} school(s) checked, {failed} with problems\n")
     return 1 if failed else 0
 

@@ -172,3 +172,68 @@ def test_anchoring_cannot_be_put_off_by_editing_meta_json(tmp_path: Path,
         now["at"] += timedelta(days=1)
         assert running.front.delivery.anchor_if_due() is not None
     assert len(anchors(fake)) == 1
+
+
+# -- PostgreSQL: each school's verify reads its own DSL channel ------------------------
+
+def test_postgres_verify_reads_each_schools_anchor_and_posts(tmp_path: Path,
+                                                             fake: WatchedSlack) -> None:
+    """Many schools on PostgreSQL, installed through OAuth: ``jigsaw verify``
+    as the README runs it reads Hillside's DSL channel with Hillside's own
+    bot token, checks the ledger against the anchor there and names a
+    record posted there that the database no longer holds; with Slack
+    unreachable it fails unless told --offline."""
+    from bot.config import Settings
+    from bot.service import DecisionService
+    from bot.slack.delivery import RECORD_EVENT
+    from bot.slack.tenants import school_settings
+    from storage.postgres import Database
+    from tests.harness.pg import fresh_schema
+    from tests.harness.schools import CLIENT_ID, CLIENT_SECRET, install, trust
+
+    key = "postgres-anchor-audit-key-0123456789abcdef"
+    with fresh_schema() as url:
+        db = Database(url, audit_key=key.encode())
+        try:
+            with trust(db, fake, start=False) as base:
+                install(base, fake, "code-h", bot_token="xoxb-hillside", team_id="T0001")
+            settings = school_settings(db.school_settings("hillside"), Settings(),
+                                       school="hillside")
+            store = db.store("hillside", create=False)
+            record = decide_in_process(DecisionService(settings, store), sc.ALLEGATION)
+            n, mac, _ = store.ledger_head()
+        finally:
+            db.close()
+        fake.add_message("CDSL", "anchor", metadata={"event_type": ANCHOR_EVENT,
+                                                     "event_payload": {"n": n, "mac": mac}})
+        fake.add_message("CDSL", "record", metadata={"event_type": RECORD_EVENT,
+                                                     "event_payload": {"record_id": record["id"]}})
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            env = subprocess_env(tmp_path / "data", JIGSAW_DATABASE_URL=url,
+                                 JIGSAW_SLACK_CLIENT_ID=CLIENT_ID,
+                                 JIGSAW_SLACK_CLIENT_SECRET=CLIENT_SECRET,
+                                 SLACK_SIGNING_SECRET="s", SLACK_API_URL=fake.base_url,
+                                 JIGSAW_AUDIT_KEY=key)
+            return subprocess.run([sys.executable, "-m", "bot", "verify", *args],
+                                  capture_output=True, text=True, env=env, cwd=tmp_path,
+                                  timeout=120)
+
+        checked = run()
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert f"anchor: ledger entry {n}, from the DSL channel" in checked.stdout
+        # A record posted since that the database does not hold (a restore
+        # of an older backup): named.
+        gone = record["id"][:-4] + "0042"
+        fake.add_message("CDSL", "record", metadata={"event_type": RECORD_EVENT,
+                                                     "event_payload": {"record_id": gone}})
+        lost = run()
+        assert lost.returncode == 1, lost.stdout
+        assert f"{gone}: posted in the DSL channel but not in the store" in lost.stdout
+        # Slack away: not a pass, unless told --offline.
+        fake.fail_next("conversations.history", status=500, error="internal_error", times=20)
+        away = run()
+        assert away.returncode == 1, away.stdout
+        assert "could not read the DSL channel" in away.stdout
+        fake.clear_faults()
+        assert "--offline" in run("--offline").stdout
