@@ -82,7 +82,7 @@ SELF_HARM = _words(
 SITUATIONS: tuple[Situation, ...] = (
     Situation("self_harm", SELF_HARM),
     Situation("nudes", _words(
-        r"\bnudes?\b|semi[- ]?nudes?|\btopless\b|\bnaked\b|sexting|\bsexts?\b"
+        r"\bnudes?\b|semi[- ]?nudes?|\btopless\b|\bnaked\b(?! (?:flame|eye))|sexting|\bsexts?\b"
         r"|(?:explicit|intimate|sexual|rude|dirty) (?:photo|picture|image|pic|video|selfie)s?"
         r"|(?:photo|picture|image|pic|video|selfie)s? of (?:her|his|their) (?:body|breasts|chest)"
         r"|(?:send|sent|sending) (?:me |him |her )?(?:pics|photos) of|sextort|upskirt"
@@ -90,7 +90,8 @@ SITUATIONS: tuple[Situation, ...] = (
         # pics round", "on Snapchat", "he'll send them to everyone".
         r"|(?:shared|sharing|sent|posted|posting|forwarded|forwarding|spread|spreading|leaked|"
         r"screenshot(?:ted|ed)?|airdropped) (?:\w+ ){0,3}(?:photos?|pictures?|pics|images?|videos?)"
-        r"\b(?! (?:of the (?:trip|match|play|concert|class)|from (?:the )?(?:trip|sports day)))"
+        r"\b(?! (?:of|from) (?:the |our |a )?(?:school |class |year \d+ )?(?:trip|match|play|"
+        r"concert|class|party|event|assembly|residential|sports day|show))"
         r"|(?:photos?|pictures?|pics|images?|videos?) (?:\w+ ){0,3}(?:on|over|via) snap(?:chat)?\b"
         r"|\bsnap(?:chat|ped|s)?\b[^.]{0,40}(?:photos?|pics|pictures?|images?|videos?|body|naked)"
         r"|send (?:them|it|those|these|the (?:pics|photos|pictures|videos?)) "
@@ -98,7 +99,10 @@ SITUATIONS: tuple[Situation, ...] = (
     Situation("forced_marriage", _words(
         r"forced (?:to )?marr|forced marriage|made to marry|(?:marry|marrying|married off to) "
         r"(?:a |an |her |his )?(?:cousin|older man|man she|stranger|someone (?:she|he) "
-        r"(?:doesn't|does not|hasn't))|married off|\bhonou?r\b|shame (?:on )?(?:the|her|his) family"
+        r"(?:doesn't|does not|hasn't))|married off"
+        # Honour as in honour-based abuse, never "the honour roll".
+        r"|honou?r[- ]based|\bhonou?r (?:violence|abuse|killing|crime)|family'?s? honou?r"
+        r"|dishonou?r|shame (?:on )?(?:the|her|his) family"
         r"|(?:wedding|engagement|engaged|get married|to marry)[^.]{0,40}(?:abroad|back home|"
         r"over the summer|in the holidays)|taken abroad to (?:marry|get married)")),
     Situation("physical_punishment", _words(
