@@ -490,7 +490,8 @@ def test_children_at_risk_from_an_adult_pupils_case_are_concerns_of_their_own() 
 
 
 @pytest.mark.parametrize(("nation", "law"), [
-    ("england", "Care Act 2014 s.42"), ("wales", "Social Services and Well-being (Wales) Act 2014 s.126"),
+    ("england", "Care Act 2014 s.42"),
+    ("wales", "Social Services and Well-being (Wales) Act 2014 s.126"),
     ("scotland", "ASP(S)A 2007 s.3"),
     ("northern_ireland", "Prevention and Protection in Partnership")])
 def test_an_adult_pupils_level_speaks_of_an_adult_at_risk_in_the_nations_law(
