@@ -19,6 +19,8 @@ from microsoft_teams.cards import (
     ActionSet,
     AdaptiveCard,
     CardElement,
+    Choice,
+    ChoiceSetInput,
     Column,
     ColumnSet,
     Container,
@@ -37,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot import record as records
 from bot.conversation import USE_OFFERED
+from bot.derive import SUMMARY_MAX
 from bot.flow import Question
 from bot.prompts import Prompts
 
@@ -78,6 +81,10 @@ class Verb(StrEnum):
     TAKE_ON = "review.take_on"
     CONFIRM_BASIS = "review.confirm_basis"
     CLOSE = "review.close"
+    OUTCOME = "review.outcome"
+    OUTCOME_SAVE = "review.outcome.save"
+    CORRECT = "review.correct"
+    CORRECT_SAVE = "review.correct.save"
     COVER = "dsl.cover"
     HOME = "home"
     CHRONOLOGY = "dsl.chronology"
@@ -106,6 +113,10 @@ class Payload(BaseModel):
     f: str = ""  # follow-up id
     note: str = ""
     due: str = ""
+    outcome: str = ""  # the outcome form: what happened after, its reference
+    oref: str = ""
+    category: str = ""  # the correction form
+    line: str = ""
     ref: str = ""  # a child's reference (the chronology form)
     start: str = ""  # dates (the CSV form)
     end: str = ""
@@ -353,6 +364,11 @@ class Cards:
         buttons += [
             action(self.t("followup_label"), Verb.FOLLOW_UP, r=rid),
             action(self.t("note_label"), Verb.NOTE, r=rid),
+        ]
+        if records.outcome_due(record):
+            buttons.append(action(self.t("outcome_label"), Verb.OUTCOME, r=rid))
+        buttons += [
+            action(self.t("correct_label"), Verb.CORRECT, r=rid),
             action(self.t("view_label"), Verb.VIEW, r=rid),
         ]
         if records.basis_to_confirm(record):
@@ -374,6 +390,35 @@ class Cards:
             record, "note_title", Verb.NOTE_SAVE, error,
             TextInput(id="note", label=self.t("note_field_label"), is_multiline=True,
                       is_required=True, max_length=2000))
+
+    def outcome_form(self, record: dict[str, Any], error: str = "") -> AdaptiveCard:
+        """What happened after the decision: an outcome (a menu), the
+        referral's reference and a note, both optional."""
+        words = self.prompts.wording
+        return self._review_form(
+            record, "outcome_title", Verb.OUTCOME_SAVE, error,
+            ChoiceSetInput(id="outcome", label=self.t("outcome_field_label"), is_required=True,
+                           style="compact", choices=[
+                               Choice(title=words(f"outcome_{code}"), value=code)
+                               for code in records.OUTCOMES]),
+            TextInput(id="oref", label=self.t("outcome_ref_label"), max_length=100),
+            TextInput(id="note", label=self.t("note_field_label"), is_multiline=True,
+                      max_length=2000))
+
+    def correct_form(self, record: dict[str, Any], error: str = "") -> AdaptiveCard:
+        """The category and one-line summary as the record shows them now,
+        for the DSL to correct (what was read first is kept)."""
+        words = self.prompts.for_record(record).wording
+        return self._review_form(
+            record, "correct_title", Verb.CORRECT_SAVE, error,
+            ChoiceSetInput(id="category", label=self.t("correct_category_label"),
+                           is_required=True, style="compact",
+                           value=records.shown_category(record) or None, choices=[
+                               Choice(title=words(f"category_{code}"), value=code)
+                               for code in records.CATEGORIES]),
+            TextInput(id="line", label=self.t("correct_summary_label"), is_required=True,
+                      max_length=SUMMARY_MAX,
+                      value=records.shown_summary(record)[:SUMMARY_MAX] or None))
 
     def _review_form(self, record: dict[str, Any], title: str, save: Verb, error: str,
                      *inputs: CardElement) -> AdaptiveCard:

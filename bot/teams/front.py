@@ -21,8 +21,11 @@ from zoneinfo import ZoneInfo
 
 from microsoft_teams.cards import AdaptiveCard
 
+from bot import record as records
 from bot.conversation import Conversation
+from bot.derive import SUMMARY_MAX
 from bot.flow import Question, Session, Source
+from bot.flow.validate import InvalidAnswer, clean_text
 from bot.followups import UnknownFollowUp, find
 from bot.membership import Membership, MembershipUnknown
 from bot.schedule import Scheduler
@@ -283,8 +286,9 @@ class TeamsFront(Conversation):
         record, refusal = self._record_for_dsl(user, record_id, kind)
         if record is None:
             return refusal
-        return (self.cards.follow_up_form(record) if kind == "follow_up"
-                else self.cards.note_form(record))
+        return {"follow_up": self.cards.follow_up_form, "note": self.cards.note_form,
+                "outcome": self.cards.outcome_form,
+                "correct": self.cards.correct_form}[kind](record)
 
     def _record_for_dsl(self, user: str, record_id: str, kind: str
                         ) -> tuple[dict[str, Any] | None, AdaptiveCard]:
@@ -297,14 +301,35 @@ class TeamsFront(Conversation):
         record = self.app.record(record_id)
         return record, self.cards.plain(self.t("not_found"))
 
-    def save(self, user: str, record_id: str, kind: str, note: str, due: str
-             ) -> AdaptiveCard:
-        """A follow-up or note from the form: stored, the channel card
-        refreshed for everyone, the staff member told."""
-        note = note.strip()
+    def save(self, user: str, record_id: str, kind: str, data: Payload) -> AdaptiveCard:
+        """A follow-up, note, outcome or correction from its form: stored,
+        the channel card refreshed for everyone, the staff member told of a
+        follow-up or note."""
+        note, due = data.note.strip(), data.due
         record, refusal = self._record_for_dsl(user, record_id, kind)
         if record is None:
             return refusal
+        if kind == "outcome":
+            if data.outcome not in records.OUTCOMES:
+                return self.cards.outcome_form(record, self.app.flow.error("not_a_choice"))
+            stored, why = self.review(user, record_id, "outcome", outcome=data.outcome,
+                                      ref=data.oref.strip()[:100], note=note[:2000])
+            return self._after_form(record, stored, why)
+        if kind == "correct":
+            try:
+                line = clean_text(data.line, max_len=SUMMARY_MAX, min_len=1)
+            except InvalidAnswer as exc:
+                return self.cards.correct_form(record, self.app.flow.error(exc.code,
+                                                                           **exc.params))
+            if data.category not in records.CATEGORIES:
+                return self.cards.correct_form(record, self.app.flow.error("not_a_choice"))
+            stored, why = None, ""
+            for field, value in records.corrections_wanted(
+                    record, category=data.category, summary_line=line).items():
+                stored, why = self.review(user, record_id, "correct", field=field, value=value)
+                if why:
+                    break
+            return self._after_form(record, stored, why)
         if kind == "follow_up":
             if not note or not _valid_due(due, self.app.schedule.day.today(self.app.clock())):
                 return self.cards.follow_up_form(record, self.t("followup_invalid"))
@@ -314,9 +339,15 @@ class TeamsFront(Conversation):
                 return self.cards.note_form(record, self.t("note_invalid"))
             params = {"note": note[:2000]}
         stored, why = self.review(user, record_id, kind, **params)
+        return self._after_form(record, stored, why)
+
+    def _after_form(self, record: dict[str, Any], stored: dict[str, Any] | None, why: str
+                    ) -> AdaptiveCard:
+        """What the DSL sees once a form is saved: the record card again
+        (or why it was not done)."""
         if stored is None and why:
             return self.cards.plain(why)
-        latest = stored or self.app.record(record_id) or record
+        latest = stored or self.app.record(record["id"]) or record
         return self.record_card(latest)
 
     def _names(self, record: dict[str, Any]) -> dict[str, str]:

@@ -5,11 +5,14 @@ decided"."""
 
 from __future__ import annotations
 
-from bot.record import verify
-from tests.harness.faketeams import card_actions
+import re
+from typing import Any
+
+from bot.record import OUTCOMES, render_text, verify
+from tests.harness.faketeams import card_actions, card_texts
 from tests.harness.teams import Harness
 from tests.harness.teams_driver import CHANNEL, DSL, OUTSIDER, STAFF, button, install_activity
-from tests.scenarios import STAFF_CONCERN
+from tests.scenarios import ALLEGATION, STAFF_CONCERN
 
 
 def _record(teams: Harness) -> dict:
@@ -89,3 +92,90 @@ def test_the_dsl_marks_herself_away_from_the_home_card(teams: Harness) -> None:
         OUTSIDER, {"verb": "dsl.cover", "data": {"v": "off"}}))
     assert "Your attempt has been recorded" in str(forged.body)
     assert teams.jigsaw.cover().away
+
+
+def _form_save(teams: Harness, user: str, title: str, verb: str, inputs: dict[str, str]
+               ) -> dict[str, Any]:
+    """``title`` clicked on the DSL's view of the card, then its form saved
+    with ``inputs``: the card the DSL sees after."""
+    [post] = teams.channel()
+    form = teams.send(teams.client.execute_activity(
+        user, button(teams.view(DSL, post), title), conversation=CHANNEL,
+        name="Dana DSL")).body["value"]
+    save = next(a for a in card_actions(form) if a["verb"] == verb)
+    reply = teams.send(teams.client.execute_activity(user, save, inputs=inputs,
+                                                     conversation=CHANNEL, name="Dana DSL"))
+    return dict(reply.body["value"])
+
+
+def test_the_dsl_records_the_outcome_from_the_card(teams: Harness) -> None:
+    """A record a member of staff decided: Record outcome, a menu of the
+    outcomes; kept with who and when, on the card everyone sees."""
+    teams.decide(STAFF, ALLEGATION)
+    [summary] = teams.jigsaw.store.list_records()
+    record_id = summary["id"]
+    assert "Record outcome" in _titles(teams)
+    [post] = teams.channel()
+    form = teams.send(teams.client.execute_activity(
+        DSL, button(teams.view(DSL, post), "Record outcome"), conversation=CHANNEL,
+        name="Dana DSL")).body["value"]
+    [menu] = [n for n in form["body"] if n.get("type") == "Input.ChoiceSet"]
+    assert {c["value"] for c in menu["choices"]} == set(OUTCOMES)
+    # Nothing chosen: the form again, nothing stored.
+    again = _form_save(teams, DSL, "Record outcome", "review.outcome.save", {"outcome": ""})
+    assert "Please pick one of the options" in " ".join(card_texts(again))
+    stored = teams.jigsaw.record(record_id)
+    assert stored is not None and not (stored.get("referral") or {}).get("outcomes")
+    _form_save(teams, DSL, "Record outcome", "review.outcome.save",
+               {"outcome": "nfa", "oref": "MASH-12", "note": "Strategy call: {{DATE(x)}}"})
+    stored = teams.jigsaw.record(record_id)
+    assert stored is not None
+    [kept] = stored["referral"]["outcomes"]
+    assert (kept["outcome"], kept["ref"], kept["note"], kept["by"]) == (
+        "nfa", "MASH-12", "Strategy call: {{DATE(x)}}", DSL)
+    assert stored["audit"][-1]["action"] == "outcome_added" and verify(stored) == []
+    [post] = teams.channel()
+    assert post.updates, "the channel card is updated in place"
+    shown = " ".join(card_texts(post.card))
+    assert re.search(r"No further action \(ref MASH-12\): Dana DSL \(DSL\), "
+                     r"\w{3} \d{1,2} \w{3} \d{4}, \d{2}:\d{2}", shown), shown
+    # Anyone else: refused, recorded.
+    reply = _verb(teams, OUTSIDER, "review.outcome.save", record_id)
+    assert "Your attempt has been recorded" in str(reply.body)
+    stored = teams.jigsaw.record(record_id)
+    assert stored is not None and len(stored["referral"]["outcomes"]) == 1
+
+
+def test_the_dsl_corrects_the_category_and_summary_from_the_card(teams: Harness) -> None:
+    record = _record(teams)
+    assert record["category"] == "neglect" and record["category_derived"] is True
+    assert "Record outcome" not in _titles(teams)  # still waiting for her decision
+    [post] = teams.channel()
+    form = teams.send(teams.client.execute_activity(
+        DSL, button(teams.view(DSL, post), "Correct category"), conversation=CHANNEL,
+        name="Dana DSL")).body["value"]
+    inputs = {n["id"]: n for n in form["body"] if str(n.get("type", "")).startswith("Input.")}
+    assert inputs["category"]["value"] == "neglect"
+    assert inputs["line"]["value"] == record["summary_line"]
+    _form_save(teams, DSL, "Correct category", "review.correct.save",
+               {"category": "neglect", "line": "Hungry and late; mum lost her job"})
+    stored = teams.jigsaw.record(record["id"])
+    assert stored is not None
+    assert stored["category"] == "neglect" and stored["category_derived"] is False
+    assert stored["summary_line"] == "Hungry and late; mum lost her job"
+    assert stored["derived"] == {"category": "neglect", "summary_line": record["summary_line"]}
+    assert [(c["field"], c["to"], c["by"]) for c in stored["corrections"]] == [
+        ("category", "neglect", DSL), ("summary_line", "Hungry and late; mum lost her job", DSL)]
+    assert verify(stored) == []
+    [post] = teams.channel()
+    shown = " ".join(card_texts(post.card))
+    assert "Hungry and late; mum lost her job" in shown and "read from the answers" not in shown
+    # Saved again as it is: nothing more recorded.
+    audit = len(stored["audit"])
+    _form_save(teams, DSL, "Correct category", "review.correct.save",
+               {"category": "neglect", "line": "Hungry and late; mum lost her job"})
+    assert len(teams.jigsaw.record(record["id"])["audit"]) == audit
+    # The full record names both, with who and when.
+    text = render_text(teams.jigsaw.record(record["id"]), teams.jigsaw.prompts)
+    assert "Category confirmed as Neglect (Dana DSL (DSL), " in text
+    assert f"In one line was \u201c{record['summary_line']}\u201d" in text

@@ -26,8 +26,9 @@ from bot.teams.listeners.common import person
 DONE = AdaptiveCardActionMessageResponse(value="")
 Response = AdaptiveCardActionCardResponse | AdaptiveCardActionMessageResponse
 FORMS = {Verb.FOLLOW_UP: "follow_up", Verb.NOTE: "note", Verb.VIEW: "view",
-         Verb.SUMMARY: "summary"}
-SAVES = {Verb.FOLLOW_UP_SAVE: "follow_up", Verb.NOTE_SAVE: "note"}
+         Verb.SUMMARY: "summary", Verb.OUTCOME: "outcome", Verb.CORRECT: "correct"}
+SAVES = {Verb.FOLLOW_UP_SAVE: "follow_up", Verb.NOTE_SAVE: "note",
+         Verb.OUTCOME_SAVE: "outcome", Verb.CORRECT_SAVE: "correct"}
 # Clicks whose answer is the card changed by them.
 AT_ONCE: dict[Verb, Callable[[TeamsFront, str, Payload], AdaptiveCard | None]] = {
     Verb.ALERT_ACK: lambda front, user, data: front.acknowledge_alert(user, data.e, data),
@@ -106,7 +107,7 @@ def register(app: App, front: TeamsFront, executor: KeyedExecutor) -> None:
                 if verb in FORMS:
                     shown = front.form(who.user, data.r, FORMS[verb])
                 else:
-                    shown = front.save(who.user, data.r, SAVES[verb], data.note, data.due)
+                    shown = front.save(who.user, data.r, SAVES[verb], data)
                 return AdaptiveCardActionCardResponse(value=shown)
 
             return await asyncio.to_thread(respond)
