@@ -16,6 +16,7 @@ from typing import Any
 
 from bot import record as records
 from bot.flow.engine import iso
+from bot.localtime import local_date
 
 DSL_OWNER = "dsl"  # the DSL team, not one person
 
@@ -42,6 +43,11 @@ class FollowUp:
             return date.fromisoformat(self.due) if self.due else None
         except ValueError:
             return None
+
+    @property
+    def due_shown(self) -> str:
+        """The due date as people write it ("Mon 7 Dec 2026"); "" for none."""
+        return local_date(self.due) if self.due else ""
 
     def state(self, today: date) -> str:
         """done, overdue, due (today), open (later or no date)."""

@@ -8,16 +8,14 @@ what order; the front ends only lay it out. Nothing here knows a chat service.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot import people
+from bot.localtime import local_time
 from bot.prompts import Prompts
-from bot.record import can_take_on, child_refs
+from bot.record import can_take_on, child_refs, shown_summary
 
 NOT_SURE = "not_sure"
 
@@ -41,16 +39,6 @@ class InboxItem:
                 "can_take_on": self.can_take_on}
 
 
-def summary(record: dict[str, Any], limit: int = 90) -> str:
-    """What it is about in one line: the first sentence of the facts (or of
-    what an agency asked for), cut at a word."""
-    text = " ".join(str(record.get("facts") or record.get("what_requested") or "").split())
-    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
-    if len(first) <= limit:
-        return first
-    return first[:limit].rsplit(" ", 1)[0] + "…"
-
-
 def urgent(record: dict[str, Any]) -> bool:
     """Needs the DSL today: danger, something that cannot wait, significant
     harm, or a second sign-off."""
@@ -72,17 +60,15 @@ def items(records: Iterable[dict[str, Any]], prompts: Prompts, *, timezone: str
           ) -> list[InboxItem]:
     """The waiting records as inbox items: urgent first, then decisions to
     make before reviews, then oldest first (a queue)."""
-    zone = ZoneInfo(timezone)
     found = []
     for record in records:
         if not waiting(record):
             continue
-        at = datetime.fromisoformat(record["created_at"].replace("Z", "+00:00")).astimezone(zone)
         line = prompts.render("inbox/line.j2", r=record, urgent=urgent(record),
-                              about=summary(record),
+                              about=shown_summary(record),
                               who=people.shown(record, record.get("recorded_by")),
                               others=[ref for ref in child_refs(record)[1:] if ref],
-                              local=at.strftime("%a %d %b %H:%M"))
+                              local=local_time(record["created_at"], timezone))
         found.append(InboxItem(id=record["id"], urgent=urgent(record),
                                awaiting_decision=bool(record.get("awaiting_dsl_decision")),
                                created_at=record["created_at"], line=" ".join(line.split()),

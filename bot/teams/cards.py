@@ -337,7 +337,7 @@ class Cards:
                                     spacing="Medium"),
                           tight(literal(clip(value, 1200)))]
         if review:
-            items.append(self.review_actions(record))
+            items += self.review_actions(record)
         items.append(self.text(self.t("record_footer", r=record), size="Small", is_subtle=True))
         return card(Container(id=f"{RECORD_MARK}{record['id']}", items=items))
 
@@ -354,28 +354,30 @@ class Cards:
             user_ids=list(dict.fromkeys(viewers))[:VIEWERS_MAX] or None)
         return shown
 
-    def review_actions(self, record: dict[str, Any]) -> ActionSet:
+    def review_actions(self, record: dict[str, Any]) -> list[ActionSet]:
+        """The DSL's buttons, in two rows: Teams shows up to six actions in
+        a set and folds the rest into a "..." menu (the host config's
+        ``maxActions``), where View full record would be hidden."""
         rid = record["id"]
-        buttons: list[Action] = []
+        first: list[Action] = []
         if record["review_status"] == records.PENDING:
-            buttons.append(action(self.t("ack_label"), Verb.ACKNOWLEDGE, style="positive", r=rid))
+            first.append(action(self.t("ack_label"), Verb.ACKNOWLEDGE, style="positive", r=rid))
         if records.can_take_on(record):
-            buttons.append(action(self.t("take_on_label", r=record), Verb.TAKE_ON, r=rid))
-        buttons += [
+            first.append(action(self.t("take_on_label", r=record), Verb.TAKE_ON, r=rid))
+        first += [
             action(self.t("followup_label"), Verb.FOLLOW_UP, r=rid),
             action(self.t("note_label"), Verb.NOTE, r=rid),
-        ]
-        if records.outcome_due(record):
-            buttons.append(action(self.t("outcome_label"), Verb.OUTCOME, r=rid))
-        buttons += [
-            action(self.t("correct_label"), Verb.CORRECT, r=rid),
             action(self.t("view_label"), Verb.VIEW, r=rid),
         ]
+        second: list[Action] = []
+        if records.outcome_due(record):
+            second.append(action(self.t("outcome_label"), Verb.OUTCOME, r=rid))
+        second.append(action(self.t("correct_label"), Verb.CORRECT, r=rid))
         if records.basis_to_confirm(record):
-            buttons.append(action(self.t("basis_label"), Verb.CONFIRM_BASIS, r=rid))
+            second.append(action(self.t("basis_label"), Verb.CONFIRM_BASIS, r=rid))
         if record.get("status") != records.CLOSED:
-            buttons.append(action(self.t("close_record_label"), Verb.CLOSE, r=rid))
-        return ActionSet(actions=buttons)
+            second.append(action(self.t("close_record_label"), Verb.CLOSE, r=rid))
+        return [ActionSet(actions=first), ActionSet(actions=second, spacing="Small")]
 
     def follow_up_form(self, record: dict[str, Any], error: str = "") -> AdaptiveCard:
         """Shown, in place of the record card, only to the DSL who asked."""

@@ -6,6 +6,8 @@ only to the DSL who asked and audited."""
 
 from __future__ import annotations
 
+import re
+
 from tests.harness.faketeams import card_actions, card_texts
 from tests.harness.teams import Harness
 from tests.harness.teams_driver import (
@@ -18,7 +20,7 @@ from tests.harness.teams_driver import (
     chat_of,
     install_activity,
 )
-from tests.scenarios import STAFF_CONCERN
+from tests.scenarios import STAFF_CONCERN, STAFF_REQUEST_CANNOT_WAIT
 
 
 def _titles(card: dict) -> set[str]:
@@ -90,3 +92,37 @@ def test_chronology_is_shown_to_the_dsl_only_and_audited(teams: Harness) -> None
                                                        inputs={"ref": "EF"}))
     assert summary["id"] not in "".join(card_texts(refused.body["value"]))
     assert teams.jigsaw.record(summary["id"])["audit"][-1]["action"] == "access_refused"
+
+
+def test_the_dsl_home_lists_urgent_first_and_opens_each_record(teams: Harness) -> None:
+    """As the Slack App Home: what waits, urgent first and marked, each with
+    View full record, opened for the DSL only and audited."""
+    teams.decide(STAFF, STAFF_CONCERN)
+    teams.decide(STAFF, STAFF_REQUEST_CANNOT_WAIT)
+    found = {r["id"]: teams.jigsaw.record(r["id"]) for r in teams.jigsaw.store.list_records()}
+    [pressing] = [rid for rid, r in found.items() if (r.get("urgent") or {}).get("urgent")
+                  == "yes"]
+    [calm] = [rid for rid in found if rid != pressing]
+    teams.say(DSL, "home")
+    home = teams.chat(DSL)[-1]
+    texts = card_texts(home.card)
+    start = next(n for n, text in enumerate(texts) if text.startswith("Waiting for the DSL"))
+    lines = [line for line in texts[start:] if line.startswith("ISD-")]
+    assert [line.split(":")[0] for line in lines] == [pressing, calm]  # urgent first
+    assert lines[0].count("URGENT") == 1 and "URGENT" not in lines[1]
+    assert re.search(r"Sam Teacher, \w{3} \d{1,2} \w{3} \d{4}, \d{2}:\d{2}", lines[1]), lines
+    # Follow-ups by the date as people write it, not ISO.
+    assert not any(re.search(r"\d{4}-\d{2}-\d{2}", text) for text in texts), texts
+    views = [a for a in card_actions(home.card) if a.get("verb") == "review.view"]
+    assert [a["data"]["r"] for a in views] == [pressing, calm]
+    reply = teams.send(teams.client.execute_activity(DSL, views[1], name="Dana DSL"))
+    shown = " ".join(card_texts(reply.body["value"]))
+    assert "arrives late and hungry" in shown and calm in shown
+    stored = teams.jigsaw.record(calm)
+    assert stored is not None and stored["audit"][-1]["action"] == "viewed"
+    assert stored["audit"][-1]["by"] == DSL
+    # The same click by someone else (a forged one): refused, recorded.
+    reply = teams.send(teams.client.execute_activity(OUTSIDER, views[1], name="Otto"))
+    assert "arrives late" not in str(reply.body)
+    stored = teams.jigsaw.record(calm)
+    assert stored is not None and stored["audit"][-1]["action"] == "access_refused"
