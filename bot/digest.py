@@ -13,6 +13,7 @@ from typing import Any
 
 from bot import record as records
 from bot.followups import FollowUp
+from bot.localtime import local_date
 from bot.prompts import Prompts
 from bot.schoolday import SchoolDay
 
@@ -39,6 +40,13 @@ def outcome(record: dict[str, Any]) -> str:
     return _OUTCOME_OF.get(str(record.get("decision") or ""), "record_only")
 
 
+def category_bucket(record: dict[str, Any]) -> str:
+    """The digest's bucket for a record's category (as the DSL corrected
+    it); a school's own category counts as other, none as its own."""
+    code = records.shown_category(record)
+    return code if code in records.CATEGORIES else ("other" if code else "none")
+
+
 def consent_position(record: dict[str, Any]) -> str:
     family = record.get("family") or {}
     return _CONSENT_OF.get(str(family.get("consent") or ""), "not_asked")
@@ -59,6 +67,7 @@ def weekly(found: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp],
     to_taken: list[float] = []
     to_decided: list[float] = []
     children: dict[str, int] = {}
+    categories = dict.fromkeys((*records.CATEGORIES, "none"), 0)
     for record in found:
         try:
             made = day.today(datetime.fromisoformat(record["created_at"]))
@@ -70,6 +79,7 @@ def weekly(found: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp],
         if week_from <= made < today:
             outcomes[bucket] += 1
             consent[consent_position(record)] += 1
+            categories[category_bucket(record)] += 1
             referrals += records.referral_of(record)["made"]
             taken, decided = response_minutes(record)
             if taken is not None:
@@ -85,6 +95,9 @@ def weekly(found: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp],
     overdue = sum(1 for f in open_follow_ups if f.state(today) == "overdue")
     return {
         "from": week_from.isoformat(), "to": (today - timedelta(days=1)).isoformat(),
+        "from_day": local_date(week_from), "to_day": local_date(today - timedelta(days=1)),
+        # Fixed labels only (the categories, as corrected by the DSL).
+        "categories": categories,
         "total": sum(outcomes.values()), "outcomes": outcomes, "consent": consent,
         "unacknowledged": unacknowledged, "overdue": overdue,
         # Counts and medians only: no child reference leaves this function.

@@ -253,6 +253,15 @@ def test_the_weekly_digest_counts_and_charts_without_child_details(
     for private in (children | words) - {""}:  # a records request has no facts
         assert json.dumps(private) not in shown
     assert [w["deferred"] for w in numbers["weeks"]][-1] == 2
+    # Counts by category (as the DSL corrected it), under the category's name.
+    assert sum(numbers["categories"].values()) == 3
+    line = next(t for t in text.splitlines() if t.startswith("*By category:*"))
+    for code, n in numbers["categories"].items():
+        if n:
+            label = slack.jigsaw.prompts.wording(f"category_{code}")
+            assert f"{label} {n}" in line, line
+    # The week as people write it, not ISO.
+    assert "Weekly digest, Mon 30 Nov 2026 to Sun 6 Dec 2026*" in text
 
 
 def test_from_a_records_full_view_the_dsl_can_open_the_childs_chronology(

@@ -9,6 +9,7 @@ through the real endpoint and the fake Bot Connector, and the store.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -220,5 +221,6 @@ def test_the_end_of_day_list_and_the_weekly_digest_with_its_chart(
     teams.front.scheduler.tick()
     [digest] = reminders(teams.fake, CHANNEL, "digest")
     assert "Weekly digest" in digest.text
+    assert "By category:" in digest.text and not re.search(r"\d{4}-\d{2}-\d{2}", digest.text)
     [image] = [a for a in digest.activity["attachments"] if a["contentType"] == "image/png"]
     assert image["contentUrl"].startswith("data:image/png;base64,iVBOR")
