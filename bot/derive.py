@@ -15,6 +15,11 @@ import re
 from typing import Any
 
 SUMMARY_MAX = 110
+# The categories of concern a DSL records: KCSIE's abuse and neglect, and
+# exploitation, online, child-on-child, domestic abuse, mental health.
+CATEGORIES = ("physical_abuse", "emotional_abuse", "sexual_abuse", "neglect", "exploitation",
+              "online", "child_on_child", "domestic_abuse", "mental_health", "fgm",
+              "radicalisation", "other")
 
 # A route that is a category in itself.
 _BY_ROUTE = {"child_on_child": "child_on_child", "fgm": "fgm", "prevent": "radicalisation"}

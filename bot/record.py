@@ -116,8 +116,8 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "duties": duties,
         "situations": situations.shown(a),
         # Read from the answers (bot.derive): the DSL may correct them.
-        "category": derive.category(a, path, situations.shown(a)),
-        "category_derived": True,
+        "category": a.get("category") or derive.category(a, path, situations.shown(a)),
+        "category_derived": not a.get("category"),
         "summary_line": derive.summary_line(a),
         "happened": derive.happened(a),
         # Children Act 2004 ss.16LA and 16LC, once in force: whether not sharing
@@ -655,6 +655,11 @@ def decided(record: Record, decision: Record, *, by: str, at: datetime,
         requester["needed_by"] = asked_by  # when the requester asked for an answer
     record["follow_up"] = [f for f in record["follow_up"] if f["action"] != "dsl_decide"] + [
         f for f in decision["follow_up"] if f not in record["follow_up"]]
+    chosen = (answers or {}).get("category")
+    if chosen and not record.get("category"):  # asked of her: nothing said it
+        record["derived"] = {**(record.get("derived") or {}), "category": ""}
+        record["category"] = chosen
+        record["category_derived"] = False
     record["path"] = "decision"
     record["awaiting_dsl_decision"] = False
     record["decided_by"] = {"by": by, "at": iso(at)}
@@ -794,11 +799,7 @@ def outcomes_text(record: Record, prompts: Prompts) -> list[str]:
     return shown
 
 
-# The categories of concern a DSL records: KCSIE's abuse and neglect, and
-# exploitation, online, child-on-child, domestic abuse, mental health.
-CATEGORIES = ("physical_abuse", "emotional_abuse", "sexual_abuse", "neglect", "exploitation",
-              "online", "child_on_child", "domestic_abuse", "mental_health", "fgm",
-              "radicalisation", "other")
+CATEGORIES = derive.CATEGORIES
 # What was read from the answers (bot.derive) and the DSL may correct.
 CORRECTABLE = ("category", "summary_line")
 

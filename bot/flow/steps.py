@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from bot import derive
+from bot.derive import CATEGORIES
 from bot.flow.situations import in_force, offered_route, self_harm, shown
 from bot.nations import DEFAULT_NATION, adult_protection_from, fgm_duty_nations, pack
 
@@ -529,6 +531,12 @@ def decision_choices(a: Answers) -> tuple[str, ...]:
     return ("share", "share_part", "do_not_share", "defer")
 
 
+def _category_unknown(a: Answers) -> bool:
+    """A concern the DSL has taken on whose category nothing in the answers
+    says (:func:`bot.derive.category` reads it otherwise)."""
+    return bool(a.get(TAKE_ON_KEY)) and not derive.category(dict(a), route(a), shown(a))
+
+
 def route_check_choices(a: Answers) -> tuple[str, ...]:
     suggestion = suggested_route(a)
     return (suggestion, "keep") if suggestion else ("keep",)
@@ -741,6 +749,8 @@ STEPS: tuple[Step, ...] = (
              ("same_known", (("optimism", "same"), ("knows_family", "yes"))))),
     Step("knows_family", "choice", ("yes", "no"), applies=_judges_the_family),
     Step("optimism", "choice", ("same", "more_worried", NOT_SURE), applies=_judges_the_family),
+    # The category, asked of the DSL once where nothing said read it.
+    Step("category", "choice", CATEGORIES, applies=_category_unknown),
     # 4. Level of concern.
     Step("level", "choice", ("significant", "child_in_need", "low", NOT_SURE),
          applies=lambda a: sharing(a) or tell_dsl_path(a)),

@@ -536,3 +536,30 @@ def test_adult_protection_from_16_in_scotland_only(nation: str, asked: bool) -> 
         play(flow, session, ["yes", "skip"])
         recipient = flow.question(session)
         assert recipient is not None and "adult_services" in [v for v, _ in recipient.choices]
+
+
+# A worry nothing in it names a category of concern.
+UNCATEGORISED = [
+    "no", "own_concern", "QR",
+    "Quieter than usual this week and keeps asking when home time is.",
+    "skip", "not_discussed", "skip", "same_unknown", "child_in_need", "no",
+]
+
+
+def test_take_on_asks_the_category_once_where_the_answers_did_not_say(flow: Flow) -> None:
+    concern = staff_concern(flow, UNCATEGORISED)
+    assert concern["category"] == "" and concern["category_derived"] is True
+    session = take_on(flow, concern)
+    asked = play(flow, session, ["no", "same", "neglect", "significant"])
+    assert asked == ["knows_family", "optimism", "category", "level"]
+    question = flow.question(session)
+    assert question is not None and question.step != "category"
+    rec = records.decided(dict(concern), records.build(session, flow.settings, flow.prompts,
+                                                       now=NOW),
+                          by="UDSL", at=NOW, answers=session.answers)
+    assert rec["category"] == "neglect" and rec["category_derived"] is False
+    assert rec["derived"] == {"category": ""}
+    assert "Neglect" in records.render_text(rec, flow.prompts)
+    # Where the answers said (a mark from a blow: physical abuse), not asked.
+    session = take_on(flow, staff_concern(flow, HIT_HARD))
+    assert "category" not in play(flow, session, ["no", "same", "significant"])
