@@ -178,6 +178,23 @@ def action(title: str, verb: Verb, *, inputs: bool = False, style: str | None = 
                          associated_inputs="auto" if inputs else "none")
 
 
+ROW_CHARACTERS = 46  # of button titles on one row of a phone-wide card
+
+
+def _rows(actions: list[Action]) -> list[list[Action]]:
+    """Buttons packed into rows, in order, each within :data:`ROW_CHARACTERS`."""
+    rows: list[list[Action]] = []
+    width = 0
+    for one in actions:
+        size = len(str(getattr(one, "title", "") or "")) + 4  # the button's padding
+        if not rows or width + size > ROW_CHARACTERS:
+            rows.append([])
+            width = 0
+        rows[-1].append(one)
+        width += size
+    return rows
+
+
 class Cards:
     """Builds the cards; wording from ``prompts/teams/``, else the same
     template the Slack front uses."""
@@ -355,9 +372,9 @@ class Cards:
         return shown
 
     def review_actions(self, record: dict[str, Any]) -> list[ActionSet]:
-        """The DSL's buttons, in two rows: Teams shows up to six actions in
-        a set and folds the rest into a "..." menu (the host config's
-        ``maxActions``), where View full record would be hidden."""
+        """The DSL's buttons, in rows that fit a phone's width: Teams lays a
+        set's actions out in one line, and folds any past six into a "..."
+        menu (the host config's ``maxActions``), where they would be hidden."""
         rid = record["id"]
         first: list[Action] = []
         if record["review_status"] == records.PENDING:
@@ -377,7 +394,7 @@ class Cards:
             second.append(action(self.t("basis_label"), Verb.CONFIRM_BASIS, r=rid))
         if record.get("status") != records.CLOSED:
             second.append(action(self.t("close_record_label"), Verb.CLOSE, r=rid))
-        return [ActionSet(actions=first), ActionSet(actions=second, spacing="Small")]
+        return [ActionSet(actions=row, spacing="Small") for row in _rows([*first, *second])]
 
     def follow_up_form(self, record: dict[str, Any], error: str = "") -> AdaptiveCard:
         """Shown, in place of the record card, only to the DSL who asked."""

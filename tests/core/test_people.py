@@ -74,3 +74,48 @@ def test_an_old_record_shows_the_id_marked(tmp_path: Path) -> None:
     del record["people"]
     assert "console:nobody-here (name not recorded)" in records.render_text(record,
                                                                               jigsaw.prompts)
+
+
+def test_outcomes_and_corrections_read_in_words_everywhere(tmp_path: Path) -> None:
+    """An outcome and a correction made through the service, and an older
+    record's outcome kept as a bare code: the full record, PDF and CSV say
+    them in words, by name, in school time; no code, id or ISO time."""
+    from bot import exports
+    from tests.core.test_chronology_exports import pdf_text
+
+    store = TinyDBStore(tmp_path / "data")
+    jigsaw = DecisionService(SCHOOL, store, clock=lambda: WINTER)
+    Console(jigsaw, stdin=io.StringIO("\n".join(sc.STAFF_CONCERN) + "\n"),
+            stdout=io.StringIO(), user="console:jsmith").run()
+    [summary] = store.list_records()
+    jigsaw.know_person("UDSL1", "Ms A. Khan", "DSL")
+    jigsaw.review(summary["id"], "correct", by="UDSL1", allowed=True, field="category",
+                  value="emotional_abuse")
+    jigsaw.review(summary["id"], "outcome", by="UDSL1", allowed=True, outcome="nfa",
+                  ref="MASH-9", note="Closed at the front door")
+    record = store.get_record(summary["id"])
+    assert record is not None and verify(record) == []
+    text = records.render_text(record, jigsaw.prompts)
+    assert "Category:                   Emotional abuse" in text
+    assert ("Corrected:                  Category was Neglect, now Emotional abuse "
+            "(Ms A. Khan (DSL), Mon 7 Dec 2026, 10:49)") in text
+    assert ("Outcome:                    No further action (ref MASH-9): Closed at the front "
+            "door (Ms A. Khan (DSL), Mon 7 Dec 2026, 10:49)") in text
+    out = tmp_path / "record.pdf"
+    out.write_bytes(exports.record_pdf(record, jigsaw.prompts, "Hillside Primary",
+                                       made_at=WINTER, made_by="UDSL1"))
+    pdf, _ = pdf_text(out)
+    csv = exports.records_csv([record], jigsaw.prompts, "Hillside Primary")
+    for shown in (text, pdf, csv):
+        assert "No further action" in shown and "Emotional abuse" in shown
+        assert not ISO.search(shown) and "UDSL1" not in shown
+        for code in ("emotional_abuse", "nfa", "outcome_added", "summary_line"):
+            assert code not in shown, (code, shown)
+    assert "Corrected: Category was Neglect, now Emotional abuse" in pdf.replace("\n", " ")
+    # An older record: the outcome as a bare code, no outcomes list, no names.
+    del record["people"]
+    record["referral"] = {"outcome": "early_help", "by": "UDSL1", "at": "2026-12-07T10:49:00Z"}
+    text = records.render_text(record, jigsaw.prompts)
+    assert "Early help (UDSL1 (name not recorded), Mon 7 Dec 2026, 10:49)" in text
+    row = exports.csv_row(record, jigsaw.prompts)
+    assert row["outcome"] == "Early help"
