@@ -148,7 +148,7 @@ class Conversation:
             self.offer_resume(user, current)
             return
         session = self.app.start(user, self.source, meta=self.chat_meta(user),
-                                 dsl=self.on_dsl_team(user))
+                                 dsl=self.on_dsl_team(user), team_known=True)
         self.say(user, self.t("dm_intro"))
         self._tell_cover(user)
         self.post_question(session)
@@ -160,7 +160,7 @@ class Conversation:
         where the message was."""
         session = self.app.start(user, self.source,
                                  meta={**self.chat_meta(user), OFFERED: text[:OFFERED_LIMIT]},
-                                 dsl=self.on_dsl_team(user))
+                                 dsl=self.on_dsl_team(user), team_known=True)
         self.say(user, self.t("report_intro"))
         self.post_question(session)
 

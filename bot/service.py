@@ -127,12 +127,13 @@ class DecisionService:
 
     # -- sessions ---------------------------------------------------------
     def start(self, user: str, source: str = Source.SLACK, meta: dict[str, Any] | None = None,
-              *, dsl: bool = False) -> Session:
+              *, dsl: bool = False, team_known: bool = False) -> Session:
         """A new session; any open one for the user is paused, not lost.
-        ``dsl``: the person is on the DSL team."""
+        ``dsl``: the person is on the DSL team. ``team_known``: the front
+        end knows who is (a chat service); anyone else is staff."""
         for old in self.open_sessions(user):
             self._set_status(old.id, PAUSED)
-        session = self.flow.start(user, source, dsl=dsl)
+        session = self.flow.start(user, source, dsl=dsl, team_known=team_known)
         session.meta.update(meta or {})
         self._save_new(session.to_dict())
         return session

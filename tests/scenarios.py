@@ -460,8 +460,15 @@ STAFF_ENCOMPASS = [
     "submit",
 ]
 
-# Each script with the decision and kind of record it must end in, as a
-# member of staff (not on the DSL team) answers it.
+def says_dsl(script: list[str]) -> bool:
+    """The script answers "I am the DSL". Slack and Teams offer that only to
+    the DSL team, so they play it as a DSL-team account; the terminal, which
+    cannot tell, takes the answer (and the record keeps it)."""
+    return "dsl_recording" in script[:2]
+
+
+# Each script with the decision and kind of record it must end in: a member
+# of staff answers it, or, where it says "I am the DSL", the DSL team.
 OUTCOMES = {
     "staff_concern": (STAFF_CONCERN, "tell_dsl", "concern"),
     "staff_self_referral": (STAFF_SELF_REFERRAL, "share", "concern"),

@@ -29,10 +29,12 @@ from bot.flow.steps import (
     NOT_SURE,
     ROLE_KEY,
     STAFF_LEVEL_KEY,
+    STAFF_ROLE,
     STEPS,
     TAKE_ON_KEY,
     TAKEN_KEY,
     Step,
+    claims_dsl,
     hands_over,
     is_dsl,
     location_request,
@@ -192,16 +194,21 @@ class Flow:
         return self._prompts
 
     # -- lifecycle --------------------------------------------------------
-    def start(self, user: str, source: str = Source.SLACK, *, dsl: bool = False
-              ) -> Session:
+    def start(self, user: str, source: str = Source.SLACK, *, dsl: bool = False,
+              team_known: bool = False) -> Session:
         """A new session. ``dsl``: the person is on the DSL team (the front end
-        knows), so the flow never tells them to seek their own advice."""
+        knows), so the flow never tells them to seek their own advice.
+        ``team_known``: the front end knows who is on the team (a chat
+        service), so anyone else is staff and never offered "I am the DSL";
+        where it cannot tell (the terminal), the person may say so."""
         now = stamp(self.clock())
         facts = {NATION_KEY: self.settings.nation}
         # Duties that start later count from the school's day the session began.
         facts.update(situations.session_facts(self.pack_today()))
         if dsl:
             facts[ROLE_KEY] = DSL_ROLE
+        elif team_known:
+            facts[ROLE_KEY] = STAFF_ROLE
         return Session(id=uuid.uuid4().hex, user=user, source=source, created_at=now,
                        updated_at=now, facts=facts)
 
@@ -454,6 +461,15 @@ class Flow:
             result.notices.insert(0, promise)
         return result
 
+    def _claims_dsl(self, step: Step, session: Session, raw: str) -> bool:
+        """Someone the chat service knows is not on the DSL team says they
+        are (typed, or a button they were never shown)."""
+        if step.id != "trigger" or "dsl_recording" in step.options(session.known):
+            return False
+        label = self.prompts.block("steps/trigger.j2", "choice_dsl_recording",
+                                   **self.context(session))
+        return raw.strip().casefold() in (label.casefold(), "dsl_recording") or claims_dsl(raw)
+
     def _promised(self, session: Session) -> str:
         """What to do having promised a child not to tell: go back to them,
         kindly, and say who you must tell and why (KCSIE Part one: never
@@ -465,6 +481,8 @@ class Flow:
     def _accept(self, step: Step, session: Session, raw: Any) -> str:
         if step.kind in ("choice", "confirm"):
             value = self.match_choice(step, session, raw) if isinstance(raw, str) else None
+            if value is None and isinstance(raw, str) and self._claims_dsl(step, session, raw):
+                raise validate.InvalidAnswer("not_dsl_team")
             if value is None:
                 raise validate.InvalidAnswer("not_a_choice")
             return value

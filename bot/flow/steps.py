@@ -34,9 +34,11 @@ Answers = Mapping[str, str]
 QuestionKind = Literal["choice", "text", "confirm"]
 NOT_SURE = "not_sure"
 # Answers the engine sets, not the person (names start with "_"): the user is
-# on the DSL team; the school's nation; a deferral runs past the day it was set.
+# on the DSL team, or known not to be (a chat service knows the team); the
+# school's nation; a deferral runs past the day it was set.
 ROLE_KEY = "_role"
 DSL_ROLE = "dsl"
+STAFF_ROLE = "staff"
 NATION_KEY = "_nation"
 DEFER_LATER_KEY = "_defer_later"
 TAKE_ON_KEY = "_take_on"  # the concern record a DSL is deciding on
@@ -233,9 +235,31 @@ def on(*routes: str) -> Callable[[Answers], bool]:
 
 def is_dsl(a: Answers) -> bool:
     """On the DSL team: the front end knows (DSL channel members, configured
-    ids, the terminal's DSL accounts), or the person said so ("I am the DSL",
-    kept on the record as the trigger)."""
-    return a.get(ROLE_KEY) == DSL_ROLE or a.get("trigger") == "dsl_recording"
+    ids, the terminal's DSL accounts), or, where the front end cannot tell
+    (the terminal), the person said so ("I am the DSL", kept on the record
+    as the trigger). Someone a chat service knows is not on the team is
+    staff whatever they answer."""
+    role = a.get(ROLE_KEY)
+    return role == DSL_ROLE or (role != STAFF_ROLE and a.get("trigger") == "dsl_recording")
+
+
+# "I am the DSL" (or a deputy), typed: said by someone not offered it, it is
+# answered with why, not with "pick one of the options".
+_CLAIMS_DSL = re.compile(
+    r"\bi(?:\s*am|'m|\u2019m|m)\s+(?:the\s+|a\s+)?(?:deputy\s+|designated\s+)?"
+    r"(?:dsl|dsp|ddsl|safeguarding\s+lead|safeguarding\s+person|deputy)\b|\bdsl[_ ]recording\b",
+    re.IGNORECASE)
+
+
+def claims_dsl(text: str) -> bool:
+    return bool(_CLAIMS_DSL.search(text))
+
+
+def trigger_choices(a: Answers) -> tuple[str, ...]:
+    """"I am the DSL" is offered only to someone who may be on the team: never
+    to a member of staff the chat service knows is not (DOMAIN.md section 10)."""
+    choices = BY_ID["trigger"].choices
+    return tuple(c for c in choices if c != "dsl_recording" or a.get(ROLE_KEY) != STAFF_ROLE)
 
 
 def is_request(a: Answers) -> bool:
@@ -675,7 +699,7 @@ STEPS: tuple[Step, ...] = (
     Step("trigger", "choice",
          ("own_concern", "request", "allegation", "child_on_child", "fgm", "prevent",
           "record_only", "info_received", "moving_school", "records_request", "dsl_recording"),
-         applies=_not_emergency),
+         applies=_not_emergency, dynamic_choices=trigger_choices),
     # The DSL recording a decision of their own: what is it about?
     Step("concern_type", "choice",
          ("general", "request", "records_request", "info_received", "allegation", "fgm",

@@ -15,7 +15,7 @@ import pytest
 from bot import record as records
 from bot.config import Contact, Settings
 from bot.flow import Flow, Session
-from bot.flow.steps import FLOW_VERSION, location_request
+from bot.flow.steps import FLOW_VERSION, is_dsl, location_request
 from tests import scenarios as sc
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday
@@ -297,6 +297,27 @@ def test_the_dsl_says_so_where_the_front_end_cannot_tell(flow: Flow) -> None:
     rec = build(flow, play(flow, sc.POLICE_PREJUDICE))
     assert rec["route"] == "request" and rec["decision"] == "share"
     assert rec["recorded_by_dsl"] and rec["trigger"] == "dsl_recording"
+
+
+def test_staff_a_chat_service_knows_are_never_offered_i_am_the_dsl(flow: Flow) -> None:
+    session = flow.start("U1", "slack", team_known=True)
+    assert flow.answer(session, "no").accepted
+    question = flow.question(session)
+    assert question is not None and question.step == "trigger"
+    assert "dsl_recording" not in dict(question.choices)
+    for said in ("dsl_recording", "I'm the DSL or a deputy, deciding", "I am the DSL"):
+        result = flow.answer(session, said)
+        assert (result.accepted, result.code) == (False, "not_dsl_team")
+        assert "Only the DSL team" in result.error
+    # Even an answer stored by an older version does not make them the DSL.
+    session.answers["trigger"] = "dsl_recording"
+    assert not is_dsl(session.known)
+    # The DSL team is offered it; so is anyone where the front end cannot tell.
+    for dsl, known in ((True, True), (False, False)):
+        other = flow.start("U2", "slack", dsl=dsl, team_known=known)
+        flow.answer(other, "no")
+        offered = flow.question(other)
+        assert offered is not None and "dsl_recording" in dict(offered.choices)
 
 
 # -- routes with their own duties -----------------------------------------------------

@@ -35,6 +35,9 @@ from tests.harness.slackreq import (
 if TYPE_CHECKING:
     from tests.harness.slack import Harness
 
+# On the DSL team as a member of the DSL channel (not a configured id): the
+# account that plays the scripts in which someone says "I am the DSL".
+DEPUTY = "UDSL2"
 BUTTON_LABEL_MAX = 75  # Slack's limit; longer labels are cut, so type the number
 
 

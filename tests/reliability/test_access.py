@@ -87,8 +87,9 @@ def told_refused(live: LiveApp, user: str) -> int:
 
 
 def test_only_the_dsl_team_can_review_view_or_annotate(live: LiveApp) -> None:
-    live.decide(sc.POLICE_PREJUDICE)
-    record_id = live.only_record()["id"]
+    live.decide(sc.STAFF_POLICE_REQUEST)  # passed to the DSL
+    submitted = live.only_record()
+    record_id = submitted["id"]
     posted = live.posts_to(DSL_CHANNEL)
     assert len(posted) == 1
     views_before = len(live.fake.calls("views.open"))
@@ -102,7 +103,7 @@ def test_only_the_dsl_team_can_review_view_or_annotate(live: LiveApp) -> None:
     assert record is not None
     assert record["review_status"] == "pending" and record["review"] is None
     assert record["notes"] == []
-    assert [f["action"] for f in record["follow_up"]] == []
+    assert record["follow_up"] == submitted["follow_up"]
     assert len(live.fake.calls("views.open")) == views_before, "a full record was shown"
     assert not [c for c in live.fake.calls("chat.update") if c.args.get("channel") == DSL_CHANNEL]
     expected = [(u, a) for u in (STAFF, OUTSIDER)
@@ -118,7 +119,7 @@ def test_only_the_dsl_team_can_review_view_or_annotate(live: LiveApp) -> None:
 
 
 def test_channel_members_and_configured_dsls_can_review(live: LiveApp) -> None:
-    live.decide(sc.POLICE_PREJUDICE)
+    live.decide(sc.STAFF_POLICE_REQUEST)
     record_id = live.only_record()["id"]
     # UDSL2 is only a member of the DSL channel; UDSL1 is also configured.
     live.review_click("UDSL2", Action.REVIEW_ACK, record_id)
@@ -247,7 +248,7 @@ def _home_text(live: LiveApp, user: str) -> str:
 
 
 def test_app_home_shows_staff_only_their_own_records(live: LiveApp) -> None:
-    live.decide(sc.EARLY_HELP_CONSENT)  # child EF, by U123
+    live.decide(sc.STAFF_CONCERN)  # child EF, by U123
     live.decide(sc.ALLEGATION, user="U456")  # child NP
     live.answer_all(["start", "no"], user="U456")  # and an open decision
     mine = live.store.list_records(recorded_by=STAFF)[0]["id"]
@@ -318,7 +319,7 @@ def test_a_record_cannot_be_reached_through_a_session_button(live: LiveApp) -> N
 def test_export_is_for_the_machine_admin_and_is_audited(tmp_path: Path, fake: FakeSlack) -> None:
     live = _app(fake, tmp_path, Settings(dsl_channel=DSL_CHANNEL))
     try:
-        live.decide(sc.POLICE_PREJUDICE)
+        live.decide(sc.STAFF_POLICE_REQUEST)
         live.decide(sc.ALLEGATION, user="U456")
         ids = [r["id"] for r in live.store.list_records()]
     finally:

@@ -14,6 +14,7 @@ from bot.flow import Flow
 from bot.prompts import default_prompts
 from storage import TinyDBStore
 from tests import scenarios
+from tests.harness.fakeslack import DSL_CHANNEL_ID, DSL_MEMBERS
 from tests.harness.faults import (
     InProcessApp,
     WatchedSlack,
@@ -78,6 +79,10 @@ def test_twenty_four_people_decide_at_once(tmp_path: Path) -> None:
     with WatchedSlack() as fake:
         with InProcessApp(data, fake) as app:
             staff = [Staff(f"UC{n:03d}", fake, app, settings()) for n in range(SESSIONS)]
+            # The DSL's scripts are played by the DSL team (its channel's members).
+            fake.set_members(DSL_CHANNEL_ID, [*DSL_MEMBERS, *(
+                s.user for s, script in zip(staff, scripts, strict=True)
+                if scenarios.says_dsl(script))])
             decisions = run_all(staff, scripts)
             app.idle()
         # Stopped: what is on disk is all there is.

@@ -94,7 +94,7 @@ def twice_at_once(app: InProcessApp, request: SlackRequest) -> None:
 def test_a_redelivered_message_event_changes_nothing(
         fake: WatchedSlack, app: InProcessApp) -> None:
     staff = Staff(USER, fake, app, settings())
-    seen = walk(staff, scenarios.EARLY_HELP_CONSENT, until="child_ref")
+    seen = walk(staff, scenarios.STAFF_CONCERN, until="child_ref")
     typed = message_event(USER, text="EF-7")
     nxt = staff.give(seen, "EF-7", typed)
     assert nxt.step == "facts"
@@ -127,7 +127,7 @@ def test_a_redelivered_final_answer_makes_no_second_record_or_post(
 def test_clicking_an_answered_question_again_changes_nothing(
         fake: WatchedSlack, app: InProcessApp) -> None:
     staff = Staff(USER, fake, app, settings())
-    seen = walk(staff, scenarios.EARLY_HELP_CONSENT, until="trigger")
+    seen = walk(staff, scenarios.STAFF_CONCERN, until="trigger")
     same = staff.reply(seen, "own_concern")
     other = staff.reply(seen, "request")
     assert staff.give(seen, "own_concern", same).step == "child_ref"

@@ -38,6 +38,9 @@ from tests.harness.slackreq import FakeSocketModeClient, HttpTransport, block_ac
 TOKEN = "xoxb-secret-token"
 SIGNING_SECRET = "ops-signing-secret-8f2c"
 WAIT = 20.0
+# On the DSL team as a member of the DSL channel: the police request is hers to
+# decide (staff are never offered "I am the DSL").
+DECIDER = "UDSL2"
 # Everything the POLICE_PREJUDICE script says about the child or the people
 # involved: none of it may reach a log line.
 CHILD_DATA = ["AB-1234", "Bruise", "left cheek", "dad hit him", "DC Patel",
@@ -118,18 +121,21 @@ class BotProcess:
         return self.proc.wait(timeout=WAIT)
 
 
-def is_question(call: Any) -> bool:
-    """A question the bot asked the staff member."""
-    return call.args.get("channel") == f"D{STAFF}" and any(
+def is_question(call: Any, user: str = STAFF) -> bool:
+    """A question the bot asked the person in their DM."""
+    return call.args.get("channel") == f"D{user}" and any(
         str(b.get("block_id", "")).startswith("q:") for b in call.args.get("blocks") or [])
 
 
-def answer_and_wait(bot_: BotProcess, answers: list[str]) -> None:
+def answer_and_wait(bot_: BotProcess, answers: list[str], user: str = STAFF) -> None:
     """Type each answer once the previous question has been asked."""
+    def asked_them(call: Any) -> bool:
+        return is_question(call, user)
+
     for text in answers:
-        asked = len([c for c in bot_.fake.calls("chat.postMessage") if is_question(c)])
-        bot_.say(text)
-        bot_.fake.wait_for("chat.postMessage", asked + 1, timeout=WAIT, where=is_question)
+        asked = len([c for c in bot_.fake.calls("chat.postMessage") if asked_them(c)])
+        bot_.say(text, user)
+        bot_.fake.wait_for("chat.postMessage", asked + 1, timeout=WAIT, where=asked_them)
 
 
 @pytest.fixture
@@ -143,8 +149,8 @@ def running(fake: FakeSlack, tmp_path: Path) -> Iterator[BotProcess]:
 
 def test_a_whole_decision_leaves_no_child_data_or_secret_in_the_logs(
         running: BotProcess, fake: FakeSlack) -> None:
-    answer_and_wait(running, ["start", *sc.POLICE_PREJUDICE[:-1]])
-    running.say(sc.POLICE_PREJUDICE[-1])
+    answer_and_wait(running, ["start", *sc.POLICE_PREJUDICE[:-1]], DECIDER)
+    running.say(sc.POLICE_PREJUDICE[-1], DECIDER)
     [posted] = fake.wait_for("chat.postMessage", timeout=WAIT,
                              where=lambda c: c.args.get("channel") == DSL_CHANNEL)
     running.wait_log(lambda e: e.get("msg") == "record delivered")
@@ -201,12 +207,12 @@ def test_sigterm_exits_cleanly_even_with_an_idle_keep_alive_connection(
 
 def test_a_request_in_flight_at_sigterm_completes_and_is_stored(
         running: BotProcess, fake: FakeSlack) -> None:
-    answer_and_wait(running, ["start", *sc.POLICE_PREJUDICE[:-1]])
+    answer_and_wait(running, ["start", *sc.POLICE_PREJUDICE[:-1]], DECIDER)
     # Slack takes the record but holds its reply: the submission is in hand.
     held = threading.Event()
     fake.fail_while("chat.postMessage", lambda c: c.args.get("channel") == DSL_CHANNEL
                     and not held.is_set(), delay=WAIT)
-    running.say(sc.POLICE_PREJUDICE[-1])
+    running.say(sc.POLICE_PREJUDICE[-1], DECIDER)
     [in_flight] = fake.wait_for("chat.postMessage", timeout=WAIT,
                                 where=lambda c: c.args.get("channel") == DSL_CHANNEL)
     held.set()
@@ -225,9 +231,9 @@ def test_a_request_in_flight_at_sigterm_completes_and_is_stored(
         assert record["delivery"]["ts"] == in_flight.response["ts"]
     finally:
         store.close()
-    told = [c for c in fake.calls("chat.postMessage") if c.args.get("channel") == f"D{STAFF}"
+    told = [c for c in fake.calls("chat.postMessage") if c.args.get("channel") == f"D{DECIDER}"
             and summary["id"] in c.args.get("text", "")]
-    assert told, "the staff member was not told the record was sent"
+    assert told, "the person who decided was not told the record was sent"
     assert len([c for c in fake.calls("chat.postMessage")
                 if c.args.get("channel") == DSL_CHANNEL]) == 1
 

@@ -483,6 +483,11 @@ LIVE_MARKUP = re.compile(r"<[!@#]|<https?:|<mailto:")
 PAIRS = ("*bold*", "_it_", "~gone~", "`code`", "```block```")
 
 
+# On the DSL team as a member of the DSL channel: the DSL's own scripts are
+# hers (staff are never offered "I am the DSL").
+DECIDER = "UDSL2"
+
+
 def _markup_script(tag: str) -> list[str]:
     """POLICE_PREJUDICE, answered by the DSL ("I am the DSL"), with Slack
     markup in every free-text answer."""
@@ -511,16 +516,16 @@ def _markup_script_own_concern(tag: str) -> list[str]:
     ]
 
 
-def _assert_literal(strings: list[str], where: str) -> None:
+def _assert_literal(strings: list[str], where: str, recorder: str = STAFF) -> None:
     for text in strings:
-        allowed = text.replace(f"<@{STAFF}>", "")  # the recorder's own mention is ours
+        allowed = text.replace(f"<@{recorder}>", "")  # the recorder's own mention is ours
         assert not LIVE_MARKUP.search(allowed), (where, text[:300])
         for pair in PAIRS:
             assert pair not in text, (where, pair, text[:300])
 
 
 def test_markup_in_every_free_text_answer_shows_literally(live: LiveApp) -> None:
-    live.decide(_markup_script("T1"))
+    live.decide(_markup_script("T1"), DECIDER)
     record = live.only_record()
     # Stored as typed.
     assert record["child_ref"] == "<!here>*AB*"
@@ -530,7 +535,7 @@ def test_markup_in_every_free_text_answer_shows_literally(live: LiveApp) -> None
     [post_call] = live.posts_to(DSL_CHANNEL)
     channel_texts = list(texts(post_call.args))
     assert len(channel_texts) >= 10
-    _assert_literal(channel_texts, "DSL channel")
+    _assert_literal(channel_texts, "DSL channel", DECIDER)
     joined = "\n".join(channel_texts)
     # ...and it is all there, visibly: escaped, not dropped.
     assert "&lt;!channel&gt;" in joined and "&lt;https://evil.example/x|click me&gt;" in joined
@@ -538,17 +543,17 @@ def test_markup_in_every_free_text_answer_shows_literally(live: LiveApp) -> None
     assert "&amp; &lt;b&gt; &gt; quote" in joined  # typed "& <b> > quote", shown as typed
     assert "&lt;!here&gt;" in joined  # the child reference
     # What the staff member saw of their own answers in the DM, too.
-    _assert_literal(live.dm_texts(), "DM")
+    _assert_literal(live.dm_texts(DECIDER), "DM", DECIDER)
     assert not live.log.errors()
 
 
 def test_markup_in_dsl_notes_and_follow_ups_shows_literally(live: LiveApp) -> None:
-    live.decide(_markup_script_own_concern("T2"))
+    live.decide(_markup_script_own_concern("T2"), DECIDER)
     record = live.only_record()
     record_id = record["id"]
     assert record["recipient"] == {"kind": "other", "detail": f"Recipient: T2 {TYPED}"[:200]}
     [posted] = live.posts_to(DSL_CHANNEL)
-    _assert_literal(list(texts(posted.args)), "DSL channel")
+    _assert_literal(list(texts(posted.args)), "DSL channel", DECIDER)
     assert "Recipient: T2 &lt;!channel&gt;" in "\n".join(texts(posted.args))
     note = f"Note {MARKUP}"
     live.send(view_submission("UDSL1", callback_id=Modal.REVIEW_NOTE,
@@ -566,14 +571,14 @@ def test_markup_in_dsl_notes_and_follow_ups_shows_literally(live: LiveApp) -> No
     assert record["review"]["note"] == f"Chase {MARKUP}"
     updates = [c for c in live.fake.calls("chat.update") if c.args.get("channel") == DSL_CHANNEL]
     assert len(updates) == 2
-    _assert_literal([t for c in updates for t in texts(c.args)], "record update")
+    _assert_literal([t for c in updates for t in texts(c.args)], "record update", DECIDER)
     assert "Chase &lt;!channel&gt;" in "\n".join(texts(updates[-1].args))
-    # What the staff member is shown (the notification preview is generic).
+    # What the recorder is shown (the notification preview is generic).
     staff_dms = ["\n".join(texts(c.args.get("blocks")))
-                 for c in live.dm_calls() if c.method == "chat.postMessage"][-2:]
+                 for c in live.dm_calls(DECIDER) if c.method == "chat.postMessage"][-2:]
     assert any("Note &lt;!channel&gt;" in t for t in staff_dms)
     for text in staff_dms:  # the DSL is mentioned on purpose; nothing else is live
-        _assert_literal([text.replace("<@UDSL1>", "", 1)], "staff DM")
+        _assert_literal([text.replace("<@UDSL1>", "", 1)], "recorder's DM", DECIDER)
     assert not live.log.errors()
 
 

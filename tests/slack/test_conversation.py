@@ -19,7 +19,14 @@ from bot.slack.wire import Action, ButtonValue
 from tests import scenarios as sc
 from tests.harness.fakeslack import DSL_CHANNEL_ID, GENERAL_CHANNEL_ID, RESPONSE_URL, Call
 from tests.harness.slack import Harness
-from tests.harness.slack_driver import Driver, all_text, buttons, question_step, value_of
+from tests.harness.slack_driver import (
+    DEPUTY,
+    Driver,
+    all_text,
+    buttons,
+    question_step,
+    value_of,
+)
 from tests.harness.slackreq import app_home_opened, block_action, message_event
 
 PROGRESS = re.compile(r"\*(\d+) of about (\d+)\*")
@@ -59,7 +66,7 @@ def test_infoshare_ack_is_ephemeral_and_the_conversation_is_only_in_the_dm(
     assert "initials" in all_text(first)
     assert question_step(question) == "danger"
 
-    driver.run(sc.POLICE_PREJUDICE)
+    driver.run(sc.STAFF_POLICE_REQUEST)
 
     assert channels_posted_to(slack) == {driver.dm, DSL_CHANNEL_ID}
     assert not any(c.args.get("channel") == GENERAL_CHANNEL_ID for c in slack.fake.calls())
@@ -99,7 +106,7 @@ def test_start_a_new_one_from_the_resume_offer_keeps_the_old_one_paused(
 # -- 2. a whole decision ---------------------------------------------------------------
 def test_a_full_decision_ends_as_a_record_in_the_store_and_the_dsl_channel(
         slack: Harness) -> None:
-    driver = Driver(slack)
+    driver = Driver(slack, DEPUTY)  # the DSL team decides
     driver.start()
     script = sc.POLICE_PREJUDICE
     asked: list[tuple[Call, str]] = []
@@ -133,7 +140,7 @@ def test_a_full_decision_ends_as_a_record_in_the_store_and_the_dsl_channel(
     record = slack.jigsaw.store.get_record(summary["id"])
     assert record is not None and record == driver.record()
     assert record["kind"] == "decision" and record["decision"] == "share"
-    assert record["recorded_by"] == "U123" and record["source"] == "slack"
+    assert record["recorded_by"] == DEPUTY and record["source"] == "slack"
     assert record["child_ref"] == "AB-1234"
     assert record["requester"] == {"agency": "police",
                                    "name_role": "DC Patel, Child Abuse Investigation Team",
@@ -173,7 +180,7 @@ def test_a_full_decision_ends_as_a_record_in_the_store_and_the_dsl_channel(
     assert driver.submitted() == record
     session = driver.session()  # kept only while something is still in play
     assert session is None or session["status"] == "submitted"
-    assert slack.jigsaw.latest_open("U123") is None
+    assert slack.jigsaw.latest_open(DEPUTY) is None
 
 
 # -- 3. immediate danger ------------------------------------------------------------------
@@ -300,7 +307,7 @@ def test_pause_then_app_home_resume_button_resumes_where_it_was(slack: Harness) 
 def test_cancel_leaves_no_record(slack: Harness) -> None:
     driver = Driver(slack)
     driver.start()
-    driver.run(sc.POLICE_PREJUDICE[:-1])
+    driver.run(sc.STAFF_POLICE_REQUEST[:-1])
     on_confirm = driver.current()
     assert question_step(on_confirm) == "confirm"
 
@@ -461,7 +468,7 @@ def test_typed_back_pause_and_resume(slack: Harness) -> None:
                          ids=list(sc.OUTCOMES))
 def test_every_scenario_works_typed_as_well_as_clicked(
         slack: Harness, script: list[str], decision: str, kind: str) -> None:
-    driver = Driver(slack)
+    driver = Driver(slack, DEPUTY if sc.says_dsl(script) else "U123")
     driver.start()
     record = driver.run(script, typed=True)
     assert record is not None

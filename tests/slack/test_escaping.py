@@ -15,7 +15,7 @@ from bot.slack.wire import Action
 from tests import scenarios as sc
 from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
 from tests.harness.slack import Harness
-from tests.harness.slack_driver import Driver, all_text
+from tests.harness.slack_driver import DEPUTY, Driver, all_text
 from tests.harness.slackreq import app_home_opened, text_input, view_submission
 
 NASTY = "<!channel> <@U999> <https://evil.example|click> *bold* _it_ ~s~ `code`"
@@ -49,7 +49,7 @@ def record_post(driver: Driver) -> Call:
 
 
 def test_typed_mentions_links_and_formatting_show_literally(slack: Harness) -> None:
-    driver = Driver(slack)
+    driver = Driver(slack, DEPUTY)  # the DSL team answers the police
     driver.start()
     record = driver.run(script_with(requester=f"DC {NASTY}", facts=f"Seen: {NASTY}",
                                     rationale=f"Because {NASTY}"))
@@ -104,7 +104,7 @@ def test_typed_mentions_links_and_formatting_show_literally(slack: Harness) -> N
 def test_no_mention_reaches_anyone(slack: Harness) -> None:
     """Seen from Slack's side: nothing Jigsaw posted mentions U999 or the
     whole channel (what a real client would ping)."""
-    driver = Driver(slack)
+    driver = Driver(slack, DEPUTY)  # the DSL team answers the police
     driver.start()
     driver.run(script_with(rationale=f"Because {NASTY}"))
     for channel in (DSL_CHANNEL_ID, driver.dm):
@@ -120,7 +120,7 @@ def test_slack_encoded_characters_are_stored_as_typed_and_shown_once_escaped(
     it as typed, not as ``&amp;lt;``."""
     typed = "Mum said 3 < 4 & the boy's bruise was > 2cm"
     on_the_wire = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    driver = Driver(slack)
+    driver = Driver(slack, DEPUTY)  # the DSL team answers the police
     driver.start()
     record = driver.run(script_with(facts=on_the_wire))
 

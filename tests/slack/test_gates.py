@@ -18,7 +18,7 @@ from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from tests import scenarios as sc
 from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
 from tests.harness.slack import Harness
-from tests.harness.slack_driver import Driver, all_text, blocks_of
+from tests.harness.slack_driver import DEPUTY, Driver, all_text, blocks_of
 
 
 def record_posts(driver: Driver) -> list[Call]:
@@ -33,7 +33,7 @@ def first_field(post: Call) -> str:
 
 
 def test_unverified_requester_is_deferred_and_flagged_first(slack: Harness) -> None:
-    driver = Driver(slack)
+    driver = Driver(slack, DEPUTY)
     driver.start()
     record = driver.run(sc.UNVERIFIED_POLICE)
     assert record is not None and record["decision"] == "defer"
@@ -50,7 +50,7 @@ def _buttons(call: Call) -> list[dict[str, Any]]:
 
 
 def test_significant_harm_not_shared_needs_a_second_sign_off_today(slack: Harness) -> None:
-    driver = Driver(slack)
+    driver = Driver(slack, DEPUTY)
     driver.start()
     record = driver.run(sc.SIGNIFICANT_NOT_SHARED)
     assert record is not None and record["second_signoff"]["required"] is True

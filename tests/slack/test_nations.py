@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.slack.delivery import RECORD_EVENT
 from tests import scenarios as sc
 from tests.harness.slack import Harness
-from tests.harness.slack_driver import Driver, all_text
+from tests.harness.slack_driver import DEPUTY, Driver, all_text
 from tests.harness.slackreq import app_home_opened
 
 NATIONS = ("england", "wales", "scotland", "northern_ireland")
@@ -27,7 +27,7 @@ def settings(request: pytest.FixtureRequest) -> Settings:
 def test_staff_and_the_dsl_see_the_nations_words(slack: Harness) -> None:
     pack = slack.jigsaw.settings.pack
     prompts = slack.jigsaw.prompts
-    driver = Driver(slack)
+    driver = Driver(slack, DEPUTY)  # the DSL team makes the referral
     driver.start()
     record = driver.run(sc.REFUSED_SIGNIFICANT)
     assert record is not None

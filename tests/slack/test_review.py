@@ -19,7 +19,7 @@ from bot.slack.wire import Action, Modal
 from tests import scenarios as sc
 from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
 from tests.harness.slack import Harness
-from tests.harness.slack_driver import Driver, all_text, buttons
+from tests.harness.slack_driver import DEPUTY, Driver, all_text, buttons
 from tests.harness.slackreq import AckResponse, text_input, view_submission
 
 STAFF = "U123"
@@ -210,7 +210,7 @@ def test_an_empty_note_is_refused_in_the_modal(review: Review) -> None:
 
 
 def test_view_full_record_opens_a_modal_from_the_store_and_is_audited(slack: Harness) -> None:
-    review = Review(slack, sc.POLICE_PREJUDICE)
+    review = Review(slack, sc.POLICE_PREJUDICE, staff=DEPUTY)  # the deputy decided
     dms = len(review.staff_dms())
     review.click(Action.REVIEW_VIEW)
 

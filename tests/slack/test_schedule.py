@@ -32,6 +32,9 @@ from tests.harness.slackreq import app_home_opened, block_action, open_transport
 
 MONDAY_9AM = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # London is on UTC in winter
 STAFF, DSL, DEPUTY, OUTSIDER = "U123", "UDSL1", "UDEP1", "U999"
+# On the DSL team as a member of the DSL channel: the DSL's scripts are hers
+# (staff are never offered "I am the DSL"), and so are their follow-ups.
+DECIDER = "UDSL2"
 # The flow's own follow-up, with a staff owner and a date.
 POLICE_WITH_FOLLOW_UP = [*sc.POLICE_PREJUDICE[:-2], "Ring the officer back",
                          "2026-12-02", "submit"]
@@ -78,8 +81,9 @@ def kinds(calls: list[Call]) -> list[str]:
 
 
 def decide(slack: Harness, script: list[str]) -> dict[str, Any]:
-    """A whole decision by staff in their DM; returns the record."""
-    staff = Driver(slack, STAFF)
+    """A whole decision in the person's DM (staff, or the DSL team for a DSL
+    script); returns the record."""
+    staff = Driver(slack, DECIDER if sc.says_dsl(script) else STAFF)
     staff.start()
     record = staff.run(script)
     assert record is not None
@@ -255,19 +259,19 @@ def dm_reminders(fake: FakeSlack, user: str) -> list[Call]:
 def test_the_owner_is_nudged_on_the_day_and_once_a_day_when_overdue(
         slack: Harness, clock: Clock) -> None:
     record = decide(slack, POLICE_WITH_FOLLOW_UP)
-    [mine] = [f for f in record["follow_up"] if f["owner"] == STAFF]
+    [mine] = [f for f in record["follow_up"] if f["owner"] == DECIDER]
     assert mine["due"] == "2026-12-02"
 
     slack.front.scheduler.tick()  # Monday
     clock.to(datetime(2026, 12, 2, 8, 29, tzinfo=UTC))  # Wednesday, before school
     slack.front.scheduler.tick()
-    assert dm_reminders(slack.fake, STAFF) == []
+    assert dm_reminders(slack.fake, DECIDER) == []
 
     clock.to(datetime(2026, 12, 2, 8, 30, tzinfo=UTC))
     slack.front.scheduler.tick()
     clock.advance(hours=3)
     slack.front.scheduler.tick()
-    [due] = dm_reminders(slack.fake, STAFF)
+    [due] = dm_reminders(slack.fake, DECIDER)
     assert "due today" in all_text(due) and "Ring the officer back" in all_text(due)
     assert due.args["text"] == "A follow-up is due today"
     assert "Ring the officer" not in due.args["text"]
@@ -279,7 +283,7 @@ def test_the_owner_is_nudged_on_the_day_and_once_a_day_when_overdue(
     for day in (5, 6):  # the weekend: no nudges
         clock.to(datetime(2026, 12, day, 10, tzinfo=UTC))
         slack.front.scheduler.tick()
-    sent = dm_reminders(slack.fake, STAFF)
+    sent = dm_reminders(slack.fake, DECIDER)
     assert [c.args["text"] for c in sent] == ["A follow-up is due today",
                                               "A follow-up is overdue", "A follow-up is overdue"]
     assert "*Follow-up overdue* (due 2026-12-02)" in all_text(sent[-1].args["blocks"])
@@ -289,7 +293,7 @@ def test_done_is_audited_and_stops_the_nudges(slack: Harness, clock: Clock) -> N
     record = decide(slack, POLICE_WITH_FOLLOW_UP)
     clock.to(datetime(2026, 12, 2, 9, tzinfo=UTC))
     slack.front.scheduler.tick()
-    [nudge] = dm_reminders(slack.fake, STAFF)
+    [nudge] = dm_reminders(slack.fake, DECIDER)
 
     Driver(slack, OUTSIDER).click(nudge, action_id=Action.FOLLOWUP_DONE)
     refused = slack.jigsaw.store.get_record(record["id"])
@@ -297,13 +301,13 @@ def test_done_is_audited_and_stops_the_nudges(slack: Harness, clock: Clock) -> N
     assert refused["audit"][-1]["action"] == "access_refused"
     assert refused["audit"][-1]["detail"] == {"attempted": "follow_up_done"}
 
-    staff = Driver(slack, STAFF)
-    staff.click(nudge, action_id=Action.FOLLOWUP_DONE)
-    staff.click(nudge, action_id=Action.FOLLOWUP_DONE)  # a double click changes nothing more
+    owner = Driver(slack, DECIDER)
+    owner.click(nudge, action_id=Action.FOLLOWUP_DONE)
+    owner.click(nudge, action_id=Action.FOLLOWUP_DONE)  # a double click changes nothing more
     done = slack.jigsaw.store.get_record(record["id"])
     assert done is not None and verify(done) == []
-    [item] = [f for f in done["follow_up"] if f["owner"] == STAFF]
-    assert item["done"]["by"] == STAFF
+    [item] = [f for f in done["follow_up"] if f["owner"] == DECIDER]
+    assert item["done"]["by"] == DECIDER
     assert [e["action"] for e in done["audit"]].count("follow_up_done") == 1
     [update] = [c for c in slack.fake.calls("chat.update")
                 if c.args.get("ts") == nudge.response["ts"]]
@@ -311,7 +315,7 @@ def test_done_is_audited_and_stops_the_nudges(slack: Harness, clock: Clock) -> N
 
     clock.to(datetime(2026, 12, 3, 9, tzinfo=UTC))
     slack.front.scheduler.tick()
-    assert len(dm_reminders(slack.fake, STAFF)) == 1
+    assert len(dm_reminders(slack.fake, DECIDER)) == 1
 
 
 def test_dsl_team_follow_ups_go_to_the_dsl(slack: Harness, clock: Clock) -> None:
@@ -345,22 +349,25 @@ def test_home_lists_my_follow_ups_and_for_the_dsl_everyones_overdue(
         slack: Harness, clock: Clock) -> None:
     decide(slack, POLICE_WITH_FOLLOW_UP)
 
-    mine = home(slack, STAFF)
+    mine = home(slack, DECIDER)
     assert "Ring the officer back" in all_text(mine["blocks"])
-    assert "Overdue follow-ups" not in all_text(mine["blocks"])
-    assert Action.DSL_CHRONOLOGY not in [b["action_id"] for b in buttons(mine["blocks"])]
 
     clock.to(datetime(2026, 12, 3, 9, tzinfo=UTC))
     dsl_home = home(slack, DSL)
     text = all_text(dsl_home["blocks"])
     overdue_at = text.index("Overdue follow-ups")
     assert "Ring the officer back" in text[overdue_at:] and "*overdue*" in text[overdue_at:]
+    # Someone outside the DSL team sees neither everyone's overdue nor the DSL's tools.
+    staff_home = all_text(home(slack, STAFF)["blocks"])
+    assert "Overdue follow-ups" not in staff_home and "Ring the officer back" not in staff_home
+    assert Action.DSL_CHRONOLOGY not in [
+        b["action_id"] for b in buttons(slack.fake.home_view(STAFF)["blocks"])]
 
     # Done from the App Home: the row goes.
     [done] = [b for b in buttons(mine["blocks"]) if b["action_id"] == Action.FOLLOWUP_DONE]
-    slack.send(block_action(STAFF, action_id=Action.FOLLOWUP_DONE, value=done["value"],
+    slack.send(block_action(DECIDER, action_id=Action.FOLLOWUP_DONE, value=done["value"],
                             view=mine))
-    assert "Ring the officer back" not in all_text(slack.fake.home_view(STAFF)["blocks"])
+    assert "Ring the officer back" not in all_text(slack.fake.home_view(DECIDER)["blocks"])
 
 
 def test_nothing_is_posted_to_a_dsl_channel_that_is_not_private(
@@ -384,15 +391,15 @@ def test_recent_records_from_before_the_schedule_get_their_follow_ups(
     old = decide_in_process_at(slack.jigsaw, clock, MONDAY_9AM - timedelta(days=60),
                                POLICE_WITH_FOLLOW_UP)
     slack.jigsaw.store.set_meta("schedule", None)
-    assert slack.jigsaw.follow_ups_for(STAFF, is_dsl=False) == []
+    assert slack.jigsaw.follow_ups_for(DECIDER, is_dsl=False) == []
 
     slack.front.scheduler.tick()
-    assert [f.record_id for f in slack.jigsaw.follow_ups_for(STAFF, is_dsl=False)] == [
+    assert [f.record_id for f in slack.jigsaw.follow_ups_for(DECIDER, is_dsl=False)] == [
         recent["id"]]
     assert old["id"] not in {f.record_id for f in slack.jigsaw.schedule.follow_ups()}
     slack.jigsaw.store.set_meta("schedule", None)
     slack.front.scheduler.tick()  # once only: what was done since is not undone
-    assert slack.jigsaw.follow_ups_for(STAFF, is_dsl=False) == []
+    assert slack.jigsaw.follow_ups_for(DECIDER, is_dsl=False) == []
 
 
 def decide_in_process_at(jigsaw: DecisionService, clock: Clock, when: datetime, script: list[str]
@@ -400,7 +407,7 @@ def decide_in_process_at(jigsaw: DecisionService, clock: Clock, when: datetime, 
     now = clock.now
     clock.to(when)
     try:
-        return decide_in_process(jigsaw, script, user=STAFF)
+        return decide_in_process(jigsaw, script, user=DECIDER)
     finally:
         clock.to(now)
 

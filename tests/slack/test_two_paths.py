@@ -5,6 +5,7 @@ member hears the outcome without learning anything new about the child."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.record import verify
@@ -13,7 +14,16 @@ from bot.slack.wire import Action
 from tests import scenarios as sc
 from tests.harness.fakeslack import DSL_CHANNEL_ID, Call
 from tests.harness.slack import Harness
-from tests.harness.slack_driver import Driver, all_text, buttons, question_step
+from tests.harness.slack_driver import (
+    DEPUTY,
+    Driver,
+    all_text,
+    blocks_of,
+    buttons,
+    question_step,
+    value_of,
+)
+from tests.harness.slackreq import block_action
 
 STAFF, DSL, OUTSIDER = "U123", "UDSL1", "U999"
 
@@ -186,3 +196,64 @@ def test_the_dsl_takes_a_staff_request_on_and_decides_on_the_same_id(slack: Harn
     assert verify(stored) == []
     assert slack.jigsaw.inbox() == [] or all(i.id != request["id"] or not i.awaiting_decision
                                              for i in slack.jigsaw.inbox())
+
+
+# Words only the sharing decision shows (DOMAIN.md section 10: never to staff).
+DECISION_WORDS = ("What is your decision?", "Why? Give the reasons", "lawful basis", "para 18")
+
+
+def test_staff_are_never_offered_i_am_the_dsl_and_saying_so_passes_it_to_the_dsl(
+        slack: Harness) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    staff.answer("no")
+    trigger = staff.current()
+    assert question_step(trigger) == "trigger"
+    offered = [value_of(b).value for b in buttons(trigger)]
+    assert "request" in offered and "dsl_recording" not in offered
+    assert "or a deputy, deciding" not in all_text(trigger)
+
+    # Saying so, typed or on a button they were never shown: told why, and
+    # still asked what it is about.
+    staff.type("I'm the DSL or a deputy, deciding")
+    assert "Only the DSL team makes sharing decisions" in staff.last_dm_text()
+    request_button = staff.find_button(trigger, value="request")
+    forged = replace(value_of(request_button), value="dsl_recording").encode()
+    ts = str(trigger.response["ts"])
+    block_id = next(b.get("block_id", "actions") for b in blocks_of(trigger)
+                    if request_button in b.get("elements", []))
+    slack.send(block_action(STAFF, action_id=request_button["action_id"], value=forged,
+                            block_id=block_id, message_ts=ts, channel=staff.dm,
+                            message=slack.fake.message(staff.dm, ts)))
+    session = staff.session()
+    assert session is not None and "trigger" not in session["answers"]
+    assert "_role" in session["facts"] and session["facts"]["_role"] == "staff"
+
+    # The agency's request they took: recorded and waiting for the DSL.
+    request = staff.run(sc.STAFF_POLICE_REQUEST[1:])
+    assert request is not None
+    assert not asked(staff) & DECIDING
+    shown = "\n".join(all_text(c) for c in staff.dm_posts())
+    assert not [words for words in DECISION_WORDS if words in shown]
+    assert (request["kind"], request["decision"], request["recorded_by_dsl"]) == (
+        "concern", "tell_dsl", False)
+    assert request["awaiting_dsl_decision"] is True
+    post = record_post(staff)
+    assert slack.jigsaw.prompts.wording("awaiting_decision") in all_text(post)
+    [item] = slack.jigsaw.inbox()
+    assert item.id == request["id"] and item.awaiting_decision
+
+
+def test_a_dsl_channel_member_saying_i_am_the_dsl_decides_the_same_request(
+        slack: Harness) -> None:
+    deputy = Driver(slack, DEPUTY)  # in the DSL channel, not a configured id
+    deputy.start()
+    deputy.answer("no")
+    assert "dsl_recording" in [value_of(b).value for b in buttons(deputy.current())]
+    record = deputy.run(sc.POLICE_PREJUDICE[1:])  # "I am the DSL", then the request
+    assert record is not None
+    assert (record["kind"], record["decision"], record["recorded_by_dsl"]) == (
+        "decision", "share", True)
+    assert record["awaiting_dsl_decision"] is False
+    assert {"decision", "rationale", "data_kind"} <= asked(deputy)
+    assert any("What is your decision?" in all_text(c) for c in deputy.questions())

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from bot.record import verify
 from tests import scenarios as sc
+from tests.harness.faketeams import card_actions
 from tests.harness.teams import Harness
-from tests.harness.teams_driver import CHANNEL, DSL, DSL_MEMBER, STAFF, button
+from tests.harness.teams_driver import CHANNEL, DSL, DSL_MEMBER, STAFF, button, choice_button
 
 DECIDING = ("What is your decision", "Why? Give the reasons", "lawful basis", "para 18")
 
@@ -61,3 +62,53 @@ def test_the_dsl_takes_a_staff_request_on_and_decides_on_the_same_id(teams: Harn
     assert actions[0] == "submitted" and "taken_on" in actions
     assert actions[-1] == "decision_made"
     assert verify(record) == []
+
+
+def test_staff_are_never_offered_i_am_the_dsl_and_saying_so_passes_it_to_the_dsl(
+        teams: Harness) -> None:
+    teams.say(STAFF, "hello")
+    teams.answer(STAFF, "no")
+    trigger = teams.question(STAFF)
+    offered = [(a.get("data") or {}).get("v") for a in card_actions(trigger.card)
+               if a.get("verb") == "answer"]
+    assert "request" in offered and "dsl_recording" not in offered
+    assert "or a deputy, deciding" not in trigger.text
+
+    # Saying so, typed or on a button they were never shown: told why, and
+    # still asked what it is about.
+    teams.say(STAFF, "I am the DSL")
+    assert "Only the DSL team makes sharing decisions" in asked(teams, STAFF)
+    forged = dict(choice_button(trigger, "request"))
+    forged["data"] = {**forged["data"], "v": "dsl_recording"}
+    teams.send(teams.client.execute_activity(STAFF, forged))
+    [session] = teams.jigsaw.open_sessions(STAFF)
+    assert "trigger" not in session.answers and session.facts["_role"] == "staff"
+
+    for value in sc.STAFF_POLICE_REQUEST[1:]:
+        teams.answer(STAFF, value)
+    [summary] = teams.jigsaw.store.list_records()
+    record = teams.jigsaw.record(summary["id"])
+    assert (record["kind"], record["decision"], record["recorded_by_dsl"]) == (
+        "concern", "tell_dsl", False)
+    assert record["awaiting_dsl_decision"] is True
+    shown = asked(teams, STAFF)
+    assert not [words for words in DECIDING if words in shown]
+    [post] = teams.channel()
+    assert record["id"] in post.text
+    [item] = teams.jigsaw.inbox()
+    assert item.id == record["id"] and item.awaiting_decision
+
+
+def test_a_dsl_channel_member_saying_i_am_the_dsl_decides_the_same_request(
+        teams: Harness) -> None:
+    teams.say(DSL_MEMBER, "hello")
+    teams.answer(DSL_MEMBER, "no")
+    choice_button(teams.question(DSL_MEMBER), "dsl_recording")  # offered to the DSL team
+    for value in sc.POLICE_PREJUDICE[1:]:
+        teams.answer(DSL_MEMBER, value)
+    [summary] = teams.jigsaw.store.list_records()
+    record = teams.jigsaw.record(summary["id"])
+    assert (record["kind"], record["decision"], record["recorded_by_dsl"]) == (
+        "decision", "share", True)
+    assert record["awaiting_dsl_decision"] is False
+    assert "What is your decision" in asked(teams, DSL_MEMBER)

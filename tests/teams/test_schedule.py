@@ -176,27 +176,27 @@ def test_a_send_interrupted_by_a_crash_is_found_not_repeated(
 
 
 def test_the_owner_is_nudged_and_done_stops_the_nudges(teams: Harness, clock: Clock) -> None:
-    teams.decide(STAFF, POLICE_WITH_FOLLOW_UP)
+    teams.decide(DEPUTY, POLICE_WITH_FOLLOW_UP)  # the DSL team decides
     [summary] = teams.jigsaw.store.list_records()
     teams.front.scheduler.tick()
     clock.to(datetime(2026, 12, 2, 9, tzinfo=UTC))
     teams.front.scheduler.tick()
-    [nudge] = reminders(teams.fake, chat_of(STAFF), "followup:")
+    [nudge] = reminders(teams.fake, chat_of(DEPUTY), "followup:")
     assert "due today" in nudge.text and "Ring the officer back" in nudge.text
     assert nudge.activity["summary"] == "A follow-up is due today"
 
     refused = teams.send(teams.client.execute_activity(OUTSIDER, button(nudge, "Done")))
     assert "Only the DSL team" in str(refused.body)
-    done = teams.send(teams.client.execute_activity(STAFF, button(nudge, "Done")))
+    done = teams.send(teams.client.execute_activity(DEPUTY, button(nudge, "Done")))
     assert "Done: marked by Sam Teacher at 09:00 on Wed 2 Dec" in str(done.body)
-    again = teams.send(teams.client.execute_activity(STAFF, button(nudge, "Done")))
+    again = teams.send(teams.client.execute_activity(DEPUTY, button(nudge, "Done")))
     assert "Done: marked by Sam Teacher" in str(again.body)
     record = teams.jigsaw.record(summary["id"])
     assert verify(record) == []
     assert [e["action"] for e in record["audit"]].count("follow_up_done") == 1
     clock.to(datetime(2026, 12, 3, 9, tzinfo=UTC))
     teams.front.scheduler.tick()
-    assert len(reminders(teams.fake, chat_of(STAFF), "followup:")) == 1
+    assert len(reminders(teams.fake, chat_of(DEPUTY), "followup:")) == 1
 
 
 def test_the_end_of_day_list_and_the_weekly_digest_with_its_chart(
