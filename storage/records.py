@@ -200,10 +200,14 @@ class Records:
         self._index = None
 
     def check_archive(self) -> None:
-        """Read one block, so a wrong key or damaged file fails at startup."""
+        """Read one block, so a wrong key or damaged file fails at startup:
+        the smallest, as any one tells whether the key is right."""
+        sizes = []
         for path, _, _ in self.blocks_on_disk():
-            self.read_block(path)
-            return
+            with contextlib.suppress(FileNotFoundError):
+                sizes.append((os.stat(path).st_size, path))
+        if sizes:
+            self.read_block(min(sizes)[1])
 
     def sweep_archive(self) -> None:
         """Remove temporary files left by writers that crashed (the
