@@ -64,6 +64,9 @@ def entries(records: Iterable[dict[str, Any]], prompts: Prompts) -> list[dict[st
             text = words.wording(f"audit_{action}", str(action).replace("_", " "))
             if action == "decision_made" and detail.get("decision"):
                 text += ": " + words.wording(f"decision_{detail['decision']}")
+            if action == "outcome_added" and detail.get("outcome"):
+                text += ": " + words.wording(f"outcome_{detail['outcome']}") + (
+                    f" (ref {detail['ref']})" if detail.get("ref") else "")
             if detail.get("note"):
                 text += ": " + _short(str(detail["note"]))
             add(entry.get("at"), str(action),

@@ -80,7 +80,7 @@ def test_outcomes_and_corrections_read_in_words_everywhere(tmp_path: Path) -> No
     """An outcome and a correction made through the service, and an older
     record's outcome kept as a bare code: the full record, PDF and CSV say
     them in words, by name, in school time; no code, id or ISO time."""
-    from bot import exports
+    from bot import chronology, exports
     from tests.core.test_chronology_exports import pdf_text
 
     store = TinyDBStore(tmp_path / "data")
@@ -112,6 +112,10 @@ def test_outcomes_and_corrections_read_in_words_everywhere(tmp_path: Path) -> No
         for code in ("emotional_abuse", "nfa", "outcome_added", "summary_line"):
             assert code not in shown, (code, shown)
     assert "Corrected: Category was Neglect, now Emotional abuse" in pdf.replace("\n", " ")
+    # The child's chronology says what the outcome was, in words.
+    lines = [line["summary"] for line in chronology.entries([record], jigsaw.prompts)]
+    assert any("Outcome recorded: No further action (ref MASH-9): Closed at the front door"
+               in line and "Ms A. Khan" in line for line in lines), lines
     # An older record: the outcome as a bare code, no outcomes list, no names.
     del record["people"]
     record["referral"] = {"outcome": "early_help", "by": "UDSL1", "at": "2026-12-07T10:49:00Z"}
