@@ -14,12 +14,13 @@ import pytest
 
 from bot.config import Settings
 from bot.outbox import Kind
+from bot.record import corrections_wanted
 from bot.service import DecisionService
 from bot.slack.delivery import ALERT_EVENT, RECORD_EVENT
 from bot.slack.wire import Action, Modal
 from bot.teams.cards import ALERT_MARK, FILE_CONSENT, RECORD_MARK
 from tests.harness.fakeslack import FakeSlack
-from tests.harness.faketeams import FakeTeams
+from tests.harness.faketeams import FakeTeams, card_actions
 from tests.harness.slack import SECRET, build_app, wait_idle
 from tests.harness.slack import Harness as SlackHarness
 from tests.harness.slack_driver import Driver, all_text, buttons
@@ -27,6 +28,7 @@ from tests.harness.slackreq import (
     app_home_opened,
     block_action,
     open_transport,
+    text_input,
     view_submission,
 )
 from tests.harness.stub import StubFront
@@ -57,6 +59,9 @@ class Front(Protocol):
     # The DSL's CSV of the records made on ``day``, as the file the DSL is
     # given privately: (file name, where it went, its bytes).
     def dsl_csv(self, day: str) -> tuple[str, str, bytes]: ...
+    # The DSL corrects a record's category and one-line summary, with the
+    # front's own form on the record's channel post.
+    def dsl_correct(self, record_id: str, category: str, line: str) -> None: ...
 
 
 @dataclass
@@ -83,6 +88,14 @@ class Stub:
         name, text = self.jigsaw.export_csv(date.fromisoformat(day), date.fromisoformat(day),
                                             by=DSL["stub"], allowed=True)
         return name, "private", text.encode("utf-8")
+
+    def dsl_correct(self, record_id: str, category: str, line: str) -> None:
+        record = self.jigsaw.record(record_id)
+        assert record is not None
+        for field, value in corrections_wanted(record, category=category,
+                                               summary_line=line).items():
+            self.jigsaw.review(record_id, "correct", by=DSL["stub"], allowed=True,
+                               field=field, value=value)
 
 
 @dataclass
@@ -130,6 +143,20 @@ class Slack:
         where = "private" if upload["channels"] == [f"D{dsl}"] else str(upload["channels"])
         return upload["name"], where, upload["content"]
 
+    def dsl_correct(self, record_id: str, category: str, line: str) -> None:
+        """*Correct category* on the channel post, then its modal saved."""
+        h, dsl = self.driver.h, DSL["slack"]
+        [post] = [c for c in self.driver.dsl_posts()
+                  if (c.args.get("metadata") or {}).get("event_type") == RECORD_EVENT]
+        Driver(h, dsl).click(post, action_id=Action.REVIEW_CORRECT)
+        form = h.fake.last("views.open").response["view"]
+        h.send(view_submission(dsl, callback_id=Modal.REVIEW_CORRECT, view_id=form["id"],
+                               private_metadata=form["private_metadata"], values={
+                                   "category": {"value": {"type": "static_select",
+                                                          "selected_option": {"value": category}}},
+                                   "summary_line": {"value": text_input(line)}}))
+        wait_idle(h.executor)
+
 
 @dataclass
 class Teams:
@@ -173,6 +200,18 @@ class Teams:
                                      context=offer["content"]["acceptContext"],
                                      upload_url=h.fake.upload_url("csv"), name=offer["name"]))
         return offer["name"], where, h.fake.uploads["csv"][1]
+
+    def dsl_correct(self, record_id: str, category: str, line: str) -> None:
+        """*Correct category* (as on the DSL team's own view of the channel
+        card, which this member's refresh id does not fetch here), then its
+        form saved."""
+        h, dsl = self.harness, DSL["teams"]
+        form = h.send(h.client.execute_activity(
+            dsl, {"verb": "review.correct", "data": {"r": record_id}},
+            conversation=CHANNEL)).body["value"]
+        [save] = [a for a in card_actions(form) if a.get("verb") == "review.correct.save"]
+        h.send(h.client.execute_activity(dsl, save, inputs={"category": category, "line": line},
+                                         conversation=CHANNEL))
 
 
 @pytest.fixture

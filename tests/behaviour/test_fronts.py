@@ -2,7 +2,7 @@
 the in-memory stub, Slack and Teams end in the same record, the same posts
 in the DSL channel, and the member of staff told the same; the terminal
 (no DSL channel) in the same record. The DSL's CSV export is the same file,
-given to the DSL privately, from every front."""
+given to the DSL privately, from every front; her corrections are kept alike."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from typing import Any
 
 from bot.config import Settings
 from bot.outbox import Kind
+from bot.record import verify
 from bot.service import DecisionService
 from storage import TinyDBStore
 from tests import scenarios as sc
-from tests.behaviour.conftest import Front, Stub
+from tests.behaviour.conftest import DSL, Front, Stub
 from tests.harness.stub import StubFront
 
 # What a record says that no front end may change (who made it, and where,
@@ -140,3 +141,23 @@ def test_the_dsl_gets_the_same_csv_file_privately_from_every_front(
     assert differ <= {"Reference", "Recorded (school time)", "Recorded by"}, differ
     exported = [a for a in front.jigsaw.record(record["id"])["audit"] if a["action"] == "exported"]
     assert [a["detail"]["format"] for a in exported] == ["csv"]
+
+
+def test_the_dsl_corrects_the_category_and_summary_the_same_from_every_front(
+        front: Front) -> None:
+    """What was read from the answers is kept beside the DSL's correction,
+    each with who and when, whichever front she corrects it from."""
+    record = run(front, sc.STAFF_CONCERN)
+    front.dsl_correct(record["id"], "emotional_abuse", "Hungry, late, and mum struggling")
+    stored = front.jigsaw.record(record["id"])
+    assert stored is not None
+    assert (stored["category"], stored["category_derived"]) == ("emotional_abuse", False)
+    assert stored["summary_line"] == "Hungry, late, and mum struggling"
+    assert stored["derived"] == {"category": "neglect", "summary_line": record["summary_line"]}
+    assert [(c["field"], c["from"], c["to"], c["by"]) for c in stored["corrections"]] == [
+        ("category", "neglect", "emotional_abuse", DSL[front.name]),
+        ("summary_line", record["summary_line"], "Hungry, late, and mum struggling",
+         DSL[front.name])]
+    assert all(c["at"] for c in stored["corrections"])
+    assert [e["action"] for e in stored["audit"]][-2:] == ["corrected", "corrected"]
+    assert verify(stored) == []
