@@ -71,7 +71,7 @@ def block_key(st: os.stat_result) -> list[int]:
 _HEAD = len(b'{"mac":"') + 64 + len(b'","index":')
 
 
-def _mac(sealer: Sealer, payload: bytes) -> str:
+def _mac(sealer: Sealer, payload: bytes | memoryview) -> str:
     return sealer.mac("index", hashlib.sha256(payload).hexdigest())
 
 
@@ -79,18 +79,20 @@ def load(path: Path, cipher: Cipher | None, sealer: Sealer) -> Blocks:
     """The cached blocks, or nothing if the file is absent, damaged, of
     another version or key, or its MAC does not match."""
     try:
-        raw = path.read_bytes()
-        text = unseal(raw, cipher, path)
+        text = unseal(path.read_bytes(), cipher, path)
         # {"mac":"<64 hex>","index":<payload>}: JSON, and the payload's bytes
-        # are where the MAC says.
-        head, payload = text[:_HEAD], text[_HEAD:-1]
+        # are where the MAC says (hashed in place: no copy of a large file).
+        head = text[:_HEAD]
         mac = head[len(b'{"mac":"'):-len(b'","index":')]
         if not (head.startswith(b'{"mac":"') and head.endswith(b'","index":')
                 and text.endswith(b"}")
-                and hmac.compare_digest(mac.decode("ascii"), _mac(sealer, payload))):
+                and hmac.compare_digest(mac.decode("ascii"),
+                                        _mac(sealer, memoryview(text)[_HEAD:-1]))):
             log.warning("%s does not match its MAC: rebuilding the record index", path)
             return {}
-        value = json.loads(payload)
+        whole = json.loads(text)
+        del text
+        value = whole["index"] if isinstance(whole, dict) else None
     except FileNotFoundError:
         return {}
     except Exception:  # noqa: BLE001 - any bad cache is only a rebuild
