@@ -441,3 +441,16 @@ def test_a_share_under_the_duty_keeps_the_childs_identifier(tmp_path: Path) -> N
 def test_the_default_cover_is_the_nations_deputy(
         tmp_path: Path, nation: str, deputy: str) -> None:
     assert service(tmp_path, school(nation), TODAY).cover().name == deputy
+
+
+@pytest.mark.parametrize(("now", "label"), [(BEFORE, "Early help team"),
+                                             (TODAY, "Early help or Family Help team")])
+def test_the_early_help_team_is_offered_in_the_words_of_the_day(
+        tmp_path: Path, now: datetime, label: str) -> None:
+    app = service(tmp_path, school("england"), now)
+    concern = play(app, "USTAFF", staff(WORRY, level="child_in_need"))
+    taken = play(app, "UDSL", dsl(level="child_in_need", recipient="early_help",
+                                  tell_risk="no", consent_reason="consented"),
+                 take_on=concern.record["id"])
+    assert "early_help" in taken.offered["recipient"] and label in taken.said
+    assert label in taken.text  # the record keeps the words of its day
