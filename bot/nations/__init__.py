@@ -450,7 +450,11 @@ def from_snapshot(snapshot: Mapping[str, Any] | None, fallback: str = DEFAULT_NA
     current = pack(name) if name in available() else pack(DEFAULT_NATION)
     if not snap.get("terms"):
         return current
+    # A term added to the pack after the record was made: its first edition,
+    # the words of the record's time, not today's.
+    first = {k.split(".", 1)[1]: fs[0].value for k, fs in current.timeline.facts.items()
+             if k.startswith("terms.") and fs}
     return dataclasses.replace(
         current, name=name, title=str(snap.get("title", current.title)),
         version=str(snap.get("version", current.version)),
-        terms={**current.terms, **snap["terms"]})
+        terms={**current.terms, **first, **snap["terms"]})

@@ -454,3 +454,16 @@ def test_the_early_help_team_is_offered_in_the_words_of_the_day(
                  take_on=concern.record["id"])
     assert "early_help" in taken.offered["recipient"] and label in taken.said
     assert label in taken.text  # the record keeps the words of its day
+
+
+def test_a_record_stored_before_a_term_existed_renders_in_the_words_of_its_time(
+        tmp_path: Path) -> None:
+    app = service(tmp_path, school("england"), BEFORE)
+    concern = play(app, "USTAFF", staff(WORRY, level="child_in_need"))
+    taken = play(app, "UDSL", dsl(level="child_in_need", recipient="early_help",
+                                  tell_risk="no", consent_reason="consented"),
+                 take_on=concern.record["id"])
+    old = dict(taken.record, pack={**taken.record["pack"], "terms": {
+        k: v for k, v in taken.record["pack"]["terms"].items() if k != "early_help_team"}})
+    text = records.render_text(old, service(tmp_path, school("england"), TODAY).prompts)
+    assert "Early help team" in text and "Family Help team" not in text
