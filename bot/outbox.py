@@ -105,6 +105,7 @@ class Outbox:
         self.on_delivered = on_delivered
         self.on_saved = on_saved
         self.owner = claims.new_owner()
+        self.wall = time.time  # the wall clock, for retry times kept in the store
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._problem: str | None = None  # the unsafe channel's problem the DSL was told
@@ -360,7 +361,12 @@ class Outbox:
     # -- backoff (kept in the store, so it survives a restart) -----------------
     def _due(self, key: str) -> bool:
         state = self.app.outbox_state(key)
-        return not state or state.get("next_at", 0) <= time.time()
+        if not state:
+            return True
+        wait = float(state.get("next_at", 0)) - self.wall()
+        # A retry further off than it was ever put is a wall clock set back
+        # since: due now, not an hour late (a DSL alert must not wait on it).
+        return wait <= 0 or wait > float(state.get("delay", BACKOFF_MAX)) + 1.0
 
     def _settle(self, key: str, attempt: Attempt) -> bool:
         """Keep the retry schedule; best effort, as the store may refuse writes."""
@@ -381,8 +387,8 @@ class Outbox:
         delay = min(BACKOFF_MAX, BACKOFF_BASE ** min(attempts, 9))
         if attempt.retry_after is not None:
             delay = max(delay, attempt.retry_after)
-        self.app.set_outbox_state(key, {"attempts": attempts, "next_at": time.time() + delay,
-                                        "error": attempt.error})
+        self.app.set_outbox_state(key, {"attempts": attempts, "next_at": self.wall() + delay,
+                                        "delay": delay, "error": attempt.error})
         self._wake.set()
         return False
 
@@ -425,10 +431,11 @@ class Outbox:
     def next_wait(self) -> float:
         """Seconds until the earliest retry is due (capped)."""
         waits = [BACKOFF_MAX if not len(self.app.unsaved) else UNSAVED_RETRY]
-        now = time.time()
+        now = self.wall()
         for kind, _, item in self.pending():
             state = self.app.outbox_state(f"{kind}:{item}") or {}
-            waits.append(max(0.0, state.get("next_at", now) - now))
+            wait = max(0.0, state.get("next_at", now) - now)
+            waits.append(0.0 if wait > float(state.get("delay", BACKOFF_MAX)) + 1.0 else wait)
         return max(0.05, min(waits))
 
     def start(self) -> None:

@@ -252,3 +252,68 @@ def test_a_restart_after_the_clock_was_set_back_does_not_make_the_escalation_lat
         harness.close()
         app.store.close()
     assert kinds(reminders(fake)) == ["escalate", "escalate"]
+
+
+def test_an_alert_slack_refused_is_retried_at_once_after_the_clock_is_set_back(
+        fake: FakeSlack, tmp_path: Path) -> None:
+    """The DSL alert's first post is refused; before its retry (2 s later)
+    the wall clock is set back an hour. The retry goes at the next look,
+    not an hour later."""
+    from tests.harness.slack_driver import Driver
+    from tests.slack.test_schedule import running
+
+    clocks = Clocks()
+    app = _service(clocks, tmp_path / "data")
+    harness = running(app, fake)
+    slack = next(harness)
+    wall = {"now": time.time()}
+    slack.front.delivery.wall = lambda: wall["now"]  # the outbox's wall clock, injected
+    try:
+        refused = fake.fail_while("chat.postMessage", lambda c: (
+            c.args.get("metadata") or {}).get("event_type") == ALERT_EVENT, status=500,
+            error="internal_error")
+        staff = Driver(slack, "U123")
+        staff.start()
+        staff.answer("yes")
+        alerts = [c for c in fake.calls("chat.postMessage")
+                  if (c.args.get("metadata") or {}).get("event_type") == ALERT_EVENT]
+        assert alerts and not any(c.ok for c in alerts)
+        refused.remaining = 0
+        tried = len(alerts)
+        wall["now"] -= 3600
+        assert slack.front.delivery.flush() == 0  # due now: posted
+        alerts = [c for c in fake.calls("chat.postMessage")
+                  if (c.args.get("metadata") or {}).get("event_type") == ALERT_EVENT]
+        assert [c.ok for c in alerts[tried:]] == [True]
+        assert slack.front.delivery.flush() == 0
+        assert len([c for c in fake.calls("chat.postMessage") if c.ok and (
+            c.args.get("metadata") or {}).get("event_type") == ALERT_EVENT]) == 1
+    finally:
+        harness.close()
+        app.store.close()
+
+
+def test_a_delivery_lease_given_before_the_clock_was_set_back_does_not_hold_an_hour_more(
+        tmp_path: Path) -> None:
+    """Another instance (elsewhere, so its process cannot be looked for)
+    claimed a record's post and died; the wall clock is then set back an
+    hour. The lease is not held for the hour: the record is taken over
+    (and the channel looked in first, as after any lost claim)."""
+    from datetime import UTC, datetime
+
+    from bot import claims
+    from tests import scenarios as sc
+    from tests.harness.live import decide_in_process
+
+    store = TinyDBStore(tmp_path / "data")
+    try:
+        app = DecisionService(Settings(dsl_channel="CDSL"), store)
+        record = decide_in_process(app, sc.NO_PURPOSE)
+        now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+        assert claims.claim_record(store, record["id"], "elsewhere:1:x", now) is not None
+        assert claims.claim_record(store, record["id"], "here:2:y", now) is None  # held
+        set_back = now - timedelta(hours=1) + claims.LEASE + timedelta(seconds=1)
+        taken = claims.claim_record(store, record["id"], "here:2:y", set_back)
+        assert taken is not None and taken.maybe_posted  # looked for before posting
+    finally:
+        store.close()
