@@ -232,6 +232,8 @@ class LedgerState:
                 "meta_file": self.meta_file, "anchored": self.anchored,
                 "rekeyed": {str(k): v for k, v in self.rekeyed.items()},
                 "lost_key_at": self.lost_key_at, "school": self.school,
+                "escalations": sorted(self.escalations),
+                "clock_back": [list(c) for c in self.clock_back],
                 "undo": None if self._undo is None else list(self._undo)}
 
     @classmethod
@@ -251,7 +253,9 @@ class LedgerState:
             began=str(value["began"]), meta_file=bool(value["meta_file"]),
             anchored=str(value["anchored"]),
             rekeyed={int(k): str(v) for k, v in value["rekeyed"].items()},
-            lost_key_at=int(value["lost_key_at"]), school=str(value["school"]))
+            lost_key_at=int(value["lost_key_at"]), school=str(value["school"]),
+            escalations=set(value["escalations"]),
+            clock_back=[(int(n), str(a), str(b)) for n, a, b in value["clock_back"]])
         state._undo = None if undo is None else (int(undo[0]), str(undo[1]), undo[2])
         return state
 
