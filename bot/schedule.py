@@ -246,7 +246,7 @@ class Schedule:
         # While the DSL is away, the deputies have it at once.
         # From the schedule's own time, not the event's stamp: a wall clock
         # set back before the alert must not make its escalation early.
-        at = max(_parse(event["at"]), self.now()) + (timedelta(0) if self.app.cover().away
+        at = max(_parse(event["at"]), self.now.quick()) + (timedelta(0) if self.app.cover().away
                                                      else self.day.escalation)
         key = f"escalate:{event['id']}"
 

@@ -56,6 +56,18 @@ class SteadyClock:
             self._report(steady, wall)
             return steady
 
+    def quick(self) -> datetime:
+        """The time, never asking the store for the ledger's (on the 999
+        path the store may be away): before the first tick this clock is
+        set going from the wall clock alone, so what is due is counted from
+        then (a due time set now is never early)."""
+        with self._lock:
+            if self._base is None:
+                wall = self._wall()
+                self._base = (self._monotonic(), wall)
+                return wall
+        return self()
+
     def _earliest(self, wall: datetime) -> datetime | None:
         if self._floor is None:
             return None
