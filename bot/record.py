@@ -37,6 +37,7 @@ from bot.flow.steps import (
     location_request,
     passes_to_dsl,
     recipients_named,
+    referral,
     risk_reason,
     route,
     significant_not_shared,
@@ -167,7 +168,8 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         "purpose": {"answer": a.get("purpose", ""), "detail": a.get("purpose_detail", "")},
         "recipient": recipient,
         "recipients": _recipients(path, a, recipient, shared, settings, pack, routed),
-        "identifiable": a.get("identifiable", ""),
+        # A referral names the child, so it is not asked.
+        "identifiable": a.get("identifiable") or ("yes" if referral(a) else ""),
         "confidential": a.get("confidential", ""),
         "family": _family(a, shared),
         "special_category": _special_category(a, shared),

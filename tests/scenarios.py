@@ -21,6 +21,15 @@ STAFF_CONCERN = [
     "no",  # nothing that can't wait: this answer sends it
 ]
 
+# STAFF_CONCERN with a long account and a view of their own: what the DSL
+# taking it on must see whole, and find again going back.
+LONG_FACTS = " ".join(
+    f"{n}. She flinched when I touched her arm and said her brother's friend shouts at night."
+    for n in range(1, 31))
+STAFF_VIEW = "Mum seemed exhausted at pick-up and snapped at her."
+STAFF_CONCERN_LONG = [*STAFF_CONCERN[:3], LONG_FACTS, "skip", "not_discussed", STAFF_VIEW,
+                      *STAFF_CONCERN[7:]]
+
 # A member of staff's worry where the child asked them not to tell.
 STAFF_SECRET = [
     "no", "own_concern",
@@ -180,7 +189,7 @@ REFUSED_SIGNIFICANT = [
     "skip",
     "social_care",
     "yes", "Referral to children's social care",
-    "yes", "yes",
+    "yes",  # confidential (a referral names the child: not asked whether it identifies)
     "no",
     "refused",
     "same",
@@ -221,7 +230,7 @@ SIGNIFICANT_NOT_SHARED = [
     "skip",
     "social_care",
     "yes", "Referral to children's social care",
-    "yes", "no", "no",
+    "no", "no",
     "not_told",
     "same",
     "do_not_share",
@@ -242,7 +251,7 @@ NOT_SURE = [
     "social_care",
     "not_sure",  # purpose
     "Possibly a referral, unsure it meets the threshold",
-    "yes", "no",
+    "no",
     "not_sure",  # telling the family
     "not_sure",  # family's view
     "same",
@@ -307,7 +316,7 @@ FGM_CHILD_PROTECTION = [
     "skip",
     "social_care",
     "yes", "Child protection referral: FGM disclosed by the girl",
-    "yes", "yes",
+    "yes",
     "violence",  # telling the family adds risk: violence
     "her parents and their family",  # who must not be told
     "same",
@@ -363,7 +372,7 @@ CHILD_ON_CHILD = [
     "significant",
     "police",
     "yes", "Sexual assault: the starting point is to pass it to the police",
-    "yes", "yes", "no",
+    "yes", "no",
     "told_not_asked",
     "same",
     "share",

@@ -594,8 +594,9 @@ def outside_family(a: Answers) -> bool:
 
 def _judges_the_family(a: Answers) -> bool:
     """The rule-of-optimism questions, asked of a concern in the person's own
-    words unless the harm comes from outside the family (a stranger online)."""
-    return _reflective(a) and not (outside_family(a) and not is_dsl(a))
+    words unless the harm comes from outside the family (a stranger online),
+    whoever is answering: a family they didn't know does not fit."""
+    return _reflective(a) and not outside_family(a)
 
 
 def _short_family(a: Answers) -> bool:
@@ -834,9 +835,10 @@ STEPS: tuple[Step, ...] = (
     Step("purpose_detail", "text", applies=lambda a: sharing(a) and not to_dsl_only(a)
          and a.get("purpose") != "no" and not is_request(a), max_len=1000),
     # 6. Identifiable? Confidential? (A request about a named child is both.)
+    # A referral names the child: whether it identifies them is not asked.
     Step("identifiable", "choice", YES_NO_UNSURE,
          applies=lambda a: sharing(a) and not to_dsl_only(a) and not no_purpose(a)
-         and not unverified(a) and not is_request(a)),
+         and not unverified(a) and not is_request(a) and not referral(a)),
     Step("confidential", "choice", YES_NO_UNSURE,
          applies=lambda a: personal_data(a) and not is_request(a)),
     # 7. Telling the family, and what they said: asked, never inferred.

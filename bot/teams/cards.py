@@ -233,8 +233,9 @@ class Cards:
             body.append(self.text(q.help, is_subtle=True))
         body += [Container(style="emphasis", items=[self.text(reminder)])
                  for _, reminder in q.reminders]
-        if q.draft:
-            body.append(literal(self.t("draft", draft=q.draft)[:FIELD_LIMIT * 2]))
+        if q.draft:  # kept whole in the session; shown as far as a card allows
+            shown = q.draft[:FIELD_LIMIT * 2]
+            body.append(literal(self.t("draft", draft=shown, more=len(q.draft) - len(shown))))
         if q.earlier:
             body.append(literal(self.t("earlier", earlier=q.earlier)))
         ids: dict[str, Any] = {"s": session_id, "st": q.step}

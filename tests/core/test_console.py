@@ -403,3 +403,27 @@ def test_help_explains_the_question_and_asks_it_again(jigsaw: DecisionService,
     assert "Significant harm" in asked_again.split("> ", 1)[0]
     record = jigsaw.store.get_record(jigsaw.store.list_records()[0]["id"])
     assert record["level_of_concern"] == "child_in_need"
+
+
+def test_the_danger_questions_help_says_the_terminal_alerts_no_one(
+        jigsaw: DecisionService) -> None:
+    """"Not sure" raises no alert from the terminal: the help says so, and
+    whom to phone, never that the DSL will be alerted."""
+    output = run_console(jigsaw, ["help", *sc.STAFF_CONCERN])
+    helped = " ".join(output.split("> help\n", 1)[1].split("> ", 1)[0].split())
+    assert "This terminal alerts no one" in helped
+    assert jigsaw.settings.dsl.name in helped and "yourself now" in helped
+    assert "alerts the DSL team" not in helped and "alerted" not in helped
+
+
+def test_taking_a_concern_on_shows_what_staff_said_whole_and_back_shows_their_answer(
+        jigsaw: DecisionService) -> None:
+    run_console(jigsaw, sc.STAFF_CONCERN_LONG, user="console:ta")
+    [summary] = jigsaw.store.list_records()
+    out = io.StringIO()
+    Console(jigsaw, stdin=io.StringIO("back\npause\n"), stdout=out,
+            user="console:dsl").run(take_on=summary["id"])
+    first, after_back = (" ".join(part.split()) for part in out.getvalue().split("> back", 1))
+    assert "What the member of staff told you" in first
+    assert sc.LONG_FACTS in first and sc.STAFF_VIEW in first  # whole, before she judges
+    assert sc.STAFF_VIEW in after_back.split("> pause", 1)[0]  # shown again, to keep or change

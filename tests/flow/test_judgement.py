@@ -85,7 +85,7 @@ def test_no_refusal_stands_on_the_staff_members_level(flow: Flow) -> None:
     concern = staff_concern(flow, HIT_HARD)
     session = take_on(flow, concern)
     play(flow, session, ["no", "same", "significant", "skip", "social_care", "yes",
-                         "Referral to children's social care", "yes", "yes", "no",
+                         "Referral to children's social care", "yes", "no",
                          "refused", "same"])
     question = flow.question(session)
     assert question is not None and question.step == "decision"
@@ -97,7 +97,7 @@ def test_both_levels_are_kept_each_attributed(flow: Flow) -> None:
     concern = staff_concern(flow, HIT_HARD)
     session = take_on(flow, concern)
     play(flow, session, ["no", "same", "significant", "skip", "social_care", "yes",
-                         "Referral to children's social care", "yes", "yes",
+                         "Referral to children's social care", "yes",
                          "parent_source", "dad", "same", "share",
                          "The mark, when it was seen and what he said", "special", "c",
                          "phone_followup", "none",
@@ -118,7 +118,7 @@ def test_each_line_says_whose_answer_it_is_and_when(flow: Flow) -> None:
     concern = staff_concern(flow, HIT_HARD)
     session = take_on(flow, concern)
     play(flow, session, ["no", "same", "significant", "skip", "social_care", "yes",
-                         "Referral to children's social care", "yes", "yes",
+                         "Referral to children's social care", "yes",
                          "parent_source", "dad", "same", "share",
                          "The mark, when it was seen and what he said", "special", "c",
                          "phone_followup", "none",
@@ -203,7 +203,7 @@ SIXTEEN_SAYS_DONT_TELL_MUM = [
     "refuses", "She doesn't want her mum told; she wants it to stop.",
     "skip", "no", "same",
     "significant", "skip", "social_care", "yes", "Referral to children's social care",
-    "yes", "yes", "parent_source", "mum's boyfriend", "same", "share",
+    "yes", "parent_source", "mum's boyfriend", "same", "share",
 ]
 
 
@@ -279,7 +279,7 @@ DOMESTIC = [
     "Operation Encompass call: dad was arrested for hitting mum at home last night.",
     "skip", "not_discussed", "skip", "no", "same",
     "significant", "skip", "social_care", "yes", "Referral to children's social care",
-    "yes", "yes", "parent_source",
+    "yes", "parent_source",
 ]
 
 
@@ -343,7 +343,7 @@ def test_no_chase_the_referral_when_nothing_was_referred(flow: Flow) -> None:
         "skip", "not_discussed", "skip", "no", "same", "child_in_need", "skip",
         "social_worker",
         "yes", "Tell the allocated social worker about the home education notice",
-        "yes", "no", "no", "told_not_asked", "same", "share", "The notice and its date",
+        "no", "no", "told_not_asked", "same", "share", "The notice and its date",
         "ordinary", "secure_email", "today", "none", "The social worker must know today.",
         "skip",
         "submit"])
@@ -362,7 +362,7 @@ SIBLINGS_TWO_RECIPIENTS = [
     "skip", "not_discussed", "skip", "no", "same", "child_in_need",
     "JK (sister), LM (brother)",
     "social_worker", "yes", "Tell the social worker and the EHE team",
-    "yes", "no", "no", "told_not_asked", "same", "share", "The notice and its date",
+    "no", "no", "told_not_asked", "same", "share", "The notice and its date",
     "ordinary", "secure_email", "today",
     "local_authority", "secure_email", "next_working_day", "none",
     "Both must know of the notice.", "skip", "submit"]
@@ -453,7 +453,7 @@ def test_an_adult_pupils_refusal_stands_without_care_needs_or_children_at_risk()
     flow = adult_flow()
     session = flow.start("UDSL", dsl=True)
     asked = play(flow, session, [*EIGHTEEN, "no", "skip", "social_care", "yes",
-                                 "Referral", "yes", "yes"])
+                                 "Referral", "yes"])
     assert not {"tell_risk", "family_view"} & set(asked)  # she speaks for herself
     question = flow.question(session)
     assert question is not None and question.step == "decision"
@@ -471,7 +471,7 @@ def test_children_at_risk_from_an_adult_pupils_case_are_concerns_of_their_own() 
     session = flow.start("UDSL", dsl=True)
     play(flow, session, [*EIGHTEEN, "no", "RS (half-sister), TU (half-sister)",
                          "social_care", "yes", "Referral for the younger children",
-                         "yes", "yes", "same"])
+                         "yes", "same"])
     question = flow.question(session)
     assert question is not None and "share" in [v for v, _ in question.choices]
     play(flow, session, ["share", "Ongoing violence; her sisters live in the home.",
@@ -507,7 +507,7 @@ def test_an_adult_pupils_level_speaks_of_an_adult_at_risk_in_the_nations_law(
     assert "Significant harm" not in " ".join(choices.values())
     assert "adult" in question.help and "without delay" not in question.help
     play(flow, session, ["significant", "no", "skip", "social_care", "yes", "Referral",
-                         "yes", "yes"])
+                         "yes"])
     rec = records.build(session, flow.settings, flow.prompts, now=NOW)
     rows = dict(row for _, found in records.sections(rec, flow.prompts) for row in found)
     assert law in rows["Level of concern"]

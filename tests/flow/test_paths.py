@@ -189,3 +189,14 @@ def test_a_stranger_online_is_not_asked_about_a_family_they_did_not_know() -> No
         assert flow.answer(session, answer).accepted, answer
     assert flow.current(session).id == "level"
 
+
+
+def test_nor_is_the_dsl_recording_a_stranger_online() -> None:
+    flow = Flow(Settings(), clock=lambda: NOW)
+    session = flow.start("U1", dsl=True)
+    for answer in ("no", "own_concern", "AB",
+                   "She has been messaging a man she met online who asks to meet her.",
+                   "skip", "not_discussed", "skip"):
+        assert flow.answer(session, answer).accepted, answer
+    assert flow.current(session).id == "level"
+    assert not {"family", "knows_family", "optimism"} & set(session.history)

@@ -130,8 +130,8 @@ def test_child_refusal_binds_only_for_optional_support_at_low_levels(flow: Flow)
     low = play(flow, [*base, "child_in_need", "skip", "early_help", "yes", "Support", "yes", "no",
                       "no", "agreed"])
     assert choices(flow, low) == ["do_not_share", "defer"]
-    high = play(flow, [*base, "significant", "skip", "social_care", "yes", "Referral", "yes",
-                       "no", "no", "agreed", "same"])
+    high = play(flow, [*base, "significant", "skip", "social_care", "yes", "Referral", "no",
+                       "no", "agreed", "same"])
     assert "share" in choices(flow, high)
 
 
@@ -581,3 +581,15 @@ def test_old_records_still_render(flow: Flow) -> None:
     assert "Old reasons" in text and "They agreed" in text and "6(1)(a)" in text
     fields = dict((key, value) for key, _, value in records.summary(old, flow.prompts))
     assert fields["decision"] == "Share" and "6(1)(a)" in fields["lawful_basis"]
+
+
+def test_a_dsl_referring_a_named_child_is_not_asked_whether_it_identifies_them(
+        flow: Flow) -> None:
+    for script in (sc.REFUSED_SIGNIFICANT, sc.CHILD_ON_CHILD):  # social care; the police
+        session = play(flow, script)
+        assert "identifiable" not in session.history
+        assert "confidential" in session.history
+        assert build(flow, session)["identifiable"] == "yes"  # a referral names the child
+    # Sharing with anyone else (early help here) still asks it.
+    session = play(flow, sc.EARLY_HELP_CONSENT)
+    assert "identifiable" in session.history

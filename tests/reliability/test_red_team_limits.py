@@ -107,7 +107,7 @@ def test_a_40000_character_answer_does_not_lock_the_person_out(web: LiveApp) -> 
     refused = [c for c in web.fake.calls() if not c.ok]
     assert not refused, [(c.method, c.response.get("error")) for c in refused]
     shown = "\n".join(web.dm_texts())
-    assert "Here it is to copy" in shown and "more characters, kept" in shown
+    assert "so you can copy it" in shown and "more characters, kept" in shown
     # The person can carry on: a shorter answer is taken.
     web.say(sc.STAFF_CONCERN[3])
     session = web.jigsaw.get(session.id)

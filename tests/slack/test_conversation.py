@@ -184,6 +184,19 @@ def test_a_full_decision_ends_as_a_record_in_the_store_and_the_dsl_channel(
 
 
 # -- 3. immediate danger ------------------------------------------------------------------
+def test_the_danger_questions_help_says_the_dsl_team_is_alerted_in_their_channel(
+        slack: Harness) -> None:
+    """In Slack "not sure" does alert the DSL team: the help says so (the
+    terminal's says it alerts no one)."""
+    driver = Driver(slack)
+    driver.start()
+    driver.type("help")
+    helped = driver.last_dm_text()
+    assert "alerts the DSL team in their channel at once" in helped
+    assert "terminal" not in helped
+    assert question_step(driver.current()) == "danger"
+
+
 @pytest.mark.parametrize(("danger", "next_step"), [("yes", "emergency_action"),
                                                    ("not_sure", "trigger")])
 def test_immediate_danger_alerts_the_dsl_before_the_next_question(

@@ -257,3 +257,26 @@ def test_a_dsl_channel_member_saying_i_am_the_dsl_decides_the_same_request(
     assert record["awaiting_dsl_decision"] is False
     assert {"decision", "rationale", "data_kind"} <= asked(deputy)
     assert any("What is your decision?" in all_text(c) for c in deputy.questions())
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_taking_a_concern_on_shows_what_staff_said_whole_and_back_shows_their_answer(
+        slack: Harness) -> None:
+    staff = Driver(slack, STAFF)
+    staff.start()
+    concern = staff.run(sc.STAFF_CONCERN_LONG)
+    assert concern is not None and concern["facts"] == sc.LONG_FACTS
+    dsl = Driver(slack, DSL)
+    dsl.click(record_post(staff), action_id=Action.REVIEW_TAKE_ON)
+    first = dsl.current()
+    shown = flat(all_text(first))
+    assert "What the member of staff told you" in shown
+    assert flat(sc.LONG_FACTS) in shown and sc.STAFF_VIEW in shown  # whole, before she judges
+    assert sc.LONG_FACTS[:100] not in first.args["text"]  # never in the notification
+    dsl.type("back")
+    again = dsl.current()
+    assert question_step(again) == "opinion"
+    assert sc.STAFF_VIEW in all_text(again)  # the staff member's answer, to keep or change

@@ -112,3 +112,24 @@ def test_a_dsl_channel_member_saying_i_am_the_dsl_decides_the_same_request(
         "decision", "share", True)
     assert record["awaiting_dsl_decision"] is False
     assert "What is your decision" in asked(teams, DSL_MEMBER)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_taking_a_concern_on_shows_what_staff_said_whole_and_back_shows_their_answer(
+        teams: Harness) -> None:
+    teams.decide(STAFF, sc.STAFF_CONCERN_LONG)
+    [summary] = teams.jigsaw.store.list_records()
+    [post] = teams.channel()
+    post = teams.view(DSL, post, name="Dana DSL")
+    teams.send(teams.client.execute_activity(DSL, button(post, "Make the sharing decision"),
+                                             conversation=CHANNEL, name="Dana DSL"))
+    first = flat(teams.question(DSL).text)
+    assert "What the member of staff told you" in first
+    assert flat(sc.LONG_FACTS) in first and sc.STAFF_VIEW in first  # whole, before she judges
+    teams.say(DSL, "back")
+    again = teams.question(DSL)
+    assert sc.STAFF_VIEW in again.text  # the staff member's answer, to keep or change
+    assert teams.jigsaw.open_sessions(DSL)[0].history[-1] == "child_wishes"
