@@ -131,9 +131,21 @@ def _is_question_for(dm: str) -> Any:
         s.question_step())
 
 
+# Blocks of a scheduled message (a follow-up due, an alert escalated): the
+# schedule DMs the DSL team these at any moment, a walk under way or not, so
+# they are never the answer to what the person just did.
+_SCHEDULED = frozenset({BlockId.FOLLOWUP, BlockId.ALERT})
+
+
+def _is_scheduled(s: Seen) -> bool:
+    return not _SCHEDULED.isdisjoint(s.block_ids())
+
+
 def _is_plain_dm(dm: str) -> Any:
+    """A message in the DM that is neither a question nor a scheduled one:
+    the app's reply to what the person did (a refusal, or "submitted")."""
     return lambda s: s.method == "chat.postMessage" and s.channel == dm and not (
-        s.question_step())
+        s.question_step()) and not _is_scheduled(s)
 
 
 def _is_record_post(s: Seen) -> bool:
@@ -286,8 +298,7 @@ class DSL:
         first = self.fake.wait(lambda s: True, mark)
         updated = self.fake.wait(lambda s: s.method == "chat.update"
                                  and s.channel == self.channel and s.args.get("ts") == ts, mark)
-        told = self.fake.wait(lambda s: s.method == "chat.postMessage"
-                              and s.channel == f"D{staff}", mark)
+        told = self.fake.wait(_is_plain_dm(f"D{staff}"), mark)
         if not updated.ok:
             raise BenchError(f"review of {record_id}: chat.update failed {updated.response}")
         if self.mirror is not None:

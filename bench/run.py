@@ -17,10 +17,13 @@ What happens:
   (:mod:`bench.generate`) and copied fresh for the app, which is started on
   it (start-up time is to the first healthy ``/health``, and to the first
   signed request);
-* simulated staff start decisions with ``/infoshare`` and walk real
+* simulated people start decisions with ``/infoshare`` and walk real
   sessions through the scripted scenarios, clicking the buttons the app
-  posted or typing answers; a DSL acknowledges each record in the channel
-  and opens the App Home. Requests go one at a time (after a short pause,
+  posted or typing answers: the DSL team's sharing decisions by members of
+  the DSL channel (as a school adds its deputies), staff worries by staff
+  (only the DSL team is offered "I am the DSL"); the DSL, a configured id
+  (``JIGSAW_DSL_USERS``), acknowledges each record in the channel and opens
+  the App Home. Requests go one at a time (after a short pause,
   and once the app's ``/health`` says no listener is still ``working``, so
   each sample sees an idle app), each timed to its HTTP response and to the
   first Web API call it caused;
@@ -88,10 +91,12 @@ from storage import Store, TinyDBStore, generate_key, open_store
 from tests import scenarios
 from tests.harness.slackreq import BOT_USER_ID, TEAM_ID
 
+# The DSL team's sharing decisions, and the short paths of staff who are not
+# on it (a worry passed to the DSL, an allegation, an emergency).
 FULL = ("POLICE_PREJUDICE", "NO_PURPOSE", "EARLY_HELP_CONSENT", "EARLY_HELP_REFUSED",
         "REFUSED_SIGNIFICANT", "NOT_SURE")
-SHORT = ("ALLEGATION", "IMMEDIATE_DANGER")
-DSL_USER = "UDSL1"
+SHORT = ("ALLEGATION", "IMMEDIATE_DANGER", "STAFF_CONCERN")
+DSL_USER = "UDSL1"  # the DSL, a configured id (JIGSAW_DSL_USERS): reviews every record
 DSL_CHANNEL = "CDSL"
 TOKEN = "xoxb-bench"
 
@@ -200,6 +205,7 @@ class Run:
         config.write_text(CONFIG, encoding="utf-8")
         env.update(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
                    SLACK_API_URL=self.fake.base_url, JIGSAW_DSL_CHANNEL=DSL_CHANNEL,
+                   JIGSAW_DSL_USERS=DSL_USER,
                    JIGSAW_CONFIG=str(config), PYTHONUNBUFFERED="1")
         if data_dir is not None:
             env["JIGSAW_DATA_DIR"] = str(data_dir)
@@ -224,11 +230,42 @@ class Run:
         sender.idle()
 
 
-def scenario_for(i: int) -> tuple[str, list[str]]:
-    """Every fifth person walks a full decision, the rest a short one
-    (allegation or emergency): every walk ends in a submission."""
-    name = FULL[i // 5 % len(FULL)] if i % 5 == 0 else SHORT[i % 2]
-    return name, list(getattr(scenarios, name))
+@dataclass(frozen=True)
+class Walk:
+    """A scripted decision and who plays it. ``dsl``: the script says "I am
+    the DSL", which Slack and Teams offer only to the DSL team, so a member
+    of it plays it."""
+
+    name: str
+    answers: list[str]
+    dsl: bool
+
+
+def walk_of(name: str) -> Walk:
+    script = list(getattr(scenarios, name))
+    return Walk(name, script, scenarios.says_dsl(script))
+
+
+def scenario_for(i: int) -> Walk:
+    """Every fifth person is on the DSL team and walks a full sharing
+    decision; the rest are staff on a short path (allegation, emergency,
+    or a worry passed to the DSL): every walk ends in a submission."""
+    return walk_of(FULL[i // 5 % len(FULL)] if i % 5 == 0 else SHORT[i % len(SHORT)])
+
+
+def crowd_for(i: int) -> Walk:
+    """The people deciding at once: DSL-team decisions and staff worries, alternately."""
+    return walk_of(FULL[i // 2 % len(FULL)] if i % 2 == 0 else "STAFF_CONCERN")
+
+
+def dsl_team(opts: Options) -> list[str]:
+    """The DSL channel's members for a run: the bot, the DSL and the seeded
+    deputy, and every account that walks a DSL script (a deputy added to the
+    channel, as a school adds one)."""
+    walkers = ["UWARM0"]
+    walkers += [f"UB{i:05d}" for i in range(opts.samples) if scenario_for(i).dsl]
+    walkers += [f"UC{i:05d}" for i in range(opts.staff) if crowd_for(i).dsl]
+    return [BOT_USER_ID, DSL_USER, "UDSL2", *walkers]
 
 
 def warm_up(run: Run, sender: Sender, bare: Sender) -> None:
@@ -236,16 +273,16 @@ def warm_up(run: Run, sender: Sender, bare: Sender) -> None:
     Bolt has looked up its bot user before anything is timed."""
     fake = run.fake
     mirror = Mirror(bare)
-    staff = Staff("UWARM0", sender, fake, mirror=mirror)
+    staff = Staff("UWARM0", sender, fake, mirror=mirror)  # a deputy, in the DSL channel
     staff.start()
-    staff.walk(list(scenarios.POLICE_PREJUDICE))
+    staff.walk(walk_of("POLICE_PREJUDICE").answers)
     dsl = DSL(DSL_USER, sender, fake, DSL_CHANNEL, mirror=mirror)
     dsl.acknowledge(staff.record_id or "", staff.record_ts or "", staff.user)
     for _ in range(3):
         dsl.open_home()
     short = Staff("UWARM1", sender, fake, mirror=mirror)
     short.start()
-    short.walk(list(scenarios.IMMEDIATE_DANGER))
+    short.walk(walk_of("IMMEDIATE_DANGER").answers)
 
 
 def sequential(run: Run, port: int, bare_port: int, progress: str
@@ -266,7 +303,7 @@ def sequential(run: Run, port: int, bare_port: int, progress: str
         for i, person in enumerate(people):
             samples.append(person.start())
             run.pause(sender)
-            _, answers = scenario_for(i)
+            answers = scenario_for(i).answers
             for j, raw in enumerate(answers):
                 samples.append(person.answer(raw, last=j == len(answers) - 1))
                 run.pause(sender)
@@ -303,7 +340,7 @@ def concurrent(run: Run, port: int) -> dict[str, Any]:
     def person(i: int) -> None:
         sender = Sender(port)
         staff = Staff(f"UC{i:05d}", sender, fake)
-        answers = list(getattr(scenarios, FULL[i % len(FULL)]))
+        answers = crowd_for(i).answers
         mine: list[Sample] = []
         barrier.wait()
         try:
@@ -425,6 +462,7 @@ def _measure(run: Run, label: str, env: dict[str, str], opener: Callable[[], Sto
     stored through ``opener``."""
     run.fake.reset()
     run.fake.forget()
+    run.fake.set_members(DSL_CHANNEL, dsl_team(run.opts))
     run.say(f"{label}: starting the app ...")
     app = procs.start(f"app-{label.replace(' ', '-')}", run.opts.app, env, SIGNING_SECRET,
                       run.tmp)

@@ -33,6 +33,7 @@ KINDS = (MESSAGE, ACTION)
 CHANNEL = "19:bench-dsl@thread.tacv2"
 TEAM = "bench-dsl-team"
 APP_ID = "5f1c7a2e-3b4d-4e6f-8a9b-0c1d2e3f4a5b"
+DSL = "00000000-0000-0000-0000-0000000000d1"  # the DSL, a configured id (JIGSAW_DSL_USERS)
 TOKEN_LIFE = 600.0  # re-sign well before the fake's tokens expire
 WAIT = 30.0
 
@@ -205,7 +206,8 @@ def env_for(base: dict[str, str], fake: BenchTeams, tmp: Path, data_dir: Path | 
     config.write_text(CONFIG, encoding="utf-8")
     env.update(CLIENT_ID=fake.app_id, CLIENT_SECRET=fake.secret, TENANT_ID=fake.tenant,
                JIGSAW_TEAMS_CONNECTOR_URL=fake.base_url, JIGSAW_TEAMS_CHANNEL=CHANNEL,
-               JIGSAW_TEAMS_TEAM=TEAM, JIGSAW_CONFIG=str(config), PYTHONUNBUFFERED="1")
+               JIGSAW_TEAMS_TEAM=TEAM, JIGSAW_DSL_USERS=DSL, JIGSAW_CONFIG=str(config),
+               PYTHONUNBUFFERED="1")
     if data_dir is not None:
         env["JIGSAW_DATA_DIR"] = str(data_dir)
     if key:
@@ -219,6 +221,18 @@ def start_bare(fake: BenchTeams, tmp: Path) -> procs.Started:
                        first_request=first_request(fake))
 
 
+def walker(i: int) -> str:
+    """The Entra id of the person walking decision ``i`` (from -2: two to warm up)."""
+    return f"00000000-0000-0000-0000-{i + 2:012d}"
+
+
+def dsl_team(decisions: int, scenario_for: Any) -> list[dict[str, Any]]:
+    """The DSL channel's members: the DSL, and everyone who walks a DSL
+    script (a deputy added to the channel, as a school adds one)."""
+    ids = [DSL, *(walker(i) for i in range(-2, decisions) if scenario_for(max(i, 0)).dsl)]
+    return [{"id": f"29:{user}", "aadObjectId": user, "name": "Dana DSL"} for user in ids]
+
+
 def walk(fake: BenchTeams, port: int, bare_port: int, decisions: int,
          scenario_for: Any, think: float, say: Any) -> tuple[list[Sample], list[Sample]]:
     sender, mirror = Sender(fake, port), Sender(fake, bare_port)
@@ -226,10 +240,10 @@ def walk(fake: BenchTeams, port: int, bare_port: int, decisions: int,
     bare: list[Sample] = []
     try:
         for i in range(-2, decisions):  # two untimed decisions first, to warm both apps
-            person = Staff(f"00000000-0000-0000-0000-{i + 2:012d}", fake, sender, mirror)
+            person = Staff(walker(i), fake, sender, mirror)
             mine = [person.start()]
             time.sleep(think)
-            _, answers = scenario_for(max(i, 0))
+            answers = scenario_for(max(i, 0)).answers
             for j, raw in enumerate(answers):
                 mine.append(person.answer(raw, last=j == len(answers) - 1))
                 time.sleep(think)
@@ -253,6 +267,7 @@ def measure(fake: BenchTeams, tmp: Path, pristine: Path, size: int, key: str | N
         shutil.rmtree(data_dir)
     shutil.copytree(pristine, data_dir)
     fake.forget()
+    fake.members[CHANNEL] = dsl_team(decisions, scenario_for)
     say(f"Teams, store of {size:,} records: starting jigsaw teams ...")
     app = procs.start(f"teams-{size}", ["-m", "bot", "teams"],
                       env_for(dict(os.environ), fake, tmp, data_dir, key), "", tmp,
