@@ -15,7 +15,7 @@ STAFF_CONCERN = [
     "no", "own_concern",
     "EF",
     "Child often arrives late and hungry; mum says she is struggling since losing her job.",
-    "skip", "not_discussed", "skip",
+    "not_discussed", "skip",
     "same_unknown",  # the rule-of-optimism question, and does not know the family
     "child_in_need",
     "no",  # nothing that can't wait: this answer sends it
@@ -34,8 +34,9 @@ STAFF_CONCERN_LONG = [*STAFF_CONCERN[:3], LONG_FACTS, "skip", "not_discussed", S
 STAFF_SECRET = [
     "no", "own_concern",
     "MN",
-    "Child has a burn mark on her wrist; said it happened at home and went quiet.",
-    "\"Please don't tell my mum I told you\"",
+    # The child's words, in quotes, within what happened.
+    "Child has a burn mark on her wrist; said it happened at home and went quiet, then"
+    " \"Please don't tell my mum I told you\"",
     "secret",
     "skip",
     "same_unknown",
@@ -47,15 +48,39 @@ STAFF_SECRET = [
 STAFF_SELF_REFERRAL = [
     "no", "own_concern",
     "KL",
-    "Child said stepdad hit her with a belt last night; red marks on her legs.",
-    "\"Please don't tell anyone, he'll do it again\"",
+    "Child said stepdad hit her with a belt last night; red marks on her legs."
+    " \"Please don't tell anyone, he'll do it again\"",
     "secret",
     "skip",
     "same_unknown",
     "significant",
-    "yes", "She goes home to him at 3:15 today",
+    "referred",  # can't reach the DSL or a deputy, so referred themselves
+    "MASH duty social worker J. Bloggs, 14:40, ref 55120",
+]
+
+# It can't wait until tomorrow, the DSL or a deputy can't be reached and no
+# referral is made yet: told to call now; what can't wait goes to the DSL.
+STAFF_CANNOT_REACH = [
+    "no", "own_concern",
+    "KL",
+    "Child has no one to collect her tonight; mum's phone is off and dad is abroad.",
+    "not_discussed",
+    "skip",
+    "same_unknown",
+    "child_in_need",
     "cannot_reach",
-    "referred", "MASH duty social worker J. Bloggs, 14:40, ref 55120",
+    "No one to collect her at 3:15 today",
+]
+
+# Something can't wait, and the DSL has been told in person.
+STAFF_URGENT_TOLD = [
+    "no", "own_concern",
+    "QS",
+    "Child said she is scared to go home because mum's boyfriend shouts at her.",
+    "not_discussed", "skip",
+    "more_worried", "no",  # more worried on a second look; does not know the family
+    "child_in_need",
+    "spoken", "She goes home at 3:15 today",
 ]
 
 # The DSL takes STAFF_CONCERN on: the questions the sharing decision still needs.
@@ -423,20 +448,16 @@ STAFF_POLICE_REQUEST = [
     "no", "request", "police", "DC Patel, Child Abuse Investigation Team", "called_back",
     "What we know about the injury and what the child said",
     "AB-1234",
-    "Bruise on left cheek seen 08:50 on arrival; child said dad hit him.",
     "tomorrow",  # by when they need an answer
-    "no",  # nothing that can't wait for the DSL
-    "submit",
+    "no",  # nothing that can't wait for the DSL: this answer sends it
 ]
 
 STAFF_UNVERIFIED_REQUEST = [
     "no", "request", "police", "DC Smith, withheld number", "not_verified",
     "The child's and mother's current address",  # where they live now
     "GH",
-    "Caller says he needs the address urgently for a welfare check.",
     "skip",  # no date given
     "no",
-    "submit",
 ]
 
 # Urgent, and neither the DSL nor a deputy can be reached: the minimum shared.
@@ -444,12 +465,9 @@ STAFF_REQUEST_CANNOT_WAIT = [
     "no", "request", "police", "DC Patel, Child Abuse Investigation Team", "called_back",
     "Whether the child is in school today: officers are looking for her",
     "AB-1234",
-    "Police say mum's ex-partner, who is on bail, was seen near the school.",
     "today",
-    "yes",  # it cannot wait
-    "cannot_reach",
-    "referred", "Told DC Patel at 10:05 that she is in school and safe; nothing else",
-    "submit",
+    "referred",  # it can't wait, the DSL can't be reached: the minimum shared
+    "Told DC Patel at 10:05 that she is in school and safe; nothing else",
 ]
 
 STAFF_RECORDS_REQUEST = [
@@ -465,8 +483,7 @@ STAFF_ENCOMPASS = [
     "CC",
     "Police notified a domestic abuse incident at home last night; child was present.",
     "skip",
-    "no",  # nothing that can't wait for the DSL
-    "submit",
+    "no",  # nothing that can't wait for the DSL: this answer sends it
 ]
 
 def says_dsl(script: list[str]) -> bool:
@@ -516,3 +533,86 @@ DSL_OUTCOMES = {
     "no_purpose": (NO_PURPOSE, "do_not_share", "decision"),
     "encompass": (OPERATION_ENCOMPASS, "received", "decision"),
 }
+
+# Staff taking the routes with their own rules pass them to the DSL too: no
+# decision, reasons, lawful basis or follow-ups of their own.
+STAFF_SIGNIFICANT = [
+    "no", "own_concern",
+    "QR",
+    "Child came in with a handprint bruise on his arm; said \"dad grabbed me\".",
+    "not_discussed", "skip", "same_unknown",
+    "significant",
+    "spoken",  # significant harm can't wait: only who has it is asked
+]
+
+STAFF_PREVENT = [
+    "no", "prevent",
+    "YZ",
+    "Pupil has been sharing far-right videos in class and praising an attack.",
+    "not_discussed", "skip", "same_unknown",
+    "child_in_need",
+    "no",
+]
+
+STAFF_CHILD_ON_CHILD = [
+    "no", "child_on_child",
+    "AA",
+    "Girl in Year 9 says a boy in Year 10 touched her over clothes in the lunch queue:"
+    " \"he grabbed me and laughed\".",
+    "BB (Year 10)", "sexual_violence",
+    "has_views", "She wants it to stop but doesn't want her friends to know.",
+    "skip",
+    "going_now",  # sexual assault is significant harm: who has it
+]
+
+# FGM where the person has no personal duty (not a teacher; or only suspected).
+STAFF_FGM_SUSPECTED = [
+    "no", "fgm",
+    "UV",
+    "Girl says she is going abroad this summer for a special ceremony \"to become a woman\".",
+    "suspected",
+    "not_discussed", "skip", "same_unknown",
+    "not_sure",
+    "no",
+]
+
+STAFF_FGM_TOLD_TA = [
+    "no", "fgm",
+    "UV",
+    "13-year-old girl told me she was cut during the summer holiday abroad:"
+    " \"They did it to me to become a woman\".",
+    "disclosed", "other_staff",
+    "not_discussed", "skip", "same_unknown",
+    "spoken",  # FGM disclosed is significant harm: who has it
+]
+
+# A teacher told by the girl: the personal duty to report to the police.
+STAFF_FGM_TEACHER = [
+    "no", "fgm",
+    "UV",
+    "13-year-old girl told me she was cut during the summer holiday abroad:"
+    " \"They did it to me to become a woman\".",
+    "disclosed", "teacher", "reported", "101 ref 4455, 11:20 today",
+    "submit",
+]
+
+STAFF_RECORD_ONLY = [
+    "no", "record_only",
+    "DD",
+    "Child said she was tired because she stayed up late gaming.",
+    "not_discussed", "skip", "same_unknown",
+    "submit",
+]
+
+# Danger now, 999 called, and the person goes on to tell the rest.
+STAFF_DANGER_CONTINUE = [
+    "yes",
+    "Called 999 at 10:42; police attending, ref CAD 1234",
+    "QR",
+    "continue",
+    "own_concern",
+    "Dad arrived drunk and shouting at the gate and tried to take him.",
+    "not_discussed", "skip", "same_unknown",
+    "significant",
+    "spoken",
+]

@@ -44,6 +44,7 @@ from bot.flow.steps import (
     suggested_route,
     tell_dsl_path,
     unverified,
+    words_in_facts,
 )
 from bot.prompts import Prompts, default_prompts
 
@@ -312,6 +313,7 @@ class Flow:
             return 0
         known = dict(session.known)
         known.setdefault("danger", "no")
+        known.setdefault("emergency_next", "submit")  # danger now: the short record first
         known.setdefault("trigger", "dsl_recording" if is_dsl(known) else "own_concern")
         if known["trigger"] == "dsl_recording":
             known.setdefault("concern_type", "general")
@@ -341,6 +343,7 @@ class Flow:
             "suggested_route": suggested_route(a),
             "is_dsl": is_dsl(a),
             "tell_dsl": tell_dsl_path(a),
+            "words_in_facts": words_in_facts(a),
             "hands_over": hands_over(a),
             "front": session.source,
             "unverified": unverified(a),
@@ -518,7 +521,7 @@ class Flow:
             result.done = self.done(session)
             return result
         session.answers[step.key] = value
-        session.answers.update(step.derived(value))
+        session.answers.update(step.derived(value, session.known))
         session.history.append(step.id)
         session.drafts.pop(step.id, None)
         after = self._reminders_after(step, session, value)

@@ -23,7 +23,7 @@ from bot.derive import CATEGORIES
 from bot.flow.situations import in_force, offered_route, self_harm, shown
 from bot.nations import DEFAULT_NATION, adult_protection_from, fgm_duty_nations, pack
 
-FLOW_VERSION = "2026.12-5"
+FLOW_VERSION = "2026.12-6"
 # The guidance the wording was checked against (DOMAIN.md section 2).
 GUIDANCE_VERSION = (
     "HMG Information sharing 2024; KCSIE 2025; WT 2023; ICO 10-step 2023; "
@@ -203,10 +203,18 @@ def route(a: Answers) -> str:
     return kind if kind in (*CONCERN_ROUTES, *HANDOVER_ROUTES) else "concern"
 
 
+# Concern routes a member of staff passes to the DSL by the short path.
+STAFF_CONCERN_ROUTES = ("concern", "prevent", "child_on_child", "fgm")
+
+
 def tell_dsl_path(a: Answers) -> bool:
     """A member of staff's own worry goes to the DSL by the short path: the
-    DSL makes the sharing decision (DOMAIN.md section 10)."""
-    return route(a) == "concern" and a.get("trigger") == "own_concern" and not is_dsl(a)
+    DSL makes the sharing decision (DOMAIN.md section 10). Radicalisation,
+    child-on-child abuse and FGM too: staff never decide; the one personal
+    duty kept is the FGM report to the police (FGM Act 2003 s.5B), which
+    telling the DSL does not discharge."""
+    return (route(a) in STAFF_CONCERN_ROUTES and not is_dsl(a) and not fgm_duty(a)
+            and not emergency_only(a))
 
 
 # Routes whose decision is the DSL's: taken by a member of staff, they are
@@ -587,6 +595,26 @@ _OUTSIDE_FAMILY = re.compile(
     r"|online (?:friend|boyfriend|girlfriend|stranger)", re.IGNORECASE)
 
 
+# The child's own words, typed in quotes in what happened.
+_QUOTED = re.compile(r'"([^"]{2,})"|\u201c([^\u201d]{2,})\u201d|\u2018([^\u2019]{2,})\u2019')
+
+
+def quoted(text: str) -> str:
+    """What a person put in quotes: on the short path the child's words are
+    typed in quotes within what happened, not asked on a screen of their own."""
+    return " ".join(f'"{"".join(m.groups(""))}"' for m in _QUOTED.finditer(text))
+
+
+def words_in_facts(a: Answers) -> bool:
+    """A member of staff's own account (the short path, or a low-level worry
+    kept on record): the child's words come in quotes within what happened."""
+    return tell_dsl_path(a) or (route(a) == "record_only" and not is_dsl(a))
+
+
+def _words_in_facts(value: str, a: Answers) -> dict[str, str]:
+    return {"child_words": quoted(value)} if words_in_facts(a) else {}
+
+
 def outside_family(a: Answers) -> bool:
     text = " ".join(a.get(k, "") for k in ("facts", "child_words"))
     return bool(_OUTSIDE_FAMILY.search(text))
@@ -595,8 +623,24 @@ def outside_family(a: Answers) -> bool:
 def _judges_the_family(a: Answers) -> bool:
     """The rule-of-optimism questions, asked of a concern in the person's own
     words unless the harm comes from outside the family (a stranger online),
-    whoever is answering: a family they didn't know does not fit."""
-    return _reflective(a) and not outside_family(a)
+    whoever is answering: a family they didn't know does not fit; nor, for
+    staff, harm by another child."""
+    return _reflective(a) and not (outside_family(a) or (
+        route(a) == "child_on_child" and not is_dsl(a)))
+
+
+def _sexual_violence_is_significant(value: str, a: Answers) -> dict[str, str]:
+    """Rape, assault by penetration or sexual assault: the starting point is
+    the police (KCSIE Part five), so staff are not asked how serious it is."""
+    return {"level": "significant"} if value == "sexual_violence" and tell_dsl_path(
+        a) else {}
+
+
+def _fgm_is_significant(value: str, a: Answers) -> dict[str, str]:
+    """FGM a girl disclosed, or its signs seen, is significant harm: staff are
+    not asked how serious it is (the DSL judges for herself)."""
+    return {"level": "significant"} if value in ("disclosed", "seen") and tell_dsl_path(
+        a) else {}
 
 
 def _short_family(a: Answers) -> bool:
@@ -613,8 +657,23 @@ def child_refused(a: Answers) -> bool:
 
 def urgent_asked(a: Answers) -> bool:
     """Anything that cannot wait for the DSL: on the short path, and on a
-    request or notification passed on (not a records request)."""
-    return tell_dsl_path(a) or (hands_over(a) and route(a) != "records_request")
+    request or notification passed on (not a records request). Not after
+    danger now: 999 was called and the person told to phone the DSL."""
+    return (tell_dsl_path(a) or (hands_over(a) and route(a) != "records_request")) and (
+        not danger_now(a))
+
+
+# What can't wait, and who has it, on one screen (a session begun under an
+# older question set answered "yes", then whether the DSL was reached).
+URGENT_CHOICES = ("no", "spoken", "going_now", "referred", "cannot_reach")
+URGENT_SETS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("spoken", (("urgent", "yes"), ("dsl_reached", "spoken"))),
+    ("going_now", (("urgent", "yes"), ("dsl_reached", "going_now"))),
+    ("referred", (("urgent", "yes"), ("dsl_reached", "cannot_reach"),
+                  ("self_referral", "referred"))),
+    ("cannot_reach", (("urgent", "yes"), ("dsl_reached", "cannot_reach"),
+                      ("self_referral", "not_yet"))),
+)
 
 
 def urgent_or_serious(a: Answers) -> bool:
@@ -632,8 +691,17 @@ def _decided(a: Answers) -> bool:
 
 
 def _needs_rationale(a: Answers) -> bool:
+    """Reasons for a decision: a member of staff keeping a low-level worry on
+    record decided nothing, so gives none."""
     return (route(a) not in ("emergency", "allegation", "transfer") and not fgm_duty(a)
-            and not passes_to_dsl(a))
+            and not passes_to_dsl(a) and not _staff_record(a))
+
+
+def _staff_record(a: Answers) -> bool:
+    """A member of staff's record with nothing for them to follow up: a
+    low-level worry kept on record, or FGM they report themselves (the report
+    is theirs; anything after it is the DSL's)."""
+    return not is_dsl(a) and (route(a) == "record_only" or fgm_duty(a))
 
 
 def _advice_asked(a: Answers) -> bool:
@@ -671,17 +739,23 @@ class Step:
     # Answers one choice gives at once ("yes, the same, and I don't know the
     # family" answers the optimism question and whether they know the family).
     sets: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    # Answers read from a typed answer (the child's words in quotes), and their keys.
+    reads: Callable[[str, Answers], dict[str, str]] | None = None
+    read_keys: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         return self.key_ or self.id
 
-    def derived(self, value: str) -> dict[str, str]:
-        return dict(dict(self.sets).get(value, ()))
+    def derived(self, value: str, answers: Answers | None = None) -> dict[str, str]:
+        found = dict(dict(self.sets).get(value, ()))
+        if self.reads is not None:
+            found.update(self.reads(value, answers or {}))
+        return found
 
     @property
     def derived_keys(self) -> frozenset[str]:
-        return frozenset(k for _, pairs in self.sets for k, _ in pairs)
+        return frozenset([*(k for _, pairs in self.sets for k, _ in pairs), *self.read_keys])
 
     def options(self, answers: Answers) -> tuple[str, ...]:
         return self.dynamic_choices(answers) if self.dynamic_choices else self.choices
@@ -733,7 +807,8 @@ STEPS: tuple[Step, ...] = (
          applies=on("info_received")),
     # 3. The child, and the facts kept apart from opinion.
     Step("child_ref", "text", applies=_not_emergency, max_len=40, check="child_ref"),
-    Step("facts", "text", applies=_concern, max_len=3000, min_len=10),
+    Step("facts", "text", applies=lambda a: _concern(a) and not (is_request(a) and hands_over(a)),
+         max_len=3000, min_len=10, reads=_words_in_facts, read_keys=("child_words",)),
     # A pupil who may be 16 or over: how old, asked (adults decide for
     # themselves; adult protection law starts at 18, or 16 in Scotland).
     Step("pupil_age", "choice", ("under_16", "16_17", "18_plus"),
@@ -747,17 +822,21 @@ STEPS: tuple[Step, ...] = (
          check="child_refs"),
     Step("coc_kind", "choice",
          ("sexual_violence", "sexual_harassment", "physical", "online", "bullying", "other"),
-         applies=on("child_on_child")),
-    Step("victim_wishes", "text", applies=on("child_on_child"), max_len=1000, optional=True),
+         applies=on("child_on_child"), reads=_sexual_violence_is_significant,
+         read_keys=("level",)),
+    # Staff give the child's wishes on the screen every path asks; the DSL, this too.
+    Step("victim_wishes", "text", applies=lambda a: on("child_on_child")(a)
+         and not tell_dsl_path(a), max_len=1000, optional=True),
     # FGM: who knows what, and the personal duty to report (England and Wales).
-    Step("fgm_kind", "choice", ("disclosed", "seen", "suspected"), applies=on("fgm")),
+    Step("fgm_kind", "choice", ("disclosed", "seen", "suspected"), applies=on("fgm"),
+         reads=_fgm_is_significant, read_keys=("level",)),
     Step("fgm_role", "choice", ("teacher", "other_staff"),
          applies=lambda a: fgm_known(a) and fgm_nation(a)),
     Step("fgm_reported", "choice", ("reported", "will_report"), applies=fgm_duty),
     Step("fgm_police_ref", "text", applies=lambda a: fgm_duty(a) and a.get(
         "fgm_reported") == "reported", max_len=200),
-    Step("child_words", "text", applies=lambda a: _concern(a) and not is_request(a),
-         max_len=2000, optional=True),
+    Step("child_words", "text", applies=lambda a: _concern(a) and not is_request(a)
+         and not words_in_facts(a), max_len=2000, optional=True),
     # The child's own wishes, never mistaken for the family's consent: asked
     # on every path (DOMAIN.md section 8), the short one included.
     Step("child_wishes", "choice", ("secret", "refuses", "has_views", "not_discussed"),
@@ -796,9 +875,15 @@ STEPS: tuple[Step, ...] = (
     # A request passed on: by when the requester needs an answer.
     Step("needed_by", "text", applies=lambda a: hands_over(a) and route(a) != "info_received",
          max_len=40, optional=True, check="date"),
-    Step("urgent", "choice", ("no", "yes"), applies=urgent_asked),
+    # One screen: whether anything can't wait, and whether the DSL or a
+    # deputy has it ("no" at significant harm still asks who has it).
+    Step("urgent", "choice", URGENT_CHOICES, applies=urgent_asked, sets=URGENT_SETS),
+    # What can't wait, for a DSL who has not heard it yet (not at significant
+    # harm, where the level says it; not after a referral, which says it).
     Step("urgent_detail", "text", applies=lambda a: tell_dsl_path(a) and a.get(
-        "urgent") == "yes", max_len=1000),
+        "urgent") == "yes" and a.get("level") != "significant"
+        and a.get("dsl_reached") != "spoken" and a.get("self_referral") != "referred",
+         max_len=1000),
     Step("dsl_reached", "choice", ("spoken", "going_now", "cannot_reach"),
          applies=urgent_or_serious),
     Step("self_referral", "choice", ("referred", "not_yet"), applies=cannot_reach_dsl),
@@ -903,13 +988,14 @@ STEPS: tuple[Step, ...] = (
     Step("advice", "text", applies=_advice_asked, max_len=1000, optional=True),
     # 12. Follow-up, then submit.
     # Follow-up is the DSL's to set on the short path.
-    Step("followup", "text", applies=lambda a: _not_emergency(a) and not passes_to_dsl(a),
-         max_len=1000, optional=True),
+    Step("followup", "text", applies=lambda a: _not_emergency(a) and not passes_to_dsl(a)
+         and not _staff_record(a), max_len=1000, optional=True),
     Step("followup_due", "text", applies=lambda a: _not_emergency(a) and not passes_to_dsl(a)
-         and bool(a.get("followup")), max_len=40, check="date"),
+         and not _staff_record(a) and bool(a.get("followup")), max_len=40, check="date"),
     # The short path sends on its last answer (its last question says so).
     Step("confirm", "confirm", ("submit",),
-         applies=lambda a: _not_emergency(a) and not tell_dsl_path(a)),
+         applies=lambda a: _not_emergency(a) and not tell_dsl_path(a)
+         and not (hands_over(a) and urgent_asked(a))),
 )
 
 BY_ID: dict[str, Step] = {s.id: s for s in STEPS}

@@ -89,7 +89,8 @@ def test_the_dsl_takes_a_staff_request_on_and_decides_on_the_same_id(
     run_console(jigsaw, sc.STAFF_POLICE_REQUEST)
     [summary] = jigsaw.store.list_records()
     out = io.StringIO()
-    rest = sc.POLICE_PREJUDICE[sc.POLICE_PREJUDICE.index("significant"):]
+    # Staff record the request; the DSL brings what is known, then decides.
+    rest = sc.POLICE_PREJUDICE[sc.POLICE_PREJUDICE.index("AB-1234") + 1:]
     Console(jigsaw, stdin=io.StringIO("\n".join(rest) + "\n"), stdout=out,
             user="console:khan").run(take_on=summary["id"])
     [after] = jigsaw.store.list_records()
@@ -202,7 +203,7 @@ def test_ctrl_c_pauses_says_so_and_resumes_named(tmp_path: Path) -> None:
         [sys.executable, "-m", "bot", "console"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env=_env(data), cwd=tmp_path, bufsize=1)
     assert proc.stdin and proc.stdout and proc.stderr
-    answered = sc.STAFF_POLICE_REQUEST[:8]
+    answered = sc.STAFF_POLICE_REQUEST[:7]
     proc.stdin.write("\n".join(answered) + "\n")
     proc.stdin.flush()
     seen = ""
@@ -220,7 +221,7 @@ def test_ctrl_c_pauses_says_so_and_resumes_named(tmp_path: Path) -> None:
     assert session["status"] == "paused" and len(session["history"]) == len(answered)
     store.close()
     rest = subprocess.run(
-        [sys.executable, "-m", "bot"], input="\n".join(sc.STAFF_POLICE_REQUEST[8:]) + "\n",
+        [sys.executable, "-m", "bot"], input="\n".join(sc.STAFF_POLICE_REQUEST[7:]) + "\n",
         capture_output=True, text=True, env=_env(data), cwd=tmp_path, timeout=60)
     assert rest.returncode == 0, rest.stderr
     words = " ".join(rest.stdout.split())  # the terminal wraps lines

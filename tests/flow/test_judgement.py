@@ -57,8 +57,8 @@ def decide(flow: Flow, concern: dict[str, Any], session: Session) -> dict[str, A
 # A teacher under-reads a mark left by a blow: "care and support needs".
 HIT_HARD = [
     "no", "own_concern", "MN",
-    "Red hand-shaped mark on his cheek this morning; he said dad hit him hard last night.",
-    "\"Dad hit me because I was slow\"",
+    "Red hand-shaped mark on his cheek this morning; he said dad hit him hard last night:"
+    " \"Dad hit me because I was slow\"",  # the child's words, in quotes
     "not_discussed",
     "skip", "same_unknown",
     "child_in_need",  # the teacher's level

@@ -41,12 +41,12 @@ def test_the_promise_is_answered_and_the_question_continues(typed: str, at: str)
 def test_a_promise_inside_an_answer_keeps_the_answer_and_says_what_to_do() -> None:
     flow = Flow(Settings(), clock=lambda: NOW)
     session = flow.start("U1")
-    for answer in sc.STAFF_CONCERN[:4]:
+    for answer in sc.STAFF_CONCERN[:3]:
         assert flow.answer(session, answer).accepted
     words = ("She said her uncle hurts her when she stays over at weekends, and I promised "
              "her I wouldn't tell anyone because she was so upset")
     result = flow.answer(session, words)
-    assert result.accepted and session.answers["child_words"] == words
+    assert result.accepted and session.answers["facts"] == words
     assert any("Go back to the child" in n for n in result.notices)
 
 
