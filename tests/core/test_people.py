@@ -57,7 +57,7 @@ def test_records_name_who_acted_and_keep_the_name(tmp_path: Path) -> None:
     text = records.render_text(record, jigsaw.prompts)
     assert "Recorded by:                Ms J. Smith (TA, Year 4)" in text
     assert "Reviewed:                   Ms A. Khan (DSL), Mon 7 Dec 2026, 10:49" in text
-    assert "She goes home to him at 3:15 today" in text  # the can't-wait answer
+    assert "Can't wait:                 Yes" in text  # the can't-wait answer
     assert "I can't reach either of them" in text and "ref 55120" in text
     assert not ISO.search(text) and "console:" not in text and "UDSL1" not in text
 

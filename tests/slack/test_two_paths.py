@@ -123,8 +123,7 @@ def test_staff_who_cannot_reach_the_dsl_refer_and_the_dsl_hears(slack: Harness) 
     assert record is not None
     assert record["decision"] == "share" and record["recipient"]["kind"] == "social_care"
     told = [all_text(c) for c in slack.fake.calls() if c.args.get("channel") == staff.dm]
-    phone = slack.jigsaw.settings.front_door_phone
-    assert any(phone in text for text in told)  # how to refer, when they needed it
+    assert any("so I've referred" in text for text in told)  # one screen: can't wait, who has it
     post = record_post(staff)
     assert slack.jigsaw.prompts.wording("staff_referred") in all_text(post)
     assert record["follow_up"][0]["action"] == "follow_up_staff_referral"
@@ -182,8 +181,9 @@ def test_the_dsl_takes_a_staff_request_on_and_decides_on_the_same_id(slack: Harn
     assert request is not None
     dsl = Driver(slack, DSL)
     dsl.click(record_post(staff), action_id=Action.REVIEW_TAKE_ON)
-    assert request["facts"] in all_text(dsl.current())
-    decide(dsl, sc.POLICE_PREJUDICE[sc.POLICE_PREJUDICE.index("significant"):])
+    assert request["what_requested"] in all_text(dsl.current())
+    # Staff record the request; the DSL brings what is known, then decides.
+    decide(dsl, sc.POLICE_PREJUDICE[sc.POLICE_PREJUDICE.index("AB-1234") + 1:])
     stored = slack.jigsaw.store.get_record(request["id"])
     assert stored is not None
     assert [r["id"] for r in slack.jigsaw.store.list_records()] == [request["id"]]

@@ -131,4 +131,4 @@ def test_the_emergency_route_speaks_of_chat_not_slack(teams: Harness) -> None:
     teams.answer(STAFF, "Called 999 at 10:42")
     question = teams.question(STAFF)
     assert "Slack" not in question.text
-    assert "child protection file" in question.text
+    assert "never a full name" in question.text
