@@ -542,7 +542,7 @@ def test_adult_protection_from_16_in_scotland_only(nation: str, asked: bool) -> 
 UNCATEGORISED = [
     "no", "own_concern", "QR",
     "Quieter than usual this week and keeps asking when home time is.",
-    "skip", "not_discussed", "skip", "same_unknown", "child_in_need", "no",
+    "not_discussed", "skip", "same_unknown", "child_in_need", "no",
 ]
 
 
