@@ -27,8 +27,8 @@ LONG_FACTS = " ".join(
     f"{n}. She flinched when I touched her arm and said her brother's friend shouts at night."
     for n in range(1, 31))
 STAFF_VIEW = "Mum seemed exhausted at pick-up and snapped at her."
-STAFF_CONCERN_LONG = [*STAFF_CONCERN[:3], LONG_FACTS, "skip", "not_discussed", STAFF_VIEW,
-                      *STAFF_CONCERN[7:]]
+STAFF_CONCERN_LONG = [*STAFF_CONCERN[:3], LONG_FACTS, "not_discussed", STAFF_VIEW,
+                      *STAFF_CONCERN[6:]]
 
 # A member of staff's worry where the child asked them not to tell.
 STAFF_SECRET = [
