@@ -123,13 +123,20 @@ class Proxy:
 
     @staticmethod
     def _pipe(src: Any, dst: Any) -> None:
+        import socket
+
         try:
             while chunk := src.recv(65536):
                 dst.sendall(chunk)
         except OSError:
             pass
         finally:
+            # Shut down before closing: a close alone leaves the other pipe's
+            # thread blocked in recv holding the socket, so the server never
+            # hears the connection end and its open transaction holds locks.
             for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
                 with contextlib.suppress(OSError):
                     s.close()
 
@@ -142,6 +149,7 @@ class Proxy:
             for s in self._open:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
                     s.close()
             self._open.clear()
 
