@@ -112,6 +112,10 @@ def test_encrypted_store_shows_no_child_data_in_any_file(encrypted: tuple[Path, 
             assert raw.isdigit(), raw
         elif path.name == "ledger.jsonl":  # ids, digests and times, sealed not encrypted
             assert all(json.loads(line)["mac"] for line in raw.splitlines())
+        elif path.name == "ledger.checkpoint":  # the ledger's replayed state: a MAC, then ids
+            mac, _, payload = raw.partition(b"\n")
+            assert len(mac) == 64 and set(mac) <= set(b"0123456789abcdef"), mac
+            assert json.loads(payload)["v"] == 1
         elif raw:
             assert raw.startswith(b"gAAAAA"), path.name  # a Fernet token, all of it
     # ...and yet it is all there for someone holding the key.
