@@ -39,6 +39,12 @@ class InboxItem:
                 "can_take_on": self.can_take_on}
 
 
+# What waiting() and urgent() read, and the queue's order: enough to choose
+# the items shown before reading their full records.
+QUEUE_FIELDS = ("id", "status", "awaiting_dsl_decision", "review_status", "immediate_danger",
+                "urgent", "level_of_concern", "second_signoff", "created_at")
+
+
 def urgent(record: dict[str, Any]) -> bool:
     """Needs the DSL today: danger, something that cannot wait, significant
     harm, or a second sign-off."""
@@ -56,14 +62,20 @@ def waiting(record: dict[str, Any]) -> bool:
     return bool(record.get("awaiting_dsl_decision")) or record.get("review_status") == "pending"
 
 
+def queue(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The waiting records in the inbox's order: urgent first, then
+    decisions to make before reviews, then oldest first. Reads only
+    :data:`QUEUE_FIELDS`."""
+    return sorted((r for r in records if waiting(r)),
+                  key=lambda r: (not urgent(r), not r.get("awaiting_dsl_decision"),
+                                 r["created_at"]))
+
+
 def items(records: Iterable[dict[str, Any]], prompts: Prompts, *, timezone: str
           ) -> list[InboxItem]:
-    """The waiting records as inbox items: urgent first, then decisions to
-    make before reviews, then oldest first (a queue)."""
+    """The waiting records as inbox items, in :func:`queue` order."""
     found = []
-    for record in records:
-        if not waiting(record):
-            continue
+    for record in queue(records):
         line = prompts.render("inbox/line.j2", r=record, urgent=urgent(record),
                               about=shown_summary(record),
                               who=people.shown(record, record.get("recorded_by")),
@@ -73,5 +85,4 @@ def items(records: Iterable[dict[str, Any]], prompts: Prompts, *, timezone: str
                                awaiting_decision=bool(record.get("awaiting_dsl_decision")),
                                created_at=record["created_at"], line=" ".join(line.split()),
                                can_take_on=can_take_on(record)))
-    found.sort(key=lambda i: (not i.urgent, not i.awaiting_decision, i.created_at))
     return found

@@ -1013,8 +1013,11 @@ class DecisionService:
         for status in (records.PENDING, records.ACKNOWLEDGED, records.FOLLOW_UP):
             for row in self.store.list_records(review_status=status, limit=limit * 4):
                 ids[row["id"]] = None
-        found = [r for r in (self.store.get_record(i) for i in ids) if r is not None]
-        return inbox.items(found, self.prompts, timezone=self.settings.timezone)[:limit]
+        # The order needs a few fields of every candidate (urgency is not in
+        # the index); only the items shown are read whole.
+        first = inbox.queue(self.store.get_records(list(ids), inbox.QUEUE_FIELDS))[:limit]
+        return inbox.items(self.store.get_records([r["id"] for r in first]), self.prompts,
+                           timezone=self.settings.timezone)
 
 
 def has_pending_event(session: dict[str, Any]) -> bool:

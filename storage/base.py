@@ -135,6 +135,14 @@ class Store(Protocol):
     def get_record(self, record_id: str) -> Doc | None:
         """The full record, or None."""
 
+    def get_records(self, record_ids: list[str], fields: tuple[str, ...] = ()
+                    ) -> list[Doc]:
+        """The records with these ids, in the order given, leaving out any
+        that do not exist: one read per block (or one query), where
+        get_record in a loop reads a block once per record. Given
+        ``fields``, each holds only those of them it has (a copy of a few
+        fields costs far less than one of the whole record)."""
+
     def record_for_session(self, session_id: str) -> Doc | None:
         """The record created from this session, or None."""
 

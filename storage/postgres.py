@@ -574,6 +574,18 @@ class PostgresStore:
                                (self.school, record_id)).fetchone()
         return None if row is None else self._load_record(row[0])
 
+    def get_records(self, record_ids: list[str], fields: tuple[str, ...] = ()
+                    ) -> list[Doc]:
+        if not record_ids:
+            return []
+        with self.db.connection() as conn:
+            rows = conn.execute("SELECT id, body FROM records WHERE school = %s AND id = ANY(%s)",
+                                (self.school, list(record_ids))).fetchall()
+        found = {row[0]: self._load_record(row[1]) for row in rows}
+        if fields:
+            found = {i: {f: r[f] for f in fields if f in r} for i, r in found.items()}
+        return [found[i] for i in record_ids if i in found]
+
     def record_for_session(self, session_id: str) -> Doc | None:
         with self.db.connection() as conn:
             row = conn.execute("SELECT body FROM records WHERE school = %s AND session_id = %s",

@@ -3,6 +3,8 @@ DSL team the records awaiting review; nobody sees anyone else's records."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.slack.wire import Action, ButtonValue
@@ -124,3 +126,22 @@ def test_nobody_else_sees_a_staff_members_records(slack: Harness) -> None:
         assert awaiting_section(view) is None
         assert not [b for b in buttons(view["blocks"]) if b["action_id"] == Action.HOME_RESUME]
         assert "None yet" in text
+
+
+def test_the_dsl_home_lists_what_waits_urgent_first_then_oldest_first(slack: Harness) -> None:
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    made: list[tuple[bool, str]] = []
+    for n, (urgent, script) in enumerate([(False, sc.STAFF_CONCERN), (True, sc.STAFF_SELF_REFERRAL),
+                                          (False, sc.STAFF_CONCERN), (True, sc.STAFF_SELF_REFERRAL),
+                                          (False, sc.STAFF_CONCERN)]):
+        at = start + timedelta(minutes=10 * n)
+        slack.jigsaw.clock = lambda at=at: at  # type: ignore[misc]
+        session = slack.jigsaw.start(f"U{n}")
+        outcome = None
+        for answer in script:
+            outcome = slack.jigsaw.answer(session.id, answer)
+        assert outcome is not None and outcome.record is not None
+        made.append((urgent, outcome.record["id"]))
+    listed = re.findall(r"ISD-\d{4}-\d{4}", awaiting_section(open_home(slack, "UDSL1")) or "")
+    # Urgent first, each group oldest first (a queue), every waiting record once.
+    assert listed == [i for u, i in made if u] + [i for u, i in made if not u]
