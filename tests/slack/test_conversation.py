@@ -321,16 +321,16 @@ def test_cancel_leaves_no_record(slack: Harness) -> None:
     driver = Driver(slack)
     driver.start()
     driver.run(sc.STAFF_POLICE_REQUEST[:-1])
-    on_confirm = driver.current()
-    assert question_step(on_confirm) == "confirm"
+    on_last = driver.current()  # its answer would send the request
+    assert question_step(on_last) == "urgent"
 
-    driver.click(on_confirm, action_id=Action.NAV_CANCEL)
+    driver.click(on_last, action_id=Action.NAV_CANCEL)
 
     assert (driver.session() or {})["status"] == "cancelled"
     assert "Cancelled" in driver.last_dm_text()
-    assert buttons(driver.updates(str(on_confirm.response["ts"]))[-1]) == []
+    assert buttons(driver.updates(str(on_last.response["ts"]))[-1]) == []
     asked = len(driver.dm_posts())
-    driver.click(on_confirm, value="submit")  # the old Submit button
+    driver.click(on_last, value=sc.STAFF_POLICE_REQUEST[-1])  # the old last answer
     assert len(driver.dm_posts()) == asked
     assert slack.jigsaw.store.list_records() == []
     assert driver.dsl_posts() == []
