@@ -29,9 +29,8 @@ from tests.harness.teams_driver import choice_button
 
 # Every route a member of staff can take, as the terminal is measured.
 ROUTES = {name: script for name, _, script, staff in PATHS if staff}
-# Still a few words over in Slack and Teams (454 and 453): the shared
-# child-on-child wording the terminal reads too is what is left to cut.
-OVER = {"Child-on-child abuse taken by staff"}
+# Routes known to be over the budget on a chat front end (none now).
+OVER: set[str] = set()
 
 
 def read(texts: list[str]) -> int:
