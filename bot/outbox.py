@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -106,7 +107,10 @@ class Outbox:
         self.on_saved = on_saved
         self.owner = claims.new_owner()
         self.wall = time.time  # the wall clock, for retry times kept in the store
-        self._locks: dict[str, threading.Lock] = {}
+        # One lock per item being delivered, gone once nobody holds it: a
+        # long-running app must not keep one for every record it ever posted.
+        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = (
+            weakref.WeakValueDictionary())
         self._locks_guard = threading.Lock()
         self._problem: str | None = None  # the unsafe channel's problem the DSL was told
         self._wake = threading.Event()
@@ -210,7 +214,10 @@ class Outbox:
     # -- records ----------------------------------------------------------
     def _lock_for(self, key: str) -> threading.Lock:
         with self._locks_guard:
-            return self._locks.setdefault(key, threading.Lock())
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = self._locks[key] = threading.Lock()
+            return lock
 
     def deliver_record(self, record_id: str) -> bool:
         """Post one record if it is not already in the channel."""
