@@ -119,7 +119,7 @@ def test_only_the_dsl_team_can_review_view_or_annotate(live: LiveApp) -> None:
 
 
 def test_channel_members_and_configured_dsls_can_review(live: LiveApp) -> None:
-    live.decide(sc.STAFF_POLICE_REQUEST)
+    live.decide(sc.STAFF_CONCERN)
     record_id = live.only_record()["id"]
     # UDSL2 is only a member of the DSL channel; UDSL1 is also configured.
     live.review_click("UDSL2", Action.REVIEW_ACK, record_id)
@@ -135,7 +135,7 @@ def test_channel_members_and_configured_dsls_can_review(live: LiveApp) -> None:
         ("submitted", STAFF), ("acknowledged", "UDSL2"), ("viewed", "UDSL1"),
         ("note_added", "UDSL2"), ("follow_up_needed", "UDSL1")]
     [opened] = live.fake.calls("views.open")
-    assert "Bruise on left cheek" in "\n".join(texts(opened.args["view"]))
+    assert "arrives late and hungry" in "\n".join(texts(opened.args["view"]))
     assert refusals(record) == []
     assert records.verify(record) == []
     assert not live.log.errors()
@@ -319,7 +319,7 @@ def test_a_record_cannot_be_reached_through_a_session_button(live: LiveApp) -> N
 def test_export_is_for_the_machine_admin_and_is_audited(tmp_path: Path, fake: FakeSlack) -> None:
     live = _app(fake, tmp_path, Settings(dsl_channel=DSL_CHANNEL))
     try:
-        live.decide(sc.STAFF_POLICE_REQUEST)
+        live.decide(sc.STAFF_CONCERN)
         live.decide(sc.ALLEGATION, user="U456")
         ids = [r["id"] for r in live.store.list_records()]
     finally:
@@ -332,10 +332,10 @@ def test_export_is_for_the_machine_admin_and_is_audited(tmp_path: Path, fake: Fa
 
     one = export("--record", ids[-1], "--reason", "SAR 2026-14", "--out", "one.json")
     assert one.returncode == 0, one.stderr
-    assert "Bruise" not in one.stdout  # the terminal never shows the copy
+    assert "hungry" not in one.stdout  # the terminal never shows the copy
     assert stat.S_IMODE((tmp_path / "one.json").stat().st_mode) == 0o600
     [exported] = json.loads((tmp_path / "one.json").read_text(encoding="utf-8"))
-    assert exported["id"] == ids[-1] and exported["facts"].startswith("Bruise on left cheek")
+    assert exported["id"] == ids[-1] and exported["facts"].startswith("Child often arrives late")
     assert exported["audit"][-1]["action"] == "exported"
     assert exported["audit"][-1]["by"] == operator(Environment.read())
     assert exported["audit"][-1]["detail"] == {"reason": "SAR 2026-14"}
