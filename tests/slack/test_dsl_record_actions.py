@@ -19,11 +19,6 @@ from tests.harness.slackreq import text_input, view_submission
 
 STAFF, DSL, OUTSIDER = "U123", "UDSL1", "U999"
 # A member of staff keeps a low-level worry on record (no DSL decision asked).
-STAFF_LOW_LEVEL = ["no", "record_only", "DD",
-                   "Child said she was tired because she stayed up late gaming.",
-                   "skip", "not_discussed", "skip", "same_unknown",
-                   "Low-level worry kept for pattern-spotting; nothing else known.",
-                   "skip", "submit"]
 
 
 def record_post(driver: Driver) -> Call:
@@ -110,7 +105,7 @@ def test_a_low_level_worry_is_escalated_to_a_decision_by_id_in_any_case(
         slack: Harness) -> None:
     staff = Driver(slack, STAFF)
     staff.start()
-    worry = staff.run(STAFF_LOW_LEVEL)
+    worry = staff.run(sc.STAFF_RECORD_ONLY)
     assert worry is not None and worry["decision"] == "record_only"
     assert not worry["awaiting_dsl_decision"]
     assert Action.REVIEW_TAKE_ON in action_ids(record_post(staff))  # offered all the same
