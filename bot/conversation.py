@@ -364,16 +364,22 @@ class Conversation:
             return
         self.say(user, self.flow.prompts.render("notices/help.j2", q=question, usage=usage))
 
+    def help(self, user: str) -> None:
+        """Help on the question the person is on, or how to use Jigsaw when
+        they are on none. Nothing starts or changes."""
+        session = self.app.latest_open(user)
+        asked = (self.flow.question(session)
+                 if session is not None and session.status == "in_progress" else None)
+        self.explain(user, asked)
+
     def message(self, user: str, text: str) -> None:
         """A message typed in the person's chat: a command, an answer, or a
         way in."""
         word = COMMAND_WORDS.get(text.strip().casefold())
-        session = self.app.latest_open(user)
         if word == "help":
-            asked = (self.flow.question(session)
-                     if session is not None and session.status == "in_progress" else None)
-            self.explain(user, asked)
+            self.help(user)
             return
+        session = self.app.latest_open(user)
         if word == "start" or session is None:
             self.begin(user, fresh=word == "start")
             return

@@ -104,3 +104,26 @@ def test_help_speaks_the_nations_words(slack: Harness) -> None:
     assert "a child at risk" in said.casefold()
     assert pack.term("level_child_in_need").casefold() in said.casefold()
     assert "significant harm" not in said.casefold()
+
+
+@pytest.mark.parametrize("typed", ["help", "?", " HELP "])
+def test_infoshare_help_helps_and_starts_nothing(slack: Harness, typed: str) -> None:
+    driver = Driver(slack)
+
+    ack = driver.start(text=typed)
+
+    assert "help" in ack.body and "start" not in ack.body.replace("Nothing has started", "")
+    said = driver.last_dm_text()
+    assert "back" in said and "pause" in said and "999" in said
+    assert driver.questions() == []
+    assert slack.jigsaw.store.sessions_for_user(driver.user) == []
+
+
+def test_infoshare_help_mid_question_explains_that_question(slack: Harness) -> None:
+    driver = at_level(slack)
+    asked, before = driver.current(), driver.session()
+
+    driver.start(text="help")
+
+    assert "young carer" in driver.last_dm_text()
+    assert driver.current() == asked and driver.session() == before

@@ -8,14 +8,17 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackClientError
 
+from bot.conversation import COMMAND_WORDS
 from bot.slack.front import SlackFront
 from bot.slack.listeners.guard import AckOnce, failed, guarded_action, user_of
 
 
 def infoshare(ack: Ack, command: dict[str, Any], respond: Respond, front: SlackFront) -> None:
-    # Ephemeral, and nothing about the child: the channel may be public.
-    ack(response_type="ephemeral", text=front.t("started"))
     user, text = command.get("user_id"), command.get("text")
+    word, _, rest = (text if isinstance(text, str) else "").strip().partition(" ")
+    helping = COMMAND_WORDS.get(word.casefold()) == "help" and not rest.strip()
+    # Ephemeral, and nothing about the child: the channel may be public.
+    ack(response_type="ephemeral", text=front.t("help_sent" if helping else "started"))
     if not isinstance(user, str) or not user or not front.first_delivery(command):
         return
     try:
@@ -24,7 +27,6 @@ def infoshare(ack: Ack, command: dict[str, Any], respond: Respond, front: SlackF
         # No DM to talk in: say so where the command was typed.
         respond(response_type="ephemeral", replace_original=True, text=front.t("dm_failed"))
         return
-    word, _, rest = (text if isinstance(text, str) else "").strip().partition(" ")
     channel = command.get("channel_id") if isinstance(command.get("channel_id"), str) else None
     if word.casefold() in BY_ID and rest.strip():
         # The DSL's work on a record by its id (any case, stray spaces).
@@ -33,6 +35,9 @@ def infoshare(ack: Ack, command: dict[str, Any], respond: Respond, front: SlackF
             front.take_on(user, rest, channel=channel)
         else:
             front.review(user, rest, action, channel=channel)
+        return
+    if helping:
+        front.help(user)  # /infoshare help: help, in the DM; nothing starts
         return
     front.begin(user, fresh=word.casefold() == "new")
 
