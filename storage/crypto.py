@@ -94,12 +94,13 @@ def seal(plaintext: bytes, cipher: Cipher | None) -> bytes:
 
 
 def unseal(raw: bytes, cipher: Cipher | None, path: Path | str) -> bytes:
-    """The JSON text held in file bytes ``raw``.
+    """The JSON text (or compressed JSON) held in file bytes ``raw``.
 
     Refuses to mix modes, so a missing or extra key is reported plainly
     instead of as a parse error (and never silently "fixed" by a write).
     """
-    plain = raw.lstrip()[:1] in (b"{", b"[")
+    # Compressed files (see storage.jsonfile) start with zlib's 0x78.
+    plain = raw.lstrip()[:1] in (b"{", b"[", b"x")
     if cipher is None:
         if not plain and raw.startswith(_FERNET_PREFIX):
             raise StoreError(f"{path} is encrypted: set {ENV_KEY} to read it")

@@ -28,7 +28,7 @@ from .base import Doc, StoreError
 from .checkpoint import REPLAYED_ENOUGH
 from .hot import alert_states
 from .index import format_record_id, parse_record_id
-from .ledger import LedgerState, check_chain, expand, ranges
+from .ledger import BLOCK_SIZE, LedgerState, check_chain, expand, ranges
 from .locking import lock_for
 from .records import TABLE, _high, _text
 from .seal import ENV_AUDIT_KEY, ENV_AUDIT_KEY_FILE, Sealer, digest
@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 # Where the old purge log lived (hot store meta), read once when migrating.
 OLD_PURGE_LOG = "purge_log"
 SHOWN = 5  # files named in one start-up error
-# Block layout: 1 is {"high": n, "records": {...}}; 2 is a TinyDB database.
-BLOCKS_FORMAT = 2
+# Block layout: 1 is {"high": n, "records": {...}}; 2 is a TinyDB database;
+# 3 is the same with every closed block compressed.
+BLOCKS_FORMAT = 3
 
 
 @dataclass
@@ -212,15 +213,20 @@ def unfinished(record_id: str, last: dict[str, Any]) -> str:
 
 def _migrate_blocks(store: TinyDBStore) -> None:
     """Blocks of the layout before TinyDB (``{"high": n, "records": {...}}``)
-    become TinyDB databases, once. The ledger learns each block's counter
+    become TinyDB databases, and closed blocks written before they were
+    compressed are compressed, once. The ledger learns each block's counter
     first, each block is read back and compared before the next, and the
     ledger is told when all are done; a crash part way leaves every block
-    whole in one layout or the other, and the next start carries on."""
+    whole in one layout or the other (the same records either way), and the
+    next start carries on."""
     ledger = store._ledger
-    moved = 0
+    moved = packed = 0
     for path, year, _ in store.blocks_on_disk():
         block = store.read_block(path)
-        if block is None or set(block) == {TABLE}:
+        if block is None:
+            continue
+        old = set(block) != {TABLE}
+        if not old and not store.is_closed(path, block[TABLE]):
             continue
         high = _high(block)
         if high > ledger.state.high(year):
@@ -229,13 +235,16 @@ def _migrate_blocks(store: TinyDBStore) -> None:
         if store.read_block(path) != {TABLE: block[TABLE]}:
             raise StoreError(f"{path} did not read back as written while moving it to the "
                              "new layout; restore the data directory from backup")
-        moved += 1
+        moved += old
+        packed += store.is_closed(path, block[TABLE])
     # The old engine's write counter; the ledger does its job now.
     (store.records_root / "generation").unlink(missing_ok=True)
     store.create_meta()  # (see _check_meta): told in the same line
     ledger.append("format", blocks=BLOCKS_FORMAT, moved=moved, meta=True)
     if moved:
         log.warning("record blocks moved to the TinyDB layout", extra={"count": moved})
+    if packed:
+        log.warning("closed record blocks compressed", extra={"count": packed})
 
 
 def _check_hot(path: Path, *, fresh: bool) -> None:
@@ -375,7 +384,11 @@ def _seal_existing(store: TinyDBStore, *, carry: dict[str, Any], why: str,
     archive, sealer = store, store._sealer
     entries: list[dict[str, Any]] = []
     highs: dict[int, int] = {int(y): int(h) for y, h in (carry.get("highs") or {}).items()}
-    for path, year, _ in archive.blocks_on_disk():
+    on_disk = list(archive.blocks_on_disk())
+    # Every id below a year's last block on disk was given out: the blocks
+    # before it are closed (the ledger, which would say so, is written last).
+    given = {year: number * BLOCK_SIZE for _, year, number in on_disk}
+    for path, year, _ in on_disk:
         block = archive.read_block(path)
         if block is None:
             continue
@@ -386,8 +399,8 @@ def _seal_existing(store: TinyDBStore, *, carry: dict[str, Any], why: str,
                 raise StoreError(f"{store._ledger.path} is missing but the records were "
                                  "sealed: restore the ledger from backup")
             sealer.seal_audit(record_id, audit, start=0)
-        archive.write_block(path, block[TABLE])
         highs[year] = max(highs.get(year, 0), _high(block))
+        archive.write_block(path, block[TABLE], high=max(highs[year], given[year]))
         entries.extend({"op": "seal", "id": rid, "d": digest(_text(doc))}
                        for rid, doc in block["records"].items())
     store.create_meta()

@@ -3,6 +3,10 @@
 Parsing (and decrypting) a file is the expensive part of a read, so the
 parsed value is kept and reused until a ``stat`` shows the file was replaced,
 by this process or another one. Writes go through :func:`write_atomic`.
+
+A file may be saved compressed (zlib, before encryption: ciphertext does not
+compress); reading tells the two apart by the first byte, ``x`` for zlib,
+which no JSON text starts with, so files written either way read alike.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,45 @@ from .files import Snapshot, read_file, write_atomic
 def encode(value: Any) -> bytes:
     """Compact UTF-8 JSON; refuses NaN so every file is standard JSON."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+# zlib's first byte with its default window; JSON never starts with "x".
+ZLIB_MAGIC = b"x"
+# Level 6 (zlib's default) packs a block of records to under a tenth in the
+# time level 1 takes to reach a seventh (20 ms for 1.5 MB); 9 gains 2% for 70%
+# more time.
+ZLIB_LEVEL = 6
+
+
+def compressed(text: bytes) -> bool:
+    """Whether ``text`` (a file's bytes after decryption) is zlib data."""
+    return text[:1] == ZLIB_MAGIC
+
+
+def inflate(text: bytes, path: Path | str) -> bytes:
+    """The JSON text of a compressed file; StoreError if it is damaged
+    (zlib's checksum covers every byte, so one flipped is caught)."""
+    inflater = zlib.decompressobj()
+    try:
+        plain = inflater.decompress(text)
+    except zlib.error as exc:
+        raise StoreError(f"{path} is damaged ({exc}); restore it from backup") from None
+    if not inflater.eof or inflater.unused_data:
+        raise StoreError(f"{path} is damaged (compressed data cut short or followed by "
+                         "more); restore it from backup")
+    return plain
+
+
+def pack(value: Any, cipher: Cipher | None, *, compress: bool = False) -> bytes:
+    """The file bytes for ``value``: JSON, compressed if asked, then sealed."""
+    text = encode(value)
+    return seal(zlib.compress(text, ZLIB_LEVEL) if compress else text, cipher)
+
+
+def unpack_text(raw: bytes, cipher: Cipher | None, path: Path | str) -> bytes:
+    """The JSON text held in file bytes ``raw`` (either form)."""
+    text = unseal(raw, cipher, path)
+    return inflate(text, path) if compressed(text) else text
 
 
 def clone(value: Any) -> Any:
@@ -91,7 +135,7 @@ class JSONFile:
         if not raw.strip():
             self._drop()
             return None
-        text = unseal(raw, self.cipher, self.path)
+        text = unpack_text(raw, self.cipher, self.path)
         JSONFile.parses += 1
         try:
             value = json.loads(text)
@@ -116,13 +160,14 @@ class JSONFile:
         entry = self._current()
         return None if entry is None else entry.private()
 
-    def save(self, value: Any, *, hand_over: bool = False) -> None:
+    def save(self, value: Any, *, hand_over: bool = False, compress: bool = False) -> None:
         """Write ``value`` atomically and remember it as the current version.
 
         With ``hand_over`` the caller promises never to change ``value`` again,
-        so it is cached as is; otherwise a frozen image is cached.
+        so it is cached as is; otherwise a frozen image is cached. With
+        ``compress`` the file is zlib-compressed (before any encryption).
         """
-        data = seal(encode(value), self.cipher)
+        data = pack(value, self.cipher, compress=compress)
         image = None if hand_over else pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             snapshot = write_atomic(self.path, data)

@@ -16,8 +16,14 @@ write, so an id is never given out twice, whatever happens to a block. The
 ledger is also how every process learns what another one changed: the list
 index re-reads the records named in lines it has not seen.
 
-Blocks written before this layout (``{"high": n, "records": {...}}``) are
-rewritten once at start-up (:func:`storage.integrity.open_checks`).
+A block is closed once every id in its range has been given out: nothing
+is appended to it again, so it is stored compressed (see
+:mod:`storage.jsonfile`; a tenth of the size) and the year's open block, which
+every new record rewrites, is not. Reading takes either form.
+
+Blocks written before this layout (``{"high": n, "records": {...}}``), or
+before closed blocks were compressed, are rewritten once at start-up
+(:func:`storage.integrity.open_checks`).
 
 All writes hold one archive-wide lock: creating a record must see every
 record to stay idempotent per session, and writes are rare next to clicks.
@@ -34,7 +40,7 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Unpack, cast
 
@@ -108,7 +114,16 @@ class BlockStorage(AtomicJSONStorage):
     whole documents, so that is as deep as a write can reach; copying 256
     whole records on every read would cost more than the read itself.
     Documents must leave the store through :func:`clone`.
+
+    ``closed`` tells from the records about to be written whether the block
+    is closed, and so written compressed.
     """
+
+    def __init__(self, path: str | Path, cipher: Cipher | None = None, *,
+                 create_dirs: bool = True,
+                 closed: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        super().__init__(path, cipher, create_dirs=create_dirs)
+        self._closed = closed
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         data = self.shared()
@@ -132,7 +147,8 @@ class BlockStorage(AtomicJSONStorage):
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         make_private_dirs(self.path.parent)
-        self._file.save(data, hand_over=True)
+        compress = self._closed is not None and self._closed(data.get(TABLE) or {})
+        self._file.save(data, hand_over=True, compress=compress)
         _settle_cached()
 
 
@@ -156,8 +172,10 @@ class BlockDB(TinyDB):
     default_table_name = TABLE
 
 
-def open_block(path: Path, cipher: Cipher | None) -> BlockDB:
-    return BlockDB(path, storage=BlockStorage, cipher=cipher, create_dirs=False)
+def open_block(path: Path, cipher: Cipher | None,
+               closed: Callable[[dict[str, Any]], bool] | None = None) -> BlockDB:
+    return BlockDB(path, storage=BlockStorage, cipher=cipher, create_dirs=False,
+                   closed=closed)
 
 
 class Records:
@@ -182,7 +200,21 @@ class Records:
         return self.records_root / str(year) / f"block-{(seq - 1) // BLOCK_SIZE:04d}.json"
 
     def _open(self, path: Path) -> KeyedTable:
-        return open_block(path, self._cipher).table(TABLE, cache_size=0)  # type: ignore[return-value]
+        closed = functools.partial(self.is_closed, path)
+        return open_block(path, self._cipher, closed).table(TABLE, cache_size=0)  # type: ignore[return-value]
+
+    def is_closed(self, path: Path, records: dict[str, Any], high: int = 0) -> bool:
+        """Whether the block at ``path`` is closed: the ledger (or ``high``,
+        a count of ids known given out in its year) is past its last id, or
+        it holds its last id. Ids are given out in order, and the ledger
+        line goes before the block write, so the write that adds a block's
+        last record already compresses it."""
+        match = _BLOCK_NAME.fullmatch(path.name)
+        if match is None or not _YEAR_NAME.fullmatch(path.parent.name):
+            return False
+        year, last = int(path.parent.name), (int(match[1]) + 1) * BLOCK_SIZE
+        return (max(high, self._ledger.state.high(year)) >= last
+                or format_record_id(year, last) in records)
 
     def _table_of(self, record_id: str) -> KeyedTable | None:
         parsed = parse_record_id(record_id)
@@ -209,10 +241,12 @@ class Records:
             raise StoreError(f"{path} is not a records block; restore it from backup")
         return data
 
-    def write_block(self, path: Path, records: dict[str, Doc]) -> None:
+    def write_block(self, path: Path, records: dict[str, Doc], high: int = 0) -> None:
         """Replace a whole block (migration and sealing only; caller holds
-        the lock and has the ledger in step)."""
-        BlockStorage(path, self._cipher).write({TABLE: records})
+        the lock and has the ledger in step, or gives its year's ``high``),
+        compressed if it is closed."""
+        closed = functools.partial(self.is_closed, path, high=high)
+        BlockStorage(path, self._cipher, closed=closed).write({TABLE: records})
         self._index = None
 
     def check_archive(self) -> None:

@@ -4,6 +4,7 @@ of the TinyDB store's own files (``tiny``)."""
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,8 @@ def test_blocks_hold_256_records(tiny, data_dir, make_record) -> None:
         store.create_record(make_record())
     year_dir = data_dir / "records" / "2026"
     assert sorted(p.name for p in year_dir.glob("*.json")) == ["block-0000.json", "block-0001.json"]
-    first = json.loads((year_dir / "block-0000.json").read_text())
+    # The full block is closed, so stored compressed.
+    first = json.loads(zlib.decompress((year_dir / "block-0000.json").read_bytes()))
     assert len(first["records"]) == 256
     assert store.get_record("ISD-2026-0257")["id"] == "ISD-2026-0257"
 
