@@ -105,6 +105,7 @@ VS_BARE = 1.5
 GROWTH = 1.2
 STORE_MS = 100.0
 HOME_MS = 200.0
+DISK_BYTES = 2000  # the record archive's bytes a record (issue: 50,000 records)
 CONCURRENT_STAFF = 20
 
 # The PostgreSQL run (issue 15): a trust's database, served as a trust runs it.
@@ -450,10 +451,20 @@ def store_timings(opener: Callable[[], Store], rounds: int) -> dict[str, Any]:
 
 
 def file_sizes(data_dir: Path) -> dict[str, int]:
+    """Bytes of hot.json, of the record archive (``records/``: blocks and
+    their index) and of the whole data directory (the ledger too)."""
     hot = data_dir / "hot.json"
     archive = sum(p.stat().st_size for p in (data_dir / "records").rglob("*.json"))
+    everything = sum(p.stat().st_size for p in data_dir.rglob("*") if p.is_file())
     return {"hot_json_bytes": hot.stat().st_size if hot.exists() else 0,
-            "archive_bytes": archive}
+            "archive_bytes": archive, "data_dir_bytes": everything}
+
+
+def per_record(result: dict[str, Any], name: str) -> float | None:
+    """``files_at_end[name]`` over the records pre-filled (the few the run
+    adds are left out), or None for an empty store."""
+    size = result["files_at_end"].get(name)
+    return None if size is None or not result["records"] else size / result["records"]
 
 
 def _measure(run: Run, label: str, env: dict[str, str], opener: Callable[[], Store],
@@ -601,6 +612,10 @@ def check_targets(every: list[dict[str, Any]]) -> list[dict[str, Any]]:
     add(f"submission @ {largest['records']:,}: p99 to stored <= {STORE_MS:.0f} ms "
         "(bounded by first Web API call, which follows the store write)", stored, STORE_MS,
         stored is not None and stored <= STORE_MS)
+    on_disk = per_record(largest, "archive_bytes")
+    if on_disk is not None:
+        add(f"archive bytes on disk a record @ {largest['records']:,} <= {DISK_BYTES:,}",
+            on_disk, DISK_BYTES, on_disk <= DISK_BYTES)
     home = _p99(largest, HOME, "home_published")
     add(f"DSL App Home @ {largest['records']:,}: p99 to views.publish <= {HOME_MS:.0f} ms",
         home, HOME_MS, home is not None and home <= HOME_MS)
@@ -818,8 +833,14 @@ def report(bare: dict[str, Any] | None, results: list[dict[str, Any]],
         if "database_bytes" in files:
             lines.append(f"  database: {files['database_bytes'] / 1e9:.2f} GB")
         else:
-            lines.append(f"  files at end: hot.json {files['hot_json_bytes'] / 1024:.0f} kB, "
-                         f"archive {files['archive_bytes'] / 1e6:.1f} MB")
+            line = (f"  files at end: hot.json {files['hot_json_bytes'] / 1024:.0f} kB, "
+                    f"archive {files['archive_bytes'] / 1e6:.1f} MB")
+            archive, everything = (per_record(result, "archive_bytes"),
+                                   per_record(result, "data_dir_bytes"))
+            if archive is not None:
+                line += f" ({archive:,.0f} bytes a record"
+                line += ")" if everything is None else f", data directory {everything:,.0f})"
+            lines.append(line)
         if result["errors_logged"]:
             lines.append(f"  app logged {len(result['errors_logged'])} error line(s), e.g. "
                          f"{result['errors_logged'][0][:200]}")
