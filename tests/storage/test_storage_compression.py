@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 
 from storage import TinyDBStore, generate_key
+from storage.backup import backup_directory, restore_directory
 from storage.crypto import Cipher
 from storage.integrity import BLOCKS_FORMAT
 from storage.jsonfile import JSONFile
 from storage.ledger import BLOCK_SIZE
 from storage.locking import lock_for
+from storage.rotate import rotate_directory
 
 WORDS = ("the", "child", "said", "that", "her", "mother's", "partner", "shouts", "at",
          "night", "and", "she", "is", "scared", "to", "go", "home", "after", "school;",
@@ -160,6 +162,31 @@ def test_an_uncompressed_closed_block_reads_without_migrating(tiny: TinyDBStore,
     reopened = TinyDBStore(tiny.data_dir)
     try:
         assert _block(tiny.data_dir, 0).read_bytes()[:1] == b"{"
+        assert [reopened.get_record(r["id"]) for r in created] == created
+        assert reopened.verify_integrity().problems == []
+    finally:
+        reopened.close()
+
+
+def test_compressed_blocks_round_trip_backup_restore_and_key_rotation(
+        tmp_path: Path, make_record) -> None:
+    data, key, new_key = tmp_path / "data", generate_key(), generate_key()
+    audit = b"audit-key-0123456789abcdef-0123456789"
+    store = TinyDBStore(data, key=key, audit_key=audit)
+    created = _fill(store, make_record, BLOCK_SIZE + 1)
+    store.close()
+    backup_directory(data, tmp_path / "backup.tar.gz")
+    restored = tmp_path / "restored"
+    restore_directory(tmp_path / "backup.tar.gz", restored, key=key, audit_key=audit)
+    assert _block(restored, 0).read_bytes() == _block(data, 0).read_bytes()
+
+    # Rotating to no data key and back: the compressed text is carried as it is.
+    for step, (old, new) in enumerate(((key, None), (None, new_key))):
+        rotate_directory(restored, key=old, new_key=new, audit_key=audit, new_audit_key=audit,
+                         stamp=str(step))
+        assert _plain(_block(restored, 0), new)[:1] == b"x"
+    reopened = TinyDBStore(restored, key=new_key, audit_key=audit)
+    try:
         assert [reopened.get_record(r["id"]) for r in created] == created
         assert reopened.verify_integrity().problems == []
     finally:
