@@ -4,7 +4,8 @@
 
     <data>/hot.json          sessions, claims, meta (TinyDB; small, per click)
     <data>/hot.json.lock
-    <data>/records/<year>/block-<nnnn>.json   records, 256 a block (TinyDB each)
+    <data>/records/<year>/block-<nnnn>.json   records, 256 a block (TinyDB each;
+                                              zlib-compressed once closed)
     <data>/records.lock
     <data>/ledger.jsonl       every archive change, keyed (see storage.ledger)
     <data>/app.lock           held by the one process serving this directory
