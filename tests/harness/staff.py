@@ -142,9 +142,13 @@ class Staff:
             return self.slack.wait_new(mark, pick, stop=lambda: self.link.epoch() != epoch,
                                        timeout=WAIT)
         except WaitTimeout as exc:
-            said = [str(c.args.get("text", ""))[:80] for c in self.slack.calls("chat.postMessage")
-                    if c.args.get("channel") == self.dm][-3:]
-            raise WaitTimeout(f"{self.user}: {exc}; the DM last said {said}") from None
+            # Everything the app did in this DM lately (posts, updates,
+            # failures), so a timeout says where the conversation stopped.
+            seen = [(c.method, c.ok, str(c.args.get("text", ""))[:60],
+                     (self.classify(c) or Seen("", c)).step)
+                    for c in self.slack.calls() if c.args.get("channel") == self.dm][-6:]
+            raise WaitTimeout(f"{self.user}: {exc}; the DM's last calls {seen}; "
+                              f"last sent to {getattr(self.link, 'last', '?')}") from None
 
     # -- acting -------------------------------------------------------------------
     def _send(self, request: SlackRequest, want: Callable[[Seen], bool]) -> Seen | None:

@@ -37,6 +37,7 @@ class Balancer:
         self.team_id = team_id
         self.enterprise_id = enterprise_id
         self.next = start
+        self.last = ""  # where the latest request went, for a failure's report
         self.transports = {id(a): HttpTransport(f"http://127.0.0.1:{a.port}/slack/events",
                                                 SECRET, timeout=WAIT) for a in apps}
 
@@ -47,6 +48,7 @@ class Balancer:
             self.next += 1
             if app.proc is None:
                 continue
+            self.last = f"instance {self.apps.index(app)} (port {app.port})"
             try:
                 return post(self.transports[id(app)], request, **kwargs)
             except AppDown:
@@ -110,7 +112,8 @@ def test_three_instances_one_killed_every_record_once(tmp_path: Path) -> None:
             assert any(t.is_alive() for t in threads), "the kill came after every decision"
             for t in threads:
                 t.join(WAIT * 6)
-            assert not errors, errors
+            # With what each instance logged, so a failure explains itself.
+            assert not errors, [*errors, *(a.tail(30) for a in apps)]
             assert all(len(ids) == EACH * 2 for ids in made.values()), made
 
             # The survivors deliver everything (the dead one's claims included).
