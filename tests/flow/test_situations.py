@@ -193,6 +193,21 @@ def test_northern_ireland_says_failing_to_report_an_offence_is_an_offence() -> N
     assert "can itself be an offence" not in Walk("england", "His uncle hit him.").text
 
 
+def test_northern_ireland_an_offence_by_another_child_names_the_sexual_offences_exception(
+        ) -> None:
+    """s.5 does not reach a sexual offence against a child by an under-18
+    (Article 20 of the 2008 Order); a serious assault by a child it does."""
+    by_child = Walk("northern_ireland", "A Year 8 boy punched and kicked him in the toilets "
+                                        "and he has bruises.", trigger="child_on_child",
+                    other_children="GH")
+    [notice] = [n for n in by_child.notices if "can itself be an offence" in n]
+    assert "Article 20 of the Sexual Offences (NI) Order 2008" in notice
+    assert "serious assault" in notice and "*(unconfirmed)*" in notice
+    assert "offence_reporting" in by_child.record["duties"]
+    by_adult = Walk("northern_ireland", "He told me his uncle hit him and he has bruises.")
+    assert "can itself be an offence" in by_adult.text and "Article 20" not in by_adult.text
+
+
 def test_northern_ireland_domestic_abuse_notifications_are_information_received() -> None:
     s = settings("northern_ireland")
     flow = Flow(s, clock=lambda: NOW)
