@@ -217,8 +217,7 @@ REFUSED_SIGNIFICANT = [
     "yes",  # confidential (a referral names the child: not asked whether it identifies)
     "no",
     "refused",
-    "same",
-    "share",
+    "share",  # a referral: no barrier check before the decision
     "The disclosure, dates and what was observed",
     "special",  # what is shared: special category data
     "c",  # para 18(2), about the child's own consent
@@ -257,9 +256,8 @@ SIGNIFICANT_NOT_SHARED = [
     "yes", "Referral to children's social care",
     "no", "no",
     "not_told",
-    "same",
-    "do_not_share",
-    "keep",
+    "do_not_share",  # a referral: no barrier check before the decision
+    "keep",  # the challenge names the barriers that fit
     "I want to give dad a chance to explain first; I know the family well.",
     "skip",
     "submit",
@@ -279,8 +277,7 @@ NOT_SURE = [
     "no",
     "not_sure",  # telling the family
     "not_sure",  # family's view
-    "same",
-    "defer",
+    "defer",  # a referral: no barrier check before the decision
     "tomorrow",
     "Need the DSL's view on threshold before deciding.",
     "Asked the deputy DSL, who said to wait for the DSL",
@@ -344,8 +341,7 @@ FGM_CHILD_PROTECTION = [
     "yes",
     "violence",  # telling the family adds risk: violence
     "her parents and their family",  # who must not be told
-    "same",
-    "share",
+    "share",  # a referral: no barrier check before the decision
     "The disclosure, when and where, and the child's words",
     "both", "c",
     "phone_followup",
@@ -399,8 +395,7 @@ CHILD_ON_CHILD = [
     "yes", "Sexual assault: the starting point is to pass it to the police",
     "yes", "no",
     "told_not_asked",
-    "same",
-    "share",
+    "share",  # a referral to the police: no barrier check before the decision
     "What was reported, by whom and when; both children's references",
     "both",
     "b",

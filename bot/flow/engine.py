@@ -39,6 +39,7 @@ from bot.flow.steps import (
     is_dsl,
     location_request,
     no_share_expected,
+    reminders_at_challenge,
     route,
     shares,
     suggested_route,
@@ -353,6 +354,8 @@ class Flow:
             "routed": routing(a, self.settings),
             "taking_on": bool(a.get(TAKE_ON_KEY)),
             "location_request": location_request(a),
+            "challenge_reminders": reminders_at_challenge(a) and any(
+                b not in session.barriers["shown"] for b in barriers.reminders_for(a)),
             "staff_level": a.get(STAFF_LEVEL_KEY, ""),
         }
 
@@ -406,6 +409,10 @@ class Flow:
         a = session.known
         if step.id == "barrier_check":
             return barriers.reminders_for(a)
+        if step.id == "challenge" and reminders_at_challenge(a):
+            # No barrier check after a decision to refer: the reminders that
+            # fit are named here instead, each once.
+            return [b for b in barriers.reminders_for(a) if b not in session.barriers["shown"]]
         if step.id == "what_to_share":
             return ["oversharing"]
         if step.key == "optimism" and barriers.optimism_cue(a):
@@ -514,8 +521,13 @@ class Flow:
         shown = self._reminders_at(step, session)
         result = Result(True)
         session.updated_at = stamp(now)
+        if step.id == "challenge" and reminders_at_challenge(session.known):
+            # Read with the barriers shown here: changing the decision is a changed view.
+            session.barriers["view_changed"] = value == "change"
         if dict(step.rewind).get(value):
-            # e.g. "change my decision": back to that question, answer not kept.
+            # e.g. "change my decision": back to that question, answer not kept
+            # (the reminders read with it stay on the record).
+            self._note_shown(session, shown)
             self._rewind_to(session, dict(step.rewind)[value])
             session.barriers.setdefault("challenged", []).append(step.id)
             result.done = self.done(session)
@@ -525,9 +537,7 @@ class Flow:
         session.history.append(step.id)
         session.drafts.pop(step.id, None)
         after = self._reminders_after(step, session, value)
-        for barrier in shown + after:
-            if barrier not in session.barriers["shown"]:
-                session.barriers["shown"].append(barrier)
+        self._note_shown(session, shown + after)
         if step.id == "danger" and value in ("yes", NOT_SURE):
             result.notices.append(self.safety_message())
             if not any(e["kind"] == "urgent_alert" for e in session.events):
@@ -586,6 +596,13 @@ class Flow:
             notices.append(prompts.render(f"notices/situations/{name}.j2",
                                           **self.context(session)))
         return notices
+
+    @staticmethod
+    def _note_shown(session: Session, shown: list[str]) -> None:
+        """The record notes each reminder shown, once."""
+        for barrier in shown:
+            if barrier not in session.barriers["shown"]:
+                session.barriers["shown"].append(barrier)
 
     def _reminders_after(self, step: Step, session: Session, value: str) -> list[str]:
         """Reminders an answer calls for at once (a child asking for secrecy)."""

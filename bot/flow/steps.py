@@ -710,8 +710,21 @@ def _advice_asked(a: Answers) -> bool:
             and any(v == NOT_SURE for v in a.values()))
 
 
-def _reminders_apply(a: Answers) -> bool:
+def _reminders_fit(a: Answers) -> bool:
+    """Sharing may be right here, so the barriers to sharing are worth naming."""
     return sharing(a) and not no_share_expected(a) and not to_dsl_only(a)
+
+
+def _reminders_apply(a: Answers) -> bool:
+    """The barrier check before the decision: not once the DSL has decided to
+    refer, where pushing to share is noise (:func:`reminders_at_challenge`)."""
+    return _reminders_fit(a) and not referral(a)
+
+
+def reminders_at_challenge(a: Answers) -> bool:
+    """A referral not made after all: the barriers that fit are named where
+    the decision not to share is challenged, the barrier check not asked."""
+    return _reminders_fit(a) and referral(a) and significant_not_shared(a)
 
 
 def _not_emergency(a: Answers) -> bool:
@@ -938,7 +951,8 @@ STEPS: tuple[Step, ...] = (
         not telling_adds_risk(a) or domestic_abuse(a)), dynamic_choices=family_view_choices),
     Step("family_told_who", "text", applies=lambda a: family_question(a) and a.get(
         "family_view") == "one_parent", max_len=500),
-    # 8. Barrier check, chosen by cues; never where not sharing is right.
+    # 8. Barrier check, chosen by cues; never where not sharing is right, nor
+    # once the DSL has decided to refer (the challenge names them if not).
     Step("barrier_check", "choice", ("changed", "same"), applies=_reminders_apply),
     # 11. The decision (before what and how, so a record never says how it
     # would share what it decided not to).

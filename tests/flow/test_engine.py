@@ -154,7 +154,8 @@ def test_consent_refused_but_significant_harm_shares_without_consent(flow: Flow)
     assert rec["decision"] == "share"
     assert rec["family"]["consent"] == "refused"
     assert rec["special_category"]["para18_reason"] == "c"
-    assert "consent" in rec["barriers"]["shown"]
+    # A referral: no barrier check, so no pro-sharing reminder is shown or recorded.
+    assert rec["barriers"] == {"shown": ["oversharing"], "view_changed": None}
 
 
 def test_not_sure_answers_seek_advice_and_still_end_in_a_record(flow: Flow) -> None:
@@ -167,7 +168,8 @@ def test_not_sure_answers_seek_advice_and_still_end_in_a_record(flow: Flow) -> N
     assert rec["advice"]["needed"] is True
     assert set(rec["advice"]["not_sure_at"]) >= {"concern_type", "level", "purpose",
                                                  "family_view", "optimism"}
-    assert "confidence" in rec["barriers"]["shown"]
+    # A referral deferred to tomorrow: no barrier check, the advice is what is asked.
+    assert "barrier_check" not in session.history and rec["barriers"]["shown"] == []
     assert {f["action"] for f in rec["follow_up"]} >= {"decide_deferred"}
 
 

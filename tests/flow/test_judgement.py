@@ -86,7 +86,7 @@ def test_no_refusal_stands_on_the_staff_members_level(flow: Flow) -> None:
     session = take_on(flow, concern)
     play(flow, session, ["no", "same", "significant", "skip", "social_care", "yes",
                          "Referral to children's social care", "yes", "no",
-                         "refused", "same"])
+                         "refused"])  # a referral: no barrier check
     question = flow.question(session)
     assert question is not None and question.step == "decision"
     assert [v for v, _ in question.choices][0] == "share"
@@ -98,7 +98,7 @@ def test_both_levels_are_kept_each_attributed(flow: Flow) -> None:
     session = take_on(flow, concern)
     play(flow, session, ["no", "same", "significant", "skip", "social_care", "yes",
                          "Referral to children's social care", "yes",
-                         "parent_source", "dad", "same", "share",
+                         "parent_source", "dad", "share",
                          "The mark, when it was seen and what he said", "special", "c",
                          "phone_followup", "none",
                          "A blow hard enough to leave a mark: referral today.", "skip",
@@ -119,7 +119,7 @@ def test_each_line_says_whose_answer_it_is_and_when(flow: Flow) -> None:
     session = take_on(flow, concern)
     play(flow, session, ["no", "same", "significant", "skip", "social_care", "yes",
                          "Referral to children's social care", "yes",
-                         "parent_source", "dad", "same", "share",
+                         "parent_source", "dad", "share",
                          "The mark, when it was seen and what he said", "special", "c",
                          "phone_followup", "none",
                          "A blow hard enough to leave a mark: referral today.", "skip",
@@ -203,7 +203,7 @@ SIXTEEN_SAYS_DONT_TELL_MUM = [
     "refuses", "She doesn't want her mum told; she wants it to stop.",
     "skip", "no", "same",
     "significant", "skip", "social_care", "yes", "Referral to children's social care",
-    "yes", "parent_source", "mum's boyfriend", "same", "share",
+    "yes", "parent_source", "mum's boyfriend", "share",
 ]
 
 
@@ -290,7 +290,7 @@ def test_domestic_abuse_asks_who_must_not_be_told_and_of_whom(flow: Flow) -> Non
     question = flow.question(session)
     assert question is not None and question.step == "family_view"
     assert [v for v, _ in question.choices] == ["one_parent", "not_told"]
-    play(flow, session, ["one_parent", "Mum, who agreed to the referral", "same", "share",
+    play(flow, session, ["one_parent", "Mum, who agreed to the referral", "share",
                          "The incident and how the child is in school", "both", "c",
                          "phone_followup", "none", "Dad is the source of harm; mum knows.",
                          "skip",
@@ -343,7 +343,7 @@ def test_no_chase_the_referral_when_nothing_was_referred(flow: Flow) -> None:
         "skip", "not_discussed", "skip", "no", "same", "child_in_need", "skip",
         "social_worker",
         "yes", "Tell the allocated social worker about the home education notice",
-        "no", "no", "told_not_asked", "same", "share", "The notice and its date",
+        "no", "no", "told_not_asked", "share", "The notice and its date",
         "ordinary", "secure_email", "today", "none", "The social worker must know today.",
         "skip",
         "submit"])
@@ -362,7 +362,7 @@ SIBLINGS_TWO_RECIPIENTS = [
     "skip", "not_discussed", "skip", "no", "same", "child_in_need",
     "JK (sister), LM (brother)",
     "social_worker", "yes", "Tell the social worker and the EHE team",
-    "no", "no", "told_not_asked", "same", "share", "The notice and its date",
+    "no", "no", "told_not_asked", "share", "The notice and its date",
     "ordinary", "secure_email", "today",
     "local_authority", "secure_email", "next_working_day", "none",
     "Both must know of the notice.", "skip", "submit"]
@@ -471,7 +471,7 @@ def test_children_at_risk_from_an_adult_pupils_case_are_concerns_of_their_own() 
     session = flow.start("UDSL", dsl=True)
     play(flow, session, [*EIGHTEEN, "no", "RS (half-sister), TU (half-sister)",
                          "social_care", "yes", "Referral for the younger children",
-                         "yes", "same"])
+                         "yes"])
     question = flow.question(session)
     assert question is not None and "share" in [v for v, _ in question.choices]
     play(flow, session, ["share", "Ongoing violence; her sisters live in the home.",

@@ -131,7 +131,7 @@ def test_child_refusal_binds_only_for_optional_support_at_low_levels(flow: Flow)
                       "no", "agreed"])
     assert choices(flow, low) == ["do_not_share", "defer"]
     high = play(flow, [*base, "significant", "skip", "social_care", "yes", "Referral", "no",
-                       "no", "agreed", "same"])
+                       "no", "agreed"])  # a referral: no barrier check
     assert "share" in choices(flow, high)
 
 
