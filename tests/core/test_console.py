@@ -124,6 +124,22 @@ def test_rule_of_optimism_shown_in_terminal(jigsaw: DecisionService) -> None:
     assert "Rule of optimism" in output
 
 
+def test_a_referral_not_made_names_the_barriers_at_the_challenge_in_the_terminal(
+        jigsaw: DecisionService) -> None:
+    output = run_console(jigsaw, sc.SIGNIFICANT_NOT_SHARED)
+    screens, printed = output.split("Decision record", 1)
+    # No barrier check once the DSL chose to refer: the reminders come with the challenge.
+    assert "a moment on what can bend judgement. Having read" not in screens
+    before, challenge = " ".join(screens.split()).split("Do you want to change your decision?")
+    trust, fears = (" ".join(jigsaw.flow.reminder(b).split()) for b in ("trust", "fears"))
+    assert trust not in before and fears not in before
+    assert challenge.count(trust) == 1 and challenge.count(fears) == 1
+    record = jigsaw.store.get_record(jigsaw.store.list_records()[0]["id"])
+    assert record["barriers"]["shown"] == [
+        "optimism", "trust", "data_protection", "consent", "someone_else", "fears"]
+    assert "family's trust" in printed and "fears must not stand in the way" in printed
+
+
 def test_back_pause_and_resume(jigsaw: DecisionService) -> None:
     out = run_console(jigsaw, ["no", "request", "back", "own_concern", "pause"])
     assert "Paused and saved" in out

@@ -513,3 +513,24 @@ def test_typed_text_after_an_unshown_question_shows_it_instead(slack: Harness) -
     assert question_step(driver.current()) == "child_ref"
     driver.type("AB")
     assert driver.session()["answers"]["child_ref"] == "AB"
+
+
+def test_a_referral_not_made_names_the_barriers_at_the_challenge_in_slack(
+        slack: Harness) -> None:
+    """The DSL chose social care: no barrier check before her decision; not
+    sharing at significant harm, the reminders come with the challenge."""
+    script = sc.SIGNIFICANT_NOT_SHARED
+    driver = Driver(slack, DEPUTY)
+    driver.start()
+    driver.run(script[:script.index("keep")])
+    steps = [question_step(q) for q in driver.questions()]
+    assert "barrier_check" not in steps and steps[-1] == "challenge"
+    trust = slack.jigsaw.flow.reminder("trust")
+    fears = slack.jigsaw.flow.reminder("fears")
+    assert not any(trust in all_text(q) or fears in all_text(q) for q in driver.questions()[:-1])
+    challenge = all_text(driver.current())
+    assert trust in challenge and fears in challenge
+    record = driver.run(script[script.index("keep"):])
+    assert record is not None and record["decision"] == "do_not_share"
+    assert record["barriers"]["shown"] == [
+        "optimism", "trust", "data_protection", "consent", "someone_else", "fears"]
