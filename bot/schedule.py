@@ -36,6 +36,9 @@ BACKFILL_DAYS = timedelta(days=30)
 CHANNEL = "channel"  # a Send addressed to the DSL channel rather than a person
 TERMINAL = "console:"  # people of the terminal runner: no chat to nudge them in
 SCHEDULE_EVERY = 30.0  # seconds between a ticker's looks at what is due
+# Finished sessions past their keep period are dropped at start-up and this
+# often after, so an app that runs for months keeps no more than a week's.
+PRUNE_EVERY = timedelta(hours=1)
 # A message claimed but not yet marked sent is taken as still being sent (by
 # this or another instance, e.g. a slow chat service) for this long; after,
 # as a send a crash cut short, looked for in the chat service before a retry.
@@ -427,11 +430,13 @@ class Scheduler:
         self.sender = sender
         self._lock = threading.Lock()
         self._recovered = False  # the first tick looks for escalations deleted meanwhile
+        self._next_prune: datetime | None = None  # start-up prunes; the first tick waits
 
     def tick(self) -> int:
         """Send whatever is due now; returns how many messages went."""
         with self._lock:
             now = self.schedule.now()
+            self._prune(now)
             if not self._recovered:
                 try:
                     self.schedule.recover(now)
@@ -462,6 +467,19 @@ class Scheduler:
                     finished[key] = after
             self.schedule.settle(now, finished)
             return sent
+
+    def _prune(self, now: datetime) -> None:
+        """Drop finished sessions past their keep period, every
+        :data:`PRUNE_EVERY` (start-up did it once before the first tick)."""
+        if self._next_prune is None:
+            self._next_prune = now + PRUNE_EVERY
+        if now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_EVERY
+        try:
+            self.app.prune_sessions()
+        except Exception:  # the store is away: the next hour tries again
+            log.warning("could not drop finished sessions")
 
     # -- what is due ----------------------------------------------------------
     def _due(self, key: str, job: dict[str, Any], now: datetime

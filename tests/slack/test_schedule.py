@@ -542,3 +542,33 @@ def test_an_escalation_deleted_while_waiting_is_sent_after_a_restart(
         again.close()
         store.close()
     assert kinds(reminders(fake)) == ["escalate", "escalate"]
+
+
+# -- finished sessions in a long-running app ----------------------------------------
+
+def test_cancelled_sessions_leave_the_hot_store_without_a_restart(
+        slack: Harness, clock: Clock) -> None:
+    staff = Driver(slack, STAFF)
+    for _ in range(3):
+        staff.start()
+        staff.type("cancel")
+        assert (staff.session() or {})["status"] == "cancelled"
+    slack.front.scheduler.tick()
+    cancelled = [d["id"] for d in slack.jigsaw.store.all_sessions()]
+    assert len(cancelled) == 3
+
+    clock.advance(days=6, hours=23)
+    slack.front.scheduler.tick()
+    assert [d["id"] for d in slack.jigsaw.store.all_sessions()] == cancelled  # within the week
+
+    staff.start()  # one still in play, and one finished today
+    staff.type("cancel")
+    staff.start()
+    clock.advance(hours=1, minutes=1)
+    slack.front.scheduler.tick()
+    kept = slack.jigsaw.store.all_sessions()
+    assert len(kept) == 2 and not set(cancelled) & {d["id"] for d in kept}
+    assert sorted(d["status"] for d in kept) == ["cancelled", "in_progress"]
+    clock.advance(days=30)
+    slack.front.scheduler.tick()
+    assert [d["status"] for d in slack.jigsaw.store.all_sessions()] == ["in_progress"]
