@@ -47,6 +47,12 @@ class AtomicJSONStorage(Storage):
         data: dict[str, dict[str, Any]] | None = self._file.load_private()
         return data
 
+    def shared(self) -> dict[str, dict[str, Any]] | None:
+        """The whole database as cached, shared: read-only, for a reader
+        that copies only the documents it returns."""
+        data: dict[str, dict[str, Any]] | None = self._file.load()
+        return data
+
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         """Replace the file with ``data`` (atomic and durable)."""
         self._file.save(data)

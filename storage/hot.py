@@ -128,9 +128,16 @@ class HotStore:
                 self._meta_db.storage.write({})
 
     # -- sessions ---------------------------------------------------------
+    def _shared_sessions(self) -> dict[str, Doc]:
+        """The sessions table as cached, shared (read-only): a read copies
+        only the sessions it returns, not every session in the file."""
+        storage = cast(AtomicJSONStorage, self._hot_db.storage)
+        table = (storage.shared() or {}).get("sessions")
+        return table if isinstance(table, dict) else {}
+
     def get_session(self, session_id: str) -> Doc | None:
-        doc = self._sessions.get(doc_id=session_id)  # type: ignore[call-overload]  # string ids (HotTable)
-        return None if doc is None else dict(doc)
+        doc = self._shared_sessions().get(session_id)
+        return None if doc is None else cast(Doc, clone(doc))
 
     def save_session(self, session: Doc) -> None:
         doc = clone(session)
@@ -184,11 +191,9 @@ class HotStore:
         return [dict(doc) for doc in self._sessions.rows().values()]
 
     def sessions_for_user(self, user_id: str, *, statuses: tuple[str, ...] = ()) -> list[Doc]:
-        session = Query()
-        cond = session.user == user_id
-        if statuses:
-            cond &= session.status.one_of(list(statuses))
-        found = [dict(doc) for doc in self._sessions.search(cond)]
+        found = [cast(Doc, clone(doc)) for doc in self._shared_sessions().values()
+                 if isinstance(doc, dict) and doc.get("user") == user_id
+                 and (not statuses or doc.get("status") in statuses)]
         found.sort(key=lambda doc: str(doc.get("updated_at") or ""), reverse=True)
         return found
 
