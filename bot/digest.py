@@ -68,7 +68,17 @@ def weekly(found: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp],
     to_decided: list[float] = []
     children: dict[str, int] = {}
     categories = dict.fromkeys((*records.CATEGORIES, "none"), 0)
+    # What happened after a decision (a referral accepted, no further
+    # action...), counted in the week it was recorded, whenever the record was made.
+    after = dict.fromkeys(records.OUTCOMES, 0)
     for record in found:
+        for entry in (record.get("referral") or {}).get("outcomes") or ():
+            try:
+                heard = day.today(datetime.fromisoformat(str(entry.get("at"))))
+            except (TypeError, ValueError):
+                continue
+            if week_from <= heard < today and entry.get("outcome") in after:
+                after[str(entry["outcome"])] += 1
         try:
             made = day.today(datetime.fromisoformat(record["created_at"]))
         except (KeyError, TypeError, ValueError):
@@ -99,6 +109,7 @@ def weekly(found: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp],
         # Fixed labels only (the categories, as corrected by the DSL).
         "categories": categories,
         "total": sum(outcomes.values()), "outcomes": outcomes, "consent": consent,
+        "after": after,
         "unacknowledged": unacknowledged, "overdue": overdue,
         # Counts and medians only: no child reference leaves this function.
         "referrals": referrals,

@@ -207,6 +207,12 @@ def test_the_weekly_digest_counts_and_charts_without_child_details(
         slack: Harness, clock: Clock, made: dict[str, dict[str, Any]]) -> None:
     slack.jigsaw.review(made["police"]["id"], "acknowledge", by=DSL, allowed=True)
     slack.front.scheduler.tick()  # Monday 09:00: the next digest is next Monday 08:00
+    # What happened after an earlier decision, heard this week.
+    at = clock.now
+    clock.to(datetime(2026, 12, 3, 11, tzinfo=UTC))
+    slack.jigsaw.review(made["police"]["id"], "outcome", by=DSL, allowed=True,
+                        outcome="referral_accepted", ref="CSC-1")
+    clock.to(at)
     clock.to(datetime(2026, 12, 7, 7, 59, tzinfo=UTC))
     slack.front.scheduler.tick()
     assert "digest" not in [c.args["metadata"]["event_payload"]["key"].split(":")[0]
@@ -233,6 +239,7 @@ def test_the_weekly_digest_counts_and_charts_without_child_details(
     # The same child twice this week (the two NOT_SURE decisions): counted, never named.
     assert "Children with more than one record this week:* 1" in text
     assert "*Referrals made:* 0" in text
+    assert "*After the decision* (outcomes recorded this week): Referral accepted 1." in text
     assert "raised to taken on none yet" in text  # nothing of this week's taken on yet
     children = {r["child_ref"] for r in slack.jigsaw.store.iter_records()}
     words = {r["facts"] for r in slack.jigsaw.store.iter_records()} | {
