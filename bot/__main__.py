@@ -49,7 +49,9 @@ def _parser(environment: Environment) -> argparse.ArgumentParser:
     correct.add_argument("record", help="the record's id, e.g. ISD-2026-0042")
     from bot.record import CATEGORIES
 
-    correct.add_argument("--category", choices=CATEGORIES)
+    correct.add_argument("--category", metavar="CATEGORY", help=(
+        f"one of {', '.join(CATEGORIES)}, or one of the school's own ([records] categories) "
+        "by its name"))
     correct.add_argument("--summary", default="", help="the one-line summary, in your words")
     sub.add_parser("inbox", help="what waits for the DSL, urgent first")
     cover = sub.add_parser("cover", help="as the DSL, mark yourself away (staff are told who "
@@ -665,7 +667,19 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
     if command == "correct":
         from bot.console import Console
 
-        fixes = [("category", args.category or ""), ("summary_line", args.summary)]
+        category = (args.category or "").strip()
+        if category:
+            from bot import derive
+
+            own = derive.own_categories(app.settings.own_categories)
+            code = category if category in (*derive.CATEGORIES, *own) else derive.own_code(
+                category)
+            if code not in (*derive.CATEGORIES, *own):
+                print(f"{category!r} is not a category. Choose one of: "
+                      f"{', '.join((*derive.CATEGORIES, *own.values()))}.", file=sys.stderr)
+                return 2
+            category = code
+        fixes = [("category", category), ("summary_line", args.summary)]
         fixes = [(field, value) for field, value in fixes if value.strip()]
         if not fixes:
             print("Say what to correct: --category CATEGORY and/or --summary TEXT.",

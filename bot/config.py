@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot import nations
+from bot import derive, nations
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SCHOOL_TYPES = ("maintained", "academy", "independent")
@@ -75,6 +75,9 @@ class Settings:
     # ``CP-\\d{4}``); initials are always taken. Anything else, and anything
     # that looks like a name, is asked about and taken only when confirmed.
     child_ref_pattern: str = ""
+    # The school's own categories of concern (``[records] categories``),
+    # offered beside the standard ones wherever a category is chosen.
+    own_categories: tuple[str, ...] = ()
     dsl_channel: str = ""
     dsl_user_ids: tuple[str, ...] = ()
     deputy_user_ids: tuple[str, ...] = ()
@@ -250,6 +253,8 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
             raise ConfigError(f"records.child_ref_pattern could take minutes to check one "
                               f"reference ({risky}): write it without that") from None
         values["child_ref_pattern"] = pattern
+    if "categories" in records:
+        values["own_categories"] = _own_categories(records["categories"])
     if "commenced" in raw.get("guidance", {}):
         values["commenced"] = _commenced(raw["guidance"]["commenced"],
                                          values.get("nation", base.nation))
@@ -270,6 +275,26 @@ def from_mapping(raw: dict[str, Any], base: Settings | None = None) -> Settings:
             raise ConfigError("console.dsl_accounts must be a list of login names")
         values["console_dsl_accounts"] = tuple(str(u).strip() for u in accounts if str(u).strip())
     return replace(base, **values)
+
+
+def _own_categories(raw: Any) -> tuple[str, ...]:
+    """``[records] categories = ["Attendance", "Young carer"]``: names, each
+    new, short and unlike the standard categories."""
+    if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+        raise ConfigError('records.categories must be a list of names, e.g. ["Attendance"]')
+    labels = tuple(" ".join(c.split()) for c in raw)
+    if len(labels) > derive.OWN_MAX:
+        raise ConfigError(f"records.categories: at most {derive.OWN_MAX} of the school's own")
+    seen: set[str] = set()
+    for label in labels:
+        code = derive.own_code(label)
+        if code == derive.OWN_PREFIX or len(label) > derive.OWN_LABEL_MAX:
+            raise ConfigError(f"records.categories: {label!r} must be a name of 1 to "
+                              f"{derive.OWN_LABEL_MAX} characters")
+        if code in seen or code.removeprefix(derive.OWN_PREFIX) in derive.CATEGORIES:
+            raise ConfigError(f"records.categories: {label!r} is already a category")
+        seen.add(code)
+    return labels
 
 
 def _commenced(raw: Any, nation: str) -> tuple[tuple[str, str], ...]:

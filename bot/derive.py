@@ -12,6 +12,7 @@ chose. Pure: no chat service, no storage.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 SUMMARY_MAX = 110
@@ -20,6 +21,41 @@ SUMMARY_MAX = 110
 CATEGORIES = ("physical_abuse", "emotional_abuse", "sexual_abuse", "neglect", "exploitation",
               "online", "child_on_child", "domestic_abuse", "mental_health", "fgm",
               "radicalisation", "other")
+
+# A school's own categories (``[records] categories`` in its settings) are
+# coded ``own:<slug>``; the record keeps the name beside the code, as it was
+# named then.
+OWN_PREFIX = "own:"
+OWN_MAX = 10  # a short list the DSL can read on one screen
+OWN_LABEL_MAX = 40
+
+
+def own_code(label: str) -> str:
+    """The code of a school's own category, from its name."""
+    slug = re.sub(r"[^a-z0-9]+", "_", label.casefold()).strip("_")
+    return f"{OWN_PREFIX}{slug}"
+
+
+def own_categories(labels: tuple[str, ...]) -> dict[str, str]:
+    """A school's own categories: code -> name, in the settings' order."""
+    return {own_code(label): label for label in labels}
+
+
+# Engine-set answer: the school's own categories when the session began
+# (one per line), so its question and its record agree whatever changes later.
+OWN_KEY = "_own_categories"
+
+
+def own_in(answers: Mapping[str, str]) -> dict[str, str]:
+    """The school's own categories a session began with: code -> name."""
+    return own_categories(tuple(x for x in answers.get(OWN_KEY, "").split("\n") if x))
+
+
+def category_choices(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """Every category a DSL can choose: the standard ones, the school's own,
+    then "other"."""
+    return (*CATEGORIES[:-1], *own_categories(labels), CATEGORIES[-1])
+
 
 # A route that is a category in itself.
 _BY_ROUTE = {"child_on_child": "child_on_child", "fgm": "fgm", "prevent": "radicalisation"}

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot import record as records
+from bot.derive import OWN_PREFIX
 from bot.followups import FollowUp
 from bot.localtime import local_date
 from bot.prompts import Prompts
@@ -42,8 +43,11 @@ def outcome(record: dict[str, Any]) -> str:
 
 def category_bucket(record: dict[str, Any]) -> str:
     """The digest's bucket for a record's category (as the DSL corrected
-    it); a school's own category counts as other, none as its own."""
+    it); a school's own category by its code (named in ``category_names``),
+    none as its own."""
     code = records.shown_category(record)
+    if code.startswith(OWN_PREFIX) and record.get("category_label"):
+        return code
     return code if code in records.CATEGORIES else ("other" if code else "none")
 
 
@@ -68,6 +72,7 @@ def weekly(found: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp],
     to_decided: list[float] = []
     children: dict[str, int] = {}
     categories = dict.fromkeys((*records.CATEGORIES, "none"), 0)
+    own_names: dict[str, str] = {}
     # What happened after a decision (a referral accepted, no further
     # action...), counted in the week it was recorded, whenever the record was made.
     after = dict.fromkeys(records.OUTCOMES, 0)
@@ -89,7 +94,11 @@ def weekly(found: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp],
         if week_from <= made < today:
             outcomes[bucket] += 1
             consent[consent_position(record)] += 1
-            categories[category_bucket(record)] += 1
+            bucket_of = category_bucket(record)
+            categories[bucket_of] = categories.get(bucket_of, 0) + 1
+            if bucket_of.startswith(OWN_PREFIX):
+                # The school's own category, under the name the school gave it.
+                own_names[bucket_of] = str(record["category_label"])
             referrals += records.referral_of(record)["made"]
             taken, decided = response_minutes(record)
             if taken is not None:
@@ -107,7 +116,7 @@ def weekly(found: Iterable[dict[str, Any]], open_follow_ups: Iterable[FollowUp],
         "from": week_from.isoformat(), "to": (today - timedelta(days=1)).isoformat(),
         "from_day": local_date(week_from), "to_day": local_date(today - timedelta(days=1)),
         # Fixed labels only (the categories, as corrected by the DSL).
-        "categories": categories,
+        "categories": categories, "category_names": own_names,
         "total": sum(outcomes.values()), "outcomes": outcomes, "consent": consent,
         "after": after,
         "unacknowledged": unacknowledged, "overdue": overdue,

@@ -119,6 +119,8 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         # Read from the answers (bot.derive): the DSL may correct them.
         "category": a.get("category") or derive.category(a, path, situations.shown(a)),
         "category_derived": not a.get("category"),
+        **({"category_label": derive.own_in(a)[a["category"]]}
+           if a.get("category") in derive.own_in(a) else {}),
         "summary_line": derive.summary_line(a),
         "happened": derive.happened(a),
         # Children Act 2004 ss.16LA and 16LC, once in force: whether not sharing
@@ -662,6 +664,8 @@ def decided(record: Record, decision: Record, *, by: str, at: datetime,
         record["derived"] = {**(record.get("derived") or {}), "category": ""}
         record["category"] = chosen
         record["category_derived"] = False
+        if decision.get("category_label"):  # the school's own, as it was named then
+            record["category_label"] = decision["category_label"]
     record["path"] = "decision"
     record["awaiting_dsl_decision"] = False
     record["decided_by"] = {"by": by, "at": iso(at)}
@@ -1044,6 +1048,26 @@ def category_text(record: Record, prompts: Prompts) -> str:
         return ""
     own = record.get("category_label")  # a school's own category, as it was named then
     return str(own) if own else prompts.for_record(record).wording(f"category_{code}", code)
+
+
+def category_options(record: Record, prompts: Prompts, own: tuple[str, ...]
+                     ) -> list[tuple[str, str]]:
+    """Every category the DSL can correct the record to, in words: the
+    standard ones, the school's own (and the record's own one if the school
+    has renamed or dropped it since), then "other"."""
+    words = prompts.for_record(record).wording
+    labels = derive.own_categories(own)
+    now, named = shown_category(record), record.get("category_label")
+    if named and now not in labels:
+        labels[now] = str(named)
+    standard = [(code, words(f"category_{code}")) for code in CATEGORIES]
+    return [*standard[:-1], *labels.items(), standard[-1]]
+
+
+def category_offered(record: Record, code: str, prompts: Prompts, own: tuple[str, ...]
+                     ) -> bool:
+    """Whether ``code`` is one of the categories the DSL's form offers."""
+    return any(code == offered for offered, _ in category_options(record, prompts, own))
 
 
 def category_shown(record: Record, prompts: Prompts) -> str:

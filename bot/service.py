@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from bot import chronology, followups, inbox, localtime, people
+from bot import chronology, derive, followups, inbox, localtime, people
 from bot import record as records
 from bot.config import Settings
 from bot.flow import (
@@ -665,6 +665,10 @@ class DecisionService:
         if not allowed:
             self.audit_refusal(record_id, by=by, attempted=action)
             raise AccessDenied(action)
+        if action == "correct" and params.get("field") == "category":
+            # One of the school's own: the record keeps its name as it is now.
+            params["label"] = derive.own_categories(self.settings.own_categories).get(
+                str(params.get("value")), "")
         apply: Callable[[dict[str, Any]], dict[str, Any]] = {
             "acknowledge": lambda r: records.acknowledge(r, by=by, at=now),
             "follow_up": lambda r: records.follow_up_needed(

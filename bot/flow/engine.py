@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import nations
+from bot import derive, nations
 from bot.config import Settings
 from bot.flow import barriers, basis, situations, validate
 from bot.flow.allegations import routing
@@ -207,6 +207,8 @@ class Flow:
         facts = {NATION_KEY: self.settings.nation}
         # Duties that start later count from the school's day the session began.
         facts.update(situations.session_facts(self.pack_today()))
+        if self.settings.own_categories:
+            facts[derive.OWN_KEY] = "\n".join(self.settings.own_categories)
         if dsl:
             facts[ROLE_KEY] = DSL_ROLE
         elif team_known:
@@ -375,8 +377,9 @@ class Flow:
             preface = "\n\n".join([preface, *(
                 self.prompts.render(f"notices/situations/{name}.j2", **ctx)
                 for name in situations.shown(session.known))])
+        own = derive.own_in(session.known)  # a school's own categories: their names
         choices = [
-            (value, self.prompts.block(template, f"choice_{value}", **ctx))
+            (value, self.prompts.block(template, f"choice_{value}", own.get(value), **ctx))
             for value in step.options(session.known)
         ]
         reminders = [(b, self.reminder(b, ctx)) for b in self._reminders_at(step, session)]

@@ -867,7 +867,8 @@ STEPS: tuple[Step, ...] = (
     Step("knows_family", "choice", ("yes", "no"), applies=_judges_the_family),
     Step("optimism", "choice", ("same", "more_worried", NOT_SURE), applies=_judges_the_family),
     # The category, asked of the DSL once where nothing said read it.
-    Step("category", "choice", CATEGORIES, applies=_category_unknown),
+    Step("category", "choice", CATEGORIES, applies=_category_unknown,
+         dynamic_choices=lambda a: derive.category_choices(tuple(derive.own_in(a).values()))),
     # 4. Level of concern.
     Step("level", "choice", ("significant", "child_in_need", "low", NOT_SURE),
          applies=lambda a: sharing(a) or tell_dsl_path(a)),

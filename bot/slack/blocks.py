@@ -418,9 +418,8 @@ class Blocks:
     def correct_modal(self, record: dict[str, Any]) -> dict[str, Any]:
         """The category and the one-line summary, as the record shows them
         now, for the DSL to correct (what was read first is kept)."""
-        words = self.prompts.for_record(record).wording
-        options = [Option(value=code, text=words(f"category_{code}")[:75])
-                   for code in records.CATEGORIES]
+        options = [Option(value=code, text=text[:75]) for code, text in records.category_options(
+            record, self.prompts, self.settings.own_categories)]
         now = records.shown_category(record)
         initial = next((o for o in options if o.value == now), None)
         return self._review_modal(

@@ -428,14 +428,14 @@ class Cards:
     def correct_form(self, record: dict[str, Any], error: str = "") -> AdaptiveCard:
         """The category and one-line summary as the record shows them now,
         for the DSL to correct (what was read first is kept)."""
-        words = self.prompts.for_record(record).wording
         return self._review_form(
             record, "correct_title", Verb.CORRECT_SAVE, error,
             ChoiceSetInput(id="category", label=self.t("correct_category_label"),
                            is_required=True, style="compact",
                            value=records.shown_category(record) or None, choices=[
-                               Choice(title=words(f"category_{code}"), value=code)
-                               for code in records.CATEGORIES]),
+                               Choice(title=text, value=code)
+                               for code, text in records.category_options(
+                                   record, self.prompts, self.settings.own_categories)]),
             TextInput(id="line", label=self.t("correct_summary_label"), is_required=True,
                       max_length=SUMMARY_MAX,
                       value=records.shown_summary(record)[:SUMMARY_MAX] or None))

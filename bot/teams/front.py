@@ -321,7 +321,8 @@ class TeamsFront(Conversation):
             except InvalidAnswer as exc:
                 return self.cards.correct_form(record, self.app.flow.error(exc.code,
                                                                            **exc.params))
-            if data.category not in records.CATEGORIES:
+            if not records.category_offered(record, data.category, self.app.prompts,
+                                            self.app.settings.own_categories):
                 return self.cards.correct_form(record, self.app.flow.error("not_a_choice"))
             stored, why = None, ""
             for field, value in records.corrections_wanted(

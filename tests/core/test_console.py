@@ -444,3 +444,30 @@ def test_taking_a_concern_on_shows_what_staff_said_whole_and_back_shows_their_an
     assert "What the member of staff told you" in first
     assert sc.LONG_FACTS in first and sc.STAFF_VIEW in first  # whole, before she judges
     assert sc.STAFF_VIEW in after_back.split("> pause", 1)[0]  # shown again, to keep or change
+
+
+def test_the_dsl_corrects_to_the_schools_own_category_by_name_in_the_terminal(
+        tmp_path: Path) -> None:
+    config = tmp_path / "jigsaw.toml"
+    config.write_text('[school]\nname = "Hillside"\n\n[records]\n'
+                      'categories = ["Attendance", "Young carer"]\n', encoding="utf-8")
+    env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path / "data"), "JIGSAW_CONFIG": str(config)}
+
+    def jigsaw(*args: str, answers: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
+                              input="\n".join(answers or []) + "\n", capture_output=True,
+                              text=True, timeout=60)
+
+    first = jigsaw("console", answers=sc.STAFF_CONCERN)
+    found = re.search(r"ISD-\d{4}-\d{4}", first.stdout)
+    assert first.returncode == 0 and found is not None, first.stderr
+    record_id = found.group(0)
+    corrected = jigsaw("correct", record_id, "--category", "young carer")
+    assert corrected.returncode == 0, corrected.stderr
+    unknown = jigsaw("correct", record_id, "--category", "Pastoral")
+    assert unknown.returncode == 2 and "'Pastoral' is not a category" in unknown.stderr
+    assert "Young carer" in unknown.stderr
+    store = TinyDBStore(tmp_path / "data")
+    record = store.get_record(record_id)
+    assert record is not None
+    assert (record["category"], record["category_label"]) == ("own:young_carer", "Young carer")

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 
 from bot.derive import SUMMARY_MAX
 from bot.flow.validate import InvalidAnswer, clean_text
-from bot.record import CATEGORIES, OUTCOMES, corrections_wanted
+from bot.record import OUTCOMES, category_offered, corrections_wanted
 from bot.slack.front import SlackFront
 from bot.slack.listeners.guard import guarded_view
 from bot.slack.wire import Action, BlockId, ButtonValue, Modal
@@ -103,15 +103,16 @@ def correct_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
     """Category and one-line summary: each one changed is a correction of
     its own (see :func:`bot.record.corrections_wanted`)."""
     errors: dict[str, str] = {}
+    record = front.app.record(ButtonValue.decode(view.get("private_metadata", "")).record)
     category = _field(view, BlockId.CATEGORY) or ""
-    if category not in CATEGORIES:
+    if record is None or not category_offered(record, category, front.app.prompts,
+                                              front.app.settings.own_categories):
         errors[BlockId.CATEGORY] = front.flow.error("not_a_choice")
     try:
         line = clean_text(_field(view, BlockId.SUMMARY) or "", max_len=SUMMARY_MAX, min_len=1)
     except InvalidAnswer as exc:
         errors[BlockId.SUMMARY] = front.flow.error(exc.code, **exc.params)
         line = ""
-    record = front.app.record(ButtonValue.decode(view.get("private_metadata", "")).record)
     wanted = corrections_wanted(record, category=category, summary_line=line) if record else {}
     _submit(ack, body, view, front, errors,
             *[("correct", {"field": field, "value": value}) for field, value in wanted.items()])
