@@ -212,7 +212,10 @@ class Conversation:
                *, typed: bool = False) -> None:
         before = self.app.get(session_id)
         if before is None or before.user != user:
-            return  # not theirs: show nothing about it
+            # Not theirs: show nothing about it (the log says only that it happened).
+            log.info("answer for a session not found or not the person's ignored",
+                     extra={"session_id": session_id})
+            return
         asked = self.flow.question(before)
         if raw == USE_OFFERED and not typed and asked is not None:
             raw = self.offered(before, asked) or raw  # the reported message's text

@@ -13,7 +13,7 @@ import sys
 import time
 
 SAFE_FIELDS = ("record_id", "session_id", "user", "action", "payload_type", "count", "mode",
-               "port", "error")
+               "port", "error", "event_id")
 
 
 class JsonFormatter(logging.Formatter):

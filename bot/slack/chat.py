@@ -77,7 +77,10 @@ class SlackChat(Conversation):
         retries an event it thinks we missed (``X-Slack-Retry-Num``) with the
         same ``event_id``."""
         if body.get("event_id"):
-            return self.first_time(f"event:{body['event_id']}")
+            first = self.first_time(f"event:{body['event_id']}")
+            if not first:
+                log.info("event delivered again: ignored", extra={"event_id": body["event_id"]})
+            return first
         if body.get("command") and body.get("trigger_id"):
             return self.first_time(f"command:{body['trigger_id']}")
         return True
