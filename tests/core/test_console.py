@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import io
 import os
@@ -22,6 +23,14 @@ from bot.service import DecisionService
 from storage import TinyDBStore
 from tests import scenarios as sc
 from tests.conftest import ROOT
+
+
+def cli(env: dict[str, str], *args: str, answers: list[str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` in ``env``, typing ``answers``."""
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
+                          input="\n".join(answers or []) + "\n", capture_output=True,
+                          text=True, timeout=60)
 
 
 def run_console(jigsaw: DecisionService, lines: list[str], user: str = "console:test") -> str:
@@ -300,10 +309,7 @@ def test_decide_command_runs_the_terminal_for_the_dsl(tmp_path: Path) -> None:
 def test_the_dsl_confirms_the_basis_and_closes_by_id_in_the_terminal(tmp_path: Path) -> None:
     env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path / "data"), "JIGSAW_CONFIG": ""}
 
-    def jigsaw(*args: str, answers: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
-                              input="\n".join(answers or []) + "\n", capture_output=True,
-                              text=True, timeout=60)
+    jigsaw = functools.partial(cli, env)
 
     first = jigsaw("console", answers=sc.STAFF_CONCERN)
     found = re.search(r"ISD-\d{4}-\d{4}", first.stdout)
@@ -362,10 +368,7 @@ def test_back_shows_the_earlier_answer(jigsaw: DecisionService) -> None:
 def test_the_dsl_marks_herself_away_in_the_terminal(tmp_path: Path) -> None:
     env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path / "data"), "JIGSAW_CONFIG": ""}
 
-    def jigsaw(*args: str, answers: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
-                              input="\n".join(answers or []) + "\n", capture_output=True,
-                              text=True, timeout=60)
+    jigsaw = functools.partial(cli, env)
 
     marked = jigsaw("cover", "on", "--name", "Mr B. Evans")
     assert marked.returncode == 0 and "Mr B. Evans is covering" in marked.stdout
@@ -381,10 +384,7 @@ def test_the_dsl_records_an_outcome_by_id_in_the_terminal(tmp_path: Path) -> Non
     and when, sealed in the audit trail, and shown in the full record."""
     env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path / "data"), "JIGSAW_CONFIG": ""}
 
-    def jigsaw(*args: str, answers: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
-                              input="\n".join(answers or []) + "\n", capture_output=True,
-                              text=True, timeout=60)
+    jigsaw = functools.partial(cli, env)
 
     first = jigsaw("console", answers=sc.STAFF_CONCERN)
     found = re.search(r"ISD-\d{4}-\d{4}", first.stdout)
@@ -453,10 +453,7 @@ def test_the_dsl_corrects_to_the_schools_own_category_by_name_in_the_terminal(
                       'categories = ["Attendance", "Young carer"]\n', encoding="utf-8")
     env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path / "data"), "JIGSAW_CONFIG": str(config)}
 
-    def jigsaw(*args: str, answers: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
-                              input="\n".join(answers or []) + "\n", capture_output=True,
-                              text=True, timeout=60)
+    jigsaw = functools.partial(cli, env)
 
     first = jigsaw("console", answers=sc.STAFF_CONCERN)
     found = re.search(r"ISD-\d{4}-\d{4}", first.stdout)
