@@ -13,8 +13,9 @@ import re
 import sys
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping
+from functools import partial
 from itertools import compress
-from operator import itemgetter
+from operator import eq, itemgetter
 from typing import Any
 
 from .base import SUMMARY_FIELDS, Doc, RecordQuery
@@ -232,7 +233,7 @@ class RecordIndex:
             distinct = set(values)
             if len(distinct) <= _FEW:  # one pass of the column each
                 for value in distinct:
-                    _bucket(buckets, value).update(compress(ids, map(value.__eq__, values)))
+                    _bucket(buckets, value).update(compress(ids, map(partial(eq, value), values)))
                 continue
             for value, record_id in zip(values, ids, strict=True):
                 found = buckets.get(value)

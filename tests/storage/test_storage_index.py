@@ -103,6 +103,24 @@ def test_a_reopened_store_lists_from_its_index_file(tiny, make_record) -> None:
         reopened.close()
 
 
+def test_a_reopened_store_filters_records_without_a_delivery_state(tiny, make_record
+                                                                    ) -> None:
+    states = [None, "posted", "pending", "held", None, "posted"]
+    for state in states:
+        tiny.create_record(make_record(delivery=None if state is None else {"state": state}))
+    settled = ("posted", "held")
+    waiting = tiny.list_records(delivery_state_not_in=settled)
+    tiny.close()
+    reopened = TinyDBStore(tiny.data_dir)
+    try:
+        before = jsonfile.JSONFile.parses
+        assert reopened.list_records(delivery_state_not_in=settled) == waiting
+        assert jsonfile.JSONFile.parses == before  # from the index file
+        assert [s["delivery"] for s in waiting] == [None, {"state": "pending"}, None]
+    finally:
+        reopened.close()
+
+
 def test_an_out_of_date_index_file_never_hides_a_write(tiny, make_record) -> None:
     created = [tiny.create_record(make_record()) for _ in range(3)]
     tiny.close()
