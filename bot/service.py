@@ -535,8 +535,14 @@ class DecisionService:
         self.store.set_meta(LAST_ANCHOR, {"n": n, "ts": where, "at": iso(self.clock())})
 
     def warm_up(self) -> None:
-        """Build the record index now, not on the first click."""
-        self.store.count_records()
+        """Build the record index now, not on the first click: in the
+        background where the store can (its undelivered records ready at
+        once), else before serving."""
+        warm_up = getattr(self.store, "warm_up", None)
+        if callable(warm_up):
+            warm_up()
+        else:
+            self.store.count_records()
 
     def reach(self, source: str, user: str) -> dict[str, str] | None:
         """Where a chat service last said a person can be reached (a chat

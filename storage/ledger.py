@@ -334,6 +334,7 @@ class Ledger:
             raise StoreError(f"{self.path} is shorter than when it was last read: it was "
                              "truncated; restore it from backup")
         if st.st_size == self._offset:
+            self._identity = identity
             return
         with open(self.path, "rb") as f:
             f.seek(self._offset)

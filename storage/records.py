@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import hashlib
 import json
 import logging
 import os
@@ -190,6 +191,11 @@ class Records:
         self._sealer = sealer
         make_private_dirs(root)
         self._index: RecordIndex | None = None
+        # Until the index is built: the records records/undelivered.json
+        # names as not settled, with every block changed since read whole,
+        # so the outbox and /health are answered at once (see warm_up).
+        self._undelivered: RecordIndex | None = None
+        self._building: threading.Thread | None = None
         # The index changed since records/index.json was last written.
         self._index_dirty = False
         self._index_lock = threading.RLock()
@@ -247,7 +253,8 @@ class Records:
         compressed if it is closed."""
         closed = functools.partial(self.is_closed, path, high=high)
         BlockStorage(path, self._cipher, closed=closed).write({TABLE: records})
-        self._index = None
+        with self._index_lock:
+            self._index = self._undelivered = None
 
     def check_archive(self) -> None:
         """Read one block, so a wrong key or damaged file fails at startup:
@@ -277,13 +284,27 @@ class Records:
         index = self._index
         if index is not None and not self._ledger.changed and not self._ledger.behind():
             return index
-        with lock_for(self.records_root).held(), self._index_lock:
+        with lock_for(self.records_root).held():
+            if self._index is None:
+                # Built holding the archive lock (so no write is half seen)
+                # but not the index lock, so the undelivered records are
+                # answered meanwhile.
+                self._ledger.catch_up()
+                self._ledger.changed = set()
+                built = self._build()
+                with self._index_lock:
+                    self._index, self._undelivered = built, None
+                return built
+            return self._apply_changed()
+
+    def _apply_changed(self) -> RecordIndex:
+        """Bring the built index in step with the ledger (caller holds the
+        archive lock)."""
+        with self._index_lock:
             self._ledger.catch_up()
             changed, self._ledger.changed = self._ledger.changed, set()
-            if self._index is None:
-                self._index = self._build()
-                return self._index
             index = self._index
+            assert index is not None
             self._index_dirty = self._index_dirty or bool(changed)
             for record_id in changed:
                 table = self._table_of(record_id)
@@ -298,25 +319,75 @@ class Records:
     def index_path(self) -> Path:
         return self.records_root / index_cache.INDEX_NAME
 
-    def _build(self) -> RecordIndex:
-        """The index, from ``records/index.json`` for every block it still
-        describes (see :mod:`storage.index_cache`), reading the others; the
-        file is rewritten if any block had to be read. Caller holds the
-        archive lock, with the ledger caught up."""
-        cached = index_cache.load(self.index_path, self._cipher, self._sealer)
+    @property
+    def undelivered_path(self) -> Path:
+        return self.records_root / index_cache.UNDELIVERED_NAME
+
+    def warm_up(self) -> None:
+        """Make the records the outbox has to post ready now, from
+        ``records/undelivered.json`` and the blocks changed since it was
+        written, and build the whole index in a background thread: a
+        start-up with years of records serves at once. Queries other than
+        the outbox's wait for the index."""
+        with lock_for(self.records_root).held():
+            if self._index is not None:
+                return
+            self._ledger.catch_up()
+            # Without the file (a first start) the outbox waits for the index.
+            small = self._build(self.undelivered_path, save=False) \
+                if self.undelivered_path.exists() else None
+            # Both indexes are built from the blocks as the ledger now says.
+            self._ledger.changed = set()
+            with self._index_lock:
+                if self._index is None:
+                    self._undelivered = small
+        if self._building is None:
+            self._building = threading.Thread(target=self._build_quietly,
+                                              name="jigsaw-index", daemon=True)
+            self._building.start()
+
+    def _block_seal(self, year: int, number: int) -> str:
+        """The ledger's digests of every record of a block, in one: a block
+        whose records the file lists only some of is taken from it only if
+        none of the others changed either."""
+        docs, first = self._ledger.state.docs, number * BLOCK_SIZE + 1
+        h = hashlib.sha256()
+        for seq in range(first, first + BLOCK_SIZE):
+            d = docs.get(format_record_id(year, seq))
+            h.update(b"-" if d is None else d.encode("ascii"))
+        return h.hexdigest()
+
+    def _build_quietly(self) -> None:
+        try:
+            self._synced()
+        except Exception:  # noqa: BLE001 - the first query builds it again, and says why
+            log.exception("record index not built in the background")
+
+    def index_built(self) -> bool:
+        """Whether the whole index is built (queries no longer wait)."""
+        return self._index is not None
+
+    def _build(self, cache: Path | None = None, *, save: bool = True) -> RecordIndex:
+        """The index, from ``records/index.json`` (or ``cache``) for every
+        block it still describes (see :mod:`storage.index_cache`), reading
+        the others; the file is rewritten if any block had to be read (and
+        ``save``). Caller holds the archive lock, with the ledger caught up."""
+        cached = index_cache.load(cache or self.index_path, self._cipher, self._sealer)
         blocks_cached = len(cached)
         digests = self._ledger.state.docs
         index = RecordIndex()
         read = 0
         names = set()
-        for path, year, _ in self.blocks_on_disk():
+        for path, year, number in self.blocks_on_disk():
             name = f"{year}/{path.name}"
             try:
-                key = index_cache.block_key(os.stat(path))
+                key: list[Any] = index_cache.block_key(os.stat(path))
             except FileNotFoundError:
                 continue
+            if cache is not None:
+                key = [*key, self._block_seal(year, number)]
             names.add(name)
-            hit = cached.pop(name, None)
+            hit = cached.pop(name)
             if hit is not None and hit.key == key and list(map(digests.get, hit.ids)) == \
                     hit.digests:
                 index.add_columns(hit.columns, hit.states)
@@ -327,8 +398,10 @@ class Records:
                             for record_id, doc in (block or {}).get(TABLE, {}).items()
                             if isinstance(doc, dict)), sort=False)
         index.sort()
+        if not save:
+            return index
         self._index_dirty = bool(read) or bool(cached) or len(names) != blocks_cached
-        if self._index_dirty:
+        if self._index_dirty or not self.undelivered_path.exists():
             self._save_index(index)
         return index
 
@@ -356,6 +429,11 @@ class Records:
             key, [digests.get(f[_ID_AT]) for f in held], [list(c) for c in zip(*held, strict=True)],
             [states.get(f[_ID_AT]) for f in held]) for name, (key, held) in rows.items()}
         index_cache.save(self.index_path, blocks, self._cipher, self._sealer)
+        # Every block's key, with only its records the outbox may still
+        # have to post: what warm_up reads.
+        index_cache.save(self.undelivered_path, {name: index_cache.unsettled(
+            block, self._block_seal(*_block_of(name))) for name, block in blocks.items()},
+                         self._cipher, self._sealer)
         self._index_dirty = False
 
     def save_index(self) -> None:
@@ -415,6 +493,8 @@ class Records:
             if self._index is not None:
                 self._index.set(record_id, doc)
                 self._index_dirty = True
+            if self._undelivered is not None:
+                self._undelivered.set(record_id, doc)
 
     # -- the write-ahead file ---------------------------------------------
     @property
@@ -580,6 +660,9 @@ class Records:
                 for rid, doc in docs.items():
                     self._index.set(rid, doc)
                 self._index_dirty = True
+            if self._undelivered is not None:
+                for rid, doc in docs.items():
+                    self._undelivered.set(rid, doc)
 
     def _put_block(self, path: Path, docs: dict[str, Doc]) -> dict[str, Doc]:
         """Replace some records of one block in one write; the old ones."""
@@ -627,10 +710,11 @@ class Records:
                 os.unlink(path)
                 fsync_dir(path.parent)
         with self._index_lock:
-            if self._index is not None:
-                for record_id in record_ids:
-                    self._index.remove(record_id)
-                self._index_dirty = True
+            for index in (self._index, self._undelivered):
+                if index is not None:
+                    for record_id in record_ids:
+                        index.remove(record_id)
+            self._index_dirty = self._index_dirty or self._index is not None
             self._ledger.changed.difference_update(record_ids)
         return removed
 
@@ -646,6 +730,15 @@ class Records:
         return None if record_id is None else self.get_record(record_id)
 
     def list_records(self, **filters: Unpack[RecordFilters]) -> list[RecordSummary]:
+        q = RecordQuery(**filters)
+        if self._index is None and index_cache.SETTLED.issubset(q.delivery_state_not_in):
+            # The outbox's question, before the index is built: answered
+            # from the records not settled, unless another process wrote.
+            with self._index_lock:
+                small = self._undelivered
+                if small is not None and self._index is None and not self._ledger.changed \
+                        and not self._ledger.behind():
+                    return small.query(q)  # type: ignore[return-value]
         index = self._synced()
         with self._index_lock:
             return index.query(RecordQuery(**filters))  # type: ignore[return-value]
@@ -749,6 +842,9 @@ class Records:
                 yield found
 
     def close_archive(self) -> None:
+        building, self._building = self._building, None
+        if building is not None:
+            building.join()
         try:
             self.save_index()
         except (OSError, StoreError) as exc:
@@ -759,7 +855,7 @@ class Records:
             log.warning("ledger checkpoint not saved at close: %s", exc)
         self._block.cache_clear()
         with self._index_lock:
-            self._index = None
+            self._index = self._undelivered = None
 
 
 def _text(value: Any) -> str:
@@ -774,6 +870,13 @@ def _high(block: dict[str, Any]) -> int:
         return high
     seqs = [parsed[1] for rid in block[TABLE] if (parsed := parse_record_id(rid))]
     return max(seqs, default=0)
+
+
+def _block_of(name: str) -> tuple[int, int]:
+    """(year, block number) of a block named ``<year>/block-<n>.json``."""
+    year, _, file = name.partition("/")
+    match = _BLOCK_NAME.fullmatch(file)
+    return (int(year), int(match[1])) if match and year.isdigit() else (0, -1)
 
 
 def _scan(directory: Path) -> list[os.DirEntry[str]]:
