@@ -331,8 +331,8 @@ def followthrough(command: str, args: argparse.Namespace, app: DecisionService, 
     added to the audit trail of every record in it, an export with its
     reason. Copies go to a new private file, never the terminal."""
     if command == "chronology" and not args.pdf:
-        found = app.chronology(args.ref, by=by, allowed=True)
-        out.write(app.chronology_text(args.ref, found) + "\n")
+        found = app.access.chronology(args.ref, by=by, allowed=True)
+        out.write(app.access.chronology_text(args.ref, found) + "\n")
         return 0 if found else 1
     reason = " ".join((args.reason or "").split())
     if not reason or not args.out:
@@ -358,15 +358,15 @@ def followthrough(command: str, args: argparse.Namespace, app: DecisionService, 
         return 1
     with os.fdopen(fd, "wb") as file:
         if command == "chronology":
-            _, content = app.export_chronology_pdf(args.ref, by=by, allowed=True,
+            _, content = app.access.export_chronology_pdf(args.ref, by=by, allowed=True,
                                                    reason=reason)
         elif getattr(args, "copy", None):
-            content = app.copy_for_cp(args.copy, by=by, allowed=True,
+            content = app.access.copy_for_cp(args.copy, by=by, allowed=True,
                                       reason=reason).encode("utf-8")
         elif span is None:
-            _, content = app.export_record_pdf(args.pdf, by=by, allowed=True, reason=reason)
+            _, content = app.access.export_record_pdf(args.pdf, by=by, allowed=True, reason=reason)
         else:
-            _, text = app.export_csv(*span, by=by, allowed=True, reason=reason)
+            _, text = app.access.export_csv(*span, by=by, allowed=True, reason=reason)
             content = text.encode("utf-8")
         file.write(content)
         file.flush()

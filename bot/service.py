@@ -1,5 +1,6 @@
 """The decision service: every use case of every front end (terminal, Slack,
-Teams), and the only door to the store.
+Teams), and the only door to the store. Chronology, exports and the access
+log are :class:`bot.access.RecordAccess`, reached as ``service.access``.
 
 This layer joins the pure flow engine to a :class:`storage.Store`: each
 answer is applied under the store's lock so two clicks can't race, a finished
@@ -15,11 +16,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from bot import chronology, derive, followups, inbox, localtime, people
+from bot import derive, followups, inbox, localtime, people
 from bot import record as records
+from bot.access import AccessDenied, RecordAccess, within
 from bot.config import Settings
 from bot.flow import (
     CANCELLED,
@@ -46,22 +48,9 @@ SESSION_KEEP_DAYS = 7
 ANCHOR_EVERY = timedelta(days=1)
 LAST_ANCHOR = "anchor:last"  # meta: when the ledger head was last anchored
 OUTBOX_META = "outbox:"  # meta key prefix of each outbox item's retry schedule
-ACCESS_LOG = "access_log"
-ACCESS_LOG_KEEP = 2000
-REFUSALS_COUNTED = "refusals:counted"  # meta: refusals beyond the audited few, per hour
-REFUSAL_WINDOW = timedelta(hours=1)
 REPEAT_WINDOW = timedelta(minutes=10)  # the same note twice within this is added once
 PERSON_META = "person:"  # meta key prefix: a person's display name and role, by platform id
 COVER_META = "cover"  # meta: the DSL marked away (or back) from a front end
-# meta: every child reference a record names (the subject and the other
-# children) -> the ids of those records, so a chronology or a DSL view finds
-# a second child without reading every record. Absent in a store made before
-# it: built once, from the records, the first time it is needed.
-CHILD_INDEX = "children:index"
-
-
-class AccessDenied(PermissionError):
-    """The person may not do this; the attempt has been recorded."""
 
 
 class AlreadyDecided(ValueError):
@@ -124,6 +113,10 @@ class DecisionService:
         from bot.schedule import Schedule
 
         self.schedule = Schedule(self)
+        # Chronology, exports and the access log. The clock is read through
+        # the service, which may be given another one after it is made.
+        self.access = RecordAccess(settings, store, self.prompts, lambda: self.clock(),
+                                   day=self.schedule.day, named=self._named)
 
     # -- sessions ---------------------------------------------------------
     def start(self, user: str, source: str = Source.SLACK, meta: dict[str, Any] | None = None,
@@ -279,7 +272,7 @@ class DecisionService:
         built = records.build_alert_only(session, self.settings, self.prompts, now=self.clock(),
                                          person=self.person(session.user))
         stored = self.store.create_record(built)
-        self._index_children(stored)
+        self.access.index_children(stored)
 
         def mutate(doc: dict[str, Any]) -> dict[str, Any]:
             doc["record_id"] = stored["id"]
@@ -367,7 +360,7 @@ class DecisionService:
             return session
         self.unsaved.unfinished(session.id, done=True)
         try:
-            self._index_children(stored)
+            self.access.index_children(stored)
         except OSError:
             log.exception("could not index the record's children",
                           extra={"record_id": stored["id"]})
@@ -622,7 +615,7 @@ class DecisionService:
     def set_cover(self, away: bool, *, by: str, allowed: bool, name: str = "") -> Cover:
         """Mark the DSL away (or back): the DSL team only; a refusal is
         logged and raises :class:`AccessDenied`."""
-        self.log_access(by, "cover", allowed=allowed, ref="away" if away else "back")
+        self.access.log_access(by, "cover", allowed=allowed, ref="away" if away else "back")
         if not allowed:
             raise AccessDenied("cover")
         self.store.set_meta(COVER_META, {"away": away, "name": people.clean(name),
@@ -669,7 +662,7 @@ class DecisionService:
         now = self.clock()
         record_id = clean_id(record_id)
         if not allowed:
-            self.audit_refusal(record_id, by=by, attempted=action)
+            self.access.audit_refusal(record_id, by=by, attempted=action)
             raise AccessDenied(action)
         if action == "correct" and params.get("field") == "category":
             # One of the school's own: the record keeps its name as it is now.
@@ -739,13 +732,13 @@ class DecisionService:
         record = self.store.record_for_session(session_id)
         if not allowed:
             if record is not None:
-                self.audit_refusal(record["id"], by=by, attempted="acknowledge_alert")
-            self.log_access(by, "acknowledge_alert", allowed=False, ref=event_id)
+                self.access.audit_refusal(record["id"], by=by, attempted="acknowledge_alert")
+            self.access.log_access(by, "acknowledge_alert", allowed=False, ref=event_id)
             raise AccessDenied("acknowledge_alert")
         self.schedule.alert_acknowledged(event_id)
         first = self.store.claim(f"alert-ack:{event_id}")
         if first:
-            self.log_access(by, "acknowledge_alert", allowed=True, ref=event_id)
+            self.access.log_access(by, "acknowledge_alert", allowed=True, ref=event_id)
             if record is not None:
                 now = self.clock()
 
@@ -776,7 +769,7 @@ class DecisionService:
             else:
                 raise
         if not (is_dsl or owned):
-            self.audit_refusal(record_id, by=by, attempted="follow_up_done")
+            self.access.audit_refusal(record_id, by=by, attempted="follow_up_done")
             raise AccessDenied("follow_up_done")
         changed = [False]
 
@@ -797,217 +790,6 @@ class DecisionService:
     def overdue_follow_ups(self) -> list[followups.FollowUp]:
         today = self.schedule.day.today(self.clock())
         return [f for f in self.schedule.follow_ups() if f.state(today) == "overdue"]
-
-    # -- chronology and exports (DSL only; every view, export and refusal audited) ----
-    def _audit_each(self, record_ids: list[str], *, by: str, action: str,
-                    detail: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        now = self.clock()
-        if action == "access_refused":
-            for rid in record_ids:
-                self.audit_refusal(rid, by=by, attempted=str((detail or {}).get("attempted")))
-            return []
-
-        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
-            records.append_audit(doc, by=by, action=action, at=now, detail=detail)
-            return doc
-
-        # One write for the lot: an export of thousands is audited at once.
-        return (self.store.update_records(record_ids, self._named(by, mutate))
-                if record_ids else [])
-
-    def audit_refusal(self, record_id: str, *, by: str, attempted: str) -> None:
-        """Record a refused attempt on a record. The first few per person per
-        record each hour go in its audit trail; the rest are only counted,
-        so forged clicks cannot grow the store without bound. A record that
-        does not exist is refused all the same (no record-id oracle)."""
-        now = self.clock()
-        limit = self.settings.audited_refusals_per_hour
-        over = [False]
-
-        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
-            recent = [e for e in doc.get("audit") or ()
-                      if e.get("action") == "access_refused" and e.get("by") == by
-                      and _within(e.get("at"), now, REFUSAL_WINDOW)]
-            if len(recent) >= limit:
-                over[0] = True
-                return doc
-            return records.refused(doc, by=by, at=now, attempted=attempted)
-
-        try:
-            self.store.update_record(record_id, self._named(by, mutate))
-        except NotFound:
-            return
-        if over[0]:
-            self._count_refusal(f"{by} {record_id}", now)
-
-    def _count_refusal(self, key: str, now: datetime) -> None:
-        hour = now.strftime("%Y-%m-%dT%H")
-        earliest = (now - REFUSAL_WINDOW).strftime("%Y-%m-%dT%H")
-
-        def mutate(counted: Any) -> dict[str, Any]:
-            kept = {k: v for k, v in (counted or {}).items()
-                    if isinstance(v, dict) and str(v.get("hour", "")) >= earliest}
-            entry = kept.get(key) if isinstance(kept.get(key), dict) else None
-            if entry is None or entry.get("hour") != hour:
-                entry = {"hour": hour, "n": 0}
-            kept[key] = {"hour": hour, "n": int(entry.get("n", 0)) + 1}
-            return kept
-
-        self.store.update_meta(REFUSALS_COUNTED, mutate)
-
-    def refusals_counted(self) -> dict[str, int]:
-        """Refused attempts beyond the audited few, this hour and last, by
-        "user record"."""
-        counted = self.store.get_meta(REFUSALS_COUNTED) or {}
-        return {k: int(v.get("n", 0)) for k, v in counted.items() if isinstance(v, dict)}
-
-    def _refuse(self, record_ids: list[str], *, by: str, attempted: str, ref: str) -> None:
-        self._audit_each(record_ids, by=by, action="access_refused",
-                         detail={"attempted": attempted})
-        self.log_access(by, attempted, allowed=False, ref=ref)
-        raise AccessDenied(attempted)
-
-    def _index_children(self, record: dict[str, Any]) -> None:
-        """Keep :data:`CHILD_INDEX` in step with the references ``record``
-        names now (a decision at take-on may name more children)."""
-        rid = str(record.get("id") or "")
-        refs = {key for key in map(chronology.ref_key, records.child_refs(record)) if key}
-
-        def mutate(index: Any) -> Any:
-            if not isinstance(index, dict):
-                return index  # not built yet: the first reader builds it whole
-            for key in list(index):
-                if rid in index[key] and key not in refs:
-                    index[key] = [i for i in index[key] if i != rid]
-                    if not index[key]:
-                        del index[key]
-            for key in refs:
-                if rid not in index.setdefault(key, []):
-                    index[key].append(rid)
-            return index
-
-        if rid:
-            self.store.update_meta(CHILD_INDEX, mutate)
-
-    def _children_index(self) -> dict[str, list[str]]:
-        index = self.store.get_meta(CHILD_INDEX)
-        if isinstance(index, dict):
-            return index
-
-        def build(current: Any) -> Any:
-            if isinstance(current, dict):
-                return current
-            made: dict[str, list[str]] = {}
-            for record in self.store.iter_records():
-                for key in {chronology.ref_key(ref) for ref in records.child_refs(record)}:
-                    if key:
-                        made.setdefault(key, []).append(str(record.get("id")))
-            return made
-
-        built = self.store.update_meta(CHILD_INDEX, build)
-        return built if isinstance(built, dict) else {}
-
-    def _child_records(self, child_ref: str) -> list[str]:
-        """Records about the child: as the subject (from the store's summary
-        index) or named as another child involved (from :data:`CHILD_INDEX`),
-        oldest first; ids of records since deleted are left out."""
-        ids = dict.fromkeys(chronology.matching_ids(self.store.list_records(), child_ref))
-        for rid in self._children_index().get(chronology.ref_key(child_ref), []):
-            if rid not in ids and self.store.get_record(rid) is not None:
-                ids[rid] = None
-        return list(ids)
-
-    def chronology(self, child_ref: str, *, by: str, allowed: bool) -> list[dict[str, Any]]:
-        """Every record about one child, oldest first; each view is audited."""
-        ids = self._child_records(child_ref)
-        if not allowed:
-            self._refuse(ids, by=by, attempted="chronology", ref=child_ref)
-        found = self._audit_each(ids, by=by, action="chronology_viewed")
-        self.log_access(by, "chronology", allowed=True, ref=child_ref)
-        return sorted(found, key=lambda r: r["created_at"])
-
-    def chronology_text(self, child_ref: str, found: list[dict[str, Any]]) -> str:
-        return chronology.as_text(child_ref, chronology.entries(found, self.prompts),
-                                  self.prompts)
-
-    def export_record_pdf(self, record_id: str, *, by: str, allowed: bool, reason: str = ""
-                          ) -> tuple[str, bytes]:
-        """(file name, PDF) of one record; raises NotFound, AccessDenied."""
-        if self.store.get_record(record_id) is None:
-            if not allowed:  # answered as a refusal: no record-id oracle
-                self._refuse([], by=by, attempted="export_pdf", ref=record_id)
-            raise NotFound(record_id)
-        if not allowed:
-            self._refuse([record_id], by=by, attempted="export_pdf", ref=record_id)
-        from bot import exports  # PDF tooling loads slowly: only when exporting
-
-        [record] = self._audit_each([record_id], by=by, action="exported",
-                                    detail=_why({"format": "pdf"}, reason))
-        return f"{record_id}.pdf", exports.record_pdf(
-            record, self.prompts, self.settings.school_name, made_at=self.clock(), made_by=by)
-
-    def copy_for_cp(self, record_id: str, *, by: str, allowed: bool, reason: str = ""
-                    ) -> str:
-        """The record as plain text for the school's CP system (audited like
-        an export); raises NotFound, AccessDenied."""
-        if self.store.get_record(record_id) is None:
-            if not allowed:  # answered as a refusal: no record-id oracle
-                self._refuse([], by=by, attempted="copy_for_cp", ref=record_id)
-            raise NotFound(record_id)
-        if not allowed:
-            self._refuse([record_id], by=by, attempted="copy_for_cp", ref=record_id)
-        from bot import exports
-
-        [record] = self._audit_each([record_id], by=by, action="exported",
-                                    detail=_why({"format": "copy for CP system"}, reason))
-        return exports.copy_for_cp(record, self.prompts)
-
-    def export_chronology_pdf(self, child_ref: str, *, by: str, allowed: bool,
-                              reason: str = "") -> tuple[str, bytes]:
-        from bot import exports
-
-        ids = self._child_records(child_ref)
-        if not allowed:
-            self._refuse(ids, by=by, attempted="export_chronology", ref=child_ref)
-        found = sorted(self._audit_each(ids, by=by, action="exported",
-                                        detail=_why({"format": "pdf", "of": "chronology"},
-                                                    reason)),
-                       key=lambda r: r["created_at"])
-        self.log_access(by, "export_chronology", allowed=True, ref=child_ref)
-        now = self.clock()
-        return f"chronology-{now.date().isoformat()}.pdf", exports.chronology_pdf(
-            child_ref, found, self.prompts, self.settings.school_name, made_at=now,
-            made_by=by)
-
-    def export_csv(self, start: date, end: date, *, by: str, allowed: bool, reason: str = ""
-                   ) -> tuple[str, str]:
-        """(file name, CSV) of the records made from ``start`` to ``end``
-        (school dates, both included)."""
-        from bot import exports
-
-        day = self.schedule.day
-        ids = [s["id"] for s in self.store.list_records()
-               if start <= day.today(datetime.fromisoformat(s["created_at"])) <= end]
-        name = f"records-{start.isoformat()}-to-{end.isoformat()}.csv"
-        if not allowed:
-            self._refuse(ids, by=by, attempted="export_csv", ref=name)
-        found = self._audit_each(ids, by=by, action="exported",
-                                 detail=_why({"format": "csv"}, reason))
-        self.log_access(by, "export_csv", allowed=True, ref=name)
-        return name, exports.records_csv(found, self.prompts, self.settings.school_name)
-
-    # -- access log ------------------------------------------------------------------
-    def log_access(self, by: str, action: str, *, allowed: bool, ref: str = "") -> None:
-        """What was seen or refused that is not one record's own audit trail
-        (a chronology asked for, a CSV of many). Kept short: the newest
-        entries, newest last."""
-        entry = {"at": stamp(self.clock()), "by": by, "action": action,
-                 "allowed": allowed, "ref": ref}
-
-        def mutate(log_entries: Any) -> list[dict[str, Any]]:
-            return [*(log_entries or []), entry][-ACCESS_LOG_KEEP:]
-
-        self.store.update_meta(ACCESS_LOG, mutate)
 
     def my_records(self, user: str, limit: int = 10) -> list[RecordSummary]:
         return self.store.list_records(recorded_by=user, limit=limit)
@@ -1037,14 +819,6 @@ def has_pending_event(session: dict[str, Any]) -> bool:
     return any(event.get("delivered") is False for event in events)
 
 
-def _within(at: Any, now: datetime, window: timedelta) -> bool:
-    try:
-        when = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    if when.tzinfo is None and now.tzinfo is not None:
-        when = when.replace(tzinfo=now.tzinfo)
-    return now - window <= when <= now + window
 
 
 def _repeated(record: dict[str, Any], by: str, action: str, params: dict[str, Any],
@@ -1056,7 +830,7 @@ def _repeated(record: dict[str, Any], by: str, action: str, params: dict[str, An
              "note": params.get("note", "")} if action == "outcome" else
             {"note": params.get("note"), "due": params.get("due")})
     return any(e.get("action") == kind and e.get("by") == by and e.get("detail") == want
-               and _within(e.get("at"), now, REPEAT_WINDOW)
+               and within(e.get("at"), now, REPEAT_WINDOW)
                for e in record.get("audit") or ())
 
 
@@ -1078,9 +852,6 @@ def _basis_to_confirm(record: dict[str, Any], params: dict[str, Any]) -> dict[st
             "article9": str(params.get("article9") or suggested.get("article9") or "")}
 
 
-def _why(detail: dict[str, Any], reason: str) -> dict[str, Any]:
-    """An export's audit detail, with the reason given for it (if any)."""
-    return {**detail, "reason": reason} if reason else detail
 
 
 def _applied(mutate: Callable[[dict[str, Any]], Any], doc: dict[str, Any]) -> dict[str, Any]:

@@ -567,12 +567,12 @@ class TeamsFront(Conversation):
             return self.cards.plain(self.t("tools_invalid"))
         allowed, why = self._allowed(user)
         try:
-            found = self.app.chronology(ref, by=user, allowed=allowed)
+            found = self.app.access.chronology(ref, by=user, allowed=allowed)
         except AccessDenied:
             log.warning("chronology refused")
             return self.cards.plain(why)
         return self.cards.long_text(self.t("chronology_title", ref=ref),
-                                    self.app.chronology_text(ref, found), pdf_of=ref)
+                                    self.app.access.chronology_text(ref, found), pdf_of=ref)
 
     # -- files: PDFs and CSV, in the DSL's personal chat ------------------------------
     def offer_pdf(self, user: str, data: Payload) -> AdaptiveCard:
@@ -582,8 +582,8 @@ class TeamsFront(Conversation):
         if not data.r and not ref:
             return self.cards.plain(self.t("tools_invalid"))
         return self._offer_file(user, lambda allowed: (
-            self.app.export_record_pdf(data.r, by=user, allowed=allowed) if data.r
-            else self.app.export_chronology_pdf(ref, by=user, allowed=allowed)))
+            self.app.access.export_record_pdf(data.r, by=user, allowed=allowed) if data.r
+            else self.app.access.export_chronology_pdf(ref, by=user, allowed=allowed)))
 
     def _offer_file(self, user: str, make: Callable[[bool], tuple[str, bytes]]
                     ) -> AdaptiveCard:
@@ -659,7 +659,7 @@ class TeamsFront(Conversation):
             return self.cards.plain(self.t("tools_invalid"))
 
         def make(allowed: bool) -> tuple[str, bytes]:
-            name, text = self.app.export_csv(start, end, by=user, allowed=allowed)
+            name, text = self.app.access.export_csv(start, end, by=user, allowed=allowed)
             return name, text.encode("utf-8")
 
         return self._offer_file(user, make)

@@ -85,7 +85,7 @@ class Stub:
                 if not i.startswith("anchor:")]
 
     def dsl_csv(self, day: str) -> tuple[str, str, bytes]:
-        name, text = self.jigsaw.export_csv(date.fromisoformat(day), date.fromisoformat(day),
+        name, text = self.jigsaw.access.export_csv(date.fromisoformat(day), date.fromisoformat(day),
                                             by=DSL["stub"], allowed=True)
         return name, "private", text.encode("utf-8")
 

@@ -135,7 +135,7 @@ def test_other_children_are_found_through_the_index_the_service_keeps(
         tmp_path: Path) -> None:
     """Each reference a record names is kept against its id as the record is
     made; a store made before that index builds it once, from the records."""
-    from bot.service import CHILD_INDEX
+    from bot.access import CHILD_INDEX
     from tests.flow.test_judgement import SIBLINGS_TWO_RECIPIENTS
     store = TinyDBStore(tmp_path / "data")
     app = DecisionService(Settings(school_name=SCHOOL), store,
@@ -143,16 +143,16 @@ def test_other_children_are_found_through_the_index_the_service_keeps(
     try:
         first = decide_in_process(app, SIBLINGS_TWO_RECIPIENTS, user="UDSL1")
         assert store.get_meta(CHILD_INDEX) is None  # not built until first needed
-        assert [r["id"] for r in app.chronology("lm", by="UDSL1", allowed=True)] == [
+        assert [r["id"] for r in app.access.chronology("lm", by="UDSL1", allowed=True)] == [
             first["id"]]
         second = decide_in_process(app, SIBLINGS_TWO_RECIPIENTS, user="UDSL1")
         index = store.get_meta(CHILD_INDEX)
         assert index == {"gh": [first["id"], second["id"]], "jk": [first["id"], second["id"]],
                          "lm": [first["id"], second["id"]]}
-        assert [r["id"] for r in app.chronology("JK", by="UDSL1", allowed=True)] == [
+        assert [r["id"] for r in app.access.chronology("JK", by="UDSL1", allowed=True)] == [
             first["id"], second["id"]]
         store.delete_records([first["id"]], note={"by": "admin", "why": "retention"})
-        assert [r["id"] for r in app.chronology("JK", by="UDSL1", allowed=True)] == [
+        assert [r["id"] for r in app.access.chronology("JK", by="UDSL1", allowed=True)] == [
             second["id"]]
     finally:
         store.close()
@@ -275,9 +275,9 @@ def test_someone_not_in_the_dsl_team_is_refused_and_it_is_audited(
     app = DecisionService(school["settings"], store)
     try:
         with pytest.raises(AccessDenied):
-            app.chronology(CHILD, by="U999", allowed=False)
+            app.access.chronology(CHILD, by="U999", allowed=False)
         with pytest.raises(AccessDenied):
-            app.export_record_pdf(school["ids"]["first"], by="U999", allowed=False)
+            app.access.export_record_pdf(school["ids"]["first"], by="U999", allowed=False)
         first = store.get_record(school["ids"]["first"])
         assert first is not None
         assert [(e["action"], e["detail"]) for e in first["audit"][-2:]] == [

@@ -145,7 +145,7 @@ def test_an_adult_pupils_half_sisters_have_the_record_in_their_chronologies(
     assert rec["family"]["told"] is None and rec["family"]["not_told_reason"] == ""
     assert [c["ref"] for c in rec["children"]] == ["PQ", "RS", "TU"]
     for ref in ("RS", "tu"):
-        assert [r["id"] for r in app.chronology(ref, by="UDSL", allowed=True)] == [rec["id"]]
+        assert [r["id"] for r in app.access.chronology(ref, by="UDSL", allowed=True)] == [rec["id"]]
 
 
 def test_attendance_data_asks_no_para_18_question(tmp_path: Path) -> None:

@@ -149,7 +149,7 @@ def test_forged_review_clicks_cannot_grow_the_store(fake: FakeSlack, tmp_path: P
         assert len(refused) == limit
         assert len(json.dumps(live.only_record())) - before < limit * 600  # ~430 bytes each
         # The rest are counted, not lost.
-        assert live.jigsaw.refusals_counted() == {f"{OUTSIDER} {record_id}": 100 - limit}
+        assert live.jigsaw.access.refusals_counted() == {f"{OUTSIDER} {record_id}": 100 - limit}
         # Other people's refusals are still audited.
         live.review_click("U456", Action.REVIEW_ACK, record_id)
         assert audit_actions(live, record_id)[-1] == ("U456", "access_refused")

@@ -76,5 +76,5 @@ def test_forged_clicks_cannot_grow_the_store(teams: Harness) -> None:
     stored = teams.jigsaw.record(record["id"])
     refused = [e for e in stored["audit"] if e["action"] == "access_refused"]
     assert len(refused) == teams.jigsaw.settings.audited_refusals_per_hour
-    assert teams.jigsaw.refusals_counted() == {
+    assert teams.jigsaw.access.refusals_counted() == {
         f"{OUTSIDER} {record['id']}": 30 - teams.jigsaw.settings.audited_refusals_per_hour}
