@@ -137,7 +137,7 @@ class Console:
                 self.say(prompts.render("console/alert_local.j2", s=self.app.settings))
         record = self.app.record(session.record_id) if session.record_id else None
         if record:
-            routed = self.app.routed_notice(record)
+            routed = self.app.reviews.routed_notice(record)
             if (record.get("decided_by") or {}).get("by") == self.user:
                 self.say(prompts.render("console/decision_added.j2", id=record["id"]))
             else:
@@ -155,7 +155,7 @@ class Console:
     def is_dsl(self) -> bool:
         """One of the DSL team's accounts (``[console] dsl_accounts``)."""
         login = self.user.removeprefix("console:")
-        return login in self.app.settings.console_dsl_accounts or self.app.is_dsl(self.user)
+        return login in self.app.settings.console_dsl_accounts or self.app.reviews.is_dsl(self.user)
 
     def inbox(self) -> int:
         """What waits for the DSL, urgent first, each with its id."""
@@ -181,7 +181,7 @@ class Console:
         """The DSL team, in the terminal: the accounts the settings name
         (``console:<login>``), or anyone where they name none."""
         named = [u for u in self.app.settings.dsl_user_ids if u.startswith("console:")]
-        return not named or self.app.is_dsl(self.user)
+        return not named or self.app.reviews.is_dsl(self.user)
 
     def settle(self, record_id: str, action: str, **params: str) -> int:
         """Close a record, or confirm the lawful basis suggested on it, as
@@ -193,7 +193,7 @@ class Console:
         try:
             if action == "correct" and params.get("field") == "summary_line":
                 params["value"] = clean_text(params["value"], max_len=SUMMARY_MAX, min_len=1)
-            done = self.app.review(rid, action, by=self.user, allowed=allowed, **params)
+            done = self.app.reviews.review(rid, action, by=self.user, allowed=allowed, **params)
         except InvalidAnswer as exc:
             self.say(self.app.flow.error(exc.code, **exc.params))
             return 2

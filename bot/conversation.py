@@ -137,7 +137,7 @@ class Conversation:
         """Whether a new decision is the DSL team's to make (DOMAIN.md section
         10): configured DSL ids here; a chat service adds the members of the
         DSL channel. Anyone else passes what they take on to the DSL."""
-        return self.app.is_dsl(user)
+        return self.app.reviews.is_dsl(user)
 
     def begin(self, user: str, *, fresh: bool = False) -> None:
         """Start a decision in the person's chat, or offer to resume one."""
@@ -306,7 +306,7 @@ class Conversation:
             self.app.told(user, record_id)
             return
         sent = self.delivery.deliver_record(record_id)
-        routed = self.app.routed_notice(record) if record else ""
+        routed = self.app.reviews.routed_notice(record) if record else ""
         if routed:
             self.say(user, self.t("submitted_routed", id=record_id, routed=routed))
         else:

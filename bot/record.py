@@ -64,6 +64,12 @@ _UNHASHED = ("id", "audit", "delivery", "updated_at")
 SETTLED_STATES = ("posted", "held")
 
 
+def clean_id(text: str) -> str:
+    """A record id as people type or paste it: any case, stray spaces
+    (``" isd-2026-0001 "`` is ``ISD-2026-0001``)."""
+    return "".join(str(text or "").split()).upper()
+
+
 def kind_of(answers: dict[str, str]) -> str:
     if answers.get("emergency_next") == "submit":
         return "emergency"

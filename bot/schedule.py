@@ -20,9 +20,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot import digest, followups
+from bot.access import AccessDenied, RecordAccess
 from bot.flow.engine import iso
 from bot.schoolday import SchoolDay
 from bot.steady import SteadyClock
+from storage import NotFound, Store
 
 if TYPE_CHECKING:
     from bot.service import DecisionService
@@ -417,6 +419,64 @@ class Schedule:
             return False
         return not any(isinstance(sent, dict) and any(v < cutoff for v in sent.values())
                        for sent in (job.get("sent") for job in jobs.values()))
+
+
+
+class FollowUps:
+    """Follow-ups done, and each person's open ones. The only door to the
+    store for these."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime], *, access: RecordAccess,
+                 schedule: Schedule,
+                 named: Callable[[str, Callable[[dict[str, Any]], dict[str, Any]]],
+                                 Callable[[dict[str, Any]], dict[str, Any]]]) -> None:
+        self.store = store
+        self.clock = clock
+        self.access = access  # refusals audited
+        self.schedule = schedule  # the follow-ups open, school dates
+        # ``mutate`` with the actor's name kept in the record first (people).
+        self.named = named
+
+    def complete_follow_up(self, record_id: str, follow_up_id: str, *, by: str,
+                           is_dsl: bool) -> dict[str, Any] | None:
+        """Mark a follow-up done (its owner or the DSL team may); None if it
+        was done already. A refusal is audited and raises AccessDenied;
+        raises NotFound / UnknownFollowUp for what does not exist."""
+        now = self.clock()
+        record = self.store.get_record(record_id)
+        if record is None:
+            if not is_dsl:  # answered as a refusal: no record-id oracle
+                raise AccessDenied("follow_up_done")
+            raise NotFound(record_id)
+        try:
+            owned = followups.find(record, follow_up_id).owned_by(by, is_dsl=False)
+        except followups.UnknownFollowUp:
+            if not is_dsl:
+                owned = False
+            else:
+                raise
+        if not (is_dsl or owned):
+            self.access.audit_refusal(record_id, by=by, attempted="follow_up_done")
+            raise AccessDenied("follow_up_done")
+        changed = [False]
+
+        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
+            if followups.find(doc, follow_up_id).done:
+                return doc
+            changed[0] = True
+            return followups.mark_done(doc, follow_up_id, by=by, at=now)
+
+        stored = self.store.update_record(record_id, self.named(by, mutate))
+        self.schedule.track_record(stored)
+        return stored if changed[0] else None
+
+    def follow_ups_for(self, user: str, *, is_dsl: bool) -> list[followups.FollowUp]:
+        """Open follow-ups this person owns (the DSL team's too, for the DSL)."""
+        return [f for f in self.schedule.follow_ups() if f.owned_by(user, is_dsl=is_dsl)]
+
+    def overdue_follow_ups(self) -> list[followups.FollowUp]:
+        today = self.schedule.day.today(self.clock())
+        return [f for f in self.schedule.follow_ups() if f.state(today) == "overdue"]
 
 
 class Scheduler:

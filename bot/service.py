@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from bot import derive, followups, inbox, localtime, people
+from bot import inbox, localtime, people
 from bot import record as records
-from bot.access import AccessDenied, RecordAccess, within
+from bot.access import AccessDenied, RecordAccess
 from bot.config import Settings
 from bot.flow import (
     CANCELLED,
@@ -36,6 +36,8 @@ from bot.flow import (
 from bot.flow.engine import IN_PROGRESS, iso, stamp, utcnow
 from bot.flow.steps import BY_ID, TAKE_ON_KEY, TAKEN_KEY, route
 from bot.prompts import Prompts, default_prompts
+from bot.record import clean_id
+from bot.review import Reviews
 from bot.unsaved import Unsaved
 from storage import NotFound, RecordSummary, SessionEvent, Store
 
@@ -48,7 +50,6 @@ SESSION_KEEP_DAYS = 7
 ANCHOR_EVERY = timedelta(days=1)
 LAST_ANCHOR = "anchor:last"  # meta: when the ledger head was last anchored
 OUTBOX_META = "outbox:"  # meta key prefix of each outbox item's retry schedule
-REPEAT_WINDOW = timedelta(minutes=10)  # the same note twice within this is added once
 PERSON_META = "person:"  # meta key prefix: a person's display name and role, by platform id
 COVER_META = "cover"  # meta: the DSL marked away (or back) from a front end
 
@@ -61,12 +62,6 @@ class AlreadyDecided(ValueError):
         super().__init__(f"{record_id} is {'closed' if closed else 'decided already'}")
         self.record_id = record_id
         self.closed = closed
-
-
-def clean_id(text: str) -> str:
-    """A record id as people type or paste it: any case, stray spaces
-    (``" isd-2026-0001 "`` is ``ISD-2026-0001``)."""
-    return "".join(str(text or "").split()).upper()
 
 
 @dataclass(frozen=True)
@@ -110,13 +105,18 @@ class DecisionService:
         # role), used when someone not yet named acts on a record.
         self.namer: Callable[[str], tuple[str, str] | None] | None = None
         self._writing = threading.RLock()
-        from bot.schedule import Schedule
+        from bot.schedule import FollowUps, Schedule
 
         self.schedule = Schedule(self)
         # Chronology, exports and the access log. The clock is read through
         # the service, which may be given another one after it is made.
         self.access = RecordAccess(settings, store, self.prompts, lambda: self.clock(),
                                    day=self.schedule.day, named=self._named)
+        # The DSL's review and urgent alerts; follow-ups (bot.schedule).
+        self.reviews = Reviews(settings, store, self.prompts, lambda: self.clock(),
+                               access=self.access, schedule=self.schedule, named=self._named)
+        self.follow_ups = FollowUps(store, lambda: self.clock(), access=self.access,
+                                    schedule=self.schedule, named=self._named)
 
     # -- sessions ---------------------------------------------------------
     def start(self, user: str, source: str = Source.SLACK, meta: dict[str, Any] | None = None,
@@ -316,7 +316,7 @@ class DecisionService:
         result = box["result"]
         for event in result.events if result.accepted else []:
             if event.get("kind") == "urgent_alert":
-                self._schedule_escalation(session.id, event)
+                self.reviews.schedule_escalation(session.id, event)
         rec = None
         if result.accepted and result.done:
             session = self.finish_if_done(session)
@@ -629,7 +629,7 @@ class DecisionService:
         return (self.prompts.render("notices/cover.j2", cover=cover, s=self.settings,
                                     terminal=terminal) if cover.away else "")
 
-    # -- records and review ---------------------------------------------------
+    # -- records (their review: bot.review) -------------------------------------
     def record(self, record_id: str) -> dict[str, Any] | None:
         return self.store.get_record(clean_id(record_id))
 
@@ -637,160 +637,7 @@ class DecisionService:
         """The record a finished session made, if any."""
         return self.store.record_for_session(session_id)
 
-    def routed_notice(self, record: dict[str, Any]) -> str:
-        """For a record that does not go to the DSL channel (an allegation
-        about an adult): where it went, or whom to see in person."""
-        routing = record.get("routing") or {}
-        if routing.get("to", "dsl") == "dsl":
-            return ""
-        return self.prompts.render(
-            "notices/routed.j2", routing=routing,
-            held=(record.get("delivery") or {}).get("state") == "held",
-            contact=self.settings.contact_for(routing["to"]))
-
-    def is_dsl(self, user: str, channel_members: set[str] | None = None) -> bool:
-        """DSL team: a configured DSL user id, or a member of the DSL channel."""
-        return user in self.settings.dsl_user_ids or bool(
-            channel_members and user in channel_members)
-
-    def review(self, record_id: str, action: str, *, by: str, allowed: bool,
-               **params: Any) -> dict[str, Any] | None:
-        """Apply a DSL review action and return the record, or None when the
-        action was already done (a double click, a stale button: checked
-        under the store's lock, so it holds across threads and processes).
-        A refused attempt is audited and raises :class:`AccessDenied`."""
-        now = self.clock()
-        record_id = clean_id(record_id)
-        if not allowed:
-            self.access.audit_refusal(record_id, by=by, attempted=action)
-            raise AccessDenied(action)
-        if action == "correct" and params.get("field") == "category":
-            # One of the school's own: the record keeps its name as it is now.
-            params["label"] = derive.own_categories(self.settings.own_categories).get(
-                str(params.get("value")), "")
-        apply: Callable[[dict[str, Any]], dict[str, Any]] = {
-            "acknowledge": lambda r: records.acknowledge(r, by=by, at=now),
-            "follow_up": lambda r: records.follow_up_needed(
-                r, by=by, at=now, note=params["note"], due=params["due"]),
-            "note": lambda r: records.add_note(r, by=by, at=now, note=params["note"]),
-            "confirm_basis": lambda r: records.confirm_basis(
-                r, by=by, at=now, **_basis_to_confirm(r, params)),
-            "close": lambda r: records.close(r, by=by, at=now),
-            "outcome": lambda r: records.add_outcome(
-                r, by=by, at=now, outcome=params["outcome"], ref=params.get("ref", ""),
-                note=params.get("note", "")),
-            "correct": lambda r: records.correct(
-                r, by=by, at=now, field=params["field"], value=params["value"],
-                label=params.get("label", "")),
-            "viewed": lambda r: records.viewed(r, by=by, at=now),
-        }[action]
-        changed = [True]
-
-        def mutate(record: dict[str, Any]) -> dict[str, Any]:
-            if action == "acknowledge" and record["review_status"] != records.PENDING:
-                changed[0] = False
-                return record
-            if action in ("note", "follow_up", "outcome") and _repeated(
-                    record, by, action, params, now):
-                changed[0] = False  # the same form sent twice (a retry, a double submit)
-                return record
-            if action == "correct" and _already_so(record, params):
-                changed[0] = False  # chosen so already (a retry, a double submit)
-                return record
-            if action == "close" and record.get("status") == records.CLOSED:
-                changed[0] = False
-                return record
-            if action == "confirm_basis" and (
-                    (record.get("lawful_basis") or {}).get("confirmed")
-                    or not _basis_to_confirm(record, params)["article6"]):
-                changed[0] = False  # confirmed already, or nothing to confirm
-                return record
-            return apply(record)
-
-        stored = self.store.update_record(record_id, self._named(by, mutate))
-        if not changed[0]:
-            return None
-        if action == "acknowledge":
-            self.schedule.alert_acknowledged(f"{stored['session_id']}:urgent")
-        if action == "follow_up":
-            self.schedule.track_record(stored)
-        return stored
-
-    def _schedule_escalation(self, session_id: str, event: dict[str, Any]) -> None:
-        """Keep the alert's escalation in the store. The alert itself (sent
-        next by the front end) must never wait on this write succeeding."""
-        try:
-            self.schedule.alert_raised(session_id, event)
-        except Exception:
-            log.exception("could not schedule the alert's escalation",
-                          extra={"session_id": session_id})
-
-    def acknowledge_alert(self, event_id: str, *, by: str, allowed: bool) -> bool:
-        """The DSL has an urgent alert in hand: stop its escalation. False if
-        it was acknowledged already."""
-        session_id = event_id.removesuffix(":urgent")
-        record = self.store.record_for_session(session_id)
-        if not allowed:
-            if record is not None:
-                self.access.audit_refusal(record["id"], by=by, attempted="acknowledge_alert")
-            self.access.log_access(by, "acknowledge_alert", allowed=False, ref=event_id)
-            raise AccessDenied("acknowledge_alert")
-        self.schedule.alert_acknowledged(event_id)
-        first = self.store.claim(f"alert-ack:{event_id}")
-        if first:
-            self.access.log_access(by, "acknowledge_alert", allowed=True, ref=event_id)
-            if record is not None:
-                now = self.clock()
-
-                def audit(doc: dict[str, Any]) -> dict[str, Any]:
-                    records.append_audit(doc, by=by, action="alert_acknowledged", at=now)
-                    return doc
-
-                self.store.update_record(record["id"], self._named(by, audit))
-        return first
-
-    # -- follow-ups ---------------------------------------------------------------
-    def complete_follow_up(self, record_id: str, follow_up_id: str, *, by: str,
-                           is_dsl: bool) -> dict[str, Any] | None:
-        """Mark a follow-up done (its owner or the DSL team may); None if it
-        was done already. A refusal is audited and raises AccessDenied;
-        raises NotFound / UnknownFollowUp for what does not exist."""
-        now = self.clock()
-        record = self.store.get_record(record_id)
-        if record is None:
-            if not is_dsl:  # answered as a refusal: no record-id oracle
-                raise AccessDenied("follow_up_done")
-            raise NotFound(record_id)
-        try:
-            owned = followups.find(record, follow_up_id).owned_by(by, is_dsl=False)
-        except followups.UnknownFollowUp:
-            if not is_dsl:
-                owned = False
-            else:
-                raise
-        if not (is_dsl or owned):
-            self.access.audit_refusal(record_id, by=by, attempted="follow_up_done")
-            raise AccessDenied("follow_up_done")
-        changed = [False]
-
-        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
-            if followups.find(doc, follow_up_id).done:
-                return doc
-            changed[0] = True
-            return followups.mark_done(doc, follow_up_id, by=by, at=now)
-
-        stored = self.store.update_record(record_id, self._named(by, mutate))
-        self.schedule.track_record(stored)
-        return stored if changed[0] else None
-
-    def follow_ups_for(self, user: str, *, is_dsl: bool) -> list[followups.FollowUp]:
-        """Open follow-ups this person owns (the DSL team's too, for the DSL)."""
-        return [f for f in self.schedule.follow_ups() if f.owned_by(user, is_dsl=is_dsl)]
-
-    def overdue_follow_ups(self) -> list[followups.FollowUp]:
-        today = self.schedule.day.today(self.clock())
-        return [f for f in self.schedule.follow_ups() if f.state(today) == "overdue"]
-
+    # -- lists of records and the inbox --------------------------------------------
     def my_records(self, user: str, limit: int = 10) -> list[RecordSummary]:
         return self.store.list_records(recorded_by=user, limit=limit)
 
@@ -821,35 +668,8 @@ def has_pending_event(session: dict[str, Any]) -> bool:
 
 
 
-def _repeated(record: dict[str, Any], by: str, action: str, params: dict[str, Any],
-              now: datetime) -> bool:
-    """The same note (or follow-up) by the same person moments ago."""
-    kind = {"note": "note_added", "outcome": "outcome_added"}.get(action, "follow_up_needed")
-    want = ({"note": params.get("note")} if action == "note" else
-            {"outcome": params.get("outcome"), "ref": params.get("ref", ""),
-             "note": params.get("note", "")} if action == "outcome" else
-            {"note": params.get("note"), "due": params.get("due")})
-    return any(e.get("action") == kind and e.get("by") == by and e.get("detail") == want
-               and within(e.get("at"), now, REPEAT_WINDOW)
-               for e in record.get("audit") or ())
 
 
-def _already_so(record: dict[str, Any], params: dict[str, Any]) -> bool:
-    """A correction to what the record already shows, and not as read
-    from the answers (confirming a derived value is a change: it is hers)."""
-    field = params["field"]
-    now = records.shown_category(record) if field == "category" else records.shown_summary(
-        record)
-    return now == params["value"] and record.get(f"{field}_derived") is False and (
-        field != "category" or record.get("category_label", "") == params.get("label", ""))
-
-
-def _basis_to_confirm(record: dict[str, Any], params: dict[str, Any]) -> dict[str, str]:
-    """The lawful basis the DSL confirms: as given, else the one suggested
-    on the record ("" when there is none to confirm)."""
-    suggested = (record.get("lawful_basis") or {}).get("suggested") or {}
-    return {"article6": str(params.get("article6") or suggested.get("article6") or ""),
-            "article9": str(params.get("article9") or suggested.get("article9") or "")}
 
 
 

@@ -130,13 +130,13 @@ class SlackChat(Conversation):
         details = found.get("profile") or {}
         name = (details.get("real_name") or found.get("real_name")
                 or details.get("display_name") or found.get("name") or "")
-        role = details.get("title") or ("DSL" if self.app.is_dsl(user) else "")
+        role = details.get("title") or ("DSL" if self.app.reviews.is_dsl(user) else "")
         return str(name), str(role)
 
     def is_dsl(self, user: str) -> bool:
         """Configured DSL ids, or members of the DSL channel; nobody else
         when Slack cannot say and the last list is too old (fails closed)."""
-        if self.app.is_dsl(user):
+        if self.app.reviews.is_dsl(user):
             return True
         try:
             return user in self.membership.members()
@@ -149,7 +149,7 @@ class SlackChat(Conversation):
     def on_dsl_team(self, user: str) -> bool:
         """The DSL channel's members too (the list is cached briefly; when
         Slack cannot say, staff: the record then waits for the DSL)."""
-        if self.app.is_dsl(user):
+        if self.app.reviews.is_dsl(user):
             return True
         try:
             return user in self.starting.members()

@@ -16,8 +16,8 @@ class SlackHome(SlackChat):
         awaiting = [i.as_dict() for i in self.app.inbox()] if dsl else None
         self.client.views_publish(user_id=user, view=self.blocks.home(
             open_sessions=open_sessions, mine=mine, awaiting=awaiting,
-            my_follow_ups=self.app.follow_ups_for(user, is_dsl=dsl),
-            overdue=self.app.overdue_follow_ups() if dsl else None,
+            my_follow_ups=self.app.follow_ups.follow_ups_for(user, is_dsl=dsl),
+            overdue=self.app.follow_ups.overdue_follow_ups() if dsl else None,
             today=self.app.schedule.day.today(self.app.clock()),
             cover=self.app.cover_notice(), away=self.app.cover().away if dsl else None))
 

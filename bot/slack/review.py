@@ -38,7 +38,7 @@ class SlackReview(SlackHome):
                **params: Any) -> dict[str, Any] | None:
         allowed = self.is_dsl(user)
         try:
-            record = self.app.review(record_id, action, by=user, allowed=allowed, **params)
+            record = self.app.reviews.review(record_id, action, by=user, allowed=allowed, **params)
         except NotFound:
             self._tell(user, channel, self.t("not_found", id=clean_id(record_id)))
             return None
@@ -139,7 +139,7 @@ class SlackReview(SlackHome):
     def acknowledge_alert(self, user: str, event_id: str, channel: str | None,
                           ts: str | None, shown: list[dict[str, Any]]) -> None:
         try:
-            first = self.app.acknowledge_alert(event_id, by=user, allowed=self.is_dsl(user))
+            first = self.app.reviews.acknowledge_alert(event_id, by=user, allowed=self.is_dsl(user))
         except AccessDenied:
             log.warning("alert acknowledgement refused", extra={"user": user})
             self._tell(user, channel, self.t("refused"))
@@ -153,7 +153,7 @@ class SlackReview(SlackHome):
                            shown: list[dict[str, Any]] | None = None,
                            from_home: bool = False) -> None:
         try:
-            record = self.app.complete_follow_up(record_id, follow_up_id, by=user,
+            record = self.app.follow_ups.complete_follow_up(record_id, follow_up_id, by=user,
                                                  is_dsl=self.is_dsl(user))
         except AccessDenied:
             log.warning("follow-up done refused", extra={"record_id": record_id,

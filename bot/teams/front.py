@@ -124,7 +124,7 @@ class TeamsFront(Conversation):
                 return
             self._known_names[person.user] = person.name
         self.app.know_person(person.user, person.name,
-                             "DSL" if self.app.is_dsl(person.user) else "")
+                             "DSL" if self.app.reviews.is_dsl(person.user) else "")
 
     def _chat(self, user: str) -> dict[str, str] | None:
         with self._chats_lock:
@@ -179,13 +179,13 @@ class TeamsFront(Conversation):
     def is_dsl(self, user: str) -> bool:
         """Configured DSL ids, or members of the DSL channel. Raises
         MembershipUnknown when Teams cannot say (callers refuse)."""
-        return self.app.is_dsl(user) or user in self.membership.members()
+        return self.app.reviews.is_dsl(user) or user in self.membership.members()
 
     def on_dsl_team(self, user: str) -> bool:
         """The DSL channel's members too, by Entra id; when Teams cannot say,
         staff (the record then waits for the DSL)."""
         try:
-            return self.app.is_dsl(user) or user in self.starting.members()
+            return self.app.reviews.is_dsl(user) or user in self.starting.members()
         except MembershipUnknown:
             return False
 
@@ -250,7 +250,7 @@ class TeamsFront(Conversation):
         person if it was not done). A refusal is audited on the record."""
         allowed, why = self._allowed(user)
         try:
-            record = self.app.review(record_id, action, by=user, allowed=allowed, **params)
+            record = self.app.reviews.review(record_id, action, by=user, allowed=allowed, **params)
         except NotFound:
             return None, self.t("not_found", id=clean_id(record_id))
         except AccessDenied:
@@ -385,7 +385,7 @@ class TeamsFront(Conversation):
             return None
         if not dsl:
             with contextlib.suppress(AccessDenied, NotFound):
-                self.app.review(record_id, "viewed", by=user, allowed=False)
+                self.app.reviews.review(record_id, "viewed", by=user, allowed=False)
             return None
         record = self.app.record(record_id)
         return self.record_card(record) if record else None
@@ -434,7 +434,7 @@ class TeamsFront(Conversation):
         there is nothing to show them."""
         allowed, why = self._allowed(user)
         try:
-            first = self.app.acknowledge_alert(event_id, by=user, allowed=allowed)
+            first = self.app.reviews.acknowledge_alert(event_id, by=user, allowed=allowed)
         except AccessDenied:
             log.warning("alert acknowledgement refused")
             return self.cards.plain(why)
@@ -469,7 +469,7 @@ class TeamsFront(Conversation):
         team): the reminder, for the clicker, then says by whom and when."""
         allowed, why = self._allowed(user)
         try:
-            record = self.app.complete_follow_up(data.r, data.f, by=user, is_dsl=allowed)
+            record = self.app.follow_ups.complete_follow_up(data.r, data.f, by=user, is_dsl=allowed)
         except AccessDenied:
             log.warning("follow-up done refused", extra={"record_id": data.r})
             return self.cards.plain(why)
@@ -535,14 +535,15 @@ class TeamsFront(Conversation):
         try:
             dsl = self.is_dsl(user)
         except MembershipUnknown:
-            dsl = self.app.is_dsl(user)  # configured ids only, when Teams cannot say
+            dsl = self.app.reviews.is_dsl(user)  # configured ids only, when Teams cannot say
         today = self.app.schedule.day.today(self.app.clock())
         return self.cards.home(
             open_sessions=[(s.id, local_time(datetime.fromisoformat(s.created_at), zone),
                             s.status) for s in self.app.open_sessions(user)],
             mine=[dict(r) for r in self.app.my_records(user)],
             inbox=self.app.inbox() if dsl else None,
-            follow_ups=[(f, f.state(today)) for f in self.app.follow_ups_for(user, is_dsl=dsl)],
+            follow_ups=[(f, f.state(today))
+                        for f in self.app.follow_ups.follow_ups_for(user, is_dsl=dsl)],
             local=lambda stamp: local_time(datetime.fromisoformat(stamp), zone),
             cover=self.app.cover_notice(), away=self.app.cover().away if dsl else None)
 

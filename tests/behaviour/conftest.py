@@ -94,7 +94,7 @@ class Stub:
         assert record is not None
         for field, value in corrections_wanted(record, category=category,
                                                summary_line=line).items():
-            self.jigsaw.review(record_id, "correct", by=DSL["stub"], allowed=True,
+            self.jigsaw.reviews.review(record_id, "correct", by=DSL["stub"], allowed=True,
                                field=field, value=value)
 
 

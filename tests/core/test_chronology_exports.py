@@ -59,8 +59,8 @@ def school(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     ):
         app = DecisionService(settings, store, clock=lambda when=when: when)
         made[label] = decide_in_process(app, script)
-    DecisionService(settings, store, clock=lambda: datetime(2026, 11, 10, tzinfo=UTC)).review(
-        made["first"]["id"], "acknowledge", by="UDSL1", allowed=True)
+    later = DecisionService(settings, store, clock=lambda: datetime(2026, 11, 10, tzinfo=UTC))
+    later.reviews.review(made["first"]["id"], "acknowledge", by="UDSL1", allowed=True)
     store.close()
     (tmp_path / "jigsaw.toml").write_text(f'[school]\nname = "{SCHOOL}"\n', encoding="utf-8")
     monkeypatch.setenv("JIGSAW_DATA_DIR", str(data))

@@ -34,7 +34,7 @@ def test_a_closed_record_leaves_the_inbox(jigsaw: DecisionService) -> None:
     decided = _submit(jigsaw, "UDSL1", sc.EARLY_HELP_CONSENT, dsl=True)
     assert [i.id for i in jigsaw.inbox()] == [decided["id"]]
     assert not jigsaw.inbox()[0].awaiting_decision
-    jigsaw.review(decided["id"], "close", by="UDSL1", allowed=True)
+    jigsaw.reviews.review(decided["id"], "close", by="UDSL1", allowed=True)
     assert jigsaw.inbox() == []
 
 

@@ -47,9 +47,9 @@ def test_records_name_who_acted_and_keep_the_name(tmp_path: Path) -> None:
     Console(jigsaw, stdin=io.StringIO("\n".join(sc.STAFF_SELF_REFERRAL) + "\n"), stdout=out,
             user="console:jsmith").run()
     [summary] = store.list_records()
-    jigsaw.review(summary["id"], "acknowledge", by="UDSL1", allowed=True)
+    jigsaw.reviews.review(summary["id"], "acknowledge", by="UDSL1", allowed=True)
     jigsaw.know_person("UDSL1", "Mrs A. Khan-Jones", "DSL")  # renamed later
-    jigsaw.review(summary["id"], "viewed", by="UDSL1", allowed=True)
+    jigsaw.reviews.review(summary["id"], "viewed", by="UDSL1", allowed=True)
     record = store.get_record(summary["id"])
     assert record["people"] == {"console:jsmith": {"name": "Ms J. Smith", "role": "TA, Year 4"},
                                 "UDSL1": {"name": "Ms A. Khan", "role": "DSL"}}
@@ -89,9 +89,9 @@ def test_outcomes_and_corrections_read_in_words_everywhere(tmp_path: Path) -> No
             stdout=io.StringIO(), user="console:jsmith").run()
     [summary] = store.list_records()
     jigsaw.know_person("UDSL1", "Ms A. Khan", "DSL")
-    jigsaw.review(summary["id"], "correct", by="UDSL1", allowed=True, field="category",
+    jigsaw.reviews.review(summary["id"], "correct", by="UDSL1", allowed=True, field="category",
                   value="emotional_abuse")
-    jigsaw.review(summary["id"], "outcome", by="UDSL1", allowed=True, outcome="nfa",
+    jigsaw.reviews.review(summary["id"], "outcome", by="UDSL1", allowed=True, outcome="nfa",
                   ref="MASH-9", note="Closed at the front door")
     record = store.get_record(summary["id"])
     assert record is not None and verify(record) == []

@@ -198,17 +198,17 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for script_ in (sc.POLICE_PREJUDICE, sc.NO_PURPOSE, sc.ALLEGATION, sc.EARLY_HELP_CONSENT,
                     sc.IMMEDIATE_DANGER, sc.NOT_SURE):
         decide_in_process(app, script_)
-    app.review(rid(1), "acknowledge", by="UDSL1", allowed=True)
-    app.review(rid(1), "note", by="UDSL1", allowed=True, note="Police called back")
-    app.review(rid(1), "viewed", by="UDSL2", allowed=True)
-    app.review(rid(1), "close", by="UDSL1", allowed=True)
-    app.review(rid(2), "follow_up", by="UDSL2", allowed=True, note="Check with DPO",
+    app.reviews.review(rid(1), "acknowledge", by="UDSL1", allowed=True)
+    app.reviews.review(rid(1), "note", by="UDSL1", allowed=True, note="Police called back")
+    app.reviews.review(rid(1), "viewed", by="UDSL2", allowed=True)
+    app.reviews.review(rid(1), "close", by="UDSL1", allowed=True)
+    app.reviews.review(rid(2), "follow_up", by="UDSL2", allowed=True, note="Check with DPO",
                due="2026-12-01")
-    app.review(rid(3), "confirm_basis", by="UDSL1", allowed=True, article6="6(1)(e)",
+    app.reviews.review(rid(3), "confirm_basis", by="UDSL1", allowed=True, article6="6(1)(e)",
                article9="9(2)(g)")
-    app.review(rid(4), "viewed", by="UDSL2", allowed=True)
+    app.reviews.review(rid(4), "viewed", by="UDSL2", allowed=True)
     with pytest.raises(AccessDenied):
-        app.review(rid(5), "viewed", by="U999", allowed=False)
+        app.reviews.review(rid(5), "viewed", by="U999", allowed=False)
     store.close()
     return data
 

@@ -195,7 +195,7 @@ def acknowledged(tmp_path: Path) -> tuple[Path, bytes]:
     decide_in_process(app, sc.NO_PURPOSE)
     block = next((data / "records").rglob("block-0000.json"))
     before = block.read_bytes()
-    app.review(first["id"], "acknowledge", by="UDSL1", allowed=True)
+    app.reviews.review(first["id"], "acknowledge", by="UDSL1", allowed=True)
     store.close()
     return data, before
 

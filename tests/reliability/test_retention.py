@@ -63,7 +63,7 @@ def school(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     for label, moment in when.items():  # oldest first, as they would have been made
         app = DecisionService(settings, store, clock=lambda moment=moment: moment)
         ids[label] = decide_in_process(app, sc.EARLY_HELP_CONSENT)["id"]
-        app.review(ids[label], "acknowledge", by="UDSL1", allowed=True)
+        app.reviews.review(ids[label], "acknowledge", by="UDSL1", allowed=True)
     assert ids["year_start"][:8] == ids["just_kept"][:8], "the cutoff splits one year's ids"
     store.close()
     return data, config, ids

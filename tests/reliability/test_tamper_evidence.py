@@ -66,14 +66,14 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         decide_in_process(app, script)
     shutil.copytree(data, earlier)  # a backup, or an attacker's copy
     decide_in_process(app, sc.NOT_SURE)
-    app.review(rid(1), "acknowledge", by="UDSL1", allowed=True)
-    app.review(rid(1), "note", by="UDSL1", allowed=True, note="Police called back")
-    app.review(rid(2), "follow_up", by="UDSL2", allowed=True, note="Check with DPO",
+    app.reviews.review(rid(1), "acknowledge", by="UDSL1", allowed=True)
+    app.reviews.review(rid(1), "note", by="UDSL1", allowed=True, note="Police called back")
+    app.reviews.review(rid(2), "follow_up", by="UDSL2", allowed=True, note="Check with DPO",
                due="2026-12-01")
-    app.review(rid(4), "viewed", by="UDSL2", allowed=True)
+    app.reviews.review(rid(4), "viewed", by="UDSL2", allowed=True)
     with pytest.raises(AccessDenied):
-        app.review(rid(5), "viewed", by="U999", allowed=False)
-    app.review(rid(6), "acknowledge", by="UDSL1", allowed=True)
+        app.reviews.review(rid(5), "viewed", by="U999", allowed=False)
+    app.reviews.review(rid(6), "acknowledge", by="UDSL1", allowed=True)
     store.update_record(rid(3), lambda r: r["delivery"].update(state="posted", ts="1.2"))
     store.close()
     return data, earlier

@@ -205,12 +205,12 @@ def png_size(content: bytes) -> tuple[int, int]:
 
 def test_the_weekly_digest_counts_and_charts_without_child_details(
         slack: Harness, clock: Clock, made: dict[str, dict[str, Any]]) -> None:
-    slack.jigsaw.review(made["police"]["id"], "acknowledge", by=DSL, allowed=True)
+    slack.jigsaw.reviews.review(made["police"]["id"], "acknowledge", by=DSL, allowed=True)
     slack.front.scheduler.tick()  # Monday 09:00: the next digest is next Monday 08:00
     # What happened after an earlier decision, heard this week.
     at = clock.now
     clock.to(datetime(2026, 12, 3, 11, tzinfo=UTC))
-    slack.jigsaw.review(made["police"]["id"], "outcome", by=DSL, allowed=True,
+    slack.jigsaw.reviews.review(made["police"]["id"], "outcome", by=DSL, allowed=True,
                         outcome="referral_accepted", ref="CSC-1")
     clock.to(at)
     clock.to(datetime(2026, 12, 7, 7, 59, tzinfo=UTC))

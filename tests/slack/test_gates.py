@@ -81,6 +81,7 @@ def head_in_slack(slack: Harness) -> Harness:
                        headteacher=Contact(name="Mrs Head", user_id="UHEAD"))
     slack.jigsaw.settings = settings
     slack.jigsaw.flow.settings = settings
+    slack.jigsaw.reviews.settings = settings
     return slack
 
 

@@ -60,7 +60,7 @@ def test_a_category_the_school_does_not_have_is_refused(slack: Harness) -> None:
     concern = staff.run(sc.STAFF_CONCERN)
     assert concern is not None
     with pytest.raises(ValueError):
-        slack.jigsaw.review(concern["id"], "correct", by=DSL, allowed=True,
-                            field="category", value="own:pastoral")
+        slack.jigsaw.reviews.review(concern["id"], "correct", by=DSL, allowed=True,
+                                    field="category", value="own:pastoral")
     stored = slack.jigsaw.store.get_record(concern["id"])
     assert stored is not None and stored["category"] == "neglect"

@@ -146,7 +146,7 @@ def test_an_acknowledged_alert_does_not_escalate(slack: Harness, clock: Clock) -
 def test_acknowledging_the_emergency_record_stops_the_escalation(
         slack: Harness, clock: Clock) -> None:
     record = decide(slack, sc.IMMEDIATE_DANGER)
-    slack.jigsaw.review(record["id"], "acknowledge", by=DSL, allowed=True)
+    slack.jigsaw.reviews.review(record["id"], "acknowledge", by=DSL, allowed=True)
 
     clock.advance(minutes=16)
     slack.front.scheduler.tick()
@@ -244,7 +244,7 @@ def test_records_unacknowledged_at_the_end_of_the_day_are_listed_once(
     assert record["child_ref"] not in all_text(reminder)
 
     # Acknowledged overnight: Tuesday's reminder has nothing to say.
-    slack.jigsaw.review(record["id"], "acknowledge", by=DSL, allowed=True)
+    slack.jigsaw.reviews.review(record["id"], "acknowledge", by=DSL, allowed=True)
     clock.to(MONDAY_9AM.replace(day=1, month=12, hour=15, minute=31))
     slack.front.scheduler.tick()
     assert kinds(reminders(slack.fake, DSL_CHANNEL_ID)).count("unacked") == 1
@@ -330,7 +330,7 @@ def test_records_from_before_follow_up_ids_still_work(slack: Harness, clock: Clo
     """Older records have follow-ups without id or done state."""
     record = decide(slack, sc.IMMEDIATE_DANGER)
     assert "id" not in record["follow_up"][0]
-    assert slack.jigsaw.complete_follow_up(record["id"], "1", by=DSL, is_dsl=True)
+    assert slack.jigsaw.follow_ups.complete_follow_up(record["id"], "1", by=DSL, is_dsl=True)
     done = slack.jigsaw.store.get_record(record["id"])
     assert done is not None and done["follow_up"][0]["done"]["by"] == DSL
     assert verify(done) == []
@@ -391,15 +391,15 @@ def test_recent_records_from_before_the_schedule_get_their_follow_ups(
     old = decide_in_process_at(slack.jigsaw, clock, MONDAY_9AM - timedelta(days=60),
                                POLICE_WITH_FOLLOW_UP)
     slack.jigsaw.store.set_meta("schedule", None)
-    assert slack.jigsaw.follow_ups_for(DECIDER, is_dsl=False) == []
+    assert slack.jigsaw.follow_ups.follow_ups_for(DECIDER, is_dsl=False) == []
 
     slack.front.scheduler.tick()
-    assert [f.record_id for f in slack.jigsaw.follow_ups_for(DECIDER, is_dsl=False)] == [
+    assert [f.record_id for f in slack.jigsaw.follow_ups.follow_ups_for(DECIDER, is_dsl=False)] == [
         recent["id"]]
     assert old["id"] not in {f.record_id for f in slack.jigsaw.schedule.follow_ups()}
     slack.jigsaw.store.set_meta("schedule", None)
     slack.front.scheduler.tick()  # once only: what was done since is not undone
-    assert slack.jigsaw.follow_ups_for(DECIDER, is_dsl=False) == []
+    assert slack.jigsaw.follow_ups.follow_ups_for(DECIDER, is_dsl=False) == []
 
 
 def decide_in_process_at(jigsaw: DecisionService, clock: Clock, when: datetime, script: list[str]
