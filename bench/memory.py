@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -34,7 +35,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.service import DecisionService
-from storage import TinyDBStore
+from storage import TinyDBStore, records
 from tests import scenarios as sc
 from tests.harness.fakeslack import FakeSlack
 from tests.harness.slack import SECRET, Harness, build_app, wait_idle
@@ -95,7 +96,7 @@ def measure(count: int, *, trace: bool, top: int) -> dict[str, float]:
         if trace:
             tracemalloc.start(4)
         gc.collect()
-        rss_before = rss_kb()
+        rss_before, blocks_before = rss_kb(), sys.getallocatedblocks()
         snap_before = tracemalloc.take_snapshot() if trace else None
         started = time.monotonic()
         for _ in range(count):
@@ -103,9 +104,12 @@ def measure(count: int, *, trace: bool, top: int) -> dict[str, float]:
         elapsed = time.monotonic() - started
         harness.idle()
         gc.collect()
-        rss_after = rss_kb()
+        rss_after, blocks_after = rss_kb(), sys.getallocatedblocks()
         out = {"decisions": count, "seconds": round(elapsed, 1),
-               "rss_kb_per_decision": round((rss_after - rss_before) / count, 2)}
+               "rss_kb_per_decision": round((rss_after - rss_before) / count, 2),
+               # Python's live memory blocks (objects, mostly): unlike RSS,
+               # this falls again when memory is given back.
+               "objects_per_decision": round((blocks_after - blocks_before) / count, 1)}
         if snap_before is not None:
             snap_after = tracemalloc.take_snapshot()
             tracemalloc.stop()
@@ -135,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace", action="store_true",
                         help="also trace Python allocations (slower)")
     parser.add_argument("--top", type=int, default=12, help="allocation sites shown")
+    parser.add_argument("--cached-blocks", type=int, default=records.CACHED_BLOCKS,
+                        help="record blocks the store keeps parsed (to see what they cost)")
     args = parser.parse_args(argv)
+    records.CACHED_BLOCKS = args.cached_blocks
     for count in (int(c) for c in args.counts.split(",")):
         print(measure(count, trace=args.trace, top=args.top), flush=True)
     return 0
