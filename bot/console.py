@@ -133,7 +133,7 @@ class Console:
                 self.say("\n" + notice + "\n")
             for event in outcome.result.events:
                 # No Slack here: the person must tell the DSL themselves.
-                self.app.mark_event_delivered(session.id, event["id"], channel="console")
+                self.app.deliveries.mark_event_delivered(session.id, event["id"], channel="console")
                 self.say(prompts.render("console/alert_local.j2", s=self.app.settings))
         record = self.app.record(session.record_id) if session.record_id else None
         if record:

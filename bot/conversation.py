@@ -96,7 +96,7 @@ class Conversation:
         changes nothing, even across a restart. Called after the answer to
         the service is sent, so the store write never delays it."""
         try:
-            return self.app.claim_once(key)
+            return self.app.deliveries.claim_once(key)
         except OSError:
             # The store refuses writes: remember it here rather than drop the
             # request (a redelivery after a restart may be handled twice).

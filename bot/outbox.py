@@ -158,11 +158,11 @@ class Outbox:
         channel, so ``jigsaw verify`` can tell a store cut back or put back
         from yesterday's copy; the anchor is then written to the ledger too.
         The message id when one was posted."""
-        if not (force or self.app.anchor_due()):
+        if not (force or self.app.ledger_anchor.anchor_due()):
             return None
         try:
             self.check_channel()
-            n, mac = self.app.ledger_head()
+            n, mac = self.app.ledger_anchor.ledger_head()
             where = self.post_anchor(n, mac)
         except ChannelUnsafe as exc:
             log.error("ledger anchor held: %s", exc)
@@ -171,7 +171,7 @@ class Outbox:
         except PostFailed as exc:
             log.warning("ledger anchor failed: %s", exc.error)
             return None
-        self.app.anchored(n, where)
+        self.app.ledger_anchor.anchored(n, where)
         log.info("ledger anchored in the DSL channel", extra={"count": n})
         return where
 
@@ -230,7 +230,7 @@ class Outbox:
                 return True
             if record.get("delivery", {}).get("state") in records.SETTLED_STATES:
                 return True
-            retried = bool(self.app.outbox_state(key))
+            retried = bool(self.app.deliveries.outbox_state(key))
             delivered = self._settle(key, self._attempt_record(record))
             if delivered and retried and self.on_delivered:
                 self.on_delivered(Kind.RECORD, record)
@@ -257,10 +257,10 @@ class Outbox:
             if claim.maybe_posted and not direct:
                 found = self.find_posted(Kind.RECORD, record_id)
                 if found:
-                    self.app.record_posted(record_id, found, self.channel)
+                    self.app.deliveries.record_posted(record_id, found, self.channel)
                     return Attempt(True)
             posted = self.post_record(record, conversation, review=not direct)
-            self.app.record_posted(record_id, posted.message_id, posted.conversation)
+            self.app.deliveries.record_posted(record_id, posted.message_id, posted.conversation)
             log.info("record delivered", extra={"record_id": record_id})
             if posted.then is not None:
                 self._follow_up(posted.then, record_id)
@@ -310,12 +310,12 @@ class Outbox:
                           if e["id"] == event_id), None)
             if event is None or event.get("delivered"):
                 return True
-            retried = bool(self.app.outbox_state(key))
+            retried = bool(self.app.deliveries.outbox_state(key))
             claim = None
             # The store's copy of the session is behind memory (it refused a
             # write): a claim there would act on an old copy, so the alert goes
             # from memory. At least once: it must never wait for the disk.
-            from_memory = self.app.unsaved_session(session_id)
+            from_memory = self.app.deliveries.unsaved_session(session_id)
             try:
                 self._require_channel()
                 if not from_memory:
@@ -332,10 +332,10 @@ class Outbox:
                 if claim is not None and claim.maybe_posted:
                     found = self.find_posted(Kind.ALERT, event_id)
                     if found:
-                        self.app.mark_event_delivered(session_id, event_id, ts=found)
+                        self.app.deliveries.mark_event_delivered(session_id, event_id, ts=found)
                         return self._alert_delivered(key, event, retried)
                 message_id = self.post_alert(event)
-                self.app.mark_event_delivered(session_id, event_id, ts=message_id)
+                self.app.deliveries.mark_event_delivered(session_id, event_id, ts=message_id)
                 log.info("urgent alert delivered", extra={"session_id": session_id})
                 return self._alert_delivered(key, event, retried)
             except ChannelUnsafe as exc:
@@ -367,7 +367,7 @@ class Outbox:
 
     # -- backoff (kept in the store, so it survives a restart) -----------------
     def _due(self, key: str) -> bool:
-        state = self.app.outbox_state(key)
+        state = self.app.deliveries.outbox_state(key)
         if not state:
             return True
         wait = float(state.get("next_at", 0)) - self.wall()
@@ -386,16 +386,17 @@ class Outbox:
 
     def _keep_schedule(self, key: str, attempt: Attempt) -> bool:
         if attempt.ok:
-            if self.app.outbox_state(key):
-                self.app.set_outbox_state(key, None)
+            if self.app.deliveries.outbox_state(key):
+                self.app.deliveries.set_outbox_state(key, None)
             return True
-        state = self.app.outbox_state(key) or {"attempts": 0}
+        state = self.app.deliveries.outbox_state(key) or {"attempts": 0}
         attempts = state["attempts"] + 1
         delay = min(BACKOFF_MAX, BACKOFF_BASE ** min(attempts, 9))
         if attempt.retry_after is not None:
             delay = max(delay, attempt.retry_after)
-        self.app.set_outbox_state(key, {"attempts": attempts, "next_at": self.wall() + delay,
-                                        "delay": delay, "error": attempt.error})
+        self.app.deliveries.set_outbox_state(key, {"attempts": attempts,
+                                                   "next_at": self.wall() + delay,
+                                                   "delay": delay, "error": attempt.error})
         self._wake.set()
         return False
 
@@ -403,11 +404,11 @@ class Outbox:
     def pending(self) -> list[tuple[Kind, str, str]]:
         """Everything not yet in the channel: (kind, session or record id, id)."""
         items: list[tuple[Kind, str, str]] = []
-        for session in self.app.sessions_with_pending_events():
+        for session in self.app.deliveries.sessions_with_pending_events():
             for event in session.get("events", []):
                 if not event.get("delivered"):
                     items.append((Kind.ALERT, session["id"], event["id"]))
-        for summary in self.app.undelivered_records():
+        for summary in self.app.deliveries.undelivered_records():
             items.append((Kind.RECORD, summary["id"], summary["id"]))
         return items
 
@@ -418,9 +419,9 @@ class Outbox:
         for kind, owner, item in self.pending():
             if force:  # due now, but still known as a retry (staff get told)
                 key = f"{kind}:{item}"
-                state = self.app.outbox_state(key)
+                state = self.app.deliveries.outbox_state(key)
                 if state:
-                    self.app.set_outbox_state(key, {**state, "next_at": 0})
+                    self.app.deliveries.set_outbox_state(key, {**state, "next_at": 0})
             ok = (self.deliver_alert(owner, item) if kind == Kind.ALERT
                   else self.deliver_record(item))
             left += 0 if ok else 1
@@ -440,7 +441,7 @@ class Outbox:
         waits = [BACKOFF_MAX if not len(self.app.unsaved) else UNSAVED_RETRY]
         now = self.wall()
         for kind, _, item in self.pending():
-            state = self.app.outbox_state(f"{kind}:{item}") or {}
+            state = self.app.deliveries.outbox_state(f"{kind}:{item}") or {}
             wait = max(0.0, state.get("next_at", now) - now)
             waits.append(0.0 if wait > float(state.get("delay", BACKOFF_MAX)) + 1.0 else wait)
         return max(0.05, min(waits))

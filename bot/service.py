@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from bot import inbox, localtime, people
 from bot import record as records
 from bot.access import AccessDenied, RecordAccess
 from bot.config import Settings
+from bot.deliveries import Deliveries, LedgerAnchor
 from bot.flow import (
     CANCELLED,
     OPEN_STATUSES,
@@ -33,13 +34,13 @@ from bot.flow import (
     Session,
     Source,
 )
-from bot.flow.engine import IN_PROGRESS, iso, stamp, utcnow
+from bot.flow.engine import IN_PROGRESS, stamp, utcnow
 from bot.flow.steps import BY_ID, TAKE_ON_KEY, TAKEN_KEY, route
 from bot.prompts import Prompts, default_prompts
 from bot.record import clean_id
 from bot.review import Reviews
 from bot.unsaved import Unsaved
-from storage import NotFound, RecordSummary, SessionEvent, Store
+from storage import NotFound, RecordSummary, Store
 
 __all__ = ["AccessDenied", "AlreadyDecided", "DecisionService", "NotFound", "Outcome",
            "clean_id"]
@@ -47,9 +48,6 @@ __all__ = ["AccessDenied", "AlreadyDecided", "DecisionService", "NotFound", "Out
 log = logging.getLogger("jigsaw.service")
 Clock = Callable[[], datetime]
 SESSION_KEEP_DAYS = 7
-ANCHOR_EVERY = timedelta(days=1)
-LAST_ANCHOR = "anchor:last"  # meta: when the ledger head was last anchored
-OUTBOX_META = "outbox:"  # meta key prefix of each outbox item's retry schedule
 PERSON_META = "person:"  # meta key prefix: a person's display name and role, by platform id
 COVER_META = "cover"  # meta: the DSL marked away (or back) from a front end
 
@@ -105,6 +103,11 @@ class DecisionService:
         # role), used when someone not yet named acts on a record.
         self.namer: Callable[[str], tuple[str, str] | None] | None = None
         self._writing = threading.RLock()
+        # The outbox's bookkeeping and the ledger's anchor. The clock is read
+        # through the service, which may be given another one after it is made.
+        self.deliveries = Deliveries(store, lambda: self.clock(), unsaved=self.unsaved,
+                                     write_session=self._write_session)
+        self.ledger_anchor = LedgerAnchor(store, lambda: self.clock())
         from bot.schedule import FollowUps, Schedule
 
         self.schedule = Schedule(self)
@@ -440,93 +443,14 @@ class DecisionService:
         record of a submitted session lives on in the archive; a session with
         an undelivered alert is kept until the alert is through."""
         cutoff = stamp(self.clock() - timedelta(days=keep_days))
-        pending = {s["id"] for s in self.sessions_with_pending_events()}
+        pending = {s["id"] for s in self.deliveries.sessions_with_pending_events()}
         return self.store.delete_sessions([
             doc["id"] for doc in self.store.all_sessions()
             if doc["status"] in (SUBMITTED, CANCELLED) and doc["updated_at"] < cutoff
             and doc["id"] not in pending
         ])
 
-    def sessions_with_pending_events(self) -> list[dict[str, Any]]:
-        """Sessions holding an event (an urgent alert) not yet delivered,
-        oldest first, so the longest-waiting alert is retried first."""
-        found = [doc for doc in self.store.all_sessions() if has_pending_event(doc)]
-        found.sort(key=lambda doc: str(doc.get("updated_at") or ""))
-        return found
-
-    def undelivered_records(self) -> list[RecordSummary]:
-        """Records the outbox still has to post (newest first)."""
-        return self.store.list_records(delivery_state_not_in=records.SETTLED_STATES)
-
-    def mark_event_delivered(self, session_id: str, event_id: str, **info: Any) -> None:
-        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
-            for event in doc.get("events", []):
-                if event["id"] == event_id:
-                    event["delivered"] = True
-                    event.update(info)
-            return doc
-
-        self._write_session(session_id, mutate)
-
-    def unsaved_session(self, session_id: str) -> bool:
-        """Whether the store's copy of a session is behind the one in memory
-        (a delivery claim in the store would then act on an old copy)."""
-        return session_id in self.unsaved
-
-    def outbox_state(self, key: str) -> dict[str, Any] | None:
-        """An outbox item's retry schedule (attempts, next try, last error)."""
-        state = self.store.get_meta(f"{OUTBOX_META}{key}")
-        return state if isinstance(state, dict) else None
-
-    def set_outbox_state(self, key: str, state: dict[str, Any] | None) -> None:
-        self.store.set_meta(f"{OUTBOX_META}{key}", state)
-
-    def record_posted(self, record_id: str, message_id: str, conversation: str) -> None:
-        """A record is in the chat service: where, and the message's id (for
-        updating it in place when it is reviewed)."""
-        delivery = {"state": "posted", "channel": conversation, "ts": message_id,
-                    "posted_at": iso(self.clock())}
-
-        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
-            doc["delivery"] = {**doc.get("delivery", {}), **delivery}
-            return doc
-
-        self.store.update_record(record_id, mutate)
-
-    # -- the ledger's anchor outside the store -----------------------------------
-    def anchor_due(self) -> bool:
-        """A day since the ledger head was last anchored in the DSL channel,
-        as the sealed ledger says, so editing a settings file cannot put
-        anchoring off. A new store's first day starts at the first check
-        (kept in meta; a time there a day or more from the clock, either
-        way, is due)."""
-        anchored, _ = self.store.last_anchor()
-        if anchored:
-            try:
-                since = datetime.fromisoformat(anchored.replace("Z", "+00:00"))
-            except ValueError:
-                return True
-            return self.clock() - since >= ANCHOR_EVERY
-        last = self.store.get_meta(LAST_ANCHOR)
-        if not last:
-            self.store.set_meta(LAST_ANCHOR, {"at": iso(self.clock())})
-            return False
-        try:
-            first = datetime.fromisoformat(str(last.get("at", "")).replace("Z", "+00:00"))
-        except ValueError:
-            return True
-        return abs(self.clock() - first) >= ANCHOR_EVERY
-
-    def ledger_head(self) -> tuple[int, str]:
-        """The ledger's line count and the MAC of its last line."""
-        n, mac, _ = self.store.ledger_head()
-        return n, mac
-
-    def anchored(self, n: int, where: str) -> None:
-        """The ledger head ``n`` is now anchored at ``where`` (a message id)."""
-        self.store.note_anchor(n, where, iso(self.clock()))
-        self.store.set_meta(LAST_ANCHOR, {"n": n, "ts": where, "at": iso(self.clock())})
-
+    # -- the store at start-up -----------------------------------------------------
     def warm_up(self) -> None:
         """Build the record index now, not on the first click: in the
         background where the store can (its undelivered records ready at
@@ -536,20 +460,6 @@ class DecisionService:
             warm_up()
         else:
             self.store.count_records()
-
-    def reach(self, source: str, user: str) -> dict[str, str] | None:
-        """Where a chat service last said a person can be reached (a chat
-        service that cannot open a chat itself keeps this)."""
-        found = self.store.get_meta(f"{source}:chat:{user}")
-        return found if isinstance(found, dict) else None
-
-    def keep_reach(self, source: str, user: str, entry: dict[str, str]) -> None:
-        self.store.set_meta(f"{source}:chat:{user}", entry)
-
-    def claim_once(self, key: str) -> bool:
-        """True the first time ``key`` is claimed, in any process, ever: a
-        request the chat service delivers again is then recognised."""
-        return self.store.claim(key)
 
     # -- people -------------------------------------------------------------
     def know_person(self, who: str, name: str, role: str = "") -> None:
@@ -657,19 +567,6 @@ class DecisionService:
         first = inbox.queue(self.store.get_records(list(ids), inbox.QUEUE_FIELDS))[:limit]
         return inbox.items(self.store.get_records([r["id"] for r in first]), self.prompts,
                            timezone=self.settings.timezone)
-
-
-def has_pending_event(session: dict[str, Any]) -> bool:
-    """True if the session holds an event the outbox has not delivered."""
-    events: list[SessionEvent] = [
-        cast(SessionEvent, e) for e in session.get("events") or () if isinstance(e, dict)]
-    return any(event.get("delivered") is False for event in events)
-
-
-
-
-
-
 
 
 

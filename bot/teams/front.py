@@ -113,8 +113,8 @@ class TeamsFront(Conversation):
             if self._chats.get(person.user) == entry:
                 return
             self._chats[person.user] = entry
-        if self.app.reach(Source.TEAMS, person.user) != entry:
-            self.app.keep_reach(Source.TEAMS, person.user, entry)
+        if self.app.deliveries.reach(Source.TEAMS, person.user) != entry:
+            self.app.deliveries.keep_reach(Source.TEAMS, person.user, entry)
 
     def know(self, person: Person) -> None:
         if not person.name:
@@ -130,7 +130,7 @@ class TeamsFront(Conversation):
         with self._chats_lock:
             found = self._chats.get(user)
         if found is None:
-            found = self.app.reach(Source.TEAMS, user)
+            found = self.app.deliveries.reach(Source.TEAMS, user)
             if found:
                 with self._chats_lock:
                     self._chats[user] = found
@@ -153,7 +153,7 @@ class TeamsFront(Conversation):
         with self._chats_lock:
             self._chats[user] = entry
         try:
-            self.app.keep_reach(Source.TEAMS, user, entry)
+            self.app.deliveries.keep_reach(Source.TEAMS, user, entry)
         except OSError:
             log.warning("could not keep a personal chat")
         return entry

@@ -55,14 +55,14 @@ def test_pending_alerts_and_undelivered_records_come_from_the_service(
     for answer in sc.IMMEDIATE_DANGER:
         urgent_record = jigsaw.answer(urgent.id, answer).record
     assert calm_record is not None and urgent_record is not None
-    assert [s["id"] for s in jigsaw.sessions_with_pending_events()] == [urgent.id]
-    waiting = [s["id"] for s in jigsaw.undelivered_records()]
+    assert [s["id"] for s in jigsaw.deliveries.sessions_with_pending_events()] == [urgent.id]
+    waiting = [s["id"] for s in jigsaw.deliveries.undelivered_records()]
     assert calm_record["id"] in waiting
     jigsaw.store.update_record(calm_record["id"], lambda r: r.update(delivery={"state": "held"}))
-    assert calm_record["id"] not in [s["id"] for s in jigsaw.undelivered_records()]
+    assert calm_record["id"] not in [s["id"] for s in jigsaw.deliveries.undelivered_records()]
     (event,) = [e for e in jigsaw.get(urgent.id).events if "delivered" in e]
-    jigsaw.mark_event_delivered(urgent.id, event["id"])
-    assert jigsaw.sessions_with_pending_events() == []
+    jigsaw.deliveries.mark_event_delivered(urgent.id, event["id"])
+    assert jigsaw.deliveries.sessions_with_pending_events() == []
 
 
 def test_submit_is_idempotent_when_a_crash_left_the_session_open(jigsaw: DecisionService) -> None:

@@ -45,7 +45,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
         decide_in_process(app, script)
     held = app.start("U777", "slack")
     assert app.answer(held.id, "yes").result.accepted  # danger now: an alert is raised
-    assert app.sessions_with_pending_events()
+    assert app.deliveries.sessions_with_pending_events()
     store.close()
     return data
 

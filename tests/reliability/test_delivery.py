@@ -96,7 +96,7 @@ def check_held(fake: WatchedSlack, app: InProcessApp, record_id: str, kind: str)
     record = app.store.get_record(record_id)
     assert record is not None and records.verify(record) == []
     assert record["delivery"]["state"] != "posted"
-    assert [s["id"] for s in app.jigsaw.undelivered_records()] == [record_id]
+    assert [s["id"] for s in app.jigsaw.deliveries.undelivered_records()] == [record_id]
     in_channel = len(fake.dsl_posts(RECORD_EVENT).get(record_id, []))
     assert in_channel == (1 if kind == "reply_lost" else 0)
     assert told(fake, app, "submitted_pending", id=record_id) == 1

@@ -20,7 +20,8 @@ import pytest
 
 from bot import record as records
 from bot.config import Settings
-from bot.service import DecisionService, has_pending_event
+from bot.deliveries import has_pending_event
+from bot.service import DecisionService
 from storage import TinyDBStore, generate_audit_key
 from tests import scenarios as sc
 from tests.harness.live import decide_in_process, subprocess_env
