@@ -24,9 +24,9 @@ WIDTH = 78
 
 
 class Console:
-    def __init__(self, app: DecisionService, *, stdin: TextIO = sys.stdin,
+    def __init__(self, service: DecisionService, *, stdin: TextIO = sys.stdin,
                  stdout: TextIO = sys.stdout, user: str | None = None) -> None:
-        self.app = app
+        self.service = service
         self.stdin = stdin
         self.stdout = stdout
         self.user = user or f"console:{getpass.getuser()}"
@@ -53,27 +53,27 @@ class Console:
         try:
             return self._run(new=new, take_on=take_on)
         except KeyboardInterrupt:
-            session = self.app.get(self._session_id) if self._session_id else None
+            session = self.service.get(self._session_id) if self._session_id else None
             what, record_id = "", ""
             if session is not None and session.is_open:
-                self.app.pause(session.id)
-                what = self.app.describe(session)
+                self.service.pause(session.id)
+                what = self.service.describe(session)
             elif session is not None:
                 record_id = session.record_id or ""
-            self.say("\n" + self.app.prompts.render("console/interrupted.j2", what=what,
-                                                     id=record_id))
+            self.say("\n" + self.service.prompts.render("console/interrupted.j2", what=what,
+                                                        id=record_id))
             return 130
 
     def _run(self, *, new: bool, take_on: str | None) -> int:
-        prompts = self.app.prompts
-        self.say(prompts.render("console/welcome.j2", s=self.app.settings))
-        if notice := self.app.cover_notice(terminal=True):
+        prompts = self.service.prompts
+        self.say(prompts.render("console/welcome.j2", s=self.service.settings))
+        if notice := self.service.cover_notice(terminal=True):
             self.say(notice)
         self.name_once()
-        session = None if new or take_on else self.app.latest_open(self.user)
+        session = None if new or take_on else self.service.latest_open(self.user)
         if take_on:
             try:
-                session = self.app.take_on(take_on, self.user, source=Source.CONSOLE)
+                session = self.service.take_on(take_on, self.user, source=Source.CONSOLE)
             except NotFound:
                 self.say(prompts.render("console/not_found.j2", id=clean_id(take_on)))
                 return 2
@@ -83,19 +83,19 @@ class Console:
                 return 2
             self.say(prompts.render("console/taking_on.j2", id=clean_id(take_on)))
         elif session:
-            session = self.app.resume(session.id)
-            self.say(prompts.render("console/resumed.j2", what=self.app.describe(session)))
+            session = self.service.resume(session.id)
+            self.say(prompts.render("console/resumed.j2", what=self.service.describe(session)))
         else:
-            session = self.app.start(self.user, source=Source.CONSOLE, dsl=self.is_dsl())
+            session = self.service.start(self.user, source=Source.CONSOLE, dsl=self.is_dsl())
         self._session_id = session.id
         while True:
-            question = self.app.flow.question(session)
+            question = self.service.flow.question(session)
             if question is None:
                 break
             self.show(question)
             line = self.read()
             if line is None:
-                self.app.pause(session.id)
+                self.service.pause(session.id)
                 self.say(prompts.render("console/paused.j2"))
                 return 0
             command = line.strip().casefold()
@@ -103,28 +103,28 @@ class Console:
                 if command == "back":
                     if not question.can_go_back:
                         self.say(prompts.render("console/no_back.j2"))
-                    session = self.app.back(session.id)
+                    session = self.service.back(session.id)
                     continue
                 if command in ("help", "?"):
                     # What this question means, then how to answer; the
                     # question is asked again, its draft kept.
-                    usage = prompts.render("console/help.j2", s=self.app.settings)
-                    self.say("\n" + (self.app.flow.prompts.render(
+                    usage = prompts.render("console/help.j2", s=self.service.settings)
+                    self.say("\n" + (self.service.flow.prompts.render(
                         "notices/help.j2", q=question, usage=usage)
                         if question.explain else usage))
                     continue
                 if command == "cancel":
-                    session = self.app.cancel(session.id)
+                    session = self.service.cancel(session.id)
                     if session.record_id:
                         self.say(prompts.render("console/cancelled_kept.j2",
-                                                id=session.record_id, s=self.app.settings))
+                                                id=session.record_id, s=self.service.settings))
                     else:
                         self.say(prompts.render("console/cancelled.j2"))
                     return 0
-                self.app.pause(session.id)
+                self.service.pause(session.id)
                 self.say(prompts.render("console/paused.j2"))
                 return 0
-            outcome = self.app.answer(session.id, line, step_id=question.step)
+            outcome = self.service.answer(session.id, line, step_id=question.step)
             session = outcome.session
             if not outcome.result.accepted:
                 self.say("! " + outcome.result.error)
@@ -133,20 +133,21 @@ class Console:
                 self.say("\n" + notice + "\n")
             for event in outcome.result.events:
                 # No Slack here: the person must tell the DSL themselves.
-                self.app.deliveries.mark_event_delivered(session.id, event["id"], channel="console")
-                self.say(prompts.render("console/alert_local.j2", s=self.app.settings))
-        record = self.app.record(session.record_id) if session.record_id else None
+                self.service.deliveries.mark_event_delivered(session.id, event["id"],
+                                                             channel="console")
+                self.say(prompts.render("console/alert_local.j2", s=self.service.settings))
+        record = self.service.record(session.record_id) if session.record_id else None
         if record:
-            routed = self.app.reviews.routed_notice(record)
+            routed = self.service.reviews.routed_notice(record)
             if (record.get("decided_by") or {}).get("by") == self.user:
                 self.say(prompts.render("console/decision_added.j2", id=record["id"]))
             else:
                 self.say(prompts.render("console/submitted.j2", id=record["id"],
-                                        to_dsl=not routed, s=self.app.settings,
+                                        to_dsl=not routed, s=self.service.settings,
                                         next=records.what_next(record)))
             if routed:
                 self.say(routed)
-            self.app.told(self.user, record["id"])
+            self.service.told(self.user, record["id"])
             # The record keeps its own layout: printed as is, not re-wrapped.
             self.stdout.write(records.render_text(record, prompts) + "\n")
             self.stdout.flush()
@@ -155,53 +156,54 @@ class Console:
     def is_dsl(self) -> bool:
         """One of the DSL team's accounts (``[console] dsl_accounts``)."""
         login = self.user.removeprefix("console:")
-        return login in self.app.settings.console_dsl_accounts or self.app.reviews.is_dsl(self.user)
+        return (login in self.service.settings.console_dsl_accounts
+                or self.service.reviews.is_dsl(self.user))
 
     def inbox(self) -> int:
         """What waits for the DSL, urgent first, each with its id."""
-        items = self.app.inbox()
-        self.stdout.write(self.app.prompts.render("inbox/console.j2", items=items) + "\n")
+        items = self.service.inbox()
+        self.stdout.write(self.service.prompts.render("inbox/console.j2", items=items) + "\n")
         self.stdout.flush()
         return 0
 
     def cover(self, state: str, name: str = "") -> int:
         """``jigsaw cover on|off|status``: mark the DSL away (who covers, by
         name) or back, as the DSL team."""
-        prompts = self.app.prompts
+        prompts = self.service.prompts
         if state in ("on", "off"):
             try:
-                self.app.set_cover(state == "on", by=self.user, allowed=self._dsl(), name=name)
+                self.service.set_cover(state == "on", by=self.user, allowed=self._dsl(), name=name)
             except AccessDenied:
-                self.say(prompts.render("console/refused.j2", s=self.app.settings))
+                self.say(prompts.render("console/refused.j2", s=self.service.settings))
                 return 1
-        self.say(prompts.render("console/cover.j2", cover=self.app.cover()))
+        self.say(prompts.render("console/cover.j2", cover=self.service.cover()))
         return 0
 
     def _dsl(self) -> bool:
         """The DSL team, in the terminal: the accounts the settings name
         (``console:<login>``), or anyone where they name none."""
-        named = [u for u in self.app.settings.dsl_user_ids if u.startswith("console:")]
-        return not named or self.app.reviews.is_dsl(self.user)
+        named = [u for u in self.service.settings.dsl_user_ids if u.startswith("console:")]
+        return not named or self.service.reviews.is_dsl(self.user)
 
     def settle(self, record_id: str, action: str, **params: str) -> int:
         """Close a record, or confirm the lawful basis suggested on it, as
         the DSL. Where the settings name the DSL team's terminal accounts,
         anyone else is refused (and the attempt recorded)."""
-        prompts = self.app.prompts
+        prompts = self.service.prompts
         allowed = self._dsl()
         rid = clean_id(record_id)
         try:
             if action == "correct" and params.get("field") == "summary_line":
                 params["value"] = clean_text(params["value"], max_len=SUMMARY_MAX, min_len=1)
-            done = self.app.reviews.review(rid, action, by=self.user, allowed=allowed, **params)
+            done = self.service.reviews.review(rid, action, by=self.user, allowed=allowed, **params)
         except InvalidAnswer as exc:
-            self.say(self.app.flow.error(exc.code, **exc.params))
+            self.say(self.service.flow.error(exc.code, **exc.params))
             return 2
         except NotFound:
             self.say(prompts.render("console/not_found.j2", id=rid))
             return 2
         except AccessDenied:
-            self.say(prompts.render("console/refused.j2", s=self.app.settings))
+            self.say(prompts.render("console/refused.j2", s=self.service.settings))
             return 1
         template = {"close": "console/closed.j2", "confirm_basis": "console/basis_confirmed.j2",
                     "outcome": "console/outcome_recorded.j2", "correct": "console/corrected.j2"}
@@ -213,20 +215,20 @@ class Console:
         """Records name people: ask this account's name and role once, and
         remember it. A scripted run (no terminal) takes the account's full
         name from the system instead of reading an answer meant for a question."""
-        if self.app.person(self.user):
+        if self.service.person(self.user):
             return
         if not self.stdin.isatty():
-            self.app.know_person(self.user, _account_name(self.user))
+            self.service.know_person(self.user, _account_name(self.user))
             return
-        self.say(self.app.prompts.render("console/ask_name.j2"))
+        self.say(self.service.prompts.render("console/ask_name.j2"))
         line = self.read()
         name, role = split_name(line or "")
-        self.app.know_person(self.user, name or _account_name(self.user), role)
+        self.service.know_person(self.user, name or _account_name(self.user), role)
 
     def show(self, q: Question) -> None:
         if q.preface:
             self.say("\n" + q.preface)
-        self.say("\n" + self.app.prompts.render("notices/progress.j2", q=q) + " " + q.text)
+        self.say("\n" + self.service.prompts.render("notices/progress.j2", q=q) + " " + q.text)
         if q.help:
             self.say(q.help)
         for _, reminder in q.reminders:
@@ -234,14 +236,14 @@ class Console:
         for number, (_, label) in enumerate(q.choices, start=1):
             self.say(f"  {number}. {label}")
         if q.earlier:
-            self.say(self.app.prompts.render("console/earlier.j2", earlier=q.earlier))
+            self.say(self.service.prompts.render("console/earlier.j2", earlier=q.earlier))
         if q.kind == "text":
             if q.optional:
-                self.say(self.app.prompts.render("console/optional.j2"))
+                self.say(self.service.prompts.render("console/optional.j2"))
             if q.draft:
-                self.say(self.app.prompts.render("console/draft.j2", draft=q.draft))
-        self.say(self.app.prompts.render("notices/footer.j2", s=self.app.settings)
-                 + "  " + self.app.prompts.render("console/commands.j2"))
+                self.say(self.service.prompts.render("console/draft.j2", draft=q.draft))
+        self.say(self.service.prompts.render("notices/footer.j2", s=self.service.settings)
+                 + "  " + self.service.prompts.render("console/commands.j2"))
 
 
 def split_name(text: str) -> tuple[str, str]:

@@ -49,14 +49,14 @@ class Conversation:
     chat_errors: ClassVar[tuple[type[Exception], ...]] = ()
     delivery: Outbox
 
-    def __init__(self, app: DecisionService) -> None:
-        self.app = app
+    def __init__(self, service: DecisionService) -> None:
+        self.service = service
         self._seen: set[str] = set()  # requests claimed while the store refused writes
         self._seen_lock = threading.Lock()
 
     @property
     def flow(self) -> Flow:
-        return self.app.flow
+        return self.service.flow
 
     # -- what a front end provides ------------------------------------------
     def t(self, name: str, **ctx: Any) -> str:
@@ -96,7 +96,7 @@ class Conversation:
         changes nothing, even across a restart. Called after the answer to
         the service is sent, so the store write never delays it."""
         try:
-            return self.app.deliveries.claim_once(key)
+            return self.service.deliveries.claim_once(key)
         except OSError:
             # The store refuses writes: remember it here rather than drop the
             # request (a redelivery after a restart may be handled twice).
@@ -125,7 +125,7 @@ class Conversation:
 
     def say_resumed(self, user: str, session: Session) -> None:
         """Picking a decision up again, named (child, route, when begun)."""
-        what = self.shown_literally(self.app.describe(session))
+        what = self.shown_literally(self.service.describe(session))
         self.say(user, self.t("resumed", what=what), private=True)
 
     def shown_literally(self, text: str) -> str:
@@ -137,18 +137,18 @@ class Conversation:
         """Whether a new decision is the DSL team's to make (DOMAIN.md section
         10): configured DSL ids here; a chat service adds the members of the
         DSL channel. Anyone else passes what they take on to the DSL."""
-        return self.app.reviews.is_dsl(user)
+        return self.service.reviews.is_dsl(user)
 
     def begin(self, user: str, *, fresh: bool = False) -> None:
         """Start a decision in the person's chat, or offer to resume one."""
-        for record_id in self.app.untold(user):  # saved, but never said so
+        for record_id in self.service.untold(user):  # saved, but never said so
             self.report_submitted(user, record_id)
-        current = None if fresh else self.app.latest_open(user)
+        current = None if fresh else self.service.latest_open(user)
         if current is not None:
             self.offer_resume(user, current)
             return
-        session = self.app.start(user, self.source, meta=self.chat_meta(user),
-                                 dsl=self.on_dsl_team(user), team_known=True)
+        session = self.service.start(user, self.source, meta=self.chat_meta(user),
+                                     dsl=self.on_dsl_team(user), team_known=True)
         self.say(user, self.t("dm_intro"))
         self._tell_cover(user)
         self.post_question(session)
@@ -158,9 +158,9 @@ class Conversation:
         person's own chat, the message's text offered as the facts when they
         are asked for (they confirm it or type their own). Nothing is posted
         where the message was."""
-        session = self.app.start(user, self.source,
-                                 meta={**self.chat_meta(user), OFFERED: text[:OFFERED_LIMIT]},
-                                 dsl=self.on_dsl_team(user), team_known=True)
+        session = self.service.start(user, self.source,
+                                     meta={**self.chat_meta(user), OFFERED: text[:OFFERED_LIMIT]},
+                                     dsl=self.on_dsl_team(user), team_known=True)
         self.say(user, self.t("report_intro"))
         self.post_question(session)
 
@@ -169,19 +169,19 @@ class Conversation:
         return str(session.meta.get(OFFERED) or "") if question.step == OFFERED_STEP else ""
 
     def resume(self, user: str, session_id: str) -> None:
-        session = self.app.get(session_id)
+        session = self.service.get(session_id)
         if session is None or session.user != user or not session.is_open:
-            done = self.app.record_for_session(session_id)
+            done = self.service.record_for_session(session_id)
             if done is not None and done.get("recorded_by") == user:
                 # Finished, but the app stopped before it could say so.
                 self.report_submitted(user, done["id"])
                 return
             self.say(user, self.t("no_session"))
             return
-        for other in self.app.open_sessions(user):
+        for other in self.service.open_sessions(user):
             if other.id != session_id:
-                self.app.pause(other.id)
-        session = self.app.resume(session_id)
+                self.service.pause(other.id)
+        session = self.service.resume(session_id)
         if session.record_id:  # it was complete: finish_if_done made the record
             self._submitted(session)
             return
@@ -195,9 +195,9 @@ class Conversation:
             shown = self.show_question(session, question, notices)
         except self.chat_errors:
             # Remember it was never shown, so typed text isn't taken as its answer.
-            self.app.update_meta(session.id, unshown=question.step)
+            self.service.update_meta(session.id, unshown=question.step)
             raise
-        self.app.update_meta(session.id, question_step=question.step, unshown=None, **shown)
+        self.service.update_meta(session.id, question_step=question.step, unshown=None, **shown)
 
     def _close_question(self, session: Session, q: Question | None, answer: str,
                         notices: list[str] | None = None) -> bool:
@@ -210,7 +210,7 @@ class Conversation:
     # -- answering ------------------------------------------------------------
     def answer(self, user: str, session_id: str, step_id: str | None, raw: str,
                *, typed: bool = False) -> None:
-        before = self.app.get(session_id)
+        before = self.service.get(session_id)
         if before is None or before.user != user:
             # Not theirs: show nothing about it (the log says only that it happened).
             log.info("answer for a session not found or not the person's ignored",
@@ -219,7 +219,7 @@ class Conversation:
         asked = self.flow.question(before)
         if raw == USE_OFFERED and not typed and asked is not None:
             raw = self.offered(before, asked) or raw  # the reported message's text
-        outcome = self.app.answer(session_id, raw, step_id=step_id)
+        outcome = self.service.answer(session_id, raw, step_id=step_id)
         result, session = outcome.result, outcome.session
         if not result.accepted:
             if result.code in ("stale", "finished") and not typed:
@@ -299,25 +299,25 @@ class Conversation:
             self.report_submitted(session.user, session.record_id)
 
     def report_submitted(self, user: str, record_id: str) -> None:
-        record = self.app.record(record_id)
+        record = self.service.record(record_id)
         if record and (record.get("decided_by") or {}).get("by") == user and (
                 record["recorded_by"] != user):
             self.decision_added(user, record)
-            self.app.told(user, record_id)
+            self.service.told(user, record_id)
             return
         sent = self.delivery.deliver_record(record_id)
-        routed = self.app.reviews.routed_notice(record) if record else ""
+        routed = self.service.reviews.routed_notice(record) if record else ""
         if routed:
             self.say(user, self.t("submitted_routed", id=record_id, routed=routed))
         else:
             self.say(user, self.t("submitted_sent" if sent else "submitted_pending",
                                   id=record_id, next=records.what_next(record or {})))
             self._tell_cover(user)
-        self.app.told(user, record_id)
+        self.service.told(user, record_id)
 
     def _tell_cover(self, user: str) -> None:
         """While the DSL is away: who covers, by name."""
-        notice = self.app.cover_notice()
+        notice = self.service.cover_notice()
         if notice:
             self.say(user, notice)
 
@@ -330,7 +330,7 @@ class Conversation:
         self.tell_quietly(user, text)
 
     def navigate(self, user: str, session_id: str, step_id: str | None, command: str) -> None:
-        session = self.app.get(session_id)
+        session = self.service.get(session_id)
         if session is None or session.user != user or not session.is_open:
             return
         current = self.flow.question(session)
@@ -341,16 +341,16 @@ class Conversation:
                 self.say(user, self.t("no_back"))
                 return
             self._close_question(session, current, self.t("went_back"))
-            self.post_question(self.app.back(session_id))
+            self.post_question(self.service.back(session_id))
         elif command == "help":
             self.explain(user, current)
         elif command == "pause":
             self._close_question(session, current, self.t("paused_short"))
-            self.app.pause(session_id)
+            self.service.pause(session_id)
             self.say(user, self.t("paused"))
         elif command == "cancel":
             self._close_question(session, current, self.t("cancelled_short"))
-            cancelled = self.app.cancel(session_id)
+            cancelled = self.service.cancel(session_id)
             if cancelled.record_id:  # the DSL was alerted: a record stands
                 self.delivery.deliver_record(cancelled.record_id)
                 self.say(user, self.t("cancelled_kept", id=cancelled.record_id))
@@ -370,7 +370,7 @@ class Conversation:
     def help(self, user: str) -> None:
         """Help on the question the person is on, or how to use Jigsaw when
         they are on none. Nothing starts or changes."""
-        session = self.app.latest_open(user)
+        session = self.service.latest_open(user)
         asked = (self.flow.question(session)
                  if session is not None and session.status == "in_progress" else None)
         self.explain(user, asked)
@@ -382,7 +382,7 @@ class Conversation:
         if word == "help":
             self.help(user)
             return
-        session = self.app.latest_open(user)
+        session = self.service.latest_open(user)
         if word == "start" or session is None:
             self.begin(user, fresh=word == "start")
             return

@@ -97,9 +97,10 @@ class Outbox:
 
     thread_name = "jigsaw-outbox"
 
-    def __init__(self, app: DecisionService, channel: str, *, on_delivered: Notify | None = None,
+    def __init__(self, service: DecisionService, channel: str, *,
+                 on_delivered: Notify | None = None,
                  on_saved: Callable[[Any], None] | None = None) -> None:
-        self.app = app
+        self.service = service
         self.channel = channel  # the DSL channel's id in the chat service
         # Told when an item that had to be retried is through (staff were
         # told it was held), and when answers the store refused are saved.
@@ -158,11 +159,11 @@ class Outbox:
         channel, so ``jigsaw verify`` can tell a store cut back or put back
         from yesterday's copy; the anchor is then written to the ledger too.
         The message id when one was posted."""
-        if not (force or self.app.ledger_anchor.anchor_due()):
+        if not (force or self.service.ledger_anchor.anchor_due()):
             return None
         try:
             self.check_channel()
-            n, mac = self.app.ledger_anchor.ledger_head()
+            n, mac = self.service.ledger_anchor.ledger_head()
             where = self.post_anchor(n, mac)
         except ChannelUnsafe as exc:
             log.error("ledger anchor held: %s", exc)
@@ -171,7 +172,7 @@ class Outbox:
         except PostFailed as exc:
             log.warning("ledger anchor failed: %s", exc.error)
             return None
-        self.app.ledger_anchor.anchored(n, where)
+        self.service.ledger_anchor.anchored(n, where)
         log.info("ledger anchored in the DSL channel", extra={"count": n})
         return where
 
@@ -194,7 +195,7 @@ class Outbox:
             if self._problem == problem:
                 return
             self._problem = problem
-        for user in self.app.settings.dsl_user_ids:
+        for user in self.service.settings.dsl_user_ids:
             try:
                 self.tell_directly(user, self.held_text(problem))
             except PostFailed as failed:
@@ -225,12 +226,12 @@ class Outbox:
         with self._lock_for(key):
             if not self._due(key):
                 return False
-            record = self.app.record(record_id)
+            record = self.service.record(record_id)
             if record is None:
                 return True
             if record.get("delivery", {}).get("state") in records.SETTLED_STATES:
                 return True
-            retried = bool(self.app.deliveries.outbox_state(key))
+            retried = bool(self.service.deliveries.outbox_state(key))
             delivered = self._settle(key, self._attempt_record(record))
             if delivered and retried and self.on_delivered:
                 self.on_delivered(Kind.RECORD, record)
@@ -250,17 +251,17 @@ class Outbox:
             else:
                 self._require_channel()
                 conversation = None
-            claim = claims.claim_record(self.app.store, record_id, self.owner,
-                                        self.app.clock())
+            claim = claims.claim_record(self.service.store, record_id, self.owner,
+                                        self.service.clock())
             if claim is None:  # posted already, or another process holds it
                 return Attempt(False, error="claimed by another process")
             if claim.maybe_posted and not direct:
                 found = self.find_posted(Kind.RECORD, record_id)
                 if found:
-                    self.app.deliveries.record_posted(record_id, found, self.channel)
+                    self.service.deliveries.record_posted(record_id, found, self.channel)
                     return Attempt(True)
             posted = self.post_record(record, conversation, review=not direct)
-            self.app.deliveries.record_posted(record_id, posted.message_id, posted.conversation)
+            self.service.deliveries.record_posted(record_id, posted.message_id, posted.conversation)
             log.info("record delivered", extra={"record_id": record_id})
             if posted.then is not None:
                 self._follow_up(posted.then, record_id)
@@ -293,7 +294,7 @@ class Outbox:
         if claim is None:
             return
         try:
-            claims.release_record(self.app.store, record_id, self.owner, self.app.clock(),
+            claims.release_record(self.service.store, record_id, self.owner, self.service.clock(),
                                   maybe_posted=maybe_posted)
         except OSError:  # the lease runs out by itself; the next owner looks first
             log.warning("could not release a record claim", extra={"record_id": record_id})
@@ -305,23 +306,23 @@ class Outbox:
         with self._lock_for(key):
             if not self._due(key):
                 return False
-            session = self.app.get(session_id)
+            session = self.service.get(session_id)
             event = next((e for e in (session.events if session else [])
                           if e["id"] == event_id), None)
             if event is None or event.get("delivered"):
                 return True
-            retried = bool(self.app.deliveries.outbox_state(key))
+            retried = bool(self.service.deliveries.outbox_state(key))
             claim = None
             # The store's copy of the session is behind memory (it refused a
             # write): a claim there would act on an old copy, so the alert goes
             # from memory. At least once: it must never wait for the disk.
-            from_memory = self.app.deliveries.unsaved_session(session_id)
+            from_memory = self.service.deliveries.unsaved_session(session_id)
             try:
                 self._require_channel()
                 if not from_memory:
                     try:
-                        claim = claims.claim_alert(self.app.store, session_id, event_id,
-                                                   self.owner, self.app.clock())
+                        claim = claims.claim_alert(self.service.store, session_id, event_id,
+                                                   self.owner, self.service.clock())
                     except OSError as exc:
                         log.error("urgent alert sent without a claim: the store refused it "
                                   "(%s)", exc.strerror or type(exc).__name__,
@@ -332,10 +333,10 @@ class Outbox:
                 if claim is not None and claim.maybe_posted:
                     found = self.find_posted(Kind.ALERT, event_id)
                     if found:
-                        self.app.deliveries.mark_event_delivered(session_id, event_id, ts=found)
+                        self.service.deliveries.mark_event_delivered(session_id, event_id, ts=found)
                         return self._alert_delivered(key, event, retried)
                 message_id = self.post_alert(event)
-                self.app.deliveries.mark_event_delivered(session_id, event_id, ts=message_id)
+                self.service.deliveries.mark_event_delivered(session_id, event_id, ts=message_id)
                 log.info("urgent alert delivered", extra={"session_id": session_id})
                 return self._alert_delivered(key, event, retried)
             except ChannelUnsafe as exc:
@@ -353,8 +354,8 @@ class Outbox:
         if claim is None:
             return
         try:
-            claims.release_alert(self.app.store, session_id, event_id, self.owner,
-                                 self.app.clock(), maybe_posted=True)
+            claims.release_alert(self.service.store, session_id, event_id, self.owner,
+                                 self.service.clock(), maybe_posted=True)
         except OSError:  # the lease runs out by itself
             log.warning("could not release an alert claim", extra={"session_id": session_id})
 
@@ -367,7 +368,7 @@ class Outbox:
 
     # -- backoff (kept in the store, so it survives a restart) -----------------
     def _due(self, key: str) -> bool:
-        state = self.app.deliveries.outbox_state(key)
+        state = self.service.deliveries.outbox_state(key)
         if not state:
             return True
         wait = float(state.get("next_at", 0)) - self.wall()
@@ -386,17 +387,17 @@ class Outbox:
 
     def _keep_schedule(self, key: str, attempt: Attempt) -> bool:
         if attempt.ok:
-            if self.app.deliveries.outbox_state(key):
-                self.app.deliveries.set_outbox_state(key, None)
+            if self.service.deliveries.outbox_state(key):
+                self.service.deliveries.set_outbox_state(key, None)
             return True
-        state = self.app.deliveries.outbox_state(key) or {"attempts": 0}
+        state = self.service.deliveries.outbox_state(key) or {"attempts": 0}
         attempts = state["attempts"] + 1
         delay = min(BACKOFF_MAX, BACKOFF_BASE ** min(attempts, 9))
         if attempt.retry_after is not None:
             delay = max(delay, attempt.retry_after)
-        self.app.deliveries.set_outbox_state(key, {"attempts": attempts,
-                                                   "next_at": self.wall() + delay,
-                                                   "delay": delay, "error": attempt.error})
+        self.service.deliveries.set_outbox_state(key, {"attempts": attempts,
+                                                       "next_at": self.wall() + delay,
+                                                       "delay": delay, "error": attempt.error})
         self._wake.set()
         return False
 
@@ -404,11 +405,11 @@ class Outbox:
     def pending(self) -> list[tuple[Kind, str, str]]:
         """Everything not yet in the channel: (kind, session or record id, id)."""
         items: list[tuple[Kind, str, str]] = []
-        for session in self.app.deliveries.sessions_with_pending_events():
+        for session in self.service.deliveries.sessions_with_pending_events():
             for event in session.get("events", []):
                 if not event.get("delivered"):
                     items.append((Kind.ALERT, session["id"], event["id"]))
-        for summary in self.app.deliveries.undelivered_records():
+        for summary in self.service.deliveries.undelivered_records():
             items.append((Kind.RECORD, summary["id"], summary["id"]))
         return items
 
@@ -419,9 +420,9 @@ class Outbox:
         for kind, owner, item in self.pending():
             if force:  # due now, but still known as a retry (staff get told)
                 key = f"{kind}:{item}"
-                state = self.app.deliveries.outbox_state(key)
+                state = self.service.deliveries.outbox_state(key)
                 if state:
-                    self.app.deliveries.set_outbox_state(key, {**state, "next_at": 0})
+                    self.service.deliveries.set_outbox_state(key, {**state, "next_at": 0})
             ok = (self.deliver_alert(owner, item) if kind == Kind.ALERT
                   else self.deliver_record(item))
             left += 0 if ok else 1
@@ -430,18 +431,18 @@ class Outbox:
     def save_kept(self) -> None:
         """Save what the store refused earlier; records made now are posted,
         and their staff told, by ``on_saved``."""
-        if not len(self.app.unsaved):
+        if not len(self.service.unsaved):
             return
-        for session in self.app.retry_unsaved():
+        for session in self.service.retry_unsaved():
             if self.on_saved:
                 self.on_saved(session)
 
     def next_wait(self) -> float:
         """Seconds until the earliest retry is due (capped)."""
-        waits = [BACKOFF_MAX if not len(self.app.unsaved) else UNSAVED_RETRY]
+        waits = [BACKOFF_MAX if not len(self.service.unsaved) else UNSAVED_RETRY]
         now = self.wall()
         for kind, _, item in self.pending():
-            state = self.app.deliveries.outbox_state(f"{kind}:{item}") or {}
+            state = self.service.deliveries.outbox_state(f"{kind}:{item}") or {}
             wait = max(0.0, state.get("next_at", now) - now)
             waits.append(0.0 if wait > float(state.get("delay", BACKOFF_MAX)) + 1.0 else wait)
         return max(0.05, min(waits))

@@ -117,12 +117,12 @@ def lost_escalations(store: Any) -> list[str]:
 class Schedule:
     """The jobs kept in the store, changed atomically."""
 
-    def __init__(self, app: DecisionService) -> None:
-        self.app = app
-        self.day = SchoolDay(app.settings)
+    def __init__(self, service: DecisionService) -> None:
+        self.service = service
+        self.day = SchoolDay(service.settings)
         # Due times are kept by this clock: set the wall clock back and an
         # escalation still goes once, on time (see bot.steady).
-        self.now = SteadyClock(app.clock, app.monotonic, floor=self._ledger_time)
+        self.now = SteadyClock(service.clock, service.monotonic, floor=self._ledger_time)
         # Escalations the store did not take when their alert was raised
         # (disk full, database away): kept here, so the escalation never
         # depends on that write, and written at each tick until it is taken.
@@ -134,7 +134,7 @@ class Schedule:
 
     @property
     def store(self) -> Any:
-        return self.app.store
+        return self.service.store
 
     def _ledger_time(self) -> datetime | None:
         """The newest time the ledger holds: real time was at least that."""
@@ -251,8 +251,8 @@ class Schedule:
         # While the DSL is away, the deputies have it at once.
         # From the schedule's own time, not the event's stamp: a wall clock
         # set back before the alert must not make its escalation early.
-        at = max(_parse(event["at"]), self.now.quick()) + (timedelta(0) if self.app.cover().away
-                                                     else self.day.escalation)
+        at = max(_parse(event["at"]), self.now.quick()) + (timedelta(0) if self.service.cover().away
+                                                           else self.day.escalation)
         key = f"escalate:{event['id']}"
 
         job = {"kind": "escalate", "next_at": iso(at), "session_id": session_id,
@@ -483,9 +483,9 @@ class Scheduler:
     """Runs the schedule: call :meth:`tick` (a background ticker does, every
     half minute; tests call it with a fake clock)."""
 
-    def __init__(self, app: DecisionService, sender: Sender) -> None:
-        self.app = app
-        self.schedule = app.schedule
+    def __init__(self, service: DecisionService, sender: Sender) -> None:
+        self.service = service
+        self.schedule = service.schedule
         self.day = self.schedule.day
         self.sender = sender
         self._lock = threading.Lock()
@@ -537,7 +537,7 @@ class Scheduler:
             return
         self._next_prune = now + PRUNE_EVERY
         try:
-            self.app.prune_sessions()
+            self.service.prune_sessions()
         except Exception:  # the store is away: the next hour tries again
             log.warning("could not drop finished sessions")
 
@@ -555,9 +555,9 @@ class Scheduler:
         if kind == "escalate":
             return self._escalate(key, job), None
         if kind == "cover":
-            data = {"record_id": job.get("record_id", ""), "covering": self.app.cover().name}
+            data = {"record_id": job.get("record_id", ""), "covering": self.service.cover().name}
             return [Send(f"{key}:dm:{deputy}", key, "cover", deputy, data)
-                    for deputy in self.app.settings.deputy_user_ids], None
+                    for deputy in self.service.settings.deputy_user_ids], None
         if kind == "unacked":
             return self._unacked(key, job, now), iso(self.day.next_end(now))
         if kind == "digest":
@@ -565,25 +565,25 @@ class Scheduler:
         return [], None  # an unknown kind (from a newer version): drop it
 
     def _escalate(self, key: str, job: dict[str, Any]) -> list[Send]:
-        record = self.app.store.record_for_session(job["session_id"])
+        record = self.service.store.record_for_session(job["session_id"])
         if record is not None and record.get("review_status") != "pending":
             return []  # the DSL has the record in hand
         data = {"event_id": job["event_id"], "user": job.get("user", ""),
                 "answer": job.get("answer", ""),
                 "record_id": record["id"] if record else "",
                 "minutes": int(self.day.escalation.total_seconds() // 60)}
-        cover = self.app.cover()
+        cover = self.service.cover()
         if cover.away:
             data["covering"] = cover.name
         messages = [Send(f"{key}:channel", key, "escalate", CHANNEL, data)]
-        for deputy in self.app.settings.deputy_user_ids:
+        for deputy in self.service.settings.deputy_user_ids:
             messages.append(Send(f"{key}:dm:{deputy}", key, "escalate", deputy, data))
         return messages
 
     def _unacked(self, key: str, job: dict[str, Any], now: datetime) -> list[Send]:
         cutoff = job["next_at"]
         waiting = [{"id": r["id"], "created_at": r.get("created_at", "")}
-                   for r in self.app.awaiting_review(limit=None)
+                   for r in self.service.awaiting_review(limit=None)
                    if (r.get("created_at") or "") <= cutoff]
         if not waiting:
             return []
@@ -604,18 +604,18 @@ class Scheduler:
             return []
         data = {**item.as_dict(), "state": state, "today": today.isoformat()}
         kind = f"followup_{state}"
-        owners = ([*self.app.settings.dsl_user_ids] or [CHANNEL]
+        owners = ([*self.service.settings.dsl_user_ids] or [CHANNEL]
                   if item.owner == followups.DSL_OWNER else [item.owner])
         return [Send(f"{key}:{today.isoformat()}:{to}", key, kind, to, data)
                 for to in owners if to == CHANNEL or not to.startswith(TERMINAL)]
 
     def _digest(self, key: str, now: datetime) -> list[Send]:
-        numbers = digest.weekly(self.app.store.iter_records(), self.schedule.follow_ups(),
+        numbers = digest.weekly(self.service.store.iter_records(), self.schedule.follow_ups(),
                                 now=now, day=self.day)
         week = self.day.today(now).isoformat()
         return [Send(f"digest:{week}", key, "digest", CHANNEL, numbers,
                      files=[(f"digest-{week}.png",
-                             digest.chart_png(numbers, self.app.prompts))])]
+                             digest.chart_png(numbers, self.service.prompts))])]
 
     # -- one message ----------------------------------------------------------
     def _deliver(self, message: Send, now: datetime) -> bool:
@@ -626,7 +626,7 @@ class Scheduler:
             self.schedule.mark_sent(message.job, message.key, now)
             return True
         claim = f"send:{message.key}" + (f"#{attempt}" if attempt else "")
-        if not self.app.store.claim(claim):
+        if not self.service.store.claim(claim):
             # Claimed but not marked sent: being sent now (by another
             # instance, to a slow chat service), or a crash mid-send.
             flying = self.schedule.in_flight(message.job, message.key, now)
@@ -640,7 +640,7 @@ class Scheduler:
                 return True
             self.schedule.bump(message.job, message.key)
             claim = f"send:{message.key}#{attempt + 1}"
-            if not self.app.store.claim(claim):
+            if not self.service.store.claim(claim):
                 return False
         try:
             self.schedule.sending(message.job, message.key, now)

@@ -25,9 +25,9 @@ def health(app: JigsawApp, front: SlackFront, status: dict[str, object]) -> dict
     answers only in memory) or this server's clock disagrees with Slack's;
     ``working`` counts the listeners still at work on requests answered."""
     problems = []
-    if not front.app.store_writable():
+    if not front.service.store_writable():
         problems.append("store: cannot write to the data directory")
-    elif len(front.app.unsaved):
+    elif len(front.service.unsaved):
         problems.append("store: answers kept in memory are not saved yet")
     skew = app.clock_skew()
     if skew is not None:
@@ -156,7 +156,7 @@ def serve_schools(db: Any, settings: Settings, args: argparse.Namespace,
     tickers: list[Ticker] = []
 
     def started(tenant: Tenant) -> None:
-        tenant.front.app.prune_sessions()
+        tenant.front.service.prune_sessions()
         ticker = Ticker(tenant.front.scheduler, every=SCHEDULE_EVERY)
         ticker.start()
         tickers.append(ticker)

@@ -27,31 +27,31 @@ class SlackChat(Conversation):
     source = Source.SLACK
     chat_errors = (SlackClientError, OSError)
 
-    def __init__(self, app: DecisionService, client: WebClient, *, blocks: Blocks | None = None,
+    def __init__(self, service: DecisionService, client: WebClient, *, blocks: Blocks | None = None,
                  delivery: SlackDelivery | None = None) -> None:
-        super().__init__(app)
+        super().__init__(service)
         self.client = client
-        self.blocks = blocks or Blocks(app.prompts, app.settings)
+        self.blocks = blocks or Blocks(service.prompts, service.settings)
         self.delivery: SlackDelivery = delivery or SlackDelivery(
-            app, _without_retries(client), self.blocks, on_delivered=self.delivered_late,
+            service, _without_retries(client), self.blocks, on_delivered=self.delivered_late,
             on_saved=self.saved_late)
         self.membership = Membership(self._channel_members,
-                                     max_stale=app.settings.membership_max_stale_minutes * 60)
+                                     max_stale=service.settings.membership_max_stale_minutes * 60)
         # Who starts as the DSL team: a list of its own, so starting a decision
         # never changes what a review click is checked against.
         self.starting = Membership(self._channel_members,
-                                   max_stale=app.settings.membership_max_stale_minutes * 60)
+                                   max_stale=service.settings.membership_max_stale_minutes * 60)
         self._dms: dict[str, str] = {}
         self._named: set[str] = set()
         # Names are looked up on the way to a record: briefly, never retried.
         self._lookup = WebClient(token=client.token, base_url=client.base_url, timeout=3,
                                  retry_handlers=[])
-        app.namer = self.name_of
+        service.namer = self.name_of
         self._workspace: tuple[str, str] | None = None  # (team, Grid organisation)
         self._homes: dict[str, tuple[str, str]] = {}  # user -> their own (team, organisation)
         self.reminders = SlackReminders(_without_retries(client), self.blocks,
                                         self.delivery.guard, self.delivery.dsl_mention)
-        self.scheduler = Scheduler(app, self.reminders)
+        self.scheduler = Scheduler(service, self.reminders)
 
     # -- helpers ---------------------------------------------------------
     def t(self, name: str, **ctx: Any) -> str:
@@ -93,7 +93,7 @@ class SlackChat(Conversation):
         members: set[str] = set()
         cursor = None
         while True:
-            resp = self.client.conversations_members(channel=self.app.settings.dsl_channel,
+            resp = self.client.conversations_members(channel=self.service.settings.dsl_channel,
                                                      limit=500, cursor=cursor)
             members.update(resp.get("members", []))
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
@@ -130,13 +130,13 @@ class SlackChat(Conversation):
         details = found.get("profile") or {}
         name = (details.get("real_name") or found.get("real_name")
                 or details.get("display_name") or found.get("name") or "")
-        role = details.get("title") or ("DSL" if self.app.reviews.is_dsl(user) else "")
+        role = details.get("title") or ("DSL" if self.service.reviews.is_dsl(user) else "")
         return str(name), str(role)
 
     def is_dsl(self, user: str) -> bool:
         """Configured DSL ids, or members of the DSL channel; nobody else
         when Slack cannot say and the last list is too old (fails closed)."""
-        if self.app.reviews.is_dsl(user):
+        if self.service.reviews.is_dsl(user):
             return True
         try:
             return user in self.membership.members()
@@ -149,7 +149,7 @@ class SlackChat(Conversation):
     def on_dsl_team(self, user: str) -> bool:
         """The DSL channel's members too (the list is cached briefly; when
         Slack cannot say, staff: the record then waits for the DSL)."""
-        if self.app.reviews.is_dsl(user):
+        if self.service.reviews.is_dsl(user):
             return True
         try:
             return user in self.starting.members()
@@ -163,7 +163,7 @@ class SlackChat(Conversation):
     def offer_resume(self, user: str, session: Session) -> None:
         self.client.chat_postMessage(
             channel=self.dm(user), text=self.t("attention_text"),
-            blocks=self.blocks.resume_offer(session.id, self.app.describe(session)))
+            blocks=self.blocks.resume_offer(session.id, self.service.describe(session)))
 
     def show_question(self, session: Session, question: Question,
                       notices: list[str] | None) -> dict[str, Any]:

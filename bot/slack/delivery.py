@@ -68,17 +68,17 @@ class ChannelGuard(guard.ChannelGuard):
 class SlackDelivery(Outbox):
     """Posts to the DSL channel; retries whatever could not be posted."""
 
-    def __init__(self, app: DecisionService, client: WebClient, blocks: Blocks,
+    def __init__(self, service: DecisionService, client: WebClient, blocks: Blocks,
                  *, on_delivered: Notify | None = None,
                  on_saved: Callable[[Any], None] | None = None) -> None:
-        super().__init__(app, app.settings.dsl_channel, on_delivered=on_delivered,
+        super().__init__(service, service.settings.dsl_channel, on_delivered=on_delivered,
                          on_saved=on_saved)
         self.client = client
         self.blocks = blocks
         self.guard = ChannelGuard(client, self.channel)
 
     def dsl_mention(self) -> str:
-        ids = self.app.settings.dsl_user_ids
+        ids = self.service.settings.dsl_user_ids
         return " ".join(f"<@{u}>" for u in ids) if ids else "<!channel>"
 
     # -- the outbox's calls -------------------------------------------------

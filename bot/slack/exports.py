@@ -20,7 +20,7 @@ class SlackExports(SlackChat):
     def open_dsl_modal(self, user: str, which: str, trigger_id: str) -> None:
         """The Chronology or Export CSV form, for the DSL team only."""
         if not self.is_dsl(user):
-            self.app.access.log_access(user, which, allowed=False)
+            self.service.access.log_access(user, which, allowed=False)
             self.say(user, self.t("refused"))
             return
         view = (self.blocks.chronology_request_modal() if which == "chronology"
@@ -30,12 +30,12 @@ class SlackExports(SlackChat):
     def chronology_view(self, user: str, child_ref: str) -> dict[str, Any] | None:
         """The chronology modal for a child (audited), or None if refused."""
         try:
-            found = self.app.access.chronology(child_ref, by=user, allowed=self.is_dsl(user))
+            found = self.service.access.chronology(child_ref, by=user, allowed=self.is_dsl(user))
         except AccessDenied:
             log.warning("chronology refused", extra={"user": user})
             return None
         return self.blocks.chronology_modal(child_ref,
-                                            self.app.access.chronology_text(child_ref, found))
+                                            self.service.access.chronology_text(child_ref, found))
 
     def show_chronology(self, user: str, child_ref: str, view_id: str) -> None:
         """From a record's modal: the child's chronology in its place."""
@@ -50,14 +50,14 @@ class SlackExports(SlackChat):
         allowed = self.is_dsl(user)
         try:
             if what == "record_pdf":
-                name, content = self.app.access.export_record_pdf(params["record_id"], by=user,
-                                                           allowed=allowed)
+                name, content = self.service.access.export_record_pdf(params["record_id"], by=user,
+                                                                      allowed=allowed)
             elif what == "chronology_pdf":
-                name, content = self.app.access.export_chronology_pdf(params["child_ref"], by=user,
-                                                               allowed=allowed)
+                name, content = self.service.access.export_chronology_pdf(
+                    params["child_ref"], by=user, allowed=allowed)
             else:
-                name, text = self.app.access.export_csv(params["start"], params["end"], by=user,
-                                                 allowed=allowed)
+                name, text = self.service.access.export_csv(params["start"], params["end"], by=user,
+                                                            allowed=allowed)
                 content = text.encode("utf-8")
         except AccessDenied:
             log.warning("export refused", extra={"user": user, "action": what})

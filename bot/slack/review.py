@@ -38,7 +38,8 @@ class SlackReview(SlackHome):
                **params: Any) -> dict[str, Any] | None:
         allowed = self.is_dsl(user)
         try:
-            record = self.app.reviews.review(record_id, action, by=user, allowed=allowed, **params)
+            record = self.service.reviews.review(record_id, action, by=user, allowed=allowed,
+                                                 **params)
         except NotFound:
             self._tell(user, channel, self.t("not_found", id=clean_id(record_id)))
             return None
@@ -67,8 +68,8 @@ class SlackReview(SlackHome):
             self.review(user, record_id, "take_on", channel=channel)  # records the refusal
             return
         try:
-            session = self.app.take_on(record_id, user, source=Source.SLACK,
-                                       meta={"dm": self.dm(user)})
+            session = self.service.take_on(record_id, user, source=Source.SLACK,
+                                           meta={"dm": self.dm(user)})
         except NotFound:
             self._tell(user, channel, self.t("not_found", id=clean_id(record_id)))
             return
@@ -88,7 +89,7 @@ class SlackReview(SlackHome):
             self.review(user, record_id, kind, channel=channel)  # records the refusal
             return
         if kind == "correct":
-            record = self.app.record(record_id)
+            record = self.service.record(record_id)
             if record is None:
                 self._tell(user, channel, self.t("not_found", id=clean_id(record_id)))
                 return
@@ -139,7 +140,8 @@ class SlackReview(SlackHome):
     def acknowledge_alert(self, user: str, event_id: str, channel: str | None,
                           ts: str | None, shown: list[dict[str, Any]]) -> None:
         try:
-            first = self.app.reviews.acknowledge_alert(event_id, by=user, allowed=self.is_dsl(user))
+            first = self.service.reviews.acknowledge_alert(event_id, by=user,
+                                                           allowed=self.is_dsl(user))
         except AccessDenied:
             log.warning("alert acknowledgement refused", extra={"user": user})
             self._tell(user, channel, self.t("refused"))
@@ -153,8 +155,8 @@ class SlackReview(SlackHome):
                            shown: list[dict[str, Any]] | None = None,
                            from_home: bool = False) -> None:
         try:
-            record = self.app.follow_ups.complete_follow_up(record_id, follow_up_id, by=user,
-                                                 is_dsl=self.is_dsl(user))
+            record = self.service.follow_ups.complete_follow_up(record_id, follow_up_id, by=user,
+                                                                is_dsl=self.is_dsl(user))
         except AccessDenied:
             log.warning("follow-up done refused", extra={"record_id": record_id,
                                                          "user": user})

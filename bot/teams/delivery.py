@@ -65,11 +65,11 @@ class TeamsDelivery(Outbox):
 
     thread_name = "jigsaw-teams-outbox"
 
-    def __init__(self, app: DecisionService, connector: Connector, cards: Cards, *, channel: str,
-                 team: str, names: Callable[[str], str],
+    def __init__(self, service: DecisionService, connector: Connector, cards: Cards, *,
+                 channel: str, team: str, names: Callable[[str], str],
                  chat_of: Callable[[str], str | None],
                  on_delivered: Notify | None = None) -> None:
-        super().__init__(app, channel, on_delivered=on_delivered)
+        super().__init__(service, channel, on_delivered=on_delivered)
         self.connector = connector
         self.cards = cards
         self.team = team
@@ -101,7 +101,7 @@ class TeamsDelivery(Outbox):
 
     def posted_alert(self, event_id: str) -> dict[str, str] | None:
         """Where an alert's card is (its activity id) and what it showed."""
-        found = self.app.store.get_meta(f"{ALERT_META}{event_id}")
+        found = self.service.store.get_meta(f"{ALERT_META}{event_id}")
         return found if isinstance(found, dict) else None
 
     def held_text(self, problem: str) -> str:
@@ -152,7 +152,7 @@ class TeamsDelivery(Outbox):
         # Kept apart from the session (which goes once its record is made),
         # so an acknowledgement later still finds the card to update.
         try:
-            self.app.store.set_meta(f"{ALERT_META}{event['id']}", {
+            self.service.store.set_meta(f"{ALERT_META}{event['id']}", {
                 "ts": posted, "user": event["user"], "answer": event["answer"]})
         except OSError:
             log.warning("could not keep where an alert was posted")

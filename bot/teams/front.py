@@ -55,27 +55,27 @@ class TeamsFront(Conversation):
     source = Source.TEAMS
     chat_errors = (ConnectorError,)
 
-    def __init__(self, app: DecisionService, connector: Connector, *, channel: str, team: str,
+    def __init__(self, service: DecisionService, connector: Connector, *, channel: str, team: str,
                  cards: Cards | None = None) -> None:
-        super().__init__(app)
+        super().__init__(service)
         self.connector = connector
-        self.cards = cards or Cards(app.prompts, app.settings)
+        self.cards = cards or Cards(service.prompts, service.settings)
         self.delivery: TeamsDelivery = TeamsDelivery(
-            app, connector, self.cards, channel=channel, team=team, names=self.name_of,
+            service, connector, self.cards, channel=channel, team=team, names=self.name_of,
             chat_of=self.chat_of, on_delivered=self.delivered_late)
         self.membership = Membership(lambda: self._channel_members(channel),
-                                     max_stale=app.settings.membership_max_stale_minutes * 60)
+                                     max_stale=service.settings.membership_max_stale_minutes * 60)
         # Who starts as the DSL team: a list of its own, so starting a decision
         # never changes what a review click is checked against.
         self.starting = Membership(lambda: self._channel_members(channel),
-                                   max_stale=app.settings.membership_max_stale_minutes * 60)
+                                   max_stale=service.settings.membership_max_stale_minutes * 60)
         self.delivery.mentions = self.dsl_mentions
         self.delivery.viewers = self.record_viewers
         self.reminders = TeamsReminders(
             connector, self.cards, self.delivery.guard, chat_of=self._chat,
             name_of=self.name_of, mentions=self.dsl_mentions,
-            local=lambda at: local_time(at, app.settings.timezone))
-        self.scheduler = Scheduler(app, self.reminders)
+            local=lambda at: local_time(at, service.settings.timezone))
+        self.scheduler = Scheduler(service, self.reminders)
         self.tenant_id = ""
         self.files = Offers()
         self._chats: dict[str, dict[str, str]] = {}
@@ -113,8 +113,8 @@ class TeamsFront(Conversation):
             if self._chats.get(person.user) == entry:
                 return
             self._chats[person.user] = entry
-        if self.app.deliveries.reach(Source.TEAMS, person.user) != entry:
-            self.app.deliveries.keep_reach(Source.TEAMS, person.user, entry)
+        if self.service.deliveries.reach(Source.TEAMS, person.user) != entry:
+            self.service.deliveries.keep_reach(Source.TEAMS, person.user, entry)
 
     def know(self, person: Person) -> None:
         if not person.name:
@@ -123,14 +123,14 @@ class TeamsFront(Conversation):
             if self._known_names.get(person.user) == person.name:
                 return
             self._known_names[person.user] = person.name
-        self.app.know_person(person.user, person.name,
-                             "DSL" if self.app.reviews.is_dsl(person.user) else "")
+        self.service.know_person(person.user, person.name,
+                                 "DSL" if self.service.reviews.is_dsl(person.user) else "")
 
     def _chat(self, user: str) -> dict[str, str] | None:
         with self._chats_lock:
             found = self._chats.get(user)
         if found is None:
-            found = self.app.deliveries.reach(Source.TEAMS, user)
+            found = self.service.deliveries.reach(Source.TEAMS, user)
             if found:
                 with self._chats_lock:
                     self._chats[user] = found
@@ -153,7 +153,7 @@ class TeamsFront(Conversation):
         with self._chats_lock:
             self._chats[user] = entry
         try:
-            self.app.deliveries.keep_reach(Source.TEAMS, user, entry)
+            self.service.deliveries.keep_reach(Source.TEAMS, user, entry)
         except OSError:
             log.warning("could not keep a personal chat")
         return entry
@@ -179,13 +179,13 @@ class TeamsFront(Conversation):
     def is_dsl(self, user: str) -> bool:
         """Configured DSL ids, or members of the DSL channel. Raises
         MembershipUnknown when Teams cannot say (callers refuse)."""
-        return self.app.reviews.is_dsl(user) or user in self.membership.members()
+        return self.service.reviews.is_dsl(user) or user in self.membership.members()
 
     def on_dsl_team(self, user: str) -> bool:
         """The DSL channel's members too, by Entra id; when Teams cannot say,
         staff (the record then waits for the DSL)."""
         try:
-            return self.app.reviews.is_dsl(user) or user in self.starting.members()
+            return self.service.reviews.is_dsl(user) or user in self.starting.members()
         except MembershipUnknown:
             return False
 
@@ -213,7 +213,7 @@ class TeamsFront(Conversation):
         return {"chat": self.chat_of(user) or ""}
 
     def offer_resume(self, user: str, session: Session) -> None:
-        self._post(user, self.cards.resume_offer(session.id, self.app.describe(session)))
+        self._post(user, self.cards.resume_offer(session.id, self.service.describe(session)))
 
     def show_question(self, session: Session, question: Question,
                       notices: list[str] | None) -> dict[str, Any]:
@@ -250,7 +250,8 @@ class TeamsFront(Conversation):
         person if it was not done). A refusal is audited on the record."""
         allowed, why = self._allowed(user)
         try:
-            record = self.app.reviews.review(record_id, action, by=user, allowed=allowed, **params)
+            record = self.service.reviews.review(record_id, action, by=user, allowed=allowed,
+                                                 **params)
         except NotFound:
             return None, self.t("not_found", id=clean_id(record_id))
         except AccessDenied:
@@ -298,7 +299,7 @@ class TeamsFront(Conversation):
         if not allowed:
             self.review(user, record_id, kind)  # records the refusal
             return None, self.cards.plain(why)
-        record = self.app.record(record_id)
+        record = self.service.record(record_id)
         return record, self.cards.plain(self.t("not_found"))
 
     def save(self, user: str, record_id: str, kind: str, data: Payload) -> AdaptiveCard:
@@ -311,7 +312,7 @@ class TeamsFront(Conversation):
             return refusal
         if kind == "outcome":
             if data.outcome not in records.OUTCOMES:
-                return self.cards.outcome_form(record, self.app.flow.error("not_a_choice"))
+                return self.cards.outcome_form(record, self.service.flow.error("not_a_choice"))
             stored, why = self.review(user, record_id, "outcome", outcome=data.outcome,
                                       ref=data.oref.strip()[:100], note=note[:2000])
             return self._after_form(record, stored, why)
@@ -319,11 +320,11 @@ class TeamsFront(Conversation):
             try:
                 line = clean_text(data.line, max_len=SUMMARY_MAX, min_len=1)
             except InvalidAnswer as exc:
-                return self.cards.correct_form(record, self.app.flow.error(exc.code,
-                                                                           **exc.params))
-            if not records.category_offered(record, data.category, self.app.prompts,
-                                            self.app.settings.own_categories):
-                return self.cards.correct_form(record, self.app.flow.error("not_a_choice"))
+                return self.cards.correct_form(record, self.service.flow.error(exc.code,
+                                                                               **exc.params))
+            if not records.category_offered(record, data.category, self.service.prompts,
+                                            self.service.settings.own_categories):
+                return self.cards.correct_form(record, self.service.flow.error("not_a_choice"))
             stored, why = None, ""
             for field, value in records.corrections_wanted(
                     record, category=data.category, summary_line=line).items():
@@ -332,7 +333,8 @@ class TeamsFront(Conversation):
                     break
             return self._after_form(record, stored, why)
         if kind == "follow_up":
-            if not note or not _valid_due(due, self.app.schedule.day.today(self.app.clock())):
+            day = self.service.schedule.day
+            if not note or not _valid_due(due, day.today(self.service.clock())):
                 return self.cards.follow_up_form(record, self.t("followup_invalid"))
             params = {"note": note[:2000], "due": due}
         else:
@@ -348,7 +350,7 @@ class TeamsFront(Conversation):
         (or why it was not done)."""
         if stored is None and why:
             return self.cards.plain(why)
-        latest = stored or self.app.record(record["id"]) or record
+        latest = stored or self.service.record(record["id"]) or record
         return self.record_card(latest)
 
     def _names(self, record: dict[str, Any]) -> dict[str, str]:
@@ -359,7 +361,7 @@ class TeamsFront(Conversation):
         """The Teams ids (``29:…``) of the DSL team as far as Jigsaw knows
         them (the DSL channel's members, and configured DSL ids seen in an
         activity): each of them sees the record card with its buttons."""
-        ids = list(self.app.settings.dsl_user_ids)
+        ids = list(self.service.settings.dsl_user_ids)
         with contextlib.suppress(MembershipUnknown):
             ids += sorted(self.membership.members() - set(ids))
         with self._chats_lock:
@@ -385,9 +387,9 @@ class TeamsFront(Conversation):
             return None
         if not dsl:
             with contextlib.suppress(AccessDenied, NotFound):
-                self.app.reviews.review(record_id, "viewed", by=user, allowed=False)
+                self.service.reviews.review(record_id, "viewed", by=user, allowed=False)
             return None
-        record = self.app.record(record_id)
+        record = self.service.record(record_id)
         return self.record_card(record) if record else None
 
     def refresh_record_message(self, record: dict[str, Any]) -> None:
@@ -421,7 +423,7 @@ class TeamsFront(Conversation):
     def dsl_mentions(self) -> list[tuple[str, str]]:
         """Who an urgent alert @mentions: the configured DSL ids and everyone
         in the DSL channel, by Entra object id and name."""
-        ids = list(self.app.settings.dsl_user_ids)
+        ids = list(self.service.settings.dsl_user_ids)
         # When Teams cannot say, the alert goes all the same, mentioning whom it can.
         with contextlib.suppress(MembershipUnknown):
             ids += sorted(self.membership.members() - set(ids))
@@ -434,16 +436,16 @@ class TeamsFront(Conversation):
         there is nothing to show them."""
         allowed, why = self._allowed(user)
         try:
-            first = self.app.reviews.acknowledge_alert(event_id, by=user, allowed=allowed)
+            first = self.service.reviews.acknowledge_alert(event_id, by=user, allowed=allowed)
         except AccessDenied:
             log.warning("alert acknowledgement refused")
             return self.cards.plain(why)
         posted = self.delivery.posted_alert(event_id) or {}
         if first:
-            at = local_time(self.app.clock(), self.app.settings.timezone)
+            at = local_time(self.service.clock(), self.service.settings.timezone)
             posted = {**posted, "by": user, "by_name": self.name_of(user), "at": at}
             try:
-                self.app.store.set_meta(f"{ALERT_META}{event_id}", posted)
+                self.service.store.set_meta(f"{ALERT_META}{event_id}", posted)
             except OSError:
                 log.warning("could not keep who acknowledged an alert")
         if not posted.get("by"):
@@ -469,7 +471,8 @@ class TeamsFront(Conversation):
         team): the reminder, for the clicker, then says by whom and when."""
         allowed, why = self._allowed(user)
         try:
-            record = self.app.follow_ups.complete_follow_up(data.r, data.f, by=user, is_dsl=allowed)
+            record = self.service.follow_ups.complete_follow_up(data.r, data.f, by=user,
+                                                                is_dsl=allowed)
         except AccessDenied:
             log.warning("follow-up done refused", extra={"record_id": data.r})
             return self.cards.plain(why)
@@ -477,13 +480,13 @@ class TeamsFront(Conversation):
             return self.cards.plain(self.t("not_found"))
         if record is not None:
             self.refresh_record_message(record)
-        stored = record or self.app.record(data.r) or {}
+        stored = record or self.service.record(data.r) or {}
         try:
             done = find(stored, data.f).done or {}
         except UnknownFollowUp:
             done = {}
         by = str(done.get("by") or user)
-        at = (local_time(datetime.fromisoformat(done["at"]), self.app.settings.timezone)
+        at = (local_time(datetime.fromisoformat(done["at"]), self.service.settings.timezone)
               if done.get("at") else "")
         return self.cards.follow_up_done(data, self.name_of(by), at)
 
@@ -498,8 +501,8 @@ class TeamsFront(Conversation):
         if self._chat(user) is None:
             return self.cards.plain(self.t("open_chat_first"))
         try:
-            session = self.app.take_on(record_id, user, source=Source.TEAMS,
-                                       meta=self.chat_meta(user))
+            session = self.service.take_on(record_id, user, source=Source.TEAMS,
+                                           meta=self.chat_meta(user))
         except NotFound:
             return self.cards.plain(self.t("not_found", id=clean_id(record_id)))
         except AlreadyDecided as exc:
@@ -510,7 +513,7 @@ class TeamsFront(Conversation):
             self._submitted(session)
         else:
             self.post_question(session)
-        record = self.app.record(record_id)
+        record = self.service.record(record_id)
         return (self.record_card(record) if record
                 else self.cards.plain(self.t("taking_on", id=record_id)))
 
@@ -521,7 +524,7 @@ class TeamsFront(Conversation):
         if why:
             return self.cards.plain(why)
         done = self.t(DONE_WORDS[action], id=clean_id(record_id), already=record is None)
-        latest = record or self.app.record(record_id)
+        latest = record or self.service.record(record_id)
         if latest is None:
             return self.cards.plain(done)
         self.say_quietly(user, self.cards.plain(done))
@@ -531,21 +534,21 @@ class TeamsFront(Conversation):
     def home_card(self, user: str) -> AdaptiveCard:
         """What the home card shows this person: the DSL team also sees what
         waits for them (the inbox), and their tools."""
-        zone = self.app.settings.timezone
+        zone = self.service.settings.timezone
         try:
             dsl = self.is_dsl(user)
         except MembershipUnknown:
-            dsl = self.app.reviews.is_dsl(user)  # configured ids only, when Teams cannot say
-        today = self.app.schedule.day.today(self.app.clock())
+            dsl = self.service.reviews.is_dsl(user)  # configured ids only, when Teams cannot say
+        today = self.service.schedule.day.today(self.service.clock())
         return self.cards.home(
             open_sessions=[(s.id, local_time(datetime.fromisoformat(s.created_at), zone),
-                            s.status) for s in self.app.open_sessions(user)],
-            mine=[dict(r) for r in self.app.my_records(user)],
-            inbox=self.app.inbox() if dsl else None,
+                            s.status) for s in self.service.open_sessions(user)],
+            mine=[dict(r) for r in self.service.my_records(user)],
+            inbox=self.service.inbox() if dsl else None,
             follow_ups=[(f, f.state(today))
-                        for f in self.app.follow_ups.follow_ups_for(user, is_dsl=dsl)],
+                        for f in self.service.follow_ups.follow_ups_for(user, is_dsl=dsl)],
             local=lambda stamp: local_time(datetime.fromisoformat(stamp), zone),
-            cover=self.app.cover_notice(), away=self.app.cover().away if dsl else None)
+            cover=self.service.cover_notice(), away=self.service.cover().away if dsl else None)
 
     def set_cover(self, user: str, state: str) -> AdaptiveCard:
         """The DSL marks herself away (or back) from the home card."""
@@ -553,7 +556,7 @@ class TeamsFront(Conversation):
             return self.cards.plain(self.t("unknown_action"))
         allowed, why = self._allowed(user)
         try:
-            self.app.set_cover(state == "on", by=user, allowed=allowed)
+            self.service.set_cover(state == "on", by=user, allowed=allowed)
         except AccessDenied:
             return self.cards.plain(why)
         return self.home_card(user)
@@ -568,12 +571,12 @@ class TeamsFront(Conversation):
             return self.cards.plain(self.t("tools_invalid"))
         allowed, why = self._allowed(user)
         try:
-            found = self.app.access.chronology(ref, by=user, allowed=allowed)
+            found = self.service.access.chronology(ref, by=user, allowed=allowed)
         except AccessDenied:
             log.warning("chronology refused")
             return self.cards.plain(why)
         return self.cards.long_text(self.t("chronology_title", ref=ref),
-                                    self.app.access.chronology_text(ref, found), pdf_of=ref)
+                                    self.service.access.chronology_text(ref, found), pdf_of=ref)
 
     # -- files: PDFs and CSV, in the DSL's personal chat ------------------------------
     def offer_pdf(self, user: str, data: Payload) -> AdaptiveCard:
@@ -583,8 +586,8 @@ class TeamsFront(Conversation):
         if not data.r and not ref:
             return self.cards.plain(self.t("tools_invalid"))
         return self._offer_file(user, lambda allowed: (
-            self.app.access.export_record_pdf(data.r, by=user, allowed=allowed) if data.r
-            else self.app.access.export_chronology_pdf(ref, by=user, allowed=allowed)))
+            self.service.access.export_record_pdf(data.r, by=user, allowed=allowed) if data.r
+            else self.service.access.export_chronology_pdf(ref, by=user, allowed=allowed)))
 
     def _offer_file(self, user: str, make: Callable[[bool], tuple[str, bytes]]
                     ) -> AdaptiveCard:
@@ -660,14 +663,14 @@ class TeamsFront(Conversation):
             return self.cards.plain(self.t("tools_invalid"))
 
         def make(allowed: bool) -> tuple[str, bytes]:
-            name, text = self.app.access.export_csv(start, end, by=user, allowed=allowed)
+            name, text = self.service.access.export_csv(start, end, by=user, allowed=allowed)
             return name, text.encode("utf-8")
 
         return self._offer_file(user, make)
 
     def _alert_ts(self, event_id: str) -> str:
         """Where an alert posted before its place was kept apart went."""
-        session = self.app.get(event_id.removesuffix(":urgent"))
+        session = self.service.get(event_id.removesuffix(":urgent"))
         event = next((e for e in (session.events if session else []) if e["id"] == event_id),
                      None)
         return str((event or {}).get("ts") or "")

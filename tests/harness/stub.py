@@ -23,8 +23,8 @@ CHANNEL = "stub:dsl-channel"
 class StubOutbox(Outbox):
     """The DSL channel as a list of (kind, id) posted."""
 
-    def __init__(self, app: DecisionService) -> None:
-        super().__init__(app, CHANNEL)
+    def __init__(self, service: DecisionService) -> None:
+        super().__init__(service, CHANNEL)
         self.channel_posts: list[tuple[Kind, str]] = []
         self.direct: list[tuple[str, str]] = []
 
@@ -64,14 +64,14 @@ class StubFront(Conversation):
 
     source = Source.CONSOLE
 
-    def __init__(self, app: DecisionService) -> None:
-        super().__init__(app)
-        self.delivery = StubOutbox(app)
+    def __init__(self, service: DecisionService) -> None:
+        super().__init__(service)
+        self.delivery = StubOutbox(service)
         self.shown: dict[str, list[str]] = defaultdict(list)
         self.asked: dict[str, list[tuple[Session, Question]]] = defaultdict(list)
 
     def t(self, name: str, **ctx: Any) -> str:
-        return self.app.prompts.render(f"slack/{name}.j2", s=self.app.settings, **ctx)
+        return self.service.prompts.render(f"slack/{name}.j2", s=self.service.settings, **ctx)
 
     def say(self, user: str, text: str, *, private: bool = False) -> None:
         self.shown[user].append(text)

@@ -67,7 +67,7 @@ def followup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
     note = _note(front, view, errors)
     due = _field(view, BlockId.DUE) or ""
     try:
-        if date.fromisoformat(due) < front.app.clock().date():
+        if date.fromisoformat(due) < front.service.clock().date():
             errors[BlockId.DUE] = front.flow.error("past_date")
     except ValueError:
         errors[BlockId.DUE] = front.flow.error("bad_date")
@@ -103,10 +103,10 @@ def correct_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
     """Category and one-line summary: each one changed is a correction of
     its own (see :func:`bot.record.corrections_wanted`)."""
     errors: dict[str, str] = {}
-    record = front.app.record(ButtonValue.decode(view.get("private_metadata", "")).record)
+    record = front.service.record(ButtonValue.decode(view.get("private_metadata", "")).record)
     category = _field(view, BlockId.CATEGORY) or ""
-    if record is None or not category_offered(record, category, front.app.prompts,
-                                              front.app.settings.own_categories):
+    if record is None or not category_offered(record, category, front.service.prompts,
+                                              front.service.settings.own_categories):
         errors[BlockId.CATEGORY] = front.flow.error("not_a_choice")
     try:
         line = clean_text(_field(view, BlockId.SUMMARY) or "", max_len=SUMMARY_MAX, min_len=1)
