@@ -1,6 +1,12 @@
 """The decision service: every use case of every front end (terminal, Slack,
-Teams), and the only door to the store. Chronology, exports and the access
-log are :class:`bot.access.RecordAccess`, reached as ``service.access``.
+Teams), and the only door to the store. This module is the kernel (sessions
+and answering, take on, people, DSL cover, records and the inbox); each other
+use case is a class of its own, reached from the service: chronology, exports
+and the access log (``service.access``, :mod:`bot.access`), the DSL's review
+and urgent alerts (``service.reviews``, :mod:`bot.review`), follow-ups
+(``service.follow_ups``, :mod:`bot.schedule`), the outbox's bookkeeping and
+the ledger's anchor (``service.deliveries``, ``service.ledger_anchor``,
+:mod:`bot.deliveries`).
 
 This layer joins the pure flow engine to a :class:`storage.Store`: each
 answer is applied under the store's lock so two clicks can't race, a finished
