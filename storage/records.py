@@ -138,12 +138,13 @@ class BlockStorage(AtomicJSONStorage):
         leaves the store), or None if the file is missing or empty."""
         parses = JSONFile.parses
         data = self._file.load()
-        if JSONFile.parses != parses:
-            _settle_cached()
         if not isinstance(data, dict) or not isinstance(data.get(TABLE), dict):
             if data is None:
                 return None
             raise StoreError(f"{self.path} is not a records block; restore it from backup")
+        if JSONFile.parses != parses:
+            share_equal(data[TABLE])
+            _settle_cached()
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
@@ -151,6 +152,44 @@ class BlockStorage(AtomicJSONStorage):
         compress = self._closed is not None and self._closed(data.get(TABLE) or {})
         self._file.save(data, hand_over=True, compress=compress)
         _settle_cached()
+
+
+# Distinct values of one field (and size) a block's records are compared with.
+_SHARED_KINDS = 4
+# Fields of a record that hold the same large value in many records.
+SHARED_FIELDS = ("pack", "guidance_cited")
+
+
+def share_equal(records: dict[str, Any]) -> None:
+    """Make records of a block just parsed hold one object for each value of
+    :data:`SHARED_FIELDS` identical in several (the same for every record of
+    a guidance version: half of a parsed block). Identical means the same
+    JSON text, not only equal (``1 == True``, or keys in another order).
+    Nested values are shared with the cache already and never changed in
+    place (see :class:`BlockStorage`), so this changes nothing a reader
+    sees; a block kept parsed for the App Home takes 3 MB rather than 5."""
+    seen: dict[str, list[list[Any]]] = {name: [] for name in SHARED_FIELDS}
+    for record in records.values():
+        if type(record) is not dict:
+            continue
+        for name, kinds in seen.items():
+            value = record.get(name)
+            if not value or (type(value) is not dict and type(value) is not list):
+                continue
+            text = None
+            for kind in kinds:
+                if kind[0] is value:
+                    break
+                if kind[0] == value:
+                    if kind[1] is None:
+                        kind[1] = _text(kind[0])
+                    text = _text(value) if text is None else text
+                    if kind[1] == text:
+                        record[name] = kind[0]
+                        break
+            else:
+                if len(kinds) < _SHARED_KINDS:
+                    kinds.append([value, text])
 
 
 def _settle_cached() -> None:

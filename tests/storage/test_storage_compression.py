@@ -191,3 +191,39 @@ def test_compressed_blocks_round_trip_backup_restore_and_key_rotation(
         assert reopened.verify_integrity().problems == []
     finally:
         reopened.close()
+
+
+def test_a_block_kept_parsed_holds_one_copy_of_a_guidance_value_many_records_share(
+        data_dir: Path, make_record: Callable[..., dict[str, Any]]) -> None:
+    """Structural: records of a cached block share one object for an
+    identical large value, never for one only equal (another key order,
+    ``True`` for ``1``), and what is read and written back is unchanged."""
+    pack = {"nation": "england", "version": "2026.1", "terms": {"a": "x", "b": "y"}}
+    reordered = {"version": "2026.1", "nation": "england", "terms": {"a": "x", "b": "y"}}
+    cited = [{"id": "KCSIE-1", "quoted": True}, {"id": "WT-2", "quoted": False}]
+    as_number = [{"id": "KCSIE-1", "quoted": 1}, {"id": "WT-2", "quoted": False}]
+    fields = [(pack, cited), (pack, cited), (reordered, as_number), (pack, cited)]
+    store = TinyDBStore(data_dir)
+    ids = [store.create_record(make_record(pack=p, guidance_cited=c))["id"] for p, c in fields]
+    store.close()
+    store = TinyDBStore(data_dir)
+    try:
+        records = store.get_records(ids)
+        assert [(r["pack"], r["guidance_cited"]) for r in records] == fields
+        assert list(records[2]["pack"]) == ["version", "nation", "terms"]
+        assert records[2]["guidance_cited"][0]["quoted"] == 1
+        assert records[2]["guidance_cited"][0]["quoted"] is not True
+        cached = store._block(store.block_path(2026, 1)).storage.shared()["records"]
+        first, second, other, fourth = (cached[rid] for rid in ids)
+        assert first["pack"] is second["pack"] is fourth["pack"]
+        assert first["guidance_cited"] is second["guidance_cited"]
+        assert other["pack"] is not first["pack"]
+        assert other["guidance_cited"] is not first["guidance_cited"]
+        # What leaves the store is a copy: changing it changes no other record.
+        records[0]["pack"]["nation"] = "wales"
+        assert store.get_record(ids[1])["pack"] == pack
+        store.update_record(ids[1], lambda d: d.update(review_status="done"))
+        assert store.verify_integrity().problems == []
+        assert [store.get_record(rid)["pack"] for rid in ids] == [p for p, _ in fields]
+    finally:
+        store.close()
