@@ -35,6 +35,9 @@ class SlackHTTPServer(ThreadingHTTPServer):
     daemon_threads = False  # shutdown waits for requests in hand
     block_on_close = True
     allow_reuse_address = True
+    # The kernel queues this many connections not yet accepted. socketserver's
+    # 5 reset connections when 50 staff clicked at once (a staff briefing).
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, address: tuple[str, int], app: JigsawApp,
                  health: Callable[[], dict[str, object]] | None = None) -> None:

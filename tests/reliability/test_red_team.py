@@ -212,3 +212,34 @@ def test_a_failing_listener_tells_the_person_and_the_catch_all_stays_out(
     # The answer itself is kept.
     kept = http_app.jigsaw.get(session.id)
     assert kept is not None and kept.answers.get("danger") == "no"
+
+
+def test_a_burst_of_connections_waits_to_be_served_rather_than_being_reset(
+        http_app: LiveApp) -> None:
+    """50 staff clicking at once (a staff briefing): connections the server
+    has not yet accepted wait in the kernel's queue; none is refused."""
+    import socket
+
+    from bot.slack.server import SlackHTTPServer
+
+    server = SlackHTTPServer(("127.0.0.1", 0), http_app.app)  # listening, not yet accepting
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    burst: list[socket.socket] = []
+    try:
+        for _ in range(64):
+            conn = socket.create_connection(("127.0.0.1", server.port), timeout=2)
+            burst.append(conn)
+        thread.start()
+        for conn in burst:
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: jigsaw\r\nConnection: close\r\n\r\n")
+        for conn in burst:
+            reply = b""
+            while chunk := conn.recv(4096):
+                reply += chunk
+            assert reply.split(b"\r\n", 1)[0].endswith(b" 200 OK"), reply[:80]
+    finally:
+        for conn in burst:
+            conn.close()
+        if thread.is_alive():
+            server.shutdown()
+        server.server_close()
