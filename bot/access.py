@@ -181,19 +181,27 @@ class RecordAccess:
         return chronology.as_text(child_ref, chronology.entries(found, self.prompts),
                                   self.prompts)
 
+    def _exported(self, record_id: str, *, by: str, allowed: bool, attempted: str,
+                  format_: str, reason: str) -> dict[str, Any]:
+        """One record, audited as exported in ``format_``; raises NotFound,
+        AccessDenied (refused either way when not allowed: no record-id oracle)."""
+        if self.store.get_record(record_id) is None:
+            if not allowed:
+                self._refuse([], by=by, attempted=attempted, ref=record_id)
+            raise NotFound(record_id)
+        if not allowed:
+            self._refuse([record_id], by=by, attempted=attempted, ref=record_id)
+        [record] = self._audit_each([record_id], by=by, action="exported",
+                                    detail=_why({"format": format_}, reason))
+        return record
+
     def export_record_pdf(self, record_id: str, *, by: str, allowed: bool, reason: str = ""
                           ) -> tuple[str, bytes]:
         """(file name, PDF) of one record; raises NotFound, AccessDenied."""
-        if self.store.get_record(record_id) is None:
-            if not allowed:  # answered as a refusal: no record-id oracle
-                self._refuse([], by=by, attempted="export_pdf", ref=record_id)
-            raise NotFound(record_id)
-        if not allowed:
-            self._refuse([record_id], by=by, attempted="export_pdf", ref=record_id)
+        record = self._exported(record_id, by=by, allowed=allowed, attempted="export_pdf",
+                                format_="pdf", reason=reason)
         from bot import exports  # PDF tooling loads slowly: only when exporting
 
-        [record] = self._audit_each([record_id], by=by, action="exported",
-                                    detail=_why({"format": "pdf"}, reason))
         return f"{record_id}.pdf", exports.record_pdf(
             record, self.prompts, self.settings.school_name, made_at=self.clock(), made_by=by)
 
@@ -201,16 +209,10 @@ class RecordAccess:
                     ) -> str:
         """The record as plain text for the school's CP system (audited like
         an export); raises NotFound, AccessDenied."""
-        if self.store.get_record(record_id) is None:
-            if not allowed:  # answered as a refusal: no record-id oracle
-                self._refuse([], by=by, attempted="copy_for_cp", ref=record_id)
-            raise NotFound(record_id)
-        if not allowed:
-            self._refuse([record_id], by=by, attempted="copy_for_cp", ref=record_id)
+        record = self._exported(record_id, by=by, allowed=allowed, attempted="copy_for_cp",
+                                format_="copy for CP system", reason=reason)
         from bot import exports
 
-        [record] = self._audit_each([record_id], by=by, action="exported",
-                                    detail=_why({"format": "copy for CP system"}, reason))
         return exports.copy_for_cp(record, self.prompts)
 
     def export_chronology_pdf(self, child_ref: str, *, by: str, allowed: bool,
