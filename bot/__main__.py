@@ -671,12 +671,12 @@ def _run(command: str, args: argparse.Namespace, settings: Settings,
         if category:
             from bot import derive
 
-            own = derive.own_categories(app.settings.own_categories)
-            code = category if category in (*derive.CATEGORIES, *own) else derive.own_code(
-                category)
-            if code not in (*derive.CATEGORIES, *own):
+            choices = derive.category_choices(app.settings.own_categories)
+            code = category if category in choices else derive.own_code(category)
+            if code not in choices:
                 print(f"{category!r} is not a category. Choose one of: "
-                      f"{', '.join((*derive.CATEGORIES, *own.values()))}.", file=sys.stderr)
+                      f"{', '.join((*derive.CATEGORIES, *app.settings.own_categories))}.",
+                      file=sys.stderr)
                 return 2
             category = code
         fixes = [("category", category), ("summary_line", args.summary)]

@@ -46,9 +46,14 @@ def own_categories(labels: tuple[str, ...]) -> dict[str, str]:
 OWN_KEY = "_own_categories"
 
 
+def own_labels(answers: Mapping[str, str]) -> tuple[str, ...]:
+    """The names of the school's own categories a session began with."""
+    return tuple(x for x in answers.get(OWN_KEY, "").split("\n") if x)
+
+
 def own_in(answers: Mapping[str, str]) -> dict[str, str]:
     """The school's own categories a session began with: code -> name."""
-    return own_categories(tuple(x for x in answers.get(OWN_KEY, "").split("\n") if x))
+    return own_categories(own_labels(answers))
 
 
 def category_choices(labels: tuple[str, ...]) -> tuple[str, ...]:

@@ -106,6 +106,7 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
     recipient = _recipient(path, a, decision, settings)
     duties = _duties(path, a, pack)
     cited = pack.cited(path, *duties, *situations.shown(a))
+    own = derive.own_in(a)  # the school's own categories, as the session began
     record: Record = {
         "id": None,
         "session_id": session.id,
@@ -125,8 +126,7 @@ def build(session: Session, settings: Settings, prompts: Prompts, *, now: dateti
         # Read from the answers (bot.derive): the DSL may correct them.
         "category": a.get("category") or derive.category(a, path, situations.shown(a)),
         "category_derived": not a.get("category"),
-        **({"category_label": derive.own_in(a)[a["category"]]}
-           if a.get("category") in derive.own_in(a) else {}),
+        **({"category_label": own[a["category"]]} if a.get("category") in own else {}),
         "summary_line": derive.summary_line(a),
         "happened": derive.happened(a),
         # Children Act 2004 ss.16LA and 16LC, once in force: whether not sharing
@@ -1066,8 +1066,8 @@ def category_options(record: Record, prompts: Prompts, own: tuple[str, ...]
     now, named = shown_category(record), record.get("category_label")
     if named and now not in labels:
         labels[now] = str(named)
-    standard = [(code, words(f"category_{code}")) for code in CATEGORIES]
-    return [*standard[:-1], *labels.items(), standard[-1]]
+    return [(code, labels.get(code) or words(f"category_{code}"))
+            for code in derive.category_choices(tuple(labels.values()))]
 
 
 def category_offered(record: Record, code: str, prompts: Prompts, own: tuple[str, ...]

@@ -868,7 +868,7 @@ STEPS: tuple[Step, ...] = (
     Step("optimism", "choice", ("same", "more_worried", NOT_SURE), applies=_judges_the_family),
     # The category, asked of the DSL once where nothing said read it.
     Step("category", "choice", CATEGORIES, applies=_category_unknown,
-         dynamic_choices=lambda a: derive.category_choices(tuple(derive.own_in(a).values()))),
+         dynamic_choices=lambda a: derive.category_choices(derive.own_labels(a))),
     # 4. Level of concern.
     Step("level", "choice", ("significant", "child_in_need", "low", NOT_SURE),
          applies=lambda a: sharing(a) or tell_dsl_path(a)),

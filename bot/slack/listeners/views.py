@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 
 from bot.derive import SUMMARY_MAX
 from bot.flow.validate import InvalidAnswer, clean_text
-from bot.record import OUTCOMES, category_offered, corrections_wanted
+from bot.record import CATEGORIES, OUTCOMES, category_offered, corrections_wanted
 from bot.slack.front import SlackFront
 from bot.slack.listeners.guard import guarded_view
 from bot.slack.wire import Action, BlockId, ButtonValue, Modal
@@ -105,8 +105,8 @@ def correct_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
     errors: dict[str, str] = {}
     record = front.service.record(ButtonValue.decode(view.get("private_metadata", "")).record)
     category = _field(view, BlockId.CATEGORY) or ""
-    if record is None or not category_offered(record, category, front.service.prompts,
-                                              front.service.settings.own_categories):
+    if not (category in CATEGORIES if record is None else category_offered(
+            record, category, front.service.prompts, front.service.settings.own_categories)):
         errors[BlockId.CATEGORY] = front.flow.error("not_a_choice")
     try:
         line = clean_text(_field(view, BlockId.SUMMARY) or "", max_len=SUMMARY_MAX, min_len=1)
